@@ -1,0 +1,25 @@
+/**
+ * The MessagePack codec of the wire and the store: standard MessagePack (no records extension),
+ * 64-bit integers as numbers, maps as plain objects, so any MessagePack implementation can read it.
+ */
+import { Packr } from 'msgpackr';
+
+const packr = new Packr({ useRecords: false, int64AsType: 'number', mapsAsObjects: true, moreTypes: false });
+
+/** Encodes a value as standard MessagePack. */
+export function encode(value: unknown): Uint8Array {
+  return packr.pack(value);
+}
+
+/** Decodes standard MessagePack. */
+export function decode<T = unknown>(bytes: Uint8Array): T {
+  return packr.unpack(bytes) as T;
+}
+
+/** Options the store adapter passes to its own msgpackr instance so both encode alike. */
+export const MSGPACK_OPTIONS = Object.freeze({
+  useRecords: false,
+  int64AsType: 'number',
+  mapsAsObjects: true,
+  moreTypes: false,
+} as const);

@@ -1,0 +1,87 @@
+/**
+ * @mrm/core — the job API, keys and partitioning, the codec, protocol messages, the ports
+ * (Transport, StateStore, Clock, Logger) and errors. No I/O: roles and adapters build on it.
+ *
+ * ```ts
+ * import { defineJob, aggregates } from '@mrm/core';
+ * export default defineJob({
+ *   name: 'wordcount',
+ *   map(line: string, emit) { for (const w of line.match(/[A-Za-z]+/g) ?? []) emit(w, 1); },
+ *   ...aggregates.sum(),
+ * });
+ * ```
+ * @packageDocumentation
+ */
+export { aggregates } from './aggregates/index.js';
+export { decode, encode, MSGPACK_OPTIONS } from './codec.js';
+export type { MrmErrorOptions, WireError } from './errors.js';
+export {
+  ErrorCode,
+  errorMessage,
+  fromWireError,
+  isMrmError,
+  MrmError,
+  toWireError,
+  UnrecoverableError,
+} from './errors.js';
+export type { AggregateParts, Emit, JobSpec, MapContext } from './job.js';
+export { defineJob, InputFormat } from './job.js';
+export type { CanonicalKey, Key } from './key.js';
+export {
+  canonicalKey,
+  compareCanonicalKeys,
+  keyOf,
+  MAX_CANONICAL_KEY_LENGTH,
+  parseKeyArgument,
+} from './key.js';
+export { hashKey, partitionOf } from './partition.js';
+export type { Clock, TimerHandle } from './ports/clock.js';
+export { systemClock } from './ports/clock.js';
+export type { LogFields, Logger } from './ports/logger.js';
+export { silentLogger } from './ports/logger.js';
+export type {
+  PartitionWrite,
+  ScanOptions,
+  SpillArea,
+  StateStore,
+  StoreState,
+  VersionInfo,
+} from './ports/state-store.js';
+export type {
+  BlobStore,
+  BucketOptions,
+  Channel,
+  KeyValueBucket,
+  KeyValueEntry,
+  MessageHandler,
+  Reply,
+  RequestOptions,
+  SubscribeOptions,
+  Subscription,
+  Transport,
+  TransportState,
+} from './ports/transport.js';
+export type {
+  BatchEndMessage,
+  BatchMergedMessage,
+  BatchSlice,
+  CheckpointWrittenMessage,
+  CommitVersionMessage,
+  CreditMessage,
+  FrameMessage,
+  JobRef,
+  MapTaskMessage,
+  MessageBody,
+  ProtocolMessage,
+  ProtocolMessageType,
+  RunAbortedMessage,
+  RunAbortMessage,
+  RunStartMessage,
+  SplitRef,
+  TaskDoneMessage,
+  TaskFailedMessage,
+  VersionCommittedMessage,
+} from './protocol.js';
+export { decodeMessage, encodeMessage, PROTOCOL_VERSION } from './protocol.js';
+export type { ResolvedJob } from './resolve-job.js';
+export { DEFAULT_PARTITIONS, JOB_NAME_PATTERN, resolveJob } from './resolve-job.js';

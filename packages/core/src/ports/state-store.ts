@@ -1,0 +1,127 @@
+/**
+ * The StateStore port: a merge worker's durable, multi-versioned partition state.
+ *
+ * Model. Per job and partition, a map from canonical key to value, kept at every version. A
+ * version is a checkpoint: a consistent cut across all partitions of a job. Writing version v
+ * happens in two steps:
+ *  1. {@link StateStore.writePartition} for each partition: the keys changed since the previous
+ *     version and the ids of the batches merged into them, in ONE transaction (so a replayed batch
+ *     is never merged twice);
+ *  2. {@link StateStore.commitVersion} once every partition has written v: v becomes visible to
+ *     readers and listed by {@link StateStore.listVersions}.
+ * After a crash, {@link StateStore.discardAbove} removes partition writes of versions that never
+ * committed. Reads name the version they read as of; a version whose `base` is b hides entries
+ * written before b (a plain MapReduce re-run replaces the whole result).
+ *
+ * The store also keeps small metadata records for the coordinator (job shape, batch plans) and a
+ * spill area where merge workers park values that do not fit their memory budget.
+ */
+import type { CanonicalKey } from '../key.js';
+
+/** One committed version of a job's state. */
+export interface VersionInfo {
+  /** 1, 2, 3… per job; what `--version` takes. */
+  readonly version: number;
+  /** When it was committed. */
+  readonly createdAtMs: number;
+  /** Entries written at versions below `base` are not visible at this version (0: all are). */
+  readonly base: number;
+  /** Batches merged into the state as of this version, in total. */
+  readonly batches: number;
+  /** Input records merged as of this version, in total. */
+  readonly records: number;
+  /** Keys in the state at this version (all partitions). */
+  readonly keys: number;
+  /** Free text: what produced the version (e.g. `run of 3 inputs`). */
+  readonly label: string;
+  /** Per-version digest over all partitions, for determinism checks (invariant 5). */
+  readonly digest?: string;
+}
+
+/** The writes of one partition at one version. */
+export interface PartitionWrite {
+  readonly job: string;
+  readonly partition: number;
+  readonly version: number;
+  /** Keys changed since the previous version; `undefined` deletes the key. */
+  readonly changes: Iterable<readonly [CanonicalKey, unknown]>;
+  /** Stable ids of the batches merged into this partition at this version. */
+  readonly batches: Iterable<string>;
+  /** Number of live keys in the partition after this write (reported back in version info). */
+  readonly keyCount?: number;
+}
+
+/** Values parked in the spill area, grouped by key in key order. */
+export interface SpillArea {
+  /** Appends values for keys of one partition under a namespace, in one transaction. */
+  append(
+    namespace: string,
+    partition: number,
+    entries: Iterable<readonly [CanonicalKey, readonly unknown[]]>,
+  ): Promise<void>;
+  /** Every key of the partition with all its appended values (in append order), sorted by key. */
+  read(namespace: string, partition: number): AsyncIterable<readonly [CanonicalKey, unknown[]]>;
+  /** Removes a namespace. */
+  clear(namespace: string): Promise<void>;
+  /** Bytes currently held (approximate). */
+  bytes(namespace?: string): number;
+}
+
+/** Options for {@link StateStore.scan}. */
+export interface ScanOptions {
+  /** Read as of this version (a committed version, or `Infinity` for the latest written). */
+  readonly asOf: number;
+  /** Start at this canonical key (inclusive). */
+  readonly start?: CanonicalKey;
+}
+
+/** Lifecycle of a store. */
+export type StoreState = 'open' | 'closed';
+
+/** Durable, multi-versioned state of merge workers. */
+export interface StateStore {
+  readonly state: StoreState;
+
+  /** Committed versions of a job, oldest first. */
+  listVersions(job: string): Promise<VersionInfo[]>;
+  /** The newest committed version, or undefined when the job has none. */
+  latestVersion(job: string): Promise<VersionInfo | undefined>;
+
+  /** Value of one key as of a version; undefined when absent. */
+  get(job: string, partition: number, key: CanonicalKey, asOf: number): Promise<unknown>;
+  /** Values of many keys of one partition as of a version, in the order asked. */
+  getMany(job: string, partition: number, keys: readonly CanonicalKey[], asOf: number): Promise<unknown[]>;
+  /** Live entries of a partition as of a version, in canonical key order. */
+  scan(job: string, partition: number, options: ScanOptions): AsyncIterable<readonly [CanonicalKey, unknown]>;
+
+  /** True when the batch is recorded as merged into the partition (at any written version). */
+  isBatchMerged(job: string, partition: number, batchId: string): Promise<boolean>;
+  /** Ids of every batch recorded as merged into the partition. */
+  mergedBatches(job: string, partition: number): Promise<Set<string>>;
+
+  /** Writes a partition's changes and batch record at a version, in one transaction. */
+  writePartition(write: PartitionWrite): Promise<void>;
+  /** Makes a version visible: every partition has written it. Versions commit in increasing order. */
+  commitVersion(job: string, info: VersionInfo): Promise<void>;
+  /** Removes every partition write and version above `version` (crash recovery, failed runs). */
+  discardAbove(job: string, version: number): Promise<void>;
+  /** Removes everything of a job. */
+  dropJob(job: string): Promise<void>;
+
+  /** A small metadata record (job shape, batch plans); undefined when absent. */
+  getMeta<T = unknown>(job: string, name: string): Promise<T | undefined>;
+  /** Writes a metadata record (durably, before it resolves). */
+  putMeta(job: string, name: string, value: unknown): Promise<void>;
+  /** Deletes a metadata record. */
+  deleteMeta(job: string, name: string): Promise<void>;
+  /** Names of a job's metadata records that start with `prefix`. */
+  listMeta(job: string, prefix: string): Promise<string[]>;
+  /** Names of every job with state or metadata in the store. */
+  listJobs(): Promise<string[]>;
+
+  /** Where merge workers park values beyond their memory budget. */
+  readonly spill: SpillArea;
+
+  /** Waits for pending writes and closes. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,276 @@
+/**
+ * Protocol messages between the coordinator, map workers and merge workers. Every message is a
+ * discriminated union member with a `type` and the protocol version `v`; they travel encoded with
+ * the core codec ({@link encodeMessage} / {@link decodeMessage}). docs/protocol.md describes the flow.
+ *
+ * Identities: a *job* has a `jobId` (one submission or one `mrm run`); its work is cut into
+ * *batches*, each with a stable `batchId` (derived from the input: source content hash and
+ * ordinal) and a run-local sequence number `seq` (0, 1, 2… in merge order). A *map task* reads one
+ * split of one source and produces one or more consecutive batches.
+ */
+import { decode, encode } from './codec.js';
+import { ErrorCode, MrmError, type WireError } from './errors.js';
+import type { InputFormat } from './job.js';
+
+/** The protocol version this build speaks. */
+export const PROTOCOL_VERSION = 1;
+
+/** One batch produced by a map task: where it ends in the split. */
+export interface BatchSlice {
+  /** Run-local merge order. */
+  readonly seq: number;
+  /** Stable id: the same input gives the same id in every run. */
+  readonly batchId: string;
+  /** Byte offset (in the decompressed source) where the batch ends, exclusive. */
+  readonly endOffset: number;
+  /** Number of lines in the batch. */
+  readonly lines: number;
+}
+
+/** A split: a contiguous byte range of one source that a map task reads. */
+export interface SplitRef {
+  /** Path as the reader opens it (absolute, or a blob name when uploaded). */
+  readonly path: string;
+  /** Path as the user gave it (what `ctx.source` shows). */
+  readonly displayPath: string;
+  readonly format: InputFormat;
+  /** True for gzip sources (offsets are in decompressed bytes). */
+  readonly gzip: boolean;
+  readonly startOffset: number;
+  /** 1-based line number of the first line of the split. */
+  readonly firstLine: number;
+  readonly batches: readonly BatchSlice[];
+}
+
+/** Where the job's code lives: a bundle by content hash (loaded from a path or a blob store). */
+export interface JobRef {
+  readonly name: string;
+  /** Content hash of the bundle (hex). */
+  readonly bundleHash: string;
+  /** Local path of the bundle, when the worker can read it directly. */
+  readonly bundlePath?: string;
+}
+
+/** Coordinator → map worker: run map (+combine) over a split and push the output. */
+export interface MapTaskMessage {
+  readonly type: 'map-task';
+  readonly v: number;
+  readonly jobId: string;
+  readonly run: number;
+  readonly taskId: string;
+  readonly job: JobRef;
+  readonly split: SplitRef;
+  readonly partitions: number;
+  readonly salt: number;
+  /** Owner (merge worker id) of each partition, indexed by partition. */
+  readonly owners: readonly string[];
+  /** Largest frame to push, in bytes. */
+  readonly maxFrameBytes: number;
+  /** `skip`: quarantine records whose map throws instead of failing the job. */
+  readonly onError: 'fail' | 'skip';
+}
+
+/** Map worker → merge worker: a frame of key/value pairs for one batch and partition. */
+export interface FrameMessage {
+  readonly type: 'frame';
+  readonly v: number;
+  readonly jobId: string;
+  readonly run: number;
+  readonly seq: number;
+  readonly partition: number;
+  /** Map worker that pushed it (credits go back there). */
+  readonly from: string;
+  /** Flat list: canonical key, value, canonical key, value… */
+  readonly pairs: unknown[];
+}
+
+/** Map worker → merge worker: the end of one (batch, partition) with counts, so completeness needs no barrier. */
+export interface BatchEndMessage {
+  readonly type: 'batch-end';
+  readonly v: number;
+  readonly jobId: string;
+  readonly run: number;
+  readonly seq: number;
+  readonly batchId: string;
+  readonly partition: number;
+  readonly from: string;
+  /** Frames pushed for this batch and partition before this marker. */
+  readonly frames: number;
+  /** Pairs pushed in them. */
+  readonly pairs: number;
+  /** Input records in the whole batch (same on every partition's marker). */
+  readonly records: number;
+}
+
+/** Merge worker → map worker: permission to push `bytes` more. */
+export interface CreditMessage {
+  readonly type: 'credit';
+  readonly v: number;
+  readonly from: string;
+  readonly bytes: number;
+}
+
+/** Coordinator → merge worker: a run starts; these are your partitions. */
+export interface RunStartMessage {
+  readonly type: 'run-start';
+  readonly v: number;
+  readonly jobId: string;
+  readonly run: number;
+  readonly job: JobRef;
+  readonly jobName: string;
+  readonly incremental: boolean;
+  readonly partitions: number;
+  /** Partitions this worker owns in this run. */
+  readonly owned: readonly number[];
+  /** Number of batches in the run (seq 0..totalBatches-1). */
+  readonly totalBatches: number;
+  /** Stable ids of the batches, indexed by seq. */
+  readonly batchIds: readonly string[];
+  /** Version written at the first checkpoint of the run; the next ones count up. */
+  readonly firstVersion: number;
+  /** Checkpoint after every this many batches (and after the last). */
+  readonly checkpointEveryBatches: number;
+  /** Byte budget of buffered batch values before spilling. */
+  readonly maxBufferBytes: number;
+}
+
+/** Merge worker → coordinator: a partition merged a batch. */
+export interface BatchMergedMessage {
+  readonly type: 'batch-merged';
+  readonly v: number;
+  readonly jobId: string;
+  readonly run: number;
+  readonly seq: number;
+  readonly partitions: readonly number[];
+  readonly from: string;
+}
+
+/** Merge worker → coordinator: partitions wrote a checkpoint (not yet committed). */
+export interface CheckpointWrittenMessage {
+  readonly type: 'checkpoint-written';
+  readonly v: number;
+  readonly jobId: string;
+  readonly run: number;
+  readonly version: number;
+  /** Last seq included. */
+  readonly throughSeq: number;
+  readonly partitions: readonly number[];
+  /** Live keys per partition after the write, parallel to `partitions`. */
+  readonly keyCounts: readonly number[];
+  readonly from: string;
+}
+
+/** Coordinator → merge workers: every partition wrote `version`; make it visible. */
+export interface CommitVersionMessage {
+  readonly type: 'commit-version';
+  readonly v: number;
+  readonly jobId: string;
+  readonly run: number;
+  readonly version: number;
+  readonly base: number;
+  readonly batches: number;
+  readonly records: number;
+  readonly keys: number;
+  readonly label: string;
+}
+
+/** Merge worker → coordinator: a version is committed in its store. */
+export interface VersionCommittedMessage {
+  readonly type: 'version-committed';
+  readonly v: number;
+  readonly jobId: string;
+  readonly run: number;
+  readonly version: number;
+  readonly from: string;
+}
+
+/** Coordinator → merge workers: stop the run and roll back to `rollbackTo`. */
+export interface RunAbortMessage {
+  readonly type: 'run-abort';
+  readonly v: number;
+  readonly jobId: string;
+  readonly run: number;
+  readonly rollbackTo: number;
+  readonly reason: string;
+}
+
+/** Merge worker → coordinator: the run was rolled back on this worker. */
+export interface RunAbortedMessage {
+  readonly type: 'run-aborted';
+  readonly v: number;
+  readonly jobId: string;
+  readonly run: number;
+  readonly from: string;
+}
+
+/** Map worker → coordinator: a task finished; all its frames and markers are published. */
+export interface TaskDoneMessage {
+  readonly type: 'task-done';
+  readonly v: number;
+  readonly jobId: string;
+  readonly run: number;
+  readonly taskId: string;
+  readonly records: number;
+  /** Records quarantined because map threw (with `onError: 'skip'`). */
+  readonly skipped: number;
+  readonly from: string;
+}
+
+/** Any worker → coordinator: user code or input failed; the run must stop. */
+export interface TaskFailedMessage {
+  readonly type: 'task-failed';
+  readonly v: number;
+  readonly jobId: string;
+  readonly run: number;
+  readonly taskId: string;
+  readonly error: WireError;
+  readonly from: string;
+}
+
+/** Every protocol message. */
+export type ProtocolMessage =
+  | MapTaskMessage
+  | FrameMessage
+  | BatchEndMessage
+  | CreditMessage
+  | RunStartMessage
+  | BatchMergedMessage
+  | CheckpointWrittenMessage
+  | CommitVersionMessage
+  | VersionCommittedMessage
+  | RunAbortMessage
+  | RunAbortedMessage
+  | TaskDoneMessage
+  | TaskFailedMessage;
+
+/** The `type` of every protocol message. */
+export type ProtocolMessageType = ProtocolMessage['type'];
+
+/** Distributive Omit that keeps the union. */
+type OmitV<T> = T extends unknown ? Omit<T, 'v'> : never;
+
+/** A message without its version field (filled by {@link encodeMessage}). */
+export type MessageBody = OmitV<ProtocolMessage>;
+
+/** Encodes a message, stamping the protocol version. */
+export function encodeMessage(message: MessageBody): Uint8Array {
+  return encode({ ...message, v: PROTOCOL_VERSION });
+}
+
+/** Decodes and checks a message; throws `E_PROTOCOL` on garbage or another protocol version. */
+export function decodeMessage(bytes: Uint8Array): ProtocolMessage {
+  let m: unknown;
+  try {
+    m = decode(bytes);
+  } catch (e) {
+    throw new MrmError(ErrorCode.Protocol, 'undecodable protocol message', { cause: e });
+  }
+  if (typeof m !== 'object' || m === null || typeof (m as { type?: unknown }).type !== 'string') {
+    throw new MrmError(ErrorCode.Protocol, 'protocol message without a type');
+  }
+  const v = (m as { v?: unknown }).v;
+  if (v !== PROTOCOL_VERSION) {
+    throw new MrmError(ErrorCode.Protocol, `protocol version ${String(v)} is not ${PROTOCOL_VERSION}`);
+  }
+  return m as ProtocolMessage;
+}

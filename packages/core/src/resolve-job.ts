@@ -1,0 +1,78 @@
+/**
+ * Validation of a job spec: every problem named in one line, so `mrm run` can say exactly what is
+ * wrong with a job file.
+ */
+import { ErrorCode, MrmError } from './errors.js';
+import type { InputFormat, JobSpec } from './job.js';
+
+/** Job names: what `--job` takes and what names the state. */
+export const JOB_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
+/** Default number of partitions of a job's state. */
+export const DEFAULT_PARTITIONS = 16;
+const MAX_PARTITIONS = 4096;
+
+/** A validated job spec: defaults filled, a frozen copy of the caller's object. */
+export interface ResolvedJob extends Readonly<Omit<JobSpec, 'input' | 'partitions'>> {
+  readonly input: InputFormat;
+  readonly partitions: number;
+  /** True when the job has `merge` (incremental). */
+  readonly incremental: boolean;
+}
+
+const FUNCTION_FIELDS = ['map', 'combine', 'reduce', 'merge', 'finalize'] as const;
+const KNOWN_FIELDS = new Set<string>([...FUNCTION_FIELDS, 'name', 'input', 'description', 'partitions']);
+
+function invalid(where: string, message: string): MrmError {
+  return new MrmError(ErrorCode.JobInvalid, `${where}: ${message}`);
+}
+
+/**
+ * Validates a job spec and fills defaults. `where` names the job file in messages.
+ * Throws {@link MrmError} `E_JOB_INVALID`.
+ */
+export function resolveJob(spec: unknown, where = 'job'): ResolvedJob {
+  if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) {
+    throw invalid(where, 'the default export must be a job spec object (use defineJob({...}))');
+  }
+  const s = spec as Record<string, unknown>;
+  for (const field of Object.keys(s)) {
+    if (!KNOWN_FIELDS.has(field)) {
+      throw invalid(where, `unknown field '${field}' (known: ${[...KNOWN_FIELDS].join(', ')})`);
+    }
+  }
+  const name = s.name;
+  if (typeof name !== 'string' || name.length === 0) throw invalid(where, "the job has no 'name' (a string)");
+  if (!JOB_NAME_PATTERN.test(name) || name.length > 64) {
+    throw invalid(where, `name '${name}' must match [a-z0-9][a-z0-9_-]* and be at most 64 characters`);
+  }
+  if (s.reduce === undefined) throw invalid(where, `job '${name}' has no 'reduce' (required)`);
+  if (s.map === undefined) throw invalid(where, `job '${name}' has no 'map' (required)`);
+  for (const f of FUNCTION_FIELDS) {
+    if (s[f] !== undefined && typeof s[f] !== 'function') {
+      throw invalid(where, `'${f}' of job '${name}' must be a function, got ${typeof s[f]}`);
+    }
+  }
+  const input = s.input ?? 'lines';
+  if (input !== 'lines' && input !== 'jsonl') {
+    throw invalid(where, `input '${String(input)}' of job '${name}' must be 'lines' or 'jsonl'`);
+  }
+  const partitions = s.partitions ?? DEFAULT_PARTITIONS;
+  if (
+    typeof partitions !== 'number' ||
+    !Number.isInteger(partitions) ||
+    partitions < 1 ||
+    partitions > MAX_PARTITIONS
+  ) {
+    throw invalid(where, `partitions of job '${name}' must be an integer from 1 to ${MAX_PARTITIONS}`);
+  }
+  if (s.description !== undefined && typeof s.description !== 'string') {
+    throw invalid(where, `description of job '${name}' must be a string`);
+  }
+  return Object.freeze({
+    ...(s as unknown as JobSpec),
+    name,
+    input,
+    partitions,
+    incremental: typeof s.merge === 'function',
+  });
+}
