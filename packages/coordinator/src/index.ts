@@ -1,1 +1,26 @@
-export {};
+/**
+ * @mrm/coordinator — the coordinator role: plans input into micro-batches with stable ids,
+ * dispatches map tasks within a window, knows when each batch is merged everywhere, orders
+ * checkpoints into versions, and rolls a failed run back.
+ *
+ * ```ts
+ * const coordinator = new Coordinator({ transport, store, mapWorkers: ['map-1'], mergeWorkers: ['merge-1'] });
+ * coordinator.start();
+ * const result = await coordinator.runJob({ jobId, job, ref, inputs });
+ * ```
+ * @packageDocumentation
+ */
+export { Coordinator, resolveBatchLines, resolveRunSettings } from './coordinator.js';
+export type {
+  CoordinatorOptions,
+  CoordinatorState,
+  RunJobOptions,
+  RunJobRequest,
+  RunResult,
+} from './coordinator.js';
+export { JobRecord } from './job-record.js';
+export type { JobShape } from './job-record.js';
+export { JobRun } from './job-run.js';
+export type { JobRunContext, RunProgress, RunSettings } from './job-run.js';
+export { planRun } from './run-plan.js';
+export type { PlanRunOptions, RunPlan, SourceOutcome } from './run-plan.js';

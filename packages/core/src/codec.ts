@@ -1,10 +1,18 @@
 /**
  * The MessagePack codec of the wire and the store: standard MessagePack (no records extension),
  * 64-bit integers as numbers, maps as plain objects, so any MessagePack implementation can read it.
+ * Decoded byte arrays are copies: msgpackr would otherwise return views into the input, which
+ * change when the transport or the store reuses its buffer and keep a whole frame alive.
  */
 import { Packr } from 'msgpackr';
 
-const packr = new Packr({ useRecords: false, int64AsType: 'number', mapsAsObjects: true, moreTypes: false });
+const packr = new Packr({
+  useRecords: false,
+  int64AsType: 'number',
+  mapsAsObjects: true,
+  moreTypes: false,
+  copyBuffers: true,
+});
 
 /** Encodes a value as standard MessagePack. */
 export function encode(value: unknown): Uint8Array {
@@ -22,4 +30,5 @@ export const MSGPACK_OPTIONS = Object.freeze({
   int64AsType: 'number',
   mapsAsObjects: true,
   moreTypes: false,
+  copyBuffers: true,
 } as const);

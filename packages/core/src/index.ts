@@ -12,6 +12,7 @@
  * ```
  * @packageDocumentation
  */
+export { encodeAck, encodeNack, expectAck } from './ack.js';
 export { aggregates } from './aggregates/index.js';
 export { decode, encode, MSGPACK_OPTIONS } from './codec.js';
 export type { MrmErrorOptions, WireError } from './errors.js';
@@ -62,6 +63,7 @@ export type {
   TransportState,
 } from './ports/transport.js';
 export type {
+  AckMessage,
   BatchEndMessage,
   BatchMergedMessage,
   BatchSlice,
@@ -72,6 +74,7 @@ export type {
   JobRef,
   MapTaskMessage,
   MessageBody,
+  PartMessage,
   ProtocolMessage,
   ProtocolMessageType,
   RunAbortedMessage,
@@ -83,5 +86,6 @@ export type {
   VersionCommittedMessage,
 } from './protocol.js';
 export { decodeMessage, encodeMessage, PROTOCOL_VERSION } from './protocol.js';
-export type { ResolvedJob } from './resolve-job.js';
-export { DEFAULT_PARTITIONS, JOB_NAME_PATTERN, resolveJob } from './resolve-job.js';
+export { PartAssembler, splitPayload } from './payload-parts.js';
+export type { JobLoader, ResolvedJob } from './resolve-job.js';
+export { DEFAULT_PARTITIONS, JOB_NAME_PATTERN, jobFromModule, resolveJob } from './resolve-job.js';

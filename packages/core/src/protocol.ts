@@ -141,6 +141,8 @@ export interface BatchMergedMessage {
   readonly jobId: string;
   readonly run: number;
   readonly seq: number;
+  /** Input records in the batch (from its end markers). */
+  readonly records: number;
   readonly partitions: readonly number[];
   readonly from: string;
 }
@@ -165,7 +167,10 @@ export interface CommitVersionMessage {
   readonly type: 'commit-version';
   readonly v: number;
   readonly jobId: string;
+  readonly jobName: string;
   readonly run: number;
+  /** True for the run's last version: the worker then forgets the run. */
+  readonly last: boolean;
   readonly version: number;
   readonly base: number;
   readonly batches: number;
@@ -227,6 +232,24 @@ export interface TaskFailedMessage {
   readonly from: string;
 }
 
+/** One part of a payload too large for the transport (see payload-parts.ts). */
+export interface PartMessage {
+  readonly type: 'part';
+  readonly v: number;
+  readonly id: string;
+  readonly index: number;
+  readonly total: number;
+  readonly bytes: Uint8Array;
+}
+
+/** Reply to a request: done, or why not. */
+export interface AckMessage {
+  readonly type: 'ack';
+  readonly v: number;
+  readonly ok: boolean;
+  readonly error?: WireError;
+}
+
 /** Every protocol message. */
 export type ProtocolMessage =
   | MapTaskMessage
@@ -241,7 +264,9 @@ export type ProtocolMessage =
   | RunAbortMessage
   | RunAbortedMessage
   | TaskDoneMessage
-  | TaskFailedMessage;
+  | TaskFailedMessage
+  | PartMessage
+  | AckMessage;
 
 /** The `type` of every protocol message. */
 export type ProtocolMessageType = ProtocolMessage['type'];

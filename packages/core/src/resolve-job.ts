@@ -4,6 +4,10 @@
  */
 import { ErrorCode, MrmError } from './errors.js';
 import type { InputFormat, JobSpec } from './job.js';
+import type { JobRef } from './protocol.js';
+
+/** Loads a job's code from its reference (a bundle path, or a bundle fetched by hash). */
+export type JobLoader = (ref: JobRef) => Promise<ResolvedJob>;
 
 /** Job names: what `--job` takes and what names the state. */
 export const JOB_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
@@ -75,4 +79,18 @@ export function resolveJob(spec: unknown, where = 'job'): ResolvedJob {
     partitions,
     incremental: typeof s.merge === 'function',
   });
+}
+
+/**
+ * The job spec of an imported job module: its default export (also when a CommonJS module comes
+ * back as a double `default`). Throws `E_JOB_INVALID` naming `where` when there is none.
+ */
+export function jobFromModule(moduleNamespace: unknown, where: string): ResolvedJob {
+  let spec = (moduleNamespace as { default?: unknown } | undefined)?.default;
+  const inner = (spec as { default?: unknown } | undefined)?.default;
+  if (inner !== undefined && typeof spec === 'object' && spec !== null && !('map' in spec)) spec = inner;
+  if (spec === undefined) {
+    throw new MrmError(ErrorCode.JobInvalid, `${where}: the job file has no default export (export default defineJob({...}))`);
+  }
+  return resolveJob(spec, where);
 }

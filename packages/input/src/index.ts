@@ -1,1 +1,28 @@
-export {};
+/**
+ * @mrm/input — turns `--input <path...>` into source files, plans each source into micro-batches
+ * with stable ids, groups them into splits, and reads a split's batches fast in map workers.
+ *
+ * ```ts
+ * import { expandInputs, planSource, splitsOf, readSplitBatches, forEachRecord } from '@mrm/input';
+ *
+ * const [file] = await expandInputs(['logs/']);
+ * const plan = await planSource(file, { format: 'lines', batchLines: 10_000, previous: storedPlan });
+ * const [split] = splitsOf(plan, 0);
+ * for await (const batch of readSplitBatches(split)) {
+ *   forEachRecord(batch.text, split.format, batch.firstLine, split.displayPath, (line, n) => {});
+ * }
+ * ```
+ * @packageDocumentation
+ */
+export { BATCH_ID_LENGTH, batchIdOf } from './batch-id.js';
+export type { ExpandInputsOptions } from './expand-inputs.js';
+export { expandInputs } from './expand-inputs.js';
+export { forEachRecord } from './for-each-record.js';
+export type { PlanSourceOptions } from './plan-source.js';
+export { planSource } from './plan-source.js';
+export type { BatchText } from './read-split-batches.js';
+export { readSplitBatches } from './read-split-batches.js';
+export type { SourceFile } from './source-file.js';
+export type { PlannedBatch, SourcePlan } from './source-plan.js';
+export type { SplitsOfOptions } from './splits-of.js';
+export { splitsOf } from './splits-of.js';

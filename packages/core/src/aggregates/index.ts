@@ -1,19 +1,36 @@
 /**
- * Built-in aggregates (placeholder being replaced by the aggregates work): each returns the
- * combine + reduce + merge (+ finalize) parts of a job, so a job is `{ name, map, ...aggregates.sum() }`.
+ * Built-in aggregates: each returns the combine + reduce + merge (+ finalize) parts of a job, so a
+ * job is three lines. docs/aggregates.md compares them (what map emits, state, result, memory).
+ *
+ * ```ts
+ * import { defineJob, aggregates } from '@mrm/core';
+ * export default defineJob({
+ *   name: 'top-urls',
+ *   input: 'jsonl',
+ *   map: (r: { host: string; url: string }, emit) => emit(r.host, r.url),
+ *   ...aggregates.topK(10),
+ * });
+ * ```
+ *
+ * Every aggregate gives the same result however values are split into batches and map-side
+ * chunks, combined (any number of times) and merged — exactly, except where its documentation
+ * says otherwise (float rounding, approxDistinct's estimate, topK beyond its capacity).
  */
-import type { AggregateParts } from '../job.js';
+import { approxDistinct } from './approx-distinct.js';
+import { count } from './count.js';
+import { distinct } from './distinct.js';
+import { max } from './max.js';
+import { mean } from './mean.js';
+import { min } from './min.js';
+import { sum } from './sum.js';
+import { topK } from './top-k.js';
 
-const add = (_k: unknown, values: number[]): number => {
-  let s = 0;
-  for (const v of values) s += v;
-  return s;
-};
+export type { ApproxDistinctOptions, ApproxDistinctPartial, ApproxDistinctState } from './approx-distinct.js';
+export type { CountPartial } from './count.js';
+export type { DistinctOptions, DistinctPartial, DistinctState } from './distinct.js';
+export type { MeanPartial, MeanState } from './mean.js';
+export type { OrderedItem } from './order.js';
+export type { TopKEntry, TopKOptions, TopKPartial, TopKState } from './top-k.js';
 
-/** Sum of numeric values. */
-function sum(): AggregateParts<number, number, number, number> {
-  return { combine: add, reduce: add, merge: (_k, prev, next) => (prev ?? 0) + next };
-}
-
-/** The built-in aggregates. */
-export const aggregates = { sum } as const;
+/** The built-in aggregates: `{ name, map, ...aggregates.sum() }`. */
+export const aggregates = { sum, count, min, max, mean, distinct, approxDistinct, topK } as const;

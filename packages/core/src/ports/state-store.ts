@@ -98,6 +98,11 @@ export interface StateStore {
   isBatchMerged(job: string, partition: number, batchId: string): Promise<boolean>;
   /** Ids of every batch recorded as merged into the partition. */
   mergedBatches(job: string, partition: number): Promise<Set<string>>;
+  /**
+   * The `keyCount` of the newest write of the partition at or below `asOf` that gave one (0 when
+   * none did): how many live keys the partition had then, without scanning it.
+   */
+  keyCount(job: string, partition: number, asOf: number): Promise<number>;
 
   /** Writes a partition's changes and batch record at a version, in one transaction. */
   writePartition(write: PartitionWrite): Promise<void>;

@@ -1,0 +1,79 @@
+/** `mrm query` and `mrm versions` on a local state directory. */
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ErrorCode, type Key, MrmError, parseKeyArgument, type StateStore } from '@mrm/core';
+import { JobRecord } from '@mrm/coordinator';
+import { importJob } from '../job-loader.js';
+import { say } from '../report.js';
+import { type ResultJob, writeJobResult } from '../result-output.js';
+import { openExistingStore, statePaths } from '../state-dir.js';
+
+/** Options of `mrm query --state`. */
+export interface QueryCommandOptions {
+  readonly state: string;
+  readonly job: string;
+  readonly key?: string;
+  readonly version?: number;
+  readonly out?: string;
+}
+
+/** The job as stored: its partitions, and its finalize from the bundle of its latest run. */
+async function storedJob(store: StateStore, stateDir: string, name: string): Promise<ResultJob> {
+  const shape = await new JobRecord(store, name).shape();
+  if (shape === undefined) {
+    const jobs = await store.listJobs();
+    throw new MrmError(
+      ErrorCode.State,
+      `no job '${name}' in '${stateDir}' (jobs there: ${jobs.length > 0 ? jobs.join(', ') : 'none'})`,
+    );
+  }
+  const bundle = join(statePaths(stateDir).bundles, `${shape.bundleHash}.mjs`);
+  const present = await access(bundle).then(
+    () => true,
+    () => false,
+  );
+  if (!present) {
+    say(`mrm: warning: the code of job '${name}' is not in '${stateDir}'; showing stored state without finalize`);
+    return { name, partitions: shape.partitions };
+  }
+  const job = await importJob(bundle, name);
+  return { name, partitions: shape.partitions, ...(job.finalize !== undefined ? { finalize: job.finalize } : {}) };
+}
+
+async function withStore<T>(stateDir: string, fn: (store: StateStore) => Promise<T>): Promise<T> {
+  const store = await openExistingStore(stateDir);
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+/** Runs `mrm query --state`. */
+export async function queryCommand(options: QueryCommandOptions): Promise<void> {
+  await withStore(options.state, async (store) => {
+    const job = await storedJob(store, options.state, options.job);
+    const key: Key | undefined = options.key !== undefined ? parseKeyArgument(options.key) : undefined;
+    const lines = await writeJobResult(store, job, {
+      out: options.out ?? '-',
+      ...(options.version !== undefined ? { version: options.version } : {}),
+      ...(key !== undefined ? { key } : {}),
+    });
+    if (key !== undefined && lines === 0) say(`mrm: key ${JSON.stringify(key)} is not in the result`);
+  });
+}
+
+/** Runs `mrm versions --state`: one line per version, oldest first, starting with its id. */
+export async function versionsCommand(options: { state: string; job: string }): Promise<void> {
+  await withStore(options.state, async (store) => {
+    const shape = await new JobRecord(store, options.job).shape();
+    if (shape === undefined) {
+      throw new MrmError(ErrorCode.State, `no job '${options.job}' in '${options.state}'`);
+    }
+    for (const v of await store.listVersions(options.job)) {
+      process.stdout.write(
+        `${v.version}\t${new Date(v.createdAtMs).toISOString()}\tbatches=${v.batches}\trecords=${v.records}\tkeys=${v.keys}\t${v.label}\n`,
+      );
+    }
+  });
+}

@@ -1,0 +1,84 @@
+/** `mrm run`: a job over inputs in this process, incrementally on the same --state. */
+import type { RunResult, SourceOutcome } from '@mrm/coordinator';
+import { expandInputs } from '@mrm/input';
+import { runEmbedded } from '../embedded-engine.js';
+import { loadJob } from '../job-loader.js';
+import { ProgressBar } from '../progress.js';
+import { seconds, say, thousands } from '../report.js';
+import { writeJobResult } from '../result-output.js';
+import { statePaths } from '../state-dir.js';
+
+/** Options of `mrm run`. */
+export interface RunCommandOptions {
+  readonly input: string[];
+  readonly state: string;
+  readonly out?: string;
+  readonly batchSize?: number;
+  readonly checkpointEvery?: number;
+  readonly onError?: 'fail' | 'skip';
+  readonly threads?: number;
+  readonly quiet?: boolean;
+}
+
+function describeSource(s: SourceOutcome): string | undefined {
+  if (s.batches === 0) return `${s.displayPath}: empty`;
+  if (s.included === 0) return `skipped ${s.displayPath}: already merged`;
+  if (s.included < s.batches) return `${s.displayPath}: ${s.batches - s.included} of ${s.batches} batches already merged, merging the rest`;
+  return undefined;
+}
+
+function summary(name: string, r: RunResult, ms: number): string {
+  const last = r.versions.at(-1);
+  const rate = r.records / Math.max(0.001, ms / 1000);
+  const parts = [
+    `${name}: ${thousands(r.records)} records`,
+    `${thousands(last?.keys ?? 0)} keys`,
+    `${thousands(r.batches)} batches`,
+    `${seconds(ms)} s`,
+    `${thousands(rate)} records/s`,
+  ];
+  const skipped = r.sources.filter((s) => s.batches > 0 && s.included === 0).length;
+  if (skipped > 0) parts.push(`${skipped} input${skipped === 1 ? '' : 's'} skipped`);
+  if (r.skippedRecords > 0) parts.push(`${thousands(r.skippedRecords)} records skipped (map threw)`);
+  const tail = last !== undefined ? ` → version ${last.version}` : ' → nothing new to merge';
+  return parts.join(', ') + tail;
+}
+
+/** Runs `mrm run`. */
+export async function runCommand(jobPath: string, options: RunCommandOptions): Promise<void> {
+  const started = performance.now();
+  const paths = statePaths(options.state);
+  const loaded = await loadJob(jobPath, paths.bundles);
+  const inputs = await expandInputs(options.input);
+  const bar = new ProgressBar(options.quiet === true ? false : undefined);
+  const log = (line: string) => {
+    if (options.quiet !== true) say(line);
+  };
+  let result: RunResult;
+  try {
+    result = await runEmbedded({
+      job: loaded.job,
+      ref: loaded.ref,
+      inputs,
+      stateDir: options.state,
+      options: {
+        ...(options.batchSize !== undefined ? { batchLines: options.batchSize } : {}),
+        ...(options.checkpointEvery !== undefined ? { checkpointEveryBatches: options.checkpointEvery } : {}),
+        ...(options.onError !== undefined ? { onError: options.onError } : {}),
+      },
+      ...(options.threads !== undefined ? { threads: options.threads } : {}),
+      onSource: (s) => {
+        const line = describeSource(s);
+        if (line !== undefined) log(line);
+      },
+      onProgress: (p) => bar.update(p),
+      afterRun: async (store) => {
+        bar.stop();
+        if (options.out !== undefined) await writeJobResult(store, loaded.job, { out: options.out });
+      },
+    });
+  } finally {
+    bar.stop();
+  }
+  say(summary(loaded.job.name, result, performance.now() - started));
+}

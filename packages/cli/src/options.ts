@@ -1,0 +1,21 @@
+/** Parsers of command-line option values: a bad value is one clear line naming the flag. */
+import { InvalidArgumentError } from 'commander';
+
+/** A positive integer. */
+export function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1) {
+    throw new InvalidArgumentError(`'${value}' is not a positive integer.`);
+  }
+  return n;
+}
+
+/** One of a fixed set of words. */
+export function oneOf<T extends string>(...choices: T[]): (value: string) => T {
+  return (value) => {
+    if (!(choices as string[]).includes(value)) {
+      throw new InvalidArgumentError(`'${value}' is not one of ${choices.join(', ')}.`);
+    }
+    return value as T;
+  };
+}

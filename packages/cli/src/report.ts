@@ -1,0 +1,37 @@
+/**
+ * What the CLI tells a person on stderr: errors as one line (the stack only with --verbose),
+ * progress on a terminal, and the one-line summary of a run.
+ */
+import { ErrorCode, errorMessage, isMrmError } from '@mrm/core';
+
+/** Writes a line to stderr. */
+export function say(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+/** Prints an error as one line (plus stack and causes when verbose); returns the exit code. */
+export function reportError(e: unknown, verbose: boolean): number {
+  const message = errorMessage(e).split('\n')[0] ?? String(e);
+  say(`mrm: error: ${message}`);
+  if (verbose) {
+    let cause: unknown = e;
+    while (cause instanceof Error) {
+      say(cause.stack ?? cause.message);
+      cause = cause.cause;
+      if (cause !== undefined) say('caused by:');
+    }
+  } else if (!isMrmError(e) || e.code === ErrorCode.Internal) {
+    say('mrm: (run with --verbose for the stack trace)');
+  }
+  return 1;
+}
+
+/** `1234567` → `1,234,567`. */
+export function thousands(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
+
+/** Seconds with sensible precision. */
+export function seconds(ms: number): string {
+  return ms < 10_000 ? (ms / 1000).toFixed(2) : (ms / 1000).toFixed(1);
+}

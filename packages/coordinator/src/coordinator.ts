@@ -1,0 +1,215 @@
+/**
+ * The coordinator role: accepts a job run, plans its input into batches with stable ids, drives
+ * the map and merge workers through the run (see job-run.ts) and answers with the committed
+ * versions. Messages for the coordinator arrive on one channel and are routed to their run.
+ */
+import {
+  decodeMessage,
+  ErrorCode,
+  type JobRef,
+  type Logger,
+  MrmError,
+  type ResolvedJob,
+  type StateStore,
+  type Subscription,
+  silentLogger,
+  type Transport,
+  type VersionInfo,
+} from '@mrm/core';
+import type { SourceFile } from '@mrm/input';
+import { JobRecord } from './job-record.js';
+import { JobRun, type RunProgress, type RunSettings } from './job-run.js';
+import { planRun, type SourceOutcome } from './run-plan.js';
+
+/** Options of {@link Coordinator}. */
+export interface CoordinatorOptions {
+  readonly transport: Transport;
+  /** The coordinator's own durable records (job shapes, plans, committed versions). */
+  readonly store: StateStore;
+  readonly mapWorkers: readonly string[];
+  readonly mergeWorkers: readonly string[];
+  readonly logger?: Logger;
+}
+
+/** Options of one run, with units in their names. */
+export interface RunJobOptions {
+  /** Lines per batch (default 10,000). */
+  readonly batchLines?: number;
+  /** Checkpoint (commit a version) every this many batches (default 32). */
+  readonly checkpointEveryBatches?: number;
+  readonly onError?: 'fail' | 'skip';
+  readonly maxTasksInFlight?: number;
+  readonly maxBatchesAhead?: number;
+  /** Memory a merge worker may hold before spilling (default 256 MiB). */
+  readonly maxBufferBytes?: number;
+  /** Largest frame a map worker pushes (default 512 KiB). */
+  readonly maxFrameBytes?: number;
+  readonly requestTimeoutMs?: number;
+}
+
+/** A run to do. */
+export interface RunJobRequest {
+  readonly jobId: string;
+  readonly job: ResolvedJob;
+  readonly ref: JobRef;
+  readonly inputs: readonly SourceFile[];
+  readonly options?: RunJobOptions;
+  readonly signal?: AbortSignal;
+  readonly onSource?: (outcome: SourceOutcome) => void;
+  readonly onProgress?: (progress: RunProgress) => void;
+}
+
+/** What a run did. */
+export interface RunResult {
+  readonly jobId: string;
+  readonly run: number;
+  readonly sources: readonly SourceOutcome[];
+  /** Versions committed by this run (none when every input was merged already). */
+  readonly versions: readonly VersionInfo[];
+  readonly batches: number;
+  readonly records: number;
+  /** Records whose map threw, skipped with `onError: 'skip'`. */
+  readonly skippedRecords: number;
+}
+
+/** Validated run settings with defaults. */
+export function resolveRunSettings(options: RunJobOptions = {}, mapWorkers = 1): RunSettings {
+  const int = (name: string, value: number | undefined, fallback: number, min: number) => {
+    const v = value ?? fallback;
+    if (!Number.isSafeInteger(v) || v < min) {
+      throw new MrmError(ErrorCode.BadOption, `${name} must be an integer ≥ ${min}, got ${String(value)}`);
+    }
+    return v;
+  };
+  const onError = options.onError ?? 'fail';
+  if (onError !== 'fail' && onError !== 'skip') {
+    throw new MrmError(ErrorCode.BadOption, `on-error must be 'fail' or 'skip', got '${String(onError)}'`);
+  }
+  const maxTasksInFlight = int('maxTasksInFlight', options.maxTasksInFlight, 4 * mapWorkers, 1);
+  return {
+    checkpointEveryBatches: int('checkpoint-every', options.checkpointEveryBatches, 32, 1),
+    maxTasksInFlight,
+    maxBatchesAhead: int('maxBatchesAhead', options.maxBatchesAhead, Math.max(8, 2 * maxTasksInFlight), 1),
+    maxBufferBytes: int('maxBufferBytes', options.maxBufferBytes, 256 * 1024 * 1024, 1024 * 1024),
+    maxFrameBytes: int('maxFrameBytes', options.maxFrameBytes, 512 * 1024, 1024),
+    onError,
+    salt: 0,
+    requestTimeoutMs: int('requestTimeoutMs', options.requestTimeoutMs, 60_000, 1),
+  };
+}
+
+/** Validated lines per batch. */
+export function resolveBatchLines(value: number | undefined): number {
+  const v = value ?? 10_000;
+  if (!Number.isSafeInteger(v) || v < 1) {
+    throw new MrmError(ErrorCode.BadOption, `batch size must be a positive integer of records, got ${String(value)}`);
+  }
+  return v;
+}
+
+/** Lifecycle of the coordinator. */
+export type CoordinatorState = 'created' | 'running' | 'closed';
+
+/** Plans, dispatches and commits job runs. */
+export class Coordinator {
+  private readonly runs = new Map<string, JobRun>();
+  private subscription: Subscription | undefined;
+  private readonly logger: Logger;
+  state: CoordinatorState = 'created';
+
+  constructor(private readonly options: CoordinatorOptions) {
+    if (options.mapWorkers.length === 0 || options.mergeWorkers.length === 0) {
+      throw new MrmError(ErrorCode.BadOption, 'a coordinator needs at least one map and one merge worker');
+    }
+    this.logger = options.logger ?? silentLogger;
+  }
+
+  /** Subscribes to worker reports. */
+  start(): void {
+    this.subscription = this.options.transport.subscribe({ kind: 'coordinator' }, (payload) => {
+      let m: ReturnType<typeof decodeMessage>;
+      try {
+        m = decodeMessage(payload);
+      } catch (e) {
+        this.logger.warn('dropped an undecodable report', { error: String(e) });
+        return;
+      }
+      if (!('jobId' in m) || !('run' in m)) return;
+      this.runs.get(`${m.jobId}/${m.run}`)?.onMessage(m);
+    });
+    this.state = 'running';
+  }
+
+  /** Runs a job over its inputs and resolves when its last version is committed. */
+  async runJob(request: RunJobRequest): Promise<RunResult> {
+    if (this.state !== 'running') throw new MrmError(ErrorCode.Aborted, 'the coordinator is not running');
+    const { job, options = {} } = request;
+    const { store, transport, mapWorkers, mergeWorkers } = this.options;
+    const settings = resolveRunSettings(options, mapWorkers.length);
+    const batchLines = resolveBatchLines(options.batchLines);
+    const record = new JobRecord(store, job.name);
+    const base = await store.latestVersion(job.name);
+    // Partition writes of versions that never committed are dropped before anything else.
+    await store.discardAbove(job.name, base?.version ?? 0);
+    const merged = job.incremental ? await record.committedBatches(base?.version ?? 0) : new Set<string>();
+    const runNumber = await record.beginRun(job, request.ref.bundleHash);
+    const plan = await planRun(record, request.inputs, {
+      format: job.input,
+      batchLines,
+      merged,
+      ...(request.signal !== undefined ? { signal: request.signal } : {}),
+      ...(request.onSource !== undefined ? { onSource: request.onSource } : {}),
+    });
+    const empty: RunResult = {
+      jobId: request.jobId,
+      run: runNumber,
+      sources: plan.sources,
+      versions: [],
+      batches: 0,
+      records: 0,
+      skippedRecords: 0,
+    };
+    if (plan.batchIds.length === 0) return empty;
+    const run = new JobRun({
+      jobId: request.jobId,
+      run: runNumber,
+      job,
+      ref: request.ref,
+      plan,
+      base,
+      record,
+      store,
+      transport,
+      mapWorkers,
+      mergeWorkers,
+      settings,
+      logger: this.logger,
+      ...(request.onProgress !== undefined ? { onProgress: request.onProgress } : {}),
+    });
+    const key = `${request.jobId}/${runNumber}`;
+    this.runs.set(key, run);
+    const onAbort = () => void run.fail(request.signal?.reason ?? new MrmError(ErrorCode.Aborted, 'run aborted'));
+    request.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      await run.start().catch((e: unknown) => run.fail(e));
+      const versions = await run.done;
+      const last = versions.at(-1);
+      return {
+        ...empty,
+        versions,
+        batches: plan.batchIds.length,
+        records: (last?.records ?? 0) - (job.incremental ? (base?.records ?? 0) : 0),
+        skippedRecords: run.skipped,
+      };
+    } finally {
+      request.signal?.removeEventListener('abort', onAbort);
+      this.runs.delete(key);
+    }
+  }
+
+  /** Stops listening. Runs in progress are abandoned (their uncommitted work rolls back on the next run). */
+  async close(): Promise<void> {
+    this.state = 'closed';
+    this.subscription?.unsubscribe();
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * The coordinator's durable records in its StateStore metadata: the job's shape (fixed at the
+ * first run), plans of sources by path, and the ids of the batches committed in each version.
+ * Every metadata name is built here.
+ */
+import { createHash } from 'node:crypto';
+import { ErrorCode, MrmError, type ResolvedJob, type StateStore } from '@mrm/core';
+import type { SourcePlan } from '@mrm/input';
+
+/** The shape of a job's state, fixed by its first run. */
+export interface JobShape {
+  readonly partitions: number;
+  readonly incremental: boolean;
+  /** Content hash of the job bundle of the latest run (for `finalize` at query time). */
+  readonly bundleHash: string;
+  /** Runs started so far. */
+  readonly runs: number;
+}
+
+const SHAPE = 'shape';
+const planName = (path: string) => `plan:${createHash('sha256').update(path).digest('hex').slice(0, 32)}`;
+const BATCHES_PREFIX = 'batches@';
+const batchesName = (version: number) => `${BATCHES_PREFIX}${String(version).padStart(12, '0')}`;
+
+/** Reads and writes the coordinator's records of one job. */
+export class JobRecord {
+  constructor(
+    private readonly store: StateStore,
+    readonly name: string,
+  ) {}
+
+  /** The stored shape, or undefined before the first run. */
+  shape(): Promise<JobShape | undefined> {
+    return this.store.getMeta<JobShape>(this.name, SHAPE);
+  }
+
+  /**
+   * Checks the job against its stored shape and records the start of a run; returns the run
+   * number. A job whose partitions or kind (incremental or not) changed cannot reuse the state.
+   */
+  async beginRun(job: ResolvedJob, bundleHash: string): Promise<number> {
+    const shape = await this.shape();
+    if (shape !== undefined) {
+      if (shape.partitions !== job.partitions) {
+        throw new MrmError(
+          ErrorCode.State,
+          `job '${job.name}' has state with ${shape.partitions} partitions; the job now asks for ${job.partitions} (use another --state or job name)`,
+        );
+      }
+      if (shape.incremental !== job.incremental) {
+        throw new MrmError(
+          ErrorCode.State,
+          `job '${job.name}' has state of a ${shape.incremental ? 'job with merge' : 'job without merge'}; the job now ${job.incremental ? 'has' : 'has no'} merge (use another --state or job name)`,
+        );
+      }
+    }
+    const runs = (shape?.runs ?? 0) + 1;
+    await this.store.putMeta(this.name, SHAPE, {
+      partitions: job.partitions,
+      incremental: job.incremental,
+      bundleHash,
+      runs,
+    } satisfies JobShape);
+    return runs;
+  }
+
+  /** The plan stored for a source path by an earlier run. */
+  plan(path: string): Promise<SourcePlan | undefined> {
+    return this.store.getMeta<SourcePlan>(this.name, planName(path));
+  }
+
+  /** Stores a source's plan (before any of its batches is dispatched). */
+  savePlan(plan: SourcePlan): Promise<void> {
+    return this.store.putMeta(this.name, planName(plan.path), plan);
+  }
+
+  /** Records the batch ids a version will commit (written before the commit; see docs/architecture.md). */
+  saveVersionBatches(version: number, batchIds: readonly string[]): Promise<void> {
+    return this.store.putMeta(this.name, batchesName(version), batchIds);
+  }
+
+  /**
+   * Ids of every batch in committed versions up to `latest`; records of versions above it (never
+   * committed) are deleted.
+   */
+  async committedBatches(latest: number): Promise<Set<string>> {
+    const merged = new Set<string>();
+    for (const name of await this.store.listMeta(this.name, BATCHES_PREFIX)) {
+      const version = Number(name.slice(BATCHES_PREFIX.length));
+      if (version > latest) {
+        await this.store.deleteMeta(this.name, name);
+        continue;
+      }
+      for (const id of (await this.store.getMeta<string[]>(this.name, name)) ?? []) merged.add(id);
+    }
+    return merged;
+  }
+
+  /** Drops the batch records of versions above `version` (a failed run). */
+  async forgetAbove(version: number): Promise<void> {
+    for (const name of await this.store.listMeta(this.name, BATCHES_PREFIX)) {
+      if (Number(name.slice(BATCHES_PREFIX.length)) > version) await this.store.deleteMeta(this.name, name);
+    }
+  }
+}

@@ -1,0 +1,334 @@
+/**
+ * One run of a job, driven by the coordinator: dispatches map tasks within a window, counts
+ * merged batches, and when every merge worker has written a checkpoint commits that version
+ * (records its batch ids first, then tells the merge workers, then itself). On any failure it
+ * rolls every merge worker back to the version the run started from.
+ */
+import {
+  type CheckpointWrittenMessage,
+  encodeMessage,
+  ErrorCode,
+  expectAck,
+  fromWireError,
+  type JobRef,
+  type Logger,
+  type MessageBody,
+  MrmError,
+  type ProtocolMessage,
+  type ResolvedJob,
+  type StateStore,
+  type Transport,
+  type VersionInfo,
+} from '@mrm/core';
+import type { JobRecord } from './job-record.js';
+import type { RunPlan } from './run-plan.js';
+
+/** Tuning of a run. */
+export interface RunSettings {
+  readonly checkpointEveryBatches: number;
+  readonly maxTasksInFlight: number;
+  /** Batches dispatched beyond the lowest batch not yet merged everywhere. */
+  readonly maxBatchesAhead: number;
+  readonly maxBufferBytes: number;
+  readonly maxFrameBytes: number;
+  readonly onError: 'fail' | 'skip';
+  readonly salt: number;
+  readonly requestTimeoutMs: number;
+}
+
+/** Progress of a run, for progress bars and status. */
+export interface RunProgress {
+  readonly jobId: string;
+  readonly totalBatches: number;
+  readonly mergedBatches: number;
+  readonly totalLines: number;
+  readonly mergedLines: number;
+  readonly records: number;
+  readonly versions: readonly VersionInfo[];
+}
+
+/** Everything a run needs. */
+export interface JobRunContext {
+  readonly jobId: string;
+  readonly run: number;
+  readonly job: ResolvedJob;
+  readonly ref: JobRef;
+  readonly plan: RunPlan;
+  readonly base: VersionInfo | undefined;
+  readonly record: JobRecord;
+  readonly store: StateStore;
+  readonly transport: Transport;
+  readonly mapWorkers: readonly string[];
+  readonly mergeWorkers: readonly string[];
+  readonly settings: RunSettings;
+  readonly logger: Logger;
+  readonly onProgress?: (progress: RunProgress) => void;
+}
+
+/** The state of one run. Resolves `done` with the committed versions. */
+export class JobRun {
+  private readonly owners: string[];
+  private readonly ownedBy = new Map<string, number[]>();
+  private nextTask = 0;
+  private tasksInFlight = 0;
+  private readonly mapLoad = new Map<string, number>();
+  /** Per seq: merge workers that reported it merged. */
+  private readonly mergedReports = new Map<number, number>();
+  private readonly mergedSeqs = new Set<number>();
+  private lowestUnmerged = 0;
+  private mergedLines = 0;
+  private records = 0;
+  private skippedRecords = 0;
+  private readonly recordsBySeq: number[] = [];
+  /** Per version: reports of merge workers. */
+  private readonly written = new Map<number, CheckpointWrittenMessage[]>();
+  private commitChain: Promise<void> = Promise.resolve();
+  private readonly versions: VersionInfo[] = [];
+  private finished = false;
+  private resolveDone!: (versions: VersionInfo[]) => void;
+  private rejectDone!: (e: unknown) => void;
+  /** Settles when the run has committed its last version, or failed and rolled back. */
+  readonly done: Promise<VersionInfo[]>;
+
+  constructor(private readonly ctx: JobRunContext) {
+    this.done = new Promise((resolve, reject) => {
+      this.resolveDone = resolve;
+      this.rejectDone = reject;
+    });
+    const { partitions } = ctx.job;
+    this.owners = Array.from({ length: partitions }, (_, p) => ctx.mergeWorkers[p % ctx.mergeWorkers.length] as string);
+    this.owners.forEach((w, p) => {
+      const list = this.ownedBy.get(w) ?? [];
+      list.push(p);
+      this.ownedBy.set(w, list);
+    });
+    for (const m of ctx.mapWorkers) this.mapLoad.set(m, 0);
+  }
+
+  private get total(): number {
+    return this.ctx.plan.batchIds.length;
+  }
+
+  /** Number of versions this run will commit. */
+  private get versionCount(): number {
+    return this.ctx.job.incremental ? Math.ceil(this.total / this.ctx.settings.checkpointEveryBatches) : 1;
+  }
+
+  private get firstVersion(): number {
+    return (this.ctx.base?.version ?? 0) + 1;
+  }
+
+  /** Skipped records (map threw with onError 'skip'). */
+  get skipped(): number {
+    return this.skippedRecords;
+  }
+
+  /** Starts the run on the merge workers, then dispatches. */
+  async start(): Promise<void> {
+    const { ctx } = this;
+    const { settings } = ctx;
+    await Promise.all(
+      ctx.mergeWorkers.map(async (worker) => {
+        const reply = await ctx.transport.request(
+          { kind: 'worker', workerId: worker },
+          encodeMessage({
+            type: 'run-start',
+            jobId: ctx.jobId,
+            run: ctx.run,
+            job: ctx.ref,
+            jobName: ctx.job.name,
+            incremental: ctx.job.incremental,
+            partitions: ctx.job.partitions,
+            owned: this.ownedBy.get(worker) ?? [],
+            totalBatches: this.total,
+            batchIds: ctx.plan.batchIds,
+            firstVersion: this.firstVersion,
+            checkpointEveryBatches: settings.checkpointEveryBatches,
+            maxBufferBytes: settings.maxBufferBytes,
+          }),
+          { timeoutMs: settings.requestTimeoutMs },
+        );
+        expectAck(reply, `starting the run on merge worker ${worker}`);
+      }),
+    );
+    this.progress();
+    this.dispatch();
+  }
+
+  private dispatch(): void {
+    const { ctx } = this;
+    const { splits } = ctx.plan;
+    const { settings } = ctx;
+    while (!this.finished && this.nextTask < splits.length && this.tasksInFlight < settings.maxTasksInFlight) {
+      const split = splits[this.nextTask] as (typeof splits)[number];
+      const firstSeq = split.batches[0]?.seq ?? 0;
+      if (firstSeq >= this.lowestUnmerged + settings.maxBatchesAhead && this.tasksInFlight > 0) return;
+      const worker = this.leastLoadedMapWorker();
+      this.mapLoad.set(worker, (this.mapLoad.get(worker) ?? 0) + 1);
+      this.tasksInFlight++;
+      const taskId = `t${this.nextTask}`;
+      this.nextTask++;
+      ctx.transport.publish(
+        { kind: 'worker', workerId: worker },
+        encodeMessage({
+          type: 'map-task',
+          jobId: ctx.jobId,
+          run: ctx.run,
+          taskId,
+          job: ctx.ref,
+          split,
+          partitions: ctx.job.partitions,
+          salt: settings.salt,
+          owners: this.owners,
+          maxFrameBytes: settings.maxFrameBytes,
+          onError: settings.onError,
+        }),
+      );
+    }
+  }
+
+  private leastLoadedMapWorker(): string {
+    let best = this.ctx.mapWorkers[0] as string;
+    for (const w of this.ctx.mapWorkers) if ((this.mapLoad.get(w) ?? 0) < (this.mapLoad.get(best) ?? 0)) best = w;
+    return best;
+  }
+
+  /** Handles a message sent to the coordinator about this run. */
+  onMessage(m: ProtocolMessage): void {
+    if (this.finished) return;
+    switch (m.type) {
+      case 'task-done':
+        this.tasksInFlight--;
+        this.mapLoad.set(m.from, (this.mapLoad.get(m.from) ?? 1) - 1);
+        this.skippedRecords += m.skipped;
+        this.dispatch();
+        return;
+      case 'task-failed':
+        void this.fail(fromWireError(m.error));
+        return;
+      case 'batch-merged':
+        this.onBatchMerged(m.seq, m.records);
+        return;
+      case 'checkpoint-written':
+        this.onCheckpointWritten(m);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private onBatchMerged(seq: number, records: number): void {
+    const n = (this.mergedReports.get(seq) ?? 0) + 1;
+    this.mergedReports.set(seq, n);
+    this.recordsBySeq[seq] = records;
+    if (n < this.ctx.mergeWorkers.length) return;
+    this.mergedReports.delete(seq);
+    this.mergedSeqs.add(seq);
+    this.records += records;
+    this.mergedLines += this.ctx.plan.batchLines[seq] ?? 0;
+    while (this.mergedSeqs.has(this.lowestUnmerged)) this.mergedSeqs.delete(this.lowestUnmerged++);
+    this.progress();
+    this.dispatch();
+  }
+
+  private onCheckpointWritten(m: CheckpointWrittenMessage): void {
+    const list = this.written.get(m.version) ?? [];
+    list.push(m);
+    this.written.set(m.version, list);
+    if (list.length < this.ctx.mergeWorkers.length) return;
+    this.written.delete(m.version);
+    // Versions commit strictly in order.
+    this.commitChain = this.commitChain.then(() => this.commit(m.version, m.throughSeq, list));
+    this.commitChain.catch((e: unknown) => this.fail(e));
+  }
+
+  private async commit(version: number, throughSeq: number, reports: CheckpointWrittenMessage[]): Promise<void> {
+    if (this.finished) return;
+    const { ctx } = this;
+    const k = ctx.settings.checkpointEveryBatches;
+    const fromSeq = ctx.job.incremental ? (version - this.firstVersion) * k : 0;
+    const ids = ctx.plan.batchIds.slice(fromSeq, throughSeq + 1);
+    const prev = this.versions.at(-1) ?? ctx.base;
+    let records = ctx.job.incremental ? (prev?.records ?? 0) : 0;
+    for (let s = fromSeq; s <= throughSeq; s++) records += this.recordsBySeq[s] ?? 0;
+    const info: VersionInfo = {
+      version,
+      createdAtMs: Date.now(),
+      base: ctx.job.incremental ? (prev?.base ?? 0) : version,
+      batches: (ctx.job.incremental ? (prev?.batches ?? 0) : 0) + ids.length,
+      records,
+      keys: reports.reduce((n, r) => n + r.keyCounts.reduce((a, b) => a + b, 0), 0),
+      label: `${ctx.jobId}: batches ${fromSeq + 1}–${throughSeq + 1} of ${this.total}`,
+    };
+    await ctx.record.saveVersionBatches(version, ids);
+    const last = version === this.firstVersion + this.versionCount - 1;
+    await Promise.all(
+      ctx.mergeWorkers.map(async (worker) => {
+        const reply = await ctx.transport.request(
+          { kind: 'worker', workerId: worker },
+          encodeMessage({ type: 'commit-version', jobId: ctx.jobId, jobName: ctx.job.name, run: ctx.run, last, ...pick(info) }),
+          { timeoutMs: ctx.settings.requestTimeoutMs },
+        );
+        expectAck(reply, `committing version ${version} on merge worker ${worker}`);
+      }),
+    );
+    if (((await ctx.store.latestVersion(ctx.job.name))?.version ?? 0) < version) {
+      await ctx.store.commitVersion(ctx.job.name, info);
+    }
+    this.versions.push(info);
+    this.progress();
+    if (last) {
+      this.finished = true;
+      this.resolveDone(this.versions);
+    }
+  }
+
+  private progress(): void {
+    this.ctx.onProgress?.({
+      jobId: this.ctx.jobId,
+      totalBatches: this.total,
+      mergedBatches: this.lowestUnmerged,
+      totalLines: this.ctx.plan.batchLines.reduce((a, b) => a + b, 0),
+      mergedLines: this.mergedLines,
+      records: this.records,
+      versions: this.versions,
+    });
+  }
+
+  /** Stops the run and rolls every merge worker back to the version the run started from. */
+  async fail(error: unknown): Promise<void> {
+    if (this.finished) return;
+    this.finished = true;
+    const { ctx } = this;
+    const rollbackTo = ctx.base?.version ?? 0;
+    const reason = error instanceof Error ? error.message : String(error);
+    ctx.logger.warn('run failed; rolling back', { jobId: ctx.jobId, rollbackTo, reason });
+    const abort: MessageBody = { type: 'run-abort', jobId: ctx.jobId, run: ctx.run, rollbackTo, reason };
+    for (const w of ctx.mapWorkers) ctx.transport.publish({ kind: 'worker', workerId: w }, encodeMessage(abort));
+    try {
+      await this.commitChain.catch(() => {});
+      await Promise.all(
+        ctx.mergeWorkers.map(async (worker) => {
+          const reply = await ctx.transport.request({ kind: 'worker', workerId: worker }, encodeMessage(abort), {
+            timeoutMs: ctx.settings.requestTimeoutMs,
+          });
+          expectAck(reply, `rolling back merge worker ${worker}`);
+        }),
+      );
+      await ctx.store.discardAbove(ctx.job.name, rollbackTo);
+      await ctx.record.forgetAbove(rollbackTo);
+    } catch (e) {
+      ctx.logger.error('rollback failed', { jobId: ctx.jobId, error: String(e) });
+      this.rejectDone(
+        new MrmError(ErrorCode.State, `${reason} (and rolling back failed: ${String(e)})`, { cause: error }),
+      );
+      return;
+    }
+    this.rejectDone(error);
+  }
+}
+
+function pick(info: VersionInfo) {
+  const { version, base, batches, records, keys, label } = info;
+  return { version, base, batches, records, keys, label };
+}

@@ -1,0 +1,106 @@
+/**
+ * Plans a source into micro-batches with stable ids, in one streaming pass.
+ *
+ * ```ts
+ * const plan = await planSource(file, { format: 'lines', batchLines: 10_000, previous: stored });
+ * ```
+ */
+import { createHash, type Hash } from 'node:crypto';
+import { ErrorCode, type InputFormat, MrmError } from '@mrm/core';
+import { throwIfAborted } from './abort.js';
+import { BatchCutter, type BatchDraft } from './batch-cutter.js';
+import { readChunks } from './read-chunks.js';
+import { reusableBatches } from './reusable-batches.js';
+import type { SourceFile } from './source-file.js';
+import type { PlannedBatch, SourcePlan } from './source-plan.js';
+
+/** Options of {@link planSource}. */
+export interface PlanSourceOptions {
+  readonly format: InputFormat;
+  /** Lines per fresh batch (a positive integer). */
+  readonly batchLines: number;
+  /** The plan an earlier run stored for the same path; its matching batches are reused as they are. */
+  readonly previous?: SourcePlan;
+  readonly signal?: AbortSignal;
+}
+
+const NEWLINE = 0x0a;
+
+/** The previous batch being checked against the current bytes. */
+interface Check {
+  readonly batch: PlannedBatch;
+  readonly hash: Hash;
+  /** Fresh batches cut speculatively over the same bytes, kept in case the check fails. */
+  readonly speculative: BatchDraft[];
+}
+
+/**
+ * Cuts `file` into batches of `options.batchLines` lines, each with a content hash and a stable id.
+ *
+ * Stability: the previous plan's batches are checked in order against the bytes now at their
+ * offsets; each that hashes the same is reused as it is (same boundaries, same id, even if
+ * `batchLines` changed). From the first mismatch, or where the previous plan ends, fresh batches
+ * are cut. A file that only grew keeps all its old ids. See docs/input.md.
+ *
+ * One pass: while a previous batch is being checked, fresh batches are cut over the same bytes on
+ * the side, so a failed check needs no second read (gzip cannot seek back cheaply).
+ *
+ * @throws MrmError `E_BAD_OPTION` for a bad `batchLines`; `E_INPUT_MISSING` / `E_INPUT_MALFORMED`
+ *   when the file cannot be read or inflated; `E_ABORTED` when `signal` fires.
+ */
+export async function planSource(file: SourceFile, options: PlanSourceOptions): Promise<SourcePlan> {
+  const { batchLines, signal } = options;
+  if (!Number.isSafeInteger(batchLines) || batchLines < 1) {
+    throw new MrmError(ErrorCode.BadOption, `batch size must be a positive integer of lines, not ${batchLines}`);
+  }
+  throwIfAborted(signal, `planning input '${file.displayPath}'`);
+  const reusable = reusableBatches(file, options.previous);
+  const batches: PlannedBatch[] = [];
+  const commit = (draft: BatchDraft) => batches.push({ ordinal: batches.length, ...draft });
+  const cutter = new BatchCutter(file.path, batchLines);
+  const startCheck = (index: number): Check | undefined => {
+    const batch = reusable[index];
+    return batch === undefined ? undefined : { batch, hash: createHash('sha256'), speculative: [] };
+  };
+  let check = startCheck(0);
+
+  for await (const { offset, bytes } of readChunks({ ...file, signal })) {
+    let at = 0;
+    while (check !== undefined && at < bytes.length) {
+      const { batch, hash, speculative } = check;
+      const upTo = Math.min(bytes.length, batch.endOffset - offset);
+      const piece = bytes.subarray(at, upTo);
+      hash.update(piece);
+      cutter.feed(piece, offset + at, (draft) => speculative.push(draft));
+      at = upTo;
+      if (offset + at < batch.endOffset) break;
+      if (hash.digest('hex') === batch.contentHash) {
+        batches.push(batch);
+        // A reused batch that ended in the middle of a line (the file was caught mid-write) is
+        // followed by the rest of that line: it keeps the line's number.
+        const torn = bytes[at - 1] !== NEWLINE;
+        cutter.restartAt(batch.endOffset, batch.firstLine + batch.lines - (torn ? 1 : 0));
+        check = startCheck(batch.ordinal + 1);
+      } else {
+        speculative.forEach(commit);
+        check = undefined;
+      }
+    }
+    if (at < bytes.length) cutter.feed(bytes.subarray(at), offset + at, commit);
+  }
+  // The source ends inside a previous batch: it was truncated or rewritten there.
+  check?.speculative.forEach(commit);
+  cutter.finish(commit);
+
+  const last = batches[batches.length - 1];
+  return {
+    path: file.path,
+    displayPath: file.displayPath,
+    gzip: file.gzip,
+    format: options.format,
+    size: last?.endOffset ?? 0,
+    lines: last === undefined ? 0 : last.firstLine + last.lines - 1,
+    batchLines,
+    batches,
+  };
+}

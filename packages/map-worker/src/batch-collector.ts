@@ -1,0 +1,120 @@
+/**
+ * The map-side buffer of one batch: collects emitted pairs, combines values of a key early (so a
+ * hot key holds one running value, not a list), and at the end partitions the distinct keys and
+ * encodes frames no larger than `maxFrameBytes`.
+ */
+import {
+  canonicalKey,
+  type Emit,
+  ErrorCode,
+  encodeMessage,
+  type Key,
+  MrmError,
+  partitionOf,
+  type ResolvedJob,
+} from '@mrm/core';
+
+/** Values of a key held before `combine` folds them into one. */
+const COMBINE_EVERY = 32;
+
+/** What one batch produced for one partition: encoded frames and the pair count. */
+export interface PartitionOutput {
+  readonly partition: number;
+  readonly frames: Uint8Array[];
+  readonly pairs: number;
+}
+
+/** Frame header fields shared by every frame of a batch. */
+export interface FrameHeader {
+  readonly jobId: string;
+  readonly run: number;
+  readonly seq: number;
+  readonly from: string;
+}
+
+/** Collects one batch's map output. Not reusable: make one per batch. */
+export class BatchCollector {
+  /** String keys by their raw value (the common case: no canonicalisation per emit). */
+  private readonly byString = new Map<string, unknown[]>();
+  /** Other keys by canonical form. */
+  private readonly byCanonical = new Map<string, { key: Key; values: unknown[] }>();
+  private readonly combine: ResolvedJob['combine'];
+
+  constructor(job: ResolvedJob) {
+    this.combine = job.combine;
+  }
+
+  /** The `emit` handed to `map`. */
+  readonly emit: Emit = (key, value) => {
+    if (typeof key === 'string') {
+      const list = this.byString.get(key);
+      if (list === undefined) this.byString.set(key, [value]);
+      else {
+        list.push(value);
+        if (this.combine !== undefined && list.length >= COMBINE_EVERY) this.byString.set(key, [this.combine(key, list)]);
+      }
+      return;
+    }
+    const ck = canonicalKey(key);
+    const entry = this.byCanonical.get(ck);
+    if (entry === undefined) this.byCanonical.set(ck, { key, values: [value] });
+    else {
+      entry.values.push(value);
+      if (this.combine !== undefined && entry.values.length >= COMBINE_EVERY) {
+        entry.values = [this.combine(entry.key, entry.values)];
+      }
+    }
+  };
+
+  /** Distinct keys collected so far. */
+  get keys(): number {
+    return this.byString.size + this.byCanonical.size;
+  }
+
+  /**
+   * Combines, partitions and encodes. Returns one entry per partition (also empty ones: every
+   * partition gets its batch-end marker).
+   */
+  finish(header: FrameHeader, partitions: number, salt: number, maxFrameBytes: number): PartitionOutput[] {
+    const pairs: unknown[][] = Array.from({ length: partitions }, () => []);
+    const add = (key: Key, ck: string, values: unknown[]) => {
+      const target = pairs[partitionOf(ck, partitions, salt)] as unknown[];
+      if (this.combine !== undefined && values.length > 1) {
+        target.push(ck, this.combine(key, values));
+      } else {
+        for (const v of values) target.push(ck, v);
+      }
+    };
+    for (const [key, values] of this.byString) add(key, canonicalKey(key), values);
+    for (const [ck, { key, values }] of this.byCanonical) add(key, ck, values);
+    return pairs.map((list, partition) => ({
+      partition,
+      frames: encodeFrames({ ...header, partition }, list, maxFrameBytes),
+      pairs: list.length / 2,
+    }));
+  }
+}
+
+/** Encodes pairs into frames under `maxFrameBytes`, halving the pair count of a frame that is too big. */
+function encodeFrames(
+  header: FrameHeader & { partition: number },
+  pairs: unknown[],
+  maxFrameBytes: number,
+): Uint8Array[] {
+  if (pairs.length === 0) return [];
+  let bytes: Uint8Array;
+  try {
+    bytes = encodeMessage({ type: 'frame', ...header, pairs });
+  } catch (e) {
+    throw new MrmError(ErrorCode.BadValue, `a value emitted by map cannot be encoded: ${(e as Error).message}`, {
+      cause: e,
+    });
+  }
+  // A single pair larger than a frame still goes out alone; the transport layer chunks it.
+  if (bytes.byteLength <= maxFrameBytes || pairs.length <= 2) return [bytes];
+  const half = Math.ceil(pairs.length / 4) * 2;
+  return [
+    ...encodeFrames(header, pairs.slice(0, half), maxFrameBytes),
+    ...encodeFrames(header, pairs.slice(half), maxFrameBytes),
+  ];
+}

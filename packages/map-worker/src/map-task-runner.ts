@@ -1,0 +1,98 @@
+/**
+ * Runs one map task in the current thread: reads the split's batches, calls the user's `map` on
+ * every record, and hands each batch's encoded output to `onBatch` (which may push back by not
+ * resolving). The same function runs inline and inside worker threads.
+ */
+import {
+  encodeMessage,
+  ErrorCode,
+  errorMessage,
+  isMrmError,
+  type MapContext,
+  type MapTaskMessage,
+  MrmError,
+  type ResolvedJob,
+} from '@mrm/core';
+import { forEachRecord, readSplitBatches } from '@mrm/input';
+import { BatchCollector, type PartitionOutput } from './batch-collector.js';
+
+/** The encoded output of one batch of a map task. */
+export interface BatchOutput {
+  readonly seq: number;
+  readonly batchId: string;
+  readonly records: number;
+  /** Frames per partition. */
+  readonly partitions: readonly PartitionOutput[];
+  /** Encoded batch-end marker per partition, parallel to `partitions`. */
+  readonly markers: readonly Uint8Array[];
+}
+
+/** Totals of a finished map task. */
+export interface MapTaskTotals {
+  readonly records: number;
+  readonly skipped: number;
+}
+
+/** Runs `task` with `job`; `workerId` is stamped on frames so credits find their way back. */
+export async function runMapTask(
+  task: MapTaskMessage,
+  job: ResolvedJob,
+  workerId: string,
+  onBatch: (output: BatchOutput) => Promise<void>,
+  signal?: AbortSignal,
+): Promise<MapTaskTotals> {
+  const { split } = task;
+  let records = 0;
+  let skipped = 0;
+  for await (const batch of readSplitBatches(split, signal)) {
+    const collector = new BatchCollector(job);
+    const ctx = { source: split.displayPath, line: batch.firstLine, batchId: batch.slice.batchId };
+    const pending: Promise<void>[] = [];
+    const map = job.map;
+    const emit = collector.emit;
+    const onRecord = (record: unknown, line: number) => {
+      ctx.line = line;
+      try {
+        const r = map(record, emit, ctx as MapContext);
+        if (r !== undefined && typeof (r as Promise<void>).then === 'function') {
+          pending.push((r as Promise<void>).catch((e: unknown) => Promise.reject(userError(e, split.displayPath, line))));
+        }
+      } catch (e) {
+        if (task.onError === 'skip' && !isMrmError(e)) {
+          skipped++;
+          return;
+        }
+        throw userError(e, split.displayPath, line);
+      }
+    };
+    const count = forEachRecord(batch.text, split.format, batch.firstLine, split.displayPath, onRecord);
+    if (pending.length > 0) await Promise.all(pending);
+    records += count;
+    const header = { jobId: task.jobId, run: task.run, seq: batch.slice.seq, from: workerId };
+    const partitions = collector.finish(header, task.partitions, task.salt, task.maxFrameBytes);
+    const markers = partitions.map((p) =>
+      encodeMessage({
+        type: 'batch-end',
+        ...header,
+        batchId: batch.slice.batchId,
+        partition: p.partition,
+        frames: p.frames.length,
+        pairs: p.pairs,
+        records: count,
+      }),
+    );
+    await onBatch({ seq: batch.slice.seq, batchId: batch.slice.batchId, records: count, partitions, markers });
+  }
+  return { records, skipped };
+}
+
+/** One line naming the input location of a failing record. */
+function userError(e: unknown, source: string, line: number): MrmError {
+  if (isMrmError(e)) {
+    return new MrmError(e.code, `${source}:${line}: ${e.message}`, { cause: e, details: { source, line } });
+  }
+  return new MrmError(ErrorCode.UserCode, `map threw at ${source}:${line}: ${errorMessage(e)}`, {
+    cause: e,
+    details: { source, line },
+  });
+}

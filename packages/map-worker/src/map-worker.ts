@@ -1,0 +1,184 @@
+/**
+ * The map worker role: takes map tasks from the coordinator, runs them on its executor, and
+ * pushes each batch's frames straight to the merge workers owning the partitions, spending
+ * credit for every payload. Reports each task's outcome to the coordinator.
+ */
+import {
+  type Channel,
+  decodeMessage,
+  encodeMessage,
+  ErrorCode,
+  type Logger,
+  type MapTaskMessage,
+  MrmError,
+  silentLogger,
+  splitPayload,
+  type Subscription,
+  toWireError,
+  type Transport,
+} from '@mrm/core';
+import { CreditGate, type CreditStats } from './credit-gate.js';
+import type { MapExecutor } from './map-executor.js';
+import type { BatchOutput } from './map-task-runner.js';
+
+/** Options of {@link MapWorker}. */
+export interface MapWorkerOptions {
+  readonly id: string;
+  readonly transport: Transport;
+  readonly executor: MapExecutor;
+  readonly logger?: Logger;
+  /** Credit window towards each merge worker (default 8 MiB). */
+  readonly creditWindowBytes?: number;
+}
+
+/** {@link MapWorkerOptions} with defaults filled. */
+export interface ResolvedMapWorkerOptions extends Required<MapWorkerOptions> {}
+
+/** Validates options and fills defaults. */
+export function resolveMapWorkerOptions(options: MapWorkerOptions): ResolvedMapWorkerOptions {
+  const creditWindowBytes = options.creditWindowBytes ?? 8 * 1024 * 1024;
+  if (!Number.isInteger(creditWindowBytes) || creditWindowBytes < 1024) {
+    throw new MrmError(ErrorCode.BadOption, `creditWindowBytes must be an integer ≥ 1024, got ${creditWindowBytes}`);
+  }
+  return { ...options, creditWindowBytes, logger: options.logger ?? silentLogger };
+}
+
+/** Lifecycle of a worker. */
+export type WorkerState = 'created' | 'running' | 'closed';
+
+/** Counters of a map worker. */
+export interface MapWorkerStats extends CreditStats {
+  readonly tasks: number;
+  readonly framesPushed: number;
+  readonly bytesPushed: number;
+}
+
+/** Runs map tasks and pushes their output. */
+export class MapWorker {
+  private readonly options: ResolvedMapWorkerOptions;
+  private readonly credits: CreditGate;
+  private readonly subscriptions: Subscription[] = [];
+  private readonly running = new Map<string, AbortController>();
+  private partCounter = 0;
+  private tasks = 0;
+  private framesPushed = 0;
+  private bytesPushed = 0;
+  state: WorkerState = 'created';
+
+  constructor(options: MapWorkerOptions) {
+    this.options = resolveMapWorkerOptions(options);
+    this.credits = new CreditGate(this.options.creditWindowBytes);
+  }
+
+  /** Worker id. */
+  get id(): string {
+    return this.options.id;
+  }
+
+  /** Subscribes to tasks and credits. */
+  start(): void {
+    const { transport, id } = this.options;
+    this.subscriptions.push(
+      transport.subscribe({ kind: 'worker', workerId: id }, (payload) => this.onControl(payload)),
+      transport.subscribe({ kind: 'credits', workerId: id }, (payload) => {
+        const m = decodeMessage(payload);
+        if (m.type === 'credit') this.credits.grant(m.from, m.bytes);
+      }),
+    );
+    this.state = 'running';
+  }
+
+  private onControl(payload: Uint8Array): void {
+    let m: ReturnType<typeof decodeMessage>;
+    try {
+      m = decodeMessage(payload);
+    } catch (e) {
+      this.options.logger.warn('dropped an undecodable control message', { error: String(e) });
+      return;
+    }
+    if (m.type === 'map-task') void this.runTask(m);
+    else if (m.type === 'run-abort') {
+      for (const [taskId, ac] of this.running) {
+        if (taskId.startsWith(`${m.jobId}/${m.run}/`)) ac.abort(new MrmError(ErrorCode.Aborted, m.reason));
+      }
+    }
+  }
+
+  private async runTask(task: MapTaskMessage): Promise<void> {
+    const { transport, executor, logger, id } = this.options;
+    const key = `${task.jobId}/${task.run}/${task.taskId}`;
+    const ac = new AbortController();
+    this.running.set(key, ac);
+    const log = logger.child({ jobId: task.jobId, task: task.taskId, worker: id });
+    try {
+      const totals = await executor.run(task, (output) => this.push(task, output, ac.signal), ac.signal);
+      await transport.flush();
+      this.tasks++;
+      this.report({
+        type: 'task-done',
+        jobId: task.jobId,
+        run: task.run,
+        taskId: task.taskId,
+        records: totals.records,
+        skipped: totals.skipped,
+        from: id,
+      });
+    } catch (e) {
+      if (ac.signal.aborted) return log.debug('task aborted');
+      log.warn('task failed', { error: String(e) });
+      this.report({
+        type: 'task-failed',
+        jobId: task.jobId,
+        run: task.run,
+        taskId: task.taskId,
+        error: toWireError(e),
+        from: id,
+      });
+    } finally {
+      this.running.delete(key);
+    }
+  }
+
+  private report(message: Parameters<typeof encodeMessage>[0]): void {
+    this.options.transport.publish({ kind: 'coordinator' }, encodeMessage(message));
+  }
+
+  /** Pushes one batch: every partition's frames, then its end marker, spending credit. */
+  private async push(task: MapTaskMessage, output: BatchOutput, signal: AbortSignal): Promise<void> {
+    for (let i = 0; i < output.partitions.length; i++) {
+      const part = output.partitions[i];
+      const marker = output.markers[i];
+      if (part === undefined || marker === undefined) continue;
+      const owner = task.owners[part.partition];
+      if (owner === undefined) throw new MrmError(ErrorCode.Protocol, `no owner for partition ${part.partition}`);
+      const channel: Channel = { kind: 'frames', workerId: owner };
+      for (const frame of part.frames) await this.send(channel, owner, frame, signal);
+      await this.send(channel, owner, marker, signal);
+    }
+  }
+
+  private async send(channel: Channel, owner: string, payload: Uint8Array, signal: AbortSignal): Promise<void> {
+    const { transport, id } = this.options;
+    const wait = this.credits.acquire(owner, payload.byteLength, signal);
+    if (wait !== undefined) await wait;
+    for (const piece of splitPayload(payload, transport.maxPayloadBytes, `${id}:${this.partCounter++}`)) {
+      transport.publish(channel, piece);
+    }
+    this.framesPushed++;
+    this.bytesPushed += payload.byteLength;
+  }
+
+  /** Counters for metrics. */
+  stats(): MapWorkerStats {
+    return { ...this.credits.stats(), tasks: this.tasks, framesPushed: this.framesPushed, bytesPushed: this.bytesPushed };
+  }
+
+  /** Stops taking tasks, aborts running ones, and closes the executor. */
+  async close(): Promise<void> {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    for (const s of this.subscriptions) s.unsubscribe();
+    for (const ac of this.running.values()) ac.abort(new MrmError(ErrorCode.Aborted, 'map worker closing'));
+    await this.options.executor.close();
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * A pool of worker threads running map tasks, one task per thread at a time. Batches flow back
+ * one at a time per thread (the thread waits for an ack), so a slow consumer slows the threads
+ * down instead of piling up output.
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { ErrorCode, fromWireError, type MapTaskMessage, MrmError } from '@mrm/core';
+import type { MapExecutor } from './map-executor.js';
+import type { BatchOutput, MapTaskTotals } from './map-task-runner.js';
+import type { FromThread, ToThread } from './thread-protocol.js';
+
+/** Options of {@link ThreadPoolMapExecutor}. */
+export interface ThreadPoolOptions {
+  /** Threads (default: available cores). */
+  readonly threads?: number;
+  /** Id stamped on frames (the map worker's id). */
+  readonly workerId: string;
+}
+
+interface Slot {
+  worker: Worker;
+  busy: boolean;
+}
+
+function startThread(): Worker {
+  const worker = new Worker(new URL('./map-thread.js', import.meta.url));
+  worker.unref();
+  return worker;
+}
+
+/** Runs map tasks on worker threads. */
+export class ThreadPoolMapExecutor implements MapExecutor {
+  readonly concurrency: number;
+  private readonly slots: Slot[];
+  private readonly waiters: Array<(slot: Slot) => void> = [];
+  private closed = false;
+
+  private constructor(
+    slots: Slot[],
+    private readonly workerId: string,
+  ) {
+    this.slots = slots;
+    this.concurrency = slots.length;
+  }
+
+  /** Starts the threads. */
+  static create(options: ThreadPoolOptions): ThreadPoolMapExecutor {
+    const threads = Math.max(1, options.threads ?? availableParallelism());
+    const slots = Array.from({ length: threads }, () => ({ worker: startThread(), busy: false }));
+    return new ThreadPoolMapExecutor(slots, options.workerId);
+  }
+
+  private acquire(): Promise<Slot> {
+    const free = this.slots.find((s) => !s.busy);
+    if (free !== undefined) {
+      free.busy = true;
+      return Promise.resolve(free);
+    }
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  private release(slot: Slot): void {
+    const next = this.waiters.shift();
+    if (next !== undefined) next(slot);
+    else slot.busy = false;
+  }
+
+  async run(
+    task: MapTaskMessage,
+    onBatch: (output: BatchOutput) => Promise<void>,
+    signal?: AbortSignal,
+  ): Promise<MapTaskTotals> {
+    if (this.closed) throw new MrmError(ErrorCode.Aborted, 'map executor is closed');
+    const slot = await this.acquire();
+    const { worker } = slot;
+    const send = (m: ToThread) => worker.postMessage(m);
+    // A task that fails on the thread itself (user code) leaves the thread usable: only a failure
+    // on this side (abort, a rejected onBatch) replaces it.
+    try {
+      return await new Promise<MapTaskTotals>((resolve, reject) => {
+        let failed = false;
+        const fail = (e: unknown) => {
+          if (failed) return;
+          failed = true;
+          cleanup();
+          // A thread stopped mid-task may still be running user code: replace it.
+          void worker.terminate();
+          slot.worker = startThread();
+          reject(e);
+        };
+        const onAbort = () => fail(signal?.reason ?? new MrmError(ErrorCode.Aborted, 'map task aborted'));
+        const onMessage = (m: FromThread) => {
+          if (failed) return;
+          if (m.kind === 'batch') {
+            onBatch(m.output).then(() => send({ kind: 'ack' }), fail);
+          } else if (m.kind === 'done') {
+            cleanup();
+            resolve(m.totals);
+          } else {
+            failed = true;
+            cleanup();
+            reject(fromWireError(m.error));
+          }
+        };
+        const onError = (e: Error) =>
+          fail(new MrmError(ErrorCode.Internal, `map thread crashed: ${e.message}`, { cause: e }));
+        const cleanup = () => {
+          worker.off('message', onMessage);
+          worker.off('error', onError);
+          signal?.removeEventListener('abort', onAbort);
+        };
+        worker.on('message', onMessage);
+        worker.on('error', onError);
+        signal?.addEventListener('abort', onAbort, { once: true });
+        send({ kind: 'task', task, workerId: this.workerId });
+      });
+    } finally {
+      this.release(slot);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+}

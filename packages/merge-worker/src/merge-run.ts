@@ -1,0 +1,279 @@
+/**
+ * One run of one job on a merge worker: buffers frames per (batch, partition), knows a batch is
+ * complete for a partition from its end marker's counts, merges complete batches strictly in
+ * order per partition, checkpoints at every k-th batch (the same cut on every partition, so a
+ * version is a consistent cut without a global barrier), and reports progress.
+ */
+import {
+  type BatchEndMessage,
+  ErrorCode,
+  type FrameMessage,
+  type Logger,
+  type MessageBody,
+  MrmError,
+  type ResolvedJob,
+  type RunStartMessage,
+  type StateStore,
+  toWireError,
+} from '@mrm/core';
+import { PartitionMerger } from './partition-merger.js';
+import { PlainAccumulator } from './plain-accumulator.js';
+import { ValueBuffer } from './value-buffer.js';
+
+/** A batch of one partition being received. */
+interface Incoming {
+  readonly buffer: ValueBuffer;
+  frames: number;
+  pairs: number;
+  end?: BatchEndMessage;
+}
+
+interface PartitionSlot {
+  readonly partition: number;
+  nextSeq: number;
+  readonly incoming: Map<number, Incoming>;
+  readonly merger?: PartitionMerger;
+  readonly plain?: PlainAccumulator;
+  busy: boolean;
+}
+
+/** Where a run sends its reports. */
+export type Report = (message: MessageBody) => void;
+
+/** Values held before a plain job spills, per partition (about 16 bytes per value). */
+const PLAIN_VALUES_PER_MIB = 1 << 16;
+
+/** State of one run on one merge worker. */
+export class MergeRun {
+  private readonly slots = new Map<number, PartitionSlot>();
+  /** Per seq: owned partitions that merged it. */
+  private readonly mergedCount = new Map<number, number>();
+  /** Per version: owned partitions that wrote it, and their key counts. */
+  private readonly written = new Map<number, Map<number, number>>();
+  private failed = false;
+  private closed = false;
+
+  private constructor(
+    readonly start: RunStartMessage,
+    private readonly job: ResolvedJob,
+    private readonly store: StateStore,
+    private readonly workerId: string,
+    private readonly report: Report,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Opens the partitions this worker owns (after rolling back writes of versions never committed). */
+  static async open(
+    start: RunStartMessage,
+    job: ResolvedJob,
+    store: StateStore,
+    workerId: string,
+    report: Report,
+    logger: Logger,
+  ): Promise<MergeRun> {
+    await store.discardAbove(start.jobName, start.firstVersion - 1);
+    const run = new MergeRun(start, job, store, workerId, report, logger);
+    const perPartitionValues = Math.max(
+      1024,
+      Math.floor(((start.maxBufferBytes / (1024 * 1024)) * PLAIN_VALUES_PER_MIB) / start.owned.length),
+    );
+    for (const partition of start.owned) {
+      const ctx = { store, jobName: start.jobName, job, partition };
+      run.slots.set(partition, {
+        partition,
+        nextSeq: 0,
+        incoming: new Map(),
+        busy: false,
+        ...(start.incremental
+          ? { merger: await PartitionMerger.open(ctx) }
+          : {
+              plain: new PlainAccumulator(
+                store,
+                job,
+                start.jobName,
+                partition,
+                run.spillNamespace,
+                perPartitionValues,
+              ),
+            }),
+      });
+    }
+    return run;
+  }
+
+  private get spillNamespace(): string {
+    return `${this.start.jobId}.${this.start.run}`;
+  }
+
+  private incoming(seq: number, partition: number): Incoming | undefined {
+    const slot = this.slots.get(partition);
+    if (slot === undefined || seq < slot.nextSeq || seq >= this.start.totalBatches) return undefined;
+    let inc = slot.incoming.get(seq);
+    if (inc === undefined) {
+      inc = { buffer: new ValueBuffer(this.job.combine), frames: 0, pairs: 0 };
+      slot.incoming.set(seq, inc);
+    }
+    return inc;
+  }
+
+  /** Takes a frame. */
+  onFrame(frame: FrameMessage): void {
+    if (this.failed || this.closed) return;
+    const inc = this.incoming(frame.seq, frame.partition);
+    if (inc === undefined) {
+      this.logger.warn('dropped a frame for a batch or partition not expected', {
+        seq: frame.seq,
+        partition: frame.partition,
+      });
+      return;
+    }
+    try {
+      inc.buffer.addPairs(frame.pairs);
+    } catch (e) {
+      this.fail(e, `combine:${frame.partition}`);
+      return;
+    }
+    inc.frames++;
+    inc.pairs += frame.pairs.length / 2;
+    this.maybeComplete(frame.partition, frame.seq, inc);
+  }
+
+  /** Takes a batch-end marker. */
+  onBatchEnd(end: BatchEndMessage): void {
+    if (this.failed || this.closed) return;
+    const inc = this.incoming(end.seq, end.partition);
+    if (inc === undefined) return;
+    inc.end = end;
+    this.maybeComplete(end.partition, end.seq, inc);
+  }
+
+  private maybeComplete(partition: number, seq: number, inc: Incoming): void {
+    const end = inc.end;
+    if (end === undefined || inc.frames < end.frames) return;
+    if (inc.pairs !== end.pairs) {
+      this.fail(
+        new MrmError(ErrorCode.Protocol, `batch ${seq} partition ${partition}: ${inc.pairs} pairs, marker says ${end.pairs}`),
+        `merge:${partition}`,
+      );
+      return;
+    }
+    void this.drain(partition);
+  }
+
+  /** Merges every complete batch that is next in order. One drain per partition at a time. */
+  private async drain(partition: number): Promise<void> {
+    const slot = this.slots.get(partition);
+    if (slot === undefined || slot.busy) return;
+    slot.busy = true;
+    try {
+      for (;;) {
+        if (this.failed || this.closed) return;
+        const seq = slot.nextSeq;
+        const inc = slot.incoming.get(seq);
+        if (inc?.end === undefined || inc.frames < inc.end.frames) return;
+        slot.incoming.delete(seq);
+        const batchId = this.start.batchIds[seq] ?? inc.end.batchId;
+        if (slot.merger !== undefined) await slot.merger.mergeBatch(batchId, inc.buffer);
+        else await slot.plain?.add(batchId, inc.buffer);
+        slot.nextSeq = seq + 1;
+        this.onMerged(seq, inc.end.records);
+        await this.maybeCheckpoint(slot, seq);
+      }
+    } catch (e) {
+      this.fail(e, `merge:${partition}`);
+    } finally {
+      slot.busy = false;
+    }
+  }
+
+  private onMerged(seq: number, records: number): void {
+    const n = (this.mergedCount.get(seq) ?? 0) + 1;
+    if (n < this.slots.size) {
+      this.mergedCount.set(seq, n);
+      return;
+    }
+    this.mergedCount.delete(seq);
+    const { jobId, run } = this.start;
+    this.report({
+      type: 'batch-merged',
+      jobId,
+      run,
+      seq,
+      records,
+      partitions: [...this.slots.keys()],
+      from: this.workerId,
+    });
+  }
+
+  private async maybeCheckpoint(slot: PartitionSlot, seq: number): Promise<void> {
+    const { totalBatches, checkpointEveryBatches, firstVersion } = this.start;
+    const last = seq === totalBatches - 1;
+    if (slot.plain !== undefined) {
+      if (!last) return;
+      const keys = await slot.plain.finish(firstVersion);
+      await this.store.spill.clear(`${this.spillNamespace}`).catch(() => {});
+      this.onWritten(firstVersion, seq, slot.partition, keys);
+      return;
+    }
+    if (!last && (seq + 1) % checkpointEveryBatches !== 0) return;
+    const merger = slot.merger as PartitionMerger;
+    const version = firstVersion + Math.floor(seq / checkpointEveryBatches);
+    const keyCount = merger.keyCount;
+    // Asynchronous: merging goes on while the checkpoint is written.
+    merger.checkpoint(version).then(
+      () => this.onWritten(version, seq, slot.partition, keyCount),
+      (e: unknown) => this.fail(e, `checkpoint:${slot.partition}`),
+    );
+  }
+
+  private onWritten(version: number, throughSeq: number, partition: number, keyCount: number): void {
+    if (this.failed || this.closed) return;
+    let parts = this.written.get(version);
+    if (parts === undefined) {
+      parts = new Map();
+      this.written.set(version, parts);
+    }
+    parts.set(partition, keyCount);
+    if (parts.size < this.slots.size) return;
+    this.written.delete(version);
+    const { jobId, run } = this.start;
+    this.report({
+      type: 'checkpoint-written',
+      jobId,
+      run,
+      version,
+      throughSeq,
+      partitions: [...parts.keys()],
+      keyCounts: [...parts.values()],
+      from: this.workerId,
+    });
+  }
+
+  private fail(e: unknown, taskId: string): void {
+    if (this.failed || this.closed) return;
+    this.failed = true;
+    const err =
+      e instanceof MrmError ? e : new MrmError(ErrorCode.Internal, `merge failed: ${String(e)}`, { cause: e });
+    this.logger.warn('run failed on merge worker', { error: err.message });
+    const { jobId, run } = this.start;
+    this.report({
+      type: 'task-failed',
+      jobId,
+      run,
+      taskId,
+      error: toWireError(err),
+      from: this.workerId,
+    });
+  }
+
+  /** Stops the run: waits for writes in flight, then (when `rollbackTo` is set) discards above it. */
+  async close(rollbackTo?: number): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.slots.values()].map((s) => s.merger?.settle()));
+    // A drain in progress finishes its current batch before it sees `closed`; wait for it.
+    while ([...this.slots.values()].some((s) => s.busy)) await new Promise((r) => setTimeout(r, 1));
+    await Promise.all([...this.slots.values()].map((s) => s.merger?.settle()));
+    if (rollbackTo !== undefined) await this.store.discardAbove(this.start.jobName, rollbackTo);
+    await this.store.spill.clear(this.spillNamespace).catch(() => {});
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * The merge worker role: owns partitions of running jobs, receives pushed frames, merges batches
+ * in order, checkpoints into its StateStore, and grants credit back to map workers as it absorbs
+ * their frames (so a slow merge worker slows its producers down).
+ */
+import {
+  decodeMessage,
+  encodeAck,
+  encodeMessage,
+  encodeNack,
+  ErrorCode,
+  type JobLoader,
+  type Logger,
+  type MessageBody,
+  MrmError,
+  PartAssembler,
+  type ProtocolMessage,
+  type Reply,
+  type RunStartMessage,
+  type StateStore,
+  type Subscription,
+  silentLogger,
+  type Transport,
+} from '@mrm/core';
+import { MergeRun } from './merge-run.js';
+
+/** Options of {@link MergeWorker}. */
+export interface MergeWorkerOptions {
+  readonly id: string;
+  readonly transport: Transport;
+  readonly store: StateStore;
+  readonly loadJob: JobLoader;
+  readonly logger?: Logger;
+}
+
+/** Counters of a merge worker. */
+export interface MergeWorkerStats {
+  readonly framesReceived: number;
+  readonly bytesReceived: number;
+  readonly runs: number;
+}
+
+/** Lifecycle of a merge worker. */
+export type MergeWorkerState = 'created' | 'running' | 'closed';
+
+/** Receives, reduces, merges and checkpoints. */
+export class MergeWorker {
+  private readonly runs = new Map<string, MergeRun>();
+  private readonly subscriptions: Subscription[] = [];
+  private readonly parts = new PartAssembler();
+  private readonly logger: Logger;
+  private framesReceived = 0;
+  private bytesReceived = 0;
+  state: MergeWorkerState = 'created';
+
+  constructor(private readonly options: MergeWorkerOptions) {
+    this.logger = options.logger ?? silentLogger;
+  }
+
+  /** Worker id. */
+  get id(): string {
+    return this.options.id;
+  }
+
+  /** Subscribes to control messages and frames. */
+  start(): void {
+    const { transport, id } = this.options;
+    this.subscriptions.push(
+      transport.subscribe({ kind: 'worker', workerId: id }, (payload, reply) => void this.onControl(payload, reply)),
+      transport.subscribe({ kind: 'frames', workerId: id }, (payload) => this.onData(payload)),
+    );
+    this.state = 'running';
+  }
+
+  private report = (message: MessageBody): void => {
+    this.options.transport.publish({ kind: 'coordinator' }, encodeMessage(message));
+  };
+
+  private async onControl(payload: Uint8Array, reply: Reply | undefined): Promise<void> {
+    let m: ProtocolMessage;
+    try {
+      m = decodeMessage(payload);
+    } catch (e) {
+      this.logger.warn('dropped an undecodable control message', { error: String(e) });
+      return;
+    }
+    try {
+      if (m.type === 'run-start') await this.startRun(m);
+      else if (m.type === 'commit-version') {
+        const { store } = this.options;
+        const latest = await store.latestVersion(m.jobName);
+        if ((latest?.version ?? 0) < m.version) {
+          await store.commitVersion(m.jobName, {
+            version: m.version,
+            createdAtMs: Date.now(),
+            base: m.base,
+            batches: m.batches,
+            records: m.records,
+            keys: m.keys,
+            label: m.label,
+          });
+        }
+        if (m.last) await this.closeRun(m.jobId, m.run);
+      } else if (m.type === 'run-abort') {
+        await this.closeRun(m.jobId, m.run, m.rollbackTo);
+      } else return;
+      reply?.(encodeAck());
+    } catch (e) {
+      this.logger.warn('control message failed', { type: m.type, error: String(e) });
+      reply?.(encodeNack(e));
+    }
+  }
+
+  private async startRun(start: RunStartMessage): Promise<void> {
+    const key = `${start.jobId}/${start.run}`;
+    if (this.runs.has(key)) return;
+    const job = await this.options.loadJob(start.job);
+    const run = await MergeRun.open(start, job, this.options.store, this.options.id, this.report, this.logger);
+    this.runs.set(key, run);
+  }
+
+  private async closeRun(jobId: string, run: number, rollbackTo?: number): Promise<void> {
+    const key = `${jobId}/${run}`;
+    const r = this.runs.get(key);
+    this.runs.delete(key);
+    if (r !== undefined) await r.close(rollbackTo);
+    else if (rollbackTo !== undefined) throw new MrmError(ErrorCode.State, `no run ${key} to roll back`);
+  }
+
+  private onData(payload: Uint8Array): void {
+    let received: ReturnType<PartAssembler['receive']>;
+    try {
+      received = this.parts.receive(payload);
+    } catch (e) {
+      this.logger.warn('dropped an undecodable frame', { error: String(e) });
+      return;
+    }
+    if (received === undefined) return;
+    const { message: m, bytes: size } = received;
+    if (m.type !== 'frame' && m.type !== 'batch-end') return;
+    this.framesReceived++;
+    this.bytesReceived += size;
+    const run = this.runs.get(`${m.jobId}/${m.run}`);
+    if (run !== undefined) {
+      if (m.type === 'frame') run.onFrame(m);
+      else run.onBatchEnd(m);
+    }
+    // Credit goes back once the frame is absorbed (or dropped), whatever happened to it.
+    this.options.transport.publish(
+      { kind: 'credits', workerId: m.from },
+      encodeMessage({ type: 'credit', from: this.options.id, bytes: size }),
+    );
+  }
+
+  /** Counters for metrics. */
+  stats(): MergeWorkerStats {
+    return { framesReceived: this.framesReceived, bytesReceived: this.bytesReceived, runs: this.runs.size };
+  }
+
+  /** Stops taking messages and closes running runs (their unwritten work is lost, by design). */
+  async close(): Promise<void> {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    for (const s of this.subscriptions) s.unsubscribe();
+    await Promise.all([...this.runs.values()].map((r) => r.close()));
+    this.runs.clear();
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * Values of many keys waiting to be reduced. When a key's list grows, `combine` (if the job has
+ * one) folds it into one value, so a combinable job holds about one value per key whatever the
+ * input size. `heldValues` counts what is held, for the memory budget.
+ */
+import type { CanonicalKey, ResolvedJob } from '@mrm/core';
+import { keyOfCanonical } from './key-cache.js';
+
+const COMBINE_EVERY = 16;
+
+/** Values grouped by canonical key. */
+export class ValueBuffer {
+  readonly values = new Map<CanonicalKey, unknown[]>();
+  /** Values held in all lists. */
+  heldValues = 0;
+
+  constructor(private readonly combine: ResolvedJob['combine']) {}
+
+  /** Adds a flat `[key, value, key, value…]` list. */
+  addPairs(pairs: readonly unknown[]): void {
+    for (let i = 0; i + 1 < pairs.length; i += 2) this.add(pairs[i] as CanonicalKey, pairs[i + 1]);
+  }
+
+  /** Adds one value. */
+  add(key: CanonicalKey, value: unknown): void {
+    const list = this.values.get(key);
+    if (list === undefined) {
+      this.values.set(key, [value]);
+      this.heldValues++;
+      return;
+    }
+    list.push(value);
+    this.heldValues++;
+    if (this.combine !== undefined && list.length >= COMBINE_EVERY) {
+      this.values.set(key, [this.combine(keyOfCanonical(key), list)]);
+      this.heldValues -= list.length - 1;
+    }
+  }
+
+  /** Adds many values of one key. */
+  addAll(key: CanonicalKey, values: readonly unknown[]): void {
+    for (const v of values) this.add(key, v);
+  }
+
+  /** Empties the buffer. */
+  clear(): void {
+    this.values.clear();
+    this.heldValues = 0;
+  }
+}

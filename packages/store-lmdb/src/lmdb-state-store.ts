@@ -1,0 +1,439 @@
+/**
+ * The StateStore port on LMDB: one environment (a directory) holding every job's multi-versioned
+ * partition state, batch records, versions, metadata and the spill area. The key layout lives in
+ * key-layout.ts and is described in docs/storage.md.
+ *
+ * ```ts
+ * const store = await LmdbStateStore.open({ path: '.mrm/state' });
+ * await store.writePartition({ job: 'wc', partition: 0, version: 1, changes: [['"a"', 1]], batches: ['b1'] });
+ * await store.commitVersion('wc', { version: 1, createdAtMs: Date.now(), base: 0, batches: 1, records: 1, keys: 1, label: 'run' });
+ * await store.get('wc', 0, '"a"', 1); // 1
+ * await store.close();
+ * ```
+ */
+import { mkdirSync } from 'node:fs';
+import {
+  type CanonicalKey,
+  ErrorCode,
+  errorMessage,
+  MrmError,
+  MSGPACK_OPTIONS,
+  type PartitionWrite,
+  type ScanOptions,
+  type StateStore,
+  type StoreState,
+  type VersionInfo,
+} from '@mrm/core';
+import { type DatabaseOptions, open, type RootDatabase } from 'lmdb';
+import {
+  afterJob,
+  assertKeyFits,
+  batchIdOf,
+  batchKey,
+  batchPartition,
+  DB_NAMES,
+  jobOf,
+  jobRange,
+  LAYOUT_RECORD,
+  LAYOUT_VERSION,
+  type LmdbKey,
+  metaFrom,
+  metaKey,
+  metaNameOf,
+  parsePartStatKey,
+  parseStateKey,
+  partStatKey,
+  partStatsDownFrom,
+  SPILL_EPOCH_RECORD,
+  stateAsOf,
+  stateKey,
+  statePartition,
+  versionKey,
+  versionsAbove,
+  versionsDownFrom,
+} from './key-layout.js';
+import { LmdbSpillArea } from './lmdb-spill-area.js';
+import { type LmdbStoreOptions, type ResolvedLmdbStoreOptions, resolveLmdbStoreOptions } from './options.js';
+import { StoreLifecycle } from './store-lifecycle.js';
+import { removeInBatches, type StoreDatabase, writeAtomically } from './transactions.js';
+
+type Databases = Readonly<Record<keyof typeof DB_NAMES, StoreDatabase>>;
+
+/** A {@link StateStore} on LMDB. Open it with {@link LmdbStateStore.open}. */
+export class LmdbStateStore implements StateStore {
+  /** Where merge workers park values beyond their memory budget. */
+  readonly spill: LmdbSpillArea;
+  /** The options the store was opened with, resolved. */
+  readonly options: ResolvedLmdbStoreOptions;
+  readonly #root: RootDatabase;
+  readonly #dbs: Databases;
+  readonly #life: StoreLifecycle;
+  #closing: Promise<void> | undefined;
+
+  private constructor(
+    options: ResolvedLmdbStoreOptions,
+    root: RootDatabase,
+    dbs: Databases,
+    life: StoreLifecycle,
+    epoch: number,
+  ) {
+    this.options = options;
+    this.#root = root;
+    this.#dbs = dbs;
+    this.#life = life;
+    this.spill = new LmdbSpillArea(dbs.spill, life, epoch);
+  }
+
+  /**
+   * Opens (creating when missing) the environment at `options.path`. Rejects with `E_STATE` when it
+   * cannot be opened or was written with another key layout.
+   */
+  static async open(options: LmdbStoreOptions): Promise<LmdbStateStore> {
+    const resolved = resolveLmdbStoreOptions(options);
+    const root = openEnvironment(resolved);
+    try {
+      const dbs = openDatabases(root);
+      const epoch = await startSession(dbs.store, resolved);
+      return new LmdbStateStore(resolved, root, dbs, new StoreLifecycle(resolved.path), epoch);
+    } catch (e) {
+      await root.close();
+      throw e;
+    }
+  }
+
+  get state(): StoreState {
+    return this.#life.state;
+  }
+
+  /** Commits resolve only once flushed, unless the store was opened with `noSync`. */
+  get #durable(): boolean {
+    return !this.options.noSync;
+  }
+
+  async listVersions(job: string): Promise<VersionInfo[]> {
+    this.#life.assertOpen('listVersions');
+    return [...this.#dbs.versions.getRange(jobRange(job))].map((entry) => entry.value as VersionInfo);
+  }
+
+  async latestVersion(job: string): Promise<VersionInfo | undefined> {
+    this.#life.assertOpen('latestVersion');
+    return this.#committedAtOrBelow(job, Number.POSITIVE_INFINITY);
+  }
+
+  async get(job: string, partition: number, key: CanonicalKey, asOf: number): Promise<unknown> {
+    this.#life.assertOpen('get');
+    checkAsOf(asOf);
+    return this.#visible(job, partition, key, asOf, this.#baseAt(job, asOf));
+  }
+
+  async getMany(job: string, partition: number, keys: readonly CanonicalKey[], asOf: number): Promise<unknown[]> {
+    this.#life.assertOpen('getMany');
+    checkAsOf(asOf);
+    const base = this.#baseAt(job, asOf);
+    return keys.map((key) => this.#visible(job, partition, key, asOf, base));
+  }
+
+  async *scan(job: string, partition: number, options: ScanOptions): AsyncIterable<readonly [CanonicalKey, unknown]> {
+    this.#life.assertOpen('scan');
+    const { asOf } = options;
+    checkAsOf(asOf);
+    const base = this.#baseAt(job, asOf);
+    // Each key's entries come newest first: the first one at or below asOf decides the key.
+    let decided: CanonicalKey | undefined;
+    for (const entry of this.#dbs.state.getRange(statePartition(job, partition, options.start))) {
+      const { key, version } = parseStateKey(entry.key);
+      if (key === decided || version > asOf) continue;
+      decided = key;
+      if (entry.value === undefined || version < base) continue;
+      yield [key, entry.value];
+      // Never step the LMDB cursor again once the environment may be closed.
+      this.#life.assertOpen('scan');
+    }
+  }
+
+  async isBatchMerged(job: string, partition: number, batchId: string): Promise<boolean> {
+    this.#life.assertOpen('isBatchMerged');
+    return this.#dbs.batches.get(batchKey(job, partition, batchId)) !== undefined;
+  }
+
+  async mergedBatches(job: string, partition: number): Promise<Set<string>> {
+    this.#life.assertOpen('mergedBatches');
+    return new Set(this.#dbs.batches.getKeys(batchPartition(job, partition)).map(batchIdOf));
+  }
+
+  async keyCount(job: string, partition: number, asOf: number): Promise<number> {
+    this.#life.assertOpen('keyCount');
+    checkAsOf(asOf);
+    for (const { value } of this.#dbs.partstats.getRange(partStatsDownFrom(job, partition, asOf))) {
+      if (typeof value === 'number') return value;
+    }
+    return 0;
+  }
+
+  async writePartition(write: PartitionWrite): Promise<void> {
+    this.#life.assertOpen('writePartition');
+    const { job, partition, version, keyCount } = write;
+    checkVersionNumber(version, `partition write of job ${job}`);
+    checkPartition(partition, job);
+    if (keyCount !== undefined && !(Number.isSafeInteger(keyCount) && keyCount >= 0)) {
+      throw new MrmError(ErrorCode.State, `keyCount ${keyCount} of partition ${partition} of job ${job} is not a count`);
+    }
+    // Materialise and check keys before the transaction: nothing may fail half-way through it.
+    const changes = [...write.changes];
+    for (const [key] of changes) assertKeyFits(stateKey(job, partition, key, version), `key ${key.slice(0, 40)}…`);
+    const batchIds = [...write.batches];
+    for (const id of batchIds) assertKeyFits(batchKey(job, partition, id), `batch id ${id.slice(0, 40)}…`);
+    const { state, batches, partstats } = this.#dbs;
+    const where = `partition ${partition} of job ${job} at version ${version}`;
+    await this.#life.track(
+      writeAtomically(state, this.#durable, () => {
+        this.#assertAboveCommitted(job, version, `write ${where}`);
+        // `undefined` (a deletion) is stored as such: the tombstone, MessagePack's fixext 0.
+        let current: CanonicalKey | undefined;
+        try {
+          for (const [key, value] of changes) {
+            current = key;
+            state.put(stateKey(job, partition, key, version), value);
+          }
+        } catch (e) {
+          throw badValue(`key ${current?.slice(0, 40)} in ${where}`, e);
+        }
+        for (const id of batchIds) {
+          // A batch keeps the version it was first merged at, so discardAbove never drops an older record.
+          const key = batchKey(job, partition, id);
+          const merged = batches.get(key);
+          if (merged === undefined || (merged as number) > version) batches.put(key, version);
+        }
+        const statKey = partStatKey(job, partition, version);
+        if (keyCount !== undefined || partstats.get(statKey) === undefined) partstats.put(statKey, keyCount ?? null);
+      }),
+    );
+  }
+
+  async commitVersion(job: string, info: VersionInfo): Promise<void> {
+    this.#life.assertOpen('commitVersion');
+    checkVersionNumber(info.version, `commit of job ${job}`);
+    const record: VersionInfo = { ...info };
+    const { versions } = this.#dbs;
+    await this.#life.track(
+      writeAtomically(versions, this.#durable, () => {
+        this.#assertAboveCommitted(job, info.version, `commit version ${info.version} of job ${job}`);
+        putValue(versions, versionKey(job, info.version), record, `version ${info.version} of job ${job}`);
+      }),
+    );
+  }
+
+  async discardAbove(job: string, version: number): Promise<void> {
+    this.#life.assertOpen('discardAbove');
+    if (!(Number.isSafeInteger(version) && version >= 0)) {
+      throw new MrmError(ErrorCode.NoSuchVersion, `cannot discard job ${job} above version ${version}`);
+    }
+    const { state, batches, versions, partstats } = this.#dbs;
+    await this.#life.track(
+      writeAtomically(state, this.#durable, () => {
+        const doomed: [StoreDatabase, LmdbKey][] = [];
+        for (const key of versions.getKeys(versionsAbove(job, version))) doomed.push([versions, key]);
+        // Every partition write leaves a partstats record, so these are exactly the partitions to clean.
+        const partitions = new Set<number>();
+        for (const key of partstats.getKeys(jobRange(job))) {
+          const stat = parsePartStatKey(key);
+          if (stat.version <= version) continue;
+          partitions.add(stat.partition);
+          doomed.push([partstats, key]);
+        }
+        for (const partition of partitions) {
+          for (const key of state.getKeys(statePartition(job, partition))) {
+            if (parseStateKey(key).version > version) doomed.push([state, key]);
+          }
+          for (const { key, value } of batches.getRange(batchPartition(job, partition))) {
+            if ((value as number) > version) doomed.push([batches, key]);
+          }
+        }
+        // Removed after the scans: the cursors above must not see their own deletions.
+        for (const [db, key] of doomed) db.remove(key);
+      }),
+    );
+  }
+
+  async dropJob(job: string): Promise<void> {
+    this.#life.assertOpen('dropJob');
+    const range = jobRange(job);
+    const { versions, meta, state, batches, partstats } = this.#dbs;
+    const drop = async (): Promise<void> => {
+      // Versions first, partstats last: a crash half-way leaves no readable version and the job
+      // still listed, so dropping it again finishes the work.
+      for (const db of [versions, meta, state, batches, partstats]) {
+        await removeInBatches(db, (limit) => [...db.getKeys({ ...range, limit })]);
+      }
+      if (this.#durable) await state.flushed;
+    };
+    await this.#life.track(drop());
+  }
+
+  async getMeta<T = unknown>(job: string, name: string): Promise<T | undefined> {
+    this.#life.assertOpen('getMeta');
+    return this.#dbs.meta.get(metaKey(job, name)) as T | undefined;
+  }
+
+  async putMeta(job: string, name: string, value: unknown): Promise<void> {
+    this.#life.assertOpen('putMeta');
+    const key = metaKey(job, name);
+    assertKeyFits(key, `metadata name ${name.slice(0, 40)}`);
+    const { meta } = this.#dbs;
+    await this.#life.track(
+      writeAtomically(meta, this.#durable, () => putValue(meta, key, value, `metadata ${name} of job ${job}`)),
+    );
+  }
+
+  async deleteMeta(job: string, name: string): Promise<void> {
+    this.#life.assertOpen('deleteMeta');
+    const { meta } = this.#dbs;
+    await this.#life.track(writeAtomically(meta, this.#durable, () => meta.remove(metaKey(job, name))));
+  }
+
+  async listMeta(job: string, prefix: string): Promise<string[]> {
+    this.#life.assertOpen('listMeta');
+    const names: string[] = [];
+    for (const key of this.#dbs.meta.getKeys(metaFrom(job, prefix))) {
+      const name = metaNameOf(key);
+      if (!name.startsWith(prefix)) break;
+      names.push(name);
+    }
+    return names;
+  }
+
+  async listJobs(): Promise<string[]> {
+    this.#life.assertOpen('listJobs');
+    // Every job with state has partstats records; skip from job to job, one seek each.
+    const jobs = new Set<string>();
+    for (const db of [this.#dbs.versions, this.#dbs.partstats, this.#dbs.meta]) {
+      for (let key = firstKey(db); key !== undefined; key = firstKey(db, afterJob(jobOf(key)))) jobs.add(jobOf(key));
+    }
+    return [...jobs].sort();
+  }
+
+  /** Waits for pending writes, then closes the environment. Later calls reject with `E_STATE`. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await this.#life.close();
+      await this.#root.close();
+    })();
+    return this.#closing;
+  }
+
+  /** The newest committed version at or below `asOf`. */
+  #committedAtOrBelow(job: string, asOf: number): VersionInfo | undefined {
+    for (const { value } of this.#dbs.versions.getRange({ ...versionsDownFrom(job, asOf), limit: 1 })) {
+      return value as VersionInfo;
+    }
+    return undefined;
+  }
+
+  /** Entries older than this are hidden when reading as of `asOf`. */
+  #baseAt(job: string, asOf: number): number {
+    return this.#committedAtOrBelow(job, asOf)?.base ?? 0;
+  }
+
+  /** The value of a key as of `asOf`: its newest entry at or below, unless a tombstone or below base. */
+  #visible(job: string, partition: number, key: CanonicalKey, asOf: number, base: number): unknown {
+    for (const entry of this.#dbs.state.getRange({ ...stateAsOf(job, partition, key, asOf), limit: 1 })) {
+      return parseStateKey(entry.key).version < base ? undefined : entry.value;
+    }
+    return undefined;
+  }
+
+  /** Inside a write transaction: committed versions are immutable and commit in increasing order. */
+  #assertAboveCommitted(job: string, version: number, what: string): void {
+    const latest = this.#committedAtOrBelow(job, Number.POSITIVE_INFINITY);
+    if (latest !== undefined && version <= latest.version) {
+      throw new MrmError(ErrorCode.State, `cannot ${what}: version ${latest.version} of job ${job} is committed`);
+    }
+  }
+}
+
+function openEnvironment(options: ResolvedLmdbStoreOptions): RootDatabase {
+  try {
+    mkdirSync(options.path, { recursive: true });
+    return open({
+      path: options.path,
+      // The path is a directory even when its name has a dot (lmdb would take `state.v1` for a file).
+      noSubdir: false,
+      maxDbs: Object.keys(DB_NAMES).length,
+      noSync: options.noSync,
+      ...(options.mapSizeBytes === undefined ? {} : { mapSize: options.mapSizeBytes }),
+    });
+  } catch (e) {
+    throw new MrmError(ErrorCode.State, `cannot open the LMDB state store at ${options.path}: ${errorMessage(e)}`, {
+      cause: e,
+    });
+  }
+}
+
+function openDatabases(root: RootDatabase): Databases {
+  // lmdb encodes with its own msgpackr, given core's options: byte-identical standard MessagePack
+  // (checked by a test), and faster than encoding with core's codec into binary databases.
+  const options: DatabaseOptions & { encoder: object } = { encoding: 'msgpack', encoder: { ...MSGPACK_OPTIONS } };
+  const db = (name: string): StoreDatabase => root.openDB<unknown, LmdbKey>(name, options);
+  return {
+    state: db(DB_NAMES.state),
+    batches: db(DB_NAMES.batches),
+    versions: db(DB_NAMES.versions),
+    partstats: db(DB_NAMES.partstats),
+    meta: db(DB_NAMES.meta),
+    spill: db(DB_NAMES.spill),
+    store: db(DB_NAMES.store),
+  };
+}
+
+/** Checks the layout version (writing it into a new store) and counts this open: the spill epoch. */
+async function startSession(store: StoreDatabase, options: ResolvedLmdbStoreOptions): Promise<number> {
+  return writeAtomically(store, !options.noSync, () => {
+    const layout = store.get(LAYOUT_RECORD);
+    if (layout === undefined) store.put(LAYOUT_RECORD, LAYOUT_VERSION);
+    else if (layout !== LAYOUT_VERSION) {
+      throw new MrmError(
+        ErrorCode.State,
+        `the LMDB state store at ${options.path} has key layout ${String(layout)}; this version reads layout ${LAYOUT_VERSION}`,
+      );
+    }
+    const epoch = ((store.get(SPILL_EPOCH_RECORD) as number | undefined) ?? 0) + 1;
+    store.put(SPILL_EPOCH_RECORD, epoch);
+    return epoch;
+  });
+}
+
+function firstKey(db: StoreDatabase, start?: LmdbKey): LmdbKey | undefined {
+  for (const key of db.getKeys(start === undefined ? { limit: 1 } : { start, limit: 1 })) return key;
+  return undefined;
+}
+
+/** Puts a value, turning an encoding failure into `E_BAD_VALUE` (the child transaction rolls back). */
+function putValue(db: StoreDatabase, key: LmdbKey, value: unknown, where: string): void {
+  try {
+    db.put(key, value);
+  } catch (e) {
+    throw badValue(where, e);
+  }
+}
+
+function badValue(where: string, cause: unknown): MrmError {
+  return new MrmError(ErrorCode.BadValue, `the value of ${where} cannot be encoded: ${errorMessage(cause)}`, { cause });
+}
+
+function checkAsOf(asOf: number): void {
+  if (typeof asOf !== 'number' || Number.isNaN(asOf) || asOf < 0) {
+    throw new MrmError(ErrorCode.NoSuchVersion, `cannot read as of version ${String(asOf)}`);
+  }
+}
+
+function checkVersionNumber(version: number, what: string): void {
+  if (!(Number.isSafeInteger(version) && version >= 1)) {
+    throw new MrmError(ErrorCode.State, `version ${String(version)} of ${what} is not a whole number from 1`);
+  }
+}
+
+function checkPartition(partition: number, job: string): void {
+  if (!(Number.isSafeInteger(partition) && partition >= 0)) {
+    throw new MrmError(ErrorCode.State, `partition ${String(partition)} of job ${job} is not a whole number from 0`);
+  }
+}

@@ -1,0 +1,40 @@
+/**
+ * Options of the LMDB state store: {@link LmdbStoreOptions} in, {@link ResolvedLmdbStoreOptions}
+ * out (validated, defaults filled, the path made absolute once).
+ */
+import { resolve } from 'node:path';
+import { ErrorCode, MrmError } from '@mrm/core';
+
+/** How to open an {@link LmdbStateStore}. */
+export interface LmdbStoreOptions {
+  /** Directory of the LMDB environment (`data.mdb`, `lock.mdb`); created when missing. */
+  readonly path: string;
+  /** Initial size of the memory map in bytes. Default: lmdb's, which grows the map as data grows. */
+  readonly mapSizeBytes?: number;
+  /** Skips the flush to disk on commit: faster, but not crash-safe (tests, benchmarks). Default false. */
+  readonly noSync?: boolean;
+}
+
+/** {@link LmdbStoreOptions} after {@link resolveLmdbStoreOptions}. */
+export interface ResolvedLmdbStoreOptions {
+  /** Absolute path of the environment's directory. */
+  readonly path: string;
+  /** Initial map size in bytes, or undefined for lmdb's growing default. */
+  readonly mapSizeBytes: number | undefined;
+  readonly noSync: boolean;
+}
+
+/** Validates options (`E_BAD_OPTION` when invalid) and fills defaults; never mutates its argument. */
+export function resolveLmdbStoreOptions(options: LmdbStoreOptions): ResolvedLmdbStoreOptions {
+  const { path, mapSizeBytes, noSync } = options;
+  if (typeof path !== 'string' || path.trim() === '') {
+    throw new MrmError(ErrorCode.BadOption, `LMDB store path ${JSON.stringify(path)} is not a directory name`);
+  }
+  if (mapSizeBytes !== undefined && !(Number.isSafeInteger(mapSizeBytes) && mapSizeBytes > 0)) {
+    throw new MrmError(ErrorCode.BadOption, `LMDB mapSizeBytes ${String(mapSizeBytes)} is not a positive integer`);
+  }
+  if (noSync !== undefined && typeof noSync !== 'boolean') {
+    throw new MrmError(ErrorCode.BadOption, `LMDB noSync ${String(noSync)} is not a boolean`);
+  }
+  return Object.freeze({ path: resolve(path), mapSizeBytes, noSync: noSync ?? false });
+}

@@ -1,0 +1,178 @@
+/**
+ * Starts a real `nats-server` for integration tests: on a free loopback port, optionally with
+ * JetStream in a temporary store directory, and never left behind (stop kills it, and a process
+ * exit hook kills any the test forgot).
+ *
+ * ```ts
+ * const server = await startNatsServer({ jetstream: true });
+ * afterAll(() => server.stop());
+ * const transport = await NatsTransport.connect({ servers: server.url });
+ * ```
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { ErrorCode, MrmError } from '@mrm/core';
+
+/** Options of {@link startNatsServer}. */
+export interface NatsServerOptions {
+  /** Enable JetStream (streams, KV, object store); default false. */
+  readonly jetstream?: boolean;
+  /** JetStream store directory; default a new temporary directory, removed by `stop()`. */
+  readonly storeDir?: string;
+  /** Port to listen on; default a free one. Never 4222: that is the system server's. */
+  readonly port?: number;
+  /** How long to wait for "Server is ready"; default 10 000 ms. */
+  readonly readyTimeoutMs?: number;
+}
+
+/** A running nats-server. */
+export interface NatsServerHandle {
+  /** `nats://127.0.0.1:<port>`. */
+  readonly url: string;
+  readonly port: number;
+  /** Pid of the current process (changes on restart). */
+  readonly pid: number;
+  /** The JetStream store directory, when JetStream is on. */
+  readonly storeDir: string | undefined;
+  /** Kills the server and waits for it to exit; removes the store directory if it created it. */
+  stop(): Promise<void>;
+  /** Kills and starts the server again on the same port and store directory. */
+  restart(): Promise<void>;
+}
+
+const FALLBACK_BINARY = '/usr/sbin/nats-server';
+const STOP_GRACE_MS = 5_000;
+
+/** Every server this process started and has not stopped yet: killed if the process exits. */
+const running = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+/** Starts `nats-server` and resolves once it accepts connections. */
+export async function startNatsServer(options: NatsServerOptions = {}): Promise<NatsServerHandle> {
+  const binary = findNatsServer();
+  const port = options.port ?? (await freePort());
+  if (port === 4222) {
+    throw new MrmError(
+      ErrorCode.BadOption,
+      'startNatsServer: port 4222 belongs to the system nats-server; use another',
+    );
+  }
+  const ownsStoreDir = options.jetstream === true && options.storeDir === undefined;
+  const storeDir = options.jetstream ? (options.storeDir ?? mkdtempSync(join(tmpdir(), 'mrm-nats-'))) : undefined;
+  const args = ['-a', '127.0.0.1', '-p', String(port), ...(storeDir === undefined ? [] : ['-js', '-sd', storeDir])];
+  const readyTimeoutMs = options.readyTimeoutMs ?? 10_000;
+
+  let child = await launch(binary, args, readyTimeoutMs);
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    port,
+    get pid() {
+      return child.pid ?? -1;
+    },
+    storeDir,
+    async stop() {
+      await kill(child);
+      if (ownsStoreDir && storeDir !== undefined) rmSync(storeDir, { recursive: true, force: true });
+    },
+    async restart() {
+      await kill(child);
+      child = await launch(binary, args, readyTimeoutMs);
+    },
+  };
+}
+
+/** The nats-server binary: the first on PATH, else the Debian location. */
+function findNatsServer(): string {
+  const candidates = [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), '/usr/sbin'].map((dir) =>
+    join(dir, 'nats-server'),
+  );
+  for (const candidate of candidates) {
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here: try the next one
+    }
+  }
+  throw new MrmError(
+    ErrorCode.Transport,
+    `nats-server is not installed: not on PATH nor at ${FALLBACK_BINARY} (install it, e.g. apt-get install nats-server)`,
+  );
+}
+
+/** A port nobody listens on right now (the OS picks it; we release it for the server). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Spawns the server and waits for its "Server is ready" line (it logs to stderr). */
+function launch(binary: string, args: readonly string[], readyTimeoutMs: number): Promise<ChildProcess> {
+  installExitHook();
+  return new Promise((resolve, reject) => {
+    const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    running.add(child);
+    let log = '';
+    const fail = (reason: string): void => {
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      const tail = log.trim().split('\n').slice(-3).join(' | ');
+      reject(new MrmError(ErrorCode.Transport, `nats-server ${args.join(' ')} ${reason}${tail ? `: ${tail}` : ''}`));
+    };
+    const timer = setTimeout(() => fail(`was not ready after ${readyTimeoutMs} ms`), readyTimeoutMs);
+    const onData = (chunk: Buffer): void => {
+      log += chunk.toString('utf8');
+      if (log.includes('Server is ready')) {
+        clearTimeout(timer);
+        child.off('exit', onEarlyExit);
+        child.stderr?.off('data', onData);
+        child.stderr?.resume(); // keep reading so a chatty server never blocks on a full pipe
+        resolve(child);
+      }
+    };
+    const onEarlyExit = (code: number | null, signal: string | null): void => {
+      running.delete(child);
+      fail(`exited before it was ready (${signal ?? `code ${code}`})`);
+    };
+    child.stderr?.on('data', onData);
+    child.once('exit', onEarlyExit);
+    child.once('error', (error) => fail(`could not be started (${error.message})`));
+  });
+}
+
+/** Terminates a server (SIGTERM, then SIGKILL after a grace period) and waits for the exit. */
+function kill(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) {
+    running.delete(child);
+    return Promise.resolve();
+  }
+  return new Promise((resolve) => {
+    const force = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+    child.once('exit', () => {
+      clearTimeout(force);
+      running.delete(child);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+/** Kills leftover servers when the test process exits, even after a failed test skipped `stop()`. */
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    for (const child of running) child.kill('SIGKILL');
+  });
+}
