@@ -1,5 +1,6 @@
 /**
- * The ten most requested paths (query strings removed), all under the single key `"top-urls"`.
+ * The ten most requested paths (query strings removed), all under the single key `"top-urls"`, as
+ * `[[path, count], …]`, most requested first (ties by path).
  * A request line that is not HTTP (empty, TLS or SSH bytes sent to the HTTP port) counts as the
  * path `"(not http)"`, so scanners stay visible. Lines the parser cannot read are skipped here;
  * status-per-hour counts them under `"malformed"`.
@@ -17,5 +18,7 @@ export default defineJob({
     const entry = parseLogLine(line);
     if (entry !== undefined) emit('top-urls', entry.path ?? NOT_HTTP);
   },
-  ...aggregates.topK(10),
+  // topK is exact while a key has at most `capacity` distinct items (default 1,000). Scanners
+  // probe many one-off paths, so allow plenty: the top ten stay exact across incremental runs.
+  ...aggregates.topK(10, { capacity: 20_000 }),
 });

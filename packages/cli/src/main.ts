@@ -16,6 +16,8 @@ export function buildProgram(): Command {
   const program = new Command('mrm')
     .description('MapReduceMerge: incremental micro-batch MapReduce in TypeScript')
     .version(version, '-V, --version')
+    // Program options only before the command, so `query --version <v>` is the command's own.
+    .enablePositionalOptions()
     .option('--verbose', 'show stack traces and debug output')
     .showHelpAfterError('(add --help for usage)')
     .configureOutput({ outputError: (str, write) => write(`mrm: ${str.replace(/^error: /, 'error: ')}`) });

@@ -13,6 +13,22 @@
  * @packageDocumentation
  */
 export { encodeAck, encodeNack, expectAck } from './ack.js';
+export type {
+  ApproxDistinctOptions,
+  ApproxDistinctPartial,
+  ApproxDistinctState,
+  CountPartial,
+  DistinctOptions,
+  DistinctPartial,
+  DistinctState,
+  MeanPartial,
+  MeanState,
+  OrderedItem,
+  TopKEntry,
+  TopKOptions,
+  TopKPartial,
+  TopKState,
+} from './aggregates/index.js';
 export { aggregates } from './aggregates/index.js';
 export { decode, encode, MSGPACK_OPTIONS } from './codec.js';
 export type { MrmErrorOptions, WireError } from './errors.js';

@@ -92,8 +92,15 @@ async function* readGzipChunks(options: ReadChunksOptions): AsyncGenerator<Chunk
   const end = options.endOffset ?? Number.POSITIVE_INFINITY;
   const what = `reading input '${options.displayPath}'`;
   const handle = await openSource(options);
+  let size: number;
+  try {
+    size = (await handle.stat()).size;
+  } catch (e) {
+    await handle.close();
+    throw unreadable(options.displayPath, e);
+  }
   // An empty .gz is an empty source; inflate would call it a truncated stream.
-  if ((await handle.stat()).size === 0) {
+  if (size === 0) {
     await handle.close();
     return;
   }

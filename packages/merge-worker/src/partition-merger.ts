@@ -16,10 +16,19 @@ export interface PartitionContext {
   readonly partition: number;
 }
 
-/** Merges batches of one partition and writes its checkpoints. */
+/**
+ * Merges batches of one partition and writes its checkpoints.
+ *
+ * Reads of previous state go through `cache` (current value of every key seen, `undefined` for
+ * known-absent keys). While `cacheComplete` holds (the partition was empty when opened and nothing
+ * was evicted since) a key missing from the cache is absent without asking the store. Eviction
+ * only drops keys whose latest value is already durable (not in `dirty` or a layer being written).
+ */
 export class PartitionMerger {
   private dirty = new Map<CanonicalKey, unknown>();
   private readonly flushing: Array<Map<CanonicalKey, unknown>> = [];
+  private readonly cache = new Map<CanonicalKey, unknown>();
+  private cacheComplete: boolean;
   private batchesSinceCut: string[] = [];
   private pendingWrites: Promise<void>[] = [];
 
@@ -27,38 +36,38 @@ export class PartitionMerger {
     private readonly ctx: PartitionContext,
     /** Live keys in the partition (after everything merged so far). */
     public keyCount: number,
-  ) {}
-
-  /** Opens a partition at the store's latest written state. */
-  static async open(ctx: PartitionContext): Promise<PartitionMerger> {
-    return new PartitionMerger(ctx, await ctx.store.keyCount(ctx.jobName, ctx.partition, Number.POSITIVE_INFINITY));
+    /** Most keys the cache holds before evicting. */
+    private readonly maxCachedKeys: number,
+  ) {
+    this.cacheComplete = keyCount === 0;
   }
 
-  private async previous(keys: CanonicalKey[]): Promise<Map<CanonicalKey, unknown>> {
-    const found = new Map<CanonicalKey, unknown>();
+  /** Opens a partition at the store's latest written state. */
+  static async open(ctx: PartitionContext, maxCachedKeys = 100_000): Promise<PartitionMerger> {
+    const keys = await ctx.store.keyCount(ctx.jobName, ctx.partition, Number.POSITIVE_INFINITY);
+    return new PartitionMerger(ctx, keys, maxCachedKeys);
+  }
+
+  private async previous(keys: Iterable<CanonicalKey>): Promise<void> {
+    if (this.cacheComplete) return;
     const missing: CanonicalKey[] = [];
-    for (const k of keys) {
-      if (this.dirty.has(k)) {
-        found.set(k, this.dirty.get(k));
-        continue;
-      }
-      let hit = false;
-      for (let i = this.flushing.length - 1; i >= 0; i--) {
-        const layer = this.flushing[i] as Map<CanonicalKey, unknown>;
-        if (layer.has(k)) {
-          found.set(k, layer.get(k));
-          hit = true;
-          break;
-        }
-      }
-      if (!hit) missing.push(k);
+    for (const k of keys) if (!this.cache.has(k)) missing.push(k);
+    if (missing.length === 0) return;
+    const { store, jobName, partition } = this.ctx;
+    const values = await store.getMany(jobName, partition, missing, Number.POSITIVE_INFINITY);
+    for (let i = 0; i < missing.length; i++) this.cache.set(missing[i] as CanonicalKey, values[i]);
+  }
+
+  /** Drops durable keys from the cache when it has grown past its bound. */
+  private evict(): void {
+    if (this.cache.size <= this.maxCachedKeys) return;
+    this.cacheComplete = false;
+    const target = this.maxCachedKeys / 2;
+    for (const k of this.cache.keys()) {
+      if (this.cache.size <= target) break;
+      if (this.dirty.has(k) || this.flushing.some((layer) => layer.has(k))) continue;
+      this.cache.delete(k);
     }
-    if (missing.length > 0) {
-      const { store, jobName, partition } = this.ctx;
-      const values = await store.getMany(jobName, partition, missing, Number.POSITIVE_INFINITY);
-      for (let i = 0; i < missing.length; i++) found.set(missing[i] as CanonicalKey, values[i]);
-    }
-    return found;
   }
 
   /** Reduces one batch's values and merges them into the state. */
@@ -66,15 +75,17 @@ export class PartitionMerger {
     const { job } = this.ctx;
     const merge = job.merge;
     if (merge === undefined) throw new MrmError(ErrorCode.Internal, 'mergeBatch on a job without merge');
-    const prev = await this.previous([...buffer.values.keys()]);
+    await this.previous(buffer.values.keys());
+    const { cache, dirty } = this;
     for (const [ck, values] of buffer.values) {
       const key = keyOfCanonical(ck);
       const reduced = callUser('reduce', ck, batchId, () => job.reduce(key, values));
-      const before = prev.get(ck);
+      const before = cache.get(ck);
       const after = callUser('merge', ck, batchId, () => merge(key, before, reduced));
       if (before === undefined && after !== undefined) this.keyCount++;
       else if (before !== undefined && after === undefined) this.keyCount--;
-      this.dirty.set(ck, after);
+      dirty.set(ck, after);
+      cache.set(ck, after);
     }
     this.batchesSinceCut.push(batchId);
   }
@@ -92,6 +103,7 @@ export class PartitionMerger {
       .finally(() => {
         const i = this.flushing.indexOf(layer);
         if (i >= 0) this.flushing.splice(i, 1);
+        this.evict();
       });
     this.pendingWrites.push(write);
     return write;

@@ -178,13 +178,7 @@ export function metaNameOf(key: LmdbKey): string {
  * Key of one append of values for a key. `epoch` (counted per open of the environment) and `seq`
  * (counted per append within an open) keep appends in order across reopenings.
  */
-export function spillKey(
-  namespace: string,
-  partition: number,
-  key: CanonicalKey,
-  epoch: number,
-  seq: number,
-): LmdbKey {
+export function spillKey(namespace: string, partition: number, key: CanonicalKey, epoch: number, seq: number): LmdbKey {
   return [namespace, partition, key, epoch, seq];
 }
 

@@ -176,7 +176,10 @@ export class LmdbStateStore implements StateStore {
     checkVersionNumber(version, `partition write of job ${job}`);
     checkPartition(partition, job);
     if (keyCount !== undefined && !(Number.isSafeInteger(keyCount) && keyCount >= 0)) {
-      throw new MrmError(ErrorCode.State, `keyCount ${keyCount} of partition ${partition} of job ${job} is not a count`);
+      throw new MrmError(
+        ErrorCode.State,
+        `keyCount ${keyCount} of partition ${partition} of job ${job} is not a count`,
+      );
     }
     // Materialise and check keys before the transaction: nothing may fail half-way through it.
     const changes = [...write.changes];

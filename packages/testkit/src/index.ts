@@ -5,3 +5,7 @@ export type { NatsServerHandle, NatsServerOptions } from './nats-server.js';
 export { startNatsServer } from './nats-server.js';
 export type { TransportConformanceSetup } from './transport-conformance.js';
 export { transportConformance } from './transport-conformance.js';
+export { MemorySpillArea } from './memory-spill-area.js';
+export { MemoryStateStore } from './memory-state-store.js';
+export type { StateStoreUnderTest } from './state-store-conformance.js';
+export { stateStoreConformance } from './state-store-conformance.js';

@@ -149,11 +149,16 @@ export class MemoryStateStore implements StateStore {
       throw new MrmError(ErrorCode.State, `partition ${String(partition)} of job ${job} is not a whole number from 0`);
     }
     if (keyCount !== undefined && !(Number.isSafeInteger(keyCount) && keyCount >= 0)) {
-      throw new MrmError(ErrorCode.State, `keyCount ${keyCount} of partition ${partition} of job ${job} is not a count`);
+      throw new MrmError(
+        ErrorCode.State,
+        `keyCount ${keyCount} of partition ${partition} of job ${job} is not a count`,
+      );
     }
     const where = `partition ${partition} of job ${job} at version ${version}`;
     // Encode everything before touching the state: the write is all or nothing.
-    const changes = [...write.changes].map(([key, value]) => [key, encodeValue(value, `key ${key} in ${where}`)] as const);
+    const changes = [...write.changes].map(
+      ([key, value]) => [key, encodeValue(value, `key ${key} in ${where}`)] as const,
+    );
     const batchIds = [...write.batches];
     const jobState = this.#job(job);
     assertAboveCommitted(jobState, job, version, `write ${where}`);
@@ -234,7 +239,10 @@ export class MemoryStateStore implements StateStore {
 
   async listJobs(): Promise<string[]> {
     this.#assertOpen('listJobs');
-    return [...this.#jobs].filter(([, state]) => state.listed).map(([job]) => job).sort();
+    return [...this.#jobs]
+      .filter(([, state]) => state.listed)
+      .map(([job]) => job)
+      .sort();
   }
 
   /** Closes the store; later calls reject with `E_STATE`. Nothing is pending in memory. */

@@ -2,8 +2,7 @@
  * A deliberately simple model of versioned partition state for the conformance suite's randomized
  * test: a full copy of every partition's map at every version, computed independently of any store.
  */
-import type { CanonicalKey } from '@mrm/core';
-import { compareCanonicalKeys } from '@mrm/core';
+import { type CanonicalKey, compareCanonicalKeys } from '@mrm/core';
 
 /** A seeded pseudo-random generator (mulberry32): the same seed gives the same run. */
 export function seededRandom(seed: number): () => number {

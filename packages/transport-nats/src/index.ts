@@ -1,1 +1,18 @@
-export {};
+/**
+ * @mrm/transport-nats — the Transport port on NATS: core subjects for messages, JetStream KV for
+ * key/value state, a JetStream object store for blobs. This package owns every subject name
+ * (docs/protocol-transport.md).
+ *
+ * ```ts
+ * import { NatsTransport } from '@mrm/transport-nats';
+ * const transport = await NatsTransport.connect({ servers: 'nats://127.0.0.1:4222', name: 'coordinator' });
+ * transport.publish({ kind: 'broadcast' }, encodeMessage(message));
+ * await transport.close();
+ * ```
+ * @packageDocumentation
+ */
+export type { StateListener } from './nats-transport.js';
+export { NatsTransport } from './nats-transport.js';
+export type { NatsTransportOptions, ResolvedNatsTransportOptions } from './options.js';
+export { DEFAULT_NATS_PREFIX, resolveNatsTransportOptions } from './options.js';
+export { blobBucketName, channelSubject, decodeKvKey, encodeKvKey, kvBucketName } from './subjects.js';

@@ -1,0 +1,74 @@
+/**
+ * A {@link BlobStore} on one JetStream object store bucket: blobs of any size are chunked by the
+ * object store (128 KiB chunks), so they are not bound by the server's max_payload. The object
+ * store base64url-encodes names into its subjects, so any non-empty name is safe as it is.
+ */
+import type { BlobStore } from '@mrm/core';
+import { ErrorCode, MrmError } from '@mrm/core';
+import type { ObjectStore } from '@nats-io/obj';
+import { transportError } from './errors.js';
+import type { AssertOpen } from './nats-kv.js';
+import { owned } from './owned.js';
+
+/** Opens the object store on first use (and again after a failed attempt). */
+export type OpenObjectStore = () => Promise<ObjectStore>;
+
+/** The transport's blobs. */
+export class NatsBlobStore implements BlobStore {
+  readonly #open: OpenObjectStore;
+  readonly #assertOpen: AssertOpen;
+
+  constructor(open: OpenObjectStore, assertOpen: AssertOpen) {
+    this.#open = open;
+    this.#assertOpen = assertOpen;
+  }
+
+  async put(name: string, data: Uint8Array): Promise<void> {
+    this.#assertOpen('blobs.put');
+    checkName(name);
+    try {
+      // putBlob reads `data` while it publishes chunks: a copy keeps the caller free to reuse it.
+      await (await this.#open()).putBlob({ name }, data.slice());
+    } catch (error) {
+      throw transportError(`cannot put blob '${name}'`, error);
+    }
+  }
+
+  async get(name: string): Promise<Uint8Array | undefined> {
+    this.#assertOpen('blobs.get');
+    checkName(name);
+    try {
+      const data = await (await this.#open()).getBlob(name);
+      return data === null ? undefined : owned(data);
+    } catch (error) {
+      throw transportError(`cannot get blob '${name}'`, error);
+    }
+  }
+
+  async has(name: string): Promise<boolean> {
+    this.#assertOpen('blobs.has');
+    checkName(name);
+    try {
+      const info = await (await this.#open()).info(name);
+      return info !== null && !info.deleted;
+    } catch (error) {
+      throw transportError(`cannot look up blob '${name}'`, error);
+    }
+  }
+
+  async delete(name: string): Promise<void> {
+    this.#assertOpen('blobs.delete');
+    checkName(name);
+    try {
+      await (await this.#open()).delete(name);
+    } catch (error) {
+      throw transportError(`cannot delete blob '${name}'`, error);
+    }
+  }
+}
+
+function checkName(name: string): void {
+  if (typeof name !== 'string' || name.length === 0) {
+    throw new MrmError(ErrorCode.Transport, `blob name must be a non-empty string, got ${JSON.stringify(name)}`);
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * A {@link KeyValueBucket} on a JetStream KV bucket (history 1, file storage). Revisions are the
+ * stream sequence, so they grow with every write to the bucket; create and update are JetStream's
+ * expected-last-sequence checks, so exactly one of two racing writers wins.
+ */
+import type { KeyValueBucket, KeyValueEntry } from '@mrm/core';
+import { ErrorCode, MrmError } from '@mrm/core';
+import type { KV } from '@nats-io/kv';
+import { isWrongLastSequence, transportError } from './errors.js';
+import { decodeKvKey, encodeKvKey } from './subjects.js';
+
+/** Checks done before every operation: "is the transport still open?". */
+export type AssertOpen = (operation: string) => void;
+
+/** One bucket, as the port sees it. */
+export class NatsKeyValueBucket implements KeyValueBucket {
+  readonly #kv: KV;
+  readonly #name: string;
+  readonly #assertOpen: AssertOpen;
+
+  /** Wraps an opened bucket; `name` is the port's name (for messages), not the NATS one. */
+  constructor(kv: KV, name: string, assertOpen: AssertOpen) {
+    this.#kv = kv;
+    this.#name = name;
+    this.#assertOpen = assertOpen;
+  }
+
+  async get(key: string): Promise<KeyValueEntry | undefined> {
+    this.#assertOpen('kv.get');
+    const encoded = encodeKvKey(key);
+    try {
+      const entry = await this.#kv.get(encoded);
+      // Deletes are markers with an operation, not absences.
+      if (entry === null || entry.operation !== 'PUT') return undefined;
+      return { key, value: entry.value.slice(), revision: entry.revision };
+    } catch (error) {
+      throw transportError(`cannot get kv key '${key}' from bucket '${this.#name}'`, error);
+    }
+  }
+
+  async put(key: string, value: Uint8Array): Promise<number> {
+    this.#assertOpen('kv.put');
+    const encoded = encodeKvKey(key);
+    try {
+      return await this.#kv.put(encoded, value.slice());
+    } catch (error) {
+      throw transportError(`cannot put kv key '${key}' in bucket '${this.#name}'`, error);
+    }
+  }
+
+  async create(key: string, value: Uint8Array): Promise<number> {
+    this.#assertOpen('kv.create');
+    const encoded = encodeKvKey(key);
+    try {
+      return await this.#kv.create(encoded, value.slice());
+    } catch (error) {
+      if (isWrongLastSequence(error)) {
+        throw this.#conflict(`kv key '${key}' already exists in bucket '${this.#name}'`, key, error);
+      }
+      throw transportError(`cannot create kv key '${key}' in bucket '${this.#name}'`, error);
+    }
+  }
+
+  async update(key: string, value: Uint8Array, revision: number): Promise<number> {
+    this.#assertOpen('kv.update');
+    const encoded = encodeKvKey(key);
+    const stale = `kv key '${key}' in bucket '${this.#name}' is not at revision ${revision}`;
+    // nats.js refuses revision 0 (it means "create"); no entry is ever at a revision below 1.
+    if (!Number.isInteger(revision) || revision <= 0) throw this.#conflict(stale, key);
+    try {
+      return await this.#kv.update(encoded, value.slice(), revision);
+    } catch (error) {
+      if (isWrongLastSequence(error)) throw this.#conflict(stale, key, error);
+      throw transportError(`cannot update kv key '${key}' in bucket '${this.#name}'`, error);
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    this.#assertOpen('kv.delete');
+    const encoded = encodeKvKey(key);
+    try {
+      await this.#kv.delete(encoded);
+    } catch (error) {
+      throw transportError(`cannot delete kv key '${key}' from bucket '${this.#name}'`, error);
+    }
+  }
+
+  async keys(prefix = ''): Promise<string[]> {
+    this.#assertOpen('kv.keys');
+    try {
+      // Encoded keys are single tokens, so a subject filter cannot express "starts with": filter here.
+      const keys: string[] = [];
+      for await (const encoded of await this.#kv.keys()) {
+        const key = decodeKvKey(encoded);
+        if (key.startsWith(prefix)) keys.push(key);
+      }
+      return keys;
+    } catch (error) {
+      throw transportError(`cannot list the keys of bucket '${this.#name}'`, error);
+    }
+  }
+
+  #conflict(message: string, key: string, cause?: unknown): MrmError {
+    return new MrmError(ErrorCode.Transport, message, { cause, details: { bucket: this.#name, key, conflict: true } });
+  }
+}

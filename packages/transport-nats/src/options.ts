@@ -1,0 +1,67 @@
+/** Options of {@link NatsTransport.connect}, and their resolution (validation and defaults, once). */
+import type { Logger } from '@mrm/core';
+import { ErrorCode, MrmError, silentLogger } from '@mrm/core';
+
+/** How to connect a {@link NatsTransport}. */
+export interface NatsTransportOptions {
+  /** Server URL(s), comma-separated: `nats://127.0.0.1:4222`. */
+  readonly servers: string;
+  /** Connection name shown by the server (`nats-server` monitoring); default none. */
+  readonly name?: string;
+  /** First token of every subject and bucket name, to share a server between installations; default `mrm`. */
+  readonly prefix?: string;
+  /** How long the first connection may take; default 5 000 ms. */
+  readonly connectTimeoutMs?: number;
+  /** Reconnect (forever, while not closed) when the connection drops; default true. */
+  readonly reconnect?: boolean;
+  /** Wait between reconnect attempts to one server; default 1 000 ms. */
+  readonly reconnectWaitMs?: number;
+  /** Receives connection state changes and errors thrown by message handlers; default silent. */
+  readonly logger?: Logger;
+}
+
+/** {@link NatsTransportOptions} validated, with every default filled in. */
+export interface ResolvedNatsTransportOptions {
+  readonly servers: readonly string[];
+  readonly name: string | undefined;
+  readonly prefix: string;
+  readonly connectTimeoutMs: number;
+  readonly reconnect: boolean;
+  readonly reconnectWaitMs: number;
+  readonly logger: Logger;
+}
+
+/** The default subject prefix. */
+export const DEFAULT_NATS_PREFIX = 'mrm';
+
+/** Validates `options` and fills in defaults; throws `E_BAD_OPTION` naming the bad option. */
+export function resolveNatsTransportOptions(options: NatsTransportOptions): ResolvedNatsTransportOptions {
+  const servers = (options.servers ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+  if (servers.length === 0) {
+    throw new MrmError(ErrorCode.BadOption, 'NATS servers must name at least one URL, e.g. nats://127.0.0.1:4222');
+  }
+  const prefix = options.prefix ?? DEFAULT_NATS_PREFIX;
+  // Letters, digits and '-' are valid in subjects, stream and bucket names alike.
+  if (!/^[A-Za-z0-9-]+$/.test(prefix)) {
+    throw new MrmError(ErrorCode.BadOption, `NATS prefix must be letters, digits or '-', got ${JSON.stringify(prefix)}`);
+  }
+  return {
+    servers,
+    name: options.name,
+    prefix,
+    connectTimeoutMs: positive('connectTimeoutMs', options.connectTimeoutMs ?? 5_000),
+    reconnect: options.reconnect ?? true,
+    reconnectWaitMs: positive('reconnectWaitMs', options.reconnectWaitMs ?? 1_000),
+    logger: options.logger ?? silentLogger,
+  };
+}
+
+function positive(name: string, value: number): number {
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new MrmError(ErrorCode.BadOption, `NATS ${name} must be a positive number of milliseconds, got ${value}`);
+  }
+  return value;
+}
