@@ -74,7 +74,7 @@ const MONTHS: Readonly<Record<string, number>> = {
   Dec: 11,
 };
 
-function unescape(field: string): string {
+function unescapeQuoted(field: string): string {
   // Apache writes `\"` and `\\`; nginx writes `\x22`-style escapes, which stay as logged.
   return field.replace(/\\(["\\])/g, '$1');
 }
@@ -104,7 +104,7 @@ export function parseLogLine(line: string): LogEntry | undefined {
   if (m === null) return undefined;
   const time = utcTime(m.slice(4, 13));
   if (time === undefined) return undefined;
-  const request = unescape(m[13] ?? '');
+  const request = unescapeQuoted(m[13] ?? '');
   const r = REQUEST.exec(request);
   const target = r?.[2];
   return {
@@ -121,7 +121,7 @@ export function parseLogLine(line: string): LogEntry | undefined {
     protocol: r?.[3],
     status: Number(m[14]),
     bytes: m[15] === '-' ? 0 : Number(m[15]),
-    referer: unescape(m[16] ?? ''),
-    userAgent: unescape(m[17] ?? ''),
+    referer: unescapeQuoted(m[16] ?? ''),
+    userAgent: unescapeQuoted(m[17] ?? ''),
   };
 }

@@ -85,6 +85,7 @@ export class JobRun {
   private commitChain: Promise<void> = Promise.resolve();
   private readonly versions: VersionInfo[] = [];
   private finished = false;
+  private lastCommitted = false;
   private resolveDone!: (versions: VersionInfo[]) => void;
   private rejectDone!: (e: unknown) => void;
   /** Settles when the run has committed its last version, or failed and rolled back. */
@@ -202,6 +203,7 @@ export class JobRun {
         this.mapLoad.set(m.from, (this.mapLoad.get(m.from) ?? 1) - 1);
         this.skippedRecords += m.skipped;
         this.dispatch();
+        this.maybeDone();
         return;
       case 'task-failed':
         void this.fail(fromWireError(m.error));
@@ -277,10 +279,16 @@ export class JobRun {
     }
     this.versions.push(info);
     this.progress();
-    if (last) {
-      this.finished = true;
-      this.resolveDone(this.versions);
-    }
+    if (last) this.lastCommitted = true;
+    this.maybeDone();
+  }
+
+  /** A run is done when its last version is committed and every map task has reported. */
+  private maybeDone(): void {
+    if (this.finished || !this.lastCommitted) return;
+    if (this.tasksInFlight > 0 || this.nextTask < this.ctx.plan.splits.length) return;
+    this.finished = true;
+    this.resolveDone(this.versions);
   }
 
   private progress(): void {

@@ -52,6 +52,7 @@ export {
   parseKeyArgument,
 } from './key.js';
 export { hashKey, partitionOf } from './partition.js';
+export { PartAssembler, splitPayload } from './payload-parts.js';
 export type { Clock, TimerHandle } from './ports/clock.js';
 export { systemClock } from './ports/clock.js';
 export type { LogFields, Logger } from './ports/logger.js';
@@ -102,6 +103,5 @@ export type {
   VersionCommittedMessage,
 } from './protocol.js';
 export { decodeMessage, encodeMessage, PROTOCOL_VERSION } from './protocol.js';
-export { PartAssembler, splitPayload } from './payload-parts.js';
 export type { JobLoader, ResolvedJob } from './resolve-job.js';
 export { DEFAULT_PARTITIONS, JOB_NAME_PATTERN, jobFromModule, resolveJob } from './resolve-job.js';

@@ -97,7 +97,10 @@ describe('aggregates.count', () => {
 
 describe('aggregates.min and aggregates.max', () => {
   it('give the smallest and the largest number however grouped', () => {
-    const sorted = (values: unknown[]) => numbers(values).slice().sort((a, b) => a - b);
+    const sorted = (values: unknown[]) =>
+      numbers(values)
+        .slice()
+        .sort((a, b) => a - b);
     expectGroupingFree(aggregates.min(), listOf(randomNumber), (v) => sorted(v)[0]);
     expectGroupingFree(aggregates.max(), listOf(randomNumber), (v) => sorted(v).at(-1));
   });
@@ -138,19 +141,24 @@ describe('aggregates.mean', () => {
 
   it('keeps { sum, count } as its state', () => {
     const parts = aggregates.mean();
-    const state = parts.merge?.('k', { sum: 10, count: 4 }, parts.reduce('k', [1, 2, parts.combine?.('k', [3, 4]) as never]));
+    const state = parts.merge?.(
+      'k',
+      { sum: 10, count: 4 },
+      parts.reduce('k', [1, 2, parts.combine?.('k', [3, 4]) as never]),
+    );
     expect(state).toEqual({ sum: 20, count: 8 });
     expect(parts.finalize?.('k', state as never)).toBe(2.5);
   });
 
   it('rejects a value that is not a number with E_BAD_VALUE', () => {
-    expect(() => aggregates.mean().reduce('k', ['x'] as never)).toThrow(expect.objectContaining({ code: 'E_BAD_VALUE' }));
+    expect(() => aggregates.mean().reduce('k', ['x'] as never)).toThrow(
+      expect.objectContaining({ code: 'E_BAD_VALUE' }),
+    );
   });
 });
 
 describe('aggregates.distinct', () => {
-  const canonicalSorted = (values: unknown[]) =>
-    [...new Set(values.map((v) => JSON.stringify(v)))].sort(byCodePoints);
+  const canonicalSorted = (values: unknown[]) => [...new Set(values.map((v) => JSON.stringify(v)))].sort(byCodePoints);
 
   it('counts distinct items by their JSON text however grouped', () => {
     expectGroupingFree(aggregates.distinct(), listOf(randomItem), (v) => canonicalSorted(v).length);

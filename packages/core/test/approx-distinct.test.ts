@@ -100,7 +100,9 @@ describe('aggregates.approxDistinct', () => {
 
   it('rejects bad precisions with E_JOB_INVALID and bad items with E_BAD_VALUE', () => {
     for (const precision of [3, 19, 10.5, Number.NaN]) {
-      expect(() => aggregates.approxDistinct({ precision })).toThrow(expect.objectContaining({ code: 'E_JOB_INVALID' }));
+      expect(() => aggregates.approxDistinct({ precision })).toThrow(
+        expect.objectContaining({ code: 'E_JOB_INVALID' }),
+      );
     }
     expect(() => aggregates.approxDistinct().reduce('k', [{ ip: '1.2.3.4' }] as never)).toThrow(
       expect.objectContaining({ code: 'E_BAD_VALUE' }),

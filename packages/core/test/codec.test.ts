@@ -16,14 +16,14 @@ function plain(value: unknown): unknown {
 }
 
 const samples: Record<string, unknown> = {
-  'null': null,
-  'booleans': [true, false],
+  null: null,
+  booleans: [true, false],
   'small integers': [0, 1, -1, 127, 128, -32, -33, 255, 65535, 2 ** 32 - 1],
   'integers beyond 2^32': [2 ** 32, 2 ** 40 + 7, 2 ** 53 - 1, -(2 ** 40), -(2 ** 53 - 1)],
-  'floats': [0.1, -1.5, 1e300, -2.5e-300, Number.MIN_VALUE, Number.MAX_VALUE, Math.PI],
-  'strings': ['', 'a', 'é中😀', 'x'.repeat(70_000)],
+  floats: [0.1, -1.5, 1e300, -2.5e-300, Number.MIN_VALUE, Number.MAX_VALUE, Math.PI],
+  strings: ['', 'a', 'é中😀', 'x'.repeat(70_000)],
   'nested objects and arrays': { a: [1, { b: ['c', [null, 2.5]] }], 'key with space': {}, empty: [] },
-  'bytes': new Uint8Array([0, 1, 2, 255]),
+  bytes: new Uint8Array([0, 1, 2, 255]),
   'bytes in an object': { registers: new Uint8Array(300).fill(7), n: 3 },
 };
 

@@ -82,7 +82,12 @@ describe('toWireError / fromWireError', () => {
   it('turns other errors into E_INTERNAL keeping name, message and stack', () => {
     const original = new TypeError('x is not a function');
     const wire = overTheWire(original);
-    expect(wire).toMatchObject({ code: 'E_INTERNAL', name: 'TypeError', message: 'x is not a function', unrecoverable: false });
+    expect(wire).toMatchObject({
+      code: 'E_INTERNAL',
+      name: 'TypeError',
+      message: 'x is not a function',
+      unrecoverable: false,
+    });
     expect(wire.stack).toBe(original.stack);
     const back = fromWireError(wire);
     expect(back.code).toBe('E_INTERNAL');

@@ -93,7 +93,17 @@ describe('keyOf', () => {
 describe('compareCanonicalKeys', () => {
   it('orders by code point, astral characters after U+E000…U+FFFF', () => {
     const keys = ['"b"', '"a"', '"ab"', '"\uFFFF"', '"😀"', '"\uE000"', '"é"', '"A"', '"a"'];
-    expect(keys.slice().sort(compareCanonicalKeys)).toEqual(['"A"', '"a"', '"a"', '"ab"', '"b"', '"é"', '"\uE000"', '"\uFFFF"', '"😀"']);
+    expect(keys.slice().sort(compareCanonicalKeys)).toEqual([
+      '"A"',
+      '"a"',
+      '"a"',
+      '"ab"',
+      '"b"',
+      '"é"',
+      '"\uE000"',
+      '"\uFFFF"',
+      '"😀"',
+    ]);
   });
 
   it('puts a prefix first and says 0 only for equal texts', () => {

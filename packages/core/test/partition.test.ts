@@ -11,7 +11,11 @@ function murmur3Bytes(bytes: Uint8Array, seed: number): number {
   const mixK = (k: number) => Math.imul(((Math.imul(k, c1) << 15) | (Math.imul(k, c1) >>> 17)) >>> 0, c2);
   for (let b = 0; b < blocks; b++) {
     const i = b * 4;
-    const k = (bytes[i] as number) | ((bytes[i + 1] as number) << 8) | ((bytes[i + 2] as number) << 16) | ((bytes[i + 3] as number) << 24);
+    const k =
+      (bytes[i] as number) |
+      ((bytes[i + 1] as number) << 8) |
+      ((bytes[i + 2] as number) << 16) |
+      ((bytes[i + 3] as number) << 24);
     h ^= mixK(k);
     h = (h << 13) | (h >>> 19);
     h = (Math.imul(h, 5) + 0xe6546b64) >>> 0;
@@ -58,7 +62,9 @@ describe('hashKey', () => {
     for (let i = 0; i < 2000; i++) {
       const text = Array.from({ length: rnd.int(12) }, () => rnd.pick(chars)).join('');
       const salt = rnd.chance(0.5) ? 0 : rnd.int(2 ** 32);
-      expect(hashKey(text, salt), JSON.stringify(text)).toBe(murmur3Bytes(new Uint8Array(Buffer.from(text, 'utf16le')), salt));
+      expect(hashKey(text, salt), JSON.stringify(text)).toBe(
+        murmur3Bytes(new Uint8Array(Buffer.from(text, 'utf16le')), salt),
+      );
     }
   });
 

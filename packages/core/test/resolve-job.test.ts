@@ -29,7 +29,9 @@ describe('resolveJob', () => {
 
   it('keeps given values and is incremental with merge', () => {
     const merge = (_k: unknown, prev: number | undefined, next: number) => (prev ?? 0) + next;
-    const job = resolveJob(defineJob({ name: 'wc-2', map, reduce, merge, input: 'jsonl', partitions: 4, description: 'd' }));
+    const job = resolveJob(
+      defineJob({ name: 'wc-2', map, reduce, merge, input: 'jsonl', partitions: 4, description: 'd' }),
+    );
     expect(job).toMatchObject({ input: 'jsonl', partitions: 4, description: 'd', incremental: true });
     expect(job.merge).toBe(merge);
   });
@@ -63,7 +65,9 @@ describe('resolveJob', () => {
   });
 
   it('rejects a merge, combine or finalize that is not a function', () => {
-    expect(problemWith({ name: 'wc', map, reduce, merge: 'sum' })).toContain("'merge' of job 'wc' must be a function, got string");
+    expect(problemWith({ name: 'wc', map, reduce, merge: 'sum' })).toContain(
+      "'merge' of job 'wc' must be a function, got string",
+    );
     expect(problemWith({ name: 'wc', map, reduce, combine: {} })).toContain("'combine'");
     expect(problemWith({ name: 'wc', map, reduce, finalize: 1 })).toContain("'finalize'");
     expect(problemWith({ name: 'wc', map: 'x', reduce })).toContain("'map'");

@@ -65,9 +65,27 @@ describe('aggregates.topK beyond its capacity', () => {
     const parts = aggregates.topK(1, { capacity: 2 });
     const merged = parts.merge?.(
       'k',
-      { top: [['a', 5], ['b', 4]], err: 1 },
-      { top: [['c', 3], ['b', 1]], err: 0 },
+      {
+        top: [
+          ['a', 5],
+          ['b', 4],
+        ],
+        err: 1,
+      },
+      {
+        top: [
+          ['c', 3],
+          ['b', 1],
+        ],
+        err: 0,
+      },
     );
-    expect(merged).toEqual({ top: [['a', 5], ['b', 5]], err: 4 });
+    expect(merged).toEqual({
+      top: [
+        ['a', 5],
+        ['b', 5],
+      ],
+      err: 4,
+    });
   });
 });

@@ -42,6 +42,8 @@ export interface KeyRange {
   readonly reverse?: boolean;
   /** Leaves `start` itself out. */
   readonly exclusiveStart?: boolean;
+  /** At most this many entries. */
+  readonly limit?: number;
 }
 
 /** Longest key LMDB accepts with lmdb-js's default page size. */
@@ -80,10 +82,10 @@ export function stateKey(job: string, partition: number, key: CanonicalKey, vers
   return [job, partition, key, -version];
 }
 
-/** Entries of one key at or below `asOf`, newest first: the first one found is the one visible. */
+/** The newest entry of one key at or below `asOf`: the one a read as of `asOf` sees. */
 export function stateAsOf(job: string, partition: number, key: CanonicalKey, asOf: number): KeyRange {
   // -Infinity is the smallest number ordered-binary encodes, so asOf = Infinity starts at the newest.
-  return { start: [job, partition, key, -asOf], end: [job, partition, key, 0] };
+  return { start: [job, partition, key, -asOf], end: [job, partition, key, 0], limit: 1 };
 }
 
 /** Every entry of a partition (each key newest first), from key `from` on when given. */

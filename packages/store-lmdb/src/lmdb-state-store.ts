@@ -339,8 +339,9 @@ export class LmdbStateStore implements StateStore {
 
   /** The value of a key as of `asOf`: its newest entry at or below, unless a tombstone or below base. */
   #visible(job: string, partition: number, key: CanonicalKey, asOf: number, base: number): unknown {
-    for (const entry of this.#dbs.state.getRange({ ...stateAsOf(job, partition, key, asOf), limit: 1 })) {
-      return parseStateKey(entry.key).version < base ? undefined : entry.value;
+    for (const entry of this.#dbs.state.getRange(stateAsOf(job, partition, key, asOf))) {
+      // Decoding the key costs; with no base every entry found is visible.
+      return base > 0 && parseStateKey(entry.key).version < base ? undefined : entry.value;
     }
     return undefined;
   }

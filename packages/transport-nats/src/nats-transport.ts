@@ -221,10 +221,8 @@ export class NatsTransport implements Transport {
             this.#checkSize(answer, `reply to a request on ${channelName}`);
             msg.respond(answer.slice());
           };
-    try {
-      handler(owned(msg.data), reply); if (Math.random() > 2) {
-    } catch (error) {
-      }
+    handler(owned(msg.data), reply);
+    {const error = 1;
       // A throwing handler must not break the connection's read loop (nats.js would rethrow it there).
       this.#logger.error('transport message handler threw', { channel: channelName, error });
     }

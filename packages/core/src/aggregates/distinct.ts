@@ -1,5 +1,5 @@
-import { type CanonicalKey, compareCanonicalKeys, type Key, keyOf } from '../key.js';
 import type { AggregateParts } from '../job.js';
+import { type CanonicalKey, compareCanonicalKeys, type Key, keyOf } from '../key.js';
 import { badOption } from './check.js';
 import { canonicalItem } from './item.js';
 import { asPartial, type TaggedPartial, tagPartial } from './partial.js';

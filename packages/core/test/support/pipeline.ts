@@ -33,7 +33,8 @@ function combineAsTree(parts: AnyParts, key: Key, values: unknown[], rnd: Random
   const combine = parts.combine as NonNullable<AnyParts['combine']>;
   const out: unknown[] = [];
   for (const chunk of rnd.split(values)) {
-    const inner = depth < 3 && chunk.length > 1 && rnd.chance(0.5) ? combineAsTree(parts, key, chunk, rnd, depth + 1) : chunk;
+    const inner =
+      depth < 3 && chunk.length > 1 && rnd.chance(0.5) ? combineAsTree(parts, key, chunk, rnd, depth + 1) : chunk;
     if (rnd.chance(0.7)) out.push(viaWire(combine(key, rnd.shuffle(inner))));
     else out.push(...inner);
   }

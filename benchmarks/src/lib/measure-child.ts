@@ -1,0 +1,154 @@
+/**
+ * Runs one command as a child process and measures it from outside: wall time, peak resident set
+ * size and CPU time. Each contender runs in its own process so that its memory is its own and
+ * one contender's garbage or JIT state cannot help or hurt the next.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** How peak RSS is read: GNU time's `-v` report, or polling `/proc/<pid>/status` (VmHWM). */
+export type RssMethod = 'time-v' | 'proc-poll' | 'none';
+
+/** What a finished child left and what it cost. */
+export interface ChildMeasurement {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** Spawn to exit, milliseconds, measured by this process. */
+  readonly wallMs: number;
+  /** Peak RSS in bytes; it covers the child's worker threads, which share its memory. */
+  readonly peakRssBytes: number | null;
+  /** User + system CPU seconds of the child (and its threads); only with `time-v`. */
+  readonly cpuSeconds: number | null;
+  readonly rssMethod: RssMethod;
+}
+
+const GNU_TIME = '/usr/bin/time';
+let probed: RssMethod | undefined;
+
+/**
+ * The best way to read a child's peak RSS here. `MRM_BENCH_RSS=proc` forces polling (to test it);
+ * `/usr/bin/time` is used only when it understands `-v -o` (BusyBox and BSD `time` may not).
+ */
+export function rssMethod(): RssMethod {
+  if (process.env.MRM_BENCH_RSS === 'proc') return canPollProc() ? 'proc-poll' : 'none';
+  if (probed !== undefined) return probed;
+  const dir = mkdtempSync(join(tmpdir(), 'mrm-bench-probe-'));
+  try {
+    const report = join(dir, 'time.txt');
+    const probe = spawnSync(GNU_TIME, ['-v', '-o', report, process.execPath, '-e', '0'], { stdio: 'ignore' });
+    const ok = probe.status === 0 && parseTimeReport(readFileSync(report, 'utf8')).peakRssBytes !== null;
+    probed = ok ? 'time-v' : canPollProc() ? 'proc-poll' : 'none';
+  } catch {
+    probed = canPollProc() ? 'proc-poll' : 'none';
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return probed;
+}
+
+function canPollProc(): boolean {
+  try {
+    return readVmHwm(process.pid) !== null;
+  } catch {
+    return false;
+  }
+}
+
+/** Peak RSS and CPU seconds from a GNU `time -v` report. */
+export function parseTimeReport(text: string): { peakRssBytes: number | null; cpuSeconds: number | null } {
+  const field = (label: string): number | null => {
+    const m = new RegExp(`${label}[^:]*:\\s*([\\d.]+)`).exec(text);
+    return m?.[1] !== undefined ? Number(m[1]) : null;
+  };
+  const rssKb = field('Maximum resident set size');
+  const user = field('User time');
+  const system = field('System time');
+  return {
+    peakRssBytes: rssKb !== null ? rssKb * 1024 : null,
+    cpuSeconds: user !== null && system !== null ? user + system : null,
+  };
+}
+
+/** VmHWM (the kernel's high-water mark of RSS) of a live process, in bytes; null if not readable. */
+function readVmHwm(pid: number): number | null {
+  const m = /^VmHWM:\s*(\d+)\s*kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m?.[1] !== undefined ? Number(m[1]) * 1024 : null;
+}
+
+/** Options of {@link measureChild}. */
+export interface MeasureOptions {
+  readonly cwd?: string;
+  readonly env?: NodeJS.ProcessEnv;
+  /** How often to poll VmHWM with `proc-poll`; the last reading before exit is kept. */
+  readonly pollMs?: number;
+}
+
+/** Runs `command args` to completion and measures it. */
+export function measureChild(command: string, args: readonly string[], options: MeasureOptions = {}): Promise<ChildMeasurement> {
+  const method = rssMethod();
+  const dir = method === 'time-v' ? mkdtempSync(join(tmpdir(), 'mrm-bench-time-')) : undefined;
+  const report = dir !== undefined ? join(dir, 'time.txt') : undefined;
+  const [file, argv] =
+    report !== undefined ? [GNU_TIME, ['-v', '-o', report, command, ...args]] : [command, [...args]];
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(file, argv, {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    // VmHWM only grows, so the last reading is the best lower bound of the peak we can get
+    // without the child's help; what it allocates after the last poll is missed.
+    let polledPeak: number | null = null;
+    const poll =
+      method === 'proc-poll' && child.pid !== undefined
+        ? setInterval(() => {
+            try {
+              polledPeak = readVmHwm(child.pid as number) ?? polledPeak;
+            } catch {
+              // The child has exited between two polls; keep the last reading.
+            }
+          }, options.pollMs ?? 20)
+        : undefined;
+    child.on('error', (e) => {
+      if (poll !== undefined) clearInterval(poll);
+      if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+      reject(e);
+    });
+    child.on('close', (code, signal) => {
+      const wallMs = performance.now() - started;
+      if (poll !== undefined) clearInterval(poll);
+      let timed: ReturnType<typeof parseTimeReport> = { peakRssBytes: polledPeak, cpuSeconds: null };
+      if (report !== undefined && dir !== undefined) {
+        try {
+          timed = parseTimeReport(readFileSync(report, 'utf8'));
+        } catch {
+          // No report (time itself failed): the measurement has no RSS, the exit code says why.
+        }
+        rmSync(dir, { recursive: true, force: true });
+      }
+      resolve({
+        code,
+        signal,
+        stdout,
+        stderr,
+        wallMs,
+        peakRssBytes: timed.peakRssBytes,
+        cpuSeconds: timed.cpuSeconds,
+        rssMethod: method,
+      });
+    });
+  });
+}
