@@ -4,8 +4,20 @@
  * while its manifest still matches.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { join, resolve } from 'node:path';
+import { BenchFailure } from '../suite.js';
 
 /** Where the corpus came from and how big it is. */
 export interface Corpus {
@@ -27,7 +39,7 @@ export interface Dataset {
 }
 
 /** Why there is no corpus; the message says where it looked. */
-export class MissingDataError extends Error {}
+export class MissingDataError extends BenchFailure {}
 
 /**
  * Finds the corpus: `explicitDir` if given (option or `MRM_BENCH_DATA`), else
@@ -73,7 +85,9 @@ function matchingManifest(dir: string, expected: Omit<Manifest, 'files'>, fileCo
     const sameFiles =
       manifest.files.length === fileCount &&
       manifest.files.every((f) => existsSync(join(dir, f.name)) && statSync(join(dir, f.name)).size === f.bytes);
-    return manifest.corpus === expected.corpus && manifest.copies === expected.copies && sameFiles ? manifest : undefined;
+    return manifest.corpus === expected.corpus && manifest.copies === expected.copies && sameFiles
+      ? manifest
+      : undefined;
   } catch {
     return undefined;
   }

@@ -88,12 +88,15 @@ export interface MeasureOptions {
 }
 
 /** Runs `command args` to completion and measures it. */
-export function measureChild(command: string, args: readonly string[], options: MeasureOptions = {}): Promise<ChildMeasurement> {
+export function measureChild(
+  command: string,
+  args: readonly string[],
+  options: MeasureOptions = {},
+): Promise<ChildMeasurement> {
   const method = rssMethod();
   const dir = method === 'time-v' ? mkdtempSync(join(tmpdir(), 'mrm-bench-time-')) : undefined;
   const report = dir !== undefined ? join(dir, 'time.txt') : undefined;
-  const [file, argv] =
-    report !== undefined ? [GNU_TIME, ['-v', '-o', report, command, ...args]] : [command, [...args]];
+  const [file, argv] = report !== undefined ? [GNU_TIME, ['-v', '-o', report, command, ...args]] : [command, [...args]];
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const child = spawn(file, argv, {

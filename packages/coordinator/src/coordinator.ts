@@ -35,7 +35,7 @@ export interface CoordinatorOptions {
 export interface RunJobOptions {
   /** Lines per batch (default 10,000). */
   readonly batchLines?: number;
-  /** Checkpoint (commit a version) every this many batches (default 32). */
+  /** Checkpoint (commit a version) every this many batches (default 100). */
   readonly checkpointEveryBatches?: number;
   readonly onError?: 'fail' | 'skip';
   readonly maxTasksInFlight?: number;
@@ -87,7 +87,7 @@ export function resolveRunSettings(options: RunJobOptions = {}, mapWorkers = 1):
   }
   const maxTasksInFlight = int('maxTasksInFlight', options.maxTasksInFlight, 4 * mapWorkers, 1);
   return {
-    checkpointEveryBatches: int('checkpoint-every', options.checkpointEveryBatches, 32, 1),
+    checkpointEveryBatches: int('checkpoint-every', options.checkpointEveryBatches, 100, 1),
     maxTasksInFlight,
     maxBatchesAhead: int('maxBatchesAhead', options.maxBatchesAhead, Math.max(8, 2 * maxTasksInFlight), 1),
     maxBufferBytes: int('maxBufferBytes', options.maxBufferBytes, 256 * 1024 * 1024, 1024 * 1024),

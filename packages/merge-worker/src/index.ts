@@ -14,7 +14,7 @@ export { MergeRun } from './merge-run.js';
 export type { Report } from './merge-run.js';
 export { MergeWorker } from './merge-worker.js';
 export type { MergeWorkerOptions, MergeWorkerState, MergeWorkerStats } from './merge-worker.js';
-export { callUser, PartitionMerger } from './partition-merger.js';
+export { callUser, PartitionMerger, userCodeError } from './partition-merger.js';
 export type { PartitionContext } from './partition-merger.js';
 export { PlainAccumulator } from './plain-accumulator.js';
 export { ValueBuffer } from './value-buffer.js';

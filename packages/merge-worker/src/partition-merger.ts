@@ -77,15 +77,30 @@ export class PartitionMerger {
     if (merge === undefined) throw new MrmError(ErrorCode.Internal, 'mergeBatch on a job without merge');
     await this.previous(buffer.values.keys());
     const { cache, dirty } = this;
-    for (const [ck, values] of buffer.values) {
-      const key = keyOfCanonical(ck);
-      const reduced = callUser('reduce', ck, batchId, () => job.reduce(key, values));
-      const before = cache.get(ck);
-      const after = callUser('merge', ck, batchId, () => merge(key, before, reduced));
-      if (before === undefined && after !== undefined) this.keyCount++;
-      else if (before !== undefined && after === undefined) this.keyCount--;
-      dirty.set(ck, after);
-      cache.set(ck, after);
+    const reduce = job.reduce;
+    let fn = 'reduce';
+    let ck: CanonicalKey = '';
+    let added = 0;
+    try {
+      // One try around the loop (not a closure per call): this is the merge hot path.
+      for (const [k, values] of buffer.values) {
+        ck = k;
+        const key = keyOfCanonical(k);
+        fn = 'reduce';
+        const reduced = reduce(key, values);
+        const before = cache.get(k);
+        fn = 'merge';
+        const after = merge(key, before, reduced);
+        if (before === undefined) {
+          if (after !== undefined) added++;
+        } else if (after === undefined) added--;
+        dirty.set(k, after);
+        cache.set(k, after);
+      }
+    } catch (e) {
+      throw userCodeError(fn, ck, batchId, e);
+    } finally {
+      this.keyCount += added;
     }
     this.batchesSinceCut.push(batchId);
   }
@@ -117,14 +132,19 @@ export class PartitionMerger {
   }
 }
 
-/** Runs user code, turning a throw into one line naming the function, key and batch. */
+/** One line naming the user function, key and batch of a throw. */
+export function userCodeError(fn: string, ck: CanonicalKey, batchId: string, e: unknown): MrmError {
+  return new MrmError(ErrorCode.UserCode, `${fn} threw for key ${ck} in batch ${batchId}: ${errorMessage(e)}`, {
+    cause: e,
+    details: { key: ck, batchId },
+  });
+}
+
+/** Runs user code, turning a throw into {@link userCodeError}. */
 export function callUser<T>(fn: string, ck: CanonicalKey, batchId: string, call: () => T): T {
   try {
     return call();
   } catch (e) {
-    throw new MrmError(ErrorCode.UserCode, `${fn} threw for key ${ck} in batch ${batchId}: ${errorMessage(e)}`, {
-      cause: e,
-      details: { key: ck, batchId },
-    });
+    throw userCodeError(fn, ck, batchId, e);
   }
 }

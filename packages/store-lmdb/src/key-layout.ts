@@ -202,22 +202,27 @@ export function spillKeyOf(key: LmdbKey): CanonicalKey {
 // --- limits ----------------------------------------------------------------------------------
 
 /** Encoded size of a key, rounded up (ordered-binary may add one escape byte per string). */
-function encodedBytes(key: LmdbKey): number {
+function encodedBytes(key: LmdbKey, bytesPerChar: (text: string) => number): number {
   let bytes = key.length - 1;
   for (const part of key) {
-    if (typeof part === 'string') bytes += Buffer.byteLength(part, 'utf8') + 1;
+    if (typeof part === 'string') bytes += bytesPerChar(part) + 1;
     else if (typeof part === 'number') bytes += 9;
     else bytes += part.length;
   }
   return bytes;
 }
 
+/** At most 3 UTF-8 bytes per UTF-16 unit: enough to pass nearly every key without counting. */
+const upperBound = (text: string): number => text.length * 3;
+const utf8 = (text: string): number => Buffer.byteLength(text, 'utf8');
+
 /**
  * Throws `E_BAD_KEY` when a key is too long for LMDB. Checked before a transaction starts, because
  * lmdb-js cannot roll back an asynchronous transaction half written.
  */
 export function assertKeyFits(key: LmdbKey, what: string): void {
-  const bytes = encodedBytes(key);
+  if (encodedBytes(key, upperBound) <= MAX_KEY_BYTES) return;
+  const bytes = encodedBytes(key, utf8);
   if (bytes > MAX_KEY_BYTES) {
     throw new MrmError(
       ErrorCode.BadKey,

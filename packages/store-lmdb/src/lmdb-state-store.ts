@@ -191,7 +191,7 @@ export class LmdbStateStore implements StateStore {
     await this.#life.track(
       writeAtomically(state, this.#durable, () => {
         this.#assertAboveCommitted(job, version, `write ${where}`);
-        // `undefined` (a deletion) is stored as such: the tombstone, MessagePack's fixext 0.
+        // `undefined` (a deletion) is stored as such: the tombstone (MessagePack fixext 1, type 0).
         let current: CanonicalKey | undefined;
         try {
           for (const [key, value] of changes) {

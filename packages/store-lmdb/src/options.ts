@@ -21,6 +21,7 @@ export interface ResolvedLmdbStoreOptions {
   readonly path: string;
   /** Initial map size in bytes, or undefined for lmdb's growing default. */
   readonly mapSizeBytes: number | undefined;
+  /** Whether commits skip the flush to disk. */
   readonly noSync: boolean;
 }
 

@@ -114,7 +114,7 @@ export class NatsTransport implements Transport {
     this.#checkSize(payload, `publish to ${describeChannel(channel)}`);
     try {
       // nats.js keeps a reference until its next write: copy, so the caller may reuse its buffer.
-      this.#nc.publish(subject, payload);
+      this.#nc.publish(subject, payload.slice());
     } catch (error) {
       throw transportError(`cannot publish to ${describeChannel(channel)}`, error);
     }
@@ -221,8 +221,9 @@ export class NatsTransport implements Transport {
             this.#checkSize(answer, `reply to a request on ${channelName}`);
             msg.respond(answer.slice());
           };
-    handler(owned(msg.data), reply);
-    {const error = 1;
+    try {
+      handler(owned(msg.data), reply);
+    } catch (error) {
       // A throwing handler must not break the connection's read loop (nats.js would rethrow it there).
       this.#logger.error('transport message handler threw', { channel: channelName, error });
     }

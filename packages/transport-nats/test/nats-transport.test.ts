@@ -101,6 +101,25 @@ describe('NatsTransport across a server restart', () => {
   });
 });
 
+describe('NatsTransport while the server is down', () => {
+  it("closes at once from 'reconnecting', rejecting waiting requests with E_TRANSPORT", async () => {
+    const server = await startNatsServer();
+    try {
+      const transport = await NatsTransport.connect({ servers: server.url, reconnectWaitMs: 100 });
+      const down = reach(transport, 'reconnecting');
+      await server.stop();
+      await down;
+      const pending = transport.request({ kind: 'api' }, encoder.encode('?'), { timeoutMs: 30_000 });
+      const outcome = expect(pending).rejects.toMatchObject({ code: ErrorCode.Transport });
+      await transport.close();
+      await outcome;
+      expect(transport.state).toBe('closed');
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
 describe('NatsTransport buckets', () => {
   let server: NatsServerHandle;
   beforeAll(async () => {

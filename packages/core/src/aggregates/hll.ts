@@ -30,6 +30,8 @@ export const MAX_PRECISION = 18;
 const DENSE = 0;
 const SPARSE = 1;
 const HEADER_BYTES = 2;
+/** Ranks are below 64 (at most 65 − MIN_PRECISION): packed entries are index × 64 + rank. */
+const RANK_SPAN = 64;
 /** Seeds of the two halves of the 64-bit item hash (not 0: partitioning hashes keys with salt 0). */
 const SEED_HIGH = 0x9747b28c;
 const SEED_LOW = 0x5bd1e995;
@@ -44,12 +46,20 @@ export function registerOf(canonical: CanonicalKey, precision: number): { index:
   return { index: high >>> (32 - precision), rank };
 }
 
-/** Accumulates registers from items and encoded sketches; small sketches stay in a map. */
+/**
+ * Accumulates registers from items and encoded sketches. While few registers are set it keeps
+ * them as a sorted list of packed entries (index × 64 + rank) and merges sparse sketches into it
+ * linearly; new items wait unsorted until the next flush. Once a quarter of the registers are set,
+ * or a dense sketch arrives, it keeps one byte per register. The map side combines a hot key's
+ * sketch with a few new items over and over, so each step costs the sketch's size, not more.
+ */
 export class HllRegisters {
   private readonly m: number;
-  private sparse: Map<number, number> | undefined = new Map();
+  /** Sorted packed entries, one per set register (while sparse). */
+  private entries: number[] = [];
+  /** Packed entries of items not yet merged into `entries`. */
+  private pending: number[] = [];
   private dense: Uint8Array | undefined;
-  private setCount = 0;
 
   constructor(private readonly precision: number) {
     this.m = 2 ** precision;
@@ -58,92 +68,124 @@ export class HllRegisters {
   /** Adds an item by its canonical form. */
   addItem(canonical: CanonicalKey): void {
     const { index, rank } = registerOf(canonical, this.precision);
-    this.offer(index, rank);
+    if (this.dense !== undefined) {
+      if (rank > (this.dense[index] as number)) this.dense[index] = rank;
+      return;
+    }
+    this.pending.push(index * RANK_SPAN + rank);
+    if (this.pending.length * 4 >= this.m) this.flush();
   }
 
   /** Adds every register of an encoded sketch; `E_STATE` when it is not one of this precision. */
   addEncoded(bytes: Uint8Array): void {
     const format = checkHeader(bytes, this.precision);
     if (format === DENSE) {
+      const registers = bytes.subarray(HEADER_BYTES);
+      if (this.dense === undefined && this.entries.length === 0 && this.pending.length === 0) {
+        // The common map-side case: copy instead of comparing register by register.
+        this.dense = registers.slice();
+        return;
+      }
       const dense = this.densify();
       for (let i = 0; i < this.m; i++) {
-        const r = bytes[HEADER_BYTES + i] as number;
-        const old = dense[i] as number;
-        if (r > old) {
-          if (old === 0) this.setCount++;
-          dense[i] = r;
-        }
+        const r = registers[i] as number;
+        if (r > (dense[i] as number)) dense[i] = r;
       }
       return;
     }
+    const incoming: number[] = [];
     for (let at = HEADER_BYTES; at < bytes.length; at += 4) {
-      this.offer(
-        ((bytes[at] as number) << 16) | ((bytes[at + 1] as number) << 8) | (bytes[at + 2] as number),
-        bytes[at + 3] as number,
-      );
+      const index = ((bytes[at] as number) << 16) | ((bytes[at + 1] as number) << 8) | (bytes[at + 2] as number);
+      incoming.push(index * RANK_SPAN + (bytes[at + 3] as number));
     }
+    if (this.dense !== undefined) {
+      for (const e of incoming) this.setDense(e);
+      return;
+    }
+    this.entries = mergeEntries(this.entries, incoming);
+    if (this.entries.length * 4 >= this.m) this.densify();
   }
 
   /** The encoded sketch (see the module comment). */
   encode(): Uint8Array {
-    if (this.setCount * 4 >= this.m) {
+    this.flush();
+    if (this.dense !== undefined) {
       const out = new Uint8Array(HEADER_BYTES + this.m);
       out[0] = this.precision;
       out[1] = DENSE;
-      if (this.dense !== undefined) out.set(this.dense, HEADER_BYTES);
-      else for (const [i, r] of this.sparse ?? []) out[HEADER_BYTES + i] = r;
+      out.set(this.dense, HEADER_BYTES);
       return out;
     }
-    const entries: [number, number][] = [];
-    if (this.sparse !== undefined) {
-      for (const e of this.sparse) entries.push(e);
-      entries.sort((a, b) => a[0] - b[0]);
-    } else if (this.dense !== undefined) {
-      const dense = this.dense;
-      for (let i = 0; i < this.m; i++) {
-        const r = dense[i] as number;
-        if (r !== 0) entries.push([i, r]);
-      }
-    }
-    const out = new Uint8Array(HEADER_BYTES + 4 * entries.length);
+    const out = new Uint8Array(HEADER_BYTES + 4 * this.entries.length);
     out[0] = this.precision;
     out[1] = SPARSE;
     let at = HEADER_BYTES;
-    for (const [i, r] of entries) {
-      out[at++] = i >>> 16;
-      out[at++] = (i >>> 8) & 0xff;
-      out[at++] = i & 0xff;
-      out[at++] = r;
+    for (const e of this.entries) {
+      const index = Math.floor(e / RANK_SPAN);
+      out[at++] = index >>> 16;
+      out[at++] = (index >>> 8) & 0xff;
+      out[at++] = index & 0xff;
+      out[at++] = e % RANK_SPAN;
     }
     return out;
   }
 
-  private offer(index: number, rank: number): void {
+  /** Merges pending items into the sorted entries (or the dense registers). */
+  private flush(): void {
+    if (this.pending.length === 0) return;
+    const sorted = Float64Array.from(this.pending).sort();
+    this.pending = [];
     if (this.dense !== undefined) {
-      const old = this.dense[index] as number;
-      if (rank > old) {
-        if (old === 0) this.setCount++;
-        this.dense[index] = rank;
-      }
+      for (const e of sorted) this.setDense(e);
       return;
     }
-    const sparse = this.sparse as Map<number, number>;
-    const old = sparse.get(index) ?? 0;
-    if (rank <= old) return;
-    if (old === 0) this.setCount++;
-    sparse.set(index, rank);
-    // A map entry costs far more than a register byte: go dense well before the encoding does.
-    if (sparse.size * 16 > this.m) this.densify();
+    this.entries = mergeEntries(this.entries, sorted);
+    if (this.entries.length * 4 >= this.m) this.densify();
   }
 
+  /**
+   * Switches to one byte per register. Only when at least a quarter of the registers are set (or
+   * a dense sketch arrives, which had as many), so the encoding stays a function of the registers.
+   */
   private densify(): Uint8Array {
     if (this.dense === undefined) {
       this.dense = new Uint8Array(this.m);
-      for (const [i, r] of this.sparse ?? []) this.dense[i] = r;
-      this.sparse = undefined;
+      for (const e of this.entries) this.setDense(e);
+      for (const e of this.pending) this.setDense(e);
+      this.entries = [];
+      this.pending = [];
     }
     return this.dense;
   }
+
+  private setDense(packed: number): void {
+    const dense = this.dense as Uint8Array;
+    const index = Math.floor(packed / RANK_SPAN);
+    const rank = packed % RANK_SPAN;
+    if (rank > (dense[index] as number)) dense[index] = rank;
+  }
+}
+
+/**
+ * Union of two lists of packed entries sorted ascending, keeping the largest rank of a register.
+ * Sorted by index then rank, the last entry of an index is its largest.
+ */
+function mergeEntries(a: ArrayLike<number>, b: ArrayLike<number>): number[] {
+  const out: number[] = [];
+  const put = (e: number) => {
+    const last = out.length - 1;
+    if (last >= 0 && Math.floor((out[last] as number) / RANK_SPAN) === Math.floor(e / RANK_SPAN)) {
+      if (e > (out[last] as number)) out[last] = e;
+    } else {
+      out.push(e);
+    }
+  };
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) put((a[i] as number) <= (b[j] as number) ? (a[i++] as number) : (b[j++] as number));
+  while (i < a.length) put(a[i++] as number);
+  while (j < b.length) put(b[j++] as number);
+  return out;
 }
 
 /** The format byte of an encoded sketch after checking it was made with `precision`. */

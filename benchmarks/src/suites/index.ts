@@ -1,0 +1,6 @@
+/** Every suite the runner knows, by name; a new suite is a file here and one line below. */
+import type { Suite } from '../suite.js';
+import { wordcountSuite } from './wordcount.js';
+
+/** The suites in the order `npm run bench` runs them when none is named. */
+export const SUITES: readonly Suite[] = [wordcountSuite];

@@ -1,0 +1,92 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const MAIN = join(ROOT, 'benchmarks', 'dist', 'main.js');
+/** Four books kept in the repository; examples/wordcount/README.md gives their counts. */
+const BOOKS = join(ROOT, 'examples', 'wordcount', 'data');
+
+function bench(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const env = { ...process.env };
+    delete env.MRM_BENCH_DATA;
+    const child = spawn(process.execPath, [MAIN, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('the benchmark runner', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'mrm-bench-test-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('runs the wordcount suite on a tiny input and writes medians, ratio and a passed correctness check', async () => {
+    const out = join(dir, 'out');
+    const args = [
+      'wordcount',
+      '--size-mb',
+      '1',
+      '--runs',
+      '1',
+      '--data',
+      BOOKS,
+      '--out-dir',
+      out,
+      '--cache-dir',
+      join(dir, 'cache'),
+    ];
+    const { code, stdout, stderr } = await bench(args);
+    expect(code, stderr).toBe(0);
+
+    const json = JSON.parse(readFileSync(join(out, 'wordcount.json'), 'utf8'));
+    expect(json.suite).toBe('wordcount');
+    expect(json.machine.cpus).toBeGreaterThan(0);
+    expect(json.correctness.passed).toBe(true);
+    expect(json.correctness.mrmRunsChecked).toBe(1);
+    const [size] = json.sizes;
+    expect(json.sizes).toHaveLength(1);
+    // The README's facts about the four books: 205,475 words, 13,662 distinct.
+    expect(size).toMatchObject({ copies: 1, files: 8, words: 205_475, distinct: 13_662 });
+    for (const contender of ['loop', 'mrm']) {
+      expect(size.samples[contender]).toHaveLength(1);
+      expect(size.medians[contender].seconds).toBeGreaterThan(0);
+      expect(size.medians[contender].peakRssMiB).toBeGreaterThan(10);
+    }
+    expect(size.mrmOverLoop).toBeCloseTo(size.medians.mrm.seconds / size.medians.loop.seconds, 2);
+
+    expect(readFileSync(join(out, 'wordcount.svg'), 'utf8')).toMatch(
+      /^<svg [^>]*>[\s\S]*mrm\/loop = [\d.]+[\s\S]*<\/svg>\n$/,
+    );
+    expect(stdout).toContain('| plain loop (1 thread)');
+    expect(stdout).toContain("Correct: mrm's counts equal the plain loop's in all 1 mrm runs");
+  }, 30_000);
+
+  it('exits non-zero and says where it looked when the data is missing', async () => {
+    const missing = join(dir, 'no-books-here');
+    const { code, stderr } = await bench(['wordcount', '--quick', '--data', missing, '--out-dir', join(dir, 'out')]);
+    expect(code).toBe(1);
+    expect(stderr).toContain(`no benchmark data: '${missing}'`);
+    expect(existsSync(join(dir, 'out', 'wordcount.json'))).toBe(false);
+  });
+
+  it('rejects an unknown suite with the list of known ones', async () => {
+    const { code, stderr } = await bench(['no-such-suite']);
+    expect(code).toBe(2);
+    expect(stderr).toContain("no suite 'no-such-suite' (suites: wordcount)");
+  });
+});
