@@ -19,6 +19,12 @@ const ALLOWED = {
 };
 
 const root = new URL('..', import.meta.url).pathname;
+
+/** True when package `name` declares `./<sub>` in its `exports`. */
+function declaredEntry(name, sub) {
+  const pkg = JSON.parse(readFileSync(join(root, 'packages', name, 'package.json'), 'utf8'));
+  return Object.hasOwn(pkg.exports ?? {}, `./${sub}`);
+}
 const dirs = Object.keys(ALLOWED).map((name) => [
   name,
   name === 'benchmarks' ? join(root, 'benchmarks') : join(root, 'packages', name),
@@ -47,7 +53,9 @@ for (const [name, dir] of dirs) {
       const parts = spec.split('/');
       const target = parts[1];
       const where = file.slice(root.length);
-      if (parts.length > 2) problems.push(`${where}: deep import '${spec}' (import the package entry)`);
+      if (parts.length > 2 && !declaredEntry(target, parts.slice(2).join('/'))) {
+        problems.push(`${where}: deep import '${spec}' (import a declared entry of the package)`);
+      }
       if (!declared.has(`@mrm/${target}`))
         problems.push(`${where}: imports @mrm/${target} but ${name}/package.json does not declare it`);
       const allowed = ALLOWED[name];

@@ -3,7 +3,7 @@
  * writes each one's results. Exit code 0 only if every suite ran and its answers were right.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -19,7 +19,7 @@ const USAGE = `usage: node benchmarks/dist/main.js [suite...] [options]
 suites: ${SUITES.map((s) => `${s.name} (${s.description})`).join('; ')}
         (default: all)
 options:
-  --quick            one run at the smallest default size only (a smoke test, not a measurement)
+  --quick            one run at the first size only (a smoke test, not a measurement)
   --size-mb <n,...>  input sizes in MB instead of the suite's defaults
   --runs <n>         runs per contender and size instead of the suite's defaults
   --data <dir>       folder of the input corpus (default: $MRM_BENCH_DATA, else ../shared/data/gutenberg)
@@ -113,6 +113,7 @@ export async function runBench(args: readonly string[]): Promise<number> {
   for (const suite of suites) {
     log(`bench: ${suite.name}: ${suite.description}`);
     try {
+      const loadAtStart = loadavg();
       const report = await suite.run({
         repoRoot: REPO_ROOT,
         options,
@@ -124,6 +125,8 @@ export async function runBench(args: readonly string[]): Promise<number> {
         command,
         date: new Date().toISOString(),
         machine: machineInfo(),
+        // The 1-minute load average before and after: above the core count, other work shared the machine.
+        loadAverage1m: { start: loadAtStart[0], end: loadavg()[0] },
         ...report.results,
       };
       mkdirSync(options.outDir, { recursive: true });

@@ -6,7 +6,7 @@
 
 /** Options shared by every suite, from the command line. */
 export interface BenchOptions {
-  /** One run at the smallest default size only: a smoke test of the numbers, not a measurement. */
+  /** One run at the first size only (the smallest by default): a smoke test of the numbers, not a measurement. */
   readonly quick: boolean;
   /** Input sizes in MB (10^6 bytes) to run instead of the suite's defaults. */
   readonly sizesMb?: readonly number[];

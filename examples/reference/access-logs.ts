@@ -3,7 +3,7 @@
  * the example's own parser (plain TypeScript, no MRM code): what is under test is MRM's map,
  * shuffle, reduce and merge, not the parser (examples/access-logs/parse.test.ts tests that).
  */
-import { parseLogLine, type LogEntry } from '../access-logs/parse.js';
+import { type LogEntry, parseLogLine } from '../access-logs/parse.js';
 import { addTo, compareByCodePoint, type ResultLine, readLines, toResult } from './result.js';
 
 /** Calls `each` with the parsed entry (or `undefined`) of every line of every file. */

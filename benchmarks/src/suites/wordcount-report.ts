@@ -61,7 +61,6 @@ export interface SizeResult {
 export interface SizeInput {
   readonly sizeMb: number;
   readonly dataset: Dataset;
-  readonly corpusFiles: number;
   readonly runs: number;
   readonly samples: Record<Contender, Sample[]>;
   readonly words: number;
@@ -208,6 +207,7 @@ export function wordcountReport(run: WordcountRun): SuiteReport {
       quick: run.quick,
       corpus: run.corpus,
       rssMethod: run.rssMethod,
+      filesPerInput: run.fileCount,
       correctness: {
         passed: true,
         mrmRunsChecked: checks,

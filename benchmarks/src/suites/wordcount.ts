@@ -155,7 +155,6 @@ async function runSize(context: SuiteContext, plan: SizePlan): Promise<SizeResul
   return summarizeSize({
     sizeMb,
     dataset,
-    corpusFiles: corpus.files.length,
     runs,
     samples: run.samples,
     words: totalOf(expected),
@@ -175,7 +174,8 @@ async function run(context: SuiteContext) {
   ]) {
     if (!existsSync(path as string)) throw new BenchFailure(`${what} is not at '${path}'`);
   }
-  const sizes = options.quick ? DEFAULT_SIZES_MB.slice(0, 1) : (options.sizesMb ?? DEFAULT_SIZES_MB);
+  const planned = options.sizesMb ?? DEFAULT_SIZES_MB;
+  const sizes = options.quick ? planned.slice(0, 1) : planned;
   const work = mkdtempSync(join(tmpdir(), 'mrm-bench-wordcount-'));
   const results: SizeResult[] = [];
   try {

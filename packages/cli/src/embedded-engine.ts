@@ -4,8 +4,14 @@
  * on local disk. The same roles run as separate processes over NATS in a cluster.
  */
 import { availableParallelism } from 'node:os';
+import {
+  Coordinator,
+  type RunJobOptions,
+  type RunProgress,
+  type RunResult,
+  type SourceOutcome,
+} from '@mrm/coordinator';
 import type { JobRef, Logger, ResolvedJob } from '@mrm/core';
-import { Coordinator, type RunJobOptions, type RunProgress, type RunResult, type SourceOutcome } from '@mrm/coordinator';
 import type { SourceFile } from '@mrm/input';
 import { MapWorker, ThreadPoolMapExecutor } from '@mrm/map-worker';
 import { MergeWorker } from '@mrm/merge-worker';

@@ -8,13 +8,14 @@
  * ```
  * @packageDocumentation
  */
-export { runEmbedded } from './embedded-engine.js';
+
 export type { EmbeddedRunRequest } from './embedded-engine.js';
-export { bundleJob, importJob, loadJob, materializeBundle } from './job-loader.js';
+export { runEmbedded } from './embedded-engine.js';
 export type { JobBundle, LoadedJob } from './job-loader.js';
+export { bundleJob, importJob, loadJob, materializeBundle } from './job-loader.js';
 export { buildProgram, main } from './main.js';
-export { readKey, readResult } from './result-reader.js';
-export type { ReadResultOptions, ResultEntry } from './result-reader.js';
 export { writeJobResult } from './result-output.js';
+export type { ReadResultOptions, ResultEntry } from './result-reader.js';
+export { readKey, readResult } from './result-reader.js';
 export { writeJsonLines } from './result-writer.js';
 export { lockStateDir, openExistingStore, statePaths } from './state-dir.js';

@@ -17,7 +17,10 @@ export interface CliResult {
 }
 
 /** Runs `mrm <args>` to completion. */
-export function mrm(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+export function mrm(
+  args: readonly string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [MRM_BIN, ...args], {
       cwd: options.cwd ?? process.cwd(),

@@ -58,7 +58,18 @@ describe('mrm run', () => {
   it('computes the same result as a plain single-process computation', async () => {
     const job = writeJob(dir, 'traffic.ts', LOG_JOB);
     const out = join(dir, 'out.jsonl');
-    const r = await mrm(['run', job, '--input', ...DAYS, '--state', join(dir, 'st'), '--out', out, '--batch-size', '97']);
+    const r = await mrm([
+      'run',
+      job,
+      '--input',
+      ...DAYS,
+      '--state',
+      join(dir, 'st'),
+      '--out',
+      out,
+      '--batch-size',
+      '97',
+    ]);
     expect(r.stderr).toMatch(/traffic: [\d,]+ records/);
     expect(r.code).toBe(0);
     expect(readFileSync(out, 'utf8')).toBe(expectedLines(referenceTraffic(DAYS)));
@@ -68,7 +79,18 @@ describe('mrm run', () => {
     const job = writeJob(dir, 'traffic.ts', LOG_JOB);
     const st = join(dir, 'st');
     for (const day of DAYS) {
-      const r = await mrm(['run', job, '--input', day, '--state', st, '--batch-size', '50', '--checkpoint-every', '1000']);
+      const r = await mrm([
+        'run',
+        job,
+        '--input',
+        day,
+        '--state',
+        st,
+        '--batch-size',
+        '50',
+        '--checkpoint-every',
+        '1000',
+      ]);
       expect(r.code, r.stderr).toBe(0);
     }
     const out = join(dir, 'out.jsonl');
@@ -77,7 +99,16 @@ describe('mrm run', () => {
     expect(readFileSync(out, 'utf8')).toBe(expectedLines(referenceTraffic(DAYS)));
 
     const versionsBefore = await mrm(['versions', '--state', st, '--job', 'traffic']);
-    const again = await mrm(['run', job, '--input', DAYS[0] as string, '--state', st, '--out', join(dir, 'again.jsonl')]);
+    const again = await mrm([
+      'run',
+      job,
+      '--input',
+      DAYS[0] as string,
+      '--state',
+      st,
+      '--out',
+      join(dir, 'again.jsonl'),
+    ]);
     expect(again.code).toBe(0);
     expect(again.stderr).toContain('skipped');
     expect(readFileSync(join(dir, 'again.jsonl'), 'utf8')).toBe(readFileSync(out, 'utf8'));
@@ -122,7 +153,10 @@ describe('mrm run', () => {
       writeFileSync(${JSON.stringify(marker)}, '');
       process.kill(process.pid, 'SIGKILL');
     }`,
-      ).replace("import { defineJob } from '@mrm/core';", "import { defineJob } from '@mrm/core';\nimport { existsSync, writeFileSync } from 'node:fs';"),
+      ).replace(
+        "import { defineJob } from '@mrm/core';",
+        "import { defineJob } from '@mrm/core';\nimport { existsSync, writeFileSync } from 'node:fs';",
+      ),
     );
     const big = join(dir, 'big.log');
     const text = DAYS.map((d) => readFileSync(d, 'utf8')).join('');
@@ -202,7 +236,11 @@ describe('mrm run with bad input', () => {
   }
 
   it('names the file and line of a syntax error', async () => {
-    const job = writeJob(dir, 'broken.ts', "import { defineJob } from '@mrm/core';\nexport default defineJob({\n  name: 'x',,\n});\n");
+    const job = writeJob(
+      dir,
+      'broken.ts',
+      "import { defineJob } from '@mrm/core';\nexport default defineJob({\n  name: 'x',,\n});\n",
+    );
     const line = oneLineError(await mrm(['run', job, '--input', DAYS[0] as string, '--state', join(dir, 'st')]));
     expect(line).toMatch(/broken\.ts:3:\d+/);
   });
@@ -236,7 +274,18 @@ describe('mrm run with bad input', () => {
       ),
     );
     const rest = DAYS.slice(1);
-    const r = await mrm(['run', job, '--input', ...rest, '--state', st, '--batch-size', '10', '--checkpoint-every', '1']);
+    const r = await mrm([
+      'run',
+      job,
+      '--input',
+      ...rest,
+      '--state',
+      st,
+      '--batch-size',
+      '10',
+      '--checkpoint-every',
+      '1',
+    ]);
     const line = oneLineError(r);
     expect(line).toContain('line 25 is cursed');
     expect(line).toMatch(/access\.log-\d+:25\b/);
@@ -244,7 +293,11 @@ describe('mrm run with bad input', () => {
   });
 
   it('prints the stack trace of a failure with --verbose', async () => {
-    const job = writeJob(dir, 'throws.ts', "export default { name: 'x', map() { throw new Error('boom'); }, reduce: () => 0 };");
+    const job = writeJob(
+      dir,
+      'throws.ts',
+      "export default { name: 'x', map() { throw new Error('boom'); }, reduce: () => 0 };",
+    );
     const r = await mrm(['--verbose', 'run', job, '--input', DAYS[0] as string, '--state', join(dir, 'st')]);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('boom');

@@ -45,6 +45,8 @@ export interface RunJobOptions {
   /** Largest frame a map worker pushes (default 512 KiB). */
   readonly maxFrameBytes?: number;
   readonly requestTimeoutMs?: number;
+  /** Re-dispatch unfinished tasks after this long without any report (default 30 s). */
+  readonly stallTimeoutMs?: number;
 }
 
 /** A run to do. */
@@ -95,6 +97,7 @@ export function resolveRunSettings(options: RunJobOptions = {}, mapWorkers = 1):
     onError,
     salt: 0,
     requestTimeoutMs: int('requestTimeoutMs', options.requestTimeoutMs, 60_000, 1),
+    stallTimeoutMs: int('stallTimeoutMs', options.stallTimeoutMs, 30_000, 1),
   };
 }
 

@@ -10,7 +10,7 @@
  * ```
  * @packageDocumentation
  */
-export { Coordinator, resolveBatchLines, resolveRunSettings } from './coordinator.js';
+
 export type {
   CoordinatorOptions,
   CoordinatorState,
@@ -18,9 +18,10 @@ export type {
   RunJobRequest,
   RunResult,
 } from './coordinator.js';
-export { JobRecord } from './job-record.js';
+export { Coordinator, resolveBatchLines, resolveRunSettings } from './coordinator.js';
 export type { JobShape } from './job-record.js';
-export { JobRun } from './job-run.js';
+export { JobRecord } from './job-record.js';
 export type { JobRunContext, RunProgress, RunSettings } from './job-run.js';
-export { planRun } from './run-plan.js';
+export { JobRun } from './job-run.js';
 export type { PlanRunOptions, RunPlan, SourceOutcome } from './run-plan.js';
+export { planRun } from './run-plan.js';

@@ -6,8 +6,8 @@
  */
 import {
   type CheckpointWrittenMessage,
-  encodeMessage,
   ErrorCode,
+  encodeMessage,
   expectAck,
   fromWireError,
   type JobRef,
@@ -34,6 +34,8 @@ export interface RunSettings {
   readonly onError: 'fail' | 'skip';
   readonly salt: number;
   readonly requestTimeoutMs: number;
+  /** With work outstanding and no report for this long, unfinished tasks are dispatched again. */
+  readonly stallTimeoutMs: number;
 }
 
 /** Progress of a run, for progress bars and status. */
@@ -72,16 +74,21 @@ export class JobRun {
   private nextTask = 0;
   private tasksInFlight = 0;
   private readonly mapLoad = new Map<string, number>();
+  /** Per dispatched task: its current attempt, worker, and whether that attempt reported done. */
+  private readonly tasks = new Map<number, { attempt: number; worker: string; done: boolean }>();
   /** Per seq: merge workers that reported it merged. */
-  private readonly mergedReports = new Map<number, number>();
+  private readonly mergedReports = new Map<number, Set<string>>();
+  private lastProgressMs = Date.now();
+  private stallTimer: ReturnType<typeof setInterval> | undefined;
   private readonly mergedSeqs = new Set<number>();
   private lowestUnmerged = 0;
   private mergedLines = 0;
   private records = 0;
   private skippedRecords = 0;
   private readonly recordsBySeq: number[] = [];
-  /** Per version: reports of merge workers. */
-  private readonly written = new Map<number, CheckpointWrittenMessage[]>();
+  /** Per version: reports of merge workers, by worker. */
+  private readonly written = new Map<number, Map<string, CheckpointWrittenMessage>>();
+  private readonly versionsStarted = new Set<number>();
   private commitChain: Promise<void> = Promise.resolve();
   private readonly versions: VersionInfo[] = [];
   private finished = false;
@@ -154,6 +161,69 @@ export class JobRun {
     );
     this.progress();
     this.dispatch();
+    const every = Math.max(100, Math.floor(settings.stallTimeoutMs / 4));
+    this.stallTimer = setInterval(() => this.checkStall(), every);
+    this.stallTimer.unref?.();
+    this.done.finally(() => clearInterval(this.stallTimer)).catch(() => {});
+  }
+
+  /** Any report from a worker counts as progress. */
+  private touch(): void {
+    this.lastProgressMs = Date.now();
+  }
+
+  private checkStall(): void {
+    if (this.finished || Date.now() - this.lastProgressMs < this.ctx.settings.stallTimeoutMs) return;
+    this.redispatch('no progress');
+  }
+
+  /**
+   * Dispatches again every task whose batches are not merged everywhere, as a new attempt (after
+   * lost messages: a restarted NATS server, a dead worker). Merge workers drop what an older
+   * attempt delivered; batches already merged are ignored.
+   */
+  redispatch(reason: string): void {
+    if (this.finished) return;
+    this.touch();
+    const { splits } = this.ctx.plan;
+    for (const [index, task] of this.tasks) {
+      const split = splits[index];
+      if (
+        split === undefined ||
+        split.batches.every((b) => b.seq < this.lowestUnmerged || this.mergedSeqs.has(b.seq))
+      ) {
+        continue;
+      }
+      this.ctx.logger.warn('dispatching a task again', { jobId: this.ctx.jobId, task: index, reason });
+      if (task.done) this.tasksInFlight++;
+      this.send(index, task.attempt + 1);
+    }
+  }
+
+  private send(index: number, attempt: number): void {
+    const { ctx } = this;
+    const { settings } = ctx;
+    const split = ctx.plan.splits[index] as (typeof ctx.plan.splits)[number];
+    const worker = this.leastLoadedMapWorker();
+    this.mapLoad.set(worker, (this.mapLoad.get(worker) ?? 0) + 1);
+    this.tasks.set(index, { attempt, worker, done: false });
+    ctx.transport.publish(
+      { kind: 'worker', workerId: worker },
+      encodeMessage({
+        type: 'map-task',
+        jobId: ctx.jobId,
+        run: ctx.run,
+        taskId: `t${index}`,
+        attempt,
+        job: ctx.ref,
+        split,
+        partitions: ctx.job.partitions,
+        salt: settings.salt,
+        owners: this.owners,
+        maxFrameBytes: settings.maxFrameBytes,
+        onError: settings.onError,
+      }),
+    );
   }
 
   private dispatch(): void {
@@ -164,27 +234,8 @@ export class JobRun {
       const split = splits[this.nextTask] as (typeof splits)[number];
       const firstSeq = split.batches[0]?.seq ?? 0;
       if (firstSeq >= this.lowestUnmerged + settings.maxBatchesAhead && this.tasksInFlight > 0) return;
-      const worker = this.leastLoadedMapWorker();
-      this.mapLoad.set(worker, (this.mapLoad.get(worker) ?? 0) + 1);
       this.tasksInFlight++;
-      const taskId = `t${this.nextTask}`;
-      this.nextTask++;
-      ctx.transport.publish(
-        { kind: 'worker', workerId: worker },
-        encodeMessage({
-          type: 'map-task',
-          jobId: ctx.jobId,
-          run: ctx.run,
-          taskId,
-          job: ctx.ref,
-          split,
-          partitions: ctx.job.partitions,
-          salt: settings.salt,
-          owners: this.owners,
-          maxFrameBytes: settings.maxFrameBytes,
-          onError: settings.onError,
-        }),
-      );
+      this.send(this.nextTask++, 1);
     }
   }
 
@@ -197,19 +248,28 @@ export class JobRun {
   /** Handles a message sent to the coordinator about this run. */
   onMessage(m: ProtocolMessage): void {
     if (this.finished) return;
+    this.touch();
     switch (m.type) {
-      case 'task-done':
+      case 'task-done': {
+        const task = this.tasks.get(Number(m.taskId.slice(1)));
+        // Only the current attempt's report counts, once.
+        if (task === undefined || task.attempt !== m.attempt || task.done) return;
+        task.done = true;
         this.tasksInFlight--;
         this.mapLoad.set(m.from, (this.mapLoad.get(m.from) ?? 1) - 1);
         this.skippedRecords += m.skipped;
         this.dispatch();
         this.maybeDone();
         return;
-      case 'task-failed':
+      }
+      case 'task-failed': {
+        const task = m.attempt > 0 ? this.tasks.get(Number(m.taskId.slice(1))) : undefined;
+        if (m.attempt > 0 && task?.attempt !== m.attempt) return;
         void this.fail(fromWireError(m.error));
         return;
+      }
       case 'batch-merged':
-        this.onBatchMerged(m.seq, m.records);
+        this.onBatchMerged(m.seq, m.records, m.from);
         return;
       case 'checkpoint-written':
         this.onCheckpointWritten(m);
@@ -219,11 +279,13 @@ export class JobRun {
     }
   }
 
-  private onBatchMerged(seq: number, records: number): void {
-    const n = (this.mergedReports.get(seq) ?? 0) + 1;
-    this.mergedReports.set(seq, n);
+  private onBatchMerged(seq: number, records: number, from: string): void {
+    if (seq < this.lowestUnmerged || this.mergedSeqs.has(seq)) return;
+    const reported = this.mergedReports.get(seq) ?? new Set<string>();
+    reported.add(from);
+    this.mergedReports.set(seq, reported);
     this.recordsBySeq[seq] = records;
-    if (n < this.ctx.mergeWorkers.length) return;
+    if (reported.size < this.ctx.mergeWorkers.length) return;
     this.mergedReports.delete(seq);
     this.mergedSeqs.add(seq);
     this.records += records;
@@ -234,11 +296,14 @@ export class JobRun {
   }
 
   private onCheckpointWritten(m: CheckpointWrittenMessage): void {
-    const list = this.written.get(m.version) ?? [];
-    list.push(m);
-    this.written.set(m.version, list);
-    if (list.length < this.ctx.mergeWorkers.length) return;
+    if (this.versionsStarted.has(m.version)) return;
+    const reports = this.written.get(m.version) ?? new Map<string, CheckpointWrittenMessage>();
+    reports.set(m.from, m);
+    this.written.set(m.version, reports);
+    if (reports.size < this.ctx.mergeWorkers.length) return;
     this.written.delete(m.version);
+    this.versionsStarted.add(m.version);
+    const list = [...reports.values()];
     // Versions commit strictly in order.
     this.commitChain = this.commitChain.then(() => this.commit(m.version, m.throughSeq, list));
     this.commitChain.catch((e: unknown) => this.fail(e));
@@ -268,7 +333,14 @@ export class JobRun {
       ctx.mergeWorkers.map(async (worker) => {
         const reply = await ctx.transport.request(
           { kind: 'worker', workerId: worker },
-          encodeMessage({ type: 'commit-version', jobId: ctx.jobId, jobName: ctx.job.name, run: ctx.run, last, ...pick(info) }),
+          encodeMessage({
+            type: 'commit-version',
+            jobId: ctx.jobId,
+            jobName: ctx.job.name,
+            run: ctx.run,
+            last,
+            ...pick(info),
+          }),
           { timeoutMs: ctx.settings.requestTimeoutMs },
         );
         expectAck(reply, `committing version ${version} on merge worker ${worker}`);

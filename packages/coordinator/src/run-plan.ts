@@ -39,7 +39,11 @@ export interface PlanRunOptions {
 }
 
 /** Plans every source and numbers the batches to run. */
-export async function planRun(record: JobRecord, inputs: readonly SourceFile[], options: PlanRunOptions): Promise<RunPlan> {
+export async function planRun(
+  record: JobRecord,
+  inputs: readonly SourceFile[],
+  options: PlanRunOptions,
+): Promise<RunPlan> {
   const plan: RunPlan = { splits: [], batchIds: [], batchLines: [], sources: [] };
   for (const file of inputs) {
     const previous = await record.plan(file.path);

@@ -18,6 +18,7 @@ export type {
   ApproxDistinctPartial,
   ApproxDistinctState,
   CountPartial,
+  CountRun,
   DistinctOptions,
   DistinctPartial,
   DistinctState,

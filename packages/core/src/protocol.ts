@@ -58,6 +58,8 @@ export interface MapTaskMessage {
   readonly jobId: string;
   readonly run: number;
   readonly taskId: string;
+  /** 1 for the first dispatch; a re-dispatch (lost messages, dead worker) counts up. */
+  readonly attempt: number;
   readonly job: JobRef;
   readonly split: SplitRef;
   readonly partitions: number;
@@ -78,6 +80,8 @@ export interface FrameMessage {
   readonly run: number;
   readonly seq: number;
   readonly partition: number;
+  /** Attempt of the task that produced it: frames of an older attempt are dropped. */
+  readonly attempt: number;
   /** Map worker that pushed it (credits go back there). */
   readonly from: string;
   /** Flat list: canonical key, value, canonical key, value… */
@@ -93,6 +97,7 @@ export interface BatchEndMessage {
   readonly seq: number;
   readonly batchId: string;
   readonly partition: number;
+  readonly attempt: number;
   readonly from: string;
   /** Frames pushed for this batch and partition before this marker. */
   readonly frames: number;
@@ -215,6 +220,8 @@ export interface TaskDoneMessage {
   readonly jobId: string;
   readonly run: number;
   readonly taskId: string;
+  /** Attempt of the task this is about (0 for failures outside map tasks). */
+  readonly attempt: number;
   readonly records: number;
   /** Records quarantined because map threw (with `onError: 'skip'`). */
   readonly skipped: number;
@@ -228,6 +235,8 @@ export interface TaskFailedMessage {
   readonly jobId: string;
   readonly run: number;
   readonly taskId: string;
+  /** Attempt of the task this is about (0 for failures outside map tasks). */
+  readonly attempt: number;
   readonly error: WireError;
   readonly from: string;
 }

@@ -90,7 +90,10 @@ export function jobFromModule(moduleNamespace: unknown, where: string): Resolved
   const inner = (spec as { default?: unknown } | undefined)?.default;
   if (inner !== undefined && typeof spec === 'object' && spec !== null && !('map' in spec)) spec = inner;
   if (spec === undefined) {
-    throw new MrmError(ErrorCode.JobInvalid, `${where}: the job file has no default export (export default defineJob({...}))`);
+    throw new MrmError(
+      ErrorCode.JobInvalid,
+      `${where}: the job file has no default export (export default defineJob({...}))`,
+    );
   }
   return resolveJob(spec, where);
 }

@@ -183,18 +183,6 @@ describe('aggregates.distinct', () => {
     expect(aggregates.distinct().reduce('k', [1, '1', [1], 1.0, '1'])).toEqual(['"1"', '1', '[1]']);
   });
 
-  it('keeps a partial of few runs when the map side folds a hot key every 32 values', () => {
-    const { combine } = aggregates.distinct();
-    let list: unknown[] = [];
-    for (let i = 0; i < 20_000; i++) {
-      list.push(`ip-${i}`);
-      if (list.length >= 32) list = [combine?.('k', list as Key[])];
-    }
-    const partial = combine?.('k', list as Key[]) as unknown as { runs: string[][] };
-    expect(partial.runs.length).toBeLessThanOrEqual(Math.ceil(Math.log2(20_000)));
-    expect(partial.runs.reduce((n, r) => n + r.length, 0)).toBe(20_000);
-  });
-
   it('rejects objects, NaN and bad options', () => {
     for (const bad of [{ a: 1 }, Number.NaN, null, [{}]]) {
       expect(() => aggregates.distinct().reduce('k', [bad] as never)).toThrow(
@@ -269,5 +257,38 @@ describe('aggregates.topK (within capacity)', () => {
         expect.objectContaining({ code: 'E_JOB_INVALID' }),
       );
     }
+  });
+});
+
+describe('map-side partials of distinct and topK', () => {
+  /** The partial after folding `n` distinct items every 32 values, as the map worker does. */
+  function foldHotKey(parts: AnyParts, n: number): { runs: unknown[][] } {
+    let list: unknown[] = [];
+    for (let i = 0; i < n; i++) {
+      list.push(`ip-${i}`);
+      if (list.length >= 32) list = [parts.combine?.('k', list)];
+    }
+    return parts.combine?.('k', list) as { runs: unknown[][] };
+  }
+
+  it('stay a few sorted runs holding every item when a hot key is folded every 32 values', () => {
+    const distinct = foldHotKey(aggregates.distinct(), 20_000);
+    expect(distinct.runs.length).toBeLessThanOrEqual(Math.ceil(Math.log2(20_000)));
+    expect(distinct.runs.flat()).toHaveLength(20_000);
+
+    const top = foldHotKey(aggregates.topK(3), 20_000);
+    expect(top.runs.length).toBeLessThanOrEqual(Math.ceil(Math.log2(20_000)));
+    // Flat runs: item, count, item, count…
+    expect(top.runs.flat()).toHaveLength(40_000);
+    const parts = aggregates.topK(3);
+    const state = parts.reduce('k', [top as never]);
+    // 20000 items seen once each: the state keeps 1000 (the default capacity) and says 1 may be missing.
+    expect(state.top).toHaveLength(1000);
+    expect(state.err).toBe(1);
+    expect(parts.finalize?.('k', state)).toEqual([
+      ['ip-0', 1],
+      ['ip-1', 1],
+      ['ip-10', 1],
+    ]);
   });
 });

@@ -72,6 +72,20 @@ describe('aggregates.approxDistinct', () => {
     }
   });
 
+  it('folds a hot key every 32 values on the map side into the sketch one reduce makes', () => {
+    for (const precision of [10, 14]) {
+      const parts = aggregates.approxDistinct({ precision });
+      // Repeats and enough items to cross from sparse to dense (a quarter of the registers).
+      const values = Array.from({ length: 12_000 }, (_, i) => `ip-${(i * 7) % 9000}`);
+      let list: unknown[] = [];
+      for (const v of values) {
+        list.push(v);
+        if (list.length >= 32) list = [parts.combine?.('k', list as never)];
+      }
+      expect(parts.reduce('k', list as never), `p=${precision}`).toEqual(parts.reduce('k', values));
+    }
+  });
+
   it('keeps a sparse state while few registers are set, then 2^precision register bytes', () => {
     const parts = aggregates.approxDistinct();
     const small = parts.reduce('k', items(100));

@@ -29,6 +29,7 @@ export interface FrameHeader {
   readonly jobId: string;
   readonly run: number;
   readonly seq: number;
+  readonly attempt: number;
   readonly from: string;
 }
 
@@ -51,7 +52,8 @@ export class BatchCollector {
       if (list === undefined) this.byString.set(key, [value]);
       else {
         list.push(value);
-        if (this.combine !== undefined && list.length >= COMBINE_EVERY) this.byString.set(key, [this.combine(key, list)]);
+        if (this.combine !== undefined && list.length >= COMBINE_EVERY)
+          this.byString.set(key, [this.combine(key, list)]);
       }
       return;
     }

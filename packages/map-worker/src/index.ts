@@ -9,15 +9,16 @@
  * ```
  * @packageDocumentation
  */
-export { BatchCollector } from './batch-collector.js';
+
 export type { FrameHeader, PartitionOutput } from './batch-collector.js';
-export { CreditGate } from './credit-gate.js';
+export { BatchCollector } from './batch-collector.js';
 export type { CreditStats } from './credit-gate.js';
-export { InlineMapExecutor } from './map-executor.js';
+export { CreditGate } from './credit-gate.js';
 export type { MapExecutor } from './map-executor.js';
-export { runMapTask } from './map-task-runner.js';
+export { InlineMapExecutor } from './map-executor.js';
 export type { BatchOutput, MapTaskTotals } from './map-task-runner.js';
-export { MapWorker, resolveMapWorkerOptions } from './map-worker.js';
+export { runMapTask } from './map-task-runner.js';
 export type { MapWorkerOptions, MapWorkerStats, ResolvedMapWorkerOptions, WorkerState } from './map-worker.js';
-export { ThreadPoolMapExecutor } from './thread-pool-executor.js';
+export { MapWorker, resolveMapWorkerOptions } from './map-worker.js';
 export type { ThreadPoolOptions } from './thread-pool-executor.js';
+export { ThreadPoolMapExecutor } from './thread-pool-executor.js';

@@ -18,7 +18,6 @@ export interface MapExecutor {
   close(): Promise<void>;
 }
 
-
 /** Runs tasks on the calling thread (tests, and workers that want no threads). */
 export class InlineMapExecutor implements MapExecutor {
   readonly concurrency = 1;

@@ -4,8 +4,8 @@
  * resolving). The same function runs inline and inside worker threads.
  */
 import {
-  encodeMessage,
   ErrorCode,
+  encodeMessage,
   errorMessage,
   isMrmError,
   type MapContext,
@@ -55,7 +55,9 @@ export async function runMapTask(
       try {
         const r = map(record, emit, ctx as MapContext);
         if (r !== undefined && typeof (r as Promise<void>).then === 'function') {
-          pending.push((r as Promise<void>).catch((e: unknown) => Promise.reject(userError(e, split.displayPath, line))));
+          pending.push(
+            (r as Promise<void>).catch((e: unknown) => Promise.reject(userError(e, split.displayPath, line))),
+          );
         }
       } catch (e) {
         if (task.onError === 'skip' && !isMrmError(e)) {
@@ -68,7 +70,7 @@ export async function runMapTask(
     const count = forEachRecord(batch.text, split.format, batch.firstLine, split.displayPath, onRecord);
     if (pending.length > 0) await Promise.all(pending);
     records += count;
-    const header = { jobId: task.jobId, run: task.run, seq: batch.slice.seq, from: workerId };
+    const header = { jobId: task.jobId, run: task.run, seq: batch.slice.seq, attempt: task.attempt, from: workerId };
     const partitions = collector.finish(header, task.partitions, task.salt, task.maxFrameBytes);
     const markers = partitions.map((p) =>
       encodeMessage({

@@ -6,16 +6,16 @@
 import {
   type Channel,
   decodeMessage,
-  encodeMessage,
   ErrorCode,
+  encodeMessage,
   type Logger,
   type MapTaskMessage,
   MrmError,
+  type Subscription,
   silentLogger,
   splitPayload,
-  type Subscription,
-  toWireError,
   type Transport,
+  toWireError,
 } from '@mrm/core';
 import { CreditGate, type CreditStats } from './credit-gate.js';
 import type { MapExecutor } from './map-executor.js';
@@ -106,7 +106,12 @@ export class MapWorker {
 
   private async runTask(task: MapTaskMessage): Promise<void> {
     const { transport, executor, logger, id } = this.options;
-    const key = `${task.jobId}/${task.run}/${task.taskId}`;
+    const prefix = `${task.jobId}/${task.run}/${task.taskId}#`;
+    // A newer attempt of the same task supersedes the one still running here.
+    for (const [k, old] of this.running) {
+      if (k.startsWith(prefix)) old.abort(new MrmError(ErrorCode.Aborted, 'superseded by a newer attempt'));
+    }
+    const key = `${prefix}${task.attempt}`;
     const ac = new AbortController();
     this.running.set(key, ac);
     const log = logger.child({ jobId: task.jobId, task: task.taskId, worker: id });
@@ -119,6 +124,7 @@ export class MapWorker {
         jobId: task.jobId,
         run: task.run,
         taskId: task.taskId,
+        attempt: task.attempt,
         records: totals.records,
         skipped: totals.skipped,
         from: id,
@@ -131,6 +137,7 @@ export class MapWorker {
         jobId: task.jobId,
         run: task.run,
         taskId: task.taskId,
+        attempt: task.attempt,
         error: toWireError(e),
         from: id,
       });
@@ -170,7 +177,12 @@ export class MapWorker {
 
   /** Counters for metrics. */
   stats(): MapWorkerStats {
-    return { ...this.credits.stats(), tasks: this.tasks, framesPushed: this.framesPushed, bytesPushed: this.bytesPushed };
+    return {
+      ...this.credits.stats(),
+      tasks: this.tasks,
+      framesPushed: this.framesPushed,
+      bytesPushed: this.bytesPushed,
+    };
   }
 
   /** Stops taking tasks, aborts running ones, and closes the executor. */

@@ -10,11 +10,11 @@
  * @packageDocumentation
  */
 export { keyOfCanonical } from './key-cache.js';
-export { MergeRun } from './merge-run.js';
 export type { Report } from './merge-run.js';
-export { MergeWorker } from './merge-worker.js';
+export { MergeRun } from './merge-run.js';
 export type { MergeWorkerOptions, MergeWorkerState, MergeWorkerStats } from './merge-worker.js';
-export { callUser, PartitionMerger, userCodeError } from './partition-merger.js';
+export { MergeWorker } from './merge-worker.js';
 export type { PartitionContext } from './partition-merger.js';
+export { callUser, PartitionMerger, userCodeError } from './partition-merger.js';
 export { PlainAccumulator } from './plain-accumulator.js';
 export { ValueBuffer } from './value-buffer.js';

@@ -22,9 +22,15 @@ import { ValueBuffer } from './value-buffer.js';
 
 /** A batch of one partition being received. */
 interface Incoming {
-  readonly buffer: ValueBuffer;
+  buffer: ValueBuffer;
+  /** Attempt of the map task whose frames these are. */
+  attempt: number;
   frames: number;
   pairs: number;
+  /** Encoded bytes held in `buffer` (the memory budget's measure). */
+  bytes: number;
+  /** Spill writes of this buffer; the namespace is `spillNamespaceOf(seq, attempt)`. */
+  spills: Promise<void>[];
   end?: BatchEndMessage;
 }
 
@@ -52,6 +58,12 @@ export class MergeRun {
   private readonly written = new Map<number, Map<number, number>>();
   private failed = false;
   private closed = false;
+  /** Encoded bytes held in all incoming buffers. */
+  private heldBytes = 0;
+  /** Bytes written to the spill area by this run. */
+  spilledBytes = 0;
+  /** Reports not yet covered by a committed version: re-sent after a reconnect. */
+  private unconfirmed: MessageBody[] = [];
 
   private constructor(
     readonly start: RunStartMessage,
@@ -87,14 +99,7 @@ export class MergeRun {
         ...(start.incremental
           ? { merger: await PartitionMerger.open(ctx) }
           : {
-              plain: new PlainAccumulator(
-                store,
-                job,
-                start.jobName,
-                partition,
-                run.spillNamespace,
-                perPartitionValues,
-              ),
+              plain: new PlainAccumulator(store, job, start.jobName, partition, run.spillNamespace, perPartitionValues),
             }),
       });
     }
@@ -105,28 +110,43 @@ export class MergeRun {
     return `${this.start.jobId}.${this.start.run}`;
   }
 
-  private incoming(seq: number, partition: number): Incoming | undefined {
+  private spillNamespaceOf(seq: number, attempt: number): string {
+    return `${this.spillNamespace}.b${seq}.a${attempt}`;
+  }
+
+  /**
+   * The buffer for (seq, partition) that a message of `attempt` belongs to: a newer attempt
+   * replaces what an older one delivered; messages of an older attempt, of a batch already merged
+   * or of a partition not owned here are dropped (undefined).
+   */
+  private incoming(seq: number, partition: number, attempt: number): Incoming | undefined {
     const slot = this.slots.get(partition);
     if (slot === undefined || seq < slot.nextSeq || seq >= this.start.totalBatches) return undefined;
     let inc = slot.incoming.get(seq);
+    if (inc !== undefined && attempt < inc.attempt) return undefined;
+    if (inc !== undefined && attempt > inc.attempt) {
+      this.heldBytes -= inc.bytes;
+      void this.dropSpill(seq, inc);
+      inc = undefined;
+    }
     if (inc === undefined) {
-      inc = { buffer: new ValueBuffer(this.job.combine), frames: 0, pairs: 0 };
+      inc = { buffer: new ValueBuffer(this.job.combine), attempt, frames: 0, pairs: 0, bytes: 0, spills: [] };
       slot.incoming.set(seq, inc);
     }
     return inc;
   }
 
-  /** Takes a frame. */
-  onFrame(frame: FrameMessage): void {
+  private async dropSpill(seq: number, inc: Incoming): Promise<void> {
+    if (inc.spills.length === 0) return;
+    await Promise.allSettled(inc.spills);
+    await this.store.spill.clear(this.spillNamespaceOf(seq, inc.attempt)).catch(() => {});
+  }
+
+  /** Takes a frame of `bytes` encoded bytes. */
+  onFrame(frame: FrameMessage, bytes: number): void {
     if (this.failed || this.closed) return;
-    const inc = this.incoming(frame.seq, frame.partition);
-    if (inc === undefined) {
-      this.logger.warn('dropped a frame for a batch or partition not expected', {
-        seq: frame.seq,
-        partition: frame.partition,
-      });
-      return;
-    }
+    const inc = this.incoming(frame.seq, frame.partition, frame.attempt);
+    if (inc === undefined) return;
     try {
       inc.buffer.addPairs(frame.pairs);
     } catch (e) {
@@ -135,16 +155,52 @@ export class MergeRun {
     }
     inc.frames++;
     inc.pairs += frame.pairs.length / 2;
+    inc.bytes += bytes;
+    this.heldBytes += bytes;
+    if (this.heldBytes > this.start.maxBufferBytes) this.spillFurthest();
     this.maybeComplete(frame.partition, frame.seq, inc);
   }
 
   /** Takes a batch-end marker. */
   onBatchEnd(end: BatchEndMessage): void {
     if (this.failed || this.closed) return;
-    const inc = this.incoming(end.seq, end.partition);
+    const inc = this.incoming(end.seq, end.partition, end.attempt);
     if (inc === undefined) return;
     inc.end = end;
     this.maybeComplete(end.partition, end.seq, inc);
+  }
+
+  /**
+   * Over budget: parks the buffer furthest from being merged (highest seq) in the store's spill
+   * area. It is read back when its batch is merged.
+   */
+  private spillFurthest(): void {
+    let victim: { seq: number; partition: number; inc: Incoming } | undefined;
+    for (const slot of this.slots.values()) {
+      for (const [seq, inc] of slot.incoming) {
+        if (inc.bytes === 0 || seq === slot.nextSeq) continue;
+        if (victim === undefined || seq > victim.seq) victim = { seq, partition: slot.partition, inc };
+      }
+    }
+    if (victim === undefined) return;
+    const { seq, partition, inc } = victim;
+    const values = inc.buffer.values;
+    inc.buffer = new ValueBuffer(this.job.combine);
+    this.heldBytes -= inc.bytes;
+    this.spilledBytes += inc.bytes;
+    inc.bytes = 0;
+    const write = this.store.spill.append(this.spillNamespaceOf(seq, inc.attempt), partition, values);
+    write.catch((e: unknown) => this.fail(e, `spill:${partition}`));
+    inc.spills.push(write);
+  }
+
+  /** Brings a batch's spilled values back into its buffer. */
+  private async unspill(seq: number, partition: number, inc: Incoming): Promise<void> {
+    if (inc.spills.length === 0) return;
+    await Promise.all(inc.spills);
+    const ns = this.spillNamespaceOf(seq, inc.attempt);
+    for await (const [ck, values] of this.store.spill.read(ns, partition)) inc.buffer.addAll(ck, values);
+    await this.store.spill.clear(ns);
   }
 
   private maybeComplete(partition: number, seq: number, inc: Incoming): void {
@@ -152,7 +208,10 @@ export class MergeRun {
     if (end === undefined || inc.frames < end.frames) return;
     if (inc.pairs !== end.pairs) {
       this.fail(
-        new MrmError(ErrorCode.Protocol, `batch ${seq} partition ${partition}: ${inc.pairs} pairs, marker says ${end.pairs}`),
+        new MrmError(
+          ErrorCode.Protocol,
+          `batch ${seq} partition ${partition}: ${inc.pairs} pairs, marker says ${end.pairs}`,
+        ),
         `merge:${partition}`,
       );
       return;
@@ -172,6 +231,8 @@ export class MergeRun {
         const inc = slot.incoming.get(seq);
         if (inc?.end === undefined || inc.frames < inc.end.frames) return;
         slot.incoming.delete(seq);
+        this.heldBytes -= inc.bytes;
+        await this.unspill(seq, partition, inc);
         const batchId = this.start.batchIds[seq] ?? inc.end.batchId;
         if (slot.merger !== undefined) await slot.merger.mergeBatch(batchId, inc.buffer);
         else await slot.plain?.add(batchId, inc.buffer);
@@ -194,7 +255,7 @@ export class MergeRun {
     }
     this.mergedCount.delete(seq);
     const { jobId, run } = this.start;
-    this.report({
+    this.send({
       type: 'batch-merged',
       jobId,
       run,
@@ -237,7 +298,7 @@ export class MergeRun {
     if (parts.size < this.slots.size) return;
     this.written.delete(version);
     const { jobId, run } = this.start;
-    this.report({
+    this.send({
       type: 'checkpoint-written',
       jobId,
       run,
@@ -249,6 +310,28 @@ export class MergeRun {
     });
   }
 
+  /** Sends a progress report and keeps it until a committed version covers it. */
+  private send(report: MessageBody): void {
+    this.unconfirmed.push(report);
+    this.report(report);
+  }
+
+  /** Forgets the reports a committed version covers (through `throughSeq`). */
+  confirm(version: number): void {
+    const { firstVersion, checkpointEveryBatches } = this.start;
+    const throughSeq = this.start.incremental
+      ? (version - firstVersion + 1) * checkpointEveryBatches - 1
+      : this.start.totalBatches - 1;
+    this.unconfirmed = this.unconfirmed.filter((r) =>
+      r.type === 'batch-merged' ? r.seq > throughSeq : r.type === 'checkpoint-written' ? r.version > version : true,
+    );
+  }
+
+  /** Sends again every report not yet confirmed (after the transport reconnected). */
+  resendReports(): void {
+    for (const r of this.unconfirmed) this.report(r);
+  }
+
   private fail(e: unknown, taskId: string): void {
     if (this.failed || this.closed) return;
     this.failed = true;
@@ -256,11 +339,12 @@ export class MergeRun {
       e instanceof MrmError ? e : new MrmError(ErrorCode.Internal, `merge failed: ${String(e)}`, { cause: e });
     this.logger.warn('run failed on merge worker', { error: err.message });
     const { jobId, run } = this.start;
-    this.report({
+    this.send({
       type: 'task-failed',
       jobId,
       run,
       taskId,
+      attempt: 0,
       error: toWireError(err),
       from: this.workerId,
     });
@@ -275,5 +359,9 @@ export class MergeRun {
     await Promise.all([...this.slots.values()].map((s) => s.merger?.settle()));
     if (rollbackTo !== undefined) await this.store.discardAbove(this.start.jobName, rollbackTo);
     await this.store.spill.clear(this.spillNamespace).catch(() => {});
+    for (const slot of this.slots.values()) {
+      for (const [seq, inc] of slot.incoming) await this.dropSpill(seq, inc);
+      slot.incoming.clear();
+    }
   }
 }

@@ -5,10 +5,10 @@
  */
 import {
   decodeMessage,
+  ErrorCode,
   encodeAck,
   encodeMessage,
   encodeNack,
-  ErrorCode,
   type JobLoader,
   type Logger,
   type MessageBody,
@@ -38,6 +38,8 @@ export interface MergeWorkerStats {
   readonly framesReceived: number;
   readonly bytesReceived: number;
   readonly runs: number;
+  /** Bytes of batch buffers parked in the spill area (memory budget exceeded). */
+  readonly spilledBytes: number;
 }
 
 /** Lifecycle of a merge worker. */
@@ -50,6 +52,7 @@ export class MergeWorker {
   private readonly parts = new PartAssembler();
   private readonly logger: Logger;
   private framesReceived = 0;
+  private finishedSpilledBytes = 0;
   private bytesReceived = 0;
   state: MergeWorkerState = 'created';
 
@@ -100,6 +103,7 @@ export class MergeWorker {
             label: m.label,
           });
         }
+        this.runs.get(`${m.jobId}/${m.run}`)?.confirm(m.version);
         if (m.last) await this.closeRun(m.jobId, m.run);
       } else if (m.type === 'run-abort') {
         await this.closeRun(m.jobId, m.run, m.rollbackTo);
@@ -123,8 +127,10 @@ export class MergeWorker {
     const key = `${jobId}/${run}`;
     const r = this.runs.get(key);
     this.runs.delete(key);
-    if (r !== undefined) await r.close(rollbackTo);
-    else if (rollbackTo !== undefined) throw new MrmError(ErrorCode.State, `no run ${key} to roll back`);
+    if (r !== undefined) {
+      this.finishedSpilledBytes += r.spilledBytes;
+      await r.close(rollbackTo);
+    } else if (rollbackTo !== undefined) throw new MrmError(ErrorCode.State, `no run ${key} to roll back`);
   }
 
   private onData(payload: Uint8Array): void {
@@ -142,7 +148,7 @@ export class MergeWorker {
     this.bytesReceived += size;
     const run = this.runs.get(`${m.jobId}/${m.run}`);
     if (run !== undefined) {
-      if (m.type === 'frame') run.onFrame(m);
+      if (m.type === 'frame') run.onFrame(m, size);
       else run.onBatchEnd(m);
     }
     // Credit goes back once the frame is absorbed (or dropped), whatever happened to it.
@@ -152,9 +158,21 @@ export class MergeWorker {
     );
   }
 
+  /** Sends again the progress reports of every run (after the transport reconnected). */
+  resendReports(): void {
+    for (const run of this.runs.values()) run.resendReports();
+  }
+
   /** Counters for metrics. */
   stats(): MergeWorkerStats {
-    return { framesReceived: this.framesReceived, bytesReceived: this.bytesReceived, runs: this.runs.size };
+    let spilledBytes = this.finishedSpilledBytes;
+    for (const run of this.runs.values()) spilledBytes += run.spilledBytes;
+    return {
+      framesReceived: this.framesReceived,
+      bytesReceived: this.bytesReceived,
+      runs: this.runs.size,
+      spilledBytes,
+    };
   }
 
   /** Stops taking messages and closes running runs (their unwritten work is lost, by design). */

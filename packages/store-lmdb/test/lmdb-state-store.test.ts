@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { type CanonicalKey, canonicalKey, ErrorCode, encode, type VersionInfo } from '@mrm/core';
 import { LAYOUT_VERSION, LmdbStateStore, resolveLmdbStoreOptions } from '@mrm/store-lmdb';
-import { stateStoreConformance } from '@mrm/testkit';
+import { stateStoreConformance } from '@mrm/testkit/conformance';
 import { open } from 'lmdb';
 import { afterEach, describe, expect, it } from 'vitest';
 

@@ -33,9 +33,9 @@ import {
   checkName,
   MemoryBlobState,
   MemoryBlobStore,
+  type MemoryBucketContext,
   MemoryBucketState,
   MemoryKeyValueBucket,
-  type MemoryBucketContext,
 } from './memory-storage.js';
 
 /** Default payload limit: the same as nats-server's default `max_payload` (1 MiB). */

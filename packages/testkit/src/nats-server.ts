@@ -24,6 +24,8 @@ export interface NatsServerOptions {
   readonly storeDir?: string;
   /** Port to listen on; default a free one. Never 4222: that is the system server's. */
   readonly port?: number;
+  /** Path of the nats-server binary; default the first on PATH, else /usr/sbin/nats-server. */
+  readonly binary?: string;
   /** How long to wait for "Server is ready"; default 10 000 ms. */
   readonly readyTimeoutMs?: number;
 }
@@ -48,11 +50,13 @@ const STOP_GRACE_MS = 5_000;
 
 /** Every server this process started and has not stopped yet: killed if the process exits. */
 const running = new Set<ChildProcess>();
+/** Store directories this module created and has not removed yet: removed if the process exits. */
+const ownedStoreDirs = new Set<string>();
 let exitHookInstalled = false;
 
 /** Starts `nats-server` and resolves once it accepts connections. */
 export async function startNatsServer(options: NatsServerOptions = {}): Promise<NatsServerHandle> {
-  const binary = findNatsServer();
+  const binary = findNatsServer(options.binary);
   const port = options.port ?? (await freePort());
   if (port === 4222) {
     throw new MrmError(
@@ -62,10 +66,22 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   }
   const ownsStoreDir = options.jetstream === true && options.storeDir === undefined;
   const storeDir = options.jetstream ? (options.storeDir ?? mkdtempSync(join(tmpdir(), 'mrm-nats-'))) : undefined;
+  if (ownsStoreDir && storeDir !== undefined) ownedStoreDirs.add(storeDir);
   const args = ['-a', '127.0.0.1', '-p', String(port), ...(storeDir === undefined ? [] : ['-js', '-sd', storeDir])];
   const readyTimeoutMs = options.readyTimeoutMs ?? 10_000;
 
-  let child = await launch(binary, args, readyTimeoutMs);
+  const removeStoreDir = (): void => {
+    if (!ownsStoreDir || storeDir === undefined) return;
+    rmSync(storeDir, { recursive: true, force: true });
+    ownedStoreDirs.delete(storeDir);
+  };
+  let child: ChildProcess;
+  try {
+    child = await launch(binary, args, readyTimeoutMs);
+  } catch (error) {
+    removeStoreDir();
+    throw error;
+  }
   return {
     url: `nats://127.0.0.1:${port}`,
     port,
@@ -75,7 +91,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
     storeDir,
     async stop() {
       await kill(child);
-      if (ownsStoreDir && storeDir !== undefined) rmSync(storeDir, { recursive: true, force: true });
+      removeStoreDir();
     },
     async restart() {
       await kill(child);
@@ -84,11 +100,14 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   };
 }
 
-/** The nats-server binary: the first on PATH, else the Debian location. */
-function findNatsServer(): string {
-  const candidates = [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), '/usr/sbin'].map((dir) =>
-    join(dir, 'nats-server'),
-  );
+/** The nats-server binary: the one given, else the first on PATH, else the Debian location. */
+function findNatsServer(binary: string | undefined): string {
+  const candidates =
+    binary !== undefined
+      ? [binary]
+      : [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), '/usr/sbin'].map((dir) =>
+          join(dir, 'nats-server'),
+        );
   for (const candidate of candidates) {
     try {
       accessSync(candidate, constants.X_OK);
@@ -99,7 +118,9 @@ function findNatsServer(): string {
   }
   throw new MrmError(
     ErrorCode.Transport,
-    `nats-server is not installed: not on PATH nor at ${FALLBACK_BINARY} (install it, e.g. apt-get install nats-server)`,
+    binary !== undefined
+      ? `nats-server is not installed at ${binary} (no executable file there)`
+      : `nats-server is not installed: not on PATH nor at ${FALLBACK_BINARY} (install it, e.g. apt-get install nats-server)`,
   );
 }
 
@@ -168,11 +189,15 @@ function kill(child: ChildProcess): Promise<void> {
   });
 }
 
-/** Kills leftover servers when the test process exits, even after a failed test skipped `stop()`. */
+/**
+ * Kills leftover servers and removes their store directories when the test process exits, even
+ * after a failed test skipped `stop()` (the directory may be half-written: removal is best effort).
+ */
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   process.once('exit', () => {
     for (const child of running) child.kill('SIGKILL');
+    for (const dir of ownedStoreDirs) rmSync(dir, { recursive: true, force: true, maxRetries: 2 });
   });
 }

@@ -1,6 +1,7 @@
-import type { Clock, Logger, LogFields } from '@mrm/core';
+import type { Clock, LogFields, Logger } from '@mrm/core';
 import { ErrorCode, systemClock } from '@mrm/core';
-import { MemoryBus, MemoryTransport, transportConformance } from '@mrm/testkit';
+import { MemoryBus, MemoryTransport } from '@mrm/testkit';
+import { transportConformance } from '@mrm/testkit/conformance';
 import { describe, expect, it } from 'vitest';
 
 transportConformance('MemoryTransport', async () => {

@@ -86,9 +86,13 @@ export class NatsTransport implements Transport {
         reconnectTimeWait: resolved.reconnectWaitMs,
       });
     } catch (error) {
-      throw new MrmError(ErrorCode.Transport, `cannot reach NATS at ${resolved.servers.join(',')}: ${errorMessage(error)}`, {
-        cause: error,
-      });
+      throw new MrmError(
+        ErrorCode.Transport,
+        `cannot reach NATS at ${resolved.servers.join(',')}: ${errorMessage(error)}`,
+        {
+          cause: error,
+        },
+      );
     }
     return new NatsTransport(nc, resolved);
   }

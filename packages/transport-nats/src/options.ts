@@ -46,7 +46,10 @@ export function resolveNatsTransportOptions(options: NatsTransportOptions): Reso
   const prefix = options.prefix ?? DEFAULT_NATS_PREFIX;
   // Letters, digits and '-' are valid in subjects, stream and bucket names alike.
   if (!/^[A-Za-z0-9-]+$/.test(prefix)) {
-    throw new MrmError(ErrorCode.BadOption, `NATS prefix must be letters, digits or '-', got ${JSON.stringify(prefix)}`);
+    throw new MrmError(
+      ErrorCode.BadOption,
+      `NATS prefix must be letters, digits or '-', got ${JSON.stringify(prefix)}`,
+    );
   }
   return {
     servers,

@@ -1,6 +1,7 @@
 import type { Channel, TransportState } from '@mrm/core';
 import { ErrorCode } from '@mrm/core';
-import { type NatsServerHandle, startNatsServer, transportConformance } from '@mrm/testkit';
+import { type NatsServerHandle, startNatsServer } from '@mrm/testkit';
+import { transportConformance } from '@mrm/testkit/conformance';
 import { NatsTransport } from '@mrm/transport-nats';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
@@ -115,6 +116,31 @@ describe('NatsTransport while the server is down', () => {
       await outcome;
       expect(transport.state).toBe('closed');
     } finally {
+      await server.stop();
+    }
+  });
+});
+
+describe('NatsTransport on a server without JetStream', () => {
+  it('still moves messages, and rejects kv and blobs with E_TRANSPORT naming JetStream', async () => {
+    const server = await startNatsServer();
+    const transport = await NatsTransport.connect({ servers: server.url });
+    try {
+      transport.subscribe({ kind: 'api' }, (payload, reply) => reply?.(payload));
+      await transport.flush();
+      expect(decoder.decode(await transport.request({ kind: 'api' }, encoder.encode('ok'), { timeoutMs: 2000 }))).toBe(
+        'ok',
+      );
+      await expect(transport.bucket('jobs')).rejects.toMatchObject({
+        code: ErrorCode.Transport,
+        message: expect.stringMatching(/^cannot open kv bucket 'jobs'.*jetstream is not enabled/),
+      });
+      await expect(transport.blobs.put('bundle', encoder.encode('x'))).rejects.toMatchObject({
+        code: ErrorCode.Transport,
+        message: "cannot put blob 'bundle': jetstream is not enabled",
+      });
+    } finally {
+      await transport.close();
       await server.stop();
     }
   });

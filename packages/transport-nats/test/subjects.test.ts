@@ -79,7 +79,9 @@ describe('resolveNatsTransportOptions', () => {
       { servers: 'nats://a:4222', connectTimeoutMs: 0 },
       { servers: '' },
     ]) {
-      expect(() => resolveNatsTransportOptions(options)).toThrow(expect.objectContaining({ code: ErrorCode.BadOption }));
+      expect(() => resolveNatsTransportOptions(options)).toThrow(
+        expect.objectContaining({ code: ErrorCode.BadOption }),
+      );
     }
   });
 });

@@ -1,8 +1,8 @@
 /** `mrm query` and `mrm versions` on a local state directory. */
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ErrorCode, type Key, MrmError, parseKeyArgument, type StateStore } from '@mrm/core';
 import { JobRecord } from '@mrm/coordinator';
+import { ErrorCode, type Key, MrmError, parseKeyArgument, type StateStore } from '@mrm/core';
 import { importJob } from '../job-loader.js';
 import { say } from '../report.js';
 import { type ResultJob, writeJobResult } from '../result-output.js';

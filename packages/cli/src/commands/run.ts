@@ -4,7 +4,7 @@ import { expandInputs } from '@mrm/input';
 import { runEmbedded } from '../embedded-engine.js';
 import { loadJob } from '../job-loader.js';
 import { ProgressBar } from '../progress.js';
-import { seconds, say, thousands } from '../report.js';
+import { say, seconds, thousands } from '../report.js';
 import { writeJobResult } from '../result-output.js';
 import { statePaths } from '../state-dir.js';
 
@@ -23,7 +23,8 @@ export interface RunCommandOptions {
 function describeSource(s: SourceOutcome): string | undefined {
   if (s.batches === 0) return `${s.displayPath}: empty`;
   if (s.included === 0) return `skipped ${s.displayPath}: already merged`;
-  if (s.included < s.batches) return `${s.displayPath}: ${s.batches - s.included} of ${s.batches} batches already merged, merging the rest`;
+  if (s.included < s.batches)
+    return `${s.displayPath}: ${s.batches - s.included} of ${s.batches} batches already merged, merging the rest`;
   return undefined;
 }
 

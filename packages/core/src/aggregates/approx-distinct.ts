@@ -1,7 +1,9 @@
 import type { AggregateParts } from '../job.js';
 import type { Key } from '../key.js';
 import { badOption } from './check.js';
-import { estimate, HllRegisters, MAX_PRECISION, MIN_PRECISION } from './hll.js';
+import { estimate } from './hll-estimate.js';
+import { MAX_PRECISION, MIN_PRECISION } from './hll-format.js';
+import { HllRegisters } from './hll-registers.js';
 import { canonicalItem } from './item.js';
 import { asPartial, type TaggedPartial, tagPartial } from './partial.js';
 
@@ -14,7 +16,7 @@ export interface ApproxDistinctOptions {
   readonly precision?: number;
 }
 
-/** The state of approxDistinct: an encoded HyperLogLog sketch (see hll.ts). */
+/** The state of approxDistinct: an encoded HyperLogLog sketch (see hll-format.ts). */
 export type ApproxDistinctState = Uint8Array;
 
 /** What approxDistinct's combine passes on. */

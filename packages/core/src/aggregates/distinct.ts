@@ -3,7 +3,7 @@ import { type CanonicalKey, compareCanonicalKeys, type Key, keyOf } from '../key
 import { badOption } from './check.js';
 import { canonicalItem } from './item.js';
 import { asPartial, type TaggedPartial, tagPartial } from './partial.js';
-import { mergeSorted, pushRun, sortUnique } from './sorted-runs.js';
+import { mergeSorted, pushRun, type RunOps, sortUnique } from './sorted-runs.js';
 
 /** Options of {@link distinct}. */
 export interface DistinctOptions {
@@ -18,6 +18,9 @@ export type DistinctState = readonly CanonicalKey[];
 export type DistinctPartial = TaggedPartial<'distinct', { readonly runs: readonly DistinctState[] }>;
 
 const keep = (a: CanonicalKey): CanonicalKey => a;
+const mergeItems = (a: DistinctState, b: DistinctState): CanonicalKey[] =>
+  mergeSorted(a, b, compareCanonicalKeys, keep);
+const RUNS: RunOps<DistinctState> = { merge: mergeItems, size: (run) => run.length };
 
 /** Canonical forms of the raw items among `values`, sorted and unique; partials go to `partials`. */
 function rawRun(key: Key, values: readonly unknown[], partials: DistinctPartial[]): CanonicalKey[] {
@@ -33,9 +36,9 @@ function rawRun(key: Key, values: readonly unknown[], partials: DistinctPartial[
 function combine(key: Key, values: readonly unknown[]): DistinctPartial {
   const partials: DistinctPartial[] = [];
   const run = rawRun(key, values, partials);
-  let runs: (readonly CanonicalKey[])[] = [];
-  for (const p of partials) for (const r of p.runs) runs = pushRun(runs, r, compareCanonicalKeys, keep);
-  return tagPartial('distinct', { runs: pushRun(runs, run, compareCanonicalKeys, keep) });
+  let runs: DistinctState[] = [];
+  for (const p of partials) for (const r of p.runs) runs = pushRun(runs, r, RUNS);
+  return tagPartial('distinct', { runs: pushRun(runs, run, RUNS) });
 }
 
 function reduce(key: Key, values: readonly unknown[]): DistinctState {
@@ -75,7 +78,7 @@ export function distinct(
   return {
     combine,
     reduce,
-    merge: (_key, prev, next) => (prev === undefined ? next : mergeSorted(prev, next, compareCanonicalKeys, keep)),
+    merge: (_key, prev, next) => (prev === undefined ? next : mergeItems(prev, next)),
     finalize: (_key, state) => (values ? state.map(keyOf) : state.length),
   };
 }

@@ -30,7 +30,7 @@ export type { CountPartial } from './count.js';
 export type { DistinctOptions, DistinctPartial, DistinctState } from './distinct.js';
 export type { MeanPartial, MeanState } from './mean.js';
 export type { OrderedItem } from './order.js';
-export type { TopKEntry, TopKOptions, TopKPartial, TopKState } from './top-k.js';
+export type { CountRun, TopKEntry, TopKOptions, TopKPartial, TopKState } from './top-k.js';
 
 /** The built-in aggregates: `{ name, map, ...aggregates.sum() }`. */
 export const aggregates = { sum, count, min, max, mean, distinct, approxDistinct, topK } as const;

@@ -51,19 +51,20 @@ export function sortUnique<T>(items: T[], compare: Compare<T>, join: Join<T>): T
   return out;
 }
 
+/** How to merge two runs of one kind and how many elements a run holds. */
+export interface RunOps<R> {
+  readonly merge: (a: R, b: R) => R;
+  readonly size: (run: R) => number;
+}
+
 /** Runs with `run` added (a new list; the inputs are not touched). */
-export function pushRun<T>(
-  runs: readonly (readonly T[])[],
-  run: readonly T[],
-  compare: Compare<T>,
-  join: Join<T>,
-): (readonly T[])[] {
-  if (run.length === 0) return runs.slice();
+export function pushRun<R>(runs: readonly R[], run: R, ops: RunOps<R>): R[] {
   const out = runs.slice();
+  if (ops.size(run) === 0) return out;
   let last = run;
-  for (let prev = out.at(-1); prev !== undefined && prev.length <= 2 * last.length; prev = out.at(-1)) {
+  for (let prev = out.at(-1); prev !== undefined && ops.size(prev) <= 2 * ops.size(last); prev = out.at(-1)) {
     out.pop();
-    last = mergeSorted(prev, last, compare, join);
+    last = ops.merge(prev, last);
   }
   out.push(last);
   return out;

@@ -3,7 +3,7 @@ import type { Key } from '../key.js';
 import { badOption, badValue } from './check.js';
 import { compareItems, isOrderedItem, type OrderedItem } from './order.js';
 import { asPartial, type TaggedPartial, tagPartial } from './partial.js';
-import { type Join, pushRun, sortUnique } from './sorted-runs.js';
+import { pushRun, type RunOps } from './sorted-runs.js';
 
 /** Options of {@link topK}. */
 export interface TopKOptions {
@@ -26,13 +26,48 @@ export interface TopKState {
   readonly err: number;
 }
 
-/** What topK's combine passes on: exact counts as sorted runs by item (see sorted-runs.ts). */
-export type TopKPartial = TaggedPartial<'topk', { readonly runs: readonly (readonly TopKEntry[])[] }>;
+/**
+ * Exact counts sorted by item, flat: item, count, item, count… (flat so that merging runs, the
+ * map side's main cost for a hot key, allocates nothing per item).
+ */
+export type CountRun = readonly OrderedItem[];
 
+/** What topK's combine passes on: exact counts as sorted runs (see sorted-runs.ts). */
+export type TopKPartial = TaggedPartial<'topk', { readonly runs: readonly CountRun[] }>;
+
+function mergeCountRuns(a: CountRun, b: CountRun): OrderedItem[] {
+  const out: OrderedItem[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    const c = compareItems(a[i] as OrderedItem, b[j] as OrderedItem);
+    if (c < 0) {
+      out.push(a[i] as OrderedItem, a[i + 1] as number);
+      i += 2;
+    } else if (c > 0) {
+      out.push(b[j] as OrderedItem, b[j + 1] as number);
+      j += 2;
+    } else {
+      out.push(a[i] as OrderedItem, (a[i + 1] as number) + (b[j + 1] as number));
+      i += 2;
+      j += 2;
+    }
+  }
+  while (i < a.length) out.push(a[i++] as OrderedItem);
+  while (j < b.length) out.push(b[j++] as OrderedItem);
+  return out;
+}
+
+const RUNS: RunOps<CountRun> = { merge: mergeCountRuns, size: (run) => run.length / 2 };
 const byItem = (a: TopKEntry, b: TopKEntry): number => compareItems(a[0], b[0]);
 const byWeight = (a: TopKEntry, b: TopKEntry): number =>
   a[1] !== b[1] ? (a[1] > b[1] ? -1 : 1) : compareItems(a[0], b[0]);
-const addCounts: Join<TopKEntry> = (a, b) => [a[0], a[1] + b[1]];
+
+/** Adds `n` to the count of `item` (-0 and 0 are one item, as a Map already treats them). */
+function addTo(counts: Map<OrderedItem, number>, item: OrderedItem, n: number): void {
+  const normal = item === 0 ? 0 : item;
+  counts.set(normal, (counts.get(normal) ?? 0) + n);
+}
 
 /**
  * The k most frequent values emitted for a key, with their counts: `[[item, count], …]` by count
@@ -62,9 +97,13 @@ export function topK(
   }
   const weighted = options.weighted === true;
 
-  /** Exact counts of the raw values among `values` (sorted by item); partials go to `partials`. */
-  const countRaw = (key: Key, values: readonly unknown[], partials: TopKPartial[]): TopKEntry[] => {
-    const counts = new Map<OrderedItem, number>();
+  /** Counts the raw values among `values` into `counts`; partials go to `partials`. */
+  const countRaw = (
+    key: Key,
+    values: readonly unknown[],
+    counts: Map<OrderedItem, number>,
+    partials: TopKPartial[],
+  ) => {
     for (const v of values) {
       const partial = asPartial<TopKPartial>(v, 'topk');
       if (partial !== undefined) {
@@ -81,38 +120,44 @@ export function topK(
         if (weight === 0) continue;
       }
       if (!isOrderedItem(item)) throw badValue('topK', key, item, 'a string or a number (not NaN)');
-      // -0 and 0 are one item (as a Map already treats them); keep 0.
-      const normal = item === 0 ? 0 : item;
-      counts.set(normal, (counts.get(normal) ?? 0) + weight);
+      addTo(counts, item, weight);
     }
-    return [...counts].sort(byItem);
   };
 
-  /** The heaviest `capacity` entries of exact counts, with the largest dropped count added to `err`. */
-  const truncate = (entries: TopKEntry[], err: number): TopKState => {
-    entries.sort(byWeight);
+  /** The heaviest `capacity` entries, with the largest dropped count added to `err`. */
+  const truncate = (counts: Map<OrderedItem, number>, err: number): TopKState => {
+    const entries: TopKEntry[] = [...counts].sort(byWeight);
     if (entries.length <= capacity) return { top: entries, err };
     return { top: entries.slice(0, capacity), err: err + (entries[capacity] as TopKEntry)[1] };
   };
 
   return {
     combine: (key, values) => {
+      const counts = new Map<OrderedItem, number>();
       const partials: TopKPartial[] = [];
-      const run = countRaw(key, values, partials);
-      let runs: (readonly TopKEntry[])[] = [];
-      for (const p of partials) for (const r of p.runs) runs = pushRun(runs, r, byItem, addCounts);
-      return tagPartial('topk', { runs: pushRun(runs, run, byItem, addCounts) });
+      countRaw(key, values, counts, partials);
+      const raw: OrderedItem[] = [];
+      for (const [item, n] of [...counts].sort(byItem)) raw.push(item, n);
+      let runs: CountRun[] = [];
+      for (const p of partials) for (const r of p.runs) runs = pushRun(runs, r, RUNS);
+      return tagPartial('topk', { runs: pushRun(runs, raw, RUNS) });
     },
     reduce: (key, values) => {
+      const counts = new Map<OrderedItem, number>();
       const partials: TopKPartial[] = [];
-      const entries = countRaw(key, values, partials);
-      for (const p of partials) for (const r of p.runs) for (const e of r) entries.push(e);
-      return truncate(partials.length === 0 ? entries : sortUnique(entries, byItem, addCounts), 0);
+      countRaw(key, values, counts, partials);
+      for (const p of partials) {
+        for (const run of p.runs)
+          for (let i = 0; i < run.length; i += 2) addTo(counts, run[i] as OrderedItem, run[i + 1] as number);
+      }
+      return truncate(counts, 0);
     },
     merge: (_key, prev, next) => {
       if (prev === undefined) return next;
-      const entries = sortUnique([...prev.top, ...next.top], byItem, addCounts);
-      return truncate(entries, prev.err + next.err);
+      const counts = new Map<OrderedItem, number>();
+      for (const [item, n] of prev.top) addTo(counts, item, n);
+      for (const [item, n] of next.top) addTo(counts, item, n);
+      return truncate(counts, prev.err + next.err);
     },
     finalize: (_key, state) => state.top.slice(0, k),
   };
