@@ -67,8 +67,6 @@ export async function runEmbedded(request: EmbeddedRunRequest): Promise<RunResul
     const coordinator = new Coordinator({
       transport: bus.connect(),
       store,
-      mapWorkers: [mapWorker.id],
-      mergeWorkers: [mergeWorker.id],
       ...(request.logger !== undefined ? { logger: request.logger } : {}),
     });
     closers.push(
@@ -85,6 +83,8 @@ export async function runEmbedded(request: EmbeddedRunRequest): Promise<RunResul
       job: request.job,
       ref: request.ref,
       inputs: request.inputs,
+      mapWorkers: [mapWorker.id],
+      mergeWorkers: [mergeWorker.id],
       options: { maxTasksInFlight: 2 * threads, ...request.options },
       ...(request.signal !== undefined ? { signal: request.signal } : {}),
       ...(request.onSource !== undefined ? { onSource: request.onSource } : {}),

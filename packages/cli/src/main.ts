@@ -4,8 +4,12 @@
  */
 import { createRequire } from 'node:module';
 import { Command } from 'commander';
+import { coordinatorCommand } from './commands/coordinator.js';
 import { queryCommand, versionsCommand } from './commands/query.js';
 import { runCommand } from './commands/run.js';
+import { statusCommand } from './commands/status.js';
+import { submitCommand } from './commands/submit.js';
+import { workerCommand } from './commands/worker.js';
 import { oneOf, positiveInt } from './options.js';
 import { reportError } from './report.js';
 
@@ -38,8 +42,9 @@ export function buildProgram(): Command {
 
   program
     .command('query')
-    .description("print a job's result (or one key) as JSON Lines, as of a version")
-    .requiredOption('-s, --state <dir>', 'state directory')
+    .description("print a job's result (or one key) as JSON Lines, as of a version (local --state, or a cluster)")
+    .option('-s, --state <dir>', 'state directory of `mrm run` (else: the cluster at --nats)')
+    .option('--nats <url>', 'NATS URL of a cluster (default: $MRM_NATS_URL)')
     .requiredOption('-j, --job <name>', 'job name')
     .option('-k, --key <key>', 'only this key (JSON, e.g. \'["a",1]\', or a plain string)')
     .option('--version <v>', 'a version id from `mrm versions` (default: latest)', positiveInt)
@@ -52,6 +57,49 @@ export function buildProgram(): Command {
     .requiredOption('-s, --state <dir>', 'state directory')
     .requiredOption('-j, --job <name>', 'job name')
     .action((opts) => versionsCommand(opts));
+
+  program
+    .command('coordinator')
+    .description('run the cluster coordinator in the foreground')
+    .option('--nats <url>', 'NATS URL (default: $MRM_NATS_URL)')
+    .requiredOption('-s, --state <dir>', 'state directory (versions, plans, job history)')
+    .option('--heartbeat-timeout <ms>', 'a worker silent this long is lost', positiveInt)
+    .option('--worker-wait <ms>', 'how long a job waits for workers', positiveInt)
+    .action((opts) => coordinatorCommand({ ...opts, verbose: program.opts().verbose === true }));
+
+  program
+    .command('worker')
+    .description('run one map or merge worker in the foreground')
+    .requiredOption('-r, --role <role>', "'map' or 'merge'", oneOf('map', 'merge'))
+    .option('--nats <url>', 'NATS URL (default: $MRM_NATS_URL)')
+    .option('-s, --state <dir>', 'state directory (required for merge workers)')
+    .option('--id <id>', 'worker id (default: <role>-<host>-<pid>); a merge worker keeps its id across restarts')
+    .option('--threads <n>', 'map threads (default: cores)', positiveInt)
+    .action((opts) => workerCommand({ ...opts, verbose: program.opts().verbose === true }));
+
+  program
+    .command('submit')
+    .description('submit a job to the cluster; prints the job id on the first line')
+    .argument('<job>', 'job file (.ts or .js)')
+    .requiredOption('-i, --input <path...>', 'input files, folders or globs (.gz too)')
+    .option('--nats <url>', 'NATS URL (default: $MRM_NATS_URL)')
+    .option('-w, --wait', 'return when the job has finished (exit 0) or failed (non-zero)')
+    .option('-o, --out <file>', "with --wait: write the job's result as JSON Lines ('-' for stdout)")
+    .option('-b, --batch-size <records>', 'records (lines) per micro-batch', positiveInt)
+    .option('--checkpoint-every <batches>', 'commit a version every this many batches', positiveInt)
+    .option('--on-error <mode>', "when map throws: 'fail' the job or 'skip' the record", oneOf('fail', 'skip'))
+    .option('--priority <n>', 'higher runs first', Number.parseInt)
+    .option('--shared-fs', 'workers read the input in place (default: upload it into the cluster)')
+    .option('--timeout <ms>', 'with --wait: give up after this long', positiveInt)
+    .action((job: string, opts) => submitCommand(job, opts));
+
+  program
+    .command('status')
+    .description('jobs, batches, workers and lag of the cluster')
+    .argument('[job-id]', 'one job')
+    .option('--nats <url>', 'NATS URL (default: $MRM_NATS_URL)')
+    .option('--json', 'machine-readable output')
+    .action((jobId: string | undefined, opts) => statusCommand(jobId, opts));
 
   return program;
 }

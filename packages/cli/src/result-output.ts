@@ -1,6 +1,6 @@
 /** Writing a job's result (or one key of it) as JSON Lines, as of a version. */
-import { ErrorCode, type Key, MrmError, type ResolvedJob, type StateStore } from '@mrm/core';
-import { type ResultEntry, readKey, readResult } from './result-reader.js';
+import { ErrorCode, type Key, MrmError, type ResolvedJob } from '@mrm/core';
+import { type ResultEntry, type ResultSource, readKey, readResult } from './result-reader.js';
 import { writeJsonLines } from './result-writer.js';
 
 /** Which result to write and where. */
@@ -17,7 +17,7 @@ export interface ResultRequest {
 export type ResultJob = Pick<ResolvedJob, 'name' | 'partitions' | 'finalize'>;
 
 /** Resolves the version to read: the given one (which must exist) or the latest; undefined when there is none. */
-export async function resolveVersion(store: StateStore, job: string, version?: number): Promise<number | undefined> {
+export async function resolveVersion(store: ResultSource, job: string, version?: number): Promise<number | undefined> {
   if (version === undefined) return (await store.latestVersion(job))?.version;
   const versions = await store.listVersions(job);
   if (!versions.some((v) => v.version === version)) {
@@ -31,7 +31,7 @@ export async function resolveVersion(store: StateStore, job: string, version?: n
 }
 
 /** Writes the result; returns the number of lines written. */
-export async function writeJobResult(store: StateStore, job: ResultJob, request: ResultRequest): Promise<number> {
+export async function writeJobResult(store: ResultSource, job: ResultJob, request: ResultRequest): Promise<number> {
   const version = await resolveVersion(store, job.name, request.version);
   const options = {
     version: version ?? 0,

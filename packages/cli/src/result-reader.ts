@@ -7,6 +7,10 @@
  * ```
  */
 import type { CanonicalKey, Key, StateStore } from '@mrm/core';
+
+/** What reading a result needs of a store: a local StateStore, or merge workers over the network. */
+export type ResultSource = Pick<StateStore, 'scan' | 'get' | 'listVersions' | 'latestVersion'>;
+
 import { canonicalKey, compareCanonicalKeys, ErrorCode, errorMessage, keyOf, MrmError, partitionOf } from '@mrm/core';
 import { BinaryHeap } from './binary-heap.js';
 
@@ -65,7 +69,7 @@ async function advance(partition: number, rest: Head['rest']): Promise<Head | un
  * entry per partition. Stopping early (`break`) closes every scan.
  */
 export async function* readResult(
-  store: StateStore,
+  store: ResultSource,
   job: string,
   options: ReadResultOptions,
 ): AsyncGenerator<ResultEntry, void, undefined> {
@@ -97,7 +101,7 @@ export async function* readResult(
  * is looked up in the partition that owns it (unsalted, as the state stores it).
  */
 export async function readKey(
-  store: StateStore,
+  store: ResultSource,
   job: string,
   key: Key,
   options: ReadResultOptions,

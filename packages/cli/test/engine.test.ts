@@ -92,12 +92,7 @@ function startCluster(
     { length: merges },
     (_, i) => new MergeWorker({ id: `merge-${i}`, transport: connect(`merge-${i}`), store, loadJob }),
   );
-  const coordinator = new Coordinator({
-    transport: connect('coordinator'),
-    store,
-    mapWorkers: mapWorkers.map((w) => w.id),
-    mergeWorkers: mergeWorkers.map((w) => w.id),
-  });
+  const coordinator = new Coordinator({ transport: connect('coordinator'), store });
   for (const w of [...mapWorkers, ...mergeWorkers]) w.start();
   coordinator.start();
   return {
@@ -137,7 +132,15 @@ describe('coordinator, map and merge workers together', () => {
   async function run(job: ResolvedJob, files: string[], options: RunJobOptions = {}) {
     const c = cluster as Cluster;
     const ref: JobRef = { name: job.name, bundleHash: 'test' };
-    return c.coordinator.runJob({ jobId: `j-${Math.random()}`, job, ref, inputs: await expandInputs(files), options });
+    return c.coordinator.runJob({
+      jobId: `j-${Math.random()}`,
+      job,
+      ref,
+      inputs: await expandInputs(files),
+      mapWorkers: c.maps.map((w) => w.id),
+      mergeWorkers: c.merges.map((w) => w.id),
+      options,
+    });
   }
 
   for (const [maps, merges] of [
@@ -185,6 +188,7 @@ describe('coordinator, map and merge workers together', () => {
         flush: t.flush.bind(t),
         bucket: t.bucket.bind(t),
         close: t.close.bind(t),
+        onStateChange: t.onStateChange.bind(t),
         publish(channel: Channel, payload: Uint8Array) {
           if (channel.kind === 'frames') {
             outstanding += payload.byteLength;

@@ -26,8 +26,6 @@ export interface CoordinatorOptions {
   readonly transport: Transport;
   /** The coordinator's own durable records (job shapes, plans, committed versions). */
   readonly store: StateStore;
-  readonly mapWorkers: readonly string[];
-  readonly mergeWorkers: readonly string[];
   readonly logger?: Logger;
 }
 
@@ -55,6 +53,11 @@ export interface RunJobRequest {
   readonly job: ResolvedJob;
   readonly ref: JobRef;
   readonly inputs: readonly SourceFile[];
+  /** Map workers to dispatch tasks to. */
+  readonly mapWorkers: readonly string[];
+  /** Merge workers of the run; partition p is owned by `owners[p]`, else `mergeWorkers[p % n]`. */
+  readonly mergeWorkers: readonly string[];
+  readonly owners?: readonly string[];
   readonly options?: RunJobOptions;
   readonly signal?: AbortSignal;
   readonly onSource?: (outcome: SourceOutcome) => void;
@@ -121,9 +124,6 @@ export class Coordinator {
   state: CoordinatorState = 'created';
 
   constructor(private readonly options: CoordinatorOptions) {
-    if (options.mapWorkers.length === 0 || options.mergeWorkers.length === 0) {
-      throw new MrmError(ErrorCode.BadOption, 'a coordinator needs at least one map and one merge worker');
-    }
     this.logger = options.logger ?? silentLogger;
   }
 
@@ -146,8 +146,14 @@ export class Coordinator {
   /** Runs a job over its inputs and resolves when its last version is committed. */
   async runJob(request: RunJobRequest): Promise<RunResult> {
     if (this.state !== 'running') throw new MrmError(ErrorCode.Aborted, 'the coordinator is not running');
-    const { job, options = {} } = request;
-    const { store, transport, mapWorkers, mergeWorkers } = this.options;
+    const { job, options = {}, mapWorkers, mergeWorkers } = request;
+    const { store, transport } = this.options;
+    if (mapWorkers.length === 0 || mergeWorkers.length === 0) {
+      throw new MrmError(
+        ErrorCode.JobFailed,
+        `no workers to run job '${job.name}': ${mapWorkers.length} map and ${mergeWorkers.length} merge workers`,
+      );
+    }
     const settings = resolveRunSettings(options, mapWorkers.length);
     const batchLines = resolveBatchLines(options.batchLines);
     const record = new JobRecord(store, job.name);
@@ -185,6 +191,7 @@ export class Coordinator {
       transport,
       mapWorkers,
       mergeWorkers,
+      ...(request.owners !== undefined ? { owners: request.owners } : {}),
       settings,
       logger: this.logger,
       ...(request.onProgress !== undefined ? { onProgress: request.onProgress } : {}),
@@ -208,6 +215,17 @@ export class Coordinator {
       request.signal?.removeEventListener('abort', onAbort);
       this.runs.delete(key);
     }
+  }
+
+  /** The run in progress for a job id, if any. */
+  activeRun(jobId: string): JobRun | undefined {
+    for (const [key, run] of this.runs) if (key.startsWith(`${jobId}/`)) return run;
+    return undefined;
+  }
+
+  /** Every run in progress. */
+  activeRuns(): JobRun[] {
+    return [...this.runs.values()];
   }
 
   /** Stops listening. Runs in progress are abandoned (their uncommitted work rolls back on the next run). */

@@ -19,9 +19,15 @@ export type {
   RunResult,
 } from './coordinator.js';
 export { Coordinator, resolveBatchLines, resolveRunSettings } from './coordinator.js';
+export type { CoordinatorServiceOptions, ServiceState } from './coordinator-service.js';
+export { CoordinatorService } from './coordinator-service.js';
+export { JobHistory } from './job-history.js';
+export type { QueuedJob } from './job-queue.js';
+export { JobQueue } from './job-queue.js';
 export type { JobShape } from './job-record.js';
 export { JobRecord } from './job-record.js';
 export type { JobRunContext, RunProgress, RunSettings } from './job-run.js';
 export { JobRun } from './job-run.js';
 export type { PlanRunOptions, RunPlan, SourceOutcome } from './run-plan.js';
 export { planRun } from './run-plan.js';
+export { WorkerRegistry } from './worker-registry.js';

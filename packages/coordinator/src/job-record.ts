@@ -64,14 +64,14 @@ export class JobRecord {
     return runs;
   }
 
-  /** The plan stored for a source path by an earlier run. */
-  plan(path: string): Promise<SourcePlan | undefined> {
-    return this.store.getMeta<SourcePlan>(this.name, planName(path));
+  /** The plan stored for a source (by identity) by an earlier run. */
+  plan(identity: string): Promise<SourcePlan | undefined> {
+    return this.store.getMeta<SourcePlan>(this.name, planName(identity));
   }
 
   /** Stores a source's plan (before any of its batches is dispatched). */
   savePlan(plan: SourcePlan): Promise<void> {
-    return this.store.putMeta(this.name, planName(plan.path), plan);
+    return this.store.putMeta(this.name, planName(plan.identity), plan);
   }
 
   /** Records the batch ids a version will commit (written before the commit; see docs/architecture.md). */

@@ -62,6 +62,8 @@ export interface JobRunContext {
   readonly transport: Transport;
   readonly mapWorkers: readonly string[];
   readonly mergeWorkers: readonly string[];
+  /** Owner of each partition (default: `mergeWorkers[p % n]`). */
+  readonly owners?: readonly string[];
   readonly settings: RunSettings;
   readonly logger: Logger;
   readonly onProgress?: (progress: RunProgress) => void;
@@ -70,6 +72,8 @@ export interface JobRunContext {
 /** The state of one run. Resolves `done` with the committed versions. */
 export class JobRun {
   private readonly owners: string[];
+  /** Map workers still taking tasks (a lost one is removed). */
+  private readonly mapWorkers: string[];
   private readonly ownedBy = new Map<string, number[]>();
   private nextTask = 0;
   private tasksInFlight = 0;
@@ -104,13 +108,17 @@ export class JobRun {
       this.rejectDone = reject;
     });
     const { partitions } = ctx.job;
-    this.owners = Array.from({ length: partitions }, (_, p) => ctx.mergeWorkers[p % ctx.mergeWorkers.length] as string);
+    this.owners =
+      ctx.owners !== undefined
+        ? [...ctx.owners]
+        : Array.from({ length: partitions }, (_, p) => ctx.mergeWorkers[p % ctx.mergeWorkers.length] as string);
     this.owners.forEach((w, p) => {
       const list = this.ownedBy.get(w) ?? [];
       list.push(p);
       this.ownedBy.set(w, list);
     });
-    for (const m of ctx.mapWorkers) this.mapLoad.set(m, 0);
+    this.mapWorkers = [...ctx.mapWorkers];
+    for (const m of this.mapWorkers) this.mapLoad.set(m, 0);
   }
 
   private get total(): number {
@@ -200,6 +208,51 @@ export class JobRun {
     }
   }
 
+  /**
+   * A worker stopped answering. A lost map worker's unfinished tasks go to the others; a lost
+   * merge worker holds partition state that cannot move yet, so the run fails (it resumes from
+   * the last committed version once the worker is back).
+   */
+  workerLost(workerId: string): void {
+    if (this.finished) return;
+    if (this.ctx.mergeWorkers.includes(workerId)) {
+      void this.fail(
+        new MrmError(
+          ErrorCode.JobFailed,
+          `merge worker ${workerId} stopped answering; job '${this.ctx.job.name}' resumes from its last committed version when it is back`,
+        ),
+      );
+      return;
+    }
+    const i = this.mapWorkers.indexOf(workerId);
+    if (i < 0) return;
+    this.mapWorkers.splice(i, 1);
+    this.mapLoad.delete(workerId);
+    if (this.mapWorkers.length === 0) {
+      void this.fail(new MrmError(ErrorCode.JobFailed, `no map workers left for job '${this.ctx.job.name}'`));
+      return;
+    }
+    for (const [index, task] of this.tasks) {
+      const split = this.ctx.plan.splits[index];
+      if (task.worker !== workerId || split === undefined) continue;
+      if (split.batches.every((b) => b.seq < this.lowestUnmerged || this.mergedSeqs.has(b.seq))) continue;
+      if (task.done) this.tasksInFlight++;
+      this.send(index, task.attempt + 1);
+    }
+  }
+
+  /** Progress for status reports. */
+  snapshot(): { totalBatches: number; mergedBatches: number; records: number; lagBatches: number } {
+    let dispatched = 0;
+    for (const index of this.tasks.keys()) dispatched += this.ctx.plan.splits[index]?.batches.length ?? 0;
+    return {
+      totalBatches: this.total,
+      mergedBatches: this.lowestUnmerged,
+      records: this.records,
+      lagBatches: Math.max(0, dispatched - this.lowestUnmerged),
+    };
+  }
+
   private send(index: number, attempt: number): void {
     const { ctx } = this;
     const { settings } = ctx;
@@ -240,8 +293,8 @@ export class JobRun {
   }
 
   private leastLoadedMapWorker(): string {
-    let best = this.ctx.mapWorkers[0] as string;
-    for (const w of this.ctx.mapWorkers) if ((this.mapLoad.get(w) ?? 0) < (this.mapLoad.get(best) ?? 0)) best = w;
+    let best = this.mapWorkers[0] as string;
+    for (const w of this.mapWorkers) if ((this.mapLoad.get(w) ?? 0) < (this.mapLoad.get(best) ?? 0)) best = w;
     return best;
   }
 
@@ -384,7 +437,7 @@ export class JobRun {
     const reason = error instanceof Error ? error.message : String(error);
     ctx.logger.warn('run failed; rolling back', { jobId: ctx.jobId, rollbackTo, reason });
     const abort: MessageBody = { type: 'run-abort', jobId: ctx.jobId, run: ctx.run, rollbackTo, reason };
-    for (const w of ctx.mapWorkers) ctx.transport.publish({ kind: 'worker', workerId: w }, encodeMessage(abort));
+    for (const w of this.mapWorkers) ctx.transport.publish({ kind: 'worker', workerId: w }, encodeMessage(abort));
     try {
       await this.commitChain.catch(() => {});
       await Promise.all(

@@ -46,7 +46,7 @@ export async function planRun(
 ): Promise<RunPlan> {
   const plan: RunPlan = { splits: [], batchIds: [], batchLines: [], sources: [] };
   for (const file of inputs) {
-    const previous = await record.plan(file.path);
+    const previous = await record.plan(file.identity ?? file.path);
     const source = await planSource(file, {
       format: options.format,
       batchLines: options.batchLines,

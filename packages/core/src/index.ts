@@ -31,6 +31,28 @@ export type {
   TopKState,
 } from './aggregates/index.js';
 export { aggregates } from './aggregates/index.js';
+export type {
+  ApiBody,
+  ApiMessage,
+  ErrorReply,
+  GetReply,
+  GetRequest,
+  HeartbeatMessage,
+  InputRef,
+  JobEventMessage,
+  JobInfoReply,
+  JobInfoRequest,
+  JobProgress,
+  JobStatus,
+  ScanReply,
+  ScanRequest,
+  StatusReply,
+  StatusRequest,
+  SubmitOptions,
+  SubmitRequest,
+  WorkerStatus,
+} from './api.js';
+export { API_VERSION, decodeApi, encodeApi, expectReply, JobState, WorkerRole } from './api.js';
 export { decode, encode, MSGPACK_OPTIONS } from './codec.js';
 export type { MrmErrorOptions, WireError } from './errors.js';
 export {
@@ -42,6 +64,8 @@ export {
   toWireError,
   UnrecoverableError,
 } from './errors.js';
+export type { HeartbeatOptions } from './heartbeat.js';
+export { startHeartbeat } from './heartbeat.js';
 export type { AggregateParts, Emit, JobSpec, MapContext } from './job.js';
 export { defineJob, InputFormat } from './job.js';
 export type { CanonicalKey, Key } from './key.js';

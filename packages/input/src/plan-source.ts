@@ -57,7 +57,7 @@ export async function planSource(file: SourceFile, options: PlanSourceOptions): 
   const reusable = reusableBatches(file, options.previous);
   const batches: PlannedBatch[] = [];
   const commit = (draft: BatchDraft) => batches.push({ ordinal: batches.length, ...draft });
-  const cutter = new BatchCutter(file.path, batchLines);
+  const cutter = new BatchCutter(file.identity ?? file.path, batchLines);
   const startCheck = (index: number): Check | undefined => {
     const batch = reusable[index];
     return batch === undefined ? undefined : { batch, hash: createHash('sha256'), speculative: [] };
@@ -95,6 +95,8 @@ export async function planSource(file: SourceFile, options: PlanSourceOptions): 
   const last = batches[batches.length - 1];
   return {
     path: file.path,
+    identity: file.identity ?? file.path,
+    location: file.location ?? file.path,
     displayPath: file.displayPath,
     gzip: file.gzip,
     format: options.format,

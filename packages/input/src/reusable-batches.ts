@@ -7,7 +7,7 @@ import type { PlannedBatch, SourcePlan } from './source-plan.js';
  * the planner read nonsense offsets, so reuse simply stops where the chain breaks.
  */
 export function reusableBatches(file: SourceFile, previous: SourcePlan | undefined): readonly PlannedBatch[] {
-  if (previous === undefined || previous.path !== file.path) return [];
+  if (previous === undefined || (previous.identity ?? previous.path) !== (file.identity ?? file.path)) return [];
   const chain: PlannedBatch[] = [];
   let offset = 0;
   let line = 1;

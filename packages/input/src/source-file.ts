@@ -7,8 +7,15 @@ import { ErrorCode, MrmError } from '@mrm/core';
 
 /** An input file ready to be planned. */
 export interface SourceFile {
-  /** Absolute real path (symlinks resolved): the identity of the source across runs. */
+  /** Absolute real path (symlinks resolved): where this process reads it. */
   readonly path: string;
+  /**
+   * Identity of the source across runs, when it differs from `path` (a cluster job's input read
+   * from a local copy: the submitter's path). Batch ids and stored plans hang on it.
+   */
+  readonly identity?: string;
+  /** Where map workers read it, when it differs from `path` (`blob:<name>` for an uploaded input). */
+  readonly location?: string;
   /** The path as the user gave it, or the path under a given folder/glob joined to the given prefix. */
   readonly displayPath: string;
   /** True when the name ends in `.gz` (checked against the gzip magic bytes `1f 8b`). */

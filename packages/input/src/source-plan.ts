@@ -23,8 +23,12 @@ export interface PlannedBatch {
  * back to `planSource` as `previous` on the next run, which is what keeps batch ids stable.
  */
 export interface SourcePlan {
-  /** Absolute real path. */
+  /** Absolute real path where the planner read it. */
   readonly path: string;
+  /** Identity of the source (`SourceFile.identity`, else `path`). */
+  readonly identity: string;
+  /** Where map workers read it (`SourceFile.location`, else `path`). */
+  readonly location: string;
   /** Path as the user gave it. */
   readonly displayPath: string;
   readonly gzip: boolean;

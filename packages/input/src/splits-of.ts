@@ -43,7 +43,7 @@ export function splitsOf(plan: SourcePlan, firstSeq: number, options: SplitsOfOp
     if (open === undefined || !continues || open.length >= perSplit) {
       open = [];
       splits.push({
-        path: plan.path,
+        path: plan.location,
         displayPath: plan.displayPath,
         format: plan.format,
         gzip: plan.gzip,

@@ -14,6 +14,8 @@ function planOf(count: number, gzip = false): SourcePlan {
   }));
   return {
     path: '/data/access.log',
+    identity: '/data/access.log',
+    location: '/data/access.log',
     displayPath: 'access.log',
     gzip,
     format: 'lines',

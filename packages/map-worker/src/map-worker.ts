@@ -29,6 +29,11 @@ export interface MapWorkerOptions {
   readonly logger?: Logger;
   /** Credit window towards each merge worker (default 8 MiB). */
   readonly creditWindowBytes?: number;
+  /**
+   * Makes a task runnable here before it runs: fetches the job bundle and uploaded input it
+   * names to local files (cluster workers). Default: the task as it is.
+   */
+  readonly prepareTask?: (task: MapTaskMessage) => Promise<MapTaskMessage>;
 }
 
 /** {@link MapWorkerOptions} with defaults filled. */
@@ -40,7 +45,12 @@ export function resolveMapWorkerOptions(options: MapWorkerOptions): ResolvedMapW
   if (!Number.isInteger(creditWindowBytes) || creditWindowBytes < 1024) {
     throw new MrmError(ErrorCode.BadOption, `creditWindowBytes must be an integer ≥ 1024, got ${creditWindowBytes}`);
   }
-  return { ...options, creditWindowBytes, logger: options.logger ?? silentLogger };
+  return {
+    ...options,
+    creditWindowBytes,
+    logger: options.logger ?? silentLogger,
+    prepareTask: options.prepareTask ?? (async (task) => task),
+  };
 }
 
 /** Lifecycle of a worker. */
@@ -116,7 +126,8 @@ export class MapWorker {
     this.running.set(key, ac);
     const log = logger.child({ jobId: task.jobId, task: task.taskId, worker: id });
     try {
-      const totals = await executor.run(task, (output) => this.push(task, output, ac.signal), ac.signal);
+      const runnable = await this.options.prepareTask(task);
+      const totals = await executor.run(runnable, (output) => this.push(task, output, ac.signal), ac.signal);
       await transport.flush();
       this.tasks++;
       this.report({

@@ -4,9 +4,11 @@
  * their frames (so a slow merge worker slows its producers down).
  */
 import {
+  decodeApi,
   decodeMessage,
   ErrorCode,
   encodeAck,
+  encodeApi,
   encodeMessage,
   encodeNack,
   type JobLoader,
@@ -21,8 +23,10 @@ import {
   type Subscription,
   silentLogger,
   type Transport,
+  toWireError,
 } from '@mrm/core';
 import { MergeRun } from './merge-run.js';
+import { scanPage } from './scan-page.js';
 
 /** Options of {@link MergeWorker}. */
 export interface MergeWorkerOptions {
@@ -51,6 +55,7 @@ export class MergeWorker {
   private readonly subscriptions: Subscription[] = [];
   private readonly parts = new PartAssembler();
   private readonly logger: Logger;
+  private unlisten: (() => void) | undefined;
   private framesReceived = 0;
   private finishedSpilledBytes = 0;
   private bytesReceived = 0;
@@ -65,14 +70,38 @@ export class MergeWorker {
     return this.options.id;
   }
 
-  /** Subscribes to control messages and frames. */
+  /** Subscribes to control messages, frames and queries. */
   start(): void {
     const { transport, id } = this.options;
     this.subscriptions.push(
       transport.subscribe({ kind: 'worker', workerId: id }, (payload, reply) => void this.onControl(payload, reply)),
       transport.subscribe({ kind: 'frames', workerId: id }, (payload) => this.onData(payload)),
+      transport.subscribe({ kind: 'query', workerId: id }, (payload, reply) => void this.onQuery(payload, reply)),
     );
+    // Reports sent while the connection was down may be lost: send them again.
+    this.unlisten = transport.onStateChange((state) => {
+      if (state === 'connected') this.resendReports();
+    });
     this.state = 'running';
+  }
+
+  /** Answers a page of a partition's entries, or one key, as of a committed version. */
+  private async onQuery(payload: Uint8Array, reply: Reply | undefined): Promise<void> {
+    if (reply === undefined) return;
+    try {
+      const m = decodeApi(payload);
+      const { store } = this.options;
+      if (m.type === 'get') {
+        const value = await store.get(m.job, m.partition, m.key, m.version);
+        reply(encodeApi({ type: 'get-reply', found: value !== undefined, ...(value !== undefined ? { value } : {}) }));
+      } else if (m.type === 'scan') {
+        reply(encodeApi(await scanPage(store, m)));
+      } else {
+        throw new MrmError(ErrorCode.Protocol, `a merge worker does not answer '${m.type}'`);
+      }
+    } catch (e) {
+      reply(encodeApi({ type: 'error-reply', error: toWireError(e) }));
+    }
   }
 
   private report = (message: MessageBody): void => {
@@ -179,6 +208,7 @@ export class MergeWorker {
   async close(): Promise<void> {
     if (this.state === 'closed') return;
     this.state = 'closed';
+    this.unlisten?.();
     for (const s of this.subscriptions) s.unsubscribe();
     await Promise.all([...this.runs.values()].map((r) => r.close()));
     this.runs.clear();

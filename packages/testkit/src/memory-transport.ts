@@ -201,6 +201,7 @@ interface PendingRequest {
 export class MemoryTransport implements Transport {
   readonly bus: MemoryBus;
   readonly blobs: BlobStore;
+  readonly #stateListeners = new Set<(state: TransportState) => void>();
   #state: TransportState = 'connected';
   readonly #mailboxes = new Set<Mailbox>();
   readonly #requests = new Set<PendingRequest>();
@@ -221,6 +222,12 @@ export class MemoryTransport implements Transport {
 
   get state(): TransportState {
     return this.#state;
+  }
+
+  /** The in-memory bus never disconnects; listeners hear only `closed`. */
+  onStateChange(listener: (state: TransportState) => void): () => void {
+    this.#stateListeners.add(listener);
+    return () => this.#stateListeners.delete(listener);
   }
 
   get maxPayloadBytes(): number {
@@ -315,6 +322,7 @@ export class MemoryTransport implements Transport {
   async close(): Promise<void> {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
+    for (const listener of this.#stateListeners) listener('closed');
     for (const pending of [...this.#requests]) {
       pending.reject(new MrmError(ErrorCode.Transport, 'transport closed while waiting for a reply'));
     }

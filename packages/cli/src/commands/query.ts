@@ -1,8 +1,12 @@
-/** `mrm query` and `mrm versions` on a local state directory. */
+/** `mrm query` (on a local state directory or a cluster) and `mrm versions`. */
 import { access } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { JobRecord } from '@mrm/coordinator';
-import { ErrorCode, type Key, MrmError, parseKeyArgument, type StateStore } from '@mrm/core';
+import { ErrorCode, type Key, MrmError, parseKeyArgument, type StateStore, type Transport } from '@mrm/core';
+import { connectCluster } from '../cluster/connect.js';
+import { clusterJobLoader } from '../cluster/job-shipping.js';
+import { fetchJobInfo, RemoteResultSource } from '../cluster/remote-result.js';
 import { importJob } from '../job-loader.js';
 import { say } from '../report.js';
 import { type ResultJob, writeJobResult } from '../result-output.js';
@@ -10,7 +14,8 @@ import { openExistingStore, statePaths } from '../state-dir.js';
 
 /** Options of `mrm query --state`. */
 export interface QueryCommandOptions {
-  readonly state: string;
+  readonly state?: string;
+  readonly nats?: string;
   readonly job: string;
   readonly key?: string;
   readonly version?: number;
@@ -49,16 +54,56 @@ async function withStore<T>(stateDir: string, fn: (store: StateStore) => Promise
   }
 }
 
-/** Runs `mrm query --state`. */
+/** Writes a cluster job's result through its merge workers (finalize from the cluster's bundle). */
+export async function writeClusterResult(
+  transport: Transport,
+  job: { name: string },
+  request: { out: string; version?: number; key?: Key },
+): Promise<number> {
+  const info = await fetchJobInfo(transport, job.name, QUERY_TIMEOUT_MS);
+  const code = await clusterJobLoader(
+    transport,
+    join(tmpdir(), 'mrm-query-bundles'),
+  )({
+    name: info.name,
+    bundleHash: info.bundleHash,
+  });
+  const source = new RemoteResultSource(transport, info, QUERY_TIMEOUT_MS);
+  return writeJobResult(
+    source,
+    {
+      name: info.name,
+      partitions: info.partitions,
+      ...(code.finalize !== undefined ? { finalize: code.finalize } : {}),
+    },
+    request,
+  );
+}
+
+const QUERY_TIMEOUT_MS = 30_000;
+
+/** Runs `mrm query`: on a local --state, else on the cluster at --nats / MRM_NATS_URL. */
 export async function queryCommand(options: QueryCommandOptions): Promise<void> {
-  await withStore(options.state, async (store) => {
-    const job = await storedJob(store, options.state, options.job);
-    const key: Key | undefined = options.key !== undefined ? parseKeyArgument(options.key) : undefined;
-    const lines = await writeJobResult(store, job, {
-      out: options.out ?? '-',
-      ...(options.version !== undefined ? { version: options.version } : {}),
-      ...(key !== undefined ? { key } : {}),
-    });
+  const key: Key | undefined = options.key !== undefined ? parseKeyArgument(options.key) : undefined;
+  const request = {
+    out: options.out ?? '-',
+    ...(options.version !== undefined ? { version: options.version } : {}),
+    ...(key !== undefined ? { key } : {}),
+  };
+  if (options.state === undefined) {
+    const transport = await connectCluster(options.nats, 'mrm-query');
+    try {
+      const lines = await writeClusterResult(transport, { name: options.job }, request);
+      if (key !== undefined && lines === 0) say(`mrm: key ${JSON.stringify(key)} is not in the result`);
+    } finally {
+      await transport.close();
+    }
+    return;
+  }
+  const stateDir = options.state;
+  await withStore(stateDir, async (store) => {
+    const job = await storedJob(store, stateDir, options.job);
+    const lines = await writeJobResult(store, job, request);
     if (key !== undefined && lines === 0) say(`mrm: key ${JSON.stringify(key)} is not in the result`);
   });
 }

@@ -105,6 +105,12 @@ export interface Transport {
   readonly blobs: BlobStore;
   /** Opens (creating if needed) a key/value bucket. */
   bucket(name: string, options?: BucketOptions): Promise<KeyValueBucket>;
+  /**
+   * Calls `listener` on every change of {@link Transport.state} (e.g. `reconnecting` then
+   * `connected` after a server restart, when messages in flight may have been lost). Returns the
+   * function that removes the listener.
+   */
+  onStateChange(listener: (state: TransportState) => void): () => void;
   /** Drains subscriptions and closes. */
   close(): Promise<void>;
 }

@@ -1,0 +1,108 @@
+/**
+ * Input of a cluster job: read in place from a filesystem every worker sees (`--shared-fs`), or
+ * uploaded by `mrm submit` into the blob store by content hash (the default: it works whatever
+ * the machines share) and fetched once into each worker's cache.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { access, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ErrorCode, type InputRef, MrmError, type Transport } from '@mrm/core';
+import type { SourceFile } from '@mrm/input';
+
+const BLOB_PREFIX = 'blob:';
+/** Largest input file `submit` uploads (the blob store holds it in one piece). */
+export const MAX_UPLOAD_BYTES = 1024 * 1024 * 1024;
+
+/** Turns local files into input references, uploading them unless `sharedFs`. */
+export async function shipInputs(
+  transport: Transport,
+  files: readonly SourceFile[],
+  sharedFs: boolean,
+): Promise<InputRef[]> {
+  const refs: InputRef[] = [];
+  for (const f of files) {
+    let location = f.path;
+    if (!sharedFs) {
+      if (f.size > MAX_UPLOAD_BYTES) {
+        throw new MrmError(
+          ErrorCode.BadOption,
+          `input '${f.displayPath}' is ${f.size} bytes, over the ${MAX_UPLOAD_BYTES}-byte upload limit; put it where workers can read it and use --shared-fs`,
+        );
+      }
+      const bytes = await readFile(f.path);
+      const name = `input/${createHash('sha256').update(bytes).digest('hex')}`;
+      if (!(await transport.blobs.has(name))) await transport.blobs.put(name, bytes);
+      location = `${BLOB_PREFIX}${name}`;
+    }
+    refs.push({ identity: f.path, displayPath: f.displayPath, location, gzip: f.gzip, size: f.size });
+  }
+  return refs;
+}
+
+/**
+ * Local copies of uploaded inputs in one folder: each blob is fetched once, also when several
+ * tasks ask for it at the same time.
+ */
+export class InputCache {
+  private readonly inflight = new Map<string, Promise<string>>();
+
+  constructor(
+    private readonly transport: Transport,
+    private readonly dir: string,
+  ) {}
+
+  /** A local path for an input location: the path itself, or the blob fetched into the cache. */
+  path(location: string): Promise<string> {
+    if (!location.startsWith(BLOB_PREFIX)) return Promise.resolve(location);
+    let p = this.inflight.get(location);
+    if (p === undefined) {
+      p = this.fetch(location.slice(BLOB_PREFIX.length));
+      p.catch(() => this.inflight.delete(location));
+      this.inflight.set(location, p);
+    }
+    return p;
+  }
+
+  private async fetch(name: string): Promise<string> {
+    const local = join(this.dir, name.replaceAll('/', '_'));
+    if (
+      await access(local).then(
+        () => true,
+        () => false,
+      )
+    )
+      return local;
+    const bytes = await this.transport.blobs.get(name);
+    if (bytes === undefined) throw new MrmError(ErrorCode.InputMissing, `uploaded input ${name} is not in the cluster`);
+    await mkdir(this.dir, { recursive: true });
+    const tmp = `${local}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    await writeFile(tmp, bytes);
+    await rename(tmp, local);
+    return local;
+  }
+}
+
+/** Source files the coordinator can plan, from submitted references. */
+export async function resolveInputRefs(refs: readonly InputRef[], cache: InputCache): Promise<SourceFile[]> {
+  const files: SourceFile[] = [];
+  for (const r of refs) {
+    const path = await cache.path(r.location);
+    if (r.location === path) {
+      await access(path).catch(() => {
+        throw new MrmError(
+          ErrorCode.InputMissing,
+          `input '${r.displayPath}' is not readable at ${path} on the coordinator (--shared-fs needs a filesystem every worker sees)`,
+        );
+      });
+    }
+    files.push({
+      path,
+      identity: r.identity,
+      location: r.location,
+      displayPath: r.displayPath,
+      gzip: r.gzip,
+      size: r.size,
+    });
+  }
+  return files;
+}

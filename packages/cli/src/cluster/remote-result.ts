@@ -1,0 +1,82 @@
+/**
+ * Reading a cluster job's result: the coordinator says which merge worker owns each partition
+ * and which versions exist; the entries come from the owners, page by page.
+ */
+import {
+  type CanonicalKey,
+  ErrorCode,
+  encodeApi,
+  expectReply,
+  type JobInfoReply,
+  MrmError,
+  type ScanOptions,
+  type Transport,
+  type VersionInfo,
+} from '@mrm/core';
+import type { ResultSource } from '../result-reader.js';
+
+const PAGE_ENTRIES = 5000;
+
+/** Asks the coordinator where a job's state lives. */
+export async function fetchJobInfo(transport: Transport, name: string, timeoutMs: number): Promise<JobInfoReply> {
+  const reply = await transport.request({ kind: 'api' }, encodeApi({ type: 'job-info', name }), { timeoutMs });
+  return expectReply(reply, 'job-info-reply');
+}
+
+/** A {@link ResultSource} over the merge workers of a cluster. */
+export class RemoteResultSource implements ResultSource {
+  constructor(
+    private readonly transport: Transport,
+    private readonly info: JobInfoReply,
+    private readonly timeoutMs: number,
+  ) {}
+
+  private owner(partition: number): string {
+    const owner = this.info.owners[partition];
+    if (owner === undefined)
+      throw new MrmError(ErrorCode.State, `partition ${partition} of job '${this.info.name}' has no owner`);
+    return owner;
+  }
+
+  async listVersions(): Promise<VersionInfo[]> {
+    return [...this.info.versions];
+  }
+
+  async latestVersion(): Promise<VersionInfo | undefined> {
+    return this.info.versions.at(-1);
+  }
+
+  async get(job: string, partition: number, key: CanonicalKey, asOf: number): Promise<unknown> {
+    const reply = await this.transport.request(
+      { kind: 'query', workerId: this.owner(partition) },
+      encodeApi({ type: 'get', job, partition, version: asOf, key }),
+      { timeoutMs: this.timeoutMs },
+    );
+    const m = expectReply(reply, 'get-reply');
+    return m.found ? m.value : undefined;
+  }
+
+  async *scan(job: string, partition: number, options: ScanOptions): AsyncIterable<readonly [CanonicalKey, unknown]> {
+    let after: string | undefined;
+    for (;;) {
+      const reply = await this.transport.request(
+        { kind: 'query', workerId: this.owner(partition) },
+        encodeApi({
+          type: 'scan',
+          job,
+          partition,
+          version: options.asOf,
+          limit: PAGE_ENTRIES,
+          ...(after !== undefined ? { after } : {}),
+        }),
+        { timeoutMs: this.timeoutMs },
+      );
+      const page = expectReply(reply, 'scan-reply');
+      for (let i = 0; i + 1 < page.entries.length; i += 2) {
+        after = page.entries[i] as string;
+        yield [after, page.entries[i + 1]] as const;
+      }
+      if (page.done) return;
+    }
+  }
+}

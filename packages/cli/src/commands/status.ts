@@ -1,0 +1,85 @@
+/** `mrm status`: jobs, batches, workers and lag at a glance (or as JSON). */
+import { encodeApi, expectReply, type JobStatus, type StatusReply, type WorkerStatus } from '@mrm/core';
+import { connectCluster } from '../cluster/connect.js';
+
+/** Options of `mrm status`. */
+export interface StatusCommandOptions {
+  readonly nats?: string;
+  readonly json?: boolean;
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+function age(ms: number | undefined, now: number): string {
+  if (ms === undefined) return '-';
+  const s = Math.max(0, Math.round((now - ms) / 1000));
+  return s < 120 ? `${s}s ago` : `${Math.round(s / 60)}m ago`;
+}
+
+function jobRows(jobs: readonly JobStatus[], now: number): string[][] {
+  return [
+    ['JOB', 'NAME', 'STATE', 'BATCHES', 'LAG', 'RECORDS', 'VERSIONS', 'SUBMITTED', 'ERROR'],
+    ...jobs.map((j) => [
+      j.jobId,
+      j.name,
+      j.state,
+      j.progress !== undefined ? `${j.progress.mergedBatches}/${j.progress.totalBatches}` : '-',
+      j.progress !== undefined ? String(j.progress.lagBatches) : '-',
+      j.progress !== undefined ? String(j.progress.records) : '-',
+      j.versions !== undefined && j.versions.length > 0 ? `${j.versions[0]}–${j.versions.at(-1)}` : '-',
+      age(j.submittedAtMs, now),
+      j.error?.message ?? '',
+    ]),
+  ];
+}
+
+function workerRows(workers: readonly WorkerStatus[], now: number): string[][] {
+  return [
+    ['WORKER', 'ROLE', 'ALIVE', 'SEEN', 'STATS'],
+    ...workers.map((w) => [
+      w.workerId,
+      w.role,
+      w.alive ? 'yes' : 'no',
+      age(w.lastSeenMs, now),
+      Object.entries(w.stats)
+        .map(([k, v]) => `${k}=${Math.round(v)}`)
+        .join(' '),
+    ]),
+  ];
+}
+
+/** Runs `mrm status`. */
+export async function statusCommand(jobId: string | undefined, options: StatusCommandOptions): Promise<void> {
+  const transport = await connectCluster(options.nats, 'mrm-status');
+  let status: StatusReply;
+  try {
+    const reply = await transport.request(
+      { kind: 'api' },
+      encodeApi({ type: 'status', ...(jobId !== undefined ? { jobId } : {}) }),
+      { timeoutMs: 10_000 },
+    );
+    status = expectReply(reply, 'status-reply');
+  } finally {
+    await transport.close();
+  }
+  if (options.json === true) {
+    const body =
+      jobId !== undefined
+        ? { ...status.jobs[0], workers: status.workers }
+        : { jobs: status.jobs, workers: status.workers };
+    process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
+    return;
+  }
+  const now = Date.now();
+  process.stdout.write(`${table(jobRows(status.jobs, now))}\n\n${table(workerRows(status.workers, now))}\n`);
+}

@@ -1,0 +1,139 @@
+/** `mrm submit`: ship a job and its input to the cluster; with --wait, follow it to the end. */
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  decodeApi,
+  ErrorCode,
+  encodeApi,
+  expectReply,
+  fromWireError,
+  type JobStatus,
+  MrmError,
+  type Transport,
+} from '@mrm/core';
+import { expandInputs } from '@mrm/input';
+import { connectCluster } from '../cluster/connect.js';
+import { shipInputs } from '../cluster/input-shipping.js';
+import { publishBundle } from '../cluster/job-shipping.js';
+import { loadJob } from '../job-loader.js';
+import { say, seconds, thousands } from '../report.js';
+import { writeClusterResult } from './query.js';
+
+/** Options of `mrm submit`. */
+export interface SubmitCommandOptions {
+  readonly input: string[];
+  readonly nats?: string;
+  readonly wait?: boolean;
+  readonly out?: string;
+  readonly batchSize?: number;
+  readonly checkpointEvery?: number;
+  readonly onError?: 'fail' | 'skip';
+  readonly priority?: number;
+  readonly sharedFs?: boolean;
+  readonly timeout?: number;
+}
+
+const REQUEST_TIMEOUT_MS = 15_000;
+
+/** Runs `mrm submit`. */
+export async function submitCommand(jobPath: string, options: SubmitCommandOptions): Promise<void> {
+  if (options.out !== undefined && options.wait !== true) {
+    throw new MrmError(ErrorCode.BadOption, '--out needs --wait (the result exists when the job has finished)');
+  }
+  const loaded = await loadJob(jobPath, join(tmpdir(), 'mrm-submit-bundles'));
+  const files = await expandInputs(options.input);
+  const transport = await connectCluster(options.nats, 'mrm-submit');
+  try {
+    await publishBundle(transport, loaded.bundle);
+    const inputs = await shipInputs(transport, files, options.sharedFs === true);
+    const jobId = `${loaded.job.name}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+    const finished = options.wait === true ? waitForEnd(transport, jobId, options.timeout) : undefined;
+    finished?.catch(() => {});
+    await transport.flush();
+    const reply = await transport
+      .request(
+        { kind: 'api' },
+        encodeApi({
+          type: 'submit',
+          jobId,
+          job: { name: loaded.job.name, bundleHash: loaded.bundle.hash },
+          inputs,
+          options: {
+            ...(options.batchSize !== undefined ? { batchLines: options.batchSize } : {}),
+            ...(options.checkpointEvery !== undefined ? { checkpointEveryBatches: options.checkpointEvery } : {}),
+            ...(options.onError !== undefined ? { onError: options.onError } : {}),
+            ...(options.priority !== undefined ? { priority: options.priority } : {}),
+          },
+        }),
+        { timeoutMs: REQUEST_TIMEOUT_MS },
+      )
+      .catch((e: unknown) => {
+        throw new MrmError(ErrorCode.Transport, `no coordinator answered on the cluster: ${(e as Error).message}`, {
+          cause: e,
+        });
+      });
+    expectReply(reply, 'status-reply');
+    process.stdout.write(`${jobId}\n`);
+    if (finished === undefined) return;
+    const status = await finished;
+    if (status.state === 'failed') {
+      const error = status.error !== undefined ? fromWireError(status.error) : undefined;
+      throw new MrmError(
+        error?.code ?? ErrorCode.JobFailed,
+        `job ${jobId} failed: ${error?.message ?? 'unknown error'}`,
+        {
+          ...(error !== undefined ? { cause: error } : {}),
+        },
+      );
+    }
+    for (const skipped of status.skippedInputs ?? []) say(`skipped ${skipped}: already merged`);
+    const ms = (status.finishedAtMs ?? 0) - (status.startedAtMs ?? 0);
+    const versions = status.versions ?? [];
+    say(
+      `${loaded.job.name}: ${thousands(status.progress?.records ?? 0)} records, ${thousands(status.progress?.totalBatches ?? 0)} batches, ${seconds(ms)} s${versions.length > 0 ? ` → version ${versions.at(-1)}` : ' → nothing new to merge'}`,
+    );
+    if (options.out !== undefined) {
+      await writeClusterResult(transport, loaded.job, { out: options.out });
+    }
+  } finally {
+    await transport.close();
+  }
+}
+
+/** Resolves with the job's final status (from its events, checked against status now and then). */
+function waitForEnd(transport: Transport, jobId: string, timeoutMs: number | undefined): Promise<JobStatus> {
+  return new Promise<JobStatus>((resolve, reject) => {
+    const done = (s: JobStatus) => {
+      if (s.state !== 'succeeded' && s.state !== 'failed') return;
+      cleanup();
+      resolve(s);
+    };
+    const sub = transport.subscribe({ kind: 'events', jobId }, (payload) => {
+      const m = decodeApi(payload);
+      if (m.type === 'job-event') done(m.status);
+    });
+    // Events can be missed (a reconnect); ask for the status now and then as well.
+    const poll = setInterval(() => {
+      transport
+        .request({ kind: 'api' }, encodeApi({ type: 'status', jobId }), { timeoutMs: REQUEST_TIMEOUT_MS })
+        .then((r) => {
+          const s = expectReply(r, 'status-reply').jobs[0];
+          if (s !== undefined) done(s);
+        })
+        .catch(() => {});
+    }, 2000);
+    const timer =
+      timeoutMs !== undefined
+        ? setTimeout(() => {
+            cleanup();
+            reject(new MrmError(ErrorCode.Timeout, `job ${jobId} did not finish within ${timeoutMs} ms`));
+          }, timeoutMs)
+        : undefined;
+    const cleanup = () => {
+      sub.unsubscribe();
+      clearInterval(poll);
+      if (timer !== undefined) clearTimeout(timer);
+    };
+  });
+}

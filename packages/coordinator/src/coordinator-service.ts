@@ -1,0 +1,310 @@
+/**
+ * The coordinator as a long-running cluster service: workers announce themselves by heartbeat,
+ * clients submit jobs and ask for status through the API channel, jobs wait in a priority queue
+ * and run one at a time, and every job's status is kept on disk. Status is answered from the
+ * running job, then the queue, then the history (seeds/003).
+ */
+import {
+  type ApiMessage,
+  type Clock,
+  decodeApi,
+  ErrorCode,
+  encodeApi,
+  type InputRef,
+  type JobInfoReply,
+  type JobLoader,
+  type JobStatus,
+  type Logger,
+  MrmError,
+  type Reply,
+  type ResolvedJob,
+  type StateStore,
+  type SubmitRequest,
+  type Subscription,
+  silentLogger,
+  systemClock,
+  type Transport,
+  toWireError,
+  WorkerRole,
+} from '@mrm/core';
+import type { SourceFile } from '@mrm/input';
+import { Coordinator, type RunJobOptions } from './coordinator.js';
+import { JobHistory } from './job-history.js';
+import { JobQueue } from './job-queue.js';
+import { JobRecord } from './job-record.js';
+import { WorkerRegistry } from './worker-registry.js';
+
+/** Options of {@link CoordinatorService}. */
+export interface CoordinatorServiceOptions {
+  readonly transport: Transport;
+  /** The coordinator's own store (versions, plans, job history). */
+  readonly store: StateStore;
+  /** Loads a submitted job's code (from the blob store). */
+  readonly loadJob: JobLoader;
+  /** Turns submitted inputs into files this process can plan (downloading uploads). */
+  readonly resolveInputs: (inputs: readonly InputRef[]) => Promise<SourceFile[]>;
+  readonly logger?: Logger;
+  readonly clock?: Clock;
+  /** A worker is lost after this long without a heartbeat (default 5 s). */
+  readonly heartbeatTimeoutMs?: number;
+  /** How long a job waits for at least one map and one merge worker (default 15 s). */
+  readonly workerWaitMs?: number;
+  /** Options applied to every run (tests shorten timeouts with it). */
+  readonly runOptions?: RunJobOptions;
+}
+
+/** Lifecycle of the service. */
+export type ServiceState = 'created' | 'running' | 'closed';
+
+const OWNERS = 'owners';
+
+/** The cluster coordinator. */
+export class CoordinatorService {
+  private readonly coordinator: Coordinator;
+  private readonly registry: WorkerRegistry;
+  private readonly queue = new JobQueue();
+  private readonly history: JobHistory;
+  private readonly logger: Logger;
+  private readonly clock: Clock;
+  private readonly subscriptions: Subscription[] = [];
+  private unlisten: (() => void) | undefined;
+  private running: JobStatus | undefined;
+  private loop: Promise<void> = Promise.resolve();
+  private lastEventMs = 0;
+  state: ServiceState = 'created';
+
+  constructor(private readonly options: CoordinatorServiceOptions) {
+    this.logger = options.logger ?? silentLogger;
+    this.clock = options.clock ?? systemClock;
+    this.coordinator = new Coordinator({ transport: options.transport, store: options.store, logger: this.logger });
+    this.history = new JobHistory(options.store);
+    this.registry = new WorkerRegistry(
+      this.clock,
+      options.heartbeatTimeoutMs ?? 5000,
+      (id, role) => {
+        this.logger.warn('worker lost', { worker: id, role });
+        for (const run of this.coordinator.activeRuns()) run.workerLost(id);
+      },
+      (id, role) => this.logger.info('worker joined', { worker: id, role }),
+    );
+  }
+
+  /** Starts listening for heartbeats, reports and API requests. */
+  start(): void {
+    const { transport } = this.options;
+    this.coordinator.start();
+    this.registry.start();
+    this.subscriptions.push(
+      transport.subscribe({ kind: 'coordinator' }, (payload) => {
+        let m: ApiMessage;
+        try {
+          m = decodeApi(payload);
+        } catch {
+          return;
+        }
+        if (m.type === 'heartbeat') this.registry.heartbeat(m);
+      }),
+      transport.subscribe({ kind: 'api' }, (payload, reply) => void this.onApi(payload, reply)),
+    );
+    // After a reconnect, messages in flight may be lost: dispatch unfinished work again.
+    this.unlisten = transport.onStateChange((state) => {
+      if (state !== 'connected') return;
+      for (const run of this.coordinator.activeRuns()) run.redispatch('transport reconnected');
+    });
+    this.state = 'running';
+  }
+
+  private async onApi(payload: Uint8Array, reply: Reply | undefined): Promise<void> {
+    if (reply === undefined) return;
+    try {
+      const m = decodeApi(payload);
+      if (m.type === 'submit') {
+        await this.submit(m);
+        reply(
+          encodeApi({ type: 'status-reply', jobs: [await this.jobStatus(m.jobId)].filter(isDefined), workers: [] }),
+        );
+      } else if (m.type === 'status') {
+        const jobs = m.jobId !== undefined ? [await this.jobStatus(m.jobId)].filter(isDefined) : await this.allJobs();
+        if (m.jobId !== undefined && jobs.length === 0) {
+          throw new MrmError(ErrorCode.State, `no job with id '${m.jobId}'`);
+        }
+        reply(encodeApi({ type: 'status-reply', jobs, workers: this.registry.list() }));
+      } else if (m.type === 'job-info') {
+        reply(encodeApi(await this.jobInfo(m.name)));
+      } else {
+        throw new MrmError(ErrorCode.Protocol, `the coordinator does not answer '${m.type}'`);
+      }
+    } catch (e) {
+      reply(encodeApi({ type: 'error-reply', error: toWireError(e) }));
+    }
+  }
+
+  private async submit(request: SubmitRequest): Promise<void> {
+    if (this.state !== 'running') throw new MrmError(ErrorCode.Aborted, 'the coordinator is shutting down');
+    if ((await this.jobStatus(request.jobId)) !== undefined) return; // a retried submit
+    const now = this.clock.nowMs();
+    this.queue.push(request, now);
+    await this.history.save(this.queuedStatus(request, now));
+    this.loop = this.loop.then(() => this.runNext());
+  }
+
+  private queuedStatus(request: SubmitRequest, submittedAtMs: number): JobStatus {
+    return {
+      jobId: request.jobId,
+      name: request.job.name,
+      state: 'queued',
+      priority: request.options.priority ?? 0,
+      submittedAtMs,
+    };
+  }
+
+  /** Runs the highest-priority queued job (one at a time). */
+  private async runNext(): Promise<void> {
+    const next = this.queue.shift();
+    if (next === undefined || this.state !== 'running') return;
+    const { request } = next;
+    let status: JobStatus = {
+      ...this.queuedStatus(request, next.submittedAtMs),
+      state: 'running',
+      startedAtMs: this.clock.nowMs(),
+    };
+    this.running = status;
+    await this.publish(status, true);
+    try {
+      const job = await this.options.loadJob(request.job);
+      const inputs = await this.options.resolveInputs(request.inputs);
+      const { mapWorkers, mergeWorkers } = await this.waitForWorkers(job.name);
+      const owners = await this.owners(job, mergeWorkers);
+      const result = await this.coordinator.runJob({
+        jobId: request.jobId,
+        job,
+        ref: request.job,
+        inputs,
+        mapWorkers,
+        mergeWorkers: [...new Set(owners)],
+        owners,
+        options: { ...this.options.runOptions, ...runOptionsOf(request) },
+        onProgress: () => {
+          const run = this.coordinator.activeRun(request.jobId);
+          if (run === undefined || this.running === undefined) return;
+          this.running = { ...this.running, progress: run.snapshot() };
+          void this.publish(this.running, false);
+        },
+      });
+      status = {
+        ...status,
+        ...(this.running?.progress !== undefined ? { progress: this.running.progress } : {}),
+        state: 'succeeded',
+        finishedAtMs: this.clock.nowMs(),
+        versions: result.versions.map((v) => v.version),
+        skippedInputs: result.sources.filter((s) => s.batches > 0 && s.included === 0).map((s) => s.displayPath),
+      };
+    } catch (e) {
+      this.logger.warn('job failed', { jobId: request.jobId, error: String(e) });
+      status = { ...status, state: 'failed', finishedAtMs: this.clock.nowMs(), error: toWireError(e) };
+    }
+    this.running = undefined;
+    await this.publish(status, true);
+    await this.history.prune();
+  }
+
+  /** Waits (up to `workerWaitMs`) for at least one live map and one live merge worker. */
+  private async waitForWorkers(name: string): Promise<{ mapWorkers: string[]; mergeWorkers: string[] }> {
+    const deadline = this.clock.nowMs() + (this.options.workerWaitMs ?? 15_000);
+    for (;;) {
+      const mapWorkers = this.registry.alive(WorkerRole.Map);
+      const mergeWorkers = this.registry.alive(WorkerRole.Merge);
+      if (mapWorkers.length > 0 && mergeWorkers.length > 0) return { mapWorkers, mergeWorkers };
+      if (this.clock.nowMs() >= deadline || this.state !== 'running') {
+        throw new MrmError(
+          ErrorCode.JobFailed,
+          `no workers for job '${name}': ${mapWorkers.length} map and ${mergeWorkers.length} merge workers alive after waiting ${Math.round((this.options.workerWaitMs ?? 15_000) / 1000)} s (start some with 'mrm worker')`,
+        );
+      }
+      await this.clock.sleep(100);
+    }
+  }
+
+  /**
+   * Partition owners of a job. State lives on the merge worker that owns a partition, so the
+   * assignment made at a job's first run is kept; a job whose owner is gone cannot run yet.
+   */
+  private async owners(job: ResolvedJob, mergeWorkers: string[]): Promise<string[]> {
+    const stored = await this.options.store.getMeta<string[]>(job.name, OWNERS);
+    if (stored !== undefined && stored.length === job.partitions) {
+      const missing = [...new Set(stored)].filter((w) => !this.registry.isAlive(w));
+      if (missing.length > 0) {
+        throw new MrmError(
+          ErrorCode.JobFailed,
+          `job '${job.name}' has state on merge worker${missing.length > 1 ? 's' : ''} ${missing.join(', ')}, which ${missing.length > 1 ? 'are' : 'is'} not running; start ${missing.length > 1 ? 'them' : 'it'} again with the same --id and --state`,
+        );
+      }
+      return stored;
+    }
+    const owners = Array.from({ length: job.partitions }, (_, p) => mergeWorkers[p % mergeWorkers.length] as string);
+    await this.options.store.putMeta(job.name, OWNERS, owners);
+    return owners;
+  }
+
+  /** Saves (on state changes) and publishes a job's status; progress events at most 5 per second. */
+  private async publish(status: JobStatus, stateChanged: boolean): Promise<void> {
+    const now = this.clock.nowMs();
+    if (!stateChanged && now - this.lastEventMs < 200) return;
+    this.lastEventMs = now;
+    if (stateChanged) await this.history.save(status);
+    this.options.transport.publish({ kind: 'events', jobId: status.jobId }, encodeApi({ type: 'job-event', status }));
+  }
+
+  /** A job's status: the running job, then the queue, then the history. */
+  async jobStatus(jobId: string): Promise<JobStatus | undefined> {
+    if (this.running?.jobId === jobId) return this.running;
+    const queued = this.queue.find(jobId);
+    if (queued !== undefined) return this.queuedStatus(queued.request, queued.submittedAtMs);
+    return this.history.get(jobId);
+  }
+
+  private async allJobs(): Promise<JobStatus[]> {
+    const out: JobStatus[] = [];
+    if (this.running !== undefined) out.push(this.running);
+    for (const q of this.queue.list()) out.push(this.queuedStatus(q.request, q.submittedAtMs));
+    for (const h of await this.history.recent(50)) if (!out.some((j) => j.jobId === h.jobId)) out.push(h);
+    return out;
+  }
+
+  private async jobInfo(name: string): Promise<Omit<JobInfoReply, 'v'>> {
+    const { store } = this.options;
+    const shape = await new JobRecord(store, name).shape();
+    if (shape === undefined) throw new MrmError(ErrorCode.State, `no job named '${name}' on this cluster`);
+    return {
+      type: 'job-info-reply',
+      name,
+      partitions: shape.partitions,
+      owners: (await store.getMeta<string[]>(name, OWNERS)) ?? [],
+      versions: await store.listVersions(name),
+      bundleHash: shape.bundleHash,
+    };
+  }
+
+  /** Stops taking requests; a running job is abandoned (it resumes from its last version when resubmitted). */
+  async close(): Promise<void> {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.unlisten?.();
+    for (const s of this.subscriptions) s.unsubscribe();
+    this.registry.stop();
+    await this.coordinator.close();
+  }
+}
+
+function isDefined<T>(v: T | undefined): v is T {
+  return v !== undefined;
+}
+
+function runOptionsOf(request: SubmitRequest): RunJobOptions {
+  const o = request.options;
+  return {
+    ...(o.batchLines !== undefined ? { batchLines: o.batchLines } : {}),
+    ...(o.checkpointEveryBatches !== undefined ? { checkpointEveryBatches: o.checkpointEveryBatches } : {}),
+    ...(o.onError !== undefined ? { onError: o.onError } : {}),
+  };
+}

@@ -1,0 +1,91 @@
+/**
+ * Workers known to the coordinator, from their heartbeats. A worker whose heartbeats stop for
+ * `timeoutMs` is lost: the registry says so once (and again only if it comes back and is lost
+ * again).
+ */
+import type { Clock, HeartbeatMessage, TimerHandle, WorkerRole, WorkerStatus } from '@mrm/core';
+
+interface Entry {
+  readonly role: WorkerRole;
+  startedAtMs: number;
+  lastSeenMs: number;
+  stats: Readonly<Record<string, number>>;
+  alive: boolean;
+}
+
+/** Heartbeat bookkeeping. */
+export class WorkerRegistry {
+  private readonly workers = new Map<string, Entry>();
+  private timer: TimerHandle | undefined;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly timeoutMs: number,
+    private readonly onLost: (workerId: string, role: WorkerRole) => void,
+    private readonly onJoined: (workerId: string, role: WorkerRole) => void = () => {},
+  ) {}
+
+  /** Starts checking for lost workers. */
+  start(): void {
+    this.timer = this.clock.every(Math.max(50, Math.floor(this.timeoutMs / 4)), () => this.check());
+  }
+
+  /** Stops checking. */
+  stop(): void {
+    this.timer?.cancel();
+  }
+
+  /** Takes a heartbeat. */
+  heartbeat(h: HeartbeatMessage): void {
+    const now = this.clock.nowMs();
+    const entry = this.workers.get(h.workerId);
+    if (entry === undefined || !entry.alive || entry.startedAtMs !== h.startedAtMs) {
+      this.workers.set(h.workerId, {
+        role: h.role,
+        startedAtMs: h.startedAtMs,
+        lastSeenMs: now,
+        stats: h.stats,
+        alive: true,
+      });
+      this.onJoined(h.workerId, h.role);
+      return;
+    }
+    entry.lastSeenMs = now;
+    entry.stats = h.stats;
+  }
+
+  private check(): void {
+    const now = this.clock.nowMs();
+    for (const [id, entry] of this.workers) {
+      if (entry.alive && now - entry.lastSeenMs > this.timeoutMs) {
+        entry.alive = false;
+        this.onLost(id, entry.role);
+      }
+    }
+  }
+
+  /** Ids of the live workers of a role, sorted. */
+  alive(role: WorkerRole): string[] {
+    return [...this.workers]
+      .filter(([, e]) => e.alive && e.role === role)
+      .map(([id]) => id)
+      .sort();
+  }
+
+  /** True when the worker is alive. */
+  isAlive(workerId: string): boolean {
+    return this.workers.get(workerId)?.alive === true;
+  }
+
+  /** Every worker ever seen, for status. */
+  list(): WorkerStatus[] {
+    return [...this.workers].map(([workerId, e]) => ({
+      workerId,
+      role: e.role,
+      alive: e.alive,
+      lastSeenMs: e.lastSeenMs,
+      startedAtMs: e.startedAtMs,
+      stats: e.stats,
+    }));
+  }
+}

@@ -1,0 +1,246 @@
+/**
+ * The cluster's API and service messages, beside the run protocol of protocol.ts: what clients
+ * (`mrm submit`, `mrm status`, `mrm query`) ask the coordinator, what workers announce, and what
+ * merge workers answer to queries. Encoded with the core codec like every message.
+ */
+import { decode, encode } from './codec.js';
+import { ErrorCode, MrmError, type WireError } from './errors.js';
+import type { VersionInfo } from './ports/state-store.js';
+import type { JobRef } from './protocol.js';
+
+/** Roles of worker processes. */
+export const WorkerRole = { Map: 'map', Merge: 'merge' } as const;
+/** One of the {@link WorkerRole} values. */
+export type WorkerRole = (typeof WorkerRole)[keyof typeof WorkerRole];
+
+/** Lifecycle of a submitted job. */
+export const JobState = {
+  Queued: 'queued',
+  Running: 'running',
+  Succeeded: 'succeeded',
+  Failed: 'failed',
+} as const;
+/** One of the {@link JobState} values. */
+export type JobState = (typeof JobState)[keyof typeof JobState];
+
+/** An input file of a submitted job: read in place (shared filesystem) or uploaded as a blob. */
+export interface InputRef {
+  /** Identity of the source (the submitter's absolute path): batch ids and plans hang on it. */
+  readonly identity: string;
+  /** The path as the user gave it (what `ctx.source` shows). */
+  readonly displayPath: string;
+  /** Where workers read it: a path on a shared filesystem, or `blob:<name>`. */
+  readonly location: string;
+  readonly gzip: boolean;
+  readonly size: number;
+}
+
+/** Options of a submitted run, as `mrm submit` passes them. */
+export interface SubmitOptions {
+  readonly batchLines?: number;
+  readonly checkpointEveryBatches?: number;
+  readonly onError?: 'fail' | 'skip';
+  /** Higher runs first (default 0). */
+  readonly priority?: number;
+}
+
+/** Worker → coordinator, every heartbeat interval: alive, with counters. */
+export interface HeartbeatMessage {
+  readonly type: 'heartbeat';
+  readonly v: number;
+  readonly workerId: string;
+  readonly role: WorkerRole;
+  readonly startedAtMs: number;
+  /** Role-specific counters (credit waits, spill bytes, frames…). */
+  readonly stats: Readonly<Record<string, number>>;
+}
+
+/** Client → coordinator: run this job. */
+export interface SubmitRequest {
+  readonly type: 'submit';
+  readonly v: number;
+  readonly jobId: string;
+  readonly job: JobRef;
+  readonly inputs: readonly InputRef[];
+  readonly options: SubmitOptions;
+}
+
+/** Client → coordinator: jobs and workers (one job when `jobId` is set). */
+export interface StatusRequest {
+  readonly type: 'status';
+  readonly v: number;
+  readonly jobId?: string;
+}
+
+/** Client → coordinator: where a job's state lives, for queries. */
+export interface JobInfoRequest {
+  readonly type: 'job-info';
+  readonly v: number;
+  readonly name: string;
+}
+
+/** Progress of a running job. */
+export interface JobProgress {
+  readonly totalBatches: number;
+  readonly mergedBatches: number;
+  readonly records: number;
+  /** Batches dispatched but not yet merged everywhere. */
+  readonly lagBatches: number;
+}
+
+/** What the coordinator knows of one job. */
+export interface JobStatus {
+  readonly jobId: string;
+  readonly name: string;
+  readonly state: JobState;
+  readonly priority: number;
+  readonly submittedAtMs: number;
+  readonly startedAtMs?: number;
+  readonly finishedAtMs?: number;
+  readonly progress?: JobProgress;
+  /** Versions committed by this job. */
+  readonly versions?: readonly number[];
+  readonly skippedInputs?: readonly string[];
+  readonly error?: WireError;
+}
+
+/** What the coordinator knows of one worker. */
+export interface WorkerStatus {
+  readonly workerId: string;
+  readonly role: WorkerRole;
+  readonly alive: boolean;
+  readonly lastSeenMs: number;
+  readonly startedAtMs: number;
+  readonly stats: Readonly<Record<string, number>>;
+}
+
+/** Coordinator → client: status. */
+export interface StatusReply {
+  readonly type: 'status-reply';
+  readonly v: number;
+  readonly jobs: readonly JobStatus[];
+  readonly workers: readonly WorkerStatus[];
+}
+
+/** Coordinator → client: a job's state layout. */
+export interface JobInfoReply {
+  readonly type: 'job-info-reply';
+  readonly v: number;
+  readonly name: string;
+  readonly partitions: number;
+  /** Merge worker owning each partition. */
+  readonly owners: readonly string[];
+  readonly versions: readonly VersionInfo[];
+  readonly bundleHash: string;
+}
+
+/** Coordinator → anyone listening: a job changed state or progressed. */
+export interface JobEventMessage {
+  readonly type: 'job-event';
+  readonly v: number;
+  readonly status: JobStatus;
+}
+
+/** Client → merge worker: a page of a partition's entries as of a version. */
+export interface ScanRequest {
+  readonly type: 'scan';
+  readonly v: number;
+  readonly job: string;
+  readonly partition: number;
+  readonly version: number;
+  /** Continue after this canonical key. */
+  readonly after?: string;
+  readonly limit: number;
+}
+
+/** Merge worker → client: entries as a flat `[key, value, key, value…]` list. */
+export interface ScanReply {
+  readonly type: 'scan-reply';
+  readonly v: number;
+  readonly entries: unknown[];
+  readonly done: boolean;
+}
+
+/** Client → merge worker: one key as of a version. */
+export interface GetRequest {
+  readonly type: 'get';
+  readonly v: number;
+  readonly job: string;
+  readonly partition: number;
+  readonly version: number;
+  readonly key: string;
+}
+
+/** Merge worker → client. */
+export interface GetReply {
+  readonly type: 'get-reply';
+  readonly v: number;
+  readonly found: boolean;
+  readonly value?: unknown;
+}
+
+/** A reply that is a failure. */
+export interface ErrorReply {
+  readonly type: 'error-reply';
+  readonly v: number;
+  readonly error: WireError;
+}
+
+/** Every API message. */
+export type ApiMessage =
+  | HeartbeatMessage
+  | SubmitRequest
+  | StatusRequest
+  | JobInfoRequest
+  | StatusReply
+  | JobInfoReply
+  | JobEventMessage
+  | ScanRequest
+  | ScanReply
+  | GetRequest
+  | GetReply
+  | ErrorReply;
+
+/** The API protocol version (shared with the run protocol's). */
+export const API_VERSION = 1;
+
+type OmitV<T> = T extends unknown ? Omit<T, 'v'> : never;
+/** An API message without its version field. */
+export type ApiBody = OmitV<ApiMessage>;
+
+/** Encodes an API message. */
+export function encodeApi(message: ApiBody): Uint8Array {
+  return encode({ ...message, v: API_VERSION });
+}
+
+/** Decodes an API message; throws `E_PROTOCOL` on garbage. */
+export function decodeApi(bytes: Uint8Array): ApiMessage {
+  let m: unknown;
+  try {
+    m = decode(bytes);
+  } catch (e) {
+    throw new MrmError(ErrorCode.Protocol, 'undecodable API message', { cause: e });
+  }
+  if (typeof m !== 'object' || m === null || typeof (m as { type?: unknown }).type !== 'string') {
+    throw new MrmError(ErrorCode.Protocol, 'API message without a type');
+  }
+  if ((m as { v?: unknown }).v !== API_VERSION) {
+    throw new MrmError(ErrorCode.Protocol, `API version ${String((m as { v?: unknown }).v)} is not ${API_VERSION}`);
+  }
+  return m as ApiMessage;
+}
+
+/**
+ * Decodes a reply of an expected type; an {@link ErrorReply} is thrown as the error it carries.
+ */
+export function expectReply<T extends ApiMessage['type']>(
+  bytes: Uint8Array,
+  type: T,
+): Extract<ApiMessage, { type: T }> {
+  const m = decodeApi(bytes);
+  if (m.type === 'error-reply') {
+    throw new MrmError(m.error.code, m.error.message, { details: m.error.details ?? {} });
+  }
+  if (m.type !== type) throw new MrmError(ErrorCode.Protocol, `expected a '${type}' reply, got '${m.type}'`);
+  return m as Extract<ApiMessage, { type: T }>;
+}

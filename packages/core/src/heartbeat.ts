@@ -1,0 +1,40 @@
+/** Workers announce themselves to the coordinator with a heartbeat every interval. */
+import { encodeApi, type WorkerRole } from './api.js';
+import type { Clock, TimerHandle } from './ports/clock.js';
+import type { Transport } from './ports/transport.js';
+
+/** Options of {@link startHeartbeat}. */
+export interface HeartbeatOptions {
+  readonly transport: Transport;
+  readonly clock: Clock;
+  readonly workerId: string;
+  readonly role: WorkerRole;
+  /** Default 1 s; the coordinator's loss timeout should be several intervals. */
+  readonly intervalMs?: number;
+  /** Counters sent with every beat. */
+  readonly stats: () => Readonly<Record<string, number>>;
+}
+
+/** Sends a heartbeat now and every interval until the returned handle is cancelled. */
+export function startHeartbeat(options: HeartbeatOptions): TimerHandle {
+  const startedAtMs = options.clock.nowMs();
+  const beat = () => {
+    if (options.transport.state === 'closed') return;
+    try {
+      options.transport.publish(
+        { kind: 'coordinator' },
+        encodeApi({
+          type: 'heartbeat',
+          workerId: options.workerId,
+          role: options.role,
+          startedAtMs,
+          stats: options.stats(),
+        }),
+      );
+    } catch {
+      // A beat lost while reconnecting is replaced by the next one.
+    }
+  };
+  beat();
+  return options.clock.every(options.intervalMs ?? 1000, beat);
+}
