@@ -5,10 +5,12 @@
 import { createRequire } from 'node:module';
 import { Command } from 'commander';
 import { coordinatorCommand } from './commands/coordinator.js';
+import { downCommand } from './commands/down.js';
 import { queryCommand, versionsCommand } from './commands/query.js';
 import { runCommand } from './commands/run.js';
 import { statusCommand } from './commands/status.js';
 import { submitCommand } from './commands/submit.js';
+import { upCommand } from './commands/up.js';
 import { workerCommand } from './commands/worker.js';
 import { oneOf, positiveInt } from './options.js';
 import { reportError } from './report.js';
@@ -57,6 +59,24 @@ export function buildProgram(): Command {
     .requiredOption('-s, --state <dir>', 'state directory')
     .requiredOption('-j, --job <name>', 'job name')
     .action((opts) => versionsCommand(opts));
+
+  program
+    .command('up')
+    .description(
+      'start a local cluster (nats-server, coordinator, workers) in the background; prints MRM_NATS_URL=<url>',
+    )
+    .option('--maps <n>', 'map workers', positiveInt, 1)
+    .option('--merges <n>', 'merge workers', positiveInt, 1)
+    .option('-d, --dir <dir>', 'directory of its state, logs and process ids', '.mrm-cluster')
+    .option('--threads <n>', 'map threads per map worker (default: cores)', positiveInt)
+    .option('--timeout <ms>', 'give up when the cluster is not ready after this long', positiveInt, 30_000)
+    .action((opts) => upCommand(opts));
+
+  program
+    .command('down')
+    .description('stop the local cluster started by `mrm up`')
+    .option('-d, --dir <dir>', 'directory given to `mrm up`', '.mrm-cluster')
+    .action((opts) => downCommand(opts));
 
   program
     .command('coordinator')

@@ -37,6 +37,7 @@ export interface MapContext {
  */
 export interface AggregateParts<V = unknown, R = unknown, S = unknown, O = unknown> {
   combine?: (key: Key, values: V[]) => V;
+  fold?: (key: Key, acc: V | undefined, value: V) => V;
   reduce: (key: Key, values: V[]) => R;
   merge?: (key: Key, prev: S | undefined, next: R) => S | undefined;
   finalize?: (key: Key, state: S) => O;
@@ -58,6 +59,13 @@ export interface JobSpec<In = any, V = any, R = any, S = any, O = any> {
   map: (record: In, emit: Emit<V>, ctx: MapContext) => void | Promise<void>;
   /** Optional map-side pre-aggregation; must return a value of the emitted type. */
   combine?: (key: Key, values: V[]) => V;
+  /**
+   * Optional fast path of `combine`, one value at a time: folds `value` (emitted, or itself
+   * combined) into `acc`, the key's combined value so far (`undefined` at first), and returns
+   * the new combined value; it may update `acc` in place. Must give what `combine` gives:
+   * `fold(k, acc, v)` ≡ `combine(k, [acc, v])`. Used instead of lists of values when present.
+   */
+  fold?: (key: Key, acc: V | undefined, value: V) => V;
   /** Required: all values of a key in a batch (after combine) to one result. */
   reduce: (key: Key, values: V[]) => R;
   /** Optional: folds a batch's result into the key's state. Returning `undefined` deletes the key. */

@@ -23,7 +23,7 @@ export interface ResolvedJob extends Readonly<Omit<JobSpec, 'input' | 'partition
   readonly incremental: boolean;
 }
 
-const FUNCTION_FIELDS = ['map', 'combine', 'reduce', 'merge', 'finalize'] as const;
+const FUNCTION_FIELDS = ['map', 'combine', 'fold', 'reduce', 'merge', 'finalize'] as const;
 const KNOWN_FIELDS = new Set<string>([...FUNCTION_FIELDS, 'name', 'input', 'description', 'partitions']);
 
 function invalid(where: string, message: string): MrmError {

@@ -43,6 +43,22 @@ export class BatchCollector {
 
   constructor(job: ResolvedJob) {
     this.combine = job.combine;
+    const fold = job.fold;
+    // With `fold`, a key holds one running value: one hash lookup per emit, no lists.
+    if (fold !== undefined) this.emit = (key, value) => this.emitFolded(fold, key, value);
+  }
+
+  private emitFolded(fold: NonNullable<ResolvedJob['fold']>, key: Key, value: unknown): void {
+    if (typeof key === 'string') {
+      const slot = this.byString.get(key);
+      if (slot === undefined) this.byString.set(key, [fold(key, undefined, value)]);
+      else slot[0] = fold(key, slot[0], value);
+      return;
+    }
+    const ck = canonicalKey(key);
+    const entry = this.byCanonical.get(ck);
+    if (entry === undefined) this.byCanonical.set(ck, { key, values: [fold(key, undefined, value)] });
+    else entry.values[0] = fold(entry.key, entry.values[0], value);
   }
 
   /** The `emit` handed to `map`. */

@@ -68,15 +68,19 @@ port.on('message', (message: ToThread) => {
   void (async () => {
     try {
       const job = await loadJob(task.job.bundleHash, task.job.bundlePath, task.job.name);
+      const lastSeq = task.split.batches.at(-1)?.seq;
       const totals = await runMapTask(
         task,
         job,
         workerId,
         (output) =>
           new Promise<void>((resolve) => {
-            waitingAck = resolve;
             const { output: owned, transfer } = detach(output);
             post({ kind: 'batch', output: owned }, transfer);
+            // Within a task, wait for the pool to accept a batch before making the next one; the
+            // task's last batch needs no wait, so the thread moves on to its next task at once.
+            if (output.seq === lastSeq) resolve();
+            else waitingAck = resolve;
           }),
         signal,
       );

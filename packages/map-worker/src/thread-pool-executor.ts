@@ -77,29 +77,46 @@ export class ThreadPoolMapExecutor implements MapExecutor {
     const send = (m: ToThread) => worker.postMessage(m);
     // A task that fails on the thread itself (user code) leaves the thread usable: only a failure
     // on this side (abort, a rejected onBatch) replaces it.
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      this.release(slot);
+    };
+    const accepted: Promise<void>[] = [];
     try {
-      return await new Promise<MapTaskTotals>((resolve, reject) => {
+      const totals = await new Promise<MapTaskTotals>((resolve, reject) => {
         let failed = false;
         const fail = (e: unknown) => {
           if (failed) return;
           failed = true;
           cleanup();
-          // A thread stopped mid-task may still be running user code: replace it.
-          void worker.terminate();
-          slot.worker = startThread();
+          if (!released) {
+            // A thread stopped mid-task may still be running user code: replace it.
+            void worker.terminate();
+            slot.worker = startThread();
+            release();
+          }
           reject(e);
         };
         const onAbort = () => fail(signal?.reason ?? new MrmError(ErrorCode.Aborted, 'map task aborted'));
         const onMessage = (m: FromThread) => {
           if (failed) return;
           if (m.kind === 'batch') {
-            onBatch(m.output).then(() => send({ kind: 'ack' }), fail);
+            const done = onBatch(m.output).then(() => {
+              if (!failed && !released) send({ kind: 'ack' });
+            });
+            done.catch(fail);
+            accepted.push(done);
           } else if (m.kind === 'done') {
             cleanup();
+            // The thread is free now; its last output may still be on its way out (see below).
+            release();
             resolve(m.totals);
           } else {
             failed = true;
             cleanup();
+            release();
             reject(fromWireError(m.error));
           }
         };
@@ -115,8 +132,11 @@ export class ThreadPoolMapExecutor implements MapExecutor {
         signal?.addEventListener('abort', onAbort, { once: true });
         send({ kind: 'task', task, workerId: this.workerId });
       });
+      // The task is done when every batch it produced has been accepted downstream.
+      await Promise.all(accepted);
+      return totals;
     } finally {
-      this.release(slot);
+      release();
     }
   }
 

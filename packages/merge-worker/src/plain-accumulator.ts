@@ -25,7 +25,7 @@ export class PlainAccumulator {
     /** Values held before spilling. */
     private readonly maxHeldValues: number,
   ) {
-    this.buffer = new ValueBuffer(job.combine);
+    this.buffer = new ValueBuffer(job);
   }
 
   /** Adds one batch's values. */

@@ -14,7 +14,13 @@ export class ValueBuffer {
   /** Values held in all lists. */
   heldValues = 0;
 
-  constructor(private readonly combine: ResolvedJob['combine']) {}
+  private readonly combine: ResolvedJob['combine'];
+  private readonly fold: ResolvedJob['fold'];
+
+  constructor(job: Pick<ResolvedJob, 'combine' | 'fold'>) {
+    this.combine = job.combine;
+    this.fold = job.fold;
+  }
 
   /** Adds a flat `[key, value, key, value…]` list. */
   addPairs(pairs: readonly unknown[]): void {
@@ -24,6 +30,14 @@ export class ValueBuffer {
   /** Adds one value. */
   add(key: CanonicalKey, value: unknown): void {
     const list = this.values.get(key);
+    if (this.fold !== undefined) {
+      // One running value per key.
+      if (list === undefined) {
+        this.values.set(key, [this.fold(keyOfCanonical(key), undefined, value)]);
+        this.heldValues++;
+      } else list[0] = this.fold(keyOfCanonical(key), list[0], value);
+      return;
+    }
     if (list === undefined) {
       this.values.set(key, [value]);
       this.heldValues++;

@@ -22,6 +22,14 @@ function countAll(_key: Key, values: readonly unknown[]): number {
 export function count(): AggregateParts<unknown, number, number, number> {
   return {
     combine: (key, values) => tagPartial('count', { n: countAll(key, values) }),
+    // The partial was made here, so it may be updated in place (no allocation per value).
+    fold: (_key, acc, v) => {
+      const add = asPartial<CountPartial>(v, 'count')?.n ?? 1;
+      const partial = asPartial<CountPartial>(acc, 'count');
+      if (partial === undefined) return tagPartial('count', { n: add + (acc === undefined ? 0 : 1) });
+      (partial as { n: number }).n += add;
+      return partial;
+    },
     reduce: countAll,
     merge: (_key, prev, next) => (prev ?? 0) + next,
   };

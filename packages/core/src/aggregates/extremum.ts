@@ -28,6 +28,10 @@ export function extremum<T extends OrderedItem>(kind: ExtremumKind): AggregatePa
   };
   return {
     combine: pick,
+    fold: (key, acc, v) => {
+      if (!isOrderedItem(v)) throw badValue(kind, key, v, 'a number (not NaN) or a string');
+      return acc === undefined ? v : better(acc, v);
+    },
     reduce: pick,
     merge: (_key, prev, next) => (prev === undefined ? next : better(prev, next)),
   };

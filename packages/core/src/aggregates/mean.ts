@@ -39,6 +39,15 @@ function sumAndCount(key: Key, values: readonly unknown[]): MeanState {
 export function mean(): AggregateParts<number | MeanPartial, MeanState, MeanState, number> {
   return {
     combine: (key, values) => tagPartial('mean', sumAndCount(key, values)),
+    fold: (key, acc, v) => {
+      const partial = asPartial<MeanPartial>(acc, 'mean');
+      if (partial === undefined) return tagPartial('mean', sumAndCount(key, acc === undefined ? [v] : [acc, v]));
+      const add = sumAndCount(key, [v]);
+      const m = partial as { sum: number; count: number };
+      m.sum += add.sum;
+      m.count += add.count;
+      return partial;
+    },
     reduce: sumAndCount,
     merge: (_key, prev, next) =>
       prev === undefined ? next : { sum: prev.sum + next.sum, count: prev.count + next.count },

@@ -20,6 +20,7 @@ function addAll(key: Key, values: readonly unknown[]): number {
 export function sum(): AggregateParts<number, number, number, number> {
   return {
     combine: addAll,
+    fold: (key, acc, v) => (acc ?? 0) + requireNumber('sum', key, v),
     reduce: addAll,
     merge: (_key, prev, next) => (prev ?? 0) + next,
   };

@@ -1,0 +1,194 @@
+/**
+ * A local cluster of separate OS processes in one directory (`mrm up` / `mrm down`): a nats-server
+ * with JetStream on a free loopback port, a coordinator, and map and merge workers with stable ids
+ * (`map-0`, `merge-0`…), each detached with its log in `<dir>/logs`. Starting again in the same
+ * directory keeps the JetStream data and every process's state, so merge workers find their
+ * partitions again.
+ */
+import { mkdirSync } from 'node:fs';
+import { setTimeout as delay } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { ErrorCode, MrmError } from '@mrm/core';
+import {
+  type ClusterPaths,
+  type ClusterRecord,
+  clusterPaths,
+  readClusterRecord,
+  removeClusterRecord,
+  writeClusterRecord,
+} from './local-cluster-files.js';
+import {
+  findNatsServer,
+  freePort,
+  isClusterProcess,
+  isRunning,
+  signalGroup,
+  spawnDetached,
+} from './local-processes.js';
+import { type ReadinessContext, waitForNats, waitForWorkers } from './local-readiness.js';
+
+/** The `mrm` executable the cluster's processes run. */
+const MRM_BIN = fileURLToPath(new URL('../../bin/mrm.js', import.meta.url));
+
+/** Name of the nats-server in `cluster.json` and its log file. */
+const NATS_NAME = 'nats-server';
+
+/** Options of {@link startLocalCluster}. */
+export interface LocalClusterOptions {
+  /** Directory of state, logs and `cluster.json`. */
+  readonly dir: string;
+  readonly maps: number;
+  readonly merges: number;
+  /** Map threads per map worker (default: the worker's own default, the cores). */
+  readonly threads?: number;
+  /** How long the cluster may take to be ready; default 30 000 ms. */
+  readonly readyTimeoutMs?: number;
+  /** Aborting stops the start (and whatever it started). */
+  readonly signal?: AbortSignal;
+}
+
+/** Options of {@link stopLocalCluster}. */
+export interface StopOptions {
+  /** How long processes get to exit after SIGTERM before SIGKILL; default 10 000 ms. */
+  readonly graceMs?: number;
+}
+
+/** What {@link stopLocalCluster} did. */
+export interface StopReport {
+  /** Processes that were running and are now stopped. */
+  readonly stopped: readonly string[];
+  /** Those of them that needed SIGKILL. */
+  readonly killed: readonly string[];
+}
+
+/** Names of the processes that were running in `record`, keeping only those that still are. */
+function runningProcesses(paths: ClusterPaths, record: ClusterRecord): string[] {
+  return Object.entries(record.pids)
+    .filter(([, pid]) => isClusterProcess(pid, paths.root))
+    .map(([name]) => name);
+}
+
+/** Starts the processes of the cluster; `record` grows as they start, so a failure can stop them. */
+async function launch(
+  options: LocalClusterOptions,
+  paths: ClusterPaths,
+  record: { url: string; pids: Record<string, number>; startedAt: string },
+): Promise<void> {
+  const readyTimeoutMs = options.readyTimeoutMs ?? 30_000;
+  const ctx: ReadinessContext = {
+    paths,
+    deadline: Date.now() + readyTimeoutMs,
+    timeoutMs: readyTimeoutMs,
+    ...(options.signal !== undefined ? { signal: options.signal } : {}),
+  };
+  const nats = findNatsServer();
+  const port = await freePort();
+  record.url = `nats://127.0.0.1:${port}`;
+  const natsArgs = ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', paths.nats];
+  const natsPid = spawnDetached(nats, natsArgs, paths.log(NATS_NAME));
+  record.pids[NATS_NAME] = natsPid;
+  writeClusterRecord(paths, record);
+  await waitForNats(ctx, natsPid, port);
+
+  const mrm = (name: string, args: readonly string[]): void => {
+    record.pids[name] = spawnDetached(process.execPath, [MRM_BIN, ...args, '--nats', record.url], paths.log(name));
+  };
+  mrm('coordinator', ['coordinator', '--state', paths.state('coordinator')]);
+  const threads = options.threads !== undefined ? ['--threads', String(options.threads)] : [];
+  const workerIds: string[] = [];
+  for (const [role, count] of [
+    ['map', options.maps],
+    ['merge', options.merges],
+  ] as const) {
+    for (let i = 0; i < count; i++) {
+      const id = `${role}-${i}`;
+      workerIds.push(id);
+      // Map workers get a state dir here too: their input cache, and no clash between clusters.
+      mrm(id, ['worker', '--role', role, '--id', id, '--state', paths.state(id), ...(role === 'map' ? threads : [])]);
+    }
+  }
+  writeClusterRecord(paths, record);
+  await waitForWorkers(ctx, record.url, record.pids, workerIds);
+}
+
+/**
+ * Starts a local cluster in `options.dir` and resolves with its record once it is ready (every
+ * worker alive at the coordinator). Fails when a cluster already runs there; on any failure stops
+ * what it started.
+ */
+export async function startLocalCluster(options: LocalClusterOptions): Promise<ClusterRecord> {
+  const paths = clusterPaths(options.dir);
+  const previous = readClusterRecord(paths);
+  if (previous !== undefined && runningProcesses(paths, previous).length > 0) {
+    throw new MrmError(
+      ErrorCode.State,
+      `a cluster is already running in ${options.dir} (mrm down --dir ${options.dir})`,
+    );
+  }
+  // A record whose processes are all gone is stale (a crash, a reboot): start afresh.
+  removeClusterRecord(paths);
+  mkdirSync(paths.logs, { recursive: true });
+  const record = { url: '', pids: {} as Record<string, number>, startedAt: new Date().toISOString() };
+  try {
+    await launch(options, paths, record);
+  } catch (e) {
+    await stopProcesses(paths, record, 5_000);
+    removeClusterRecord(paths);
+    throw e;
+  }
+  return record;
+}
+
+/** SIGTERMs `names` (their process groups), waits up to `graceMs`, SIGKILLs what is left; returns those. */
+async function stopGroup(
+  paths: ClusterPaths,
+  record: ClusterRecord,
+  names: readonly string[],
+  graceMs: number,
+): Promise<string[]> {
+  const pidOf = (name: string): number => record.pids[name] ?? 0;
+  const running = names.filter((name) => isClusterProcess(pidOf(name), paths.root));
+  for (const name of running) signalGroup(pidOf(name), 'SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (running.some((name) => isRunning(pidOf(name))) && Date.now() < deadline) await delay(50);
+  const leftovers = running.filter((name) => isRunning(pidOf(name)));
+  for (const name of leftovers) signalGroup(pidOf(name), 'SIGKILL');
+  // SIGKILL cannot be refused; wait (bounded) until the OS has taken them away.
+  const killDeadline = Date.now() + 5_000;
+  while (leftovers.some((name) => isRunning(pidOf(name))) && Date.now() < killDeadline) await delay(50);
+  return leftovers;
+}
+
+/** Stops every process of `record`: workers and coordinator first (they still reach NATS), NATS last. */
+async function stopProcesses(paths: ClusterPaths, record: ClusterRecord, graceMs: number): Promise<StopReport> {
+  const names = Object.keys(record.pids);
+  const stopped = runningProcesses(paths, record);
+  const killed = [
+    ...(await stopGroup(
+      paths,
+      record,
+      names.filter((n) => n !== NATS_NAME),
+      graceMs,
+    )),
+    ...(await stopGroup(
+      paths,
+      record,
+      names.filter((n) => n === NATS_NAME),
+      graceMs,
+    )),
+  ];
+  return { stopped, killed };
+}
+
+/**
+ * Stops the local cluster in `dir` and removes its `cluster.json`; undefined when there is no
+ * record there. A record whose processes are all gone is removed and reported with nothing stopped.
+ */
+export async function stopLocalCluster(dir: string, options: StopOptions = {}): Promise<StopReport | undefined> {
+  const paths = clusterPaths(dir);
+  const record = readClusterRecord(paths);
+  if (record === undefined) return undefined;
+  const report = await stopProcesses(paths, record, options.graceMs ?? 10_000);
+  removeClusterRecord(paths);
+  return report;
+}

@@ -1,0 +1,129 @@
+/**
+ * The OS processes of a local cluster (`mrm up`): finding nats-server, picking a free port,
+ * spawning a process that outlives `mrm up`, and telling whether a recorded pid is still one of ours.
+ */
+import { spawn } from 'node:child_process';
+import { accessSync, closeSync, constants, openSync, readFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { delimiter, join } from 'node:path';
+import { ErrorCode, MrmError } from '@mrm/core';
+
+const FALLBACK_NATS_SERVER = '/usr/sbin/nats-server';
+
+/** The nats-server binary: the first on PATH, else the Debian location; a clear error when missing. */
+export function findNatsServer(): string {
+  const dirs = [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), '/usr/sbin'];
+  for (const candidate of dirs.map((dir) => join(dir, 'nats-server'))) {
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here: try the next directory
+    }
+  }
+  throw new MrmError(
+    ErrorCode.Transport,
+    `nats-server is not installed: not on PATH nor at ${FALLBACK_NATS_SERVER} (install it, e.g. apt-get install nats-server)`,
+  );
+}
+
+/** A loopback port nobody listens on right now (the OS picks it; we release it for the server). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** True when something accepts TCP connections on 127.0.0.1:`port`. */
+export function acceptsConnections(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/**
+ * Starts `command args` detached: its own process group (so a terminal's Ctrl-C and the exit of
+ * `mrm up` do not reach it), stdout and stderr appended to `logFile`, not waited for. Returns the pid.
+ */
+export function spawnDetached(command: string, args: readonly string[], logFile: string): number {
+  const log = openSync(logFile, 'a');
+  try {
+    const child = spawn(command, args, { detached: true, stdio: ['ignore', log, log] });
+    if (child.pid === undefined) {
+      throw new MrmError(ErrorCode.Internal, `could not start ${command} (see ${logFile})`);
+    }
+    // A spawn error after the pid exists (rare) shows up as a dead pid in the readiness check.
+    child.on('error', () => {});
+    child.unref();
+    return child.pid;
+  } finally {
+    // The child holds its own copy of the descriptor.
+    closeSync(log);
+  }
+}
+
+/** The command line of `pid` (Linux /proc), or undefined where it cannot be read. */
+function commandLine(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+  } catch {
+    return undefined;
+  }
+}
+
+/** True for a zombie (exited, not yet reaped): it counts as gone. */
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The state follows the parenthesised command name, which may itself hold spaces or ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return false;
+  }
+}
+
+/** True when `pid` runs (and is not a zombie). */
+export function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  return !isZombie(pid);
+}
+
+/**
+ * True when `pid` runs and is a process of the cluster in `dir`. Every process `mrm up` starts
+ * names `dir` on its command line, so a pid the OS has since reused for something else is not ours
+ * (where /proc is missing, a running pid is taken as ours).
+ */
+export function isClusterProcess(pid: number, dir: string): boolean {
+  if (!isRunning(pid)) return false;
+  const line = commandLine(pid);
+  return line === undefined || line.includes(dir);
+}
+
+/** Sends `signal` to the process group of `pid` (all it started too), else to `pid` alone. */
+export function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // already gone
+    }
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * Waiting for a starting local cluster: first the nats-server accepts connections, then the
+ * coordinator answers `status` listing every expected worker alive. A process that exits on the
+ * way, the deadline, or an abort (Ctrl-C) ends the wait with one line naming the log to read.
+ */
+import { setTimeout as delay } from 'node:timers/promises';
+import { ErrorCode, encodeApi, errorMessage, expectReply, MrmError } from '@mrm/core';
+import { NatsTransport } from '@mrm/transport-nats';
+import { type ClusterPaths, lastLogLine } from './local-cluster-files.js';
+import { acceptsConnections, isRunning } from './local-processes.js';
+
+/** How often a condition is checked again while waiting. */
+const POLL_MS = 100;
+
+/** What the waits need to know. */
+export interface ReadinessContext {
+  readonly paths: ClusterPaths;
+  /** Epoch ms after which the wait fails. */
+  readonly deadline: number;
+  /** Overall time allowed, for the error message. */
+  readonly timeoutMs: number;
+  readonly signal?: AbortSignal;
+}
+
+/** Throws when a started process has exited: it will not become ready. */
+function assertAlive(ctx: ReadinessContext, pids: Readonly<Record<string, number>>): void {
+  for (const [name, pid] of Object.entries(pids)) {
+    if (isRunning(pid)) continue;
+    const file = ctx.paths.log(name);
+    const last = lastLogLine(file);
+    throw new MrmError(
+      ErrorCode.Internal,
+      `${name} of the local cluster exited during start-up${last ? `: ${last}` : ''} (read ${file})`,
+    );
+  }
+}
+
+/** Throws on abort or after the deadline (with `waitingFor` and the logs to read). */
+function assertInTime(ctx: ReadinessContext, waitingFor: string, logs: readonly string[]): void {
+  if (ctx.signal?.aborted === true) {
+    throw new MrmError(ErrorCode.Aborted, `start of the local cluster in ${ctx.paths.root} was interrupted`);
+  }
+  if (Date.now() > ctx.deadline) {
+    throw new MrmError(
+      ErrorCode.Timeout,
+      `the local cluster in ${ctx.paths.root} was not ready after ${ctx.timeoutMs} ms: ${waitingFor} (read ${logs.join(', ')})`,
+    );
+  }
+}
+
+/** Resolves once the nats-server (pid `pid`) accepts connections on `port`. */
+export async function waitForNats(ctx: ReadinessContext, pid: number, port: number): Promise<void> {
+  for (;;) {
+    if (await acceptsConnections(port)) return;
+    assertAlive(ctx, { 'nats-server': pid });
+    assertInTime(ctx, `nats-server does not accept connections on port ${port}`, [ctx.paths.log('nats-server')]);
+    await delay(POLL_MS);
+  }
+}
+
+/**
+ * Resolves once the coordinator at `url` lists every one of `workerIds` alive, while every
+ * process of `pids` keeps running.
+ */
+export async function waitForWorkers(
+  ctx: ReadinessContext,
+  url: string,
+  pids: Readonly<Record<string, number>>,
+  workerIds: readonly string[],
+): Promise<void> {
+  const transport = await NatsTransport.connect({ servers: url, name: 'mrm-up' });
+  try {
+    for (;;) {
+      let missing: readonly string[] = workerIds;
+      let coordinatorProblem: string | undefined;
+      try {
+        const reply = await transport.request({ kind: 'api' }, encodeApi({ type: 'status' }), {
+          timeoutMs: 1_000,
+        });
+        const alive = new Set(
+          expectReply(reply, 'status-reply')
+            .workers.filter((w) => w.alive)
+            .map((w) => w.workerId),
+        );
+        missing = workerIds.filter((id) => !alive.has(id));
+        if (missing.length === 0) return;
+      } catch (e) {
+        // Not subscribed yet (no responders) or busy starting: ask again until the deadline.
+        coordinatorProblem = errorMessage(e);
+      }
+      assertAlive(ctx, pids);
+      if (coordinatorProblem !== undefined) {
+        assertInTime(ctx, `the coordinator does not answer (${coordinatorProblem})`, [ctx.paths.log('coordinator')]);
+      } else {
+        assertInTime(
+          ctx,
+          `worker${missing.length > 1 ? 's' : ''} ${missing.join(', ')} not alive`,
+          missing.map((id) => ctx.paths.log(id)),
+        );
+      }
+      await delay(POLL_MS);
+    }
+  } finally {
+    await transport.close();
+  }
+}
