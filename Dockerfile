@@ -37,5 +37,5 @@ EOF_SCRIPT
 RUN mkdir -p /state && chown node:node /state
 USER node
 
-ENTRYPOINT ["node", "packages/cli/bin/mrm.js"]
+ENTRYPOINT ["node", "/app/packages/cli/bin/mrm.js"]
 CMD ["--help"]

@@ -102,6 +102,9 @@ describe('measureChild', () => {
       expect(m.peakRssBytes).toBeGreaterThan(200 * 2 ** 20);
       expect(m.peakRssBytes).toBeLessThan(600 * 2 ** 20);
       expect(m.wallMs).toBeGreaterThanOrEqual(300);
+      // The buffer is anonymous memory; polling finds the node process even under /usr/bin/time.
+      expect(m.peakRssAnonBytes).toBeGreaterThan(200 * 2 ** 20);
+      expect(m.peakRssFileBytes).toBeGreaterThan(0);
     } finally {
       if (previous === undefined) delete process.env.MRM_BENCH_RSS;
       else process.env.MRM_BENCH_RSS = previous;

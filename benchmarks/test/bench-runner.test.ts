@@ -66,6 +66,7 @@ describe('the benchmark runner', () => {
       expect(size.samples[contender]).toHaveLength(1);
       expect(size.medians[contender].seconds).toBeGreaterThan(0);
       expect(size.medians[contender].peakRssMiB).toBeGreaterThan(10);
+      expect(size.medians[contender].peakRssAnonMiB).toBeGreaterThan(0);
     }
     expect(size.mrmOverLoop).toBeCloseTo(size.medians.mrm.seconds / size.medians.loop.seconds, 2);
 

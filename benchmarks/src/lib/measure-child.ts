@@ -23,6 +23,13 @@ export interface ChildMeasurement {
   readonly peakRssBytes: number | null;
   /** User + system CPU seconds of the child (and its threads); only with `time-v`. */
   readonly cpuSeconds: number | null;
+  /**
+   * The largest anonymous (heaps, buffers) and file-backed (the binary, mmap'd files such as an
+   * LMDB map) parts of RSS seen by polling `/proc`: they tell memory the process allocated from
+   * file pages the kernel can drop. Lower bounds; null where `/proc` cannot be read.
+   */
+  readonly peakRssAnonBytes: number | null;
+  readonly peakRssFileBytes: number | null;
   readonly rssMethod: RssMethod;
 }
 
@@ -73,11 +80,39 @@ export function parseTimeReport(text: string): { peakRssBytes: number | null; cp
   };
 }
 
-/** VmHWM (the kernel's high-water mark of RSS) of a live process, in bytes; null if not readable. */
-function readVmHwm(pid: number): number | null {
-  const m = /^VmHWM:\s*(\d+)\s*kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m?.[1] !== undefined ? Number(m[1]) * 1024 : null;
+/** Memory fields of a live process from `/proc/<pid>/status`, in bytes (null: field absent). */
+interface ProcMemory {
+  /** The kernel's high-water mark of RSS. */
+  readonly hwm: number | null;
+  readonly anon: number | null;
+  readonly file: number | null;
 }
+
+function readProcMemory(pid: number): ProcMemory {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const field = (name: string) => {
+    const m = new RegExp(`^${name}:\\s*(\\d+)\\s*kB`, 'm').exec(status);
+    return m?.[1] !== undefined ? Number(m[1]) * 1024 : null;
+  };
+  return { hwm: field('VmHWM'), anon: field('RssAnon'), file: field('RssFile') };
+}
+
+function readVmHwm(pid: number): number | null {
+  return readProcMemory(pid).hwm;
+}
+
+/** The process to poll: the child itself, or under `time` the command `time` started. */
+function measuredPid(pid: number, underTime: boolean): number | undefined {
+  if (!underTime) return pid;
+  try {
+    const first = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/)[0];
+    return first !== undefined && first !== '' ? Number(first) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const max = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.max(a, b));
 
 /** Options of {@link measureChild}. */
 export interface MeasureOptions {
@@ -112,16 +147,23 @@ export function measureChild(
     child.stderr.on('data', (d: Buffer) => {
       stderr += d.toString();
     });
-    // VmHWM only grows, so the last reading is the best lower bound of the peak we can get
-    // without the child's help; what it allocates after the last poll is missed.
-    let polledPeak: number | null = null;
+    // Polled whatever the method, for the anonymous/file split of RSS; with 'proc-poll' also the
+    // peak itself. VmHWM only grows, so its last reading is the best lower bound of the peak we
+    // can get without the child's help; what it allocates after the last poll is missed.
+    const polled = { hwm: null as number | null, anon: null as number | null, file: null as number | null };
+    let target: number | undefined;
     const poll =
-      method === 'proc-poll' && child.pid !== undefined
+      child.pid !== undefined && canPollProc()
         ? setInterval(() => {
             try {
-              polledPeak = readVmHwm(child.pid as number) ?? polledPeak;
+              target ??= measuredPid(child.pid as number, method === 'time-v');
+              if (target === undefined) return;
+              const now = readProcMemory(target);
+              polled.hwm = max(polled.hwm, now.hwm);
+              polled.anon = max(polled.anon, now.anon);
+              polled.file = max(polled.file, now.file);
             } catch {
-              // The child has exited between two polls; keep the last reading.
+              // The child has exited between two polls; keep the last readings.
             }
           }, options.pollMs ?? 20)
         : undefined;
@@ -133,7 +175,7 @@ export function measureChild(
     child.on('close', (code, signal) => {
       const wallMs = performance.now() - started;
       if (poll !== undefined) clearInterval(poll);
-      let timed: ReturnType<typeof parseTimeReport> = { peakRssBytes: polledPeak, cpuSeconds: null };
+      let timed: ReturnType<typeof parseTimeReport> = { peakRssBytes: polled.hwm, cpuSeconds: null };
       if (report !== undefined && dir !== undefined) {
         try {
           timed = parseTimeReport(readFileSync(report, 'utf8'));
@@ -150,6 +192,8 @@ export function measureChild(
         wallMs,
         peakRssBytes: timed.peakRssBytes,
         cpuSeconds: timed.cpuSeconds,
+        peakRssAnonBytes: polled.anon,
+        peakRssFileBytes: polled.file,
         rssMethod: method,
       });
     });

@@ -29,6 +29,10 @@ export interface Sample {
   readonly wallSeconds: number;
   readonly cpuSeconds: number | null;
   readonly peakRssMiB: number | null;
+  /** Largest anonymous part of RSS seen by polling (heaps, buffers): what the process allocated. */
+  readonly peakRssAnonMiB: number | null;
+  /** Largest file-backed part of RSS seen by polling (node binary, LMDB's memory map). */
+  readonly peakRssFileMiB: number | null;
   /** The loop's result write, left out of `seconds`. */
   readonly writeSeconds?: number;
   /** mrm's own summary line. */
@@ -40,6 +44,8 @@ export interface Medians {
   readonly seconds: number | null;
   readonly cpuSeconds: number | null;
   readonly peakRssMiB: number | null;
+  readonly peakRssAnonMiB: number | null;
+  readonly peakRssFileMiB: number | null;
 }
 
 /** Everything measured at one input size. */
@@ -73,6 +79,8 @@ function mediansOf(samples: readonly Sample[]): Medians {
     seconds: r(medianOf(samples.map((s) => s.seconds))),
     cpuSeconds: r(medianOf(samples.map((s) => s.cpuSeconds))),
     peakRssMiB: r(medianOf(samples.map((s) => s.peakRssMiB))),
+    peakRssAnonMiB: r(medianOf(samples.map((s) => s.peakRssAnonMiB))),
+    peakRssFileMiB: r(medianOf(samples.map((s) => s.peakRssFileMiB))),
   };
 }
 
@@ -128,7 +136,7 @@ function range(samples: readonly Sample[]): string {
 
 function table(sizes: readonly SizeResult[], goals: ReturnType<typeof goalsOf>, rssMethod: RssMethod): string {
   const rows: string[][] = [
-    ['input', 'contender', 'runs', 'median s', 'min–max s', 'CPU s', 'peak RSS MiB', 'mrm/loop'],
+    ['input', 'contender', 'runs', 'median s', 'min–max s', 'CPU s', 'peak RSS MiB', 'anon / file MiB', 'mrm/loop'],
   ];
   for (const size of sizes) {
     for (const contender of ['loop', 'mrm'] as const) {
@@ -141,6 +149,7 @@ function table(sizes: readonly SizeResult[], goals: ReturnType<typeof goalsOf>, 
         range(size.samples[contender]),
         fixed(m.cpuSeconds, 1),
         fixed(m.peakRssMiB, 0),
+        `${fixed(m.peakRssAnonMiB, 0)} / ${fixed(m.peakRssFileMiB, 0)}`,
         contender === 'mrm' ? fixed(size.mrmOverLoop) : '',
       ]);
     }
@@ -160,7 +169,7 @@ function table(sizes: readonly SizeResult[], goals: ReturnType<typeof goalsOf>, 
       ? 'Memory goal: needs two sizes (run without --quick).'
       : `Memory goal (mrm peak RSS flat, ≤ ${RSS_GROWTH_LIMIT}× from smallest to largest input): ${goals.memory.met ? 'met' : 'not met'} ` +
         `(${goals.memory.bySize.map((s) => `${fixed(s.mrmPeakRssMiB, 0)} MiB at ${s.sizeMb} MB`).join(', ')}; ×${fixed(goals.memory.growth)}).`,
-    `Medians over interleaved runs; seconds are wall time of the whole process; peak RSS by ${rssMethod === 'time-v' ? '/usr/bin/time -v' : rssMethod === 'proc-poll' ? 'polling /proc/<pid>/status VmHWM (a lower bound)' : 'nothing (unavailable)'}.`,
+    `Medians over interleaved runs; seconds are wall time of the whole process; anon / file: largest anonymous and file-backed RSS seen polling /proc every 20 ms; peak RSS by ${rssMethod === 'time-v' ? '/usr/bin/time -v' : rssMethod === 'proc-poll' ? 'polling /proc/<pid>/status VmHWM (a lower bound)' : 'nothing (unavailable)'}.`,
   ];
   return lines.join('\n');
 }

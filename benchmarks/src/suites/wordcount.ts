@@ -44,13 +44,17 @@ function warmPageCache(files: readonly string[]): void {
   }
 }
 
+const mib = (bytes: number | null) => (bytes !== null ? bytes / 2 ** 20 : null);
+
 function sampleOf(round: number, m: ChildMeasurement, seconds: number, extra: Partial<Sample> = {}): Sample {
   return {
     round,
     seconds,
     wallSeconds: m.wallMs / 1000,
     cpuSeconds: m.cpuSeconds,
-    peakRssMiB: m.peakRssBytes !== null ? m.peakRssBytes / 2 ** 20 : null,
+    peakRssMiB: mib(m.peakRssBytes),
+    peakRssAnonMiB: mib(m.peakRssAnonBytes),
+    peakRssFileMiB: mib(m.peakRssFileBytes),
     ...extra,
   };
 }

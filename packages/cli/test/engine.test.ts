@@ -238,6 +238,69 @@ describe('coordinator, map and merge workers together', () => {
     expect(await result(cluster.store, distinct)).toEqual(expected);
   });
 
+  it('spills buffered batches beyond the byte budget and still merges them right', async () => {
+    // The first batch is held back (its map waits), so later batches pile up at the merge worker.
+    const lines = Array.from({ length: 6000 }, (_, i) => `key-${i % 3000}-${'x'.repeat(200)}`);
+    const file = join(dir, 'in.txt');
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const slowFirst = resolveJob({
+      name: 'slow-first',
+      async map(line: string, emit: (k: string, v: number) => void, ctx: { line: number }) {
+        if (ctx.line === 1) await gate;
+        emit(line, 1);
+      },
+      ...aggregates.sum(),
+    });
+    cluster = startCluster(slowFirst, 1, 1);
+    const merge = cluster.merges[0] as MergeWorker;
+    const running = run(slowFirst, [file], {
+      batchLines: 500,
+      maxBufferBytes: 1024 * 1024,
+      maxTasksInFlight: 12,
+      maxBatchesAhead: 12,
+    });
+    // Wait until the merge worker had to spill, then let the first batch through.
+    while (merge.stats().spilledBytes === 0) await new Promise((r) => setImmediate(r));
+    release();
+    await running;
+    const expected = new Map<string, number>();
+    for (const l of lines) expected.set(l, (expected.get(l) ?? 0) + 1);
+    expect(await result(cluster.store, slowFirst)).toEqual(expected);
+    expect(merge.stats().spilledBytes).toBeGreaterThan(0);
+  });
+
+  it('spills a plain MapReduce job without combine and reduces every value of the run', async () => {
+    const lines = Array.from({ length: 40_000 }, (_, i) => String(i));
+    const file = join(dir, 'in.txt');
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    // reduce sees all values of a key at once: the spread of the values proves none was lost.
+    const spread = resolveJob({
+      name: 'spread',
+      map(line: string, emit: (k: number, v: number) => void) {
+        emit(Number(line) % 7, Number(line));
+      },
+      reduce: (_k: unknown, vs: number[]) => [vs.length, Math.min(...vs), Math.max(...vs)],
+    });
+    cluster = startCluster(spread, 1, 2);
+    await run(spread, [file], { batchLines: 1000, maxBufferBytes: 1024 * 1024 });
+    const expected = new Map<number, unknown>();
+    for (let k = 0; k < 7; k++) {
+      const vs = lines.map(Number).filter((n) => n % 7 === k);
+      expected.set(k, [vs.length, Math.min(...vs), Math.max(...vs)]);
+    }
+    const got = new Map<number, unknown>();
+    const version = (await cluster.store.latestVersion('spread'))?.version ?? 0;
+    for await (const e of readResult(cluster.store, 'spread', { version, partitions: spread.partitions })) {
+      got.set(JSON.parse(e.key) as number, e.value);
+    }
+    expect(got).toEqual(expected);
+    expect(cluster.merges.reduce((n, m) => n + m.stats().spilledBytes, 0)).toBeGreaterThan(0);
+  });
+
   it('carries a value larger than the transport payload limit', async () => {
     const file = join(dir, 'in.txt');
     writeFileSync(file, 'a\nb\na\n');

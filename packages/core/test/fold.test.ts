@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
 import { aggregates, decode, encode } from '@mrm/core';
+import { describe, expect, it } from 'vitest';
 
 /** Deterministic pseudo-random integers. */
 function* ints(seed: number, n: number, mod: number): Generator<number> {

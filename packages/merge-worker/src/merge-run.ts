@@ -29,7 +29,7 @@ interface Incoming {
   pairs: number;
   /** Encoded bytes held in `buffer` (the memory budget's measure). */
   bytes: number;
-  /** Spill writes of this buffer; the namespace is `spillNamespaceOf(seq, attempt)`. */
+  /** Spill writes of this buffer; the namespace is `spillNamespaceOf(seq, attempt, partition)`. */
   spills: Promise<void>[];
   end?: BatchEndMessage;
 }
@@ -99,7 +99,14 @@ export class MergeRun {
         ...(start.incremental
           ? { merger: await PartitionMerger.open(ctx) }
           : {
-              plain: new PlainAccumulator(store, job, start.jobName, partition, run.spillNamespace, perPartitionValues),
+              plain: new PlainAccumulator(
+                store,
+                job,
+                start.jobName,
+                partition,
+                `${run.spillNamespace}.plain.p${partition}`,
+                perPartitionValues,
+              ),
             }),
       });
     }
@@ -110,8 +117,9 @@ export class MergeRun {
     return `${this.start.jobId}.${this.start.run}`;
   }
 
-  private spillNamespaceOf(seq: number, attempt: number): string {
-    return `${this.spillNamespace}.b${seq}.a${attempt}`;
+  /** One namespace per (batch, attempt, partition): clearing one never touches another's values. */
+  private spillNamespaceOf(seq: number, attempt: number, partition: number): string {
+    return `${this.spillNamespace}.b${seq}.a${attempt}.p${partition}`;
   }
 
   /**
@@ -126,7 +134,7 @@ export class MergeRun {
     if (inc !== undefined && attempt < inc.attempt) return undefined;
     if (inc !== undefined && attempt > inc.attempt) {
       this.heldBytes -= inc.bytes;
-      void this.dropSpill(seq, inc);
+      void this.dropSpill(seq, partition, inc);
       inc = undefined;
     }
     if (inc === undefined) {
@@ -136,10 +144,10 @@ export class MergeRun {
     return inc;
   }
 
-  private async dropSpill(seq: number, inc: Incoming): Promise<void> {
+  private async dropSpill(seq: number, partition: number, inc: Incoming): Promise<void> {
     if (inc.spills.length === 0) return;
     await Promise.allSettled(inc.spills);
-    await this.store.spill.clear(this.spillNamespaceOf(seq, inc.attempt)).catch(() => {});
+    await this.store.spill.clear(this.spillNamespaceOf(seq, inc.attempt, partition)).catch(() => {});
   }
 
   /** Takes a frame of `bytes` encoded bytes. */
@@ -189,7 +197,7 @@ export class MergeRun {
     this.heldBytes -= inc.bytes;
     this.spilledBytes += inc.bytes;
     inc.bytes = 0;
-    const write = this.store.spill.append(this.spillNamespaceOf(seq, inc.attempt), partition, values);
+    const write = this.store.spill.append(this.spillNamespaceOf(seq, inc.attempt, partition), partition, values);
     write.catch((e: unknown) => this.fail(e, `spill:${partition}`));
     inc.spills.push(write);
   }
@@ -198,7 +206,7 @@ export class MergeRun {
   private async unspill(seq: number, partition: number, inc: Incoming): Promise<void> {
     if (inc.spills.length === 0) return;
     await Promise.all(inc.spills);
-    const ns = this.spillNamespaceOf(seq, inc.attempt);
+    const ns = this.spillNamespaceOf(seq, inc.attempt, partition);
     for await (const [ck, values] of this.store.spill.read(ns, partition)) inc.buffer.addAll(ck, values);
     await this.store.spill.clear(ns);
   }
@@ -272,7 +280,7 @@ export class MergeRun {
     if (slot.plain !== undefined) {
       if (!last) return;
       const keys = await slot.plain.finish(firstVersion);
-      await this.store.spill.clear(`${this.spillNamespace}`).catch(() => {});
+      this.spilledBytes += slot.plain.spilledBytes;
       this.onWritten(firstVersion, seq, slot.partition, keys);
       return;
     }
@@ -358,9 +366,9 @@ export class MergeRun {
     while ([...this.slots.values()].some((s) => s.busy)) await new Promise((r) => setTimeout(r, 1));
     await Promise.all([...this.slots.values()].map((s) => s.merger?.settle()));
     if (rollbackTo !== undefined) await this.store.discardAbove(this.start.jobName, rollbackTo);
-    await this.store.spill.clear(this.spillNamespace).catch(() => {});
+    for (const slot of this.slots.values()) await slot.plain?.clear();
     for (const slot of this.slots.values()) {
-      for (const [seq, inc] of slot.incoming) await this.dropSpill(seq, inc);
+      for (const [seq, inc] of slot.incoming) await this.dropSpill(seq, slot.partition, inc);
       slot.incoming.clear();
     }
   }

@@ -14,13 +14,15 @@ export class PlainAccumulator {
   private readonly buffer: ValueBuffer;
   private readonly batchIds: string[] = [];
   private spilled = false;
+  /** Approximate bytes parked in the spill area (16 per value). */
+  spilledBytes = 0;
 
   constructor(
     private readonly store: StateStore,
     private readonly job: ResolvedJob,
     private readonly jobName: string,
     private readonly partition: number,
-    /** Spill namespace (unique per run). */
+    /** Spill namespace (unique per run and partition). */
     private readonly spillNamespace: string,
     /** Values held before spilling. */
     private readonly maxHeldValues: number,
@@ -34,9 +36,17 @@ export class PlainAccumulator {
     this.batchIds.push(batchId);
     if (this.buffer.heldValues > this.maxHeldValues) {
       await this.store.spill.append(this.spillNamespace, this.partition, this.buffer.values);
+      this.spilledBytes += this.buffer.heldValues * 16;
       this.buffer.clear();
       this.spilled = true;
     }
+  }
+
+  /** Drops what this partition parked in the spill area. */
+  async clear(): Promise<void> {
+    if (!this.spilled) return;
+    this.spilled = false;
+    await this.store.spill.clear(this.spillNamespace).catch(() => {});
   }
 
   /** Reduces everything and writes it as `version` (which hides all older entries). */
@@ -58,6 +68,7 @@ export class PlainAccumulator {
     }
     for (const [ck, values] of this.buffer.values) reduceKey(ck, values);
     this.buffer.clear();
+    await this.clear();
     await this.store.writePartition({
       job: this.jobName,
       partition: this.partition,

@@ -26,7 +26,7 @@ import type {
 import { ErrorCode, errorMessage, MrmError } from '@mrm/core';
 import { Kvm } from '@nats-io/kv';
 import { type ObjectStore, Objm } from '@nats-io/obj';
-import { connect, type Msg, type NatsConnection } from '@nats-io/transport-node';
+import { connect, Empty, headers, type Msg, type NatsConnection, nuid } from '@nats-io/transport-node';
 import { isNoResponders, isTimeout, transportError } from './errors.js';
 import { NatsBlobStore } from './nats-blobs.js';
 import { NatsKeyValueBucket } from './nats-kv.js';
@@ -44,6 +44,15 @@ export type StateListener = (state: TransportState) => void;
 interface PendingRequest {
   reject(error: unknown): void;
 }
+
+/**
+ * A reply larger than max_payload travels through the blob store: the responder stores it under
+ * a unique name and answers with an empty message whose header names the blob; the requester
+ * fetches and deletes it. (A query reply holding one value of several MB must get through.)
+ */
+const REPLY_BLOB_HEADER = 'Mrm-Reply-Blob';
+/** Set instead when the responder could not store its large reply: the requester rejects with it. */
+const REPLY_ERROR_HEADER = 'Mrm-Reply-Error';
 
 /** A connection to NATS, as the roles see it. */
 export class NatsTransport implements Transport {
@@ -168,7 +177,17 @@ export class NatsTransport implements Transport {
       signal?.addEventListener('abort', onAbort, { once: true });
 
       this.#nc.request(subject, payload.slice(), { timeout: timeoutMs }).then(
-        (msg) => settle() && resolve(owned(msg.data)),
+        (msg) => {
+          const blob = msg.headers?.get(REPLY_BLOB_HEADER) ?? '';
+          const failed = msg.headers?.get(REPLY_ERROR_HEADER) ?? '';
+          if (failed !== '') {
+            pending.reject(new MrmError(ErrorCode.Transport, `the reply to a request to ${name} failed: ${failed}`));
+          } else if (blob === '') {
+            if (settle()) resolve(owned(msg.data));
+          } else {
+            this.#fetchReply(blob, name).then((data) => settle() && resolve(data), pending.reject);
+          }
+        },
         (error: unknown) => pending.reject(this.#requestError(name, timeoutMs, error)),
       );
     });
@@ -222,8 +241,8 @@ export class NatsTransport implements Transport {
       msg.reply === undefined || msg.reply === ''
         ? undefined
         : (answer) => {
-            this.#checkSize(answer, `reply to a request on ${channelName}`);
-            msg.respond(answer.slice());
+            if (answer.byteLength <= this.maxPayloadBytes) msg.respond(answer.slice());
+            else void this.#replyThroughBlob(msg, answer.slice(), channelName);
           };
     try {
       handler(owned(msg.data), reply);
@@ -231,6 +250,32 @@ export class NatsTransport implements Transport {
       // A throwing handler must not break the connection's read loop (nats.js would rethrow it there).
       this.#logger.error('transport message handler threw', { channel: channelName, error });
     }
+  }
+
+  async #replyThroughBlob(msg: Msg, answer: Uint8Array, channelName: string): Promise<void> {
+    const name = `reply/${nuid.next()}`;
+    const h = headers();
+    try {
+      await this.blobs.put(name, answer);
+      h.set(REPLY_BLOB_HEADER, name);
+    } catch (error) {
+      this.#logger.error('cannot store a large reply', { channel: channelName, error: errorMessage(error) });
+      h.set(REPLY_ERROR_HEADER, `the ${answer.byteLength}-byte reply could not be stored: ${errorMessage(error)}`);
+    }
+    msg.respond(Empty, { headers: h });
+  }
+
+  async #fetchReply(blob: string, channelName: string): Promise<Uint8Array> {
+    const data = await this.blobs.get(blob);
+    // The requester is the blob's only reader.
+    this.blobs.delete(blob).catch(() => {});
+    if (data === undefined) {
+      throw new MrmError(
+        ErrorCode.Transport,
+        `the large reply to a request to ${channelName} is gone from the blob store`,
+      );
+    }
+    return data;
   }
 
   #requestError(channelName: string, timeoutMs: number, error: unknown): MrmError {

@@ -61,13 +61,6 @@ export interface StopReport {
   readonly killed: readonly string[];
 }
 
-/** Names of the processes that were running in `record`, keeping only those that still are. */
-function runningProcesses(paths: ClusterPaths, record: ClusterRecord): string[] {
-  return Object.entries(record.pids)
-    .filter(([, pid]) => isClusterProcess(pid, paths.root))
-    .map(([name]) => name);
-}
-
 /** Starts the processes of the cluster; `record` grows as they start, so a failure can stop them. */
 async function launch(
   options: LocalClusterOptions,
@@ -119,7 +112,7 @@ async function launch(
 export async function startLocalCluster(options: LocalClusterOptions): Promise<ClusterRecord> {
   const paths = clusterPaths(options.dir);
   const previous = readClusterRecord(paths);
-  if (previous !== undefined && runningProcesses(paths, previous).length > 0) {
+  if (previous !== undefined && Object.values(previous.pids).some((pid) => isClusterProcess(pid, paths.root))) {
     throw new MrmError(
       ErrorCode.State,
       `a cluster is already running in ${options.dir} (mrm down --dir ${options.dir})`,
@@ -139,45 +132,45 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<C
   return record;
 }
 
-/** SIGTERMs `names` (their process groups), waits up to `graceMs`, SIGKILLs what is left; returns those. */
+/**
+ * SIGTERMs those of `names` still running (their process groups), waits up to `graceMs` for them
+ * to exit, then SIGKILLs what is left.
+ */
 async function stopGroup(
   paths: ClusterPaths,
   record: ClusterRecord,
   names: readonly string[],
   graceMs: number,
-): Promise<string[]> {
+): Promise<StopReport> {
   const pidOf = (name: string): number => record.pids[name] ?? 0;
-  const running = names.filter((name) => isClusterProcess(pidOf(name), paths.root));
-  for (const name of running) signalGroup(pidOf(name), 'SIGTERM');
+  const stopped = names.filter((name) => isClusterProcess(pidOf(name), paths.root));
+  for (const name of stopped) signalGroup(pidOf(name), 'SIGTERM');
   const deadline = Date.now() + graceMs;
-  while (running.some((name) => isRunning(pidOf(name))) && Date.now() < deadline) await delay(50);
-  const leftovers = running.filter((name) => isRunning(pidOf(name)));
-  for (const name of leftovers) signalGroup(pidOf(name), 'SIGKILL');
+  while (stopped.some((name) => isRunning(pidOf(name))) && Date.now() < deadline) await delay(50);
+  const killed = stopped.filter((name) => isRunning(pidOf(name)));
+  for (const name of killed) signalGroup(pidOf(name), 'SIGKILL');
   // SIGKILL cannot be refused; wait (bounded) until the OS has taken them away.
   const killDeadline = Date.now() + 5_000;
-  while (leftovers.some((name) => isRunning(pidOf(name))) && Date.now() < killDeadline) await delay(50);
-  return leftovers;
+  while (killed.some((name) => isRunning(pidOf(name))) && Date.now() < killDeadline) await delay(50);
+  return { stopped, killed };
 }
 
 /** Stops every process of `record`: workers and coordinator first (they still reach NATS), NATS last. */
 async function stopProcesses(paths: ClusterPaths, record: ClusterRecord, graceMs: number): Promise<StopReport> {
   const names = Object.keys(record.pids);
-  const stopped = runningProcesses(paths, record);
-  const killed = [
-    ...(await stopGroup(
-      paths,
-      record,
-      names.filter((n) => n !== NATS_NAME),
-      graceMs,
-    )),
-    ...(await stopGroup(
-      paths,
-      record,
-      names.filter((n) => n === NATS_NAME),
-      graceMs,
-    )),
-  ];
-  return { stopped, killed };
+  const roles = await stopGroup(
+    paths,
+    record,
+    names.filter((n) => n !== NATS_NAME),
+    graceMs,
+  );
+  const nats = await stopGroup(
+    paths,
+    record,
+    names.filter((n) => n === NATS_NAME),
+    graceMs,
+  );
+  return { stopped: [...roles.stopped, ...nats.stopped], killed: [...roles.killed, ...nats.killed] };
 }
 
 /**

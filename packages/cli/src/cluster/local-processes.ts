@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { accessSync, closeSync, constants, openSync, readFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
-import { delimiter, join } from 'node:path';
+import { delimiter, join, sep } from 'node:path';
 import { ErrorCode, MrmError } from '@mrm/core';
 
 const FALLBACK_NATS_SERVER = '/usr/sbin/nats-server';
@@ -105,14 +105,14 @@ export function isRunning(pid: number): boolean {
 }
 
 /**
- * True when `pid` runs and is a process of the cluster in `dir`. Every process `mrm up` starts
- * names `dir` on its command line, so a pid the OS has since reused for something else is not ours
- * (where /proc is missing, a running pid is taken as ours).
+ * True when `pid` runs and is a process of the cluster in the absolute directory `dir`. Every
+ * process `mrm up` starts names a path under `dir` on its command line, so a pid the OS has since
+ * reused for something else is not ours (where /proc is missing, a running pid is taken as ours).
  */
 export function isClusterProcess(pid: number, dir: string): boolean {
   if (!isRunning(pid)) return false;
   const line = commandLine(pid);
-  return line === undefined || line.includes(dir);
+  return line === undefined || line.includes(`${dir}${sep}`);
 }
 
 /** Sends `signal` to the process group of `pid` (all it started too), else to `pid` alone. */
