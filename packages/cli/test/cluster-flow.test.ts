@@ -36,8 +36,11 @@ export default defineJob({
 });
 `;
 
+/** Values the flood job emits per input line. */
+const FLOOD_COPIES = 16;
+
 /**
- * Per line, eight copies of the line four times over under the key (line number mod 997): ~7 kB
+ * Per line, copies of the line four times over under the key (line number mod 997): ~7 kB
  * pushed per input line, no combine, so the map side produces far more than a credit window.
  * Writes `marker` when it first runs, so the test knows the job is under way.
  */
@@ -46,6 +49,7 @@ function floodJob(marker: string): string {
 import { writeFileSync } from 'node:fs';
 import { defineJob } from '@mrm/core';
 let marked = false;
+const COPIES = ${FLOOD_COPIES};
 export default defineJob({
   name: 'flood',
   map(line: string, emit, ctx) {
@@ -54,7 +58,7 @@ export default defineJob({
       writeFileSync(${JSON.stringify(marker)}, 'started');
     }
     const value = line.repeat(4);
-    for (let i = 0; i < 8; i++) emit(ctx.line % 997, value);
+    for (let i = 0; i < COPIES; i++) emit(ctx.line % 997, value);
   },
   reduce: (_key, values: string[]) => values.length,
   merge: (_key, prev: number | undefined, next: number) => (prev ?? 0) + next,
@@ -68,7 +72,7 @@ function referenceFlood(files: readonly string[]): string {
   for (const f of files) {
     const lines = readFileSync(f, 'utf8').split('\n');
     if (lines.at(-1) === '') lines.pop();
-    lines.forEach((_, i) => counts.set((i + 1) % 997, (counts.get((i + 1) % 997) ?? 0) + 8));
+    lines.forEach((_, i) => counts.set((i + 1) % 997, (counts.get((i + 1) % 997) ?? 0) + FLOOD_COPIES));
   }
   return expectedLines(counts);
 }
@@ -133,7 +137,6 @@ describe('the push path of a cluster', () => {
     const mapWorker = cluster.process('map-1');
     const mergeWorker = cluster.process('merge-1');
     const before = await cluster.status();
-    const rssBefore = mapWorker.rssBytes();
     const out = join(cluster.dir, 'out.jsonl');
 
     const submitted = cluster.mrm([
@@ -151,6 +154,8 @@ describe('the push path of a cluster', () => {
     ]);
     await fileAppears(marker, 30_000);
     mergeWorker.signal('SIGSTOP');
+    // The map worker has its job loaded and its first batch in hand: memory from here on is buffering.
+    const rssBefore = mapWorker.rssBytes();
     let rssMax = 0;
     let stopped: ClusterStatus;
     try {
