@@ -10,7 +10,7 @@ import { expectedLines, writeJob } from './cli-helpers.js';
 import { type ClusterStatus, expectSameResult, TestCluster } from './cluster-harness.js';
 
 const EXAMPLES = new URL('../../../examples/', import.meta.url).pathname;
-const BOOKS = ['pg-tom_sawyer.txt', 'pg-frankenstein.txt'].map((f) => join(EXAMPLES, 'wordcount/data', f));
+const BOOKS = ['pg-tom_sawyer.txt', 'pg-frankenstein.txt', 'pg-being_ernest.txt', 'pg-metamorphosis.txt'].map((f) => join(EXAMPLES, 'wordcount/data', f));
 
 /** A string of `n` characters that depends on `seed` and on each position (corruption shows). */
 const BIG_VALUE_SOURCE = `(seed, n) => {
@@ -148,7 +148,7 @@ describe('the push path of a cluster', () => {
       '--out',
       out,
       '--batch-size',
-      '1000',
+      '500',
       '--nats',
       cluster.url,
     ]);

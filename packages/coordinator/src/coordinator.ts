@@ -31,9 +31,9 @@ export interface CoordinatorOptions {
 
 /** Options of one run, with units in their names. */
 export interface RunJobOptions {
-  /** Lines per batch (default 10,000). */
+  /** Lines per batch (default 50,000). */
   readonly batchLines?: number;
-  /** Checkpoint (commit a version) every this many batches (default 100). */
+  /** Checkpoint (commit a version) every this many batches (default 20). */
   readonly checkpointEveryBatches?: number;
   readonly onError?: 'fail' | 'skip';
   readonly maxTasksInFlight?: number;
@@ -92,7 +92,7 @@ export function resolveRunSettings(options: RunJobOptions = {}, mapWorkers = 1):
   }
   const maxTasksInFlight = int('maxTasksInFlight', options.maxTasksInFlight, 4 * mapWorkers, 1);
   return {
-    checkpointEveryBatches: int('checkpoint-every', options.checkpointEveryBatches, 100, 1),
+    checkpointEveryBatches: int('checkpoint-every', options.checkpointEveryBatches, 20, 1),
     maxTasksInFlight,
     maxBatchesAhead: int('maxBatchesAhead', options.maxBatchesAhead, Math.max(8, 2 * maxTasksInFlight), 1),
     maxBufferBytes: int('maxBufferBytes', options.maxBufferBytes, 256 * 1024 * 1024, 1024 * 1024),
@@ -106,7 +106,7 @@ export function resolveRunSettings(options: RunJobOptions = {}, mapWorkers = 1):
 
 /** Validated lines per batch. */
 export function resolveBatchLines(value: number | undefined): number {
-  const v = value ?? 10_000;
+  const v = value ?? 50_000;
   if (!Number.isSafeInteger(v) || v < 1) {
     throw new MrmError(ErrorCode.BadOption, `batch size must be a positive integer of records, got ${String(value)}`);
   }
