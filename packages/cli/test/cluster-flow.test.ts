@@ -3,14 +3,16 @@
  * holds its map workers back by credit (their memory stays bounded, the job still ends right), and
  * values larger than NATS's max_payload travel whole.
  */
-import { existsSync, readFileSync, watch, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { expectedLines, writeJob } from './cli-helpers.js';
-import { type ClusterStatus, expectSameResult, TestCluster } from './cluster-harness.js';
+import { type ClusterStatus, copyInto, expectSameResult, fileAppears, TestCluster } from './cluster-harness.js';
 
 const EXAMPLES = new URL('../../../examples/', import.meta.url).pathname;
-const BOOKS = ['pg-tom_sawyer.txt', 'pg-frankenstein.txt', 'pg-being_ernest.txt', 'pg-metamorphosis.txt'].map((f) => join(EXAMPLES, 'wordcount/data', f));
+const BOOKS = ['pg-tom_sawyer.txt', 'pg-frankenstein.txt', 'pg-being_ernest.txt', 'pg-metamorphosis.txt'].map((f) =>
+  join(EXAMPLES, 'wordcount/data', f),
+);
 
 /** A string of `n` characters that depends on `seed` and on each position (corruption shows). */
 const BIG_VALUE_SOURCE = `(seed, n) => {
@@ -72,27 +74,11 @@ function referenceFlood(files: readonly string[]): string {
   for (const f of files) {
     const lines = readFileSync(f, 'utf8').split('\n');
     if (lines.at(-1) === '') lines.pop();
-    lines.forEach((_, i) => counts.set((i + 1) % 997, (counts.get((i + 1) % 997) ?? 0) + FLOOD_COPIES));
+    for (let line = 1; line <= lines.length; line++) {
+      counts.set(line % 997, (counts.get(line % 997) ?? 0) + FLOOD_COPIES);
+    }
   }
   return expectedLines(counts);
-}
-
-/** Resolves when `path` exists (watching its folder, not polling). */
-function fileAppears(path: string, timeoutMs: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const dir = path.slice(0, path.lastIndexOf('/'));
-    const watcher = watch(dir, () => {
-      if (existsSync(path)) done();
-    });
-    const timer = setTimeout(() => done(new Error(`${path} did not appear within ${timeoutMs} ms`)), timeoutMs);
-    const done = (error?: Error) => {
-      clearTimeout(timer);
-      watcher.close();
-      if (error === undefined) resolve();
-      else reject(error);
-    };
-    if (existsSync(path)) done();
-  });
 }
 
 /** The map worker's default credit window towards one merge worker. */
@@ -138,12 +124,14 @@ describe('the push path of a cluster', () => {
     const mergeWorker = cluster.process('merge-1');
     const before = await cluster.status();
     const out = join(cluster.dir, 'out.jsonl');
+    // Every book twice, under two names: ~150 MB to push, far more than the memory the map worker may grow by.
+    const inputs = [1, 2].flatMap((copy) => copyInto(join(cluster?.dir ?? '', 'books'), BOOKS, `${copy}-`));
 
     const submitted = cluster.mrm([
       'submit',
       job,
       '--input',
-      ...BOOKS,
+      ...inputs,
       '--wait',
       '--out',
       out,
@@ -179,14 +167,13 @@ describe('the push path of a cluster', () => {
     const r = await submitted;
     expect(r.code, `${r.stderr}\n${cluster.logs()}`).toBe(0);
     const reference = join(cluster.dir, 'reference.jsonl');
-    writeFileSync(reference, referenceFlood(BOOKS));
+    writeFileSync(reference, referenceFlood(inputs));
     expectSameResult(out, reference);
 
     const after = await cluster.until((s) => mapStat(s, 'map-1', 'tasks') > 0, 'final map stats');
     const pushedTotal = mapStat(after, 'map-1', 'bytesPushed');
     // The job pushed far more than a window and than the memory the map worker grew by.
-    console.log({ pushedTotal, rssBefore, rssMax, waits: mapStat(after, 'map-1', 'waits') });
     expect(pushedTotal).toBeGreaterThan(3 * WINDOW_BYTES);
-    expect(rssMax - rssBefore).toBeLessThan(pushedTotal / 2);
+    expect(rssMax - rssBefore).toBeLessThan(pushedTotal / 3);
   });
 });

@@ -10,8 +10,8 @@
  * ```
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, watch } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { JobStatus, WorkerStatus } from '@mrm/core';
 import { type NatsServerHandle, startNatsServer } from '@mrm/testkit';
 import { type CliResult, MRM_BIN, mrm, tempDir } from './cli-helpers.js';
@@ -49,6 +49,36 @@ export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('MRM_')) env[k] = v;
   return { ...env, ...extra };
+}
+
+/** Copies files into `dir` (a test owns its input: batch ids hang on the path); returns the copies. */
+export function copyInto(dir: string, files: readonly string[], prefix = ''): string[] {
+  mkdirSync(dir, { recursive: true });
+  return files.map((f) => {
+    const to = join(dir, `${prefix}${f.slice(f.lastIndexOf('/') + 1)}`);
+    copyFileSync(f, to);
+    return to;
+  });
+}
+
+/**
+ * Resolves when `path` exists, watching its folder (jobs in tests write a marker file from `map`
+ * to say "the job is under way now").
+ */
+export function fileAppears(path: string, timeoutMs = READY_TIMEOUT_MS): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const watcher = watch(dirname(path), () => {
+      if (existsSync(path)) done();
+    });
+    const timer = setTimeout(() => done(new Error(`${path} did not appear within ${timeoutMs} ms`)), timeoutMs);
+    const done = (error?: Error) => {
+      clearTimeout(timer);
+      watcher.close();
+      if (error === undefined) resolve();
+      else reject(error);
+    };
+    if (existsSync(path)) done();
+  });
 }
 
 /** One `mrm` process of the cluster. */

@@ -3,11 +3,11 @@
  * of `mrm run`, key for key, whatever its size; merges new input incrementally and skips input
  * already merged; is not disturbed by workers that join later; and runs each map task once.
  */
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { expectedLines, mrm } from './cli-helpers.js';
-import { cleanEnv, expectSameResult, TestCluster } from './cluster-harness.js';
+import { cleanEnv, copyInto, expectSameResult, TestCluster } from './cluster-harness.js';
 
 const EXAMPLES = new URL('../../../examples/', import.meta.url).pathname;
 const WORDCOUNT_JOB = join(EXAMPLES, 'wordcount/job.ts');
@@ -18,16 +18,6 @@ const BOOKS = ['pg-being_ernest.txt', 'pg-metamorphosis.txt', 'pg-frankenstein.t
 const DAYS = ['24', '25', '26', '27', '28'].map((d) =>
   join(EXAMPLES, `access-logs/data/nginx/meatlabel.app.access.log-202512${d}`),
 );
-
-/** Copies files into `dir` (a test owns its input: batch ids hang on the path). */
-function copyInto(dir: string, files: readonly string[]): string[] {
-  mkdirSync(dir, { recursive: true });
-  return files.map((f) => {
-    const to = join(dir, f.slice(f.lastIndexOf('/') + 1));
-    copyFileSync(f, to);
-    return to;
-  });
-}
 
 /** Word counts computed here, independently of MRM. */
 function referenceWordcount(files: readonly string[]): string {
