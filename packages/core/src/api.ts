@@ -3,7 +3,7 @@
  * (`mrm submit`, `mrm status`, `mrm query`) ask the coordinator, what workers announce, and what
  * merge workers answer to queries. Encoded with the core codec like every message.
  */
-import { decode, encode } from './codec.js';
+import { decodeEnvelope, encode } from './codec.js';
 import { ErrorCode, MrmError, type WireError } from './errors.js';
 import type { VersionInfo } from './ports/state-store.js';
 import type { JobRef } from './protocol.js';
@@ -215,19 +215,7 @@ export function encodeApi(message: ApiBody): Uint8Array {
 
 /** Decodes an API message; throws `E_PROTOCOL` on garbage. */
 export function decodeApi(bytes: Uint8Array): ApiMessage {
-  let m: unknown;
-  try {
-    m = decode(bytes);
-  } catch (e) {
-    throw new MrmError(ErrorCode.Protocol, 'undecodable API message', { cause: e });
-  }
-  if (typeof m !== 'object' || m === null || typeof (m as { type?: unknown }).type !== 'string') {
-    throw new MrmError(ErrorCode.Protocol, 'API message without a type');
-  }
-  if ((m as { v?: unknown }).v !== API_VERSION) {
-    throw new MrmError(ErrorCode.Protocol, `API version ${String((m as { v?: unknown }).v)} is not ${API_VERSION}`);
-  }
-  return m as ApiMessage;
+  return decodeEnvelope(bytes, API_VERSION, 'API message') as ApiMessage;
 }
 
 /**

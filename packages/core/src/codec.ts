@@ -5,6 +5,7 @@
  * change when the transport or the store reuses its buffer and keep a whole frame alive.
  */
 import { Packr } from 'msgpackr';
+import { ErrorCode, MrmError } from './errors.js';
 
 const packr = new Packr({
   useRecords: false,
@@ -32,3 +33,22 @@ export const MSGPACK_OPTIONS = Object.freeze({
   moreTypes: false,
   copyBuffers: true,
 } as const);
+
+/**
+ * Decodes a message of a versioned protocol: an object with a string `type` and `v === version`.
+ * Throws `E_PROTOCOL` naming `what` on garbage, a missing type or another version.
+ */
+export function decodeEnvelope(bytes: Uint8Array, version: number, what: string): { type: string; v: number } {
+  let m: unknown;
+  try {
+    m = decode(bytes);
+  } catch (e) {
+    throw new MrmError(ErrorCode.Protocol, `undecodable ${what}`, { cause: e });
+  }
+  if (typeof m !== 'object' || m === null || typeof (m as { type?: unknown }).type !== 'string') {
+    throw new MrmError(ErrorCode.Protocol, `${what} without a type`);
+  }
+  const v = (m as { v?: unknown }).v;
+  if (v !== version) throw new MrmError(ErrorCode.Protocol, `${what} version ${String(v)} is not ${version}`);
+  return m as { type: string; v: number };
+}

@@ -119,6 +119,7 @@ export type {
   PartMessage,
   ProtocolMessage,
   ProtocolMessageType,
+  ResendReportsMessage,
   RunAbortedMessage,
   RunAbortMessage,
   RunStartMessage,

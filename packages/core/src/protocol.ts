@@ -8,8 +8,8 @@
  * ordinal) and a run-local sequence number `seq` (0, 1, 2… in merge order). A *map task* reads one
  * split of one source and produces one or more consecutive batches.
  */
-import { decode, encode } from './codec.js';
-import { ErrorCode, MrmError, type WireError } from './errors.js';
+import { decodeEnvelope, encode } from './codec.js';
+import type { WireError } from './errors.js';
 import type { InputFormat } from './job.js';
 
 /** The protocol version this build speaks. */
@@ -204,6 +204,17 @@ export interface RunAbortMessage {
   readonly reason: string;
 }
 
+/**
+ * Coordinator → merge workers: send again every report not yet covered by a committed version
+ * (after messages may have been lost: a reconnect, a stalled run). Ignored for a run not open.
+ */
+export interface ResendReportsMessage {
+  readonly type: 'resend-reports';
+  readonly v: number;
+  readonly jobId: string;
+  readonly run: number;
+}
+
 /** Merge worker → coordinator: the run was rolled back on this worker. */
 export interface RunAbortedMessage {
   readonly type: 'run-aborted';
@@ -271,6 +282,7 @@ export type ProtocolMessage =
   | CommitVersionMessage
   | VersionCommittedMessage
   | RunAbortMessage
+  | ResendReportsMessage
   | RunAbortedMessage
   | TaskDoneMessage
   | TaskFailedMessage
@@ -293,18 +305,5 @@ export function encodeMessage(message: MessageBody): Uint8Array {
 
 /** Decodes and checks a message; throws `E_PROTOCOL` on garbage or another protocol version. */
 export function decodeMessage(bytes: Uint8Array): ProtocolMessage {
-  let m: unknown;
-  try {
-    m = decode(bytes);
-  } catch (e) {
-    throw new MrmError(ErrorCode.Protocol, 'undecodable protocol message', { cause: e });
-  }
-  if (typeof m !== 'object' || m === null || typeof (m as { type?: unknown }).type !== 'string') {
-    throw new MrmError(ErrorCode.Protocol, 'protocol message without a type');
-  }
-  const v = (m as { v?: unknown }).v;
-  if (v !== PROTOCOL_VERSION) {
-    throw new MrmError(ErrorCode.Protocol, `protocol version ${String(v)} is not ${PROTOCOL_VERSION}`);
-  }
-  return m as ProtocolMessage;
+  return decodeEnvelope(bytes, PROTOCOL_VERSION, 'protocol message') as ProtocolMessage;
 }

@@ -17,4 +17,4 @@ export { MemoryStateStore } from './memory-state-store.js';
 export type { MemoryBusOptions } from './memory-transport.js';
 export { DEFAULT_MEMORY_MAX_PAYLOAD_BYTES, MemoryBus, MemoryTransport } from './memory-transport.js';
 export type { NatsServerHandle, NatsServerOptions } from './nats-server.js';
-export { startNatsServer } from './nats-server.js';
+export { findNatsServer, freePort, startNatsServer } from './nats-server.js';

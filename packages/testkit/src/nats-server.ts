@@ -100,8 +100,11 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   };
 }
 
-/** The nats-server binary: the one given, else the first on PATH, else the Debian location. */
-function findNatsServer(binary: string | undefined): string {
+/**
+ * The nats-server binary: the one given, else the first on PATH, else the Debian location; a
+ * clear `E_TRANSPORT` error when there is none.
+ */
+export function findNatsServer(binary?: string): string {
   const candidates =
     binary !== undefined
       ? [binary]
@@ -125,7 +128,8 @@ function findNatsServer(binary: string | undefined): string {
 }
 
 /** A port nobody listens on right now (the OS picks it; we release it for the server). */
-function freePort(): Promise<number> {
+/** A loopback port nobody listens on right now (the OS picks it; it is released for the caller). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();

@@ -3,43 +3,13 @@
  * spawning a process that outlives `mrm up`, and telling whether a recorded pid is still one of ours.
  */
 import { spawn } from 'node:child_process';
-import { accessSync, closeSync, constants, openSync, readFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
-import { delimiter, join, sep } from 'node:path';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { sep } from 'node:path';
 import { ErrorCode, MrmError } from '@mrm/core';
 
-const FALLBACK_NATS_SERVER = '/usr/sbin/nats-server';
-
-/** The nats-server binary: the first on PATH, else the Debian location; a clear error when missing. */
-export function findNatsServer(): string {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), '/usr/sbin'];
-  for (const candidate of dirs.map((dir) => join(dir, 'nats-server'))) {
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here: try the next directory
-    }
-  }
-  throw new MrmError(
-    ErrorCode.Transport,
-    `nats-server is not installed: not on PATH nor at ${FALLBACK_NATS_SERVER} (install it, e.g. apt-get install nats-server)`,
-  );
-}
-
-/** A loopback port nobody listens on right now (the OS picks it; we release it for the server). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+/** Where nats-server and free ports are found: one place, shared with the test launcher. */
+export { findNatsServer, freePort } from '@mrm/testkit';
 
 /** True when something accepts TCP connections on 127.0.0.1:`port`. */
 export function acceptsConnections(port: number): Promise<boolean> {
