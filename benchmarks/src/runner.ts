@@ -7,6 +7,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { engineFingerprint, gitCommit } from './lib/engine-version.js';
 import { machineInfo } from './lib/machine.js';
 import { BenchFailure, type BenchOptions, type Suite } from './suite.js';
 import { SUITES } from './suites/index.js';
@@ -89,6 +90,12 @@ function positiveNumber(flag: string, text: string): number {
   return n;
 }
 
+function engineReport(atStart: string) {
+  const atEnd = engineFingerprint(REPO_ROOT);
+  if (atEnd !== atStart) log('bench: warning: the packages were rebuilt during the run; the figures mix two engines');
+  return { commit: gitCommit(REPO_ROOT), distFingerprint: atStart, changedDuringRun: atEnd !== atStart };
+}
+
 function log(line: string): void {
   process.stderr.write(`${line}\n`);
 }
@@ -114,6 +121,7 @@ export async function runBench(args: readonly string[]): Promise<number> {
     log(`bench: ${suite.name}: ${suite.description}`);
     try {
       const loadAtStart = loadavg();
+      const engineAtStart = engineFingerprint(REPO_ROOT);
       const report = await suite.run({
         repoRoot: REPO_ROOT,
         options,
@@ -127,6 +135,8 @@ export async function runBench(args: readonly string[]): Promise<number> {
         machine: machineInfo(),
         // The 1-minute load average before and after: above the core count, other work shared the machine.
         loadAverage1m: { start: loadAtStart[0], end: loadavg()[0] },
+        // The build measured; if it changed during the run, the figures mix two engines.
+        engine: engineReport(engineAtStart),
         ...report.results,
       };
       mkdirSync(options.outDir, { recursive: true });

@@ -56,6 +56,8 @@ describe('the benchmark runner', () => {
     const json = JSON.parse(readFileSync(join(out, 'wordcount.json'), 'utf8'));
     expect(json.suite).toBe('wordcount');
     expect(json.machine.cpus).toBeGreaterThan(0);
+    expect(json.engine.distFingerprint).toMatch(/^[0-9a-f]{12}$/);
+    expect(typeof json.engine.changedDuringRun).toBe('boolean');
     expect(json.correctness.passed).toBe(true);
     expect(json.correctness.mrmRunsChecked).toBe(1);
     const [size] = json.sizes;

@@ -118,7 +118,7 @@ const max = (a: number | null, b: number | null) => (a === null ? b : b === null
 export interface MeasureOptions {
   readonly cwd?: string;
   readonly env?: NodeJS.ProcessEnv;
-  /** How often to poll VmHWM with `proc-poll`; the last reading before exit is kept. */
+  /** How often to poll `/proc/<pid>/status` (RssAnon, RssFile; VmHWM with `proc-poll`); default 20 ms. */
   readonly pollMs?: number;
 }
 

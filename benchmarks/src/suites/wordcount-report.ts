@@ -37,6 +37,8 @@ export interface Sample {
   readonly writeSeconds?: number;
   /** mrm's own summary line. */
   readonly summary?: string;
+  /** Fingerprint of the packages' build mrm ran from (see lib/engine-version.ts). */
+  readonly engine?: string;
 }
 
 /** Medians of one contender's samples. */
@@ -171,6 +173,10 @@ function table(sizes: readonly SizeResult[], goals: ReturnType<typeof goalsOf>, 
         `(${goals.memory.bySize.map((s) => `${fixed(s.mrmPeakRssMiB, 0)} MiB at ${s.sizeMb} MB`).join(', ')}; ×${fixed(goals.memory.growth)}).`,
     `Medians over interleaved runs; seconds are wall time of the whole process; anon / file: largest anonymous and file-backed RSS seen polling /proc every 20 ms; peak RSS by ${rssMethod === 'time-v' ? '/usr/bin/time -v' : rssMethod === 'proc-poll' ? 'polling /proc/<pid>/status VmHWM (a lower bound)' : 'nothing (unavailable)'}.`,
   ];
+  const builds = new Set(sizes.flatMap((s) => s.samples.mrm.map((m) => m.engine)));
+  if (builds.size > 1) {
+    lines.push(`Warning: the packages were rebuilt during this run; the mrm runs come from ${builds.size} builds.`);
+  }
   return lines.join('\n');
 }
 

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { buildDataset, type Corpus, copiesFor, type Dataset, findCorpus } from '../lib/dataset.js';
+import { engineFingerprint } from '../lib/engine-version.js';
 import { type ChildMeasurement, measureChild, rssMethod } from '../lib/measure-child.js';
 import { countDifferences, parseLoopSummary, readLoopCounts, readResultCounts, totalOf } from '../lib/word-counts.js';
 import { BenchFailure, type Suite, type SuiteContext } from '../suite.js';
@@ -98,6 +99,7 @@ class SizeRun {
   async mrm(round: number): Promise<void> {
     const expected = this.expected;
     if (expected === undefined) throw new Error('the plain loop runs first in round 1: its answer is the expectation');
+    const engine = engineFingerprint(this.context.repoRoot);
     const state = join(this.work, `state-${round}`);
     const args = [this.mrmBin, 'run', this.jobPath, '--input', ...this.dataset.files, '--state', state, '--quiet'];
     const m = await measureChild(process.execPath, args, { cwd: this.context.repoRoot });
@@ -119,7 +121,7 @@ class SizeRun {
     }
     rmSync(state, { recursive: true, force: true });
     rmSync(result, { force: true });
-    this.samples.mrm.push(sampleOf(round, m, m.wallMs / 1000, { summary: tail(m.stderr, 1) }));
+    this.samples.mrm.push(sampleOf(round, m, m.wallMs / 1000, { summary: tail(m.stderr, 1), engine }));
   }
 }
 

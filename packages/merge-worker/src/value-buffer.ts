@@ -31,9 +31,10 @@ export class ValueBuffer {
   add(key: CanonicalKey, value: unknown): void {
     const list = this.values.get(key);
     if (this.fold !== undefined) {
-      // One running value per key.
+      // One running value per key. A key's first value is kept as it is: a value off the wire is
+      // already combined (and ours to update in place), so folding it into nothing changes nothing.
       if (list === undefined) {
-        this.values.set(key, [this.fold(keyOfCanonical(key), undefined, value)]);
+        this.values.set(key, [value]);
         this.heldValues++;
       } else list[0] = this.fold(keyOfCanonical(key), list[0], value);
       return;
