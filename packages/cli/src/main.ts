@@ -1,17 +1,10 @@
 /**
- * The `mrm` command line: the composition root, where concrete adapters meet the roles.
+ * The `mrm` command line: the composition root, where concrete adapters meet the roles. Each
+ * command's module is imported when the command runs, so `mrm --help` does not load LMDB or NATS.
  * Errors are one line on stderr and a non-zero exit; results go to files or stdout.
  */
 import { createRequire } from 'node:module';
 import { Command } from 'commander';
-import { coordinatorCommand } from './commands/coordinator.js';
-import { downCommand } from './commands/down.js';
-import { queryCommand, versionsCommand } from './commands/query.js';
-import { runCommand } from './commands/run.js';
-import { statusCommand } from './commands/status.js';
-import { submitCommand } from './commands/submit.js';
-import { upCommand } from './commands/up.js';
-import { workerCommand } from './commands/worker.js';
 import { oneOf, positiveInt } from './options.js';
 import { reportError } from './report.js';
 
@@ -40,7 +33,7 @@ export function buildProgram(): Command {
     .option('--on-error <mode>', "when map throws: 'fail' the run or 'skip' the record", oneOf('fail', 'skip'))
     .option('--threads <n>', 'map threads (default: cores)', positiveInt)
     .option('-q, --quiet', 'no progress output (the summary line stays)')
-    .action((job: string, opts) => runCommand(job, opts));
+    .action(async (job: string, opts) => (await import('./commands/run.js')).runCommand(job, opts));
 
   program
     .command('query')
@@ -51,14 +44,14 @@ export function buildProgram(): Command {
     .option('-k, --key <key>', 'only this key (JSON, e.g. \'["a",1]\', or a plain string)')
     .option('--version <v>', 'a version id from `mrm versions` (default: latest)', positiveInt)
     .option('-o, --out <file>', "output file ('-' for stdout, the default)")
-    .action((opts) => queryCommand(opts));
+    .action(async (opts) => (await import('./commands/query.js')).queryCommand(opts));
 
   program
     .command('versions')
     .description("list a job's versions, oldest first; each line starts with the version id")
     .requiredOption('-s, --state <dir>', 'state directory')
     .requiredOption('-j, --job <name>', 'job name')
-    .action((opts) => versionsCommand(opts));
+    .action(async (opts) => (await import('./commands/query.js')).versionsCommand(opts));
 
   program
     .command('up')
@@ -70,13 +63,13 @@ export function buildProgram(): Command {
     .option('-d, --dir <dir>', 'directory of its state, logs and process ids', '.mrm-cluster')
     .option('--threads <n>', 'map threads per map worker (default: cores)', positiveInt)
     .option('--timeout <ms>', 'give up when the cluster is not ready after this long', positiveInt, 30_000)
-    .action((opts) => upCommand(opts));
+    .action(async (opts) => (await import('./commands/up.js')).upCommand(opts));
 
   program
     .command('down')
     .description('stop the local cluster started by `mrm up`')
     .option('-d, --dir <dir>', 'directory given to `mrm up`', '.mrm-cluster')
-    .action((opts) => downCommand(opts));
+    .action(async (opts) => (await import('./commands/down.js')).downCommand(opts));
 
   program
     .command('coordinator')
@@ -85,7 +78,12 @@ export function buildProgram(): Command {
     .requiredOption('-s, --state <dir>', 'state directory (versions, plans, job history)')
     .option('--heartbeat-timeout <ms>', 'a worker silent this long is lost', positiveInt)
     .option('--worker-wait <ms>', 'how long a job waits for workers', positiveInt)
-    .action((opts) => coordinatorCommand({ ...opts, verbose: program.opts().verbose === true }));
+    .action(async (opts) =>
+      (await import('./commands/coordinator.js')).coordinatorCommand({
+        ...opts,
+        verbose: program.opts().verbose === true,
+      }),
+    );
 
   program
     .command('worker')
@@ -95,7 +93,9 @@ export function buildProgram(): Command {
     .option('-s, --state <dir>', 'state directory (required for merge workers)')
     .option('--id <id>', 'worker id (default: <role>-<host>-<pid>); a merge worker keeps its id across restarts')
     .option('--threads <n>', 'map threads (default: cores)', positiveInt)
-    .action((opts) => workerCommand({ ...opts, verbose: program.opts().verbose === true }));
+    .action(async (opts) =>
+      (await import('./commands/worker.js')).workerCommand({ ...opts, verbose: program.opts().verbose === true }),
+    );
 
   program
     .command('submit')
@@ -111,7 +111,7 @@ export function buildProgram(): Command {
     .option('--priority <n>', 'higher runs first', Number.parseInt)
     .option('--shared-fs', 'workers read the input in place (default: upload it into the cluster)')
     .option('--timeout <ms>', 'with --wait: give up after this long', positiveInt)
-    .action((job: string, opts) => submitCommand(job, opts));
+    .action(async (job: string, opts) => (await import('./commands/submit.js')).submitCommand(job, opts));
 
   program
     .command('status')
@@ -119,7 +119,9 @@ export function buildProgram(): Command {
     .argument('[job-id]', 'one job')
     .option('--nats <url>', 'NATS URL (default: $MRM_NATS_URL)')
     .option('--json', 'machine-readable output')
-    .action((jobId: string | undefined, opts) => statusCommand(jobId, opts));
+    .action(async (jobId: string | undefined, opts) =>
+      (await import('./commands/status.js')).statusCommand(jobId, opts),
+    );
 
   return program;
 }
