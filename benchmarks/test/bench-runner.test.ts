@@ -90,6 +90,6 @@ describe('the benchmark runner', () => {
   it('rejects an unknown suite with the list of known ones', async () => {
     const { code, stderr } = await bench(['no-such-suite']);
     expect(code).toBe(2);
-    expect(stderr).toContain("no suite 'no-such-suite' (suites: wordcount)");
+    expect(stderr).toContain("no suite 'no-such-suite' (suites: wordcount, cluster, latency, push)");
   });
 });

@@ -28,12 +28,12 @@ const execFileAsync = promisify(execFile);
 const LOOP_SCRIPT = fileURLToPath(new URL('../contenders/plain-loop.js', import.meta.url));
 
 /** The last lines of a child's stderr, for a failure message. */
-function tail(text: string, lines = 5): string {
+export function tail(text: string, lines = 5): string {
   return text.trim().split('\n').slice(-lines).join(' | ');
 }
 
 /** Reads every input file once so that the first timed run does not pay for a cold page cache. */
-function warmPageCache(files: readonly string[]): void {
+export function warmPageCache(files: readonly string[]): void {
   const buffer = Buffer.allocUnsafe(1 << 20);
   for (const file of files) {
     const fd = openSync(file, 'r');
@@ -60,8 +60,11 @@ function sampleOf(round: number, m: ChildMeasurement, seconds: number, extra: Pa
   };
 }
 
-/** Runs and checks the contenders at one size; `expected` is the loop's first answer. */
-class SizeRun {
+/**
+ * Runs and checks the contenders at one size; `expected` is the loop's first answer. Exported for
+ * the cluster suite, which runs the same two contenders beside the cluster.
+ */
+export class SizeRun {
   expected: Map<string, number> | undefined;
   readonly samples: Record<Contender, Sample[]> = { loop: [], mrm: [] };
 

@@ -78,6 +78,11 @@ export function buildProgram(): Command {
     .requiredOption('-s, --state <dir>', 'state directory (versions, plans, job history)')
     .option('--heartbeat-timeout <ms>', 'a worker silent this long is lost', positiveInt)
     .option('--worker-wait <ms>', 'how long a job waits for workers', positiveInt)
+    .option(
+      '--stall-timeout <ms>',
+      'a job without progress this long dispatches its unfinished tasks again',
+      positiveInt,
+    )
     .action(async (opts) =>
       (await import('./commands/coordinator.js')).coordinatorCommand({
         ...opts,

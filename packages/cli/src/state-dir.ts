@@ -2,8 +2,8 @@
  * A state directory of the embedded engine: `lmdb/` holds the StateStore, `bundles/` the job
  * bundles by content hash, `LOCK` the pid of the process using it. Every path under it is built here.
  */
-import { access, mkdir, open, readFile, rm } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { access, mkdir, open, readFile, rm, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { ErrorCode, MrmError } from '@mrm/core';
 import { LmdbStateStore } from '@mrm/store-lmdb';
 
@@ -31,11 +31,40 @@ function alive(pid: number): boolean {
 }
 
 /**
+ * Creates a directory and its missing parents, one level at a time. (Node's recursive mkdir spins
+ * forever on a filesystem that answers ENOENT for a child of an existing directory, like /proc.)
+ * Throws `E_STATE` with one clear line when the path cannot be a directory.
+ */
+export async function ensureDirectory(path: string, what = 'state directory'): Promise<void> {
+  const missing: string[] = [];
+  let at = resolve(path);
+  for (;;) {
+    const info = await stat(at).catch(() => undefined);
+    if (info?.isDirectory()) break;
+    if (info !== undefined) {
+      throw new MrmError(ErrorCode.State, `cannot use '${path}' as ${what}: '${at}' is not a directory`);
+    }
+    missing.push(at);
+    const parent = dirname(at);
+    if (parent === at) break;
+    at = parent;
+  }
+  for (const dir of missing.reverse()) {
+    try {
+      await mkdir(dir);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') continue;
+      throw new MrmError(ErrorCode.State, `cannot create ${what} '${path}': ${(e as Error).message}`, { cause: e });
+    }
+  }
+}
+
+/**
  * Takes the state directory for this process: one writer at a time. A lock left by a process
  * that is gone (killed) is taken over. Returns the release function.
  */
 export async function lockStateDir(paths: StatePaths): Promise<() => Promise<void>> {
-  await mkdir(paths.root, { recursive: true });
+  await ensureDirectory(paths.root);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fh = await open(paths.lock, 'wx');

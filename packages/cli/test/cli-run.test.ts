@@ -292,6 +292,34 @@ describe('mrm run with bad input', () => {
     await expectStateUnchanged(st, before, versions);
   });
 
+  it('skips malformed records and records whose map throws with --on-error skip, and counts them', async () => {
+    const input = join(dir, 'in.jsonl');
+    writeFileSync(input, '{"n":1}\n{"n":2}\nnot json\n{"n":-1}\n\n{"n":4}\n');
+    const job = writeJob(
+      dir,
+      'jl.ts',
+      `import { aggregates, defineJob } from '@mrm/core';
+export default defineJob({
+  name: 'jl',
+  input: 'jsonl',
+  map(r: { n: number }, emit) {
+    if (r.n < 0) throw new Error('negative');
+    emit('total', r.n);
+  },
+  ...aggregates.sum(),
+});`,
+    );
+    const st = join(dir, 'st');
+    const failed = await mrm(['run', job, '--input', input, '--state', st]);
+    expect(failed.code).not.toBe(0);
+    expect(failed.stderr).toContain('in.jsonl:3: invalid JSON');
+    const out = join(dir, 'out.jsonl');
+    const r = await mrm(['run', job, '--input', input, '--state', st, '--on-error', 'skip', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('2 records skipped');
+    expect(readFileSync(out, 'utf8')).toBe('{"key":"total","value":7}\n');
+  });
+
   it('prints the stack trace of a failure with --verbose', async () => {
     const job = writeJob(
       dir,

@@ -1,7 +1,8 @@
 /**
  * The push path of a cluster under load, with real processes: a merge worker that stops absorbing
- * holds its map workers back by credit (their memory stays bounded, the job still ends right), and
- * values larger than NATS's max_payload travel whole.
+ * holds its map workers back by credit (their memory stays bounded, the job still ends right);
+ * credit lost with the frames of a restarted nats-server does not stall the job; and values larger
+ * than NATS's max_payload travel whole, to the state and back to queries.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -170,10 +171,50 @@ describe('the push path of a cluster', () => {
     writeFileSync(reference, referenceFlood(inputs));
     expectSameResult(out, reference);
 
-    const after = await cluster.until((s) => mapStat(s, 'map-1', 'tasks') > 0, 'final map stats');
+    const batches = (await cluster.jobStatus(r.stdout.split('\n')[0] ?? '')).progress?.totalBatches ?? -1;
+    const after = await cluster.until((s) => mapStat(s, 'map-1', 'tasks') === batches, 'the final map stats');
     const pushedTotal = mapStat(after, 'map-1', 'bytesPushed');
     // The job pushed far more than a window and than the memory the map worker grew by.
     expect(pushedTotal).toBeGreaterThan(3 * WINDOW_BYTES);
     expect(rssMax - rssBefore).toBeLessThan(pushedTotal / 3);
+  });
+
+  it('keeps pushing after a nats-server restart loses frames and credits in flight', async () => {
+    cluster = await TestCluster.start({ maps: 1, merges: 1, heartbeatTimeoutMs: 20_000 });
+    const marker = join(cluster.dir, 'map-started');
+    const job = writeJob(cluster.dir, 'flood.ts', floodJob(marker));
+    const inputs = copyInto(join(cluster.dir, 'books'), BOOKS);
+    const out = join(cluster.dir, 'out.jsonl');
+    const submitted = cluster.mrm([
+      'submit',
+      job,
+      '--input',
+      ...inputs,
+      '--wait',
+      '--out',
+      out,
+      '--batch-size',
+      '500',
+      '--nats',
+      cluster.url,
+    ]);
+    await fileAppears(marker, 30_000);
+    // With the merge worker stopped, a whole credit window of frames waits in the server: the
+    // restart loses it, and the credit it would have earned back.
+    const mergeWorker = cluster.process('merge-1');
+    mergeWorker.signal('SIGSTOP');
+    try {
+      await cluster.until((s) => mapStat(s, 'map-1', 'waits') > 0, 'the map worker waiting for credit');
+      await cluster.nats.restart();
+    } finally {
+      mergeWorker.signal('SIGCONT');
+    }
+    const r = await submitted;
+    expect(r.code, `${r.stderr}\n${cluster.logs()}`).toBe(0);
+    const reference = join(cluster.dir, 'reference.jsonl');
+    writeFileSync(reference, referenceFlood(inputs));
+    expectSameResult(out, reference);
+    // The map worker started afresh with a full window after reconnecting; the stall timer had no part.
+    expect(cluster.coordinator.output()).not.toMatch(/reason=no progress/);
   });
 });

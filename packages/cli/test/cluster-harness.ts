@@ -14,7 +14,8 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, watch } from 'node:f
 import { dirname, join } from 'node:path';
 import type { JobStatus, WorkerStatus } from '@mrm/core';
 import { type NatsServerHandle, startNatsServer } from '@mrm/testkit';
-import { type CliResult, MRM_BIN, mrm, tempDir } from './cli-helpers.js';
+import { onTestFailed } from 'vitest';
+import { type CliResult, MRM_BIN, tempDir } from './cli-helpers.js';
 
 /** Role of a cluster process. */
 export type ClusterRole = 'coordinator' | 'map' | 'merge';
@@ -189,6 +190,8 @@ export function expectSameResult(actualPath: string, expectedPath: string): void
 /** A nats-server, a coordinator and workers, all real processes. */
 export class TestCluster {
   private readonly processes: ClusterProcess[] = [];
+  /** `mrm` commands still running. */
+  private readonly clients = new Set<ChildProcess>();
   private readonly cleanups: Array<() => void> = [];
   private coordinatorProcess: ClusterProcess | undefined;
 
@@ -205,6 +208,10 @@ export class TestCluster {
     const { dir, cleanup } = tempDir();
     const cluster = new TestCluster(nats, dir, options);
     cluster.cleanups.push(cleanup);
+    // A failing (or timed-out) test shows what every process said.
+    onTestFailed(() => {
+      process.stderr.write(`${cluster.logs()}\n`);
+    });
     try {
       await cluster.startCoordinator();
       const ids = [
@@ -252,7 +259,7 @@ export class TestCluster {
   }
 
   /** Starts the coordinator and waits until it says it is ready. */
-  async startCoordinator(): Promise<ClusterProcess> {
+  private async startCoordinator(): Promise<ClusterProcess> {
     const o = this.options;
     const p = this.spawn('coordinator', 'coordinator', [
       'coordinator',
@@ -291,9 +298,33 @@ export class TestCluster {
     );
   }
 
-  /** Runs `mrm <args>` with a clean environment (plus `env`). */
+  /**
+   * Runs `mrm <args>` to completion with a clean environment (plus `env`). Unlike a plain spawn,
+   * `stop()` kills it if the test ends first (a `submit --wait` on a dead cluster waits forever).
+   */
   mrm(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
-    return mrm(args, { cwd: this.dir, env: cleanEnv(env) });
+    const child = spawn(process.execPath, [MRM_BIN, ...args], {
+      cwd: this.dir,
+      env: cleanEnv(env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    this.clients.add(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    return new Promise((resolve, reject) => {
+      child.once('error', reject);
+      child.once('close', (code, signal) => {
+        this.clients.delete(child);
+        resolve({ code, signal, stdout, stderr });
+      });
+    });
   }
 
   /** `mrm status --json`, parsed. */
@@ -334,6 +365,13 @@ export class TestCluster {
 
   /** Kills every process, stops nats-server, removes every directory. */
   async stop(): Promise<void> {
+    for (const c of this.clients) {
+      try {
+        if (c.pid !== undefined) process.kill(-c.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
     await Promise.all(this.processes.map((p) => p.kill()));
     await this.nats.stop();
     for (const c of this.cleanups) c();

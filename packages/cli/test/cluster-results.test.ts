@@ -159,6 +159,15 @@ describe('a cluster of map and merge worker processes', () => {
     expectSameResult(await query(cluster, 'wordcount'), before);
     writeFileSync(join(cluster.dir, 'reference.jsonl'), referenceWordcount(books));
     expectSameResult(before, join(cluster.dir, 'reference.jsonl'));
+
+    // The job's state stays with the merge workers that own it: more input merges there.
+    const third = copyInto(join(cluster.dir, 'books'), BOOKS.slice(2));
+    const after = join(cluster.dir, 'after.jsonl');
+    await submit(cluster, [WORDCOUNT_JOB, '--input', ...books, ...third, '--batch-size', '500', '--out', after]);
+    writeFileSync(join(cluster.dir, 'reference-all.jsonl'), referenceWordcount([...books, ...third]));
+    expectSameResult(after, join(cluster.dir, 'reference-all.jsonl'));
+    const owners = await cluster.status();
+    expect(owners.workers.find((w) => w.workerId === 'late-merge')?.stats.framesReceived).toBe(0);
   });
 
   it('runs every map task exactly once when nothing fails', async () => {

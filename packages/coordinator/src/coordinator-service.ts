@@ -71,6 +71,8 @@ export class CoordinatorService {
   private running: JobStatus | undefined;
   private loop: Promise<void> = Promise.resolve();
   private lastEventMs = 0;
+  /** Set from our reconnect until every live worker has been heard from again. */
+  private reconnectedAtMs: number | undefined;
   state: ServiceState = 'created';
 
   constructor(private readonly options: CoordinatorServiceOptions) {
@@ -102,16 +104,36 @@ export class CoordinatorService {
         } catch {
           return;
         }
-        if (m.type === 'heartbeat') this.registry.heartbeat(m);
+        if (m.type === 'heartbeat') {
+          this.registry.heartbeat(m);
+          this.afterReconnectHeartbeat();
+        }
       }),
       transport.subscribe({ kind: 'api' }, (payload, reply) => void this.onApi(payload, reply)),
     );
-    // After a reconnect, messages in flight may be lost: dispatch unfinished work again.
+    // After a reconnect, messages in flight may be lost: dispatch unfinished work again, now and
+    // once every worker is back (what is sent to a worker still reconnecting is lost too).
     this.unlisten = transport.onStateChange((state) => {
       if (state !== 'connected') return;
-      for (const run of this.coordinator.activeRuns()) run.redispatch('transport reconnected');
+      this.redispatch('transport reconnected');
+      this.reconnectedAtMs = this.clock.nowMs();
     });
     this.state = 'running';
+  }
+
+  private redispatch(reason: string): void {
+    for (const run of this.coordinator.activeRuns()) run.redispatch(reason);
+  }
+
+  /**
+   * A worker's heartbeat arriving after our reconnect proves the worker is connected to the new
+   * server with its subscriptions in place; once every live worker has sent one, dispatch again.
+   */
+  private afterReconnectHeartbeat(): void {
+    const since = this.reconnectedAtMs;
+    if (since === undefined || !this.registry.allHeardSince(since)) return;
+    this.reconnectedAtMs = undefined;
+    this.redispatch('every worker is back after a reconnect');
   }
 
   private async onApi(payload: Uint8Array, reply: Reply | undefined): Promise<void> {

@@ -69,6 +69,9 @@ export interface JobRunContext {
   readonly onProgress?: (progress: RunProgress) => void;
 }
 
+/** Times one map task is run again after failing on the transport before the run fails. */
+const MAX_TRANSPORT_RETRIES = 3;
+
 /** The state of one run. Resolves `done` with the committed versions. */
 export class JobRun {
   private readonly owners: string[];
@@ -80,6 +83,10 @@ export class JobRun {
   private readonly mapLoad = new Map<string, number>();
   /** Per dispatched task: its current attempt, worker, and whether that attempt reported done. */
   private readonly tasks = new Map<number, { attempt: number; worker: string; done: boolean }>();
+  /** Aborted (and replaced) when messages may have been lost: requests waiting are sent again. */
+  private lostMessages = new AbortController();
+  /** Per task: attempts that failed on the transport. */
+  private readonly transportRetries = new Map<number, number>();
   /** Per seq: merge workers that reported it merged. */
   private readonly mergedReports = new Map<number, Set<string>>();
   private lastProgressMs = Date.now();
@@ -186,19 +193,28 @@ export class JobRun {
   }
 
   /**
-   * Dispatches again every task whose batches are not merged everywhere, as a new attempt (after
-   * lost messages: a restarted NATS server, a dead worker). Merge workers drop what an older
-   * attempt delivered; batches already merged are ignored.
+   * Dispatches again every task that has not reported done or whose batches are not merged
+   * everywhere, as a new attempt (after lost messages: a restarted NATS server, a dead worker), and
+   * asks merge workers to send their reports again. Merge workers drop what an older attempt
+   * delivered; batches already merged are ignored.
    */
   redispatch(reason: string): void {
     if (this.finished) return;
     this.touch();
+    this.lostMessages.abort(new MrmError(ErrorCode.Aborted, `sending again: ${reason}`));
+    this.lostMessages = new AbortController();
+    // A lost batch-merged or checkpoint-written report would hold the run forever (its batches are
+    // merged: dispatching their tasks again brings no new report), so merge workers send theirs again.
+    const resend = encodeMessage({ type: 'resend-reports', jobId: this.ctx.jobId, run: this.ctx.run });
+    for (const w of this.ctx.mergeWorkers) this.ctx.transport.publish({ kind: 'worker', workerId: w }, resend);
     const { splits } = this.ctx.plan;
     for (const [index, task] of this.tasks) {
       const split = splits[index];
+      // A task whose batches are merged but whose task-done was lost must run again too: the run
+      // ends only when every task has reported (merge workers drop its frames).
       if (
         split === undefined ||
-        split.batches.every((b) => b.seq < this.lowestUnmerged || this.mergedSeqs.has(b.seq))
+        (task.done && split.batches.every((b) => b.seq < this.lowestUnmerged || this.mergedSeqs.has(b.seq)))
       ) {
         continue;
       }
@@ -239,6 +255,13 @@ export class JobRun {
       if (task.done) this.tasksInFlight++;
       this.send(index, task.attempt + 1);
     }
+  }
+
+  /** True while task `index` may be retried after another transport failure (a few times at most). */
+  private retryAfterTransportError(index: number): boolean {
+    const n = (this.transportRetries.get(index) ?? 0) + 1;
+    this.transportRetries.set(index, n);
+    return n <= MAX_TRANSPORT_RETRIES;
   }
 
   /** Progress for status reports. */
@@ -316,8 +339,19 @@ export class JobRun {
         return;
       }
       case 'task-failed': {
-        const task = m.attempt > 0 ? this.tasks.get(Number(m.taskId.slice(1))) : undefined;
+        const index = Number(m.taskId.slice(1));
+        const task = m.attempt > 0 ? this.tasks.get(index) : undefined;
         if (m.attempt > 0 && task?.attempt !== m.attempt) return;
+        // A map task cut off by the connection (a NATS restart) is not the job's fault: run it again.
+        if (task !== undefined && m.error.code === ErrorCode.Transport && this.retryAfterTransportError(index)) {
+          this.ctx.logger.warn('dispatching a task again', {
+            jobId: this.ctx.jobId,
+            task: index,
+            reason: m.error.message,
+          });
+          this.send(index, task.attempt + 1);
+          return;
+        }
         void this.fail(fromWireError(m.error));
         return;
       }
@@ -384,19 +418,15 @@ export class JobRun {
     const last = version === this.firstVersion + this.versionCount - 1;
     await Promise.all(
       ctx.mergeWorkers.map(async (worker) => {
-        const reply = await ctx.transport.request(
-          { kind: 'worker', workerId: worker },
-          encodeMessage({
-            type: 'commit-version',
-            jobId: ctx.jobId,
-            jobName: ctx.job.name,
-            run: ctx.run,
-            last,
-            ...pick(info),
-          }),
-          { timeoutMs: ctx.settings.requestTimeoutMs },
-        );
-        expectAck(reply, `committing version ${version} on merge worker ${worker}`);
+        const message = encodeMessage({
+          type: 'commit-version',
+          jobId: ctx.jobId,
+          jobName: ctx.job.name,
+          run: ctx.run,
+          last,
+          ...pick(info),
+        });
+        await this.idempotentRequest(worker, message, `committing version ${version} on merge worker ${worker}`);
       }),
     );
     if (((await ctx.store.latestVersion(ctx.job.name))?.version ?? 0) < version) {
@@ -406,6 +436,28 @@ export class JobRun {
     this.progress();
     if (last) this.lastCommitted = true;
     this.maybeDone();
+  }
+
+  /**
+   * Sends an idempotent request to a merge worker and checks its ack; sends it again when
+   * {@link redispatch} says messages may have been lost (a request or its reply lost in a NATS
+   * restart would otherwise wait out the whole timeout and fail the run).
+   */
+  private async idempotentRequest(worker: string, message: Uint8Array, what: string): Promise<void> {
+    const deadline = Date.now() + this.ctx.settings.requestTimeoutMs;
+    for (;;) {
+      const { signal } = this.lostMessages;
+      try {
+        const reply = await this.ctx.transport.request({ kind: 'worker', workerId: worker }, message, {
+          timeoutMs: Math.max(1, deadline - Date.now()),
+          signal,
+        });
+        expectAck(reply, what);
+        return;
+      } catch (e) {
+        if (!signal.aborted || this.finished || Date.now() >= deadline) throw e;
+      }
+    }
   }
 
   /** A run is done when its last version is committed and every map task has reported. */

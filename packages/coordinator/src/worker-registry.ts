@@ -72,6 +72,12 @@ export class WorkerRegistry {
       .sort();
   }
 
+  /** True when every live worker has sent a heartbeat at or after `sinceMs`. */
+  allHeardSince(sinceMs: number): boolean {
+    for (const e of this.workers.values()) if (e.alive && e.lastSeenMs < sinceMs) return false;
+    return true;
+  }
+
   /** True when the worker is alive. */
   isAlive(workerId: string): boolean {
     return this.workers.get(workerId)?.alive === true;

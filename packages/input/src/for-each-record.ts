@@ -12,7 +12,8 @@ const BOM = 0xfeff;
  *
  * Synchronous on purpose: `fn` may start async work, and the caller decides how to await it.
  *
- * @throws MrmError `E_INPUT_MALFORMED` `<source>:<line>: invalid JSON: <reason>` for a bad jsonl line.
+ * @throws MrmError `E_INPUT_MALFORMED` `<source>:<line>: invalid JSON: <reason>` for a bad jsonl line,
+ *   unless `onMalformed` is given: then it gets the error and the line is skipped (not counted).
  */
 export function forEachRecord(
   text: string,
@@ -20,6 +21,7 @@ export function forEachRecord(
   firstLine: number,
   source: string,
   fn: (record: unknown, line: number) => void,
+  onMalformed?: (error: MrmError, line: number) => void,
 ): number {
   const jsonl = format === 'jsonl';
   const length = text.length;
@@ -36,7 +38,18 @@ export function forEachRecord(
       fn(raw, line);
       records++;
     } else if (!isBlank(raw)) {
-      fn(parseJsonLine(raw, source, line), line);
+      let record: unknown;
+      try {
+        record = parseJsonLine(raw, source, line);
+      } catch (e) {
+        // With a handler, a malformed record is reported and skipped; without one it fails the batch.
+        if (onMalformed === undefined) throw e;
+        onMalformed(e as MrmError, line);
+        start = next;
+        line++;
+        continue;
+      }
+      fn(record, line);
       records++;
     }
     start = next;

@@ -72,7 +72,8 @@ export class CreditGate {
   /** Credit granted back by `to`. */
   grant(to: string, bytes: number): void {
     const a = this.account(to);
-    a.available += bytes;
+    // Never above the window: after a reset, credit for frames sent before it may still come back.
+    a.available = Math.min(this.windowBytes, a.available + bytes);
     while (a.waiters.length > 0) {
       const w = a.waiters[0];
       if (w === undefined || a.available < Math.min(w.bytes, this.windowBytes)) break;
@@ -88,6 +89,14 @@ export class CreditGate {
     this.accounts.delete(to);
     for (const w of a?.waiters ?? []) this.account(to).waiters.push(w);
     if (a !== undefined) this.grant(to, 0);
+  }
+
+  /**
+   * Forgets every merge worker's account: after a reconnect, frames and credits in flight may be
+   * lost, and credit for a lost frame never comes back (the window would shrink for good).
+   */
+  resetAll(): void {
+    for (const to of [...this.accounts.keys()]) this.reset(to);
   }
 
   /** Wait counters. */

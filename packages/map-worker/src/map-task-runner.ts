@@ -67,7 +67,8 @@ export async function runMapTask(
         throw userError(e, split.displayPath, line);
       }
     };
-    const count = forEachRecord(batch.text, split.format, batch.firstLine, split.displayPath, onRecord);
+    const onMalformed = task.onError === 'skip' ? () => void skipped++ : undefined;
+    const count = forEachRecord(batch.text, split.format, batch.firstLine, split.displayPath, onRecord, onMalformed);
     if (pending.length > 0) await Promise.all(pending);
     records += count;
     const header = { jobId: task.jobId, run: task.run, seq: batch.slice.seq, attempt: task.attempt, from: workerId };

@@ -69,6 +69,7 @@ export class MapWorker {
   private readonly credits: CreditGate;
   private readonly subscriptions: Subscription[] = [];
   private readonly running = new Map<string, AbortController>();
+  private unlisten: (() => void) | undefined;
   private partCounter = 0;
   private tasks = 0;
   private framesPushed = 0;
@@ -95,6 +96,9 @@ export class MapWorker {
         if (m.type === 'credit') this.credits.grant(m.from, m.bytes);
       }),
     );
+    this.unlisten = transport.onStateChange((state) => {
+      if (state === 'connected') this.credits.resetAll();
+    });
     this.state = 'running';
   }
 
@@ -200,6 +204,7 @@ export class MapWorker {
   async close(): Promise<void> {
     if (this.state === 'closed') return;
     this.state = 'closed';
+    this.unlisten?.();
     for (const s of this.subscriptions) s.unsubscribe();
     for (const ac of this.running.values()) ac.abort(new MrmError(ErrorCode.Aborted, 'map worker closing'));
     await this.options.executor.close();

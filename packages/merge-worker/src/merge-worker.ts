@@ -136,6 +136,8 @@ export class MergeWorker {
         if (m.last) await this.closeRun(m.jobId, m.run);
       } else if (m.type === 'run-abort') {
         await this.closeRun(m.jobId, m.run, m.rollbackTo);
+      } else if (m.type === 'resend-reports') {
+        this.runs.get(`${m.jobId}/${m.run}`)?.resendReports();
       } else return;
       reply?.(encodeAck());
     } catch (e) {

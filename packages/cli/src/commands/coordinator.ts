@@ -15,6 +15,8 @@ export interface CoordinatorCommandOptions {
   readonly state: string;
   readonly heartbeatTimeout?: number;
   readonly workerWait?: number;
+  /** Re-dispatch a job's unfinished tasks after this long without any report (default 30 s). */
+  readonly stallTimeout?: number;
   readonly verbose?: boolean;
 }
 
@@ -34,6 +36,7 @@ export async function coordinatorCommand(options: CoordinatorCommandOptions): Pr
     logger,
     ...(options.heartbeatTimeout !== undefined ? { heartbeatTimeoutMs: options.heartbeatTimeout } : {}),
     ...(options.workerWait !== undefined ? { workerWaitMs: options.workerWait } : {}),
+    ...(options.stallTimeout !== undefined ? { runOptions: { stallTimeoutMs: options.stallTimeout } } : {}),
   });
   service.start();
   logger.info('coordinator ready', { state: paths.root });

@@ -6,7 +6,7 @@ import { loadJob } from '../job-loader.js';
 import { ProgressBar } from '../progress.js';
 import { say, seconds, thousands } from '../report.js';
 import { writeJobResult } from '../result-output.js';
-import { statePaths } from '../state-dir.js';
+import { ensureDirectory, statePaths } from '../state-dir.js';
 
 /** Options of `mrm run`. */
 export interface RunCommandOptions {
@@ -40,7 +40,7 @@ function summary(name: string, r: RunResult, ms: number): string {
   ];
   const skipped = r.sources.filter((s) => s.batches > 0 && s.included === 0).length;
   if (skipped > 0) parts.push(`${skipped} input${skipped === 1 ? '' : 's'} skipped`);
-  if (r.skippedRecords > 0) parts.push(`${thousands(r.skippedRecords)} records skipped (map threw)`);
+  if (r.skippedRecords > 0) parts.push(`${thousands(r.skippedRecords)} records skipped (malformed, or map threw)`);
   const tail = last !== undefined ? ` → version ${last.version}` : ' → nothing new to merge';
   return parts.join(', ') + tail;
 }
@@ -49,6 +49,7 @@ function summary(name: string, r: RunResult, ms: number): string {
 export async function runCommand(jobPath: string, options: RunCommandOptions): Promise<void> {
   const started = performance.now();
   const paths = statePaths(options.state);
+  await ensureDirectory(paths.bundles);
   const loaded = await loadJob(jobPath, paths.bundles);
   const inputs = await expandInputs(options.input);
   const bar = new ProgressBar(options.quiet === true ? false : undefined);

@@ -1,0 +1,83 @@
+/**
+ * A cluster survives a restarted nats-server (same port, same JetStream store) in the middle of a
+ * job: messages in flight are lost, every process reconnects, unfinished work is dispatched again,
+ * and `mrm submit --wait` still ends in success with the exact result.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { expectedLines, writeJob } from './cli-helpers.js';
+import { copyInto, expectSameResult, fileAppears, TestCluster } from './cluster-harness.js';
+
+const EXAMPLES = new URL('../../../examples/', import.meta.url).pathname;
+const BOOKS = ['pg-metamorphosis.txt'].map((f) => join(EXAMPLES, 'wordcount/data', f));
+
+/** Word count whose map takes ~1 ms per line; writes `marker` once it is past line 800 of a source. */
+function slowWordcount(marker: string): string {
+  return `
+import { writeFileSync } from 'node:fs';
+import { aggregates, defineJob } from '@mrm/core';
+export default defineJob({
+  name: 'slowcount',
+  map(line: string, emit, ctx) {
+    const until = performance.now() + 1;
+    while (performance.now() < until) {}
+    if (ctx.line > 800) writeFileSync(${JSON.stringify(marker)}, 'past line 800');
+    for (const w of line.match(/[A-Za-z]+/g) ?? []) emit(w, 1);
+  },
+  ...aggregates.sum(),
+});
+`;
+}
+
+function referenceWordcount(files: readonly string[]): string {
+  const counts = new Map<string, number>();
+  for (const f of files) {
+    for (const w of readFileSync(f, 'utf8').match(/[A-Za-z]+/g) ?? []) counts.set(w, (counts.get(w) ?? 0) + 1);
+  }
+  return expectedLines(counts);
+}
+
+describe('a cluster whose nats-server restarts', () => {
+  let cluster: TestCluster | undefined;
+  afterEach(async () => {
+    await cluster?.stop();
+    cluster = undefined;
+  });
+
+  it('finishes a job under way with the exact result', async () => {
+    cluster = await TestCluster.start({ maps: 2, merges: 2 });
+    const marker = join(cluster.dir, 'past-line-800');
+    const job = writeJob(cluster.dir, 'slowcount.ts', slowWordcount(marker));
+    const books = copyInto(join(cluster.dir, 'books'), BOOKS);
+    const out = join(cluster.dir, 'out.jsonl');
+    const submitted = cluster.mrm([
+      'submit',
+      job,
+      '--input',
+      ...books,
+      '--wait',
+      '--out',
+      out,
+      '--batch-size',
+      '20',
+      '--nats',
+      cluster.url,
+    ]);
+    await fileAppears(marker, 30_000);
+    await cluster.nats.restart();
+    const r = await submitted;
+    expect(r.code, `${r.stderr}\n${cluster.logs()}`).toBe(0);
+    const reference = join(cluster.dir, 'reference.jsonl');
+    writeFileSync(reference, referenceWordcount(books));
+    expectSameResult(out, reference);
+    const jobId = r.stdout.split('\n')[0] ?? '';
+    const status = await cluster.jobStatus(jobId);
+    expect(status.state).toBe('succeeded');
+    expect(status.progress?.totalBatches).toBeGreaterThan(100);
+    // Recovered by the reconnect handling (dispatch again once every worker is back), not by the
+    // stall timer's 30 s.
+    expect(cluster.coordinator.output()).toMatch(/reason=transport reconnected/);
+    expect(cluster.coordinator.output()).not.toMatch(/reason=no progress/);
+  });
+});
