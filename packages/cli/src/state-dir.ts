@@ -2,6 +2,7 @@
  * A state directory of the embedded engine: `lmdb/` holds the StateStore, `bundles/` the job
  * bundles by content hash, `LOCK` the pid of the process using it. Every path under it is built here.
  */
+import { readFileSync } from 'node:fs';
 import { access, mkdir, open, readFile, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { ErrorCode, MrmError } from '@mrm/core';
@@ -21,12 +22,19 @@ export function statePaths(dir: string): StatePaths {
   return { root, lmdb: join(root, 'lmdb'), bundles: join(root, 'bundles'), lock: join(root, 'LOCK') };
 }
 
+/** True when `pid` runs; a killed process not yet reaped by its parent (a zombie) does not. */
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    // /proc/<pid>/stat: "pid (comm) S …"; the state letter follows the last ')'.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true; // no /proc: trust kill(0)
   }
 }
 

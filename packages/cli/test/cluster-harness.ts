@@ -258,6 +258,12 @@ export class TestCluster {
     return p;
   }
 
+  /** Kills the coordinator (SIGKILL) and starts a new one on the same state directory. */
+  async restartCoordinator(): Promise<ClusterProcess> {
+    await this.coordinator.kill();
+    return this.startCoordinator();
+  }
+
   /** Starts the coordinator and waits until it says it is ready. */
   private async startCoordinator(): Promise<ClusterProcess> {
     const o = this.options;

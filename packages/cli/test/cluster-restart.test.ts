@@ -80,4 +80,64 @@ describe('a cluster whose nats-server restarts', () => {
     expect(cluster.coordinator.output()).toMatch(/reason=transport reconnected/);
     expect(cluster.coordinator.output()).not.toMatch(/reason=no progress/);
   });
+
+  it('resumes a job under way when its coordinator is killed and started again, exactly once', async () => {
+    cluster = await TestCluster.start({ maps: 2, merges: 1, heartbeatTimeoutMs: 1500 });
+    const marker = join(cluster.dir, 'past-line-800');
+    const job = writeJob(cluster.dir, 'slowcount.ts', slowWordcount(marker));
+    const books = copyInto(join(cluster.dir, 'books'), BOOKS);
+    const out = join(cluster.dir, 'out.jsonl');
+    const submitted = cluster.mrm([
+      'submit',
+      job,
+      '--input',
+      ...books,
+      '--wait',
+      '--out',
+      out,
+      '--batch-size',
+      '20',
+      '--checkpoint-every',
+      '5',
+      '--nats',
+      cluster.url,
+    ]);
+    await fileAppears(marker, 30_000);
+    const restarted = await cluster.restartCoordinator();
+    const r = await submitted;
+    expect(r.code, `${r.stderr}\n${cluster.logs()}`).toBe(0);
+    const reference = join(cluster.dir, 'reference.jsonl');
+    writeFileSync(reference, referenceWordcount(books));
+    expectSameResult(out, reference);
+    expect(restarted.output()).toMatch(/resuming a job the previous coordinator did not finish/);
+  });
+
+  it('finishes a job exactly when a map worker is killed mid-way (its tasks go to the other)', async () => {
+    cluster = await TestCluster.start({ maps: 2, merges: 1, heartbeatTimeoutMs: 1500 });
+    const marker = join(cluster.dir, 'past-line-800');
+    const job = writeJob(cluster.dir, 'slowcount.ts', slowWordcount(marker));
+    const books = copyInto(join(cluster.dir, 'books'), BOOKS);
+    const out = join(cluster.dir, 'out.jsonl');
+    const submitted = cluster.mrm([
+      'submit',
+      job,
+      '--input',
+      ...books,
+      '--wait',
+      '--out',
+      out,
+      '--batch-size',
+      '20',
+      '--nats',
+      cluster.url,
+    ]);
+    await fileAppears(marker, 30_000);
+    await cluster.process('map-1').kill();
+    const r = await submitted;
+    expect(r.code, `${r.stderr}\n${cluster.logs()}`).toBe(0);
+    const reference = join(cluster.dir, 'reference.jsonl');
+    writeFileSync(reference, referenceWordcount(books));
+    expectSameResult(out, reference);
+    expect(cluster.coordinator.output()).toMatch(/worker lost .*worker=map-1/);
+  });
 });

@@ -119,6 +119,7 @@ export class CoordinatorService {
       this.reconnectedAtMs = this.clock.nowMs();
     });
     this.state = 'running';
+    this.serially(() => this.resumeUnfinished());
   }
 
   private redispatch(reason: string): void {
@@ -165,9 +166,28 @@ export class CoordinatorService {
     if (this.state !== 'running') throw new MrmError(ErrorCode.Aborted, 'the coordinator is shutting down');
     if ((await this.jobStatus(request.jobId)) !== undefined) return; // a retried submit
     const now = this.clock.nowMs();
+    await this.history.saveRequest(request);
     this.queue.push(request, now);
     await this.history.save(this.queuedStatus(request, now));
-    this.loop = this.loop.then(() => this.runNext());
+    this.serially(() => this.runNext());
+  }
+
+  /** Runs `work` after everything queued before it; a failure is logged, never blocks what follows. */
+  private serially(work: () => Promise<void>): void {
+    this.loop = this.loop.then(work).catch((e: unknown) => this.logger.error('coordinator work failed', { error: String(e) }));
+  }
+
+  /**
+   * Jobs that were queued or running when a previous coordinator stopped are queued again, in
+   * their order: each resumes after its last committed version (committed batches are skipped).
+   */
+  private async resumeUnfinished(): Promise<void> {
+    for (const { status, request } of await this.history.unfinished()) {
+      this.logger.warn('resuming a job the previous coordinator did not finish', { jobId: request.jobId });
+      this.queue.push(request, status.submittedAtMs);
+      await this.history.save(this.queuedStatus(request, status.submittedAtMs));
+      this.serially(() => this.runNext());
+    }
   }
 
   private queuedStatus(request: SubmitRequest, submittedAtMs: number): JobStatus {
@@ -227,6 +247,7 @@ export class CoordinatorService {
     }
     this.running = undefined;
     await this.publish(status, true);
+    await this.history.dropRequest(request.jobId);
     await this.history.prune();
   }
 

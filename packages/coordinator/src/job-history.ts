@@ -2,11 +2,12 @@
  * Finished jobs on disk (the coordinator's store, under a reserved namespace no job name can
  * take), so `mrm status` answers for jobs that ended before a coordinator restart.
  */
-import type { JobStatus, StateStore } from '@mrm/core';
+import type { JobStatus, StateStore, SubmitRequest } from '@mrm/core';
 
 /** Reserved metadata namespace: job names match `[a-z0-9]…`, so `_mrm` never collides. */
 const NAMESPACE = '_mrm';
 const PREFIX = 'job:';
+const REQUEST_PREFIX = 'request:';
 /** Finished jobs kept. */
 const KEEP = 1000;
 
@@ -25,6 +26,28 @@ export class JobHistory {
 
   private async names(): Promise<string[]> {
     return (await this.store.listMeta(NAMESPACE, PREFIX)).sort();
+  }
+
+  /** Keeps a job's submission until it has finished, so a restarted coordinator can run it again. */
+  async saveRequest(request: SubmitRequest): Promise<void> {
+    await this.store.putMeta(NAMESPACE, `${REQUEST_PREFIX}${request.jobId}`, request);
+  }
+
+  /** Forgets a finished job's submission. */
+  async dropRequest(jobId: string): Promise<void> {
+    await this.store.deleteMeta(NAMESPACE, `${REQUEST_PREFIX}${jobId}`);
+  }
+
+  /** Jobs that were queued or running when the coordinator stopped, oldest first, with their submissions. */
+  async unfinished(): Promise<Array<{ status: JobStatus; request: SubmitRequest }>> {
+    const out: Array<{ status: JobStatus; request: SubmitRequest }> = [];
+    for (const name of await this.names()) {
+      const status = await this.store.getMeta<JobStatus>(NAMESPACE, name);
+      if (status === undefined || (status.state !== 'queued' && status.state !== 'running')) continue;
+      const request = await this.store.getMeta<SubmitRequest>(NAMESPACE, `${REQUEST_PREFIX}${status.jobId}`);
+      if (request !== undefined) out.push({ status, request });
+    }
+    return out;
   }
 
   /** A job's last recorded status. */

@@ -149,6 +149,14 @@ export class MergeWorker {
   private async startRun(start: RunStartMessage): Promise<void> {
     const key = `${start.jobId}/${start.run}`;
     if (this.runs.has(key)) return;
+    // An older run of the same job still open here (its coordinator died) must not write again:
+    // close it, waiting for its writes, before the new run discards uncommitted versions.
+    for (const [other, run] of [...this.runs]) {
+      if (run.start.jobName !== start.jobName) continue;
+      this.logger.warn('closing an older run of the job', { run: other, newRun: key });
+      this.runs.delete(other);
+      await run.close();
+    }
     const job = await this.options.loadJob(start.job);
     const run = await MergeRun.open(start, job, this.options.store, this.options.id, this.report, this.logger);
     this.runs.set(key, run);
