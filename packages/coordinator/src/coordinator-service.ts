@@ -174,7 +174,9 @@ export class CoordinatorService {
 
   /** Runs `work` after everything queued before it; a failure is logged, never blocks what follows. */
   private serially(work: () => Promise<void>): void {
-    this.loop = this.loop.then(work).catch((e: unknown) => this.logger.error('coordinator work failed', { error: String(e) }));
+    this.loop = this.loop
+      .then(work)
+      .catch((e: unknown) => this.logger.error('coordinator work failed', { error: String(e) }));
   }
 
   /**
