@@ -150,7 +150,9 @@ function table(sizes: readonly Summary[]): string {
     s.medians['cluster-1x1'].startupSeconds,
     s.medians['cluster-2x2'].startupSeconds,
   ]);
-  return [
+  const builds = new Set(sizes.flatMap((s) => CONTENDERS.flatMap((c) => s.samples[c].map((x) => x.engine))));
+  builds.delete(undefined);
+  const lines = [
     markdownTable(rows, 2),
     '',
     `Correct: every mrm run's and cluster's counts equal the plain loop's (${checks} checked; ${sizes
@@ -169,7 +171,13 @@ function table(sizes: readonly Summary[]): string {
       `through NATS), the cluster already up (\`mrm up\` took a median ${fixed(startup[0] ?? null)} s for 1+1 and ${fixed(startup[1] ?? null)} s for 2+2, not counted). ` +
       'Coordinator s: the job from start to finish as the coordinator saw it. CPU s: the submit process plus every cluster process ' +
       "(nats-server, coordinator, workers) during the submit. Peak RSS: for a cluster, the sum of its processes' peaks.",
-  ].join('\n');
+  ];
+  if (builds.size > 1) {
+    lines.push(
+      `Warning: the packages were rebuilt during this run; the runs come from ${builds.size} builds (see each sample's engine).`,
+    );
+  }
+  return lines.join('\n');
 }
 
 function chart(sizes: readonly Summary[], footer: string): string {

@@ -62,6 +62,8 @@ const med = (xs: ReadonlyArray<number | null>) => r3(medianOf(xs));
 
 interface Row {
   readonly label: string;
+  /** The label in the chart, where space is short. */
+  readonly short: string;
   readonly payload: string;
   readonly runs: number;
   readonly bytesPerSecond: number | null;
@@ -81,6 +83,7 @@ function rows(run: PushRun): Row[] {
     const s = run.bares.filter((b) => b.payloadBytes === payload);
     out.push({
       label: 'bare NATS pub → sub',
+      short: `bare NATS, ${payload / 1024} KiB`,
       payload: `${payload / 1024} KiB`,
       runs: s.length,
       bytesPerSecond: med(s.map((b) => b.bytesPerSecond)),
@@ -98,6 +101,7 @@ function rows(run: PushRun): Row[] {
   out.push(
     {
       label: 'MRM push, map → merge (dispatch → last task done)',
+      short: 'MRM push',
       payload: framePayload,
       runs: p.length,
       bytesPerSecond: med(p.map((x) => x.bytesPerSecond)),
@@ -106,6 +110,7 @@ function rows(run: PushRun): Row[] {
     },
     {
       label: 'MRM push, steady (map worker heartbeats)',
+      short: 'MRM push, steady',
       payload: framePayload,
       runs: p.filter((x) => x.steadyBytesPerSecond !== null).length,
       bytesPerSecond: med(p.map((x) => x.steadyBytesPerSecond)),
@@ -114,6 +119,7 @@ function rows(run: PushRun): Row[] {
     },
     {
       label: 'MRM push to merged (dispatch → last batch merged)',
+      short: 'MRM push to merged',
       payload: framePayload,
       runs: p.length,
       bytesPerSecond: med(p.map((x) => x.bytesPerSecondToMerged)),
@@ -187,7 +193,7 @@ export function pushReport(run: PushRun): SuiteReport {
         label: 'median',
         ...(fractions.bytes !== null ? { note: `MRM / bare = ${fractions.bytes.toFixed(2)}` } : {}),
         bars: all.map((r, i) => ({
-          label: `${r.label} (${r.payload})`,
+          label: r.short,
           value: (pick(r) ?? 0) / scale,
           color: r.label.startsWith('bare') ? (i === 0 ? '#8c8c8c' : '#b8b8b8') : '#2b6cb0',
         })),

@@ -48,8 +48,11 @@ export function buildProgram(): Command {
 
   program
     .command('versions')
-    .description("list a job's versions, oldest first; each line starts with the version id")
-    .requiredOption('-s, --state <dir>', 'state directory')
+    .description(
+      "list a job's versions, oldest first; each line starts with the version id (local --state, or a cluster)",
+    )
+    .option('-s, --state <dir>', 'state directory of `mrm run` (else: the cluster at --nats)')
+    .option('--nats <url>', 'NATS URL of a cluster (default: $MRM_NATS_URL)')
     .requiredOption('-j, --job <name>', 'job name')
     .action(async (opts) => (await import('./commands/query.js')).versionsCommand(opts));
 

@@ -132,6 +132,14 @@ describe('a cluster of map and merge worker processes', () => {
     expect(skipped.state).toBe('succeeded');
     expect(skipped.versions ?? []).toEqual([]);
     expectSameResult(await query(cluster, 'status-per-hour'), all);
+    // `mrm versions` on the cluster lists both submits' versions, oldest first, ids first.
+    const listed = await cluster.mrm(['versions', '--job', 'status-per-hour', '--nats', cluster.url]);
+    expect(listed.code, listed.stderr).toBe(0);
+    const ids = listed.stdout
+      .trim()
+      .split('\n')
+      .map((l) => Number(l.split('\t')[0]));
+    expect(ids).toEqual([...afterFirst, ...afterSecond]);
   });
 
   it('changes nothing when a map and a merge worker join after a job has finished', async () => {

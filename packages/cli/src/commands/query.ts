@@ -3,7 +3,15 @@ import { access } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { JobRecord } from '@mrm/coordinator';
-import { ErrorCode, type Key, MrmError, parseKeyArgument, type StateStore, type Transport } from '@mrm/core';
+import {
+  ErrorCode,
+  type Key,
+  MrmError,
+  parseKeyArgument,
+  type StateStore,
+  type Transport,
+  type VersionInfo,
+} from '@mrm/core';
 import { connectCluster } from '../cluster/connect.js';
 import { clusterJobLoader } from '../cluster/job-shipping.js';
 import { fetchJobInfo, RemoteResultSource } from '../cluster/remote-result.js';
@@ -108,17 +116,29 @@ export async function queryCommand(options: QueryCommandOptions): Promise<void> 
   });
 }
 
-/** Runs `mrm versions --state`: one line per version, oldest first, starting with its id. */
-export async function versionsCommand(options: { state: string; job: string }): Promise<void> {
-  await withStore(options.state, async (store) => {
+/** One line of `mrm versions`: the version id first. */
+function versionLine(v: VersionInfo): string {
+  return `${v.version}\t${new Date(v.createdAtMs).toISOString()}\tbatches=${v.batches}\trecords=${v.records}\tkeys=${v.keys}\t${v.label}\n`;
+}
+
+/** Runs `mrm versions`: one line per version, oldest first, on a local --state or the cluster. */
+export async function versionsCommand(options: { state?: string; nats?: string; job: string }): Promise<void> {
+  if (options.state === undefined) {
+    const transport = await connectCluster(options.nats, 'mrm-versions');
+    try {
+      const info = await fetchJobInfo(transport, options.job, QUERY_TIMEOUT_MS);
+      for (const v of info.versions) process.stdout.write(versionLine(v));
+    } finally {
+      await transport.close();
+    }
+    return;
+  }
+  const stateDir = options.state;
+  await withStore(stateDir, async (store) => {
     const shape = await new JobRecord(store, options.job).shape();
     if (shape === undefined) {
-      throw new MrmError(ErrorCode.State, `no job '${options.job}' in '${options.state}'`);
+      throw new MrmError(ErrorCode.State, `no job '${options.job}' in '${stateDir}'`);
     }
-    for (const v of await store.listVersions(options.job)) {
-      process.stdout.write(
-        `${v.version}\t${new Date(v.createdAtMs).toISOString()}\tbatches=${v.batches}\trecords=${v.records}\tkeys=${v.keys}\t${v.label}\n`,
-      );
-    }
+    for (const v of await store.listVersions(options.job)) process.stdout.write(versionLine(v));
   });
 }
