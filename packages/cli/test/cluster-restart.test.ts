@@ -1,11 +1,13 @@
 /**
- * A cluster survives a restarted nats-server (same port, same JetStream store) in the middle of a
- * job: messages in flight are lost, every process reconnects, unfinished work is dispatched again,
- * and `mrm submit --wait` still ends in success with the exact result.
+ * Killed and restarted processes in the middle of a job: a restarted nats-server (same port, same
+ * JetStream store), a coordinator killed and started again, a map worker killed. Every process
+ * that remains reconnects or takes over, unfinished work is dispatched again, and
+ * `mrm submit --wait` still ends in success with the exact result.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { CliResult } from './cli-helpers.js';
 import { expectedLines, writeJob } from './cli-helpers.js';
 import { copyInto, expectSameResult, fileAppears, TestCluster } from './cluster-harness.js';
 
@@ -38,106 +40,79 @@ function referenceWordcount(files: readonly string[]): string {
   return expectedLines(counts);
 }
 
-describe('a cluster whose nats-server restarts', () => {
+/**
+ * Submits the slow word count with `--wait`, calls `disturb` once the job is past line 800, and
+ * checks the job still succeeds with the exact result. Returns the submit's outcome.
+ */
+async function surviveMidJob(
+  cluster: TestCluster,
+  disturb: () => Promise<unknown>,
+  extraArgs: string[] = [],
+): Promise<CliResult> {
+  const marker = join(cluster.dir, 'past-line-800');
+  const job = writeJob(cluster.dir, 'slowcount.ts', slowWordcount(marker));
+  const books = copyInto(join(cluster.dir, 'books'), BOOKS);
+  const out = join(cluster.dir, 'out.jsonl');
+  const submitted = cluster.mrm([
+    'submit',
+    job,
+    '--input',
+    ...books,
+    '--wait',
+    '--out',
+    out,
+    '--batch-size',
+    '20',
+    ...extraArgs,
+    '--nats',
+    cluster.url,
+  ]);
+  await fileAppears(marker, 30_000);
+  await disturb();
+  const r = await submitted;
+  expect(r.code, `${r.stderr}\n${cluster.logs()}`).toBe(0);
+  const reference = join(cluster.dir, 'reference.jsonl');
+  writeFileSync(reference, referenceWordcount(books));
+  expectSameResult(out, reference);
+  return r;
+}
+
+describe('a cluster whose processes are killed or restarted mid-job', () => {
   let cluster: TestCluster | undefined;
   afterEach(async () => {
     await cluster?.stop();
     cluster = undefined;
   });
 
-  it('finishes a job under way with the exact result', async () => {
-    cluster = await TestCluster.start({ maps: 2, merges: 2 });
-    const marker = join(cluster.dir, 'past-line-800');
-    const job = writeJob(cluster.dir, 'slowcount.ts', slowWordcount(marker));
-    const books = copyInto(join(cluster.dir, 'books'), BOOKS);
-    const out = join(cluster.dir, 'out.jsonl');
-    const submitted = cluster.mrm([
-      'submit',
-      job,
-      '--input',
-      ...books,
-      '--wait',
-      '--out',
-      out,
-      '--batch-size',
-      '20',
-      '--nats',
-      cluster.url,
-    ]);
-    await fileAppears(marker, 30_000);
-    await cluster.nats.restart();
-    const r = await submitted;
-    expect(r.code, `${r.stderr}\n${cluster.logs()}`).toBe(0);
-    const reference = join(cluster.dir, 'reference.jsonl');
-    writeFileSync(reference, referenceWordcount(books));
-    expectSameResult(out, reference);
+  it('finishes a job under way with the exact result when nats-server restarts', async () => {
+    const c = await TestCluster.start({ maps: 2, merges: 2 });
+    cluster = c;
+    const r = await surviveMidJob(c, () => c.nats.restart());
     const jobId = r.stdout.split('\n')[0] ?? '';
-    const status = await cluster.jobStatus(jobId);
+    const status = await c.jobStatus(jobId);
     expect(status.state).toBe('succeeded');
     expect(status.progress?.totalBatches).toBeGreaterThan(100);
     // Recovered by the reconnect handling (dispatch again once every worker is back), not by the
     // stall timer's 30 s.
-    expect(cluster.coordinator.output()).toMatch(/reason=transport reconnected/);
-    expect(cluster.coordinator.output()).not.toMatch(/reason=no progress/);
+    expect(c.coordinator.output()).toMatch(/reason=transport reconnected/);
+    expect(c.coordinator.output()).not.toMatch(/reason=no progress/);
   });
 
   it('resumes a job under way when its coordinator is killed and started again, exactly once', async () => {
-    cluster = await TestCluster.start({ maps: 2, merges: 1, heartbeatTimeoutMs: 1500 });
-    const marker = join(cluster.dir, 'past-line-800');
-    const job = writeJob(cluster.dir, 'slowcount.ts', slowWordcount(marker));
-    const books = copyInto(join(cluster.dir, 'books'), BOOKS);
-    const out = join(cluster.dir, 'out.jsonl');
-    const submitted = cluster.mrm([
-      'submit',
-      job,
-      '--input',
-      ...books,
-      '--wait',
-      '--out',
-      out,
-      '--batch-size',
-      '20',
-      '--checkpoint-every',
-      '5',
-      '--nats',
-      cluster.url,
-    ]);
-    await fileAppears(marker, 30_000);
-    const restarted = await cluster.restartCoordinator();
-    const r = await submitted;
-    expect(r.code, `${r.stderr}\n${cluster.logs()}`).toBe(0);
-    const reference = join(cluster.dir, 'reference.jsonl');
-    writeFileSync(reference, referenceWordcount(books));
-    expectSameResult(out, reference);
-    expect(restarted.output()).toMatch(/resuming a job the previous coordinator did not finish/);
+    const c = await TestCluster.start({ maps: 2, merges: 1, heartbeatTimeoutMs: 1500 });
+    cluster = c;
+    let restarted: Awaited<ReturnType<TestCluster['restartCoordinator']>> | undefined;
+    await surviveMidJob(c, async () => {
+      restarted = await c.restartCoordinator();
+    }, ['--checkpoint-every', '5']);
+    expect(restarted?.output()).toMatch(/resuming a job the previous coordinator did not finish/);
   });
 
   it('finishes a job exactly when a map worker is killed mid-way (its tasks go to the other)', async () => {
-    cluster = await TestCluster.start({ maps: 2, merges: 1, heartbeatTimeoutMs: 1500 });
-    const marker = join(cluster.dir, 'past-line-800');
-    const job = writeJob(cluster.dir, 'slowcount.ts', slowWordcount(marker));
-    const books = copyInto(join(cluster.dir, 'books'), BOOKS);
-    const out = join(cluster.dir, 'out.jsonl');
-    const submitted = cluster.mrm([
-      'submit',
-      job,
-      '--input',
-      ...books,
-      '--wait',
-      '--out',
-      out,
-      '--batch-size',
-      '20',
-      '--nats',
-      cluster.url,
-    ]);
-    await fileAppears(marker, 30_000);
-    await cluster.process('map-1').kill();
-    const r = await submitted;
-    expect(r.code, `${r.stderr}\n${cluster.logs()}`).toBe(0);
-    const reference = join(cluster.dir, 'reference.jsonl');
-    writeFileSync(reference, referenceWordcount(books));
-    expectSameResult(out, reference);
-    expect(cluster.coordinator.output()).toMatch(/worker lost .*worker=map-1/);
+    const c = await TestCluster.start({ maps: 2, merges: 1, heartbeatTimeoutMs: 1500 });
+    cluster = c;
+    await surviveMidJob(c, () => c.process('map-1').kill());
+    expect(c.coordinator.output()).toMatch(/worker lost .*worker=map-1/);
+    if (process.env.T_LOG) console.error(c.coordinator.output());
   });
 });
