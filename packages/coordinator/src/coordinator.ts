@@ -203,6 +203,7 @@ export class Coordinator {
     try {
       await run.start().catch((e: unknown) => run.fail(e));
       const versions = await run.done;
+      await record.recordBundle(request.ref.bundleHash);
       const last = versions.at(-1);
       return {
         ...empty,

@@ -58,10 +58,19 @@ export class JobRecord {
     await this.store.putMeta(this.name, SHAPE, {
       partitions: job.partitions,
       incremental: job.incremental,
-      bundleHash,
+      // The code that made the committed versions stays the one queries finalize with until a
+      // run of the new code commits (see `recordBundle`).
+      bundleHash: shape?.bundleHash ?? bundleHash,
       runs,
     } satisfies JobShape);
     return runs;
+  }
+
+  /** After a run committed versions: queries finalize with the code of that run from now on. */
+  async recordBundle(bundleHash: string): Promise<void> {
+    const shape = await this.shape();
+    if (shape === undefined || shape.bundleHash === bundleHash) return;
+    await this.store.putMeta(this.name, SHAPE, { ...shape, bundleHash } satisfies JobShape);
   }
 
   /** The plan stored for a source (by identity) by an earlier run. */
