@@ -75,6 +75,8 @@ const MAX_TRANSPORT_RETRIES = 3;
 /** The state of one run. Resolves `done` with the committed versions. */
 export class JobRun {
   private readonly owners: string[];
+  /** Merge workers lost during the run. */
+  private readonly lostWorkers = new Set<string>();
   /** Map workers still taking tasks (a lost one is removed). */
   private readonly mapWorkers: string[];
   private readonly ownedBy = new Map<string, number[]>();
@@ -232,10 +234,13 @@ export class JobRun {
   workerLost(workerId: string): void {
     if (this.finished) return;
     if (this.ctx.mergeWorkers.includes(workerId)) {
+      // Not asked to roll back: it cannot answer. Its uncommitted writes are discarded when it
+      // starts its next run (run-start discards above the last committed version).
+      this.lostWorkers.add(workerId);
       void this.fail(
         new MrmError(
           ErrorCode.JobFailed,
-          `merge worker ${workerId} stopped answering; job '${this.ctx.job.name}' resumes from its last committed version when it is back`,
+          `merge worker ${workerId} stopped answering; this run of job '${this.ctx.job.name}' was rolled back: submit it again once the worker is back (same --id and --state)`,
         ),
       );
       return;
@@ -493,7 +498,7 @@ export class JobRun {
     try {
       await this.commitChain.catch(() => {});
       await Promise.all(
-        ctx.mergeWorkers.map(async (worker) => {
+        ctx.mergeWorkers.filter((w) => !this.lostWorkers.has(w)).map(async (worker) => {
           const reply = await ctx.transport.request({ kind: 'worker', workerId: worker }, encodeMessage(abort), {
             timeoutMs: ctx.settings.requestTimeoutMs,
           });
