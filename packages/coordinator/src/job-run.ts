@@ -498,12 +498,14 @@ export class JobRun {
     try {
       await this.commitChain.catch(() => {});
       await Promise.all(
-        ctx.mergeWorkers.filter((w) => !this.lostWorkers.has(w)).map(async (worker) => {
-          const reply = await ctx.transport.request({ kind: 'worker', workerId: worker }, encodeMessage(abort), {
-            timeoutMs: ctx.settings.requestTimeoutMs,
-          });
-          expectAck(reply, `rolling back merge worker ${worker}`);
-        }),
+        ctx.mergeWorkers
+          .filter((w) => !this.lostWorkers.has(w))
+          .map(async (worker) => {
+            const reply = await ctx.transport.request({ kind: 'worker', workerId: worker }, encodeMessage(abort), {
+              timeoutMs: ctx.settings.requestTimeoutMs,
+            });
+            expectAck(reply, `rolling back merge worker ${worker}`);
+          }),
       );
       await ctx.store.discardAbove(ctx.job.name, rollbackTo);
       await ctx.record.forgetAbove(rollbackTo);
