@@ -75,6 +75,8 @@ export interface RunResult {
   readonly records: number;
   /** Records whose map threw, skipped with `onError: 'skip'`. */
   readonly skippedRecords: number;
+  /** The job's latest committed version after the run (new, or the one it started from). */
+  readonly latest: VersionInfo | undefined;
 }
 
 /** Validated run settings with defaults. */
@@ -177,6 +179,7 @@ export class Coordinator {
       batches: 0,
       records: 0,
       skippedRecords: 0,
+      latest: base,
     };
     if (plan.batchIds.length === 0) return empty;
     const run = new JobRun({
@@ -211,6 +214,7 @@ export class Coordinator {
         batches: plan.batchIds.length,
         records: (last?.records ?? 0) - (job.incremental ? (base?.records ?? 0) : 0),
         skippedRecords: run.skipped,
+        latest: last ?? base,
       };
     } finally {
       request.signal?.removeEventListener('abort', onAbort);

@@ -33,7 +33,7 @@ function summary(name: string, r: RunResult, ms: number): string {
   const rate = r.records / Math.max(0.001, ms / 1000);
   const parts = [
     `${name}: ${thousands(r.records)} records`,
-    `${thousands(last?.keys ?? 0)} keys`,
+    `${thousands(r.latest?.keys ?? 0)} keys`,
     `${thousands(r.batches)} batches`,
     `${seconds(ms)} s`,
     `${thousands(rate)} records/s`,
@@ -41,7 +41,10 @@ function summary(name: string, r: RunResult, ms: number): string {
   const skipped = r.sources.filter((s) => s.batches > 0 && s.included === 0).length;
   if (skipped > 0) parts.push(`${skipped} input${skipped === 1 ? '' : 's'} skipped`);
   if (r.skippedRecords > 0) parts.push(`${thousands(r.skippedRecords)} records skipped (malformed, or map threw)`);
-  const tail = last !== undefined ? ` → version ${last.version}` : ' → nothing new to merge';
+  const tail =
+    last !== undefined
+      ? ` → version ${last.version}`
+      : ` → nothing new to merge${r.latest !== undefined ? ` (still version ${r.latest.version})` : ''}`;
   return parts.join(', ') + tail;
 }
 
