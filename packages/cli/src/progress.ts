@@ -4,6 +4,7 @@
  */
 import type { RunProgress } from '@mrm/coordinator';
 import { SingleBar } from 'cli-progress';
+import { thousands } from './report.js';
 
 /** Shows progress while a run goes on. */
 export class ProgressBar {
@@ -18,7 +19,7 @@ export class ProgressBar {
     const elapsedS = Math.max(0.001, (performance.now() - this.startedMs) / 1000);
     const payload = {
       batches: `${p.mergedBatches}/${p.totalBatches}`,
-      rps: Math.round(p.records / elapsedS).toLocaleString('en-US'),
+      rps: thousands(p.records / elapsedS),
     };
     if (this.bar === undefined) {
       this.bar = new SingleBar({

@@ -28,7 +28,10 @@ export function reportError(e: unknown, verbose: boolean): number {
 
 /** `1234567` → `1,234,567`. */
 export function thousands(n: number): string {
-  return Math.round(n).toLocaleString('en-US');
+  // Not toLocaleString: loading ICU's locale data costs ~30 ms at start-up.
+  const digits = String(Math.abs(Math.round(n)));
+  const grouped = digits.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  return n < 0 && Math.round(n) !== 0 ? `-${grouped}` : grouped;
 }
 
 /** Seconds with sensible precision. */
