@@ -12,7 +12,9 @@ export function say(line: string): void {
 /** Prints an error as one line (plus stack and causes when verbose); returns the exit code. */
 export function reportError(e: unknown, verbose: boolean): number {
   const message = errorMessage(e).split('\n')[0] ?? String(e);
-  say(`mrm: error: ${message}`);
+  // An error that is not one of ours is a bug or an unexpected failure: say where to look.
+  const hint = !verbose && (!isMrmError(e) || e.code === ErrorCode.Internal) ? ' (--verbose for details)' : '';
+  say(`mrm: error: ${message}${hint}`);
   if (verbose) {
     let cause: unknown = e;
     while (cause instanceof Error) {
@@ -20,8 +22,6 @@ export function reportError(e: unknown, verbose: boolean): number {
       cause = cause.cause;
       if (cause !== undefined) say('caused by:');
     }
-  } else if (!isMrmError(e) || e.code === ErrorCode.Internal) {
-    say('mrm: (run with --verbose for the stack trace)');
   }
   return 1;
 }
