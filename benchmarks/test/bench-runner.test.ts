@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type ProcessResult, runProcess } from '@mrm/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -10,22 +10,11 @@ const MAIN = join(ROOT, 'benchmarks', 'dist', 'main.js');
 /** Four books kept in the repository; examples/wordcount/README.md gives their counts. */
 const BOOKS = join(ROOT, 'examples', 'wordcount', 'data');
 
-function bench(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const env = { ...process.env };
-    delete env.MRM_BENCH_DATA;
-    const child = spawn(process.execPath, [MAIN, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+/** Runs the benchmark entry point without `MRM_BENCH_DATA`. */
+function bench(args: readonly string[]): Promise<ProcessResult> {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env.MRM_BENCH_DATA;
+  return runProcess(process.execPath, [MAIN, ...args], { cwd: ROOT, env });
 }
 
 describe('the benchmark runner', () => {

@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type ProcessResult, runProcess } from '@mrm/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { percentile, percentilesOf } from '../src/lib/cluster-percentiles.js';
 import type { SeenMessage } from '../src/lib/cluster-sniffer.js';
@@ -20,22 +20,10 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Runs the benchmark with its temp files (and so its clusters' directories) under `dir`. */
-function bench(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, TMPDIR: dir };
-    delete env.MRM_BENCH_DATA;
-    const child = spawn(process.execPath, [MAIN, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function bench(args: readonly string[]): Promise<ProcessResult> {
+  const env: NodeJS.ProcessEnv = { ...process.env, TMPDIR: dir };
+  delete env.MRM_BENCH_DATA;
+  return runProcess(process.execPath, [MAIN, ...args], { cwd: ROOT, env });
 }
 
 /** Processes whose command line mentions `dir`: a cluster the suite failed to stop. */

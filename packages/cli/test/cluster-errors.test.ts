@@ -114,7 +114,7 @@ describe('mrm submit --wait on a cluster that cannot run the job', () => {
 
     // Nothing of the failed job stays: the next one (same name) sees only its own input.
     const out = join(c.dir, 'out.jsonl');
-    const ok = await c.mrm(['submit', job, '--input', good, '--wait', '--out', out, '--nats', c.url]);
+    const ok = await c.submitWait(job, [good], out);
     expect(ok.code, `${ok.stderr}\n${c.logs()}`).toBe(0);
     expect(readJsonLines(out)).toEqual([
       ['alpha', 2],

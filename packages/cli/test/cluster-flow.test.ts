@@ -102,7 +102,7 @@ describe('the push path of a cluster', () => {
     const input = join(cluster.dir, 'sizes.txt');
     writeFileSync(input, 'huge 3000000\nsmall 10\nlarge 1500000\n');
     const out = join(cluster.dir, 'out.jsonl');
-    const r = await cluster.mrm(['submit', job, '--input', input, '--wait', '--out', out, '--nats', cluster.url]);
+    const r = await cluster.submitWait(job, [input], out);
     expect(r.code, `${r.stderr}\n${cluster.logs()}`).toBe(0);
     const expected = new Map([
       ['huge', bigValue('huge', 3_000_000)],
@@ -128,19 +128,7 @@ describe('the push path of a cluster', () => {
     // Every book twice, under two names: ~150 MB to push, far more than the memory the map worker may grow by.
     const inputs = [1, 2].flatMap((copy) => copyInto(join(cluster?.dir ?? '', 'books'), BOOKS, `${copy}-`));
 
-    const submitted = cluster.mrm([
-      'submit',
-      job,
-      '--input',
-      ...inputs,
-      '--wait',
-      '--out',
-      out,
-      '--batch-size',
-      '500',
-      '--nats',
-      cluster.url,
-    ]);
+    const submitted = cluster.submitWait(job, inputs, out, ['--batch-size', '500']);
     await fileAppears(marker, 30_000);
     mergeWorker.signal('SIGSTOP');
     // The map worker has its job loaded and its first batch in hand: memory from here on is buffering.
@@ -185,19 +173,7 @@ describe('the push path of a cluster', () => {
     const job = writeJob(cluster.dir, 'flood.ts', floodJob(marker));
     const inputs = copyInto(join(cluster.dir, 'books'), BOOKS);
     const out = join(cluster.dir, 'out.jsonl');
-    const submitted = cluster.mrm([
-      'submit',
-      job,
-      '--input',
-      ...inputs,
-      '--wait',
-      '--out',
-      out,
-      '--batch-size',
-      '500',
-      '--nats',
-      cluster.url,
-    ]);
+    const submitted = cluster.submitWait(job, inputs, out, ['--batch-size', '500']);
     await fileAppears(marker, 30_000);
     // With the merge worker stopped, a whole credit window of frames waits in the server: the
     // restart loses it, and the credit it would have earned back.

@@ -294,6 +294,14 @@ export class TestCluster {
     return p;
   }
 
+  /**
+   * `mrm submit <job> --input <inputs…> --wait --out <out> [extra…] --nats <this cluster>`: the
+   * outcome once the job has finished (or failed).
+   */
+  submitWait(job: string, inputs: readonly string[], out: string, extra: readonly string[] = []): Promise<CliResult> {
+    return this.mrm(['submit', job, '--input', ...inputs, '--wait', '--out', out, ...extra, '--nats', this.url]);
+  }
+
   /** Waits until `mrm status --json` lists every one of `ids` as alive. */
   async waitForWorkers(ids: readonly string[]): Promise<ClusterStatus> {
     // The coordinator logs each join: wait for that first, so status is asked once, not polled blind.

@@ -53,20 +53,7 @@ async function surviveMidJob(
   const job = writeJob(cluster.dir, 'slowcount.ts', slowWordcount(marker));
   const books = copyInto(join(cluster.dir, 'books'), BOOKS);
   const out = join(cluster.dir, 'out.jsonl');
-  const submitted = cluster.mrm([
-    'submit',
-    job,
-    '--input',
-    ...books,
-    '--wait',
-    '--out',
-    out,
-    '--batch-size',
-    '20',
-    ...extraArgs,
-    '--nats',
-    cluster.url,
-  ]);
+  const submitted = cluster.submitWait(job, books, out, ['--batch-size', '20', ...extraArgs]);
   await fileAppears(marker, 30_000);
   await disturb();
   const r = await submitted;

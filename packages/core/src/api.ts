@@ -3,7 +3,7 @@
  * (`mrm submit`, `mrm status`, `mrm query`) ask the coordinator, what workers announce, and what
  * merge workers answer to queries. Encoded with the core codec like every message.
  */
-import { decodeEnvelope, encode } from './codec.js';
+import { decodeEnvelope, encode, type WithoutVersion } from './codec.js';
 import { ErrorCode, MrmError, type WireError } from './errors.js';
 import type { VersionInfo } from './ports/state-store.js';
 import type { JobRef } from './protocol.js';
@@ -204,9 +204,8 @@ export type ApiMessage =
 /** The API protocol version (shared with the run protocol's). */
 export const API_VERSION = 1;
 
-type OmitV<T> = T extends unknown ? Omit<T, 'v'> : never;
 /** An API message without its version field. */
-export type ApiBody = OmitV<ApiMessage>;
+export type ApiBody = WithoutVersion<ApiMessage>;
 
 /** Encodes an API message. */
 export function encodeApi(message: ApiBody): Uint8Array {

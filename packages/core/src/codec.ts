@@ -34,6 +34,9 @@ export const MSGPACK_OPTIONS = Object.freeze({
   copyBuffers: true,
 } as const);
 
+/** A message type without its version field `v` (distributes over unions). */
+export type WithoutVersion<T> = T extends unknown ? Omit<T, 'v'> : never;
+
 /**
  * Decodes a message of a versioned protocol: an object with a string `type` and `v === version`.
  * Throws `E_PROTOCOL` naming `what` on garbage, a missing type or another version.

@@ -30,13 +30,6 @@ export function splitPayload(payload: Uint8Array, maxPayloadBytes: number, id: s
 export class PartAssembler {
   private readonly pending = new Map<string, { chunks: Uint8Array[]; next: number }>();
 
-  /** Bytes held for incomplete payloads. */
-  get bufferedBytes(): number {
-    let n = 0;
-    for (const p of this.pending.values()) for (const c of p.chunks) n += c.byteLength;
-    return n;
-  }
-
   /** Takes one part; returns the whole payload when this was its last part. */
   accept(part: PartMessage): Uint8Array | undefined {
     let entry = this.pending.get(part.id);

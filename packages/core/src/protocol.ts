@@ -8,7 +8,7 @@
  * ordinal) and a run-local sequence number `seq` (0, 1, 2… in merge order). A *map task* reads one
  * split of one source and produces one or more consecutive batches.
  */
-import { decodeEnvelope, encode } from './codec.js';
+import { decodeEnvelope, encode, type WithoutVersion } from './codec.js';
 import type { WireError } from './errors.js';
 import type { InputFormat } from './job.js';
 
@@ -293,10 +293,9 @@ export type ProtocolMessage =
 export type ProtocolMessageType = ProtocolMessage['type'];
 
 /** Distributive Omit that keeps the union. */
-type OmitV<T> = T extends unknown ? Omit<T, 'v'> : never;
 
 /** A message without its version field (filled by {@link encodeMessage}). */
-export type MessageBody = OmitV<ProtocolMessage>;
+export type MessageBody = WithoutVersion<ProtocolMessage>;
 
 /** Encodes a message, stamping the protocol version. */
 export function encodeMessage(message: MessageBody): Uint8Array {

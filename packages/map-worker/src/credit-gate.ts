@@ -83,20 +83,15 @@ export class CreditGate {
     }
   }
 
-  /** Forgets a merge worker (it restarted or left): its next use starts with a full window. */
-  reset(to: string): void {
-    const a = this.accounts.get(to);
-    this.accounts.delete(to);
-    for (const w of a?.waiters ?? []) this.account(to).waiters.push(w);
-    if (a !== undefined) this.grant(to, 0);
-  }
-
   /**
-   * Forgets every merge worker's account: after a reconnect, frames and credits in flight may be
+   * Refills every merge worker's window: after a reconnect, frames and credits in flight may be
    * lost, and credit for a lost frame never comes back (the window would shrink for good).
    */
   resetAll(): void {
-    for (const to of [...this.accounts.keys()]) this.reset(to);
+    for (const [to, account] of this.accounts) {
+      account.available = this.windowBytes;
+      this.grant(to, 0); // wakes the pushes that were waiting
+    }
   }
 
   /** Wait counters. */

@@ -40,7 +40,10 @@ interface PartitionSlot {
   readonly incoming: Map<number, Incoming>;
   readonly merger?: PartitionMerger;
   readonly plain?: PlainAccumulator;
+  /** True while a drain runs (one per partition at a time); set and cleared synchronously. */
   busy: boolean;
+  /** The latest drain, for `close` to wait on. */
+  draining: Promise<void>;
 }
 
 /** Where a run sends its reports. */
@@ -96,6 +99,7 @@ export class MergeRun {
         nextSeq: 0,
         incoming: new Map(),
         busy: false,
+        draining: Promise.resolve(),
         ...(start.incremental
           ? { merger: await PartitionMerger.open(ctx) }
           : {
@@ -224,13 +228,19 @@ export class MergeRun {
       );
       return;
     }
-    void this.drain(partition);
+    this.drain(partition);
   }
 
   /** Merges every complete batch that is next in order. One drain per partition at a time. */
-  private async drain(partition: number): Promise<void> {
+  private drain(partition: number): void {
     const slot = this.slots.get(partition);
     if (slot === undefined || slot.busy) return;
+    slot.draining = this.drainSlot(slot);
+  }
+
+  private async drainSlot(slot: PartitionSlot): Promise<void> {
+    const { partition } = slot;
+    // Cleared in `finally` as the loop stops, so a batch completing right after is not missed.
     slot.busy = true;
     try {
       for (;;) {
@@ -363,7 +373,7 @@ export class MergeRun {
     this.closed = true;
     await Promise.all([...this.slots.values()].map((s) => s.merger?.settle()));
     // A drain in progress finishes its current batch before it sees `closed`; wait for it.
-    while ([...this.slots.values()].some((s) => s.busy)) await new Promise((r) => setTimeout(r, 1));
+    await Promise.all([...this.slots.values()].map((s) => s.draining));
     await Promise.all([...this.slots.values()].map((s) => s.merger?.settle()));
     if (rollbackTo !== undefined) await this.store.discardAbove(this.start.jobName, rollbackTo);
     for (const slot of this.slots.values()) await slot.plain?.clear();

@@ -30,7 +30,8 @@ export class PartitionMerger {
   private readonly cache = new Map<CanonicalKey, unknown>();
   private cacheComplete: boolean;
   private batchesSinceCut: string[] = [];
-  private pendingWrites: Promise<void>[] = [];
+  /** Checkpoint writes still in flight (each removes itself when it settles). */
+  private readonly pendingWrites = new Set<Promise<void>>();
 
   private constructor(
     private readonly ctx: PartitionContext,
@@ -120,15 +121,15 @@ export class PartitionMerger {
         if (i >= 0) this.flushing.splice(i, 1);
         this.evict();
       });
-    this.pendingWrites.push(write);
+    this.pendingWrites.add(write);
+    const forget = () => void this.pendingWrites.delete(write);
+    write.then(forget, forget);
     return write;
   }
 
   /** Waits for every write started so far (successful or not). */
   async settle(): Promise<void> {
-    const writes = this.pendingWrites;
-    this.pendingWrites = [];
-    await Promise.allSettled(writes);
+    await Promise.allSettled([...this.pendingWrites]);
   }
 }
 

@@ -18,3 +18,5 @@ export type { MemoryBusOptions } from './memory-transport.js';
 export { DEFAULT_MEMORY_MAX_PAYLOAD_BYTES, MemoryBus, MemoryTransport } from './memory-transport.js';
 export type { NatsServerHandle, NatsServerOptions } from './nats-server.js';
 export { findNatsServer, freePort, startNatsServer } from './nats-server.js';
+export type { ProcessResult, RunProcessOptions } from './run-process.js';
+export { runProcess } from './run-process.js';
