@@ -19,3 +19,12 @@ export function oneOf<T extends string>(...choices: T[]): (value: string) => T {
     return value as T;
   };
 }
+
+/** A TCP port: 0 (any free port) to 65535. */
+export function port(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n > 65_535) {
+    throw new InvalidArgumentError(`'${value}' is not a port (0–65535; 0 picks a free one).`);
+  }
+  return n;
+}

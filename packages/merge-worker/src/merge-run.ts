@@ -10,7 +10,9 @@ import {
   type FrameMessage,
   type Logger,
   type MessageBody,
+  type Metrics,
   MrmError,
+  noMetrics,
   type ResolvedJob,
   type RunStartMessage,
   type StateStore,
@@ -67,6 +69,9 @@ export class MergeRun {
   spilledBytes = 0;
   /** Reports not yet covered by a committed version: re-sent after a reconnect. */
   private unconfirmed: MessageBody[] = [];
+  /** Partition checkpoints being written. */
+  private checkpointing = 0;
+  private metrics: Metrics = noMetrics;
 
   private constructor(
     readonly start: RunStartMessage,
@@ -85,9 +90,11 @@ export class MergeRun {
     workerId: string,
     report: Report,
     logger: Logger,
+    metrics: Metrics = noMetrics,
   ): Promise<MergeRun> {
     await store.discardAbove(start.jobName, start.firstVersion - 1);
     const run = new MergeRun(start, job, store, workerId, report, logger);
+    run.metrics = metrics;
     const perPartitionValues = Math.max(
       1024,
       Math.floor(((start.maxBufferBytes / (1024 * 1024)) * PLAIN_VALUES_PER_MIB) / start.owned.length),
@@ -200,6 +207,7 @@ export class MergeRun {
     inc.buffer = new ValueBuffer(this.job);
     this.heldBytes -= inc.bytes;
     this.spilledBytes += inc.bytes;
+    this.metrics.add('mrm_spill_bytes_total', inc.bytes);
     inc.bytes = 0;
     const write = this.store.spill.append(this.spillNamespaceOf(seq, inc.attempt, partition), partition, values);
     write.catch((e: unknown) => this.fail(e, `spill:${partition}`));
@@ -255,6 +263,7 @@ export class MergeRun {
         if (slot.merger !== undefined) await slot.merger.mergeBatch(batchId, inc.buffer);
         else await slot.plain?.add(batchId, inc.buffer);
         slot.nextSeq = seq + 1;
+        this.metrics.add('mrm_partition_batches_merged_total', 1, { job: this.start.jobName });
         this.onMerged(seq, inc.end.records);
         await this.maybeCheckpoint(slot, seq);
       }
@@ -291,6 +300,7 @@ export class MergeRun {
       if (!last) return;
       const keys = await slot.plain.finish(firstVersion);
       this.spilledBytes += slot.plain.spilledBytes;
+      this.metrics.add('mrm_spill_bytes_total', slot.plain.spilledBytes);
       this.onWritten(firstVersion, seq, slot.partition, keys);
       return;
     }
@@ -299,10 +309,20 @@ export class MergeRun {
     const version = firstVersion + Math.floor(seq / checkpointEveryBatches);
     const keyCount = merger.keyCount;
     // Asynchronous: merging goes on while the checkpoint is written.
-    merger.checkpoint(version).then(
-      () => this.onWritten(version, seq, slot.partition, keyCount),
-      (e: unknown) => this.fail(e, `checkpoint:${slot.partition}`),
-    );
+    const started = performance.now();
+    this.checkpointing++;
+    merger
+      .checkpoint(version)
+      .finally(() => {
+        this.checkpointing--;
+        this.metrics.observe('mrm_checkpoint_duration_seconds', (performance.now() - started) / 1000, {
+          job: this.start.jobName,
+        });
+      })
+      .then(
+        () => this.onWritten(version, seq, slot.partition, keyCount),
+        (e: unknown) => this.fail(e, `checkpoint:${slot.partition}`),
+      );
   }
 
   private onWritten(version: number, throughSeq: number, partition: number, keyCount: number): void {
@@ -326,6 +346,19 @@ export class MergeRun {
       keyCounts: [...parts.values()],
       from: this.workerId,
     });
+  }
+
+  /**
+   * What this run is doing, for heartbeats: checkpointing, merging batch n (1-based), or waiting
+   * for the frames of batch n.
+   */
+  phase(): string {
+    if (this.checkpointing > 0) return `checkpointing ${this.start.jobName}`;
+    let lowest: PartitionSlot | undefined;
+    for (const slot of this.slots.values()) if (lowest === undefined || slot.nextSeq < lowest.nextSeq) lowest = slot;
+    if (lowest === undefined || lowest.nextSeq >= this.start.totalBatches) return `finishing ${this.start.jobName}`;
+    const busy = [...this.slots.values()].some((s) => s.busy);
+    return `${busy ? 'merging' : 'waiting for'} batch ${lowest.nextSeq + 1} of ${this.start.jobName}`;
   }
 
   /** Sends a progress report and keeps it until a committed version covers it. */
