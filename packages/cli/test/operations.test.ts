@@ -28,10 +28,11 @@ const CHROMIUM_FLAGS = [
 ];
 
 /**
- * A word count whose map sleeps `paceMs` per line and, past line `gateLine` of a source, waits
- * until the file `gate` exists: a job that runs slowly, or that stalls where a test wants it to.
+ * A word count whose map sleeps `paceMs` per line and, past line `line` of a source, waits until
+ * the file `file` of each gate exists: a job that stalls where a test wants it to, and goes on
+ * when the test opens the gate.
  */
-function pacedWordcount(name: string, paceMs: number, gate?: { file: string; line: number }): string {
+function gatedWordcount(name: string, paceMs: number, gates: ReadonlyArray<{ file: string; line: number }>): string {
   return `
 import { existsSync } from 'node:fs';
 import { aggregates, defineJob } from '@mrm/core';
@@ -41,7 +42,7 @@ export default defineJob({
   name: '${name}',
   map(line: string, emit, ctx) {
     if (${paceMs} > 0) sleep(${paceMs});
-    ${gate !== undefined ? `if (ctx.line > ${gate.line}) while (!existsSync(${JSON.stringify(gate.file)})) sleep(20);` : ''}
+    ${gates.map((g) => `if (ctx.line > ${g.line}) while (!existsSync(${JSON.stringify(g.file)})) sleep(20);`).join('\n    ')}
     for (const w of line.match(/[A-Za-z]+/g) ?? []) emit(w, 1);
   },
   ...aggregates.sum(),
@@ -216,7 +217,8 @@ describe('operating a cluster over HTTP', () => {
   it('shows a running job, its progress and the workers moving in a real browser, then its versions', async () => {
     await ensureCluster();
     const books = copyInto(join(cluster.dir, 'paced-books'), BOOKS.slice(0, 1));
-    const job = writeJob(cluster.dir, 'paced.ts', pacedWordcount('paced', 4));
+    const gates = [300, 1200].map((line) => ({ file: join(cluster.dir, `paced-gate-${line}`), line }));
+    const job = writeJob(cluster.dir, 'paced.ts', gatedWordcount('paced', 1, gates));
     const submitted = cluster.mrm([
       'submit',
       job,
@@ -226,7 +228,7 @@ describe('operating a cluster over HTTP', () => {
       '--batch-size',
       '100',
       '--checkpoint-every',
-      '5',
+      '2',
       '--nats',
       cluster.url,
     ]);
@@ -237,9 +239,9 @@ describe('operating a cluster over HTTP', () => {
       args: CHROMIUM_FLAGS,
       viewport: { width: 1280, height: 1100 },
     });
+    const page = await context.newPage();
     try {
       const running = await jobNamed('paced', 'running');
-      const page = await context.newPage();
       const pageErrors: string[] = [];
       page.on('pageerror', (e) => pageErrors.push(String(e)));
       await page.goto(http);
@@ -248,10 +250,17 @@ describe('operating a cluster over HTTP', () => {
       for (const id of ['map-1', 'merge-1', 'merge-2']) {
         await page.locator(`tr[data-worker="${id}"] .health.ok`).waitFor({ timeout: 10_000 });
       }
-      // Progress moves on the page without a reload.
+      // The job waits at its first gate; opened, its progress moves on the page without a reload.
       const label = row.locator('.bar-label');
+      const progress = async () => (await getJson<JobStatus>(`${http}/api/jobs/${running.jobId}`)).progress;
+      const stuck = await until(progress, (p) => (p?.mergedBatches ?? 0) >= 3, 'the job at its gate');
+      await until(
+        () => label.textContent(),
+        (text) => (text ?? '').startsWith(`${stuck?.mergedBatches}/`),
+        'the progress on the page',
+      );
       const first = await label.textContent();
-      expect(first).toMatch(/batches/);
+      writeFileSync(gates[0]?.file ?? '', 'open');
       await until(
         () => label.textContent(),
         (now) => now !== first,
@@ -266,6 +275,7 @@ describe('operating a cluster over HTTP', () => {
       expect(await page.locator('tr[data-worker="map-1"]').textContent()).toMatch(/MiB/);
       await page.screenshot({ path: join(tmpdir(), 'mrm-dashboard-running.png'), fullPage: true });
 
+      writeFileSync(gates[1]?.file ?? '', 'open');
       const done = await submitted;
       expect(done.code, done.stderr).toBe(0);
       await row.locator('.state.succeeded').waitFor({ timeout: 20_000 });
@@ -287,7 +297,11 @@ describe('operating a cluster over HTTP', () => {
       );
       await page.screenshot({ path: join(tmpdir(), 'mrm-dashboard-done.png'), fullPage: true });
       expect(pageErrors).toEqual([]);
+    } catch (e) {
+      await page.screenshot({ path: join(tmpdir(), 'mrm-dashboard-failed.png'), fullPage: true }).catch(() => {});
+      throw e;
     } finally {
+      for (const g of gates) writeFileSync(g.file, 'open');
       await context.close();
       rmSync(profile, { recursive: true, force: true });
     }
@@ -297,7 +311,7 @@ describe('operating a cluster over HTTP', () => {
     await ensureCluster();
     const gate = join(cluster.dir, 'gate');
     const books = copyInto(join(cluster.dir, 'gated-books'), BOOKS.slice(0, 1));
-    const job = writeJob(cluster.dir, 'gated.ts', pacedWordcount('gated', 0, { file: gate, line: 400 }));
+    const job = writeJob(cluster.dir, 'gated.ts', gatedWordcount('gated', 0, [{ file: gate, line: 400 }]));
     const gated = cluster.mrm([
       'submit',
       job,

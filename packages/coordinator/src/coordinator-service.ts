@@ -364,7 +364,8 @@ export class CoordinatorService {
           if (run === undefined || this.running === undefined) return;
           const progress = run.snapshot();
           progressMetrics.update(progress, p.versions.length);
-          this.running = { ...this.running, progress };
+          // Versions committed so far show while the job runs (queries can read them already).
+          this.running = { ...this.running, progress, versions: p.versions.map((v) => v.version) };
           void this.publish(this.running, false);
         },
       });
