@@ -5,7 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import { Command } from 'commander';
-import { oneOf, positiveInt } from './options.js';
+import { oneOf, positiveInt, positiveNumber } from './options.js';
 import { reportError } from './report.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
@@ -141,8 +141,8 @@ export function buildProgram(): Command {
     .requiredOption('-i, --input <path...>', 'input files, folders or globs (.gz too)')
     .option('-s, --state <dir>', 'keeps the inputs seen (an incremental job reruns over all) and the output')
     .option('-o, --out <file>', "write the result as JSON Lines ('-' for stdout), as `mrm run --out`")
-    .option('--split-mb <n>', 'MiB of input per map task (default 32: HDFS block 128 ÷ 4)', positiveInt)
-    .option('--sort-mb <n>', 'map-side sort buffer in MiB (default 25: io.sort.mb 100 ÷ 4)', positiveInt)
+    .option('--split-mb <n>', 'MiB of input per map task (default 32: HDFS block 128 ÷ 4)', positiveNumber)
+    .option('--sort-mb <n>', 'map-side sort buffer in MiB (default 25: io.sort.mb 100 ÷ 4)', positiveNumber)
     .option('--reducers <n>', 'reduce tasks (default: cores)', positiveInt)
     .option('--parallel-copies <n>', 'map outputs a reducer fetches at once (default 5)', positiveInt)
     .option('--slots <n>', 'tasks running at once (default: cores)', positiveInt)

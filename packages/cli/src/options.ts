@@ -19,3 +19,12 @@ export function oneOf<T extends string>(...choices: T[]): (value: string) => T {
     return value as T;
   };
 }
+
+/** A positive number (fractions allowed). */
+export function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) {
+    throw new InvalidArgumentError(`'${value}' is not a positive number.`);
+  }
+  return n;
+}

@@ -74,8 +74,8 @@ export async function hadoopBaselineCommand(jobPath: string, options: HadoopBase
       inputs,
       ...(options.state !== undefined ? { stateDir: options.state } : {}),
       options: {
-        ...(options.splitMb !== undefined ? { splitBytes: options.splitMb * MIB } : {}),
-        ...(options.sortMb !== undefined ? { sortBufferBytes: options.sortMb * MIB } : {}),
+        ...(options.splitMb !== undefined ? { splitBytes: Math.max(1, Math.round(options.splitMb * MIB)) } : {}),
+        ...(options.sortMb !== undefined ? { sortBufferBytes: Math.max(1, Math.round(options.sortMb * MIB)) } : {}),
         ...(options.reducers !== undefined ? { reducers: options.reducers } : {}),
         ...(options.parallelCopies !== undefined ? { parallelCopies: options.parallelCopies } : {}),
         ...(options.slots !== undefined ? { slots: options.slots } : {}),
