@@ -5,6 +5,7 @@
 import { ErrorCode, MrmError } from './errors.js';
 import type { InputFormat, JobSpec } from './job.js';
 import type { JobRef } from './protocol.js';
+import { type ResolvedSalt, resolveSaltSetting } from './salting.js';
 
 /** Loads a job's code from its reference (a bundle path, or a bundle fetched by hash). */
 export type JobLoader = (ref: JobRef) => Promise<ResolvedJob>;
@@ -16,15 +17,17 @@ export const DEFAULT_PARTITIONS = 16;
 const MAX_PARTITIONS = 4096;
 
 /** A validated job spec: defaults filled, a frozen copy of the caller's object. */
-export interface ResolvedJob extends Readonly<Omit<JobSpec, 'input' | 'partitions'>> {
+export interface ResolvedJob extends Readonly<Omit<JobSpec, 'input' | 'partitions' | 'salt'>> {
   readonly input: InputFormat;
   readonly partitions: number;
+  /** The `salt` field validated (default `'auto'`). */
+  readonly salt: ResolvedSalt;
   /** True when the job has `merge` (incremental). */
   readonly incremental: boolean;
 }
 
 const FUNCTION_FIELDS = ['map', 'combine', 'fold', 'reduce', 'merge', 'finalize'] as const;
-const KNOWN_FIELDS = new Set<string>([...FUNCTION_FIELDS, 'name', 'input', 'description', 'partitions']);
+const KNOWN_FIELDS = new Set<string>([...FUNCTION_FIELDS, 'name', 'input', 'description', 'partitions', 'salt']);
 
 function invalid(where: string, message: string): MrmError {
   return new MrmError(ErrorCode.JobInvalid, `${where}: ${message}`);
@@ -77,6 +80,7 @@ export function resolveJob(spec: unknown, where = 'job'): ResolvedJob {
     name,
     input,
     partitions,
+    salt: resolveSaltSetting(s.salt, `${where}: job '${name}'`),
     incremental: typeof s.merge === 'function',
   });
 }
