@@ -34,6 +34,8 @@ export function buildProgram(): Command {
     .option('--salt <mode>', "spread hot keys over merge workers: 'auto' (default), 'off' or a factor", saltMode)
     .option('--threads <n>', 'map threads (default: cores)', positiveInt)
     .option('-q, --quiet', 'no progress output (the summary line stays)')
+    .option('-f, --follow', 'keep running: merge lines appended to the input files (also across rotation by rename)')
+    .option('--batch-interval <ms>', 'with --follow: milliseconds between rounds (default 1000)', positiveInt)
     .action(async (job: string, opts) => (await import('./commands/run.js')).runCommand(job, opts));
 
   program

@@ -13,8 +13,9 @@ import { aggregates, type JobSpec, type ResolvedJob, resolveJob } from '@mrm/cor
 import { expandInputs } from '@mrm/input';
 import { InlineMapExecutor, MapWorker } from '@mrm/map-worker';
 import { MergeWorker } from '@mrm/merge-worker';
+import { MemoryBus } from '@mrm/runtime';
 import { LmdbStateStore } from '@mrm/store-lmdb';
-import { MemoryBus, zipfLines } from '@mrm/testkit';
+import { zipfLines } from '@mrm/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readResult } from '../src/result-reader.js';
 
@@ -109,7 +110,11 @@ describe('salting hot keys', () => {
     const loadJob = async () => job;
     const maps = [0, 1].map(
       (i) =>
-        new MapWorker({ id: `map-${i}`, transport: bus.connect(), executor: new InlineMapExecutor(loadJob, `map-${i}`) }),
+        new MapWorker({
+          id: `map-${i}`,
+          transport: bus.connect(),
+          executor: new InlineMapExecutor(loadJob, `map-${i}`),
+        }),
     );
     const merges = stores.map(
       (st, i) => new MergeWorker({ id: `merge-${i}`, transport: bus.connect(), store: st, loadJob }),

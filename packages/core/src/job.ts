@@ -13,6 +13,7 @@
  */
 import type { Key } from './key.js';
 import type { SaltSetting } from './salting.js';
+import type { WindowSpec } from './window.js';
 
 /** Input formats. `lines`: each line without its terminator; `jsonl`: each non-empty line parsed. */
 export const InputFormat = { Lines: 'lines', Jsonl: 'jsonl' } as const;
@@ -83,6 +84,11 @@ export interface JobSpec<In = any, V = any, R = any, S = any, O = any> {
    * keys (or the detected ones) over `factor` sub-keys. The result is the same either way.
    */
   salt?: SaltSetting;
+  /**
+   * Optional event-time window: each emitted key is stored per window, as
+   * `[windowStart (ISO 8601, UTC), key]`. See {@link WindowSpec}.
+   */
+  window?: WindowSpec<In>;
 }
 
 /** Identity helper that types a job spec. A plain object works too. */
