@@ -1,4 +1,5 @@
 /** Parsers of command-line option values: a bad value is one clear line naming the flag. */
+import { parseSaltOption } from '@mrm/core';
 import { InvalidArgumentError } from 'commander';
 
 /** A positive integer. */
@@ -27,4 +28,14 @@ export function positiveNumber(value: string): number {
     throw new InvalidArgumentError(`'${value}' is not a positive number.`);
   }
   return n;
+}
+
+/** `--salt`: `auto`, `off` or a factor (checked with the coordinator's own parser). */
+export function saltMode(value: string): string {
+  try {
+    parseSaltOption(value);
+  } catch (e) {
+    throw new InvalidArgumentError(`${(e as Error).message.replace(/^--salt must be/, 'must be')}.`);
+  }
+  return value;
 }
