@@ -129,40 +129,30 @@
     $('alerts').replaceChildren(...items.slice(0, 20));
   }
 
-  // The skew developer's `balance` (per merge worker load); drawn as bars, whatever its exact shape.
-  function loadEntries(balance) {
-    if (Array.isArray(balance)) {
-      return balance.map((b) => {
-        const name = b.workerId ?? b.worker ?? b.id ?? '?';
-        const value = Object.entries(b).find(([k, v]) => typeof v === 'number' && k !== 'partition')?.[1] ?? 0;
-        return [name, value];
-      });
-    }
-    const src = balance.workers ?? balance.perWorker ?? balance.load ?? balance;
-    if (Array.isArray(src)) return loadEntries(src);
-    return Object.entries(src).filter(([, v]) => typeof v === 'number');
-  }
-
+  // Load per merge worker (`skew` in a job's status): pairs each one reduced, and the balance.
   function balance(job) {
-    const b = job?.balance;
-    $('balance-section').hidden = b == null;
-    if (b == null) return;
-    $('balance-job').textContent = `(${job.name})`;
-    const entries = loadEntries(b);
+    const skew = job?.skew;
+    const entries = Object.entries(skew?.pairsByWorker ?? {});
+    $('balance-section').hidden = entries.length === 0;
+    if (entries.length === 0) return;
+    const hot = skew.hotKeys?.length ? ` · ${skew.hotKeys.length} hot keys salted` : '';
+    $('balance-job').textContent =
+      `(${job.name}: busiest ÷ mean = ${Number(skew.balance).toFixed(2)}${hot}${skew.warning ? ` · ${skew.warning}` : ''})`;
     const max = Math.max(1, ...entries.map(([, v]) => v));
     $('balance').replaceChildren(
-      ...entries.map(([name, v]) => {
-        const bar = el('span', { class: 'bar' });
-        bar.append(el('span', { style: `width:${Math.round((100 * v) / max)}%` }));
-        return el(
-          'div',
-          { class: 'load-row' },
-          el('span', { class: 'name' }, name),
-          bar,
-          el('span', { class: 'bar-label' }, num(v)),
-        );
-      }),
-      ...(entries.length === 0 ? [el('pre', {}, JSON.stringify(b, null, 1))] : []),
+      ...entries
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .map(([name, v]) => {
+          const bar = el('span', { class: 'bar' });
+          bar.append(el('span', { style: `width:${Math.round((100 * v) / max)}%` }));
+          return el(
+            'div',
+            { class: 'load-row', 'data-load': name },
+            el('span', { class: 'name' }, name),
+            bar,
+            el('span', { class: 'bar-label' }, `${num(v)} pairs`),
+          );
+        }),
     );
   }
 

@@ -289,6 +289,10 @@ describe('operating a cluster over HTTP', () => {
       for (const v of versions.versions) {
         await page.locator(`#versions tr[data-version="${v.version}"]`).waitFor({ timeout: 5_000 });
       }
+      // The load of each merge worker (the job's skew status) is drawn.
+      for (const id of ['merge-1', 'merge-2']) {
+        await page.locator(`#balance .load-row[data-load="${id}"]`).waitFor({ timeout: 10_000 });
+      }
       // The chart has drawn the batches merged.
       await until(
         () => page.locator('#rate').getAttribute('data-total'),

@@ -20,6 +20,7 @@ import {
   noMetrics,
   type Reply,
   type ResolvedJob,
+  type RoleState,
   type StateStore,
   type StatusReply,
   type SubmitRequest,
@@ -63,9 +64,6 @@ export interface CoordinatorServiceOptions {
   readonly watchdogMs?: number;
 }
 
-/** Lifecycle of the service. */
-export type ServiceState = 'created' | 'running' | 'closed';
-
 const OWNERS = 'owners';
 
 /** The cluster coordinator. */
@@ -92,7 +90,7 @@ export class CoordinatorService {
   private lastEventMs = 0;
   /** Set from our reconnect until every live worker has been heard from again. */
   private reconnectedAtMs: number | undefined;
-  state: ServiceState = 'created';
+  private lifecycle: RoleState = 'created';
 
   constructor(private readonly options: CoordinatorServiceOptions) {
     this.logger = options.logger ?? silentLogger;
@@ -123,6 +121,11 @@ export class CoordinatorService {
     );
   }
 
+  /** Where the service is in its lifecycle. */
+  get state(): RoleState {
+    return this.lifecycle;
+  }
+
   /** Starts listening for heartbeats, reports and API requests. */
   start(): void {
     const { transport } = this.options;
@@ -150,7 +153,7 @@ export class CoordinatorService {
       this.redispatch('transport reconnected');
       this.reconnectedAtMs = this.clock.nowMs();
     });
-    this.state = 'running';
+    this.lifecycle = 'running';
     const watchEvery = Math.max(100, Math.floor((this.options.watchdogMs ?? DEFAULT_WATCHDOG_MS) / 4));
     this.watchdogTimer = this.clock.every(watchEvery, () => this.watch());
     this.serially(() => this.resumeUnfinished());
@@ -365,7 +368,12 @@ export class CoordinatorService {
           const progress = run.snapshot();
           progressMetrics.update(progress, p.versions.length);
           // Versions committed so far show while the job runs (queries can read them already).
-          this.running = { ...this.running, progress, versions: p.versions.map((v) => v.version) };
+          this.running = {
+            ...this.running,
+            progress,
+            skew: run.skewStatus(),
+            versions: p.versions.map((v) => v.version),
+          };
           void this.publish(this.running, false);
         },
       });
@@ -376,6 +384,7 @@ export class CoordinatorService {
         finishedAtMs: this.clock.nowMs(),
         versions: result.versions.map((v) => v.version),
         skippedInputs: result.sources.filter((s) => s.batches > 0 && s.included === 0).map((s) => s.displayPath),
+        ...(result.skew !== undefined ? { skew: result.skew } : {}),
       };
     } catch (e) {
       const progress = this.running?.progress !== undefined ? { progress: this.running.progress } : {};
@@ -481,7 +490,7 @@ export class CoordinatorService {
   /** Stops taking requests; a running job is abandoned (it resumes from its last version when resubmitted). */
   async close(): Promise<void> {
     if (this.state === 'closed') return;
-    this.state = 'closed';
+    this.lifecycle = 'closed';
     this.unlisten?.();
     this.watchdogTimer?.cancel();
     for (const s of this.subscriptions) s.unsubscribe();
@@ -500,5 +509,6 @@ function runOptionsOf(request: SubmitRequest): RunJobOptions {
     ...(o.batchLines !== undefined ? { batchLines: o.batchLines } : {}),
     ...(o.checkpointEveryBatches !== undefined ? { checkpointEveryBatches: o.checkpointEveryBatches } : {}),
     ...(o.onError !== undefined ? { onError: o.onError } : {}),
+    ...(o.salt !== undefined ? { salt: o.salt } : {}),
   };
 }

@@ -19,13 +19,15 @@ export interface HeartbeatOptions {
   readonly phase?: () => string;
   /** Where the worker serves its metrics. */
   readonly metricsUrl?: string;
+  /** Beats are skipped while this says false (a heartbeat thread whose main thread hung). */
+  readonly alive?: () => boolean;
 }
 
 /** Sends a heartbeat now and every interval until the returned handle is cancelled. */
 export function startHeartbeat(options: HeartbeatOptions): TimerHandle {
   const startedAtMs = options.clock.nowMs();
   const beat = () => {
-    if (options.transport.state === 'closed') return;
+    if (options.transport.state === 'closed' || options.alive?.() === false) return;
     try {
       options.transport.publish(
         { kind: 'coordinator' },

@@ -4,7 +4,7 @@
  * `mrm up` passes them on to every process it starts through the environment.
  */
 import { ErrorCode, type Logger, MrmError } from '@mrm/core';
-import { type NatsSecurityOptions, NatsTransport } from '@mrm/transport-nats';
+import { type NatsSecurityOptions, NatsTransport, type NatsTransportOptions } from '@mrm/transport-nats';
 
 /** NATS flags of cluster commands. */
 export interface ClusterConnectOptions {
@@ -66,18 +66,28 @@ export function natsSecurity(options: ClusterConnectOptions): NatsSecurityOption
   return out;
 }
 
-/** Connects to the cluster: `options` is the command's flags, or just its `--nats` URL. */
+/**
+ * How this process connects (structured-clone safe, so a heartbeat thread connects the same way).
+ * One place: every connection of a CLI process is made from these options. `options` is the
+ * command's flags, or just its `--nats` URL.
+ */
+export function clusterConnectOptions(
+  options: ClusterConnectOptions | string | undefined,
+  name: string,
+): NatsTransportOptions {
+  const flags: ClusterConnectOptions =
+    typeof options === 'object' ? options : options !== undefined ? { nats: options } : {};
+  return { servers: natsUrl(flags.nats), name, security: natsSecurity(flags) };
+}
+
+/** Connects to the cluster. */
 export function connectCluster(
   options: ClusterConnectOptions | string | undefined,
   name: string,
   logger?: Logger,
 ): Promise<NatsTransport> {
-  const flags: ClusterConnectOptions =
-    typeof options === 'object' ? options : options !== undefined ? { nats: options } : {};
   return NatsTransport.connect({
-    servers: natsUrl(flags.nats),
-    name,
-    security: natsSecurity(flags),
+    ...clusterConnectOptions(options, name),
     ...(logger !== undefined ? { logger } : {}),
   });
 }

@@ -2,6 +2,7 @@
 import { encodeApi, expectReply, type JobStatus, type StatusReply, type WorkerStatus } from '@mrm/core';
 import { connectCluster } from '../cluster/connect.js';
 import { statusJson } from '../cluster/status-json.js';
+import { skewLines } from '../skew-text.js';
 
 /** Options of `mrm status`. */
 export interface StatusCommandOptions {
@@ -78,5 +79,7 @@ export async function statusCommand(jobId: string | undefined, options: StatusCo
     return;
   }
   const now = Date.now();
-  process.stdout.write(`${table(jobRows(status.jobs, now))}\n\n${table(workerRows(status.workers, now))}\n`);
+  const skew = status.jobs.flatMap((j) => (j.skew !== undefined ? skewLines(j.jobId, j.skew) : []));
+  const skewText = skew.length > 0 ? `\nSKEW\n${skew.join('\n')}\n` : '';
+  process.stdout.write(`${table(jobRows(status.jobs, now))}\n${skewText}\n${table(workerRows(status.workers, now))}\n`);
 }

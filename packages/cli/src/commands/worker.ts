@@ -1,11 +1,12 @@
 /** `mrm worker --role map|merge`: one worker in the foreground. */
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ErrorCode, MrmError, startHeartbeat, systemClock, WorkerRole } from '@mrm/core';
+import { ErrorCode, MrmError, WorkerRole } from '@mrm/core';
 import { MapWorker, ThreadPoolMapExecutor } from '@mrm/map-worker';
 import { MergeWorker } from '@mrm/merge-worker';
 import { LmdbStateStore } from '@mrm/store-lmdb';
-import { type ClusterConnectOptions, connectCluster } from '../cluster/connect.js';
+import { type ClusterConnectOptions, clusterConnectOptions, connectCluster } from '../cluster/connect.js';
+import { startHeartbeatThread } from '../cluster/heartbeat-thread.js';
 import { InputCache } from '../cluster/input-shipping.js';
 import { clusterJobLoader, fetchBundle } from '../cluster/job-shipping.js';
 import { untilStopped } from '../cluster/lifecycle.js';
@@ -96,9 +97,9 @@ export async function workerCommand(options: WorkerCommandOptions): Promise<void
     closers.unshift(() => (server as HttpServerHandle).close());
     logger.info('metrics ready', { url: `${server.url}/metrics` });
   }
-  const heartbeat = startHeartbeat({
-    transport,
-    clock: systemClock,
+  // From a thread of its own: a busy main thread (user code, a long merge) still beats.
+  const heartbeat = await startHeartbeatThread({
+    connect: clusterConnectOptions(options, `mrm-${id}`),
     workerId: id,
     role,
     stats: () => stats(),
@@ -109,7 +110,7 @@ export async function workerCommand(options: WorkerCommandOptions): Promise<void
   logger.info('worker ready');
   const signal = await untilStopped();
   logger.info('worker stopping', { signal });
-  heartbeat.cancel();
+  await heartbeat.stop();
   for (const close of closers) await close();
   await transport.close();
   await unlock();
