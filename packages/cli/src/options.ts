@@ -21,6 +21,15 @@ export function oneOf<T extends string>(...choices: T[]): (value: string) => T {
   };
 }
 
+/** A positive number (fractions allowed). */
+export function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) {
+    throw new InvalidArgumentError(`'${value}' is not a positive number.`);
+  }
+  return n;
+}
+
 /** `--salt`: `auto`, `off` or a factor (checked with the coordinator's own parser). */
 export function saltMode(value: string): string {
   try {
