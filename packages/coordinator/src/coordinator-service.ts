@@ -228,10 +228,12 @@ export class CoordinatorService {
         mergeWorkers: [...new Set(owners)],
         owners,
         options: { ...this.options.runOptions, ...runOptionsOf(request) },
-        onProgress: () => {
+        onProgress: (progress) => {
           const run = this.coordinator.activeRun(request.jobId);
           if (run === undefined || this.running === undefined) return;
-          this.running = { ...this.running, progress: run.snapshot() };
+          // The versions committed so far, not only once the job has finished (`mrm status`).
+          const versions = progress.versions.map((v) => v.version);
+          this.running = { ...this.running, progress: run.snapshot(), versions };
           void this.publish(this.running, false);
         },
       });

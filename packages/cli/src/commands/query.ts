@@ -1,6 +1,5 @@
 /** `mrm query` (on a local state directory or a cluster) and `mrm versions`. */
 import { access } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { JobRecord } from '@mrm/coordinator';
 import {
@@ -12,6 +11,7 @@ import {
   type Transport,
   type VersionInfo,
 } from '@mrm/core';
+import { userCacheDir } from '../cache-dir.js';
 import { connectCluster } from '../cluster/connect.js';
 import { clusterJobLoader } from '../cluster/job-shipping.js';
 import { fetchJobInfo, RemoteResultSource } from '../cluster/remote-result.js';
@@ -71,7 +71,7 @@ export async function writeClusterResult(
   const info = await fetchJobInfo(transport, job.name, QUERY_TIMEOUT_MS);
   const code = await clusterJobLoader(
     transport,
-    join(tmpdir(), 'mrm-query-bundles'),
+    await userCacheDir('query-bundles'),
   )({
     name: info.name,
     bundleHash: info.bundleHash,
@@ -90,6 +90,14 @@ export async function writeClusterResult(
 
 const QUERY_TIMEOUT_MS = 30_000;
 
+/**
+ * `query --key` for a key the result does not hold: an error (exit 1, one line on stderr, nothing
+ * on stdout), so that a script can tell "absent" from a value.
+ */
+function absentKey(key: Key, job: string): MrmError {
+  return new MrmError(ErrorCode.NotFound, `key ${JSON.stringify(key)} is not in the result of job '${job}'`);
+}
+
 /** Runs `mrm query`: on a local --state, else on the cluster at --nats / MRM_NATS_URL. */
 export async function queryCommand(options: QueryCommandOptions): Promise<void> {
   const key: Key | undefined = options.key !== undefined ? parseKeyArgument(options.key) : undefined;
@@ -102,7 +110,7 @@ export async function queryCommand(options: QueryCommandOptions): Promise<void> 
     const transport = await connectCluster(options.nats, 'mrm-query');
     try {
       const lines = await writeClusterResult(transport, { name: options.job }, request);
-      if (key !== undefined && lines === 0) say(`mrm: key ${JSON.stringify(key)} is not in the result`);
+      if (key !== undefined && lines === 0) throw absentKey(key, options.job);
     } finally {
       await transport.close();
     }
@@ -112,7 +120,7 @@ export async function queryCommand(options: QueryCommandOptions): Promise<void> 
   await withStore(stateDir, async (store) => {
     const job = await storedJob(store, stateDir, options.job);
     const lines = await writeJobResult(store, job, request);
-    if (key !== undefined && lines === 0) say(`mrm: key ${JSON.stringify(key)} is not in the result`);
+    if (key !== undefined && lines === 0) throw absentKey(key, options.job);
   });
 }
 
