@@ -26,9 +26,9 @@ COPY packages/cli/package.json packages/cli/
 COPY benchmarks/package.json benchmarks/
 RUN npm ci --ignore-scripts --no-audit --no-fund && npm rebuild && npm cache clean --force
 
-# Then the sources, compiled (every package, project references).
+# Then the sources, compiled: the cli and, through its project references, every package it runs.
 COPY . .
-RUN npx tsc -b
+RUN npx tsc -b packages/cli
 
 # Prints the container's Compose replica name: the merge workers' stable id (docker-compose.yml).
 COPY scripts/docker/mrm-replica-name.cjs /usr/local/bin/mrm-replica-name.cjs

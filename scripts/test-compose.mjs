@@ -58,9 +58,9 @@ async function sh(command, args, options = {}) {
 }
 
 /** Runs a command with its output shown (long steps: image builds). */
-function shLoud(command, args, env) {
+function shLoud(command, args, env, cwd) {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'inherit', 'inherit'] });
+    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'inherit', 'inherit'] });
     child.on('error', reject);
     child.on('close', (code) =>
       code === 0 ? resolve() : reject(new Error(`\`${command} ${args.join(' ')}\` failed (exit ${code})`)),
@@ -196,15 +196,22 @@ async function main() {
     ))
   )
     env.DOCKER_BUILDKIT = '0';
-  const compose = (...args) => sh(composeCmd, [...composeArgs, '-p', project, ...args], { env });
   const work = mkdtempSync(join(tmpdir(), 'mrm-compose-'));
+  // Compose runs on a snapshot of the repository (the files git would see: tracked and new, not
+  // ignored), so that an edit made while the test runs cannot change the image half-way.
+  const context = join(work, 'repo');
+  await sh('sh', [
+    '-c',
+    `mkdir -p "${context}" && git ls-files -z -co --exclude-standard | tar -c --null -T - --ignore-failed-read | tar -x -C "${context}"`,
+  ]);
+  const compose = (...args) => sh(composeCmd, [...composeArgs, '-p', project, ...args], { env, cwd: context });
   log(`compose: ${[composeCmd, ...composeArgs].join(' ')}; project ${project}; NATS at ${url}`);
   log(`base images: node ${images.node}, nats ${images.nats}`);
   log(images.standIns.length > 0 ? `stand-ins: ${images.standIns.join('; ')}` : 'stand-ins: none (official images)');
   let outcome = '';
   try {
     log('building the image and starting NATS, the coordinator, 2 map and 2 merge workers');
-    await shLoud(composeCmd, [...composeArgs, '-p', project, 'build'], env);
+    await shLoud(composeCmd, [...composeArgs, '-p', project, 'build', '--force-rm'], env, context);
     await compose('up', '-d', '--scale', 'map=2', '--scale', 'merge=2');
     const published = (await compose('port', 'nats', '4222')).trim();
     if (published !== `127.0.0.1:${port}`) throw new Error(`NATS is published on ${published}, not on loopback only`);

@@ -149,3 +149,48 @@ function chmodR(root: string): void {
     chmodSync(p, statSync(p).isDirectory() ? 0o755 : 0o644);
   }
 }
+
+describe('input that is not text', () => {
+  const cleanups: Array<() => void> = [];
+  afterEach(() => {
+    for (const c of cleanups.splice(0)) c();
+  });
+
+  it('warns, in one line naming the file, about an input with NUL bytes in its first block', async () => {
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    const job = writeJob(t.dir, 'edges.ts', COUNT_JOB);
+    const text = join(t.dir, 'text.txt');
+    writeFileSync(text, 'a\nb\n');
+    const binary = join(t.dir, 'image.bin');
+    writeFileSync(binary, Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x00, 0x00, 0x0a, 0x01, 0x02, 0x0a]));
+    const r = await mrm(['run', job, '--input', text, binary, '--state', join(t.dir, 'st'), '--quiet']);
+    expect(r.code, r.stderr).toBe(0);
+    const warnings = r.stderr.split('\n').filter((l) => l.includes('warning'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/^mrm: warning: input '.*image\.bin' does not look like text/);
+  });
+
+  it('escapes control bytes of the input it quotes in an error line', async () => {
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    const job = writeJob(
+      t.dir,
+      'json.ts',
+      `import { defineJob, aggregates } from '@mrm/core';
+export default defineJob({ name: 'json', input: 'jsonl', map(r: unknown, emit) { emit('n', 1); }, ...aggregates.count() });
+`,
+    );
+    const input = join(t.dir, 'in.jsonl');
+    writeFileSync(input, '{"a":1}\n\u001b[31mred\u0007\r{"b":2}\n');
+    const r = await mrm(['run', job, '--input', input, '--state', join(t.dir, 'st'), '--quiet']);
+    expect(r.code).not.toBe(0);
+    const lines = r.stderr.split('\n').filter((l) => l !== '');
+    expect(lines, r.stderr).toHaveLength(1);
+    expect(lines[0]).toMatch(/in\.jsonl:2: invalid JSON/);
+    expect(lines[0]).toMatch(/\\x1b\[31mred\\x07\\r/);
+    // Nothing a terminal would obey: no control character but the final newline.
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+    expect(/[\u0000-\u0009\u000b-\u001f\u007f]/.test(r.stderr)).toBe(false);
+  });
+});

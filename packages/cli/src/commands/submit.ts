@@ -11,6 +11,7 @@ import {
   type Transport,
 } from '@mrm/core';
 import { expandInputs } from '@mrm/input';
+import { warnAboutBinaryInputs } from '../binary-input-warning.js';
 import { userCacheDir } from '../cache-dir.js';
 import { connectCluster } from '../cluster/connect.js';
 import { shipInputs } from '../cluster/input-shipping.js';
@@ -42,6 +43,7 @@ export async function submitCommand(jobPath: string, options: SubmitCommandOptio
   }
   const loaded = await loadJob(jobPath, await userCacheDir('submit-bundles'));
   const files = await expandInputs(options.input);
+  await warnAboutBinaryInputs(files);
   const transport = await connectCluster(options.nats, 'mrm-submit');
   // Ends the wait (its subscription and status polls) whatever way this command ends.
   const stopWaiting = new AbortController();
