@@ -311,6 +311,11 @@ async function main() {
     if (readFileSync(second, 'utf8') !== expected)
       throw new Error('job 2: the result after the kill differs from mrm run');
     log(`job 2: same exact result as mrm run (${outcome})`);
+  } catch (e) {
+    // What the containers said, to see why without running it again.
+    log('logs of the cluster (last lines per container):');
+    await shLoud(composeCmd, [...composeArgs, '-p', project, 'logs', '--no-color', '--tail', '15'], env, context).catch(() => {});
+    throw e;
   } finally {
     log('compose down -v');
     await compose('down', '-v', '--remove-orphans').catch((e) => log(`down failed: ${e.message}`));
