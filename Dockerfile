@@ -21,6 +21,7 @@ COPY packages/transport-nats/package.json packages/transport-nats/
 COPY packages/coordinator/package.json packages/coordinator/
 COPY packages/map-worker/package.json packages/map-worker/
 COPY packages/merge-worker/package.json packages/merge-worker/
+COPY packages/runtime/package.json packages/runtime/
 COPY packages/testkit/package.json packages/testkit/
 COPY packages/cli/package.json packages/cli/
 COPY benchmarks/package.json benchmarks/

@@ -9,7 +9,11 @@ import {
   type JobRef,
   type Logger,
   MrmError,
+  parseSaltOption,
   type ResolvedJob,
+  type RoleState,
+  runKey,
+  type SkewStatus,
   type StateStore,
   type Subscription,
   silentLogger,
@@ -45,6 +49,8 @@ export interface RunJobOptions {
   readonly requestTimeoutMs?: number;
   /** Re-dispatch unfinished tasks after this long without any report (default 30 s). */
   readonly stallTimeoutMs?: number;
+  /** `auto`, `off` or a factor: overrides the job spec's `salt` (CLI `--salt`). */
+  readonly salt?: string;
 }
 
 /** A run to do. */
@@ -73,6 +79,8 @@ export interface RunResult {
   readonly versions: readonly VersionInfo[];
   readonly batches: number;
   readonly records: number;
+  /** Load per merge worker and salting (absent when nothing ran). */
+  readonly skew?: SkewStatus;
   /** Records whose map threw, skipped with `onError: 'skip'`. */
   readonly skippedRecords: number;
   /** The job's latest committed version after the run (new, or the one it started from). */
@@ -101,6 +109,7 @@ export function resolveRunSettings(options: RunJobOptions = {}, mapWorkers = 1):
     maxFrameBytes: int('maxFrameBytes', options.maxFrameBytes, 512 * 1024, 1024),
     onError,
     salt: 0,
+    ...(options.salt !== undefined ? { saltSetting: parseSaltOption(options.salt) } : {}),
     requestTimeoutMs: int('requestTimeoutMs', options.requestTimeoutMs, 60_000, 1),
     stallTimeoutMs: int('stallTimeoutMs', options.stallTimeoutMs, 30_000, 1),
   };
@@ -115,18 +124,20 @@ export function resolveBatchLines(value: number | undefined): number {
   return v;
 }
 
-/** Lifecycle of the coordinator. */
-export type CoordinatorState = 'created' | 'running' | 'closed';
-
 /** Plans, dispatches and commits job runs. */
 export class Coordinator {
   private readonly runs = new Map<string, JobRun>();
   private subscription: Subscription | undefined;
   private readonly logger: Logger;
-  state: CoordinatorState = 'created';
+  private lifecycle: RoleState = 'created';
 
   constructor(private readonly options: CoordinatorOptions) {
     this.logger = options.logger ?? silentLogger;
+  }
+
+  /** Where the coordinator is in its lifecycle. */
+  get state(): RoleState {
+    return this.lifecycle;
   }
 
   /** Subscribes to worker reports. */
@@ -140,9 +151,9 @@ export class Coordinator {
         return;
       }
       if (!('jobId' in m) || !('run' in m)) return;
-      this.runs.get(`${m.jobId}/${m.run}`)?.onMessage(m);
+      this.runs.get(runKey(m.jobId, m.run))?.onMessage(m);
     });
-    this.state = 'running';
+    this.lifecycle = 'running';
   }
 
   /** Runs a job over its inputs and resolves when its last version is committed. */
@@ -199,7 +210,7 @@ export class Coordinator {
       logger: this.logger,
       ...(request.onProgress !== undefined ? { onProgress: request.onProgress } : {}),
     });
-    const key = `${request.jobId}/${runNumber}`;
+    const key = runKey(request.jobId, runNumber);
     this.runs.set(key, run);
     const onAbort = () => void run.fail(request.signal?.reason ?? new MrmError(ErrorCode.Aborted, 'run aborted'));
     request.signal?.addEventListener('abort', onAbort, { once: true });
@@ -214,6 +225,7 @@ export class Coordinator {
         batches: plan.batchIds.length,
         records: (last?.records ?? 0) - (job.incremental ? (base?.records ?? 0) : 0),
         skippedRecords: run.skipped,
+        skew: run.skewStatus(),
         latest: last ?? base,
       };
     } finally {
@@ -235,7 +247,7 @@ export class Coordinator {
 
   /** Stops listening. Runs in progress are abandoned (their uncommitted work rolls back on the next run). */
   async close(): Promise<void> {
-    this.state = 'closed';
+    this.lifecycle = 'closed';
     this.subscription?.unsubscribe();
   }
 }
