@@ -11,10 +11,8 @@ import {
   type Transport,
   type VersionInfo,
 } from '@mrm/core';
-import { userCacheDir } from '../cache-dir.js';
 import { connectCluster } from '../cluster/connect.js';
-import { clusterJobLoader } from '../cluster/job-shipping.js';
-import { fetchJobInfo, RemoteResultSource } from '../cluster/remote-result.js';
+import { fetchJobInfo, openClusterResult } from '../cluster/remote-result.js';
 import { importJob } from '../job-loader.js';
 import { say } from '../report.js';
 import { type ResultJob, writeJobResult } from '../result-output.js';
@@ -68,24 +66,8 @@ export async function writeClusterResult(
   job: { name: string },
   request: { out: string; version?: number; key?: Key },
 ): Promise<number> {
-  const info = await fetchJobInfo(transport, job.name, QUERY_TIMEOUT_MS);
-  const code = await clusterJobLoader(
-    transport,
-    await userCacheDir('query-bundles'),
-  )({
-    name: info.name,
-    bundleHash: info.bundleHash,
-  });
-  const source = new RemoteResultSource(transport, info, QUERY_TIMEOUT_MS);
-  return writeJobResult(
-    source,
-    {
-      name: info.name,
-      partitions: info.partitions,
-      ...(code.finalize !== undefined ? { finalize: code.finalize } : {}),
-    },
-    request,
-  );
+  const { source, job: resultJob } = await openClusterResult(transport, job.name, QUERY_TIMEOUT_MS);
+  return writeJobResult(source, resultJob, request);
 }
 
 const QUERY_TIMEOUT_MS = 30_000;
@@ -107,7 +89,7 @@ export async function queryCommand(options: QueryCommandOptions): Promise<void> 
     ...(key !== undefined ? { key } : {}),
   };
   if (options.state === undefined) {
-    const transport = await connectCluster(options.nats, 'mrm-query');
+    const transport = await connectCluster(options, 'mrm-query');
     try {
       const lines = await writeClusterResult(transport, { name: options.job }, request);
       if (key !== undefined && lines === 0) throw absentKey(key, options.job);
@@ -132,7 +114,7 @@ function versionLine(v: VersionInfo): string {
 /** Runs `mrm versions`: one line per version, oldest first, on a local --state or the cluster. */
 export async function versionsCommand(options: { state?: string; nats?: string; job: string }): Promise<void> {
   if (options.state === undefined) {
-    const transport = await connectCluster(options.nats, 'mrm-versions');
+    const transport = await connectCluster(options, 'mrm-versions');
     try {
       const info = await fetchJobInfo(transport, options.job, QUERY_TIMEOUT_MS);
       for (const v of info.versions) process.stdout.write(versionLine(v));

@@ -46,7 +46,7 @@ export async function submitCommand(jobPath: string, options: SubmitCommandOptio
   const loaded = await loadJob(jobPath, await userCacheDir('submit-bundles'));
   const files = await expandInputs(options.input);
   await warnAboutBinaryInputs(files);
-  const transport = await connectCluster(options.nats, 'mrm-submit');
+  const transport = await connectCluster(options, 'mrm-submit');
   // Ends the wait (its subscription and status polls) whatever way this command ends.
   const stopWaiting = new AbortController();
   try {
@@ -84,6 +84,12 @@ export async function submitCommand(jobPath: string, options: SubmitCommandOptio
     process.stdout.write(`${jobId}\n`);
     if (finished === undefined) return;
     const status = await finished;
+    if (status.state === 'cancelled') {
+      throw new MrmError(
+        ErrorCode.Aborted,
+        `job ${jobId} was cancelled; its result stays at its last committed version`,
+      );
+    }
     if (status.state === 'failed') {
       const error = status.error !== undefined ? fromWireError(status.error) : undefined;
       throw new MrmError(
@@ -128,7 +134,7 @@ function waitForEnd(
   return new Promise<JobStatus>((resolve, reject) => {
     let lastAnswerMs = Date.now();
     const done = (s: JobStatus) => {
-      if (s.state !== 'succeeded' && s.state !== 'failed') return;
+      if (s.state !== 'succeeded' && s.state !== 'failed' && s.state !== 'cancelled') return;
       cleanup();
       resolve(s);
     };
