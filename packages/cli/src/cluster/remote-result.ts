@@ -13,9 +13,9 @@ import {
   type Transport,
   type VersionInfo,
 } from '@mrm/core';
+import { userCacheDir } from '../cache-dir.js';
 import type { ResultJob } from '../result-output.js';
 import type { ResultSource } from '../result-reader.js';
-import { userCacheDir } from '../cache-dir.js';
 import { clusterJobLoader } from './job-shipping.js';
 
 const PAGE_ENTRIES = 5000;
@@ -96,7 +96,10 @@ export async function openClusterResult(
   known?: JobInfoReply,
 ): Promise<{ source: RemoteResultSource; job: ResultJob; info: JobInfoReply }> {
   const info = known ?? (await fetchJobInfo(transport, name, timeoutMs));
-  const code = await clusterJobLoader(transport, await userCacheDir('query-bundles'))({
+  const code = await clusterJobLoader(
+    transport,
+    await userCacheDir('query-bundles'),
+  )({
     name: info.name,
     bundleHash: info.bundleHash,
   });
