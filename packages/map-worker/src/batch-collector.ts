@@ -11,8 +11,10 @@ import {
   type Key,
   MrmError,
   partitionOf,
+  partitionOfHash,
   type ResolvedJob,
 } from '@mrm/core';
+import { KeyTable, NO_VALUE } from './key-table.js';
 
 /** Values of a key held before `combine` folds them into one. */
 const COMBINE_EVERY = 32;
@@ -35,21 +37,38 @@ export interface FrameHeader {
 
 /** Collects one batch's map output. Not reusable: make one per batch. */
 export class BatchCollector {
-  /** String keys by their raw value (the common case: no canonicalisation per emit). */
+  /** String keys the thread has seen, with this batch's values by id (see key-table.ts). */
+  private readonly table: KeyTable;
+  /** String keys the table does not take (possibly too long), by their raw value. */
   private readonly byString = new Map<string, unknown[]>();
   /** Other keys by canonical form. */
   private readonly byCanonical = new Map<string, { key: Key; values: unknown[] }>();
   private readonly combine: ResolvedJob['combine'];
+  /** True with `fold`: a key holds one running value, not a list. */
+  private readonly folding: boolean;
 
-  constructor(job: ResolvedJob) {
+  /** `table`: the thread's key table for this batch (default: a private one). */
+  constructor(job: ResolvedJob, table: KeyTable = new KeyTable()) {
+    this.table = table;
     this.combine = job.combine;
     const fold = job.fold;
+    this.folding = fold !== undefined;
     // With `fold`, a key holds one running value: one hash lookup per emit, no lists.
     if (fold !== undefined) this.emit = (key, value) => this.emitFolded(fold, key, value);
   }
 
   private emitFolded(fold: NonNullable<ResolvedJob['fold']>, key: Key, value: unknown): void {
     if (typeof key === 'string') {
+      const { table } = this;
+      const id = table.idOf(key);
+      if (id >= 0) {
+        const acc = table.values[id];
+        if (acc === NO_VALUE) {
+          table.touched.push(id);
+          table.values[id] = fold(key, undefined, value);
+        } else table.values[id] = fold(key, acc, value);
+        return;
+      }
       const slot = this.byString.get(key);
       if (slot === undefined) this.byString.set(key, [fold(key, undefined, value)]);
       else slot[0] = fold(key, slot[0], value);
@@ -61,50 +80,71 @@ export class BatchCollector {
     else entry.values[0] = fold(entry.key, entry.values[0], value);
   }
 
+  /** Appends `value` to a key's list, combining the list when it has grown. */
+  private push(key: Key, list: unknown[], value: unknown): unknown[] {
+    list.push(value);
+    return this.combine !== undefined && list.length >= COMBINE_EVERY ? [this.combine(key, list)] : list;
+  }
+
   /** The `emit` handed to `map`. */
   readonly emit: Emit = (key, value) => {
     if (typeof key === 'string') {
+      const { table } = this;
+      const id = table.idOf(key);
+      if (id >= 0) {
+        const list = table.values[id];
+        if (list === NO_VALUE) {
+          table.touched.push(id);
+          table.values[id] = [value];
+        } else table.values[id] = this.push(key, list as unknown[], value);
+        return;
+      }
       const list = this.byString.get(key);
       if (list === undefined) this.byString.set(key, [value]);
-      else {
-        list.push(value);
-        if (this.combine !== undefined && list.length >= COMBINE_EVERY)
-          this.byString.set(key, [this.combine(key, list)]);
-      }
+      else this.byString.set(key, this.push(key, list, value));
       return;
     }
     const ck = canonicalKey(key);
     const entry = this.byCanonical.get(ck);
     if (entry === undefined) this.byCanonical.set(ck, { key, values: [value] });
-    else {
-      entry.values.push(value);
-      if (this.combine !== undefined && entry.values.length >= COMBINE_EVERY) {
-        entry.values = [this.combine(entry.key, entry.values)];
-      }
-    }
+    else entry.values = this.push(entry.key, entry.values, value);
   };
 
   /** Distinct keys collected so far. */
   get keys(): number {
-    return this.byString.size + this.byCanonical.size;
+    return this.table.touched.length + this.byString.size + this.byCanonical.size;
   }
 
   /**
    * Combines, partitions and encodes. Returns one entry per partition (also empty ones: every
-   * partition gets its batch-end marker).
+   * partition gets its batch-end marker). Releases the key table.
    */
   finish(header: FrameHeader, partitions: number, salt: number, maxFrameBytes: number): PartitionOutput[] {
     const pairs: unknown[][] = Array.from({ length: partitions }, () => []);
-    const add = (key: Key, ck: string, values: unknown[]) => {
-      const target = pairs[partitionOf(ck, partitions, salt)] as unknown[];
-      if (this.combine !== undefined && values.length > 1) {
-        target.push(ck, this.combine(key, values));
-      } else {
-        for (const v of values) target.push(ck, v);
-      }
+    const { table, combine, folding } = this;
+    // A folded key holds one value; a list is combined into one when the job has `combine`.
+    const add = (target: unknown[], key: Key, ck: string, values: unknown[]) => {
+      if (folding) target.push(ck, values[0]);
+      else if (combine !== undefined && values.length > 1) target.push(ck, combine(key, values));
+      else for (const v of values) target.push(ck, v);
     };
-    for (const [key, values] of this.byString) add(key, canonicalKey(key), values);
-    for (const [ck, { key, values }] of this.byCanonical) add(key, ck, values);
+    try {
+      for (const id of table.touched) {
+        const target = pairs[partitionOfHash(table.hashOf(id, salt), partitions)] as unknown[];
+        const value = table.values[id];
+        const ck = table.canonical[id] as string;
+        if (folding) target.push(ck, value);
+        else add(target, table.keys[id] as string, ck, value as unknown[]);
+      }
+    } finally {
+      table.release();
+    }
+    for (const [key, values] of this.byString) {
+      const ck = canonicalKey(key);
+      add(pairs[partitionOf(ck, partitions, salt)] as unknown[], key, ck, values);
+    }
+    for (const [ck, { key, values }] of this.byCanonical)
+      add(pairs[partitionOf(ck, partitions, salt)] as unknown[], key, ck, values);
     return pairs.map((list, partition) => ({
       partition,
       frames: encodeFrames({ ...header, partition }, list, maxFrameBytes),
