@@ -8,10 +8,13 @@ import {
   ErrorCode,
   type JobRef,
   type Logger,
+  type Metrics,
   MrmError,
+  parseSaltOption,
   type ResolvedJob,
   type RoleState,
   runKey,
+  type SkewStatus,
   type StateStore,
   type Subscription,
   silentLogger,
@@ -29,6 +32,8 @@ export interface CoordinatorOptions {
   /** The coordinator's own durable records (job shapes, plans, committed versions). */
   readonly store: StateStore;
   readonly logger?: Logger;
+  /** Where runs report commit durations (default: nowhere). */
+  readonly metrics?: Metrics;
 }
 
 /** Options of one run, with units in their names. */
@@ -47,6 +52,8 @@ export interface RunJobOptions {
   readonly requestTimeoutMs?: number;
   /** Re-dispatch unfinished tasks after this long without any report (default 30 s). */
   readonly stallTimeoutMs?: number;
+  /** `auto`, `off` or a factor: overrides the job spec's `salt` (CLI `--salt`). */
+  readonly salt?: string;
 }
 
 /** A run to do. */
@@ -61,6 +68,7 @@ export interface RunJobRequest {
   readonly mergeWorkers: readonly string[];
   readonly owners?: readonly string[];
   readonly options?: RunJobOptions;
+  /** Aborting stops the run; versions it already committed stay (a cancel). */
   readonly signal?: AbortSignal;
   readonly onSource?: (outcome: SourceOutcome) => void;
   readonly onProgress?: (progress: RunProgress) => void;
@@ -75,6 +83,8 @@ export interface RunResult {
   readonly versions: readonly VersionInfo[];
   readonly batches: number;
   readonly records: number;
+  /** Load per merge worker and salting (absent when nothing ran). */
+  readonly skew?: SkewStatus;
   /** Records whose map threw, skipped with `onError: 'skip'`. */
   readonly skippedRecords: number;
   /** The job's latest committed version after the run (new, or the one it started from). */
@@ -103,13 +113,14 @@ export function resolveRunSettings(options: RunJobOptions = {}, mapWorkers = 1):
     maxFrameBytes: int('maxFrameBytes', options.maxFrameBytes, 512 * 1024, 1024),
     onError,
     salt: 0,
+    ...(options.salt !== undefined ? { saltSetting: parseSaltOption(options.salt) } : {}),
     requestTimeoutMs: int('requestTimeoutMs', options.requestTimeoutMs, 60_000, 1),
     stallTimeoutMs: int('stallTimeoutMs', options.stallTimeoutMs, 30_000, 1),
   };
 }
 
 /**
- * Lines per batch when none is given. Chosen by measurement (docs/decisions/0011-batch-size.md):
+ * Lines per batch when none is given. Chosen by measurement (docs/decisions/0013-batch-size.md):
  * the framework's own work per batch (combine, encode, decode, merge, per pair) shrinks as a batch
  * holds more repeats of its keys, and 200,000 lines of text are ~10 MB, far below the byte cap.
  */
@@ -208,12 +219,14 @@ export class Coordinator {
       ...(request.owners !== undefined ? { owners: request.owners } : {}),
       settings,
       logger: this.logger,
+      ...(this.options.metrics !== undefined ? { metrics: this.options.metrics } : {}),
       ...(request.onProgress !== undefined ? { onProgress: request.onProgress } : {}),
     });
     const key = runKey(request.jobId, runNumber);
     this.runs.set(key, run);
-    const onAbort = () => void run.fail(request.signal?.reason ?? new MrmError(ErrorCode.Aborted, 'run aborted'));
+    const onAbort = () => void run.fail(request.signal?.reason ?? new MrmError(ErrorCode.Aborted, 'run aborted'), true);
     request.signal?.addEventListener('abort', onAbort, { once: true });
+    if (request.signal?.aborted === true) onAbort();
     try {
       await run.start().catch((e: unknown) => run.fail(e));
       const versions = await run.done;
@@ -225,6 +238,7 @@ export class Coordinator {
         batches: plan.batchIds.length,
         records: (last?.records ?? 0) - (job.incremental ? (base?.records ?? 0) : 0),
         skippedRecords: run.skipped,
+        skew: run.skewStatus(),
         latest: last ?? base,
       };
     } finally {

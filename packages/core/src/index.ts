@@ -34,25 +34,37 @@ export { aggregates } from './aggregates/index.js';
 export type {
   ApiBody,
   ApiMessage,
+  CancelRequest,
   ErrorReply,
   GetReply,
   GetRequest,
   HeartbeatMessage,
+  HotKey,
   InputRef,
   JobEventMessage,
   JobInfoReply,
   JobInfoRequest,
   JobProgress,
+  JobStall,
   JobStatus,
   ScanReply,
   ScanRequest,
+  SkewStatus,
   StatusReply,
   StatusRequest,
   SubmitOptions,
   SubmitRequest,
+  WorkerResources,
   WorkerStatus,
 } from './api.js';
 export { API_VERSION, decodeApi, encodeApi, expectReply, JobState, WorkerRole } from './api.js';
+export type { AssociativityCheck } from './associativity.js';
+export {
+  checkAssociative,
+  declareAssociative,
+  declaresAssociative,
+  MIN_CHECK_VALUES,
+} from './associativity.js';
 export { decode, encode, MSGPACK_OPTIONS } from './codec.js';
 export type { MrmErrorOptions, WireError } from './errors.js';
 export {
@@ -66,6 +78,7 @@ export {
 } from './errors.js';
 export type { HeartbeatOptions } from './heartbeat.js';
 export { startHeartbeat } from './heartbeat.js';
+export { HEAVY_KEYS_CAPACITY, HeavyKeys } from './heavy-keys.js';
 export type { AggregateParts, Emit, JobSpec, MapContext } from './job.js';
 export { defineJob, InputFormat } from './job.js';
 export type { CanonicalKey, Key } from './key.js';
@@ -82,6 +95,8 @@ export type { Clock, TimerHandle } from './ports/clock.js';
 export { systemClock } from './ports/clock.js';
 export type { LogFields, Logger } from './ports/logger.js';
 export { silentLogger } from './ports/logger.js';
+export type { MetricLabels, MetricName, MetricNameOf, MetricSpec, Metrics } from './ports/metrics.js';
+export { METRICS, MetricKind, noMetrics } from './ports/metrics.js';
 export type {
   PartitionWrite,
   ScanOptions,
@@ -116,6 +131,7 @@ export type {
   JobRef,
   MapTaskMessage,
   MessageBody,
+  PartialsMessage,
   PartMessage,
   ProtocolMessage,
   ProtocolMessageType,
@@ -123,6 +139,7 @@ export type {
   RunAbortedMessage,
   RunAbortMessage,
   RunStartMessage,
+  SaltingOutcome,
   SplitRef,
   TaskDoneMessage,
   TaskFailedMessage,
@@ -133,5 +150,17 @@ export type { JobLoader, ResolvedJob } from './resolve-job.js';
 export { DEFAULT_PARTITIONS, JOB_NAME_PATTERN, jobFromModule, resolveJob } from './resolve-job.js';
 export type { RoleState } from './roles.js';
 export { runKey } from './roles.js';
+export type { ResolvedSalt, SaltPlan, SaltSetting } from './salting.js';
+export {
+  DEFAULT_SALT,
+  isSubKey,
+  MAX_SALT_FACTOR,
+  maxFactorFor,
+  parseSaltOption,
+  parseSubKey,
+  resolveSaltSetting,
+  subKey,
+  subKeyPartition,
+} from './salting.js';
 export type { Duration, EventTime, ResolvedWindow, WindowSpec } from './window.js';
 export { durationMs, eventTimeMs, windowStartsOf } from './window.js';

@@ -4,17 +4,21 @@
  * encodes frames no larger than `maxFrameBytes`.
  */
 import {
+  type CanonicalKey,
   canonicalKey,
   type Emit,
   ErrorCode,
   encodeMessage,
+  type HeavyKeys,
   type Key,
+  keyOf,
   MrmError,
   partitionOf,
   partitionOfHash,
   type ResolvedJob,
 } from '@mrm/core';
 import { KeyTable, NO_VALUE } from './key-table.js';
+import type { SaltRouter } from './salt-router.js';
 
 /** Values of a key held before `combine` folds them into one. */
 const COMBINE_EVERY = 32;
@@ -81,7 +85,7 @@ export class BatchCollector {
   }
 
   /** Appends `value` to a key's list, combining the list when it has grown. */
-  private push(key: Key, list: unknown[], value: unknown): unknown[] {
+  private append(key: Key, list: unknown[], value: unknown): unknown[] {
     list.push(value);
     return this.combine !== undefined && list.length >= COMBINE_EVERY ? [this.combine(key, list)] : list;
   }
@@ -96,18 +100,18 @@ export class BatchCollector {
         if (list === NO_VALUE) {
           table.touched.push(id);
           table.values[id] = [value];
-        } else table.values[id] = this.push(key, list as unknown[], value);
+        } else table.values[id] = this.append(key, list as unknown[], value);
         return;
       }
       const list = this.byString.get(key);
       if (list === undefined) this.byString.set(key, [value]);
-      else this.byString.set(key, this.push(key, list, value));
+      else this.byString.set(key, this.append(key, list, value));
       return;
     }
     const ck = canonicalKey(key);
     const entry = this.byCanonical.get(ck);
     if (entry === undefined) this.byCanonical.set(ck, { key, values: [value] });
-    else entry.values = this.push(entry.key, entry.values, value);
+    else entry.values = this.append(entry.key, entry.values, value);
   };
 
   /** Distinct keys collected so far. */
@@ -115,36 +119,70 @@ export class BatchCollector {
     return this.table.touched.length + this.byString.size + this.byCanonical.size;
   }
 
+  /** `values` combined into one when the job combines, else as they are. */
+  private combined(key: Key, values: readonly unknown[]): readonly unknown[] {
+    return this.combine !== undefined && values.length > 1 ? [this.combine(key, values as unknown[])] : values;
+  }
+
+  /** The values collected for a key so far (raw, or partly combined), if any. */
+  valuesOf(ck: CanonicalKey): readonly unknown[] | undefined {
+    const key = keyOf(ck);
+    if (typeof key !== 'string') return this.byCanonical.get(ck)?.values;
+    const id = this.table.ids.get(key);
+    const value = id === undefined ? NO_VALUE : this.table.values[id];
+    if (value === NO_VALUE) return this.byString.get(key);
+    return this.folding ? [value] : (value as unknown[]);
+  }
+
   /**
    * Combines, partitions and encodes. Returns one entry per partition (also empty ones: every
-   * partition gets its batch-end marker). Releases the key table.
+   * partition gets its batch-end marker). A `router` salts hot keys; `heavy` counts the pairs
+   * each key pushes. Releases the key table.
    */
-  finish(header: FrameHeader, partitions: number, salt: number, maxFrameBytes: number): PartitionOutput[] {
+  finish(
+    header: FrameHeader,
+    partitions: number,
+    salt: number,
+    maxFrameBytes: number,
+    skew: { readonly router?: SaltRouter; readonly heavy?: HeavyKeys } = {},
+  ): PartitionOutput[] {
     const pairs: unknown[][] = Array.from({ length: partitions }, () => []);
-    const { table, combine, folding } = this;
-    // A folded key holds one value; a list is combined into one when the job has `combine`.
-    const add = (target: unknown[], key: Key, ck: string, values: unknown[]) => {
-      if (folding) target.push(ck, values[0]);
-      else if (combine !== undefined && values.length > 1) target.push(ck, combine(key, values));
-      else for (const v of values) target.push(ck, v);
+    const { router, heavy } = skew;
+    const sink = (partition: number, wireKey: string, values: readonly unknown[]) => {
+      const target = pairs[partition] as unknown[];
+      for (const v of values) target.push(wireKey, v);
     };
+    const push = (key: Key, ck: string, partition: number, wireKey: string, vs: readonly unknown[]) => {
+      const out = this.combined(key, vs);
+      heavy?.add(ck, out.length);
+      sink(partition, wireKey, out);
+    };
+    const salting = router?.active === true;
+    const add = (key: Key, ck: string, home: number, values: unknown[]) => {
+      // A hot key's values are combined per sub-key (salting first), never into one.
+      if (salting && router.route(ck, home, values, (p, wk, vs) => push(key, ck, p, wk, vs))) return;
+      push(key, ck, home, ck, values);
+    };
+    const { table, folding } = this;
     try {
       for (const id of table.touched) {
-        const target = pairs[partitionOfHash(table.hashOf(id, salt), partitions)] as unknown[];
-        const value = table.values[id];
         const ck = table.canonical[id] as string;
-        if (folding) target.push(ck, value);
-        else add(target, table.keys[id] as string, ck, value as unknown[]);
+        const home = partitionOfHash(table.hashOf(id, salt), partitions);
+        const value = table.values[id];
+        if (folding && !salting) {
+          // The common case, as `push` would do it for one folded value without a list.
+          (pairs[home] as unknown[]).push(ck, value);
+          heavy?.add(ck, 1);
+        } else add(table.keys[id] as string, ck, home, folding ? [value] : (value as unknown[]));
       }
     } finally {
       table.release();
     }
     for (const [key, values] of this.byString) {
       const ck = canonicalKey(key);
-      add(pairs[partitionOf(ck, partitions, salt)] as unknown[], key, ck, values);
+      add(key, ck, partitionOf(ck, partitions, salt), values);
     }
-    for (const [ck, { key, values }] of this.byCanonical)
-      add(pairs[partitionOf(ck, partitions, salt)] as unknown[], key, ck, values);
+    for (const [ck, { key, values }] of this.byCanonical) add(key, ck, partitionOf(ck, partitions, salt), values);
     return pairs.map((list, partition) => ({
       partition,
       frames: encodeFrames({ ...header, partition }, list, maxFrameBytes),

@@ -4,7 +4,7 @@
  * batch's running values live in an array by id. So emitting a key the thread saw before costs one
  * lookup in a long-lived `Map` (the plain loop's cost), and a batch leaves almost no garbage behind:
  * no per-batch `Map` of tens of thousands of keys that survives just long enough to be promoted to
- * the old generation and collected there (see docs/decisions/0010-map-side-key-table.md).
+ * the old generation and collected there (see docs/decisions/0012-map-side-key-table.md).
  *
  * Memory is bounded: past {@link KEY_TABLE_LIMITS} the table forgets everything at the start of the
  * next batch. Keys are stored as copies, never as slices of a batch's text (which would keep every

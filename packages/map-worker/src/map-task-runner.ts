@@ -16,6 +16,7 @@ import {
 import { type BatchText, forEachRecord, readSplitBatches } from '@mrm/input';
 import { BatchCollector, type PartitionOutput } from './batch-collector.js';
 import { acquireKeyTable } from './key-table.js';
+import { TaskSalting, type TaskSkewReport } from './task-salting.js';
 
 /** The encoded output of one batch of a map task. */
 export interface BatchOutput {
@@ -28,8 +29,8 @@ export interface BatchOutput {
   readonly markers: readonly Uint8Array[];
 }
 
-/** Totals of a finished map task. */
-export interface MapTaskTotals {
+/** Totals of a finished map task (with its heavy keys and what salting did). */
+export interface MapTaskTotals extends TaskSkewReport {
   readonly records: number;
   readonly skipped: number;
 }
@@ -45,25 +46,33 @@ export async function runMapTask(
   const { split } = task;
   let records = 0;
   let skipped = 0;
+  const salting = new TaskSalting(task, job);
   for await (const batch of readSplitBatches(split, signal)) {
     const table = acquireKeyTable(job);
     try {
-      records += await mapBatch(task, job, workerId, batch, new BatchCollector(job, table), onBatch, () => skipped++);
+      const collector = new BatchCollector(job, table);
+      records += await mapBatch(task, workerId, batch, { job, collector, salting }, onBatch, () => skipped++);
     } finally {
       // After a failed batch the table is released here (finish releases it otherwise).
       if (table.busy) table.release();
     }
   }
-  return { records, skipped };
+  return { records, skipped, ...salting.report() };
 }
 
-/** Maps one batch into `collector` and hands its output to `onBatch`; returns its record count. */
+/** What one batch is mapped with. */
+interface BatchTools {
+  readonly job: ResolvedJob;
+  readonly collector: BatchCollector;
+  readonly salting: TaskSalting;
+}
+
+/** Maps one batch and hands its output to `onBatch`; returns its record count. */
 async function mapBatch(
   task: MapTaskMessage,
-  job: ResolvedJob,
   workerId: string,
   batch: BatchText,
-  collector: BatchCollector,
+  { job, collector, salting }: BatchTools,
   onBatch: (output: BatchOutput) => Promise<void>,
   skip: () => void,
 ): Promise<number> {
@@ -91,9 +100,14 @@ async function mapBatch(
   const count = forEachRecord(batch.text, split.format, batch.firstLine, split.displayPath, onRecord, onMalformed);
   if (pending.length > 0) await Promise.all(pending);
   const header = { jobId: task.jobId, run: task.run, seq: batch.slice.seq, attempt: task.attempt, from: workerId };
-  const partitions = collector.finish(header, task.partitions, task.salt, task.maxFrameBytes);
-  const markers = partitions.map((p) =>
-    encodeMessage({
+  const router = salting.routerFor(batch.slice.seq, collector);
+  const partitions = collector.finish(header, task.partitions, task.salt, task.maxFrameBytes, {
+    heavy: salting.heavy,
+    ...(router !== undefined ? { router } : {}),
+  });
+  const markers = partitions.map((p) => {
+    const partialsFrom = router?.partialsFrom(p.partition);
+    return encodeMessage({
       type: 'batch-end',
       ...header,
       batchId: batch.slice.batchId,
@@ -101,8 +115,9 @@ async function mapBatch(
       frames: p.frames.length,
       pairs: p.pairs,
       records: count,
-    }),
-  );
+      ...(partialsFrom !== undefined ? { partialsFrom } : {}),
+    });
+  });
   await onBatch({ seq: batch.slice.seq, batchId: batch.slice.batchId, records: count, partitions, markers });
   return count;
 }

@@ -29,6 +29,8 @@ export interface SubmitCommandOptions {
   readonly batchSize?: number;
   readonly checkpointEvery?: number;
   readonly onError?: 'fail' | 'skip';
+  /** `auto`, `off` or a factor. */
+  readonly salt?: string;
   readonly priority?: number;
   readonly sharedFs?: boolean;
   readonly timeout?: number;
@@ -43,7 +45,7 @@ export async function submitCommand(jobPath: string, options: SubmitCommandOptio
   }
   const loaded = await loadJob(jobPath, join(tmpdir(), 'mrm-submit-bundles'));
   const files = await expandInputs(options.input);
-  const transport = await connectCluster(options.nats, 'mrm-submit');
+  const transport = await connectCluster(options, 'mrm-submit');
   try {
     await publishBundle(transport, loaded.bundle);
     const inputs = await shipInputs(transport, files, options.sharedFs === true);
@@ -63,6 +65,7 @@ export async function submitCommand(jobPath: string, options: SubmitCommandOptio
             ...(options.batchSize !== undefined ? { batchLines: options.batchSize } : {}),
             ...(options.checkpointEvery !== undefined ? { checkpointEveryBatches: options.checkpointEvery } : {}),
             ...(options.onError !== undefined ? { onError: options.onError } : {}),
+            ...(options.salt !== undefined ? { salt: options.salt } : {}),
             ...(options.priority !== undefined ? { priority: options.priority } : {}),
           },
         }),
@@ -77,6 +80,12 @@ export async function submitCommand(jobPath: string, options: SubmitCommandOptio
     process.stdout.write(`${jobId}\n`);
     if (finished === undefined) return;
     const status = await finished;
+    if (status.state === 'cancelled') {
+      throw new MrmError(
+        ErrorCode.Aborted,
+        `job ${jobId} was cancelled; its result stays at its last committed version`,
+      );
+    }
     if (status.state === 'failed') {
       const error = status.error !== undefined ? fromWireError(status.error) : undefined;
       throw new MrmError(
@@ -105,7 +114,7 @@ export async function submitCommand(jobPath: string, options: SubmitCommandOptio
 function waitForEnd(transport: Transport, jobId: string, timeoutMs: number | undefined): Promise<JobStatus> {
   return new Promise<JobStatus>((resolve, reject) => {
     const done = (s: JobStatus) => {
-      if (s.state !== 'succeeded' && s.state !== 'failed') return;
+      if (s.state !== 'succeeded' && s.state !== 'failed' && s.state !== 'cancelled') return;
       cleanup();
       resolve(s);
     };
