@@ -64,6 +64,17 @@ export {
   toWireError,
   UnrecoverableError,
 } from './errors.js';
+export type { CheckpointCopy, CopyManifest, ManifestEntry, PartitionCopyPlan } from './checkpoint-copy.js';
+export {
+  CHECKPOINTS_BUCKET,
+  checkpointBlobName,
+  DEFAULT_FULL_COPY_EVERY,
+  decodeCheckpointCopy,
+  encodeCheckpointCopy,
+  LEASES_BUCKET,
+  leaseKey,
+  restoreChain,
+} from './checkpoint-copy.js';
 export type { HeartbeatOptions } from './heartbeat.js';
 export { startHeartbeat } from './heartbeat.js';
 export type { AggregateParts, Emit, JobSpec, MapContext } from './job.js';

@@ -10,6 +10,7 @@
  */
 import { decodeEnvelope, encode, type WithoutVersion } from './codec.js';
 import type { WireError } from './errors.js';
+import type { PartitionCopyPlan } from './checkpoint-copy.js';
 import type { InputFormat } from './job.js';
 
 /** The protocol version this build speaks. */
@@ -137,6 +138,12 @@ export interface RunStartMessage {
   readonly checkpointEveryBatches: number;
   /** Byte budget of buffered batch values before spilling. */
   readonly maxBufferBytes: number;
+  /**
+   * Copies kept off the machine (a cluster): per owned partition, the lease token to write under
+   * and the chain to restore from when the local store is not current. Absent: no copies
+   * (the embedded engine).
+   */
+  readonly copies?: readonly PartitionCopyPlan[];
 }
 
 /** Merge worker → coordinator: a partition merged a batch. */
@@ -164,6 +171,8 @@ export interface CheckpointWrittenMessage {
   readonly partitions: readonly number[];
   /** Live keys per partition after the write, parallel to `partitions`. */
   readonly keyCounts: readonly number[];
+  /** Per partition (parallel to `partitions`): its copy is a full snapshot (with copies only). */
+  readonly fulls?: readonly boolean[];
   readonly from: string;
 }
 
