@@ -15,8 +15,8 @@ import type { JobRef, Logger, ResolvedJob } from '@mrm/core';
 import type { SourceFile } from '@mrm/input';
 import { MapWorker, ThreadPoolMapExecutor } from '@mrm/map-worker';
 import { MergeWorker } from '@mrm/merge-worker';
+import { MemoryBus } from '@mrm/runtime';
 import { LmdbStateStore } from '@mrm/store-lmdb';
-import { MemoryBus } from '@mrm/testkit';
 import { importJob } from './job-loader.js';
 import { lockStateDir, statePaths } from './state-dir.js';
 

@@ -142,3 +142,5 @@ export type {
 export { decodeMessage, encodeMessage, PROTOCOL_VERSION } from './protocol.js';
 export type { JobLoader, ResolvedJob } from './resolve-job.js';
 export { DEFAULT_PARTITIONS, JOB_NAME_PATTERN, jobFromModule, resolveJob } from './resolve-job.js';
+export type { RoleState } from './roles.js';
+export { runKey } from './roles.js';
