@@ -11,9 +11,10 @@
  * {@link CHECKPOINTS_BUCKET}) names the copies of committed versions: a deposed owner's late
  * copies are never part of a chain.
  */
-import type { CanonicalKey } from './key.js';
+
 import { decode, encode } from './codec.js';
 import { ErrorCode, MrmError } from './errors.js';
+import type { CanonicalKey } from './key.js';
 
 /** Key/value bucket of partition leases (`leaseKey` → owner). */
 export const LEASES_BUCKET = 'leases';
@@ -76,7 +77,12 @@ export function checkpointBlobName(job: string, partition: number, version: numb
  * it, then every delta up to it, each version once. Empty when the manifest holds no unbroken
  * chain ending at `version`.
  */
-export function restoreChain(job: string, manifest: CopyManifest | undefined, partition: number, version: number): string[] {
+export function restoreChain(
+  job: string,
+  manifest: CopyManifest | undefined,
+  partition: number,
+  version: number,
+): string[] {
   const entries = (manifest?.partitions[partition] ?? []).filter((e) => e.version <= version);
   const chain: ManifestEntry[] = [];
   for (let i = entries.length - 1; i >= 0; i--) {

@@ -53,17 +53,6 @@ export type {
   WorkerStatus,
 } from './api.js';
 export { API_VERSION, decodeApi, encodeApi, expectReply, JobState, WorkerRole } from './api.js';
-export { decode, encode, MSGPACK_OPTIONS } from './codec.js';
-export type { MrmErrorOptions, WireError } from './errors.js';
-export {
-  ErrorCode,
-  errorMessage,
-  fromWireError,
-  isMrmError,
-  MrmError,
-  toWireError,
-  UnrecoverableError,
-} from './errors.js';
 export type { CheckpointCopy, CopyManifest, ManifestEntry, PartitionCopyPlan } from './checkpoint-copy.js';
 export {
   CHECKPOINTS_BUCKET,
@@ -75,6 +64,17 @@ export {
   leaseKey,
   restoreChain,
 } from './checkpoint-copy.js';
+export { decode, encode, MSGPACK_OPTIONS } from './codec.js';
+export type { MrmErrorOptions, WireError } from './errors.js';
+export {
+  ErrorCode,
+  errorMessage,
+  fromWireError,
+  isMrmError,
+  MrmError,
+  toWireError,
+  UnrecoverableError,
+} from './errors.js';
 export type { HeartbeatOptions } from './heartbeat.js';
 export { startHeartbeat } from './heartbeat.js';
 export type { AggregateParts, Emit, JobSpec, MapContext } from './job.js';

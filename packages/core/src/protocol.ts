@@ -8,9 +8,10 @@
  * ordinal) and a run-local sequence number `seq` (0, 1, 2… in merge order). A *map task* reads one
  * split of one source and produces one or more consecutive batches.
  */
+
+import type { PartitionCopyPlan } from './checkpoint-copy.js';
 import { decodeEnvelope, encode, type WithoutVersion } from './codec.js';
 import type { WireError } from './errors.js';
-import type { PartitionCopyPlan } from './checkpoint-copy.js';
 import type { InputFormat } from './job.js';
 
 /** The protocol version this build speaks. */

@@ -51,13 +51,18 @@ export class PartitionCopies {
   }
 
   /**
-   * Makes the local store hold `partition` at `version` (the run's base): nothing to do when it
-   * already does (this worker committed it, or restored it before); otherwise the partition is
-   * replaced by its chain of copies. Returns the number of bytes downloaded.
+   * Makes the local store hold `partition` at `version` (the run's base, after discardAbove):
+   * nothing to do when this store held it at that version or later (this worker owned it then);
+   * otherwise (it moved here, or the store came back empty) the partition is replaced by its chain
+   * of copies. Returns the number of bytes downloaded.
    */
   async restoreIfStale(partition: number, version: number): Promise<number> {
     const { store, jobName } = this;
-    if (version === 0 || (await store.getMeta<number>(jobName, currentAtName(partition))) === version) return 0;
+    if (version === 0) return 0;
+    const localAt = await store.getMeta<number>(jobName, currentAtName(partition));
+    // Held here through `localAt` (committed here, perhaps above what the coordinator committed):
+    // after discardAbove(version), the local partition is exactly `version`.
+    if (localAt !== undefined && localAt >= version) return 0;
     const plan = this.plans.get(partition);
     if (plan === undefined || plan.chain.length === 0) {
       throw new MrmError(
@@ -72,7 +77,10 @@ export class PartitionCopies {
     for (const name of plan.chain) {
       const data = await this.target.blobs.get(name);
       if (data === undefined) {
-        throw new MrmError(ErrorCode.State, `checkpoint copy ${name} of job '${jobName}' is missing from the blob store`);
+        throw new MrmError(
+          ErrorCode.State,
+          `checkpoint copy ${name} of job '${jobName}' is missing from the blob store`,
+        );
       }
       bytes += data.length;
       const copy = decodeCheckpointCopy(data, name);
@@ -80,7 +88,8 @@ export class PartitionCopies {
         entries.clear();
         batches = [];
       }
-      for (let i = 0; i < copy.entries.length; i += 2) entries.set(copy.entries[i] as CanonicalKey, copy.entries[i + 1]);
+      for (let i = 0; i < copy.entries.length; i += 2)
+        entries.set(copy.entries[i] as CanonicalKey, copy.entries[i + 1]);
       for (const k of copy.deleted) entries.delete(k);
       batches.push(...copy.batches);
       keyCount = copy.keyCount;
@@ -91,6 +100,7 @@ export class PartitionCopies {
       job: jobName,
       partition,
       version,
+      localAt: localAt ?? 'none',
       copies: plan.chain.length,
       bytes,
     });
@@ -125,7 +135,10 @@ export class PartitionCopies {
       copy = { version, partition, full, entries, deleted, batches: [...layer.batches], keyCount: layer.keyCount };
     }
     await this.assertLease(partition);
-    await this.target.blobs.put(checkpointBlobName(this.jobName, partition, version, plan.token), encodeCheckpointCopy(copy));
+    await this.target.blobs.put(
+      checkpointBlobName(this.jobName, partition, version, plan.token),
+      encodeCheckpointCopy(copy),
+    );
     this.needFull.delete(partition);
     return full;
   }

@@ -329,7 +329,17 @@ export function stateStoreConformance(name: string, create: () => Promise<StateS
 
     describe('restorePartition', () => {
       it('replaces one partition by a snapshot at a committed version and leaves the others alone', async () => {
-        await write('wc', 0, 1, [['a', 1], ['stale', 9]], ['b1'], 2);
+        await write(
+          'wc',
+          0,
+          1,
+          [
+            ['a', 1],
+            ['stale', 9],
+          ],
+          ['b1'],
+          2,
+        );
         await write('wc', 1, 1, [['x', 1]], ['b1'], 1);
         await commit('wc', 1);
         await write('wc', 0, 2, [['a', 2]], ['b2'], 2);
