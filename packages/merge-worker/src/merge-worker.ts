@@ -25,6 +25,7 @@ import {
   type StateStore,
   type Subscription,
   silentLogger,
+  splitPayload,
   type Transport,
   toWireError,
 } from '@mrm/core';
@@ -61,6 +62,7 @@ export class MergeWorker {
   private framesReceived = 0;
   private finishedSpilledBytes = 0;
   private bytesReceived = 0;
+  private partCounter = 0;
   private lifecycle: RoleState = 'created';
 
   constructor(private readonly options: MergeWorkerOptions) {
@@ -110,6 +112,18 @@ export class MergeWorker {
       reply(encodeApi({ type: 'error-reply', error: toWireError(e) }));
     }
   }
+
+  /** Sends partials of salted keys to the merge worker owning their home partition. */
+  private forwardPartials = (workerId: string, message: MessageBody): void => {
+    const { transport, id } = this.options;
+    for (const piece of splitPayload(
+      encodeMessage(message),
+      transport.maxPayloadBytes,
+      `${id}:p${this.partCounter++}`,
+    )) {
+      transport.publish({ kind: 'frames', workerId }, piece);
+    }
+  };
 
   private report = (message: MessageBody): void => {
     this.options.transport.publish({ kind: 'coordinator' }, encodeMessage(message));
@@ -177,6 +191,7 @@ export class MergeWorker {
       this.options.id,
       this.report,
       this.logger,
+      this.forwardPartials,
       copyTarget,
     );
     this.runs.set(key, run);
@@ -209,6 +224,10 @@ export class MergeWorker {
     }
     if (received === undefined) return;
     const { message: m, bytes: size } = received;
+    if (m.type === 'partials') {
+      this.runs.get(`${m.jobId}/${m.run}`)?.onPartials(m);
+      return;
+    }
     if (m.type !== 'frame' && m.type !== 'batch-end') return;
     this.framesReceived++;
     this.bytesReceived += size;

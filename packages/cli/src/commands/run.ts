@@ -2,10 +2,12 @@
 import type { RunResult, SourceOutcome } from '@mrm/coordinator';
 import { expandInputs } from '@mrm/input';
 import { runEmbedded } from '../embedded-engine.js';
+import { followCommand } from '../follow-run.js';
 import { loadJob } from '../job-loader.js';
 import { ProgressBar } from '../progress.js';
 import { say, seconds, thousands } from '../report.js';
 import { writeJobResult } from '../result-output.js';
+import { saltSummary } from '../skew-text.js';
 import { ensureDirectory, statePaths } from '../state-dir.js';
 
 /** Options of `mrm run`. */
@@ -16,8 +18,14 @@ export interface RunCommandOptions {
   readonly batchSize?: number;
   readonly checkpointEvery?: number;
   readonly onError?: 'fail' | 'skip';
+  /** `auto`, `off` or a factor. */
+  readonly salt?: string;
   readonly threads?: number;
   readonly quiet?: boolean;
+  /** Keep running and merge what is appended to the input files. */
+  readonly follow?: boolean;
+  /** With `follow`: milliseconds between rounds. */
+  readonly batchInterval?: number;
 }
 
 function describeSource(s: SourceOutcome): string | undefined {
@@ -28,7 +36,8 @@ function describeSource(s: SourceOutcome): string | undefined {
   return undefined;
 }
 
-function summary(name: string, r: RunResult, ms: number): string {
+/** The run summary line (also one per round of `--follow`). */
+export function summary(name: string, r: RunResult, ms: number): string {
   const last = r.versions.at(-1);
   const rate = r.records / Math.max(0.001, ms / 1000);
   const parts = [
@@ -45,7 +54,8 @@ function summary(name: string, r: RunResult, ms: number): string {
     last !== undefined
       ? ` → version ${last.version}`
       : ` → nothing new to merge${r.latest !== undefined ? ` (still version ${r.latest.version})` : ''}`;
-  return parts.join(', ') + tail;
+  const salt = saltSummary(r.skew);
+  return parts.join(', ') + tail + (salt !== '' ? `; ${salt}` : '');
 }
 
 /** Runs `mrm run`. */
@@ -54,6 +64,7 @@ export async function runCommand(jobPath: string, options: RunCommandOptions): P
   const paths = statePaths(options.state);
   await ensureDirectory(paths.bundles);
   const loaded = await loadJob(jobPath, paths.bundles);
+  if (options.follow === true) return followCommand(loaded, options);
   const inputs = await expandInputs(options.input);
   const bar = new ProgressBar(options.quiet === true ? false : undefined);
   const log = (line: string) => {
@@ -70,6 +81,7 @@ export async function runCommand(jobPath: string, options: RunCommandOptions): P
         ...(options.batchSize !== undefined ? { batchLines: options.batchSize } : {}),
         ...(options.checkpointEvery !== undefined ? { checkpointEveryBatches: options.checkpointEvery } : {}),
         ...(options.onError !== undefined ? { onError: options.onError } : {}),
+        ...(options.salt !== undefined ? { salt: options.salt } : {}),
       },
       ...(options.threads !== undefined ? { threads: options.threads } : {}),
       onSource: (s) => {
