@@ -8,6 +8,7 @@ import {
   ErrorCode,
   type JobRef,
   type Logger,
+  type Metrics,
   MrmError,
   parseSaltOption,
   type ResolvedJob,
@@ -37,6 +38,8 @@ export interface CoordinatorOptions {
    */
   readonly leases?: PartitionLeases;
   readonly logger?: Logger;
+  /** Where runs report commit durations (default: nowhere). */
+  readonly metrics?: Metrics;
 }
 
 /** Options of one run, with units in their names. */
@@ -71,6 +74,7 @@ export interface RunJobRequest {
   readonly mergeWorkers: readonly string[];
   readonly owners?: readonly string[];
   readonly options?: RunJobOptions;
+  /** Aborting stops the run; versions it already committed stay (a cancel). */
   readonly signal?: AbortSignal;
   readonly onSource?: (outcome: SourceOutcome) => void;
   readonly onProgress?: (progress: RunProgress) => void;
@@ -222,12 +226,14 @@ export class Coordinator {
       settings,
       ...(leases !== undefined ? { leases } : {}),
       logger: this.logger,
+      ...(this.options.metrics !== undefined ? { metrics: this.options.metrics } : {}),
       ...(request.onProgress !== undefined ? { onProgress: request.onProgress } : {}),
     });
     const key = runKey(request.jobId, runNumber);
     this.runs.set(key, run);
-    const onAbort = () => void run.fail(request.signal?.reason ?? new MrmError(ErrorCode.Aborted, 'run aborted'));
+    const onAbort = () => void run.fail(request.signal?.reason ?? new MrmError(ErrorCode.Aborted, 'run aborted'), true);
     request.signal?.addEventListener('abort', onAbort, { once: true });
+    if (request.signal?.aborted === true) onAbort();
     try {
       await run.start().catch((e: unknown) => run.fail(e));
       const versions = await run.done;

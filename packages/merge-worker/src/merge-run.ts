@@ -10,7 +10,9 @@ import {
   type FrameMessage,
   type Logger,
   type MessageBody,
+  type Metrics,
   MrmError,
+  noMetrics,
   type PartialsMessage,
   type ResolvedJob,
   type RunStartMessage,
@@ -72,6 +74,9 @@ export class MergeRun {
   spilledBytes = 0;
   /** Reports not yet covered by a committed version: re-sent after a reconnect. */
   private unconfirmed: MessageBody[] = [];
+  /** Partition checkpoints being written. */
+  private checkpointing = 0;
+  private metrics: Metrics = noMetrics;
   /** Sub-keys of salted hot keys and the partials they send home. */
   private readonly salted: SaltedPartials;
   /** Per seq: key/value pairs reduced here (what `balance` in status measures). */
@@ -98,10 +103,12 @@ export class MergeRun {
     report: Report,
     logger: Logger,
     forward?: ForwardPartials,
+    metrics: Metrics = noMetrics,
     copyTarget?: CopyTarget,
   ): Promise<MergeRun> {
     await store.discardAbove(start.jobName, start.firstVersion - 1);
     const run = new MergeRun(start, job, store, workerId, report, logger, forward);
+    run.metrics = metrics;
     if (start.copies !== undefined && copyTarget !== undefined && start.incremental) {
       const copies = new PartitionCopies(copyTarget, store, start.jobName, start.copies, logger);
       // A partition that moved here (or a store that came back empty) is restored first.
@@ -234,6 +241,7 @@ export class MergeRun {
     inc.buffer = new ValueBuffer(this.job);
     this.heldBytes -= inc.bytes;
     this.spilledBytes += inc.bytes;
+    this.metrics.add('mrm_spill_bytes_total', inc.bytes);
     inc.bytes = 0;
     const write = this.store.spill.append(this.spillNamespaceOf(seq, inc.attempt, partition), partition, values);
     write.catch((e: unknown) => this.fail(e, `spill:${partition}`));
@@ -298,6 +306,7 @@ export class MergeRun {
         if (slot.merger !== undefined) await slot.merger.mergeBatch(batchId, inc.buffer, partials);
         else await slot.plain?.add(batchId, inc.buffer);
         slot.nextSeq = seq + 1;
+        this.metrics.add('mrm_partition_batches_merged_total', 1, { job: this.start.jobName });
         this.onMerged(seq, inc.end.records);
         await this.maybeCheckpoint(slot, seq);
       }
@@ -337,6 +346,7 @@ export class MergeRun {
       if (!last) return;
       const keys = await slot.plain.finish(firstVersion);
       this.spilledBytes += slot.plain.spilledBytes;
+      this.metrics.add('mrm_spill_bytes_total', slot.plain.spilledBytes);
       this.onWritten(firstVersion, seq, slot.partition, keys);
       return;
     }
@@ -344,8 +354,16 @@ export class MergeRun {
     const merger = slot.merger as PartitionMerger;
     const version = firstVersion + Math.floor(seq / checkpointEveryBatches);
     // Asynchronous: merging goes on while the checkpoint is written (and copied).
+    const started = performance.now();
+    this.checkpointing++;
     merger
       .checkpoint(version)
+      .finally(() => {
+        this.checkpointing--;
+        this.metrics.observe('mrm_checkpoint_duration_seconds', (performance.now() - started) / 1000, {
+          job: this.start.jobName,
+        });
+      })
       .then(async (layer) => {
         const full = (await this.copies?.ship(slot.partition, version, layer)) ?? false;
         this.onWritten(version, seq, slot.partition, layer.keyCount, full);
@@ -375,6 +393,19 @@ export class MergeRun {
       ...(this.copies !== undefined ? { fulls: [...parts.values()].map((w) => w.full) } : {}),
       from: this.workerId,
     });
+  }
+
+  /**
+   * What this run is doing, for heartbeats: checkpointing, merging batch n (1-based), or waiting
+   * for the frames of batch n.
+   */
+  phase(): string {
+    if (this.checkpointing > 0) return `checkpointing ${this.start.jobName}`;
+    let lowest: PartitionSlot | undefined;
+    for (const slot of this.slots.values()) if (lowest === undefined || slot.nextSeq < lowest.nextSeq) lowest = slot;
+    if (lowest === undefined || lowest.nextSeq >= this.start.totalBatches) return `finishing ${this.start.jobName}`;
+    const busy = [...this.slots.values()].some((s) => s.busy);
+    return `${busy ? 'merging' : 'waiting for'} batch ${lowest.nextSeq + 1} of ${this.start.jobName}`;
   }
 
   /** Sends a progress report and keeps it until a committed version covers it. */
