@@ -25,6 +25,8 @@ export const ErrorCode = {
   State: 'E_STATE',
   /** A requested version does not exist. */
   NoSuchVersion: 'E_NO_SUCH_VERSION',
+  /** A requested key is not in a job's result (`mrm query --key`). */
+  NotFound: 'E_NOT_FOUND',
   /** The transport (NATS) is unreachable or failed. */
   Transport: 'E_TRANSPORT',
   /** A wait timed out. */

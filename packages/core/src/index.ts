@@ -130,6 +130,7 @@ export type {
   Transport,
   TransportState,
 } from './ports/transport.js';
+export { printable } from './printable.js';
 export type {
   AckMessage,
   BatchEndMessage,

@@ -374,13 +374,16 @@ export class LmdbStateStore implements StateStore {
 
 function openEnvironment(options: ResolvedLmdbStoreOptions): RootDatabase {
   try {
-    mkdirSync(options.path, { recursive: true });
+    if (!options.readOnly) mkdirSync(options.path, { recursive: true });
     return open({
       path: options.path,
       // The path is a directory even when its name has a dot (lmdb would take `state.v1` for a file).
       noSubdir: false,
       maxDbs: Object.keys(DB_NAMES).length,
       noSync: options.noSync,
+      // lmdb-js's LMDB opens read-only without its lock file when that cannot be written (EACCES,
+      // EROFS): safe while no process writes the environment, the case of a state being inspected.
+      readOnly: options.readOnly,
       ...(options.mapSizeBytes === undefined ? {} : { mapSize: options.mapSizeBytes }),
     });
   } catch (e) {
@@ -408,19 +411,29 @@ function openDatabases(root: RootDatabase): Databases {
 
 /** Checks the layout version (writing it into a new store) and counts this open: the spill epoch. */
 async function startSession(store: StoreDatabase, options: ResolvedLmdbStoreOptions): Promise<number> {
+  if (options.readOnly) {
+    // Nothing to count: a read-only store never spills.
+    checkLayout(store.get(LAYOUT_RECORD) ?? LAYOUT_VERSION, options);
+    return 0;
+  }
   return writeAtomically(store, !options.noSync, () => {
     const layout = store.get(LAYOUT_RECORD);
     if (layout === undefined) store.put(LAYOUT_RECORD, LAYOUT_VERSION);
-    else if (layout !== LAYOUT_VERSION) {
-      throw new MrmError(
-        ErrorCode.State,
-        `the LMDB state store at ${options.path} has key layout ${String(layout)}; this version reads layout ${LAYOUT_VERSION}`,
-      );
-    }
+    else checkLayout(layout, options);
     const epoch = ((store.get(SPILL_EPOCH_RECORD) as number | undefined) ?? 0) + 1;
     store.put(SPILL_EPOCH_RECORD, epoch);
     return epoch;
   });
+}
+
+/** Throws `E_STATE` when the store was written with another key layout. */
+function checkLayout(layout: unknown, options: ResolvedLmdbStoreOptions): void {
+  if (layout !== LAYOUT_VERSION) {
+    throw new MrmError(
+      ErrorCode.State,
+      `the LMDB state store at ${options.path} has key layout ${String(layout)}; this version reads layout ${LAYOUT_VERSION}`,
+    );
+  }
 }
 
 function firstKey(db: StoreDatabase, start?: LmdbKey): LmdbKey | undefined {
