@@ -242,6 +242,10 @@ async function main() {
     ]);
     if (readFileSync(first, 'utf8') !== expected) throw new Error('job 1: the cluster result differs from mrm run');
     log(`job 1: same result as mrm run (${expected.trim().split('\n').length} keys)`);
+    // The cli service: in the cluster's network, this folder mounted read-only, result on stdout.
+    const fromContainer = await compose('run', '--rm', '-T', 'cli', 'query', '--job', 'bytes-per-client');
+    if (fromContainer !== expected) throw new Error('`compose run cli query` printed another result');
+    log('`compose run --rm -T cli query` prints the same result (read-only mount, output on stdout)');
 
     log('job 2: a merge worker container is killed mid-job');
     const killJob = join(work, 'bytes-per-client-kill.ts');
