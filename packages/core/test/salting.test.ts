@@ -31,13 +31,15 @@ describe('the salt setting', () => {
   });
 
   it('rejects bad values in one line naming the job', () => {
-    expect(() => resolveSaltSetting({ factor: 1 }, 'job.ts')).toThrow(/job.ts: salt factor must be an integer from 2 to 64/);
+    expect(() => resolveSaltSetting({ factor: 1 }, 'job.ts')).toThrow(
+      /job.ts: salt factor must be an integer from 2 to 64/,
+    );
     expect(() => resolveSaltSetting({ factor: 4, kyes: [] }, 'job.ts')).toThrow(/unknown field 'kyes'/);
     expect(() => resolveSaltSetting('yes', 'job.ts')).toThrow(/must be 'auto', false or \{ factor, keys\? \}/);
     expect(() => resolveSaltSetting({ factor: 4, keys: [{}] }, 'job.ts')).toThrow(/keys: /);
-    expect(() =>
-      resolveJob({ name: 'j', map() {}, reduce: () => 0, salt: { factor: 100 } }, 'job.ts'),
-    ).toThrow(/job.ts: job 'j': salt factor/);
+    expect(() => resolveJob({ name: 'j', map() {}, reduce: () => 0, salt: { factor: 100 } }, 'job.ts')).toThrow(
+      /job.ts: job 'j': salt factor/,
+    );
   });
 
   it('parses --salt', () => {
@@ -90,7 +92,9 @@ describe('the associativity check', () => {
   const values = Array.from({ length: 30 }, (_, i) => (i % 7) + 1);
 
   it('passes a merge that adds', () => {
-    expect(checkAssociative({ ...sum, merge: (_k, p: number | undefined, n: number) => (p ?? 0) + n }, 'k', values)).toEqual({
+    expect(
+      checkAssociative({ ...sum, merge: (_k, p: number | undefined, n: number) => (p ?? 0) + n }, 'k', values),
+    ).toEqual({
       ok: true,
     });
   });
@@ -98,7 +102,11 @@ describe('the associativity check', () => {
   it('fails a merge that keeps the last value, or subtracts', () => {
     const last = checkAssociative({ ...sum, merge: (_k, _p: number | undefined, n: number) => n }, 'k', values);
     expect(last?.ok).toBe(false);
-    const diff = checkAssociative({ ...sum, merge: (_k, p: number | undefined, n: number) => n - (p ?? 0) }, 'k', values);
+    const diff = checkAssociative(
+      { ...sum, merge: (_k, p: number | undefined, n: number) => n - (p ?? 0) },
+      'k',
+      values,
+    );
     expect(diff?.ok).toBe(false);
     const firstThenMinus = checkAssociative(
       { ...sum, merge: (_k, p: number | undefined, n: number) => (p === undefined ? n : p - n) },
@@ -109,7 +117,11 @@ describe('the associativity check', () => {
   });
 
   it('passes a merge that subtracts every batch from zero (a sum of negatives: salting is exact)', () => {
-    const minus = checkAssociative({ ...sum, merge: (_k, p: number | undefined, n: number) => (p ?? 0) - n }, 'k', values);
+    const minus = checkAssociative(
+      { ...sum, merge: (_k, p: number | undefined, n: number) => (p ?? 0) - n },
+      'k',
+      values,
+    );
     expect(minus).toEqual({ ok: true });
   });
 
@@ -122,9 +134,9 @@ describe('the associativity check', () => {
   });
 
   it('cannot tell from fewer than three values', () => {
-    expect(checkAssociative({ ...sum, merge: (_k, p: number | undefined, n: number) => (p ?? 0) + n }, 'k', [1, 2])).toBe(
-      undefined,
-    );
+    expect(
+      checkAssociative({ ...sum, merge: (_k, p: number | undefined, n: number) => (p ?? 0) + n }, 'k', [1, 2]),
+    ).toBe(undefined);
   });
 
   it('is not fooled by a merge that updates its state in place', () => {
@@ -142,6 +154,6 @@ describe('the associativity check', () => {
   it('is declared by the built-in aggregates, and not by a user function', () => {
     expect(declaresAssociative(aggregates.sum())).toBe(true);
     expect(declaresAssociative(aggregates.distinct({ values: true }))).toBe(true);
-    expect(declaresAssociative({ ...aggregates.sum(), merge: (_k, p, n) => n })).toBe(false);
+    expect(declaresAssociative({ ...aggregates.sum(), merge: (_k, _p, n) => n })).toBe(false);
   });
 });
