@@ -8,6 +8,7 @@ import {
   ErrorCode,
   type JobRef,
   type Logger,
+  type Metrics,
   MrmError,
   parseSaltOption,
   type ResolvedJob,
@@ -23,6 +24,7 @@ import {
 import type { SourceFile } from '@mrm/input';
 import { JobRecord } from './job-record.js';
 import { JobRun, type RunProgress, type RunSettings } from './job-run.js';
+import type { PartitionLeases } from './partition-leases.js';
 import { planRun, type SourceOutcome } from './run-plan.js';
 
 /** Options of {@link Coordinator}. */
@@ -30,7 +32,14 @@ export interface CoordinatorOptions {
   readonly transport: Transport;
   /** The coordinator's own durable records (job shapes, plans, committed versions). */
   readonly store: StateStore;
+  /**
+   * Partition leases and the manifest of checkpoint copies (a cluster): runs of incremental jobs
+   * then keep a copy of every checkpoint off the machine, and partitions can move. Absent: no copies.
+   */
+  readonly leases?: PartitionLeases;
   readonly logger?: Logger;
+  /** Where runs report commit durations (default: nowhere). */
+  readonly metrics?: Metrics;
 }
 
 /** Options of one run, with units in their names. */
@@ -65,6 +74,7 @@ export interface RunJobRequest {
   readonly mergeWorkers: readonly string[];
   readonly owners?: readonly string[];
   readonly options?: RunJobOptions;
+  /** Aborting stops the run; versions it already committed stay (a cancel). */
   readonly signal?: AbortSignal;
   readonly onSource?: (outcome: SourceOutcome) => void;
   readonly onProgress?: (progress: RunProgress) => void;
@@ -193,6 +203,13 @@ export class Coordinator {
       latest: base,
     };
     if (plan.batchIds.length === 0) return empty;
+    const owners =
+      request.owners ??
+      Array.from({ length: job.partitions }, (_, p) => mergeWorkers[p % mergeWorkers.length] as string);
+    const leases =
+      job.incremental && this.options.leases !== undefined
+        ? await this.options.leases.prepare(job.name, owners, base?.version ?? 0)
+        : undefined;
     const run = new JobRun({
       jobId: request.jobId,
       run: runNumber,
@@ -205,15 +222,18 @@ export class Coordinator {
       transport,
       mapWorkers,
       mergeWorkers,
-      ...(request.owners !== undefined ? { owners: request.owners } : {}),
+      owners,
       settings,
+      ...(leases !== undefined ? { leases } : {}),
       logger: this.logger,
+      ...(this.options.metrics !== undefined ? { metrics: this.options.metrics } : {}),
       ...(request.onProgress !== undefined ? { onProgress: request.onProgress } : {}),
     });
     const key = runKey(request.jobId, runNumber);
     this.runs.set(key, run);
-    const onAbort = () => void run.fail(request.signal?.reason ?? new MrmError(ErrorCode.Aborted, 'run aborted'));
+    const onAbort = () => void run.fail(request.signal?.reason ?? new MrmError(ErrorCode.Aborted, 'run aborted'), true);
     request.signal?.addEventListener('abort', onAbort, { once: true });
+    if (request.signal?.aborted === true) onAbort();
     try {
       await run.start().catch((e: unknown) => run.fail(e));
       const versions = await run.done;

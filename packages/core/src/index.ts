@@ -34,6 +34,7 @@ export { aggregates } from './aggregates/index.js';
 export type {
   ApiBody,
   ApiMessage,
+  CancelRequest,
   ErrorReply,
   GetReply,
   GetRequest,
@@ -44,6 +45,7 @@ export type {
   JobInfoReply,
   JobInfoRequest,
   JobProgress,
+  JobStall,
   JobStatus,
   ScanReply,
   ScanRequest,
@@ -52,6 +54,7 @@ export type {
   StatusRequest,
   SubmitOptions,
   SubmitRequest,
+  WorkerResources,
   WorkerStatus,
 } from './api.js';
 export { API_VERSION, decodeApi, encodeApi, expectReply, JobState, WorkerRole } from './api.js';
@@ -62,6 +65,17 @@ export {
   declaresAssociative,
   MIN_CHECK_VALUES,
 } from './associativity.js';
+export type { CheckpointCopy, CopyManifest, ManifestEntry, PartitionCopyPlan } from './checkpoint-copy.js';
+export {
+  CHECKPOINTS_BUCKET,
+  checkpointBlobName,
+  DEFAULT_FULL_COPY_EVERY,
+  decodeCheckpointCopy,
+  encodeCheckpointCopy,
+  LEASES_BUCKET,
+  leaseKey,
+  restoreChain,
+} from './checkpoint-copy.js';
 export { decode, encode, MSGPACK_OPTIONS } from './codec.js';
 export type { MrmErrorOptions, WireError } from './errors.js';
 export {
@@ -92,6 +106,8 @@ export type { Clock, TimerHandle } from './ports/clock.js';
 export { systemClock } from './ports/clock.js';
 export type { LogFields, Logger } from './ports/logger.js';
 export { silentLogger } from './ports/logger.js';
+export type { MetricLabels, MetricName, MetricNameOf, MetricSpec, Metrics } from './ports/metrics.js';
+export { METRICS, MetricKind, noMetrics } from './ports/metrics.js';
 export type {
   PartitionWrite,
   ScanOptions,
@@ -114,6 +130,7 @@ export type {
   Transport,
   TransportState,
 } from './ports/transport.js';
+export { printable } from './printable.js';
 export type {
   AckMessage,
   BatchEndMessage,
