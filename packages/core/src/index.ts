@@ -65,6 +65,17 @@ export {
   declaresAssociative,
   MIN_CHECK_VALUES,
 } from './associativity.js';
+export type { CheckpointCopy, CopyManifest, ManifestEntry, PartitionCopyPlan } from './checkpoint-copy.js';
+export {
+  CHECKPOINTS_BUCKET,
+  checkpointBlobName,
+  DEFAULT_FULL_COPY_EVERY,
+  decodeCheckpointCopy,
+  encodeCheckpointCopy,
+  LEASES_BUCKET,
+  leaseKey,
+  restoreChain,
+} from './checkpoint-copy.js';
 export { decode, encode, MSGPACK_OPTIONS } from './codec.js';
 export type { MrmErrorOptions, WireError } from './errors.js';
 export {
@@ -89,7 +100,7 @@ export {
   MAX_CANONICAL_KEY_LENGTH,
   parseKeyArgument,
 } from './key.js';
-export { hashKey, partitionOf } from './partition.js';
+export { hashKey, partitionOf, partitionOfHash } from './partition.js';
 export { PartAssembler, splitPayload } from './payload-parts.js';
 export type { Clock, TimerHandle } from './ports/clock.js';
 export { systemClock } from './ports/clock.js';

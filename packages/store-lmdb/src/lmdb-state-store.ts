@@ -172,6 +172,16 @@ export class LmdbStateStore implements StateStore {
 
   async writePartition(write: PartitionWrite): Promise<void> {
     this.#life.assertOpen('writePartition');
+    await this.#writePartition(write, false);
+  }
+
+  async restorePartition(write: PartitionWrite): Promise<void> {
+    this.#life.assertOpen('restorePartition');
+    await this.#writePartition(write, true);
+  }
+
+  /** A partition write; `replace`: first removes everything of the partition (a restore). */
+  async #writePartition(write: PartitionWrite, replace: boolean): Promise<void> {
     const { job, partition, version, keyCount } = write;
     checkVersionNumber(version, `partition write of job ${job}`);
     checkPartition(partition, job);
@@ -190,7 +200,14 @@ export class LmdbStateStore implements StateStore {
     const where = `partition ${partition} of job ${job} at version ${version}`;
     await this.#life.track(
       writeAtomically(state, this.#durable, () => {
-        this.#assertAboveCommitted(job, version, `write ${where}`);
+        if (replace) {
+          const doomed: [StoreDatabase, LmdbKey][] = [];
+          for (const key of state.getKeys(statePartition(job, partition))) doomed.push([state, key]);
+          for (const key of batches.getKeys(batchPartition(job, partition))) doomed.push([batches, key]);
+          const stats = partStatsDownFrom(job, partition, Number.POSITIVE_INFINITY);
+          for (const key of partstats.getKeys(stats)) doomed.push([partstats, key]);
+          for (const [db, key] of doomed) db.remove(key);
+        } else this.#assertAboveCommitted(job, version, `write ${where}`);
         // `undefined` (a deletion) is stored as such: the tombstone (MessagePack fixext 1, type 0).
         let current: CanonicalKey | undefined;
         try {
