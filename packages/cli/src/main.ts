@@ -5,7 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import { Command } from 'commander';
-import { oneOf, positiveInt } from './options.js';
+import { oneOf, positiveInt, versionsToKeep } from './options.js';
 import { reportError } from './report.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
@@ -30,7 +30,18 @@ export function buildProgram(): Command {
     .option('-o, --out <file>', "write the job's whole current result as JSON Lines ('-' for stdout)")
     .option('-b, --batch-size <records>', 'records (lines) per micro-batch (default 50000)', positiveInt)
     .option('--checkpoint-every <batches>', 'commit a version every this many batches (default 20)', positiveInt)
-    .option('--on-error <mode>', "when map throws: 'fail' the run or 'skip' the record", oneOf('fail', 'skip'))
+    .option(
+      '--on-error <mode>',
+      "when map, combine, reduce or merge throws: 'fail' the run or 'skip' the record or key (a dead letter)",
+      oneOf('fail', 'skip'),
+    )
+    .option(
+      '--keep-versions <n>',
+      'keep the n newest versions, delete older ones (default 100; 0 or all: keep every version)',
+      versionsToKeep,
+    )
+    .option('--reset', "start the job's state over: delete its versions first")
+    .option('--allow-code-change', 'merge into state that other code of the job built (see docs/job-api.md)')
     .option('--threads <n>', 'map threads (default: cores)', positiveInt)
     .option('-q, --quiet', 'no progress output (the summary line stays)')
     .action(async (job: string, opts) => (await import('./commands/run.js')).runCommand(job, opts));
@@ -54,7 +65,16 @@ export function buildProgram(): Command {
     .option('-s, --state <dir>', 'state directory of `mrm run` (else: the cluster at --nats)')
     .option('--nats <url>', 'NATS URL of a cluster (default: $MRM_NATS_URL)')
     .requiredOption('-j, --job <name>', 'job name')
+    .option('--json', 'one JSON object per line: version, batches, committedAt, keys, bytes, hash, …')
     .action(async (opts) => (await import('./commands/query.js')).versionsCommand(opts));
+
+  program
+    .command('dead-letters')
+    .description("list a job's dead letters (records and keys set aside with --on-error skip) as JSON Lines")
+    .option('-s, --state <dir>', 'state directory of `mrm run` (else: the cluster at --nats)')
+    .option('--nats <url>', 'NATS URL of a cluster (default: $MRM_NATS_URL)')
+    .requiredOption('-j, --job <name>', 'job name')
+    .action(async (opts) => (await import('./commands/dead-letters.js')).deadLettersCommand(opts));
 
   program
     .command('up')
@@ -115,7 +135,18 @@ export function buildProgram(): Command {
     .option('-o, --out <file>', "with --wait: write the job's result as JSON Lines ('-' for stdout)")
     .option('-b, --batch-size <records>', 'records (lines) per micro-batch (default 50000)', positiveInt)
     .option('--checkpoint-every <batches>', 'commit a version every this many batches (default 20)', positiveInt)
-    .option('--on-error <mode>', "when map throws: 'fail' the job or 'skip' the record", oneOf('fail', 'skip'))
+    .option(
+      '--on-error <mode>',
+      "when map, combine, reduce or merge throws: 'fail' the job or 'skip' the record or key (a dead letter)",
+      oneOf('fail', 'skip'),
+    )
+    .option(
+      '--keep-versions <n>',
+      'keep the n newest versions, delete older ones (default 100; 0 or all: keep every version)',
+      versionsToKeep,
+    )
+    .option('--reset', "start the job's state over: delete its versions first")
+    .option('--allow-code-change', 'merge into state that other code of the job built (see docs/job-api.md)')
     .option('--priority <n>', 'higher runs first', Number.parseInt)
     .option('--shared-fs', 'workers read the input in place (default: upload it into the cluster)')
     .option('--timeout <ms>', 'with --wait: give up after this long', positiveInt)

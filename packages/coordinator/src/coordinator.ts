@@ -4,9 +4,11 @@
  * versions. Messages for the coordinator arrive on one channel and are routed to their run.
  */
 import {
+  DEFAULT_KEEP_VERSIONS,
   decodeMessage,
   ErrorCode,
   type JobRef,
+  KEEP_ALL_VERSIONS,
   type Logger,
   MrmError,
   type ResolvedJob,
@@ -36,6 +38,12 @@ export interface RunJobOptions {
   /** Checkpoint (commit a version) every this many batches (default 20). */
   readonly checkpointEveryBatches?: number;
   readonly onError?: 'fail' | 'skip';
+  /** Versions to keep, the newest (default {@link DEFAULT_KEEP_VERSIONS}); 0 keeps every version. */
+  readonly keepVersions?: number;
+  /** Start the job's state over: every old version is deleted before the run. */
+  readonly reset?: boolean;
+  /** Merge into state built by other code of the job instead of failing (see docs/job-api.md). */
+  readonly allowCodeChange?: boolean;
   readonly maxTasksInFlight?: number;
   readonly maxBatchesAhead?: number;
   /** Memory a merge worker may hold before spilling (default 256 MiB). */
@@ -75,6 +83,8 @@ export interface RunResult {
   readonly records: number;
   /** Records whose map threw, skipped with `onError: 'skip'`. */
   readonly skippedRecords: number;
+  /** Records and keys set aside as dead letters by this run (`onError: 'skip'`). */
+  readonly deadLetters: number;
   /** The job's latest committed version after the run (new, or the one it started from). */
   readonly latest: VersionInfo | undefined;
 }
@@ -100,6 +110,7 @@ export function resolveRunSettings(options: RunJobOptions = {}, mapWorkers = 1):
     maxBufferBytes: int('maxBufferBytes', options.maxBufferBytes, 256 * 1024 * 1024, 1024 * 1024),
     maxFrameBytes: int('maxFrameBytes', options.maxFrameBytes, 512 * 1024, 1024),
     onError,
+    keepVersions: int('keep-versions', options.keepVersions, DEFAULT_KEEP_VERSIONS, KEEP_ALL_VERSIONS),
     salt: 0,
     requestTimeoutMs: int('requestTimeoutMs', options.requestTimeoutMs, 60_000, 1),
     stallTimeoutMs: int('stallTimeoutMs', options.stallTimeoutMs, 30_000, 1),
@@ -179,6 +190,7 @@ export class Coordinator {
       batches: 0,
       records: 0,
       skippedRecords: 0,
+      deadLetters: 0,
       latest: base,
     };
     if (plan.batchIds.length === 0) return empty;
@@ -214,6 +226,7 @@ export class Coordinator {
         batches: plan.batchIds.length,
         records: (last?.records ?? 0) - (job.incremental ? (base?.records ?? 0) : 0),
         skippedRecords: run.skipped,
+        deadLetters: run.deadLetters,
         latest: last ?? base,
       };
     } finally {

@@ -34,6 +34,8 @@ export { aggregates } from './aggregates/index.js';
 export type {
   ApiBody,
   ApiMessage,
+  DeadLettersReply,
+  DeadLettersRequest,
   ErrorReply,
   GetReply,
   GetRequest,
@@ -54,6 +56,8 @@ export type {
 } from './api.js';
 export { API_VERSION, decodeApi, encodeApi, expectReply, JobState, WorkerRole } from './api.js';
 export { decode, encode, MSGPACK_OPTIONS } from './codec.js';
+export type { DeadLetter, DeadLetterStage, StoredDeadLetter } from './dead-letter.js';
+export { MAX_DEAD_LETTERS_PER_BATCH } from './dead-letter.js';
 export type { MrmErrorOptions, WireError } from './errors.js';
 export {
   ErrorCode,
@@ -84,6 +88,7 @@ export type { LogFields, Logger } from './ports/logger.js';
 export { silentLogger } from './ports/logger.js';
 export type {
   PartitionWrite,
+  PruneResult,
   ScanOptions,
   SpillArea,
   StateStore,
@@ -131,3 +136,19 @@ export type {
 export { decodeMessage, encodeMessage, PROTOCOL_VERSION } from './protocol.js';
 export type { JobLoader, ResolvedJob } from './resolve-job.js';
 export { DEFAULT_PARTITIONS, JOB_NAME_PATTERN, jobFromModule, resolveJob } from './resolve-job.js';
+export type { StateDigest } from './state-digest.js';
+export {
+  EMPTY_STATE_DIGEST,
+  EMPTY_STATE_HASH,
+  isStateDigest,
+  stateHashOf,
+  stateHashToBigInt,
+  sumStateDigests,
+} from './state-digest.js';
+export { MAX_VALUE_DEPTH, unstorableReason } from './storable-value.js';
+export {
+  DEFAULT_KEEP_VERSIONS,
+  KEEP_ALL_VERSIONS,
+  oldestVersionToKeep,
+  pruneVersions,
+} from './version-retention.js';

@@ -9,8 +9,10 @@
  * split of one source and produces one or more consecutive batches.
  */
 import { decodeEnvelope, encode, type WithoutVersion } from './codec.js';
+import type { DeadLetter } from './dead-letter.js';
 import type { WireError } from './errors.js';
 import type { InputFormat } from './job.js';
+import type { StateDigest } from './state-digest.js';
 
 /** The protocol version this build speaks. */
 export const PROTOCOL_VERSION = 1;
@@ -105,6 +107,11 @@ export interface BatchEndMessage {
   readonly pairs: number;
   /** Input records in the whole batch (same on every partition's marker). */
   readonly records: number;
+  /**
+   * Records of the batch whose map threw (`onError: 'skip'`): carried by the marker of partition
+   * 0 only, and stored with that partition's state.
+   */
+  readonly deadLetters?: readonly DeadLetter[];
 }
 
 /** Merge worker → map worker: permission to push `bytes` more. */
@@ -137,6 +144,8 @@ export interface RunStartMessage {
   readonly checkpointEveryBatches: number;
   /** Byte budget of buffered batch values before spilling. */
   readonly maxBufferBytes: number;
+  /** `skip`: keys whose reduce or merge fails become dead letters instead of failing the run. */
+  readonly onError?: 'fail' | 'skip';
 }
 
 /** Merge worker → coordinator: a partition merged a batch. */
@@ -164,6 +173,10 @@ export interface CheckpointWrittenMessage {
   readonly partitions: readonly number[];
   /** Live keys per partition after the write, parallel to `partitions`. */
   readonly keyCounts: readonly number[];
+  /** Digest of each partition after the write, parallel to `partitions`. */
+  readonly digests: readonly StateDigest[];
+  /** Records and keys set aside (dead letters) in the batches of this version, all partitions here. */
+  readonly deadLetters: number;
   readonly from: string;
 }
 
@@ -182,6 +195,15 @@ export interface CommitVersionMessage {
   readonly records: number;
   readonly keys: number;
   readonly label: string;
+  /** Hash of the whole state as of this version (see VersionInfo.hash). */
+  readonly hash?: string;
+  /** Bytes of the whole state as of this version. */
+  readonly bytes?: number;
+  /**
+   * Versions to keep (`--keep-versions`): after committing, the worker prunes versions older than
+   * the `keepVersions` newest. Absent or 0: keep every version.
+   */
+  readonly keepVersions?: number;
 }
 
 /** Merge worker → coordinator: a version is committed in its store. */

@@ -4,10 +4,12 @@
  * resolving). The same function runs inline and inside worker threads.
  */
 import {
+  type DeadLetter,
   ErrorCode,
   encodeMessage,
   errorMessage,
   isMrmError,
+  MAX_DEAD_LETTERS_PER_BATCH,
   type MapContext,
   type MapTaskMessage,
   MrmError,
@@ -48,6 +50,13 @@ export async function runMapTask(
     const collector = new BatchCollector(job);
     const ctx = { source: split.displayPath, line: batch.firstLine, batchId: batch.slice.batchId };
     const pending: Promise<void>[] = [];
+    const deadLetters: DeadLetter[] = [];
+    const batchId = batch.slice.batchId;
+    const setAside = (stage: 'input' | 'map', line: number, message: string) => {
+      skipped++;
+      if (deadLetters.length >= MAX_DEAD_LETTERS_PER_BATCH) return;
+      deadLetters.push({ stage, batchId, source: split.displayPath, line, message, atMs: Date.now() });
+    };
     const map = job.map;
     const emit = collector.emit;
     const onRecord = (record: unknown, line: number) => {
@@ -61,13 +70,14 @@ export async function runMapTask(
         }
       } catch (e) {
         if (task.onError === 'skip' && !isMrmError(e)) {
-          skipped++;
+          setAside('map', line, `map threw: ${errorMessage(e)}`);
           return;
         }
         throw userError(e, split.displayPath, line);
       }
     };
-    const onMalformed = task.onError === 'skip' ? () => void skipped++ : undefined;
+    const onMalformed =
+      task.onError === 'skip' ? (e: MrmError, line: number) => setAside('input', line, e.message) : undefined;
     const count = forEachRecord(batch.text, split.format, batch.firstLine, split.displayPath, onRecord, onMalformed);
     if (pending.length > 0) await Promise.all(pending);
     records += count;
@@ -82,6 +92,8 @@ export async function runMapTask(
         frames: p.frames.length,
         pairs: p.pairs,
         records: count,
+        // The records set aside travel once, with partition 0, and are stored with its state.
+        ...(p.partition === 0 && deadLetters.length > 0 ? { deadLetters } : {}),
       }),
     );
     await onBatch({ seq: batch.slice.seq, batchId: batch.slice.batchId, records: count, partitions, markers });

@@ -13,6 +13,7 @@ import {
   MrmError,
   type ResolvedJob,
   type RunStartMessage,
+  type StateDigest,
   type StateStore,
   toWireError,
 } from '@mrm/core';
@@ -57,8 +58,8 @@ export class MergeRun {
   private readonly slots = new Map<number, PartitionSlot>();
   /** Per seq: owned partitions that merged it. */
   private readonly mergedCount = new Map<number, number>();
-  /** Per version: owned partitions that wrote it, and their key counts. */
-  private readonly written = new Map<number, Map<number, number>>();
+  /** Per version: owned partitions that wrote it, their digests and dead letters. */
+  private readonly written = new Map<number, Map<number, { digest: StateDigest; deadLetters: number }>>();
   private failed = false;
   private closed = false;
   /** Encoded bytes held in all incoming buffers. */
@@ -93,7 +94,7 @@ export class MergeRun {
       Math.floor(((start.maxBufferBytes / (1024 * 1024)) * PLAIN_VALUES_PER_MIB) / start.owned.length),
     );
     for (const partition of start.owned) {
-      const ctx = { store, jobName: start.jobName, job, partition };
+      const ctx = { store, jobName: start.jobName, job, partition, onError: start.onError ?? 'fail' };
       run.slots.set(partition, {
         partition,
         nextSeq: 0,
@@ -110,6 +111,7 @@ export class MergeRun {
                 partition,
                 `${run.spillNamespace}.plain.p${partition}`,
                 perPartitionValues,
+                ctx.onError,
               ),
             }),
       });
@@ -252,8 +254,11 @@ export class MergeRun {
         this.heldBytes -= inc.bytes;
         await this.unspill(seq, partition, inc);
         const batchId = this.start.batchIds[seq] ?? inc.end.batchId;
-        if (slot.merger !== undefined) await slot.merger.mergeBatch(batchId, inc.buffer);
-        else await slot.plain?.add(batchId, inc.buffer);
+        const setAside = inc.end.deadLetters ?? [];
+        if (slot.merger !== undefined) {
+          slot.merger.setAside(setAside);
+          await slot.merger.mergeBatch(batchId, inc.buffer);
+        } else await slot.plain?.add(batchId, inc.buffer, setAside);
         slot.nextSeq = seq + 1;
         this.onMerged(seq, inc.end.records);
         await this.maybeCheckpoint(slot, seq);
@@ -289,33 +294,38 @@ export class MergeRun {
     const last = seq === totalBatches - 1;
     if (slot.plain !== undefined) {
       if (!last) return;
-      const keys = await slot.plain.finish(firstVersion);
+      const written = await slot.plain.finish(firstVersion);
       this.spilledBytes += slot.plain.spilledBytes;
-      this.onWritten(firstVersion, seq, slot.partition, keys);
+      this.onWritten(firstVersion, seq, slot.partition, written);
       return;
     }
     if (!last && (seq + 1) % checkpointEveryBatches !== 0) return;
     const merger = slot.merger as PartitionMerger;
     const version = firstVersion + Math.floor(seq / checkpointEveryBatches);
-    const keyCount = merger.keyCount;
     // Asynchronous: merging goes on while the checkpoint is written.
     merger.checkpoint(version).then(
-      () => this.onWritten(version, seq, slot.partition, keyCount),
+      (written) => this.onWritten(version, seq, slot.partition, written),
       (e: unknown) => this.fail(e, `checkpoint:${slot.partition}`),
     );
   }
 
-  private onWritten(version: number, throughSeq: number, partition: number, keyCount: number): void {
+  private onWritten(
+    version: number,
+    throughSeq: number,
+    partition: number,
+    written: { digest: StateDigest; deadLetters: number },
+  ): void {
     if (this.failed || this.closed) return;
     let parts = this.written.get(version);
     if (parts === undefined) {
       parts = new Map();
       this.written.set(version, parts);
     }
-    parts.set(partition, keyCount);
+    parts.set(partition, written);
     if (parts.size < this.slots.size) return;
     this.written.delete(version);
     const { jobId, run } = this.start;
+    const all = [...parts.values()];
     this.send({
       type: 'checkpoint-written',
       jobId,
@@ -323,7 +333,9 @@ export class MergeRun {
       version,
       throughSeq,
       partitions: [...parts.keys()],
-      keyCounts: [...parts.values()],
+      keyCounts: all.map((w) => w.digest.keys),
+      digests: all.map((w) => w.digest),
+      deadLetters: all.reduce((n, w) => n + w.deadLetters, 0),
       from: this.workerId,
     });
   }

@@ -17,6 +17,7 @@ import {
   MrmError,
   PartAssembler,
   type ProtocolMessage,
+  pruneVersions,
   type Reply,
   type RunStartMessage,
   type StateStore,
@@ -26,7 +27,7 @@ import {
   toWireError,
 } from '@mrm/core';
 import { MergeRun } from './merge-run.js';
-import { scanPage } from './scan-page.js';
+import { deadLetterPage, scanPage } from './scan-page.js';
 
 /** Options of {@link MergeWorker}. */
 export interface MergeWorkerOptions {
@@ -96,6 +97,8 @@ export class MergeWorker {
         reply(encodeApi({ type: 'get-reply', found: value !== undefined, ...(value !== undefined ? { value } : {}) }));
       } else if (m.type === 'scan') {
         reply(encodeApi(await scanPage(store, m)));
+      } else if (m.type === 'dead-letters') {
+        reply(encodeApi(await deadLetterPage(store, m)));
       } else {
         throw new MrmError(ErrorCode.Protocol, `a merge worker does not answer '${m.type}'`);
       }
@@ -130,8 +133,12 @@ export class MergeWorker {
             records: m.records,
             keys: m.keys,
             label: m.label,
+            ...(m.hash !== undefined ? { hash: m.hash } : {}),
+            ...(m.bytes !== undefined ? { bytes: m.bytes } : {}),
           });
         }
+        // Before the ack: a run's last commit returns with the disk already trimmed.
+        if (m.keepVersions !== undefined) await pruneVersions(store, m.jobName, m.keepVersions);
         this.runs.get(`${m.jobId}/${m.run}`)?.confirm(m.version);
         if (m.last) await this.closeRun(m.jobId, m.run);
       } else if (m.type === 'run-abort') {
