@@ -170,7 +170,11 @@ export class Coordinator {
     const settings = resolveRunSettings(options, mapWorkers.length);
     const batchLines = resolveBatchLines(options.batchLines);
     const record = new JobRecord(store, job.name);
+    if (options.reset === true) await record.reset();
     const base = await store.latestVersion(job.name);
+    if (base !== undefined && options.allowCodeChange !== true) {
+      await record.checkCode(job, request.ref.bundleHash, base.version);
+    }
     // Partition writes of versions that never committed are dropped before anything else.
     await store.discardAbove(job.name, base?.version ?? 0);
     const merged = job.incremental ? await record.committedBatches(base?.version ?? 0) : new Set<string>();

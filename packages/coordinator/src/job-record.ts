@@ -15,6 +15,8 @@ export interface JobShape {
   readonly bundleHash: string;
   /** Runs started so far. */
   readonly runs: number;
+  /** Set by {@link JobRecord.reset}: the next run may change partitions and kind. */
+  readonly reset?: boolean;
 }
 
 const SHAPE = 'shape';
@@ -35,12 +37,41 @@ export class JobRecord {
   }
 
   /**
+   * Checks that the code of an incremental job is the code that built its committed state
+   * (`latest`): merging a new batch with other code into that state mixes two meanings (a sum
+   * state fed to topK's merge fails, or worse, succeeds with a wrong answer). Throws one line that
+   * says so and what to do. See docs/job-api.md, "Changing a job's code".
+   */
+  async checkCode(job: ResolvedJob, bundleHash: string, latest: number): Promise<void> {
+    const shape = await this.shape();
+    if (shape === undefined || !job.incremental || !shape.incremental || shape.bundleHash === bundleHash) return;
+    throw new MrmError(
+      ErrorCode.State,
+      `the code of job '${job.name}' changed since version ${latest} (that state was built by bundle ${shape.bundleHash.slice(0, 12)}, this is ${bundleHash.slice(0, 12)}): give the new code another job name, start the state over with --reset, or merge into the old state anyway with --allow-code-change`,
+      { details: { job: job.name, version: latest } },
+    );
+  }
+
+  /**
+   * Starts the job's state over (`--reset`): every version and partition write is discarded,
+   * and the batch records with them, so every input is merged again. Plans of sources stay (they
+   * describe the input, not the state).
+   */
+  async reset(): Promise<void> {
+    await this.store.discardAbove(this.name, 0);
+    await this.forgetAbove(0);
+    const shape = await this.shape();
+    if (shape !== undefined) await this.store.putMeta(this.name, SHAPE, { ...shape, reset: true } satisfies JobShape);
+  }
+
+  /**
    * Checks the job against its stored shape and records the start of a run; returns the run
-   * number. A job whose partitions or kind (incremental or not) changed cannot reuse the state.
+   * number. A job whose partitions or kind (incremental or not) changed cannot reuse the state
+   * (unless it was just {@link reset}).
    */
   async beginRun(job: ResolvedJob, bundleHash: string): Promise<number> {
     const shape = await this.shape();
-    if (shape !== undefined) {
+    if (shape !== undefined && shape.reset !== true) {
       if (shape.partitions !== job.partitions) {
         throw new MrmError(
           ErrorCode.State,
