@@ -13,7 +13,8 @@ const ALLOWED = {
   coordinator: ['core', 'input'],
   'map-worker': ['core', 'input'],
   'merge-worker': ['core'],
-  testkit: ['core'],
+  runtime: ['core'],
+  testkit: ['core', 'runtime'],
   cli: ['*'],
   benchmarks: ['*'],
 };

@@ -21,7 +21,7 @@ import {
 import { expandInputs } from '@mrm/input';
 import { InlineMapExecutor, MapWorker } from '@mrm/map-worker';
 import { MergeWorker } from '@mrm/merge-worker';
-import { MemoryBus, MemoryStateStore } from '@mrm/testkit';
+import { MemoryBus, MemoryStateStore } from '@mrm/runtime';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readResult } from '../src/result-reader.js';
 

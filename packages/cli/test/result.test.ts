@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { CanonicalKey, Key, StateStore } from '@mrm/core';
 import { canonicalKey, compareCanonicalKeys, ErrorCode, MrmError, partitionOf } from '@mrm/core';
-import { MemoryStateStore } from '@mrm/testkit';
+import { MemoryStateStore } from '@mrm/runtime';
 import { build } from 'esbuild';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ResultEntry } from '../src/result-reader.js';

@@ -118,7 +118,17 @@ describe('mrm versions --json', () => {
     const out = join(dir, 'out.jsonl');
     const versions = await versionsJson(join(dir, 'a'), 'per-status');
     for (const v of [versions[0], versions.at(-1)] as VersionLine[]) {
-      const q = await mrm(['query', '--state', join(dir, 'a'), '--job', 'per-status', '--version', String(v.version), '--out', out]);
+      const q = await mrm([
+        'query',
+        '--state',
+        join(dir, 'a'),
+        '--job',
+        'per-status',
+        '--version',
+        String(v.version),
+        '--out',
+        out,
+      ]);
       expect(q.code, q.stderr).toBe(0);
       expect(hashOfResult(out)).toEqual({ hash: v.hash, bytes: v.bytes, keys: v.keys });
     }
@@ -130,14 +140,18 @@ describe('mrm versions --json', () => {
 
 describe('--keep-versions', () => {
   it('keeps the state entries on disk flat over a long run, and every kept version answers exactly', async () => {
-    const job = writeJob(dir, 'sum.ts', `
+    const job = writeJob(
+      dir,
+      'sum.ts',
+      `
 import { aggregates, defineJob } from '@mrm/core';
 export default defineJob({
   name: 'keys',
   map(line: string, emit) { const [k, n] = line.split(' '); emit(k, Number(n)); },
   ...aggregates.sum(),
 });
-`);
+`,
+    );
     const state = join(dir, 'state');
     const KEYS = 150;
     const DAYS_RUN = 9;
@@ -236,7 +250,13 @@ describe('dead letters', () => {
       .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(letters).toHaveLength(3);
     expect(letters).toContainEqual(
-      expect.objectContaining({ job: 'poison', stage: 'map', source: input, line: 3, message: 'map threw: poisoned line' }),
+      expect.objectContaining({
+        job: 'poison',
+        stage: 'map',
+        source: input,
+        line: 3,
+        message: 'map threw: poisoned line',
+      }),
     );
     expect(letters).toContainEqual(
       expect.objectContaining({ stage: 'reduce', key: 'boom', message: 'reduce threw: reduce cannot take boom' }),
@@ -277,11 +297,13 @@ describe('what reduce and merge return', () => {
     ['a Map', 'new Map([["n", values.length]])', /returned a Map/],
     ['a nested symbol', '{ n: [1, Symbol("s")] }', /returned a symbol at n\[1\]/],
   ];
-  it.each(cases)('rejects %s from reduce in one line naming job, function and key, state unchanged', async (_what, expr, pattern) => {
-    const job = writeJob(
-      dir,
-      'bad.ts',
-      `import { defineJob } from '@mrm/core';
+  it.each(cases)(
+    'rejects %s from reduce in one line naming job, function and key, state unchanged',
+    async (_what, expr, pattern) => {
+      const job = writeJob(
+        dir,
+        'bad.ts',
+        `import { defineJob } from '@mrm/core';
 export default defineJob({
   name: 'bad',
   map(line: string, emit) { emit(line, 1); },
@@ -289,20 +311,21 @@ export default defineJob({
   merge: (_key, prev: unknown, next: unknown) => next ?? prev,
 });
 `,
-    );
-    const input = join(dir, 'in.txt');
-    writeFileSync(input, 'x\nx\ny\n');
-    const state = join(dir, 'state');
-    const r = await mrm(['run', job, '--input', input, '--state', state, '-q']);
-    expect(r.code).not.toBe(0);
-    const lines = r.stderr.trim().split('\n');
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/reduce of job 'bad' returned/);
-    expect(lines[0]).toMatch(pattern);
-    expect(lines[0]).toMatch(/for key "x"/);
-    const v = await mrm(['versions', '--state', state, '--job', 'bad']);
-    expect(v.stdout).toBe('');
-  });
+      );
+      const input = join(dir, 'in.txt');
+      writeFileSync(input, 'x\nx\ny\n');
+      const state = join(dir, 'state');
+      const r = await mrm(['run', job, '--input', input, '--state', state, '-q']);
+      expect(r.code).not.toBe(0);
+      const lines = r.stderr.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/reduce of job 'bad' returned/);
+      expect(lines[0]).toMatch(pattern);
+      expect(lines[0]).toMatch(/for key "x"/);
+      const v = await mrm(['versions', '--state', state, '--job', 'bad']);
+      expect(v.stdout).toBe('');
+    },
+  );
 });
 
 describe('a job whose code changed under the same name', () => {

@@ -18,6 +18,7 @@ import {
   MrmError,
   type Reply,
   type ResolvedJob,
+  type RoleState,
   type StateStore,
   type SubmitRequest,
   type Subscription,
@@ -53,9 +54,6 @@ export interface CoordinatorServiceOptions {
   readonly runOptions?: RunJobOptions;
 }
 
-/** Lifecycle of the service. */
-export type ServiceState = 'created' | 'running' | 'closed';
-
 const OWNERS = 'owners';
 
 /** The cluster coordinator. */
@@ -73,7 +71,7 @@ export class CoordinatorService {
   private lastEventMs = 0;
   /** Set from our reconnect until every live worker has been heard from again. */
   private reconnectedAtMs: number | undefined;
-  state: ServiceState = 'created';
+  private lifecycle: RoleState = 'created';
 
   constructor(private readonly options: CoordinatorServiceOptions) {
     this.logger = options.logger ?? silentLogger;
@@ -89,6 +87,11 @@ export class CoordinatorService {
       },
       (id, role) => this.logger.info('worker joined', { worker: id, role }),
     );
+  }
+
+  /** Where the service is in its lifecycle. */
+  get state(): RoleState {
+    return this.lifecycle;
   }
 
   /** Starts listening for heartbeats, reports and API requests. */
@@ -118,7 +121,7 @@ export class CoordinatorService {
       this.redispatch('transport reconnected');
       this.reconnectedAtMs = this.clock.nowMs();
     });
-    this.state = 'running';
+    this.lifecycle = 'running';
     this.serially(() => this.resumeUnfinished());
   }
 
@@ -333,7 +336,7 @@ export class CoordinatorService {
   /** Stops taking requests; a running job is abandoned (it resumes from its last version when resubmitted). */
   async close(): Promise<void> {
     if (this.state === 'closed') return;
-    this.state = 'closed';
+    this.lifecycle = 'closed';
     this.unlisten?.();
     for (const s of this.subscriptions) s.unsubscribe();
     this.registry.stop();

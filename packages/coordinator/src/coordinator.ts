@@ -12,6 +12,8 @@ import {
   type Logger,
   MrmError,
   type ResolvedJob,
+  type RoleState,
+  runKey,
   type StateStore,
   type Subscription,
   silentLogger,
@@ -126,18 +128,20 @@ export function resolveBatchLines(value: number | undefined): number {
   return v;
 }
 
-/** Lifecycle of the coordinator. */
-export type CoordinatorState = 'created' | 'running' | 'closed';
-
 /** Plans, dispatches and commits job runs. */
 export class Coordinator {
   private readonly runs = new Map<string, JobRun>();
   private subscription: Subscription | undefined;
   private readonly logger: Logger;
-  state: CoordinatorState = 'created';
+  private lifecycle: RoleState = 'created';
 
   constructor(private readonly options: CoordinatorOptions) {
     this.logger = options.logger ?? silentLogger;
+  }
+
+  /** Where the coordinator is in its lifecycle. */
+  get state(): RoleState {
+    return this.lifecycle;
   }
 
   /** Subscribes to worker reports. */
@@ -151,9 +155,9 @@ export class Coordinator {
         return;
       }
       if (!('jobId' in m) || !('run' in m)) return;
-      this.runs.get(`${m.jobId}/${m.run}`)?.onMessage(m);
+      this.runs.get(runKey(m.jobId, m.run))?.onMessage(m);
     });
-    this.state = 'running';
+    this.lifecycle = 'running';
   }
 
   /** Runs a job over its inputs and resolves when its last version is committed. */
@@ -215,7 +219,7 @@ export class Coordinator {
       logger: this.logger,
       ...(request.onProgress !== undefined ? { onProgress: request.onProgress } : {}),
     });
-    const key = `${request.jobId}/${runNumber}`;
+    const key = runKey(request.jobId, runNumber);
     this.runs.set(key, run);
     const onAbort = () => void run.fail(request.signal?.reason ?? new MrmError(ErrorCode.Aborted, 'run aborted'));
     request.signal?.addEventListener('abort', onAbort, { once: true });
@@ -252,7 +256,7 @@ export class Coordinator {
 
   /** Stops listening. Runs in progress are abandoned (their uncommitted work rolls back on the next run). */
   async close(): Promise<void> {
-    this.state = 'closed';
+    this.lifecycle = 'closed';
     this.subscription?.unsubscribe();
   }
 }

@@ -13,13 +13,12 @@
 
 export type {
   CoordinatorOptions,
-  CoordinatorState,
   RunJobOptions,
   RunJobRequest,
   RunResult,
 } from './coordinator.js';
 export { Coordinator, resolveBatchLines, resolveRunSettings } from './coordinator.js';
-export type { CoordinatorServiceOptions, ServiceState } from './coordinator-service.js';
+export type { CoordinatorServiceOptions } from './coordinator-service.js';
 export { CoordinatorService } from './coordinator-service.js';
 export { JobHistory } from './job-history.js';
 export type { QueuedJob } from './job-queue.js';

@@ -17,6 +17,8 @@ interface Entry {
 export class WorkerRegistry {
   private readonly workers = new Map<string, Entry>();
   private timer: TimerHandle | undefined;
+  /** When the last check ran; a check much later than its interval means this process was busy. */
+  private lastCheckMs: number | undefined;
 
   constructor(
     private readonly clock: Clock,
@@ -27,7 +29,11 @@ export class WorkerRegistry {
 
   /** Starts checking for lost workers. */
   start(): void {
-    this.timer = this.clock.every(Math.max(50, Math.floor(this.timeoutMs / 4)), () => this.check());
+    this.timer = this.clock.every(this.checkEveryMs, () => this.check());
+  }
+
+  private get checkEveryMs(): number {
+    return Math.max(50, Math.floor(this.timeoutMs / 4));
   }
 
   /** Stops checking. */
@@ -56,6 +62,11 @@ export class WorkerRegistry {
 
   private check(): void {
     const now = this.clock.nowMs();
+    const late = this.lastCheckMs !== undefined && now - this.lastCheckMs > 2 * this.checkEveryMs;
+    this.lastCheckMs = now;
+    // Our own event loop was blocked: the heartbeats that arrived meanwhile are still queued
+    // behind this timer. Judge nobody until they have been read.
+    if (late) return;
     for (const [id, entry] of this.workers) {
       if (entry.alive && now - entry.lastSeenMs > this.timeoutMs) {
         entry.alive = false;

@@ -13,13 +13,15 @@ export interface HeartbeatOptions {
   readonly intervalMs?: number;
   /** Counters sent with every beat. */
   readonly stats: () => Readonly<Record<string, number>>;
+  /** Beats are skipped while this says false (a heartbeat thread whose main thread hung). */
+  readonly alive?: () => boolean;
 }
 
 /** Sends a heartbeat now and every interval until the returned handle is cancelled. */
 export function startHeartbeat(options: HeartbeatOptions): TimerHandle {
   const startedAtMs = options.clock.nowMs();
   const beat = () => {
-    if (options.transport.state === 'closed') return;
+    if (options.transport.state === 'closed' || options.alive?.() === false) return;
     try {
       options.transport.publish(
         { kind: 'coordinator' },

@@ -136,6 +136,8 @@ export type {
 export { decodeMessage, encodeMessage, PROTOCOL_VERSION } from './protocol.js';
 export type { JobLoader, ResolvedJob } from './resolve-job.js';
 export { DEFAULT_PARTITIONS, JOB_NAME_PATTERN, jobFromModule, resolveJob } from './resolve-job.js';
+export type { RoleState } from './roles.js';
+export { runKey } from './roles.js';
 export type { StateDigest } from './state-digest.js';
 export {
   EMPTY_STATE_DIGEST,
@@ -152,3 +154,5 @@ export {
   oldestVersionToKeep,
   pruneVersions,
 } from './version-retention.js';
+export type { Duration, EventTime, ResolvedWindow, WindowSpec } from './window.js';
+export { durationMs, eventTimeMs, windowStartsOf } from './window.js';

@@ -18,7 +18,7 @@ export type { MapExecutor } from './map-executor.js';
 export { InlineMapExecutor } from './map-executor.js';
 export type { BatchOutput, MapTaskTotals } from './map-task-runner.js';
 export { runMapTask } from './map-task-runner.js';
-export type { MapWorkerOptions, MapWorkerStats, ResolvedMapWorkerOptions, WorkerState } from './map-worker.js';
+export type { MapWorkerOptions, MapWorkerStats, ResolvedMapWorkerOptions } from './map-worker.js';
 export { MapWorker, resolveMapWorkerOptions } from './map-worker.js';
 export type { ThreadPoolOptions } from './thread-pool-executor.js';
 export { ThreadPoolMapExecutor } from './thread-pool-executor.js';

@@ -11,6 +11,8 @@ import {
   type Logger,
   type MapTaskMessage,
   MrmError,
+  type RoleState,
+  runKey,
   type Subscription,
   silentLogger,
   splitPayload,
@@ -53,9 +55,6 @@ export function resolveMapWorkerOptions(options: MapWorkerOptions): ResolvedMapW
   };
 }
 
-/** Lifecycle of a worker. */
-export type WorkerState = 'created' | 'running' | 'closed';
-
 /** Counters of a map worker. */
 export interface MapWorkerStats extends CreditStats {
   readonly tasks: number;
@@ -74,11 +73,16 @@ export class MapWorker {
   private tasks = 0;
   private framesPushed = 0;
   private bytesPushed = 0;
-  state: WorkerState = 'created';
+  private lifecycle: RoleState = 'created';
 
   constructor(options: MapWorkerOptions) {
     this.options = resolveMapWorkerOptions(options);
     this.credits = new CreditGate(this.options.creditWindowBytes);
+  }
+
+  /** Where the worker is in its lifecycle. */
+  get state(): RoleState {
+    return this.lifecycle;
   }
 
   /** Worker id. */
@@ -99,7 +103,7 @@ export class MapWorker {
     this.unlisten = transport.onStateChange((state) => {
       if (state === 'connected') this.credits.resetAll();
     });
-    this.state = 'running';
+    this.lifecycle = 'running';
   }
 
   private onControl(payload: Uint8Array): void {
@@ -113,14 +117,14 @@ export class MapWorker {
     if (m.type === 'map-task') void this.runTask(m);
     else if (m.type === 'run-abort') {
       for (const [taskId, ac] of this.running) {
-        if (taskId.startsWith(`${m.jobId}/${m.run}/`)) ac.abort(new MrmError(ErrorCode.Aborted, m.reason));
+        if (taskId.startsWith(`${runKey(m.jobId, m.run)}/`)) ac.abort(new MrmError(ErrorCode.Aborted, m.reason));
       }
     }
   }
 
   private async runTask(task: MapTaskMessage): Promise<void> {
     const { transport, executor, logger, id } = this.options;
-    const prefix = `${task.jobId}/${task.run}/${task.taskId}#`;
+    const prefix = `${runKey(task.jobId, task.run)}/${task.taskId}#`;
     // A newer attempt of the same task supersedes the one still running here.
     for (const [k, old] of this.running) {
       if (k.startsWith(prefix)) old.abort(new MrmError(ErrorCode.Aborted, 'superseded by a newer attempt'));
@@ -202,8 +206,8 @@ export class MapWorker {
 
   /** Stops taking tasks, aborts running ones, and closes the executor. */
   async close(): Promise<void> {
-    if (this.state === 'closed') return;
-    this.state = 'closed';
+    if (this.lifecycle === 'closed') return;
+    this.lifecycle = 'closed';
     this.unlisten?.();
     for (const s of this.subscriptions) s.unsubscribe();
     for (const ac of this.running.values()) ac.abort(new MrmError(ErrorCode.Aborted, 'map worker closing'));

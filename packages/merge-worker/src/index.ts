@@ -12,7 +12,7 @@
 export { keyOfCanonical } from './key-cache.js';
 export type { Report } from './merge-run.js';
 export { MergeRun } from './merge-run.js';
-export type { MergeWorkerOptions, MergeWorkerState, MergeWorkerStats } from './merge-worker.js';
+export type { MergeWorkerOptions, MergeWorkerStats } from './merge-worker.js';
 export { MergeWorker } from './merge-worker.js';
 export type { PartitionContext } from './partition-merger.js';
 export { callUser, PartitionMerger, userCodeError } from './partition-merger.js';

@@ -19,7 +19,9 @@ import {
   type ProtocolMessage,
   pruneVersions,
   type Reply,
+  type RoleState,
   type RunStartMessage,
+  runKey,
   type StateStore,
   type Subscription,
   silentLogger,
@@ -47,9 +49,6 @@ export interface MergeWorkerStats {
   readonly spilledBytes: number;
 }
 
-/** Lifecycle of a merge worker. */
-export type MergeWorkerState = 'created' | 'running' | 'closed';
-
 /** Receives, reduces, merges and checkpoints. */
 export class MergeWorker {
   private readonly runs = new Map<string, MergeRun>();
@@ -60,10 +59,15 @@ export class MergeWorker {
   private framesReceived = 0;
   private finishedSpilledBytes = 0;
   private bytesReceived = 0;
-  state: MergeWorkerState = 'created';
+  private lifecycle: RoleState = 'created';
 
   constructor(private readonly options: MergeWorkerOptions) {
     this.logger = options.logger ?? silentLogger;
+  }
+
+  /** Where the worker is in its lifecycle. */
+  get state(): RoleState {
+    return this.lifecycle;
   }
 
   /** Worker id. */
@@ -83,7 +87,7 @@ export class MergeWorker {
     this.unlisten = transport.onStateChange((state) => {
       if (state === 'connected') this.resendReports();
     });
-    this.state = 'running';
+    this.lifecycle = 'running';
   }
 
   /** Answers a page of a partition's entries, or one key, as of a committed version. */
@@ -139,12 +143,12 @@ export class MergeWorker {
         }
         // Before the ack: a run's last commit returns with the disk already trimmed.
         if (m.keepVersions !== undefined) await pruneVersions(store, m.jobName, m.keepVersions);
-        this.runs.get(`${m.jobId}/${m.run}`)?.confirm(m.version);
+        this.runs.get(runKey(m.jobId, m.run))?.confirm(m.version);
         if (m.last) await this.closeRun(m.jobId, m.run);
       } else if (m.type === 'run-abort') {
         await this.closeRun(m.jobId, m.run, m.rollbackTo);
       } else if (m.type === 'resend-reports') {
-        this.runs.get(`${m.jobId}/${m.run}`)?.resendReports();
+        this.runs.get(runKey(m.jobId, m.run))?.resendReports();
       } else return;
       reply?.(encodeAck());
     } catch (e) {
@@ -154,7 +158,7 @@ export class MergeWorker {
   }
 
   private async startRun(start: RunStartMessage): Promise<void> {
-    const key = `${start.jobId}/${start.run}`;
+    const key = runKey(start.jobId, start.run);
     if (this.runs.has(key)) return;
     // An older run of the same job still open here (its coordinator died) must not write again:
     // close it, waiting for its writes, before the new run discards uncommitted versions.
@@ -170,7 +174,7 @@ export class MergeWorker {
   }
 
   private async closeRun(jobId: string, run: number, rollbackTo?: number): Promise<void> {
-    const key = `${jobId}/${run}`;
+    const key = runKey(jobId, run);
     const r = this.runs.get(key);
     this.runs.delete(key);
     if (r !== undefined) {
@@ -192,7 +196,7 @@ export class MergeWorker {
     if (m.type !== 'frame' && m.type !== 'batch-end') return;
     this.framesReceived++;
     this.bytesReceived += size;
-    const run = this.runs.get(`${m.jobId}/${m.run}`);
+    const run = this.runs.get(runKey(m.jobId, m.run));
     if (run !== undefined) {
       if (m.type === 'frame') run.onFrame(m, size);
       else run.onBatchEnd(m);
@@ -223,8 +227,8 @@ export class MergeWorker {
 
   /** Stops taking messages and closes running runs (their unwritten work is lost, by design). */
   async close(): Promise<void> {
-    if (this.state === 'closed') return;
-    this.state = 'closed';
+    if (this.lifecycle === 'closed') return;
+    this.lifecycle = 'closed';
     this.unlisten?.();
     for (const s of this.subscriptions) s.unsubscribe();
     await Promise.all([...this.runs.values()].map((r) => r.close()));

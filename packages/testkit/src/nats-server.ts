@@ -10,11 +10,11 @@
  * ```
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { ErrorCode, MrmError } from '@mrm/core';
+import { findNatsServer, freePort } from '@mrm/runtime';
 
 /** Options of {@link startNatsServer}. */
 export interface NatsServerOptions {
@@ -45,7 +45,6 @@ export interface NatsServerHandle {
   restart(): Promise<void>;
 }
 
-const FALLBACK_BINARY = '/usr/sbin/nats-server';
 const STOP_GRACE_MS = 5_000;
 
 /** Every server this process started and has not stopped yet: killed if the process exits. */
@@ -98,48 +97,6 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
       child = await launch(binary, args, readyTimeoutMs);
     },
   };
-}
-
-/**
- * The nats-server binary: the one given, else the first on PATH, else the Debian location; a
- * clear `E_TRANSPORT` error when there is none.
- */
-export function findNatsServer(binary?: string): string {
-  const candidates =
-    binary !== undefined
-      ? [binary]
-      : [...(process.env.PATH ?? '').split(delimiter).filter(Boolean), '/usr/sbin'].map((dir) =>
-          join(dir, 'nats-server'),
-        );
-  for (const candidate of candidates) {
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here: try the next one
-    }
-  }
-  throw new MrmError(
-    ErrorCode.Transport,
-    binary !== undefined
-      ? `nats-server is not installed at ${binary} (no executable file there)`
-      : `nats-server is not installed: not on PATH nor at ${FALLBACK_BINARY} (install it, e.g. apt-get install nats-server)`,
-  );
-}
-
-/** A port nobody listens on right now (the OS picks it; we release it for the server). */
-/** A loopback port nobody listens on right now (the OS picks it; it is released for the caller). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Spawns the server and waits for its "Server is ready" line (it logs to stderr). */

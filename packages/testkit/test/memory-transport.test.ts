@@ -1,6 +1,6 @@
 import type { Clock, LogFields, Logger } from '@mrm/core';
 import { ErrorCode, systemClock } from '@mrm/core';
-import { MemoryBus, MemoryTransport } from '@mrm/testkit';
+import { MemoryBus, MemoryTransport } from '@mrm/runtime';
 import { transportConformance } from '@mrm/testkit/conformance';
 import { describe, expect, it } from 'vitest';
 

@@ -1,6 +1,6 @@
 /** Connecting a CLI process to the cluster's NATS server. */
 import { ErrorCode, type Logger, MrmError } from '@mrm/core';
-import { NatsTransport } from '@mrm/transport-nats';
+import { NatsTransport, type NatsTransportOptions } from '@mrm/transport-nats';
 
 /** The NATS URL from `--nats`, else `MRM_NATS_URL`; a clear error when neither is set. */
 export function natsUrl(flag: string | undefined): string {
@@ -11,7 +11,15 @@ export function natsUrl(flag: string | undefined): string {
   return url.trim();
 }
 
+/**
+ * How this process connects (structured-clone safe, so a heartbeat thread connects the same way).
+ * One place: every connection of a CLI process is made from these options.
+ */
+export function clusterConnectOptions(flag: string | undefined, name: string): NatsTransportOptions {
+  return { servers: natsUrl(flag), name };
+}
+
 /** Connects to the cluster. */
 export function connectCluster(flag: string | undefined, name: string, logger?: Logger): Promise<NatsTransport> {
-  return NatsTransport.connect({ servers: natsUrl(flag), name, ...(logger !== undefined ? { logger } : {}) });
+  return NatsTransport.connect({ ...clusterConnectOptions(flag, name), ...(logger !== undefined ? { logger } : {}) });
 }

@@ -1,11 +1,12 @@
 /** `mrm worker --role map|merge`: one worker in the foreground. */
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ErrorCode, MrmError, startHeartbeat, systemClock, WorkerRole } from '@mrm/core';
+import { ErrorCode, MrmError, WorkerRole } from '@mrm/core';
 import { MapWorker, ThreadPoolMapExecutor } from '@mrm/map-worker';
 import { MergeWorker } from '@mrm/merge-worker';
 import { LmdbStateStore } from '@mrm/store-lmdb';
-import { connectCluster } from '../cluster/connect.js';
+import { clusterConnectOptions, connectCluster } from '../cluster/connect.js';
+import { startHeartbeatThread } from '../cluster/heartbeat-thread.js';
 import { InputCache } from '../cluster/input-shipping.js';
 import { clusterJobLoader, fetchBundle } from '../cluster/job-shipping.js';
 import { untilStopped } from '../cluster/lifecycle.js';
@@ -73,11 +74,17 @@ export async function workerCommand(options: WorkerCommandOptions): Promise<void
     );
     stats = () => ({ ...worker.stats() });
   }
-  const heartbeat = startHeartbeat({ transport, clock: systemClock, workerId: id, role, stats: () => stats() });
+  // From a thread of its own: a busy main thread (user code, a long merge) still beats.
+  const heartbeat = await startHeartbeatThread({
+    connect: clusterConnectOptions(options.nats, `mrm-${id}`),
+    workerId: id,
+    role,
+    stats: () => stats(),
+  });
   logger.info('worker ready');
   const signal = await untilStopped();
   logger.info('worker stopping', { signal });
-  heartbeat.cancel();
+  await heartbeat.stop();
   for (const close of closers) await close();
   await transport.close();
   await unlock();
