@@ -177,7 +177,7 @@ export class Coordinator {
     if (options.reset === true) await record.reset();
     const base = await store.latestVersion(job.name);
     if (base !== undefined && options.allowCodeChange !== true) {
-      await record.checkCode(job, request.ref.bundleHash, base.version);
+      await record.checkCode(job, base.version);
     }
     // Partition writes of versions that never committed are dropped before anything else.
     await store.discardAbove(job.name, base?.version ?? 0);
@@ -226,7 +226,7 @@ export class Coordinator {
     try {
       await run.start().catch((e: unknown) => run.fail(e));
       const versions = await run.done;
-      await record.recordBundle(request.ref.bundleHash);
+      await record.recordBundle(request.ref.bundleHash, job);
       const last = versions.at(-1);
       return {
         ...empty,

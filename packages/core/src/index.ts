@@ -56,6 +56,7 @@ export type {
 } from './api.js';
 export { API_VERSION, decodeApi, encodeApi, expectReply, JobState, WorkerRole } from './api.js';
 export { decode, encode, MSGPACK_OPTIONS } from './codec.js';
+export { combineValues } from './combine-values.js';
 export type { DeadLetter, DeadLetterStage, StoredDeadLetter } from './dead-letter.js';
 export { MAX_DEAD_LETTERS_PER_BATCH } from './dead-letter.js';
 export type { MrmErrorOptions, WireError } from './errors.js';

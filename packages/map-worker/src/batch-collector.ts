@@ -5,6 +5,7 @@
  */
 import {
   canonicalKey,
+  combineValues,
   type Emit,
   ErrorCode,
   encodeMessage,
@@ -41,7 +42,11 @@ export class BatchCollector {
   private readonly byCanonical = new Map<string, { key: Key; values: unknown[] }>();
   private readonly combine: ResolvedJob['combine'];
 
-  constructor(job: ResolvedJob) {
+  constructor(
+    private readonly job: ResolvedJob,
+    /** `skip`: values whose `combine` throws stay uncombined (see `combineValues`). */
+    private readonly onError: 'fail' | 'skip' = 'fail',
+  ) {
     this.combine = job.combine;
     const fold = job.fold;
     // With `fold`, a key holds one running value: one hash lookup per emit, no lists.
@@ -68,8 +73,9 @@ export class BatchCollector {
       if (list === undefined) this.byString.set(key, [value]);
       else {
         list.push(value);
-        if (this.combine !== undefined && list.length >= COMBINE_EVERY)
-          this.byString.set(key, [this.combine(key, list)]);
+        if (this.combine !== undefined && list.length >= COMBINE_EVERY) {
+          this.byString.set(key, combineValues(this.job, key, list, this.onError));
+        }
       }
       return;
     }
@@ -79,7 +85,7 @@ export class BatchCollector {
     else {
       entry.values.push(value);
       if (this.combine !== undefined && entry.values.length >= COMBINE_EVERY) {
-        entry.values = [this.combine(entry.key, entry.values)];
+        entry.values = combineValues(this.job, entry.key, entry.values, this.onError);
       }
     }
   };
@@ -98,7 +104,7 @@ export class BatchCollector {
     const add = (key: Key, ck: string, values: unknown[]) => {
       const target = pairs[partitionOf(ck, partitions, salt)] as unknown[];
       if (this.combine !== undefined && values.length > 1) {
-        target.push(ck, this.combine(key, values));
+        for (const v of combineValues(this.job, key, values, this.onError)) target.push(ck, v);
       } else {
         for (const v of values) target.push(ck, v);
       }

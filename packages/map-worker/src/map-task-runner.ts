@@ -47,7 +47,7 @@ export async function runMapTask(
   let records = 0;
   let skipped = 0;
   for await (const batch of readSplitBatches(split, signal)) {
-    const collector = new BatchCollector(job);
+    const collector = new BatchCollector(job, task.onError);
     const ctx = { source: split.displayPath, line: batch.firstLine, batchId: batch.slice.batchId };
     const pending: Promise<void>[] = [];
     const deadLetters: DeadLetter[] = [];

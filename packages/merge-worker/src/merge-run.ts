@@ -144,7 +144,7 @@ export class MergeRun {
       inc = undefined;
     }
     if (inc === undefined) {
-      inc = { buffer: new ValueBuffer(this.job), attempt, frames: 0, pairs: 0, bytes: 0, spills: [] };
+      inc = { buffer: new ValueBuffer(this.job, this.start.onError), attempt, frames: 0, pairs: 0, bytes: 0, spills: [] };
       slot.incoming.set(seq, inc);
     }
     return inc;
@@ -199,7 +199,7 @@ export class MergeRun {
     if (victim === undefined) return;
     const { seq, partition, inc } = victim;
     const values = inc.buffer.values;
-    inc.buffer = new ValueBuffer(this.job);
+    inc.buffer = new ValueBuffer(this.job, this.start.onError);
     this.heldBytes -= inc.bytes;
     this.spilledBytes += inc.bytes;
     inc.bytes = 0;

@@ -41,7 +41,7 @@ export class PlainAccumulator {
     /** `skip`: a key whose reduce fails becomes a dead letter. */
     private readonly onError: 'fail' | 'skip' = 'fail',
   ) {
-    this.buffer = new ValueBuffer(job);
+    this.buffer = new ValueBuffer(job, onError);
     this.deadLetters = new DeadLetterBox(jobName);
   }
 
