@@ -4,11 +4,30 @@
  * Errors are one line on stderr and a non-zero exit; results go to files or stdout.
  */
 import { createRequire } from 'node:module';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { oneOf, positiveInt, versionsToKeep } from './options.js';
 import { reportError } from './report.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
+
+/** `--on-error` of `run` and `submit`. */
+function onErrorOption(what: 'run' | 'job'): Option {
+  return new Option(
+    '--on-error <mode>',
+    `when map, combine, reduce or merge throws: 'fail' the ${what} or 'skip' the record or key (a dead letter)`,
+  ).argParser(oneOf('fail', 'skip'));
+}
+
+/** `--keep-versions` of `run` and `submit`. */
+function keepVersionsOption(): Option {
+  return new Option(
+    '--keep-versions <n>',
+    'keep the n newest versions, delete older ones (default 100; 0 or all: keep every version)',
+  ).argParser(versionsToKeep);
+}
+
+const RESET_HELP = "start the job's state over: delete its versions first";
+const ALLOW_CODE_CHANGE_HELP = 'merge into state that other code of the job built (see docs/job-api.md)';
 
 /** Builds the program (exported for tests). */
 export function buildProgram(): Command {
@@ -30,18 +49,10 @@ export function buildProgram(): Command {
     .option('-o, --out <file>', "write the job's whole current result as JSON Lines ('-' for stdout)")
     .option('-b, --batch-size <records>', 'records (lines) per micro-batch (default 50000)', positiveInt)
     .option('--checkpoint-every <batches>', 'commit a version every this many batches (default 20)', positiveInt)
-    .option(
-      '--on-error <mode>',
-      "when map, combine, reduce or merge throws: 'fail' the run or 'skip' the record or key (a dead letter)",
-      oneOf('fail', 'skip'),
-    )
-    .option(
-      '--keep-versions <n>',
-      'keep the n newest versions, delete older ones (default 100; 0 or all: keep every version)',
-      versionsToKeep,
-    )
-    .option('--reset', "start the job's state over: delete its versions first")
-    .option('--allow-code-change', 'merge into state that other code of the job built (see docs/job-api.md)')
+    .addOption(onErrorOption('run'))
+    .addOption(keepVersionsOption())
+    .option('--reset', RESET_HELP)
+    .option('--allow-code-change', ALLOW_CODE_CHANGE_HELP)
     .option('--threads <n>', 'map threads (default: cores)', positiveInt)
     .option('-q, --quiet', 'no progress output (the summary line stays)')
     .option('-f, --follow', 'keep running: merge lines appended to the input files (also across rotation by rename)')
@@ -137,18 +148,10 @@ export function buildProgram(): Command {
     .option('-o, --out <file>', "with --wait: write the job's result as JSON Lines ('-' for stdout)")
     .option('-b, --batch-size <records>', 'records (lines) per micro-batch (default 50000)', positiveInt)
     .option('--checkpoint-every <batches>', 'commit a version every this many batches (default 20)', positiveInt)
-    .option(
-      '--on-error <mode>',
-      "when map, combine, reduce or merge throws: 'fail' the job or 'skip' the record or key (a dead letter)",
-      oneOf('fail', 'skip'),
-    )
-    .option(
-      '--keep-versions <n>',
-      'keep the n newest versions, delete older ones (default 100; 0 or all: keep every version)',
-      versionsToKeep,
-    )
-    .option('--reset', "start the job's state over: delete its versions first")
-    .option('--allow-code-change', 'merge into state that other code of the job built (see docs/job-api.md)')
+    .addOption(onErrorOption('job'))
+    .addOption(keepVersionsOption())
+    .option('--reset', RESET_HELP)
+    .option('--allow-code-change', ALLOW_CODE_CHANGE_HELP)
     .option('--priority <n>', 'higher runs first', Number.parseInt)
     .option('--shared-fs', 'workers read the input in place (default: upload it into the cluster)')
     .option('--timeout <ms>', 'with --wait: give up after this long', positiveInt)

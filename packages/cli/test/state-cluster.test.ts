@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { mrm, tempDir, writeJob } from './cli-helpers.js';
 import { cleanEnv, copyInto, TestCluster } from './cluster-harness.js';
-import { DAYS, perStatusSum, type VersionLine, versionsJson } from './state-helpers.js';
+import { DAYS, POISON_JOB, perStatusSum, type VersionLine, versionsJson } from './state-helpers.js';
 
 function parseLines<T>(text: string): T[] {
   return text
@@ -62,24 +62,7 @@ describe('state features on a cluster', () => {
       bytes: embedded.bytes,
     });
 
-    const poison = writeJob(
-      dir,
-      'poison.ts',
-      `import { defineJob } from '@mrm/core';
-export default defineJob({
-  name: 'poison',
-  map(line: string, emit) {
-    if (line.includes('POISON')) throw new Error('poisoned line');
-    for (const w of line.split(' ')) if (w.length > 0) emit(w, 1);
-  },
-  reduce(key, values: number[]) {
-    if (key === 'boom') throw new Error('no boom');
-    return values.reduce((a, b) => a + b, 0);
-  },
-  merge: (_key, prev: number | undefined, next: number) => (prev ?? 0) + next,
-});
-`,
-    );
+    const poison = writeJob(dir, 'poison.ts', POISON_JOB);
     const input = join(dir, 'poison.txt');
     writeFileSync(input, ['a b', 'POISON', 'boom c', 'c'].join('\n'));
     const s = await submit([poison, '--input', input, '--on-error', 'skip']);
@@ -91,6 +74,8 @@ export default defineJob({
     expect(letters).toContainEqual(
       expect.objectContaining({ stage: 'map', line: 2, message: 'map threw: poisoned line' }),
     );
-    expect(letters).toContainEqual(expect.objectContaining({ stage: 'reduce', key: 'boom' }));
+    expect(letters).toContainEqual(
+      expect.objectContaining({ stage: 'reduce', key: 'boom', message: 'reduce threw: reduce cannot take boom' }),
+    );
   }, 180_000);
 });

@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mrm, readJsonLines, tempDir, writeJob } from './cli-helpers.js';
-import { DAYS, PER_STATUS_TOPK, perStatusSum, versionsJson } from './state-helpers.js';
+import { DAYS, PER_STATUS_TOPK, POISON_JOB, perStatusSum, versionsJson } from './state-helpers.js';
 
 let dir: string;
 let cleanup: () => void;
@@ -15,25 +15,6 @@ beforeEach(() => {
   ({ dir, cleanup } = tempDir());
 });
 afterEach(() => cleanup());
-
-const POISON_JOB = `
-import { defineJob } from '@mrm/core';
-export default defineJob({
-  name: 'poison',
-  map(line: string, emit) {
-    if (line.includes('POISON')) throw new Error('poisoned line');
-    for (const w of line.split(' ')) if (w.length > 0) emit(w, 1);
-  },
-  reduce(key, values: number[]) {
-    if (key === 'boom') throw new Error('reduce cannot take boom');
-    return values.reduce((a, b) => a + b, 0);
-  },
-  merge(key, prev: number | undefined, next: number) {
-    if (key === 'nan') return Number.NaN;
-    return (prev ?? 0) + next;
-  },
-});
-`;
 
 describe('dead letters', () => {
   it('with --on-error skip sets aside the poisoned line and keys, and lists them', async () => {

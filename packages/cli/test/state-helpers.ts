@@ -58,3 +58,23 @@ export async function versionsJson(state: string, job: string): Promise<VersionL
     .filter((l) => l.length > 0)
     .map((l) => JSON.parse(l) as VersionLine);
 }
+
+/** Throws in map on a POISON line, in reduce on key `boom`; merge returns NaN for key `nan`. */
+export const POISON_JOB = `
+import { defineJob } from '@mrm/core';
+export default defineJob({
+  name: 'poison',
+  map(line: string, emit) {
+    if (line.includes('POISON')) throw new Error('poisoned line');
+    for (const w of line.split(' ')) if (w.length > 0) emit(w, 1);
+  },
+  reduce(key, values: number[]) {
+    if (key === 'boom') throw new Error('reduce cannot take boom');
+    return values.reduce((a, b) => a + b, 0);
+  },
+  merge(key, prev: number | undefined, next: number) {
+    if (key === 'nan') return Number.NaN;
+    return (prev ?? 0) + next;
+  },
+});
+`;

@@ -144,7 +144,14 @@ export class MergeRun {
       inc = undefined;
     }
     if (inc === undefined) {
-      inc = { buffer: new ValueBuffer(this.job, this.start.onError), attempt, frames: 0, pairs: 0, bytes: 0, spills: [] };
+      inc = {
+        buffer: new ValueBuffer(this.job, this.start.onError),
+        attempt,
+        frames: 0,
+        pairs: 0,
+        bytes: 0,
+        spills: [],
+      };
       slot.incoming.set(seq, inc);
     }
     return inc;

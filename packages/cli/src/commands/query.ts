@@ -30,16 +30,19 @@ export interface QueryCommandOptions {
   readonly out?: string;
 }
 
+/** The error for a job a state directory does not hold, naming those it does. */
+async function noSuchJob(store: StateStore, stateDir: string, name: string): Promise<MrmError> {
+  const jobs = await store.listJobs();
+  return new MrmError(
+    ErrorCode.State,
+    `no job '${name}' in '${stateDir}' (jobs there: ${jobs.length > 0 ? jobs.join(', ') : 'none'})`,
+  );
+}
+
 /** The job as stored: its partitions, and its finalize from the bundle of its latest run. */
 async function storedJob(store: StateStore, stateDir: string, name: string): Promise<ResultJob> {
   const shape = await new JobRecord(store, name).shape();
-  if (shape === undefined) {
-    const jobs = await store.listJobs();
-    throw new MrmError(
-      ErrorCode.State,
-      `no job '${name}' in '${stateDir}' (jobs there: ${jobs.length > 0 ? jobs.join(', ') : 'none'})`,
-    );
-  }
+  if (shape === undefined) throw await noSuchJob(store, stateDir, name);
   const bundle = join(statePaths(stateDir).bundles, `${shape.bundleHash}.mjs`);
   const present = await access(bundle).then(
     () => true,
@@ -146,14 +149,7 @@ export async function withJobStore<T>(
   fn: (store: StateStore) => Promise<T>,
 ): Promise<T> {
   return withStore(stateDir, async (store) => {
-    const shape = await new JobRecord(store, job).shape();
-    if (shape === undefined) {
-      const jobs = await store.listJobs();
-      throw new MrmError(
-        ErrorCode.State,
-        `no job '${job}' in '${stateDir}' (jobs there: ${jobs.length > 0 ? jobs.join(', ') : 'none'})`,
-      );
-    }
+    if ((await new JobRecord(store, job).shape()) === undefined) throw await noSuchJob(store, stateDir, job);
     return fn(store);
   });
 }
