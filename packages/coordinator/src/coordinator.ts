@@ -10,10 +10,13 @@ import {
   type JobRef,
   KEEP_ALL_VERSIONS,
   type Logger,
+  type Metrics,
   MrmError,
+  parseSaltOption,
   type ResolvedJob,
   type RoleState,
   runKey,
+  type SkewStatus,
   type StateStore,
   type Subscription,
   silentLogger,
@@ -31,6 +34,8 @@ export interface CoordinatorOptions {
   /** The coordinator's own durable records (job shapes, plans, committed versions). */
   readonly store: StateStore;
   readonly logger?: Logger;
+  /** Where runs report commit durations (default: nowhere). */
+  readonly metrics?: Metrics;
 }
 
 /** Options of one run, with units in their names. */
@@ -55,6 +60,8 @@ export interface RunJobOptions {
   readonly requestTimeoutMs?: number;
   /** Re-dispatch unfinished tasks after this long without any report (default 30 s). */
   readonly stallTimeoutMs?: number;
+  /** `auto`, `off` or a factor: overrides the job spec's `salt` (CLI `--salt`). */
+  readonly salt?: string;
 }
 
 /** A run to do. */
@@ -69,6 +76,7 @@ export interface RunJobRequest {
   readonly mergeWorkers: readonly string[];
   readonly owners?: readonly string[];
   readonly options?: RunJobOptions;
+  /** Aborting stops the run; versions it already committed stay (a cancel). */
   readonly signal?: AbortSignal;
   readonly onSource?: (outcome: SourceOutcome) => void;
   readonly onProgress?: (progress: RunProgress) => void;
@@ -83,6 +91,8 @@ export interface RunResult {
   readonly versions: readonly VersionInfo[];
   readonly batches: number;
   readonly records: number;
+  /** Load per merge worker and salting (absent when nothing ran). */
+  readonly skew?: SkewStatus;
   /** Records whose map threw, skipped with `onError: 'skip'`. */
   readonly skippedRecords: number;
   /** Records and keys set aside as dead letters by this run (`onError: 'skip'`). */
@@ -114,6 +124,7 @@ export function resolveRunSettings(options: RunJobOptions = {}, mapWorkers = 1):
     onError,
     keepVersions: int('keep-versions', options.keepVersions, DEFAULT_KEEP_VERSIONS, KEEP_ALL_VERSIONS),
     salt: 0,
+    ...(options.salt !== undefined ? { saltSetting: parseSaltOption(options.salt) } : {}),
     requestTimeoutMs: int('requestTimeoutMs', options.requestTimeoutMs, 60_000, 1),
     stallTimeoutMs: int('stallTimeoutMs', options.stallTimeoutMs, 30_000, 1),
   };
@@ -217,12 +228,14 @@ export class Coordinator {
       ...(request.owners !== undefined ? { owners: request.owners } : {}),
       settings,
       logger: this.logger,
+      ...(this.options.metrics !== undefined ? { metrics: this.options.metrics } : {}),
       ...(request.onProgress !== undefined ? { onProgress: request.onProgress } : {}),
     });
     const key = runKey(request.jobId, runNumber);
     this.runs.set(key, run);
-    const onAbort = () => void run.fail(request.signal?.reason ?? new MrmError(ErrorCode.Aborted, 'run aborted'));
+    const onAbort = () => void run.fail(request.signal?.reason ?? new MrmError(ErrorCode.Aborted, 'run aborted'), true);
     request.signal?.addEventListener('abort', onAbort, { once: true });
+    if (request.signal?.aborted === true) onAbort();
     try {
       await run.start().catch((e: unknown) => run.fail(e));
       const versions = await run.done;
@@ -235,6 +248,7 @@ export class Coordinator {
         records: (last?.records ?? 0) - (job.incremental ? (base?.records ?? 0) : 0),
         skippedRecords: run.skipped,
         deadLetters: run.deadLetters,
+        skew: run.skewStatus(),
         latest: last ?? base,
       };
     } finally {

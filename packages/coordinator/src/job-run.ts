@@ -13,10 +13,14 @@ import {
   type JobRef,
   type Logger,
   type MessageBody,
+  type Metrics,
   MrmError,
   type ProtocolMessage,
   pruneVersions,
   type ResolvedJob,
+  type ResolvedSalt,
+  type SaltPlan,
+  type SkewStatus,
   type StateStore,
   sumStateDigests,
   type Transport,
@@ -24,6 +28,7 @@ import {
 } from '@mrm/core';
 import type { JobRecord } from './job-record.js';
 import type { RunPlan } from './run-plan.js';
+import { SkewTracker } from './skew-tracker.js';
 
 /** Tuning of a run. */
 export interface RunSettings {
@@ -37,6 +42,8 @@ export interface RunSettings {
   /** Versions to keep (the newest); 0 keeps every version. */
   readonly keepVersions: number;
   readonly salt: number;
+  /** `--salt`, overriding the job spec's `salt` field. */
+  readonly saltSetting?: ResolvedSalt;
   readonly requestTimeoutMs: number;
   /** With work outstanding and no report for this long, unfinished tasks are dispatched again. */
   readonly stallTimeoutMs: number;
@@ -70,7 +77,14 @@ export interface JobRunContext {
   readonly owners?: readonly string[];
   readonly settings: RunSettings;
   readonly logger: Logger;
+  readonly metrics?: Metrics;
   readonly onProgress?: (progress: RunProgress) => void;
+}
+
+/** A worker a run waits for, and for what. */
+export interface RunBlocker {
+  readonly workerId: string;
+  readonly waitingFor: string;
 }
 
 /** Times one map task is run again after failing on the transport before the run fails. */
@@ -111,6 +125,10 @@ export class JobRun {
   private readonly versions: VersionInfo[] = [];
   private finished = false;
   private lastCommitted = false;
+  /** Hot keys, salting decisions and pairs reduced per merge worker. */
+  private readonly skew: SkewTracker;
+  /** Per task: the salt plan of its first dispatch (every attempt salts the same way). */
+  private readonly saltPlans = new Map<number, SaltPlan | undefined>();
   private resolveDone!: (versions: VersionInfo[]) => void;
   private rejectDone!: (e: unknown) => void;
   /** Settles when the run has committed its last version, or failed and rolled back. */
@@ -133,6 +151,12 @@ export class JobRun {
     });
     this.mapWorkers = [...ctx.mapWorkers];
     for (const m of this.mapWorkers) this.mapLoad.set(m, 0);
+    this.skew = new SkewTracker(ctx.job, ctx.settings.saltSetting ?? ctx.job.salt, ctx.mergeWorkers);
+  }
+
+  /** Load per merge worker and what salting did, so far. */
+  skewStatus(): SkewStatus {
+    return this.skew.status();
   }
 
   private get total(): number {
@@ -146,6 +170,11 @@ export class JobRun {
 
   private get firstVersion(): number {
     return (this.ctx.base?.version ?? 0) + 1;
+  }
+
+  /** Versions this run has committed so far. */
+  get versionsCommitted(): number {
+    return this.versions.length;
   }
 
   /** Skipped records (map threw with onError 'skip'). */
@@ -181,6 +210,7 @@ export class JobRun {
             checkpointEveryBatches: settings.checkpointEveryBatches,
             maxBufferBytes: settings.maxBufferBytes,
             onError: settings.onError,
+            owners: this.owners,
           }),
           { timeoutMs: settings.requestTimeoutMs },
         );
@@ -299,6 +329,32 @@ export class JobRun {
     };
   }
 
+  /**
+   * The workers the run waits for, most likely culprit first: those holding up its lowest
+   * unmerged batch (its map task, the merge workers that have not merged it), or, once every
+   * batch is merged, the merge workers that have not written the next version.
+   */
+  blockers(): RunBlocker[] {
+    const seq = this.lowestUnmerged;
+    const out: RunBlocker[] = [];
+    if (seq < this.total) {
+      const index = this.ctx.plan.splits.findIndex((s) => s.batches.some((b) => b.seq === seq));
+      const task = this.tasks.get(index);
+      if (task !== undefined && !task.done) out.push({ workerId: task.worker, waitingFor: `map task t${index}` });
+      const reported = this.mergedReports.get(seq);
+      for (const w of this.ctx.mergeWorkers) {
+        if (reported?.has(w) !== true) out.push({ workerId: w, waitingFor: `batch ${seq + 1} merged` });
+      }
+      return out;
+    }
+    const version = this.firstVersion + this.versions.length;
+    const written = this.written.get(version);
+    for (const w of this.ctx.mergeWorkers) {
+      if (written?.has(w) !== true) out.push({ workerId: w, waitingFor: `version ${version} written` });
+    }
+    return out;
+  }
+
   private send(index: number, attempt: number): void {
     const { ctx } = this;
     const { settings } = ctx;
@@ -306,6 +362,8 @@ export class JobRun {
     const worker = this.leastLoadedMapWorker();
     this.mapLoad.set(worker, (this.mapLoad.get(worker) ?? 0) + 1);
     this.tasks.set(index, { attempt, worker, done: false });
+    if (!this.saltPlans.has(index)) this.saltPlans.set(index, this.skew.planFor());
+    const saltPlan = this.saltPlans.get(index);
     ctx.transport.publish(
       { kind: 'worker', workerId: worker },
       encodeMessage({
@@ -321,6 +379,7 @@ export class JobRun {
         owners: this.owners,
         maxFrameBytes: settings.maxFrameBytes,
         onError: settings.onError,
+        ...(saltPlan !== undefined ? { saltPlan } : {}),
       }),
     );
   }
@@ -357,6 +416,7 @@ export class JobRun {
         this.tasksInFlight--;
         this.mapLoad.set(m.from, (this.mapLoad.get(m.from) ?? 1) - 1);
         this.skippedRecords += m.skipped;
+        this.skew.onTaskDone(m, this.saltPlans.get(Number(m.taskId.slice(1))));
         this.dispatch();
         this.maybeDone();
         return;
@@ -379,6 +439,8 @@ export class JobRun {
         return;
       }
       case 'batch-merged':
+        if (m.seq >= this.lowestUnmerged && !this.mergedSeqs.has(m.seq) && !this.mergedReports.get(m.seq)?.has(m.from))
+          this.skew.onMerged(m.from, m.pairs ?? 0);
         this.onBatchMerged(m.seq, m.records, m.from);
         return;
       case 'checkpoint-written':
@@ -422,6 +484,7 @@ export class JobRun {
   private async commit(version: number, throughSeq: number, reports: CheckpointWrittenMessage[]): Promise<void> {
     if (this.finished) return;
     const { ctx } = this;
+    const startedMs = performance.now();
     const k = ctx.settings.checkpointEveryBatches;
     const fromSeq = ctx.job.incremental ? (version - this.firstVersion) * k : 0;
     const ids = ctx.plan.batchIds.slice(fromSeq, throughSeq + 1);
@@ -462,6 +525,7 @@ export class JobRun {
     await pruneVersions(ctx.store, ctx.job.name, ctx.settings.keepVersions);
     this.deadLetterCount += reports.reduce((n, r) => n + r.deadLetters, 0);
     this.versions.push(info);
+    ctx.metrics?.observe('mrm_commit_duration_seconds', (performance.now() - startedMs) / 1000, { job: ctx.job.name });
     this.progress();
     if (last) this.lastCommitted = true;
     this.maybeDone();
@@ -509,18 +573,27 @@ export class JobRun {
     });
   }
 
-  /** Stops the run and rolls every merge worker back to the version the run started from. */
-  async fail(error: unknown): Promise<void> {
+  /**
+   * Stops the run and rolls every merge worker back to the version the run started from, or, with
+   * `keepCommitted` (a cancel), to the last version this run committed.
+   */
+  async fail(error: unknown, keepCommitted = false): Promise<void> {
     if (this.finished) return;
     this.finished = true;
     const { ctx } = this;
-    const rollbackTo = ctx.base?.version ?? 0;
     const reason = error instanceof Error ? error.message : String(error);
-    ctx.logger.warn('run failed; rolling back', { jobId: ctx.jobId, rollbackTo, reason });
-    const abort: MessageBody = { type: 'run-abort', jobId: ctx.jobId, run: ctx.run, rollbackTo, reason };
-    for (const w of this.mapWorkers) ctx.transport.publish({ kind: 'worker', workerId: w }, encodeMessage(abort));
+    const stop: MessageBody = { type: 'run-abort', jobId: ctx.jobId, run: ctx.run, rollbackTo: 0, reason };
+    for (const w of this.mapWorkers) ctx.transport.publish({ kind: 'worker', workerId: w }, encodeMessage(stop));
     try {
+      // A commit under way finishes first: what it committed is kept by a cancel.
       await this.commitChain.catch(() => {});
+      const rollbackTo = (keepCommitted ? this.versions.at(-1)?.version : undefined) ?? ctx.base?.version ?? 0;
+      ctx.logger.warn(keepCommitted ? 'run cancelled' : 'run failed; rolling back', {
+        jobId: ctx.jobId,
+        rollbackTo,
+        reason,
+      });
+      const abort: MessageBody = { ...stop, rollbackTo };
       await Promise.all(
         ctx.mergeWorkers
           .filter((w) => !this.lostWorkers.has(w))

@@ -20,6 +20,8 @@ export const JobState = {
   Running: 'running',
   Succeeded: 'succeeded',
   Failed: 'failed',
+  /** Stopped by `mrm cancel`: its state stays at its last committed version. */
+  Cancelled: 'cancelled',
 } as const;
 /** One of the {@link JobState} values. */
 export type JobState = (typeof JobState)[keyof typeof JobState];
@@ -47,8 +49,19 @@ export interface SubmitOptions {
   readonly reset?: boolean;
   /** Keep merging into state built by other code of the job. */
   readonly allowCodeChange?: boolean;
+  /** `--salt`: `auto`, `off` or a factor (overrides the job spec's `salt`). */
+  readonly salt?: string;
   /** Higher runs first (default 0). */
   readonly priority?: number;
+}
+
+/** What a worker process uses, sampled at each heartbeat. */
+export interface WorkerResources {
+  /** CPU time used since the previous sample over wall time, in percent of one core. */
+  readonly cpuPercent: number;
+  /** Resident memory. */
+  readonly rssBytes: number;
+  readonly heapUsedBytes: number;
 }
 
 /** Worker → coordinator, every heartbeat interval: alive, with counters. */
@@ -60,6 +73,11 @@ export interface HeartbeatMessage {
   readonly startedAtMs: number;
   /** Role-specific counters (credit waits, spill bytes, frames…). */
   readonly stats: Readonly<Record<string, number>>;
+  readonly resources?: WorkerResources;
+  /** What the worker is doing now ('waiting for credit', 'merging batch 7', 'checkpointing', 'restoring', 'idle'…). */
+  readonly phase?: string;
+  /** Where the worker serves Prometheus metrics (`http://host:port/metrics`). */
+  readonly metricsUrl?: string;
 }
 
 /** Client → coordinator: run this job. */
@@ -77,6 +95,13 @@ export interface StatusRequest {
   readonly type: 'status';
   readonly v: number;
   readonly jobId?: string;
+}
+
+/** Client → coordinator: stop a queued or running job. */
+export interface CancelRequest {
+  readonly type: 'cancel';
+  readonly v: number;
+  readonly jobId: string;
 }
 
 /** Client → coordinator: where a job's state lives, for queries. */
@@ -97,6 +122,29 @@ export interface JobProgress {
   readonly deadLetters?: number;
 }
 
+/** A salted hot key and its factor (sub-keys). */
+export interface HotKey {
+  /** The key's canonical form (JSON text). */
+  readonly key: string;
+  readonly factor: number;
+}
+
+/** How a run's load spread over its merge workers, and what salting did. */
+export interface SkewStatus {
+  /** Key/value pairs each merge worker reduced (sub-keys and partials included). */
+  readonly pairsByWorker: Readonly<Record<string, number>>;
+  /** Most pairs reduced by one merge worker ÷ the mean over merge workers (1 is perfect). */
+  readonly balance: number;
+  /** Keys salted in the run. */
+  readonly hotKeys: readonly HotKey[];
+  /** Batches salted by map tasks. */
+  readonly saltedBatches: number;
+  /** `auto`, `off` or `fixed` (the job spec's `salt`, or `--salt`). */
+  readonly mode: string;
+  /** Why salting was refused (a merge that is not associative, a check that could not be made). */
+  readonly warning?: string;
+}
+
 /** What the coordinator knows of one job. */
 export interface JobStatus {
   readonly jobId: string;
@@ -111,6 +159,22 @@ export interface JobStatus {
   readonly versions?: readonly number[];
   readonly skippedInputs?: readonly string[];
   readonly error?: WireError;
+  /** Load per merge worker and salting (running and finished incremental runs). */
+  readonly skew?: SkewStatus;
+  /** Set by the watchdog while a running job makes no progress. */
+  readonly stalled?: JobStall;
+}
+
+/** A running job without progress: who holds it up and doing what. */
+export interface JobStall {
+  /** Since when nothing progressed (epoch ms). */
+  readonly sinceMs: number;
+  /** The worker the job waits for, when one can be named. */
+  readonly workerId?: string;
+  /** What that worker reports doing. */
+  readonly phase?: string;
+  /** One line for logs and screens. */
+  readonly message: string;
 }
 
 /** What the coordinator knows of one worker. */
@@ -121,6 +185,11 @@ export interface WorkerStatus {
   readonly lastSeenMs: number;
   readonly startedAtMs: number;
   readonly stats: Readonly<Record<string, number>>;
+  readonly resources?: WorkerResources;
+  readonly phase?: string;
+  readonly metricsUrl?: string;
+  /** Partitions this merge worker owns, per job name. */
+  readonly partitions?: Readonly<Record<string, readonly number[]>>;
 }
 
 /** Coordinator → client: status. */
@@ -219,6 +288,7 @@ export type ApiMessage =
   | HeartbeatMessage
   | SubmitRequest
   | StatusRequest
+  | CancelRequest
   | JobInfoRequest
   | StatusReply
   | JobInfoReply

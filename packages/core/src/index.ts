@@ -34,27 +34,39 @@ export { aggregates } from './aggregates/index.js';
 export type {
   ApiBody,
   ApiMessage,
+  CancelRequest,
   DeadLettersReply,
   DeadLettersRequest,
   ErrorReply,
   GetReply,
   GetRequest,
   HeartbeatMessage,
+  HotKey,
   InputRef,
   JobEventMessage,
   JobInfoReply,
   JobInfoRequest,
   JobProgress,
+  JobStall,
   JobStatus,
   ScanReply,
   ScanRequest,
+  SkewStatus,
   StatusReply,
   StatusRequest,
   SubmitOptions,
   SubmitRequest,
+  WorkerResources,
   WorkerStatus,
 } from './api.js';
 export { API_VERSION, decodeApi, encodeApi, expectReply, JobState, WorkerRole } from './api.js';
+export type { AssociativityCheck } from './associativity.js';
+export {
+  checkAssociative,
+  declareAssociative,
+  declaresAssociative,
+  MIN_CHECK_VALUES,
+} from './associativity.js';
 export { decode, encode, MSGPACK_OPTIONS } from './codec.js';
 export { combineValues } from './combine-values.js';
 export type { DeadLetter, DeadLetterStage, StoredDeadLetter } from './dead-letter.js';
@@ -71,6 +83,7 @@ export {
 } from './errors.js';
 export type { HeartbeatOptions } from './heartbeat.js';
 export { startHeartbeat } from './heartbeat.js';
+export { HEAVY_KEYS_CAPACITY, HeavyKeys } from './heavy-keys.js';
 export type { AggregateParts, Emit, JobSpec, MapContext } from './job.js';
 export { defineJob, InputFormat } from './job.js';
 export type { CanonicalKey, Key } from './key.js';
@@ -87,6 +100,8 @@ export type { Clock, TimerHandle } from './ports/clock.js';
 export { systemClock } from './ports/clock.js';
 export type { LogFields, Logger } from './ports/logger.js';
 export { silentLogger } from './ports/logger.js';
+export type { MetricLabels, MetricName, MetricNameOf, MetricSpec, Metrics } from './ports/metrics.js';
+export { METRICS, MetricKind, noMetrics } from './ports/metrics.js';
 export type {
   PartitionWrite,
   PruneResult,
@@ -122,6 +137,7 @@ export type {
   JobRef,
   MapTaskMessage,
   MessageBody,
+  PartialsMessage,
   PartMessage,
   ProtocolMessage,
   ProtocolMessageType,
@@ -129,6 +145,7 @@ export type {
   RunAbortedMessage,
   RunAbortMessage,
   RunStartMessage,
+  SaltingOutcome,
   SplitRef,
   TaskDoneMessage,
   TaskFailedMessage,
@@ -139,6 +156,18 @@ export type { JobLoader, ResolvedJob } from './resolve-job.js';
 export { DEFAULT_PARTITIONS, JOB_NAME_PATTERN, jobFromModule, resolveJob } from './resolve-job.js';
 export type { RoleState } from './roles.js';
 export { runKey } from './roles.js';
+export type { ResolvedSalt, SaltPlan, SaltSetting } from './salting.js';
+export {
+  DEFAULT_SALT,
+  isSubKey,
+  MAX_SALT_FACTOR,
+  maxFactorFor,
+  parseSaltOption,
+  parseSubKey,
+  resolveSaltSetting,
+  subKey,
+  subKeyPartition,
+} from './salting.js';
 export type { StateDigest } from './state-digest.js';
 export {
   EMPTY_STATE_DIGEST,

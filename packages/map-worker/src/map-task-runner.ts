@@ -17,6 +17,7 @@ import {
 } from '@mrm/core';
 import { forEachRecord, readSplitBatches } from '@mrm/input';
 import { BatchCollector, type PartitionOutput } from './batch-collector.js';
+import { TaskSalting, type TaskSkewReport } from './task-salting.js';
 
 /** The encoded output of one batch of a map task. */
 export interface BatchOutput {
@@ -29,8 +30,8 @@ export interface BatchOutput {
   readonly markers: readonly Uint8Array[];
 }
 
-/** Totals of a finished map task. */
-export interface MapTaskTotals {
+/** Totals of a finished map task (with its heavy keys and what salting did). */
+export interface MapTaskTotals extends TaskSkewReport {
   readonly records: number;
   readonly skipped: number;
 }
@@ -46,6 +47,7 @@ export async function runMapTask(
   const { split } = task;
   let records = 0;
   let skipped = 0;
+  const salting = new TaskSalting(task, job);
   for await (const batch of readSplitBatches(split, signal)) {
     const collector = new BatchCollector(job, task.onError);
     const ctx = { source: split.displayPath, line: batch.firstLine, batchId: batch.slice.batchId };
@@ -82,9 +84,14 @@ export async function runMapTask(
     if (pending.length > 0) await Promise.all(pending);
     records += count;
     const header = { jobId: task.jobId, run: task.run, seq: batch.slice.seq, attempt: task.attempt, from: workerId };
-    const partitions = collector.finish(header, task.partitions, task.salt, task.maxFrameBytes);
-    const markers = partitions.map((p) =>
-      encodeMessage({
+    const router = salting.routerFor(batch.slice.seq, collector);
+    const partitions = collector.finish(header, task.partitions, task.salt, task.maxFrameBytes, {
+      heavy: salting.heavy,
+      ...(router !== undefined ? { router } : {}),
+    });
+    const markers = partitions.map((p) => {
+      const partialsFrom = router?.partialsFrom(p.partition);
+      return encodeMessage({
         type: 'batch-end',
         ...header,
         batchId: batch.slice.batchId,
@@ -92,13 +99,14 @@ export async function runMapTask(
         frames: p.frames.length,
         pairs: p.pairs,
         records: count,
+        ...(partialsFrom !== undefined ? { partialsFrom } : {}),
         // The records set aside travel once, with partition 0, and are stored with its state.
         ...(p.partition === 0 && deadLetters.length > 0 ? { deadLetters } : {}),
-      }),
-    );
+      });
+    });
     await onBatch({ seq: batch.slice.seq, batchId: batch.slice.batchId, records: count, partitions, markers });
   }
-  return { records, skipped };
+  return { records, skipped, ...salting.report() };
 }
 
 /** One line naming the input location of a failing record. */

@@ -10,7 +10,10 @@ import {
   type FrameMessage,
   type Logger,
   type MessageBody,
+  type Metrics,
   MrmError,
+  noMetrics,
+  type PartialsMessage,
   type ResolvedJob,
   type RunStartMessage,
   type StateDigest,
@@ -19,10 +22,11 @@ import {
 } from '@mrm/core';
 import { PartitionMerger } from './partition-merger.js';
 import { PlainAccumulator } from './plain-accumulator.js';
+import { type ForwardPartials, type SaltedIncoming, SaltedPartials } from './salted-partials.js';
 import { ValueBuffer } from './value-buffer.js';
 
 /** A batch of one partition being received. */
-interface Incoming {
+interface Incoming extends SaltedIncoming {
   buffer: ValueBuffer;
   /** Attempt of the map task whose frames these are. */
   attempt: number;
@@ -68,6 +72,13 @@ export class MergeRun {
   spilledBytes = 0;
   /** Reports not yet covered by a committed version: re-sent after a reconnect. */
   private unconfirmed: MessageBody[] = [];
+  /** Partition checkpoints being written. */
+  private checkpointing = 0;
+  private metrics: Metrics = noMetrics;
+  /** Sub-keys of salted hot keys and the partials they send home. */
+  private readonly salted: SaltedPartials;
+  /** Per seq: key/value pairs reduced here (what `balance` in status measures). */
+  private readonly pairsBySeq = new Map<number, number>();
 
   private constructor(
     readonly start: RunStartMessage,
@@ -76,7 +87,10 @@ export class MergeRun {
     private readonly workerId: string,
     private readonly report: Report,
     private readonly logger: Logger,
-  ) {}
+    forward?: ForwardPartials,
+  ) {
+    this.salted = new SaltedPartials(job, start.jobId, start.run, start.owners, forward);
+  }
 
   /** Opens the partitions this worker owns (after rolling back writes of versions never committed). */
   static async open(
@@ -86,9 +100,12 @@ export class MergeRun {
     workerId: string,
     report: Report,
     logger: Logger,
+    forward?: ForwardPartials,
+    metrics: Metrics = noMetrics,
   ): Promise<MergeRun> {
     await store.discardAbove(start.jobName, start.firstVersion - 1);
-    const run = new MergeRun(start, job, store, workerId, report, logger);
+    const run = new MergeRun(start, job, store, workerId, report, logger, forward);
+    run.metrics = metrics;
     const perPartitionValues = Math.max(
       1024,
       Math.floor(((start.maxBufferBytes / (1024 * 1024)) * PLAIN_VALUES_PER_MIB) / start.owned.length),
@@ -169,7 +186,7 @@ export class MergeRun {
     const inc = this.incoming(frame.seq, frame.partition, frame.attempt);
     if (inc === undefined) return;
     try {
-      inc.buffer.addPairs(frame.pairs);
+      this.salted.absorb(inc, inc.buffer, frame.pairs);
     } catch (e) {
       this.fail(e, `combine:${frame.partition}`);
       return;
@@ -191,6 +208,20 @@ export class MergeRun {
     this.maybeComplete(end.partition, end.seq, inc);
   }
 
+  /** Takes the partials of salted keys whose home partition is here. */
+  onPartials(m: PartialsMessage): void {
+    if (this.failed || this.closed) return;
+    const slot = this.slots.get(m.partition);
+    if (slot === undefined || m.seq < slot.nextSeq) return;
+    this.salted.receive(m);
+    const inc = slot.incoming.get(m.seq);
+    if (inc !== undefined) this.maybeComplete(m.partition, m.seq, inc);
+  }
+
+  private countPairs(seq: number, n: number): void {
+    if (n > 0) this.pairsBySeq.set(seq, (this.pairsBySeq.get(seq) ?? 0) + n);
+  }
+
   /**
    * Over budget: parks the buffer furthest from being merged (highest seq) in the store's spill
    * area. It is read back when its batch is merged.
@@ -209,6 +240,7 @@ export class MergeRun {
     inc.buffer = new ValueBuffer(this.job, this.start.onError);
     this.heldBytes -= inc.bytes;
     this.spilledBytes += inc.bytes;
+    this.metrics.add('mrm_spill_bytes_total', inc.bytes);
     inc.bytes = 0;
     const write = this.store.spill.append(this.spillNamespaceOf(seq, inc.attempt, partition), partition, values);
     write.catch((e: unknown) => this.fail(e, `spill:${partition}`));
@@ -237,6 +269,12 @@ export class MergeRun {
       );
       return;
     }
+    try {
+      this.salted.forward(seq, partition, this.start.batchIds[seq] ?? end.batchId, inc);
+    } catch (e) {
+      this.fail(e, `reduce:${partition}`);
+      return;
+    }
     this.drain(partition);
   }
 
@@ -257,16 +295,20 @@ export class MergeRun {
         const seq = slot.nextSeq;
         const inc = slot.incoming.get(seq);
         if (inc?.end === undefined || inc.frames < inc.end.frames) return;
+        if (!this.salted.ready(seq, partition, inc.attempt, inc.end.partialsFrom)) return;
         slot.incoming.delete(seq);
+        const partials = this.salted.take(seq, partition, inc.end.partialsFrom);
+        this.countPairs(seq, inc.pairs + partials.reduce((n, list) => n + list.length / 2, 0));
         this.heldBytes -= inc.bytes;
         await this.unspill(seq, partition, inc);
         const batchId = this.start.batchIds[seq] ?? inc.end.batchId;
         const setAside = inc.end.deadLetters ?? [];
         if (slot.merger !== undefined) {
           slot.merger.setAside(setAside);
-          await slot.merger.mergeBatch(batchId, inc.buffer);
+          await slot.merger.mergeBatch(batchId, inc.buffer, partials);
         } else await slot.plain?.add(batchId, inc.buffer, setAside);
         slot.nextSeq = seq + 1;
+        this.metrics.add('mrm_partition_batches_merged_total', 1, { job: this.start.jobName });
         this.onMerged(seq, inc.end.records);
         await this.maybeCheckpoint(slot, seq);
       }
@@ -285,6 +327,8 @@ export class MergeRun {
     }
     this.mergedCount.delete(seq);
     const { jobId, run } = this.start;
+    const pairs = this.pairsBySeq.get(seq) ?? 0;
+    this.pairsBySeq.delete(seq);
     this.send({
       type: 'batch-merged',
       jobId,
@@ -293,6 +337,7 @@ export class MergeRun {
       records,
       partitions: [...this.slots.keys()],
       from: this.workerId,
+      pairs,
     });
   }
 
@@ -303,6 +348,7 @@ export class MergeRun {
       if (!last) return;
       const written = await slot.plain.finish(firstVersion);
       this.spilledBytes += slot.plain.spilledBytes;
+      this.metrics.add('mrm_spill_bytes_total', slot.plain.spilledBytes);
       this.onWritten(firstVersion, seq, slot.partition, written);
       return;
     }
@@ -310,10 +356,20 @@ export class MergeRun {
     const merger = slot.merger as PartitionMerger;
     const version = firstVersion + Math.floor(seq / checkpointEveryBatches);
     // Asynchronous: merging goes on while the checkpoint is written.
-    merger.checkpoint(version).then(
-      (written) => this.onWritten(version, seq, slot.partition, written),
-      (e: unknown) => this.fail(e, `checkpoint:${slot.partition}`),
-    );
+    const started = performance.now();
+    this.checkpointing++;
+    merger
+      .checkpoint(version)
+      .finally(() => {
+        this.checkpointing--;
+        this.metrics.observe('mrm_checkpoint_duration_seconds', (performance.now() - started) / 1000, {
+          job: this.start.jobName,
+        });
+      })
+      .then(
+        (written) => this.onWritten(version, seq, slot.partition, written),
+        (e: unknown) => this.fail(e, `checkpoint:${slot.partition}`),
+      );
   }
 
   private onWritten(
@@ -345,6 +401,19 @@ export class MergeRun {
       deadLetters: all.reduce((n, w) => n + w.deadLetters, 0),
       from: this.workerId,
     });
+  }
+
+  /**
+   * What this run is doing, for heartbeats: checkpointing, merging batch n (1-based), or waiting
+   * for the frames of batch n.
+   */
+  phase(): string {
+    if (this.checkpointing > 0) return `checkpointing ${this.start.jobName}`;
+    let lowest: PartitionSlot | undefined;
+    for (const slot of this.slots.values()) if (lowest === undefined || slot.nextSeq < lowest.nextSeq) lowest = slot;
+    if (lowest === undefined || lowest.nextSeq >= this.start.totalBatches) return `finishing ${this.start.jobName}`;
+    const busy = [...this.slots.values()].some((s) => s.busy);
+    return `${busy ? 'merging' : 'waiting for'} batch ${lowest.nextSeq + 1} of ${this.start.jobName}`;
   }
 
   /** Sends a progress report and keeps it until a committed version covers it. */
@@ -396,6 +465,7 @@ export class MergeRun {
     await Promise.all([...this.slots.values()].map((s) => s.merger?.settle()));
     if (rollbackTo !== undefined) await this.store.discardAbove(this.start.jobName, rollbackTo);
     for (const slot of this.slots.values()) await slot.plain?.clear();
+    this.salted.clear();
     for (const slot of this.slots.values()) {
       for (const [seq, inc] of slot.incoming) await this.dropSpill(seq, slot.partition, inc);
       slot.incoming.clear();

@@ -14,6 +14,7 @@ import {
   type JobLoader,
   type Logger,
   type MessageBody,
+  type Metrics,
   MrmError,
   PartAssembler,
   type ProtocolMessage,
@@ -25,6 +26,7 @@ import {
   type StateStore,
   type Subscription,
   silentLogger,
+  splitPayload,
   type Transport,
   toWireError,
 } from '@mrm/core';
@@ -38,6 +40,8 @@ export interface MergeWorkerOptions {
   readonly store: StateStore;
   readonly loadJob: JobLoader;
   readonly logger?: Logger;
+  /** Where frames received, batches merged, spill bytes and checkpoint times go (default: nowhere). */
+  readonly metrics?: Metrics;
 }
 
 /** Counters of a merge worker. */
@@ -59,6 +63,9 @@ export class MergeWorker {
   private framesReceived = 0;
   private finishedSpilledBytes = 0;
   private bytesReceived = 0;
+  /** Runs being opened (partition state restored). */
+  private restoring = 0;
+  private partCounter = 0;
   private lifecycle: RoleState = 'created';
 
   constructor(private readonly options: MergeWorkerOptions) {
@@ -110,6 +117,18 @@ export class MergeWorker {
       reply(encodeApi({ type: 'error-reply', error: toWireError(e) }));
     }
   }
+
+  /** Sends partials of salted keys to the merge worker owning their home partition. */
+  private forwardPartials = (workerId: string, message: MessageBody): void => {
+    const { transport, id } = this.options;
+    for (const piece of splitPayload(
+      encodeMessage(message),
+      transport.maxPayloadBytes,
+      `${id}:p${this.partCounter++}`,
+    )) {
+      transport.publish({ kind: 'frames', workerId }, piece);
+    }
+  };
 
   private report = (message: MessageBody): void => {
     this.options.transport.publish({ kind: 'coordinator' }, encodeMessage(message));
@@ -169,8 +188,22 @@ export class MergeWorker {
       await run.close();
     }
     const job = await this.options.loadJob(start.job);
-    const run = await MergeRun.open(start, job, this.options.store, this.options.id, this.report, this.logger);
-    this.runs.set(key, run);
+    this.restoring++;
+    try {
+      const run = await MergeRun.open(
+        start,
+        job,
+        this.options.store,
+        this.options.id,
+        this.report,
+        this.logger,
+        this.forwardPartials,
+        this.options.metrics,
+      );
+      this.runs.set(key, run);
+    } finally {
+      this.restoring--;
+    }
   }
 
   private async closeRun(jobId: string, run: number, rollbackTo?: number): Promise<void> {
@@ -193,9 +226,15 @@ export class MergeWorker {
     }
     if (received === undefined) return;
     const { message: m, bytes: size } = received;
+    if (m.type === 'partials') {
+      this.runs.get(`${m.jobId}/${m.run}`)?.onPartials(m);
+      return;
+    }
     if (m.type !== 'frame' && m.type !== 'batch-end') return;
     this.framesReceived++;
     this.bytesReceived += size;
+    this.options.metrics?.add('mrm_frames_received_total', 1);
+    this.options.metrics?.add('mrm_bytes_received_total', size);
     const run = this.runs.get(runKey(m.jobId, m.run));
     if (run !== undefined) {
       if (m.type === 'frame') run.onFrame(m, size);
@@ -211,6 +250,13 @@ export class MergeWorker {
   /** Sends again the progress reports of every run (after the transport reconnected). */
   resendReports(): void {
     for (const run of this.runs.values()) run.resendReports();
+  }
+
+  /** What the worker is doing now, for heartbeats (the watchdog names it when a job stalls). */
+  phase(): string {
+    if (this.restoring > 0) return 'restoring partition state';
+    const phases = [...this.runs.values()].map((r) => r.phase());
+    return phases.length > 0 ? phases.join('; ') : 'idle';
   }
 
   /** Counters for metrics. */

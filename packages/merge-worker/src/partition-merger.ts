@@ -108,15 +108,17 @@ export class PartitionMerger {
   }
 
   /**
-   * Reduces one batch's values and merges them into the state. A throw, or a value that cannot be
-   * stored (see `unstorableReason`), fails the run naming the function and key; with `onError:
-   * 'skip'` the key keeps its state and a dead letter records why.
+   * Reduces one batch's values and merges them into the state; then merges the reduced partials
+   * of salted hot keys (`[key, partial, …]` lists from the partitions that held their sub-keys).
+   * A throw, or a value that cannot be stored (see `unstorableReason`), fails the run naming the
+   * function and key; with `onError: 'skip'` the key keeps its state and a dead letter records why.
    */
-  async mergeBatch(batchId: string, buffer: ValueBuffer): Promise<void> {
+  async mergeBatch(batchId: string, buffer: ValueBuffer, partials: readonly unknown[][] = []): Promise<void> {
     const { job } = this.ctx;
     const merge = job.merge;
     if (merge === undefined) throw new MrmError(ErrorCode.Internal, 'mergeBatch on a job without merge');
     await this.previous(buffer.values.keys());
+    if (partials.length > 0) await this.previous([...partialEntries(partials)].map(([k]) => k));
     const { cache, dirty, origins } = this;
     const reduce = job.reduce;
     const skip = this.ctx.onError === 'skip';
@@ -162,7 +164,37 @@ export class PartitionMerger {
       }
     }
     this.keyCount += added;
+    if (partials.length > 0) this.mergePartials(batchId, merge, partials);
     this.batchesSinceCut.push(batchId);
+  }
+
+  /** Folds partials into their keys' state one after another (salting, decisions/0011). */
+  private mergePartials(
+    batchId: string,
+    merge: NonNullable<ResolvedJob['merge']>,
+    partials: readonly unknown[][],
+  ): void {
+    const { cache, dirty, origins } = this;
+    for (const [k, partial] of partialEntries(partials)) {
+      const before = cache.get(k);
+      let after: unknown;
+      try {
+        after = merge(keyOfCanonical(k), before, partial);
+        const bad = after === undefined ? undefined : unstorableReason(after);
+        if (bad !== undefined) throw new BadResult(bad);
+      } catch (e) {
+        if (this.ctx.onError !== 'skip') throw userCodeError('merge', k, batchId, e, this.ctx.jobName);
+        this.deadLetters.add([
+          { stage: 'merge', batchId, key: k, message: resultMessage('merge', e), atMs: Date.now() },
+        ]);
+        continue;
+      }
+      if (before === undefined && after !== undefined) this.keyCount++;
+      else if (before !== undefined && after === undefined) this.keyCount--;
+      if (!dirty.has(k)) origins.set(k, before);
+      dirty.set(k, after);
+      cache.set(k, after);
+    }
   }
 
   /** Dead letters set aside since the last checkpoint (all, kept or not). */
@@ -240,5 +272,12 @@ export function callUser<T>(fn: string, ck: CanonicalKey, batchId: string, call:
     return call();
   } catch (e) {
     throw userCodeError(fn, ck, batchId, e, job);
+  }
+}
+
+/** Canonical keys and partials of flat `[key, partial, …]` lists. */
+function* partialEntries(lists: readonly unknown[][]): Generator<[CanonicalKey, unknown]> {
+  for (const list of lists) {
+    for (let i = 0; i + 1 < list.length; i += 2) yield [list[i] as CanonicalKey, list[i + 1]];
   }
 }

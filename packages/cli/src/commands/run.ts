@@ -7,6 +7,7 @@ import { loadJob } from '../job-loader.js';
 import { ProgressBar } from '../progress.js';
 import { say, seconds, thousands } from '../report.js';
 import { writeJobResult } from '../result-output.js';
+import { saltSummary } from '../skew-text.js';
 import { ensureDirectory, statePaths } from '../state-dir.js';
 
 /** Options of `mrm run`. */
@@ -20,6 +21,8 @@ export interface RunCommandOptions {
   readonly keepVersions?: number;
   readonly reset?: boolean;
   readonly allowCodeChange?: boolean;
+  /** `auto`, `off` or a factor. */
+  readonly salt?: string;
   readonly threads?: number;
   readonly quiet?: boolean;
   /** Keep running and merge what is appended to the input files. */
@@ -59,7 +62,8 @@ export function summary(name: string, r: RunResult, ms: number): string {
     last !== undefined
       ? ` → version ${last.version}`
       : ` → nothing new to merge${r.latest !== undefined ? ` (still version ${r.latest.version})` : ''}`;
-  return parts.join(', ') + tail;
+  const salt = saltSummary(r.skew);
+  return parts.join(', ') + tail + (salt !== '' ? `; ${salt}` : '');
 }
 
 /** Runs `mrm run`. */
@@ -88,6 +92,7 @@ export async function runCommand(jobPath: string, options: RunCommandOptions): P
         ...(options.keepVersions !== undefined ? { keepVersions: options.keepVersions } : {}),
         ...(options.reset === true ? { reset: true } : {}),
         ...(options.allowCodeChange === true ? { allowCodeChange: true } : {}),
+        ...(options.salt !== undefined ? { salt: options.salt } : {}),
       },
       ...(options.threads !== undefined ? { threads: options.threads } : {}),
       onSource: (s) => {

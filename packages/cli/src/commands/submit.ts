@@ -32,6 +32,8 @@ export interface SubmitCommandOptions {
   readonly keepVersions?: number;
   readonly reset?: boolean;
   readonly allowCodeChange?: boolean;
+  /** `auto`, `off` or a factor. */
+  readonly salt?: string;
   readonly priority?: number;
   readonly sharedFs?: boolean;
   readonly timeout?: number;
@@ -46,7 +48,7 @@ export async function submitCommand(jobPath: string, options: SubmitCommandOptio
   }
   const loaded = await loadJob(jobPath, join(tmpdir(), 'mrm-submit-bundles'));
   const files = await expandInputs(options.input);
-  const transport = await connectCluster(options.nats, 'mrm-submit');
+  const transport = await connectCluster(options, 'mrm-submit');
   try {
     await publishBundle(transport, loaded.bundle);
     const inputs = await shipInputs(transport, files, options.sharedFs === true);
@@ -69,6 +71,7 @@ export async function submitCommand(jobPath: string, options: SubmitCommandOptio
             ...(options.keepVersions !== undefined ? { keepVersions: options.keepVersions } : {}),
             ...(options.reset === true ? { reset: true } : {}),
             ...(options.allowCodeChange === true ? { allowCodeChange: true } : {}),
+            ...(options.salt !== undefined ? { salt: options.salt } : {}),
             ...(options.priority !== undefined ? { priority: options.priority } : {}),
           },
         }),
@@ -83,6 +86,12 @@ export async function submitCommand(jobPath: string, options: SubmitCommandOptio
     process.stdout.write(`${jobId}\n`);
     if (finished === undefined) return;
     const status = await finished;
+    if (status.state === 'cancelled') {
+      throw new MrmError(
+        ErrorCode.Aborted,
+        `job ${jobId} was cancelled; its result stays at its last committed version`,
+      );
+    }
     if (status.state === 'failed') {
       const error = status.error !== undefined ? fromWireError(status.error) : undefined;
       throw new MrmError(
@@ -116,7 +125,7 @@ export async function submitCommand(jobPath: string, options: SubmitCommandOptio
 function waitForEnd(transport: Transport, jobId: string, timeoutMs: number | undefined): Promise<JobStatus> {
   return new Promise<JobStatus>((resolve, reject) => {
     const done = (s: JobStatus) => {
-      if (s.state !== 'succeeded' && s.state !== 'failed') return;
+      if (s.state !== 'succeeded' && s.state !== 'failed' && s.state !== 'cancelled') return;
       cleanup();
       resolve(s);
     };
