@@ -70,7 +70,11 @@ export function buildProgram(): Command {
     .requiredOption('-i, --input <path...>', 'input files, folders or globs (.gz too)')
     .option('-s, --state <dir>', 'state directory', '.mrm')
     .option('-o, --out <file>', "write the job's whole current result as JSON Lines ('-' for stdout)")
-    .option('-b, --batch-size <records>', 'records (lines) per micro-batch (default 50000)', positiveInt)
+    .option(
+      '-b, --batch-size <records>',
+      'records (lines) per micro-batch (default 200000; a batch also ends past 32 MiB)',
+      positiveInt,
+    )
     .option('--checkpoint-every <batches>', 'commit a version every this many batches (default 20)', positiveInt)
     .addOption(onErrorOption('run'))
     .addOption(keepVersionsOption())
@@ -82,6 +86,12 @@ export function buildProgram(): Command {
     .option('-f, --follow', 'keep running: merge lines appended to the input files (also across rotation by rename)')
     .option('--batch-interval <ms>', 'with --follow: milliseconds between rounds (default 1000)', positiveInt)
     .action(async (job: string, opts) => (await import('./commands/run.js')).runCommand(job, opts));
+
+  program
+    .command('check')
+    .description("type-check a job file against @mrm/core's types (run and submit do not type-check)")
+    .argument('<job>', 'job file (.ts or .js)')
+    .action(async (job: string) => (await import('./commands/check.js')).checkCommand(job));
 
   program
     .command('query')
@@ -183,7 +193,11 @@ export function buildProgram(): Command {
     .option('--nats <url>', 'NATS URL (default: $MRM_NATS_URL)')
     .option('-w, --wait', 'return when the job has finished (exit 0) or failed (non-zero)')
     .option('-o, --out <file>', "with --wait: write the job's result as JSON Lines ('-' for stdout)")
-    .option('-b, --batch-size <records>', 'records (lines) per micro-batch (default 50000)', positiveInt)
+    .option(
+      '-b, --batch-size <records>',
+      'records (lines) per micro-batch (default 200000; a batch also ends past 32 MiB)',
+      positiveInt,
+    )
     .option('--checkpoint-every <batches>', 'commit a version every this many batches (default 20)', positiveInt)
     .addOption(onErrorOption('job'))
     .addOption(keepVersionsOption())

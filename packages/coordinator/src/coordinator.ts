@@ -26,6 +26,7 @@ import {
 import type { SourceFile } from '@mrm/input';
 import { JobRecord } from './job-record.js';
 import { JobRun, type RunProgress, type RunSettings } from './job-run.js';
+import type { PartitionLeases } from './partition-leases.js';
 import { planRun, type SourceOutcome } from './run-plan.js';
 
 /** Options of {@link Coordinator}. */
@@ -33,6 +34,11 @@ export interface CoordinatorOptions {
   readonly transport: Transport;
   /** The coordinator's own durable records (job shapes, plans, committed versions). */
   readonly store: StateStore;
+  /**
+   * Partition leases and the manifest of checkpoint copies (a cluster): runs of incremental jobs
+   * then keep a copy of every checkpoint off the machine, and partitions can move. Absent: no copies.
+   */
+  readonly leases?: PartitionLeases;
   readonly logger?: Logger;
   /** Where runs report commit durations (default: nowhere). */
   readonly metrics?: Metrics;
@@ -40,7 +46,7 @@ export interface CoordinatorOptions {
 
 /** Options of one run, with units in their names. */
 export interface RunJobOptions {
-  /** Lines per batch (default 50,000). */
+  /** Lines per batch (default {@link DEFAULT_BATCH_LINES}). */
   readonly batchLines?: number;
   /** Checkpoint (commit a version) every this many batches (default 20). */
   readonly checkpointEveryBatches?: number;
@@ -130,9 +136,16 @@ export function resolveRunSettings(options: RunJobOptions = {}, mapWorkers = 1):
   };
 }
 
+/**
+ * Lines per batch when none is given. Chosen by measurement (docs/decisions/0013-batch-size.md):
+ * the framework's own work per batch (combine, encode, decode, merge, per pair) shrinks as a batch
+ * holds more repeats of its keys, and 200,000 lines of text are ~10 MB, far below the byte cap.
+ */
+export const DEFAULT_BATCH_LINES = 200_000;
+
 /** Validated lines per batch. */
 export function resolveBatchLines(value: number | undefined): number {
-  const v = value ?? 50_000;
+  const v = value ?? DEFAULT_BATCH_LINES;
   if (!Number.isSafeInteger(v) || v < 1) {
     throw new MrmError(ErrorCode.BadOption, `batch size must be a positive integer of records, got ${String(value)}`);
   }
@@ -213,6 +226,13 @@ export class Coordinator {
       latest: base,
     };
     if (plan.batchIds.length === 0) return empty;
+    const owners =
+      request.owners ??
+      Array.from({ length: job.partitions }, (_, p) => mergeWorkers[p % mergeWorkers.length] as string);
+    const leases =
+      job.incremental && this.options.leases !== undefined
+        ? await this.options.leases.prepare(job.name, owners, base?.version ?? 0)
+        : undefined;
     const run = new JobRun({
       jobId: request.jobId,
       run: runNumber,
@@ -225,8 +245,9 @@ export class Coordinator {
       transport,
       mapWorkers,
       mergeWorkers,
-      ...(request.owners !== undefined ? { owners: request.owners } : {}),
+      owners,
       settings,
+      ...(leases !== undefined ? { leases } : {}),
       logger: this.logger,
       ...(this.options.metrics !== undefined ? { metrics: this.options.metrics } : {}),
       ...(request.onProgress !== undefined ? { onProgress: request.onProgress } : {}),

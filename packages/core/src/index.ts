@@ -67,6 +67,17 @@ export {
   declaresAssociative,
   MIN_CHECK_VALUES,
 } from './associativity.js';
+export type { CheckpointCopy, CopyManifest, ManifestEntry, PartitionCopyPlan } from './checkpoint-copy.js';
+export {
+  CHECKPOINTS_BUCKET,
+  checkpointBlobName,
+  DEFAULT_FULL_COPY_EVERY,
+  decodeCheckpointCopy,
+  encodeCheckpointCopy,
+  LEASES_BUCKET,
+  leaseKey,
+  restoreChain,
+} from './checkpoint-copy.js';
 export { decode, encode, MSGPACK_OPTIONS } from './codec.js';
 export { combineValues } from './combine-values.js';
 export type { DeadLetter, DeadLetterStage, StoredDeadLetter } from './dead-letter.js';
@@ -94,7 +105,7 @@ export {
   MAX_CANONICAL_KEY_LENGTH,
   parseKeyArgument,
 } from './key.js';
-export { hashKey, partitionOf } from './partition.js';
+export { hashKey, partitionOf, partitionOfHash } from './partition.js';
 export { PartAssembler, splitPayload } from './payload-parts.js';
 export type { Clock, TimerHandle } from './ports/clock.js';
 export { systemClock } from './ports/clock.js';
@@ -125,6 +136,7 @@ export type {
   Transport,
   TransportState,
 } from './ports/transport.js';
+export { printable } from './printable.js';
 export type {
   AckMessage,
   BatchEndMessage,

@@ -8,6 +8,8 @@
  * ordinal) and a run-local sequence number `seq` (0, 1, 2… in merge order). A *map task* reads one
  * split of one source and produces one or more consecutive batches.
  */
+
+import type { PartitionCopyPlan } from './checkpoint-copy.js';
 import { decodeEnvelope, encode, type WithoutVersion } from './codec.js';
 import type { DeadLetter } from './dead-letter.js';
 import type { WireError } from './errors.js';
@@ -172,6 +174,12 @@ export interface RunStartMessage {
   readonly maxBufferBytes: number;
   /** `skip`: keys whose reduce or merge fails become dead letters instead of failing the run. */
   readonly onError?: 'fail' | 'skip';
+  /**
+   * Copies kept off the machine (a cluster): per owned partition, the lease token to write under
+   * and the chain to restore from when the local store is not current. Absent: no copies
+   * (the embedded engine).
+   */
+  readonly copies?: readonly PartitionCopyPlan[];
   /** Owner of every partition (where partials of salted keys go). */
   readonly owners?: readonly string[];
 }
@@ -207,6 +215,8 @@ export interface CheckpointWrittenMessage {
   readonly digests: readonly StateDigest[];
   /** Records and keys set aside (dead letters) in the batches of this version, all partitions here. */
   readonly deadLetters: number;
+  /** Per partition (parallel to `partitions`): its copy is a full snapshot (with copies only). */
+  readonly fulls?: readonly boolean[];
   readonly from: string;
 }
 

@@ -20,6 +20,7 @@ import {
   type StateStore,
   toWireError,
 } from '@mrm/core';
+import { type CopyTarget, PartitionCopies } from './partition-copies.js';
 import { PartitionMerger } from './partition-merger.js';
 import { PlainAccumulator } from './plain-accumulator.js';
 import { type ForwardPartials, type SaltedIncoming, SaltedPartials } from './salted-partials.js';
@@ -62,8 +63,13 @@ export class MergeRun {
   private readonly slots = new Map<number, PartitionSlot>();
   /** Per seq: owned partitions that merged it. */
   private readonly mergedCount = new Map<number, number>();
-  /** Per version: owned partitions that wrote it, their digests and dead letters. */
-  private readonly written = new Map<number, Map<number, { digest: StateDigest; deadLetters: number }>>();
+  /** Per version: owned partitions that wrote it, their digests, dead letters and whether their copy is full. */
+  private readonly written = new Map<
+    number,
+    Map<number, { digest: StateDigest; deadLetters: number; full: boolean }>
+  >();
+  /** Copies kept off the machine (a cluster run), else undefined. */
+  private copies: PartitionCopies | undefined;
   private failed = false;
   private closed = false;
   /** Encoded bytes held in all incoming buffers. */
@@ -102,10 +108,17 @@ export class MergeRun {
     logger: Logger,
     forward?: ForwardPartials,
     metrics: Metrics = noMetrics,
+    copyTarget?: CopyTarget,
   ): Promise<MergeRun> {
     await store.discardAbove(start.jobName, start.firstVersion - 1);
     const run = new MergeRun(start, job, store, workerId, report, logger, forward);
     run.metrics = metrics;
+    if (start.copies !== undefined && copyTarget !== undefined && start.incremental) {
+      const copies = new PartitionCopies(copyTarget, store, start.jobName, start.copies, logger);
+      // A partition that moved here (or a store that came back empty) is restored first.
+      for (const partition of start.owned) await copies.restoreIfStale(partition, start.firstVersion - 1);
+      run.copies = copies;
+    }
     const perPartitionValues = Math.max(
       1024,
       Math.floor(((start.maxBufferBytes / (1024 * 1024)) * PLAIN_VALUES_PER_MIB) / start.owned.length),
@@ -355,7 +368,7 @@ export class MergeRun {
     if (!last && (seq + 1) % checkpointEveryBatches !== 0) return;
     const merger = slot.merger as PartitionMerger;
     const version = firstVersion + Math.floor(seq / checkpointEveryBatches);
-    // Asynchronous: merging goes on while the checkpoint is written.
+    // Asynchronous: merging goes on while the checkpoint is written (and copied).
     const started = performance.now();
     this.checkpointing++;
     merger
@@ -366,17 +379,22 @@ export class MergeRun {
           job: this.start.jobName,
         });
       })
-      .then(
-        (written) => this.onWritten(version, seq, slot.partition, written),
-        (e: unknown) => this.fail(e, `checkpoint:${slot.partition}`),
-      );
+      .then(async (layer) => {
+        const full = (await this.copies?.ship(slot.partition, version, layer)) ?? false;
+        this.onWritten(version, seq, slot.partition, {
+          digest: layer.digest,
+          deadLetters: layer.deadLetterCount,
+          full,
+        });
+      })
+      .catch((e: unknown) => this.fail(e, `checkpoint:${slot.partition}`));
   }
 
   private onWritten(
     version: number,
     throughSeq: number,
     partition: number,
-    written: { digest: StateDigest; deadLetters: number },
+    written: { digest: StateDigest; deadLetters: number; full?: boolean },
   ): void {
     if (this.failed || this.closed) return;
     let parts = this.written.get(version);
@@ -384,7 +402,7 @@ export class MergeRun {
       parts = new Map();
       this.written.set(version, parts);
     }
-    parts.set(partition, written);
+    parts.set(partition, { ...written, full: written.full ?? false });
     if (parts.size < this.slots.size) return;
     this.written.delete(version);
     const { jobId, run } = this.start;
@@ -399,6 +417,7 @@ export class MergeRun {
       keyCounts: all.map((w) => w.digest.keys),
       digests: all.map((w) => w.digest),
       deadLetters: all.reduce((n, w) => n + w.deadLetters, 0),
+      ...(this.copies !== undefined ? { fulls: all.map((w) => w.full) } : {}),
       from: this.workerId,
     });
   }
@@ -420,6 +439,17 @@ export class MergeRun {
   private send(report: MessageBody): void {
     this.unconfirmed.push(report);
     this.report(report);
+  }
+
+  /** Before committing a version locally: throws `E_FENCED` when a partition's lease moved on. */
+  async assertLeases(): Promise<void> {
+    if (this.copies === undefined) return;
+    for (const partition of this.slots.keys()) await this.copies.assertLease(partition);
+  }
+
+  /** After committing a version locally: the store holds the owned partitions at it. */
+  async committed(version: number): Promise<void> {
+    await this.copies?.markCurrent(this.slots.keys(), version);
   }
 
   /** Forgets the reports a committed version covers (through `throughSeq`). */

@@ -30,6 +30,21 @@ export interface PartitionContext {
   readonly onError?: 'fail' | 'skip';
 }
 
+/** What one checkpoint of a partition wrote. */
+export interface CheckpointLayer {
+  /** Keys changed since the checkpoint before; `undefined` deletes. */
+  readonly changes: ReadonlyMap<CanonicalKey, unknown>;
+  readonly batches: readonly string[];
+  /** Live keys after the write. */
+  readonly keyCount: number;
+  /** Keys, bytes and hash of the partition after the write. */
+  readonly digest: StateDigest;
+  /** Dead letters written with it. */
+  readonly deadLetters: readonly DeadLetter[];
+  /** Dead letters set aside since the checkpoint before (kept or only counted). */
+  readonly deadLetterCount: number;
+}
+
 /**
  * Merges batches of one partition and writes its checkpoints.
  *
@@ -204,9 +219,9 @@ export class PartitionMerger {
 
   /**
    * Starts writing the changes since the last checkpoint as `version`; resolves when durable, with
-   * the partition's digest and the number of dead letters set aside since the previous checkpoint.
+   * what was written (for the copy kept off the machine, the digest and the dead letters).
    */
-  checkpoint(version: number): Promise<{ digest: StateDigest; deadLetters: number }> {
+  checkpoint(version: number): Promise<CheckpointLayer> {
     const { store, jobName, partition } = this.ctx;
     const layer = this.dirty;
     this.dirty = new Map();
@@ -236,7 +251,15 @@ export class PartitionMerger {
     this.pendingWrites.add(write);
     const forget = () => void this.pendingWrites.delete(write);
     write.then(forget, forget);
-    return write.then(() => ({ digest, deadLetters: setAside }));
+    const keyCount = this.keyCount;
+    return write.then(() => ({
+      changes: layer,
+      batches,
+      keyCount,
+      digest,
+      deadLetters,
+      deadLetterCount: setAside,
+    }));
   }
 
   /** Waits for every write started so far (successful or not). */
