@@ -171,6 +171,8 @@ export { runKey } from './roles.js';
 export type { ResolvedSalt, SaltPlan, SaltSetting } from './salting.js';
 export {
   DEFAULT_SALT,
+  HOT_SHARE_OF_PARTITION,
+  hotFactor,
   isSubKey,
   MAX_SALT_FACTOR,
   maxFactorFor,

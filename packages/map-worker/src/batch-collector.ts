@@ -136,6 +136,21 @@ export class BatchCollector {
       : values;
   }
 
+  /**
+   * Keys holding at least `share` of the batch's values (canonical form, with their value
+   * counts), heaviest first, and the number of values. Only meaningful without combine.
+   */
+  heaviest(share: number): { total: number; keys: Array<[CanonicalKey, number]> } {
+    let total = 0;
+    for (const list of this.byString.values()) total += list.length;
+    for (const { values } of this.byCanonical.values()) total += values.length;
+    const min = Math.max(2, Math.ceil(total * share));
+    const out: Array<[CanonicalKey, number]> = [];
+    for (const [k, list] of this.byString) if (list.length >= min) out.push([canonicalKey(k), list.length]);
+    for (const [ck, { values }] of this.byCanonical) if (values.length >= min) out.push([ck, values.length]);
+    return { total, keys: out.sort((a, b) => b[1] - a[1]) };
+  }
+
   /** The values collected for a key so far (raw, or partly combined), if any. */
   valuesOf(ck: CanonicalKey): readonly unknown[] | undefined {
     const key = keyOf(ck);
