@@ -124,6 +124,15 @@ export function buildProgram(): Command {
     .action(async (job: string, opts) => (await import('./commands/submit.js')).submitCommand(job, opts));
 
   program
+    .command('publish')
+    .description('append lines (from files, else stdin) to the stream of <subject>, one record per line')
+    .argument('<subject>', "NATS subject, e.g. 'logs.web' (its JetStream stream is created when missing)")
+    .option('--nats <url>', 'NATS URL (default: $MRM_NATS_URL)')
+    .option('-f, --file <path...>', 'files to publish, line by line (default: standard input)')
+    .option('-q, --quiet', 'no summary line on stderr')
+    .action(async (subject: string, opts) => (await import('./commands/publish.js')).publishCommand(subject, opts));
+
+  program
     .command('status')
     .description('jobs, batches, workers and lag of the cluster')
     .argument('[job-id]', 'one job')

@@ -29,4 +29,11 @@ export type { JobRunContext, RunProgress, RunSettings } from './job-run.js';
 export { JobRun } from './job-run.js';
 export type { PlanRunOptions, RunPlan, SourceOutcome } from './run-plan.js';
 export { planRun } from './run-plan.js';
+export type {
+  StreamCursor,
+  StreamProgress,
+  StreamRoundsOptions,
+  StreamSegment,
+} from './stream-rounds.js';
+export { DEFAULT_MAX_SEGMENT_RECORDS, StreamRounds, segmentIdentity } from './stream-rounds.js';
 export { WorkerRegistry } from './worker-registry.js';

@@ -135,3 +135,5 @@ export type { RoleState } from './roles.js';
 export { runKey } from './roles.js';
 export type { Duration, EventTime, ResolvedWindow, WindowSpec } from './window.js';
 export { durationMs, eventTimeMs, windowStartsOf } from './window.js';
+export type { StreamInfo, StreamLog, StreamRecord } from './ports/stream-log.js';
+export { STREAM_SUBJECT_PATTERN } from './ports/stream-log.js';

@@ -12,7 +12,15 @@
  * @packageDocumentation
  */
 export type { StateListener } from './nats-transport.js';
+export { NatsStreamLog } from './nats-stream-log.js';
 export { NatsTransport } from './nats-transport.js';
 export type { NatsTransportOptions, ResolvedNatsTransportOptions } from './options.js';
 export { DEFAULT_NATS_PREFIX, resolveNatsTransportOptions } from './options.js';
-export { blobBucketName, channelSubject, decodeKvKey, encodeKvKey, kvBucketName } from './subjects.js';
+export {
+  blobBucketName,
+  channelSubject,
+  decodeKvKey,
+  encodeKvKey,
+  inputStreamName,
+  kvBucketName,
+} from './subjects.js';

@@ -27,7 +27,7 @@ export async function coordinatorCommand(options: CoordinatorCommandOptions): Pr
   const unlock = await lockStateDir(paths);
   const transport = await connectCluster(options.nats, 'mrm-coordinator', logger);
   const store = await LmdbStateStore.open({ path: paths.lmdb });
-  const inputs = new InputCache(transport, join(paths.root, 'inputs'));
+  const inputs = new InputCache(transport, join(paths.root, 'inputs'), transport.streams);
   const service = new CoordinatorService({
     transport,
     store,

@@ -40,7 +40,7 @@ export async function workerCommand(options: WorkerCommandOptions): Promise<void
   const closers: Array<() => Promise<void>> = [];
   let stats: () => Record<string, number>;
   if (role === WorkerRole.Map) {
-    const inputs = new InputCache(transport, join(paths.root, 'inputs'));
+    const inputs = new InputCache(transport, join(paths.root, 'inputs'), transport.streams);
     const worker = new MapWorker({
       id,
       transport,
