@@ -20,6 +20,7 @@ import {
   type ResolvedJob,
   type RoleState,
   type StateStore,
+  type StreamLog,
   type SubmitRequest,
   type Subscription,
   silentLogger,
@@ -29,10 +30,11 @@ import {
   WorkerRole,
 } from '@mrm/core';
 import type { SourceFile } from '@mrm/input';
-import { Coordinator, type RunJobOptions } from './coordinator.js';
+import { Coordinator, type RunJobOptions, type RunResult } from './coordinator.js';
 import { JobHistory } from './job-history.js';
 import { JobQueue } from './job-queue.js';
 import { JobRecord } from './job-record.js';
+import { StreamRounds, type StreamSegment } from './stream-rounds.js';
 import { WorkerRegistry } from './worker-registry.js';
 
 /** Options of {@link CoordinatorService}. */
@@ -52,6 +54,15 @@ export interface CoordinatorServiceOptions {
   readonly workerWaitMs?: number;
   /** Options applied to every run (tests shorten timeouts with it). */
   readonly runOptions?: RunJobOptions;
+  /** Input of streaming jobs: the streams, and a segment of one as a file this process can plan. */
+  readonly streamInput?: StreamInput;
+}
+
+/** How the service reads streaming jobs' input. */
+export interface StreamInput {
+  readonly streams: StreamLog;
+  /** The records of a segment as a local file (location `stream:…` for the map workers). */
+  segmentSource(segment: StreamSegment): Promise<SourceFile>;
 }
 
 const OWNERS = 'owners';
@@ -67,6 +78,8 @@ export class CoordinatorService {
   private readonly subscriptions: Subscription[] = [];
   private unlisten: (() => void) | undefined;
   private running: JobStatus | undefined;
+  /** Stops the running job (a streaming job runs until this aborts). */
+  private runningAbort: AbortController | undefined;
   private loop: Promise<void> = Promise.resolve();
   private lastEventMs = 0;
   /** Set from our reconnect until every live worker has been heard from again. */
@@ -216,28 +229,34 @@ export class CoordinatorService {
       startedAtMs: this.clock.nowMs(),
     };
     this.running = status;
+    const abort = new AbortController();
+    this.runningAbort = abort;
     await this.publish(status, true);
     try {
       const job = await this.options.loadJob(request.job);
       const inputs = await this.options.resolveInputs(request.inputs);
       const { mapWorkers, mergeWorkers } = await this.waitForWorkers(job.name);
       const owners = await this.owners(job, mergeWorkers);
-      const result = await this.coordinator.runJob({
-        jobId: request.jobId,
-        job,
-        ref: request.job,
-        inputs,
-        mapWorkers,
-        mergeWorkers: [...new Set(owners)],
-        owners,
-        options: { ...this.options.runOptions, ...runOptionsOf(request) },
-        onProgress: () => {
-          const run = this.coordinator.activeRun(request.jobId);
-          if (run === undefined || this.running === undefined) return;
-          this.running = { ...this.running, progress: run.snapshot() };
-          void this.publish(this.running, false);
-        },
-      });
+      const runOnce = (runInputs: readonly SourceFile[]): Promise<RunResult> =>
+        this.coordinator.runJob({
+          jobId: request.jobId,
+          job,
+          ref: request.job,
+          inputs: runInputs,
+          mapWorkers,
+          mergeWorkers: [...new Set(owners)],
+          owners,
+          options: { ...this.options.runOptions, ...runOptionsOf(request) },
+          ...(abort !== undefined ? { signal: abort.signal } : {}),
+          onProgress: () => {
+            const run = this.coordinator.activeRun(request.jobId);
+            if (run === undefined || this.running === undefined) return;
+            this.running = { ...this.running, progress: run.snapshot() };
+            void this.publish(this.running, false);
+          },
+        });
+      const result =
+        request.options.stream === undefined ? await runOnce(inputs) : await this.runStream(request, job.name, runOnce);
       status = {
         ...status,
         ...(this.running?.progress !== undefined ? { progress: this.running.progress } : {}),
@@ -251,9 +270,52 @@ export class CoordinatorService {
       status = { ...status, state: 'failed', finishedAtMs: this.clock.nowMs(), error: toWireError(e) };
     }
     this.running = undefined;
+    this.runningAbort = undefined;
     await this.publish(status, true);
     await this.history.dropRequest(request.jobId);
     await this.history.prune();
+  }
+
+  /**
+   * A streaming job: rounds over its input stream until it is stopped. Each round runs the job
+   * over the segments not yet committed; the result gathers every round's versions.
+   */
+  private async runStream(
+    request: SubmitRequest,
+    name: string,
+    runOnce: (inputs: readonly SourceFile[]) => Promise<RunResult>,
+  ): Promise<RunResult> {
+    const stream = request.options.stream;
+    const input = this.options.streamInput;
+    if (stream === undefined || input === undefined) {
+      throw new MrmError(
+        ErrorCode.BadOption,
+        `job ${request.jobId} reads a stream, and this coordinator has no stream access`,
+      );
+    }
+    const versions: RunResult['versions'][number][] = [];
+    let last: RunResult | undefined;
+    const rounds = new StreamRounds({
+      store: this.options.store,
+      streams: input.streams,
+      jobName: name,
+      subject: stream.subject,
+      intervalMs: stream.batchIntervalMs,
+      clock: this.clock,
+      runRound: async (segments) => {
+        const sources = await Promise.all(segments.map((s) => input.segmentSource(s)));
+        last = await runOnce(sources);
+        versions.push(...last.versions);
+      },
+      onProgress: (progress) => {
+        if (this.running?.jobId !== request.jobId) return;
+        this.running = { ...this.running, stream: progress, versions: versions.map((v) => v.version) };
+        void this.publish(this.running, false);
+      },
+    });
+    await rounds.run(this.runningAbort?.signal ?? new AbortController().signal);
+    if (last === undefined) return { ...(await runOnce([])), versions };
+    return { ...last, versions };
   }
 
   /** Waits (up to `workerWaitMs`) for at least one live map and one live merge worker. */

@@ -18,7 +18,7 @@ export type {
   RunResult,
 } from './coordinator.js';
 export { Coordinator, resolveBatchLines, resolveRunSettings } from './coordinator.js';
-export type { CoordinatorServiceOptions } from './coordinator-service.js';
+export type { CoordinatorServiceOptions, StreamInput } from './coordinator-service.js';
 export { CoordinatorService } from './coordinator-service.js';
 export { JobHistory } from './job-history.js';
 export type { QueuedJob } from './job-queue.js';
@@ -31,7 +31,6 @@ export type { PlanRunOptions, RunPlan, SourceOutcome } from './run-plan.js';
 export { planRun } from './run-plan.js';
 export type {
   StreamCursor,
-  StreamProgress,
   StreamRoundsOptions,
   StreamSegment,
 } from './stream-rounds.js';

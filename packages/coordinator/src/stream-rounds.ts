@@ -12,7 +12,7 @@
  * await rounds.run(signal);   // until the signal aborts
  * ```
  */
-import { type Clock, type StateStore, type StreamLog, systemClock } from '@mrm/core';
+import { type Clock, type StateStore, type StreamLog, type StreamStatus, systemClock } from '@mrm/core';
 
 /** Records `from..to` (inclusive) of the stream of `subject`. */
 export interface StreamSegment {
@@ -32,18 +32,6 @@ export interface StreamCursor {
   readonly committedRecords: number;
 }
 
-/** Where a streaming job stands, for status: records behind the stream's head. */
-export interface StreamProgress {
-  readonly subject: string;
-  /** The stream's newest sequence when last looked at. */
-  readonly headSeq: number;
-  /** Newest sequence whose record is committed. */
-  readonly committedSeq: number;
-  /** Records published and not yet committed. */
-  readonly lag: number;
-  readonly rounds: number;
-}
-
 /** Options of {@link StreamRounds}. */
 export interface StreamRoundsOptions {
   /** The coordinator's store: the cursor lives in the job's metadata. */
@@ -57,7 +45,7 @@ export interface StreamRoundsOptions {
   readonly maxSegmentRecords?: number;
   /** Runs the job over these segments; resolves once everything of them is committed. */
   readonly runRound: (segments: readonly StreamSegment[]) => Promise<void>;
-  readonly onProgress?: (progress: StreamProgress) => void;
+  readonly onProgress?: (progress: StreamStatus) => void;
   readonly clock?: Clock;
 }
 

@@ -1,5 +1,5 @@
-import { type StreamInfo, type StreamLog, type StreamRecord } from '@mrm/core';
-import { type StreamSegment, StreamRounds } from '@mrm/coordinator';
+import { StreamRounds, type StreamSegment } from '@mrm/coordinator';
+import type { StreamInfo, StreamLog, StreamRecord } from '@mrm/core';
 import { MemoryStateStore } from '@mrm/runtime';
 import { describe, expect, it } from 'vitest';
 

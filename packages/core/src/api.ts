@@ -42,6 +42,17 @@ export interface SubmitOptions {
   readonly onError?: 'fail' | 'skip';
   /** Higher runs first (default 0). */
   readonly priority?: number;
+  /**
+   * A streaming job: it reads the stream of this subject (no `inputs`) in rounds, one every
+   * `batchIntervalMs`, and runs until cancelled.
+   */
+  readonly stream?: StreamSubmitOptions;
+}
+
+/** The input stream of a streaming job. */
+export interface StreamSubmitOptions {
+  readonly subject: string;
+  readonly batchIntervalMs: number;
 }
 
 /** Worker → coordinator, every heartbeat interval: alive, with counters. */
@@ -102,6 +113,21 @@ export interface JobStatus {
   readonly versions?: readonly number[];
   readonly skippedInputs?: readonly string[];
   readonly error?: WireError;
+  /** A streaming job: where it stands against its input stream. */
+  readonly stream?: StreamStatus;
+}
+
+/** Where a streaming job stands against its input stream. */
+export interface StreamStatus {
+  readonly subject: string;
+  /** The stream's newest sequence when last looked at. */
+  readonly headSeq: number;
+  /** Newest sequence whose record is committed. */
+  readonly committedSeq: number;
+  /** Records published and not yet committed. */
+  readonly lag: number;
+  /** Rounds run so far by this coordinator. */
+  readonly rounds: number;
 }
 
 /** What the coordinator knows of one worker. */

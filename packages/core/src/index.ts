@@ -48,6 +48,8 @@ export type {
   ScanRequest,
   StatusReply,
   StatusRequest,
+  StreamStatus,
+  StreamSubmitOptions,
   SubmitOptions,
   SubmitRequest,
   WorkerStatus,
@@ -90,6 +92,8 @@ export type {
   StoreState,
   VersionInfo,
 } from './ports/state-store.js';
+export type { StreamInfo, StreamLog, StreamRecord } from './ports/stream-log.js';
+export { STREAM_SUBJECT_PATTERN } from './ports/stream-log.js';
 export type {
   BlobStore,
   BucketOptions,
@@ -135,5 +139,3 @@ export type { RoleState } from './roles.js';
 export { runKey } from './roles.js';
 export type { Duration, EventTime, ResolvedWindow, WindowSpec } from './window.js';
 export { durationMs, eventTimeMs, windowStartsOf } from './window.js';
-export type { StreamInfo, StreamLog, StreamRecord } from './ports/stream-log.js';
-export { STREAM_SUBJECT_PATTERN } from './ports/stream-log.js';

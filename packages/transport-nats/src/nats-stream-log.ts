@@ -13,7 +13,7 @@ import {
   type StreamLog,
   type StreamRecord,
 } from '@mrm/core';
-import { DeliverPolicy, jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { DeliverPolicy, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { inputStreamName } from './subjects.js';
 

@@ -24,7 +24,12 @@ describe('NatsStreamLog', () => {
     await log.ensure('logs.web'); // idempotent
     expect(await log.info('logs.web')).toEqual({ firstSeq: 0, lastSeq: 0 });
     const lines = Array.from({ length: 2500 }, (_, i) => `line ${i + 1}`);
-    expect(await log.append('logs.web', lines.map((l) => encoder.encode(l)))).toBe(2500);
+    expect(
+      await log.append(
+        'logs.web',
+        lines.map((l) => encoder.encode(l)),
+      ),
+    ).toBe(2500);
     expect(await log.info('logs.web')).toEqual({ firstSeq: 1, lastSeq: 2500 });
     const read = async (from: number, to: number) => {
       const out: string[] = [];

@@ -9,7 +9,7 @@ import { createWriteStream } from 'node:fs';
 import { access, mkdir, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
-import { segmentIdentity, type StreamSegment } from '@mrm/coordinator';
+import { type StreamSegment, segmentIdentity } from '@mrm/coordinator';
 import type { StreamLog } from '@mrm/core';
 import type { SourceFile } from '@mrm/input';
 

@@ -6,6 +6,7 @@ import { connectCluster } from '../cluster/connect.js';
 import { InputCache, resolveInputRefs } from '../cluster/input-shipping.js';
 import { clusterJobLoader } from '../cluster/job-shipping.js';
 import { untilStopped } from '../cluster/lifecycle.js';
+import { segmentSource } from '../cluster/stream-input.js';
 import { consoleLogger } from '../console-logger.js';
 import { lockStateDir, statePaths } from '../state-dir.js';
 
@@ -33,6 +34,10 @@ export async function coordinatorCommand(options: CoordinatorCommandOptions): Pr
     store,
     loadJob: clusterJobLoader(transport, paths.bundles),
     resolveInputs: (refs) => resolveInputRefs(refs, inputs),
+    streamInput: {
+      streams: transport.streams,
+      segmentSource: (segment) => segmentSource(transport.streams, segment, join(paths.root, 'inputs', 'streams')),
+    },
     logger,
     ...(options.heartbeatTimeout !== undefined ? { heartbeatTimeoutMs: options.heartbeatTimeout } : {}),
     ...(options.workerWait !== undefined ? { workerWaitMs: options.workerWait } : {}),

@@ -38,7 +38,10 @@ export async function publishCommand(subject: string, options: PublishCommandOpt
         yield r;
       }
     };
-    const last = await transport.streams.append(subject, counted(linesOf(inputs.length > 0 ? inputs : [process.stdin])));
+    const last = await transport.streams.append(
+      subject,
+      counted(linesOf(inputs.length > 0 ? inputs : [process.stdin])),
+    );
     process.stdout.write(`${last}\n`);
     if (options.quiet !== true) say(`published ${thousands(count)} records to '${subject}' (last sequence ${last})`);
   } finally {
