@@ -5,7 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import { Command } from 'commander';
-import { oneOf, positiveInt } from './options.js';
+import { oneOf, positiveInt, positiveNumber, saltMode } from './options.js';
 import { reportError } from './report.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
@@ -31,6 +31,7 @@ export function buildProgram(): Command {
     .option('-b, --batch-size <records>', 'records (lines) per micro-batch (default 50000)', positiveInt)
     .option('--checkpoint-every <batches>', 'commit a version every this many batches (default 20)', positiveInt)
     .option('--on-error <mode>', "when map throws: 'fail' the run or 'skip' the record", oneOf('fail', 'skip'))
+    .option('--salt <mode>', "spread hot keys over merge workers: 'auto' (default), 'off' or a factor", saltMode)
     .option('--threads <n>', 'map threads (default: cores)', positiveInt)
     .option('-q, --quiet', 'no progress output (the summary line stays)')
     .option('-f, --follow', 'keep running: merge lines appended to the input files (also across rotation by rename)')
@@ -120,6 +121,7 @@ export function buildProgram(): Command {
     .option('-b, --batch-size <records>', 'records (lines) per micro-batch (default 50000)', positiveInt)
     .option('--checkpoint-every <batches>', 'commit a version every this many batches (default 20)', positiveInt)
     .option('--on-error <mode>', "when map throws: 'fail' the job or 'skip' the record", oneOf('fail', 'skip'))
+    .option('--salt <mode>', "spread hot keys over merge workers: 'auto' (default), 'off' or a factor", saltMode)
     .option('--priority <n>', 'higher runs first', Number.parseInt)
     .option('--shared-fs', 'workers read the input in place (default: upload it into the cluster)')
     .option('--timeout <ms>', 'with --wait: give up after this long', positiveInt)
@@ -143,6 +145,45 @@ export function buildProgram(): Command {
     .action(async (jobId: string | undefined, opts) =>
       (await import('./commands/status.js')).statusCommand(jobId, opts),
     );
+
+  const baseline = program
+    .command('baseline')
+    .description('run a job the way Hadoop MapReduce or a record-at-a-time system would, for comparison');
+  baseline
+    .command('hadoop')
+    .description('Hadoop MapReduce style: a process per task, sort-and-spill, pull shuffle, full recompute')
+    .argument('<job>', 'job file (.ts or .js)')
+    .requiredOption('-i, --input <path...>', 'input files, folders or globs (.gz too)')
+    .option('-s, --state <dir>', 'keeps the inputs seen (an incremental job reruns over all) and the output')
+    .option('-o, --out <file>', "write the result as JSON Lines ('-' for stdout), as `mrm run --out`")
+    .option('--split-mb <n>', 'MiB of input per map task (default 32: HDFS block 128 ÷ 4)', positiveNumber)
+    .option('--sort-mb <n>', 'map-side sort buffer in MiB (default 25: io.sort.mb 100 ÷ 4)', positiveNumber)
+    .option('--reducers <n>', 'reduce tasks (default: cores)', positiveInt)
+    .option('--parallel-copies <n>', 'map outputs a reducer fetches at once (default 5)', positiveInt)
+    .option('--slots <n>', 'tasks running at once (default: cores)', positiveInt)
+    .option('-q, --quiet', 'no progress output (the summary line stays)')
+    .action(async (job: string, opts) => (await import('./commands/baseline.js')).hadoopBaselineCommand(job, opts));
+  baseline
+    .command('records')
+    .description('record at a time (Storm style): every pair its own NATS message, acked one by one')
+    .argument('<job>', 'job file (.ts or .js)')
+    .requiredOption('-i, --input <path...>', 'input files, folders or globs (.gz too)')
+    .option('--nats <url>', 'NATS URL (default: $MRM_NATS_URL, else a nats-server of its own)')
+    .option('-s, --state <dir>', "keeps the bolts' state and the inputs applied (incremental jobs)")
+    .option('-o, --out <file>', "write the result as JSON Lines ('-' for stdout), as `mrm run --out`")
+    .option('--bolts <n>', 'bolt processes that own the keys (default: cores)', positiveInt)
+    .option('--max-pending <n>', 'unacknowledged pairs at once (default 1000)', positiveInt)
+    .option('-q, --quiet', 'no progress output (the summary line stays)')
+    .action(async (job: string, opts) => (await import('./commands/baseline.js')).recordsBaselineCommand(job, opts));
+
+  program
+    .command('bench')
+    .description('run the benchmark suites (docs/benchmarks.md); `mrm bench --help` lists them')
+    .argument('[args...]', 'suites and options of the benchmark runner')
+    .helpOption(false)
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .action(async (args: string[]) => (await import('./commands/bench.js')).benchCommand(args));
 
   return program;
 }

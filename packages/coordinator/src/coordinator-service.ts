@@ -251,7 +251,7 @@ export class CoordinatorService {
           onProgress: () => {
             const run = this.coordinator.activeRun(request.jobId);
             if (run === undefined || this.running === undefined) return;
-            this.running = { ...this.running, progress: run.snapshot() };
+            this.running = { ...this.running, progress: run.snapshot(), skew: run.skewStatus() };
             void this.publish(this.running, false);
           },
         });
@@ -264,6 +264,7 @@ export class CoordinatorService {
         finishedAtMs: this.clock.nowMs(),
         versions: result.versions.map((v) => v.version),
         skippedInputs: result.sources.filter((s) => s.batches > 0 && s.included === 0).map((s) => s.displayPath),
+        ...(result.skew !== undefined ? { skew: result.skew } : {}),
       };
     } catch (e) {
       this.logger.warn('job failed', { jobId: request.jobId, error: String(e) });
@@ -416,5 +417,6 @@ function runOptionsOf(request: SubmitRequest): RunJobOptions {
     ...(o.batchLines !== undefined ? { batchLines: o.batchLines } : {}),
     ...(o.checkpointEveryBatches !== undefined ? { checkpointEveryBatches: o.checkpointEveryBatches } : {}),
     ...(o.onError !== undefined ? { onError: o.onError } : {}),
+    ...(o.salt !== undefined ? { salt: o.salt } : {}),
   };
 }

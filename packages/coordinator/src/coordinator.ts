@@ -9,9 +9,11 @@ import {
   type JobRef,
   type Logger,
   MrmError,
+  parseSaltOption,
   type ResolvedJob,
   type RoleState,
   runKey,
+  type SkewStatus,
   type StateStore,
   type Subscription,
   silentLogger,
@@ -47,6 +49,8 @@ export interface RunJobOptions {
   readonly requestTimeoutMs?: number;
   /** Re-dispatch unfinished tasks after this long without any report (default 30 s). */
   readonly stallTimeoutMs?: number;
+  /** `auto`, `off` or a factor: overrides the job spec's `salt` (CLI `--salt`). */
+  readonly salt?: string;
 }
 
 /** A run to do. */
@@ -75,6 +79,8 @@ export interface RunResult {
   readonly versions: readonly VersionInfo[];
   readonly batches: number;
   readonly records: number;
+  /** Load per merge worker and salting (absent when nothing ran). */
+  readonly skew?: SkewStatus;
   /** Records whose map threw, skipped with `onError: 'skip'`. */
   readonly skippedRecords: number;
   /** The job's latest committed version after the run (new, or the one it started from). */
@@ -103,6 +109,7 @@ export function resolveRunSettings(options: RunJobOptions = {}, mapWorkers = 1):
     maxFrameBytes: int('maxFrameBytes', options.maxFrameBytes, 512 * 1024, 1024),
     onError,
     salt: 0,
+    ...(options.salt !== undefined ? { saltSetting: parseSaltOption(options.salt) } : {}),
     requestTimeoutMs: int('requestTimeoutMs', options.requestTimeoutMs, 60_000, 1),
     stallTimeoutMs: int('stallTimeoutMs', options.stallTimeoutMs, 30_000, 1),
   };
@@ -218,6 +225,7 @@ export class Coordinator {
         batches: plan.batchIds.length,
         records: (last?.records ?? 0) - (job.incremental ? (base?.records ?? 0) : 0),
         skippedRecords: run.skipped,
+        skew: run.skewStatus(),
         latest: last ?? base,
       };
     } finally {

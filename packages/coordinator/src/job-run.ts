@@ -16,12 +16,16 @@ import {
   MrmError,
   type ProtocolMessage,
   type ResolvedJob,
+  type ResolvedSalt,
+  type SaltPlan,
+  type SkewStatus,
   type StateStore,
   type Transport,
   type VersionInfo,
 } from '@mrm/core';
 import type { JobRecord } from './job-record.js';
 import type { RunPlan } from './run-plan.js';
+import { SkewTracker } from './skew-tracker.js';
 
 /** Tuning of a run. */
 export interface RunSettings {
@@ -33,6 +37,8 @@ export interface RunSettings {
   readonly maxFrameBytes: number;
   readonly onError: 'fail' | 'skip';
   readonly salt: number;
+  /** `--salt`, overriding the job spec's `salt` field. */
+  readonly saltSetting?: ResolvedSalt;
   readonly requestTimeoutMs: number;
   /** With work outstanding and no report for this long, unfinished tasks are dispatched again. */
   readonly stallTimeoutMs: number;
@@ -106,6 +112,10 @@ export class JobRun {
   private readonly versions: VersionInfo[] = [];
   private finished = false;
   private lastCommitted = false;
+  /** Hot keys, salting decisions and pairs reduced per merge worker. */
+  private readonly skew: SkewTracker;
+  /** Per task: the salt plan of its first dispatch (every attempt salts the same way). */
+  private readonly saltPlans = new Map<number, SaltPlan | undefined>();
   private resolveDone!: (versions: VersionInfo[]) => void;
   private rejectDone!: (e: unknown) => void;
   /** Settles when the run has committed its last version, or failed and rolled back. */
@@ -128,6 +138,12 @@ export class JobRun {
     });
     this.mapWorkers = [...ctx.mapWorkers];
     for (const m of this.mapWorkers) this.mapLoad.set(m, 0);
+    this.skew = new SkewTracker(ctx.job, ctx.settings.saltSetting ?? ctx.job.salt, ctx.mergeWorkers);
+  }
+
+  /** Load per merge worker and what salting did, so far. */
+  skewStatus(): SkewStatus {
+    return this.skew.status();
   }
 
   private get total(): number {
@@ -170,6 +186,7 @@ export class JobRun {
             firstVersion: this.firstVersion,
             checkpointEveryBatches: settings.checkpointEveryBatches,
             maxBufferBytes: settings.maxBufferBytes,
+            owners: this.owners,
           }),
           { timeoutMs: settings.requestTimeoutMs },
         );
@@ -288,6 +305,8 @@ export class JobRun {
     const worker = this.leastLoadedMapWorker();
     this.mapLoad.set(worker, (this.mapLoad.get(worker) ?? 0) + 1);
     this.tasks.set(index, { attempt, worker, done: false });
+    if (!this.saltPlans.has(index)) this.saltPlans.set(index, this.skew.planFor());
+    const saltPlan = this.saltPlans.get(index);
     ctx.transport.publish(
       { kind: 'worker', workerId: worker },
       encodeMessage({
@@ -303,6 +322,7 @@ export class JobRun {
         owners: this.owners,
         maxFrameBytes: settings.maxFrameBytes,
         onError: settings.onError,
+        ...(saltPlan !== undefined ? { saltPlan } : {}),
       }),
     );
   }
@@ -339,6 +359,7 @@ export class JobRun {
         this.tasksInFlight--;
         this.mapLoad.set(m.from, (this.mapLoad.get(m.from) ?? 1) - 1);
         this.skippedRecords += m.skipped;
+        this.skew.onTaskDone(m, this.saltPlans.get(Number(m.taskId.slice(1))));
         this.dispatch();
         this.maybeDone();
         return;
@@ -361,6 +382,8 @@ export class JobRun {
         return;
       }
       case 'batch-merged':
+        if (m.seq >= this.lowestUnmerged && !this.mergedSeqs.has(m.seq) && !this.mergedReports.get(m.seq)?.has(m.from))
+          this.skew.onMerged(m.from, m.pairs ?? 0);
         this.onBatchMerged(m.seq, m.records, m.from);
         return;
       case 'checkpoint-written':
