@@ -39,3 +39,12 @@ export function saltMode(value: string): string {
   }
   return value;
 }
+
+/** A TCP port: 0 (any free port) to 65535. */
+export function port(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n > 65_535) {
+    throw new InvalidArgumentError(`'${value}' is not a port (0–65535; 0 picks a free one).`);
+  }
+  return n;
+}

@@ -90,6 +90,12 @@ describe('a streaming job on a cluster', () => {
     const plain = await mrm(['run', JOB, '--input', 'all.log', '--state', 'plain', '--out', '-'], { cwd: c.dir });
     expect(plain.code, plain.stderr).toBe(0);
     expect(live.stdout).toBe(plain.stdout);
+
+    // A streaming job runs until cancelled; its state stays queryable as of its last round.
+    const cancelled = await c.mrm(['cancel', jobId, '--nats', c.url]);
+    expect(cancelled.code, cancelled.stderr).toBe(0);
+    await c.until((s) => s.jobs.some((j) => j.jobId === jobId && j.state === 'cancelled'), 'the job cancelled');
+    expect((await c.mrm(['query', '--job', 'status-per-10-minutes', '--nats', c.url])).stdout).toBe(plain.stdout);
   }, 300_000);
 
   it('refuses --stream together with --input, and a bad subject, with one line each', async () => {

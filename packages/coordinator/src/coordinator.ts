@@ -8,6 +8,7 @@ import {
   ErrorCode,
   type JobRef,
   type Logger,
+  type Metrics,
   MrmError,
   parseSaltOption,
   type ResolvedJob,
@@ -31,6 +32,8 @@ export interface CoordinatorOptions {
   /** The coordinator's own durable records (job shapes, plans, committed versions). */
   readonly store: StateStore;
   readonly logger?: Logger;
+  /** Where runs report commit durations (default: nowhere). */
+  readonly metrics?: Metrics;
 }
 
 /** Options of one run, with units in their names. */
@@ -65,6 +68,7 @@ export interface RunJobRequest {
   readonly mergeWorkers: readonly string[];
   readonly owners?: readonly string[];
   readonly options?: RunJobOptions;
+  /** Aborting stops the run; versions it already committed stay (a cancel). */
   readonly signal?: AbortSignal;
   readonly onSource?: (outcome: SourceOutcome) => void;
   readonly onProgress?: (progress: RunProgress) => void;
@@ -208,12 +212,14 @@ export class Coordinator {
       ...(request.owners !== undefined ? { owners: request.owners } : {}),
       settings,
       logger: this.logger,
+      ...(this.options.metrics !== undefined ? { metrics: this.options.metrics } : {}),
       ...(request.onProgress !== undefined ? { onProgress: request.onProgress } : {}),
     });
     const key = runKey(request.jobId, runNumber);
     this.runs.set(key, run);
-    const onAbort = () => void run.fail(request.signal?.reason ?? new MrmError(ErrorCode.Aborted, 'run aborted'));
+    const onAbort = () => void run.fail(request.signal?.reason ?? new MrmError(ErrorCode.Aborted, 'run aborted'), true);
     request.signal?.addEventListener('abort', onAbort, { once: true });
+    if (request.signal?.aborted === true) onAbort();
     try {
       await run.start().catch((e: unknown) => run.fail(e));
       const versions = await run.done;

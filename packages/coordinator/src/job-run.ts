@@ -13,6 +13,7 @@ import {
   type JobRef,
   type Logger,
   type MessageBody,
+  type Metrics,
   MrmError,
   type ProtocolMessage,
   type ResolvedJob,
@@ -72,7 +73,14 @@ export interface JobRunContext {
   readonly owners?: readonly string[];
   readonly settings: RunSettings;
   readonly logger: Logger;
+  readonly metrics?: Metrics;
   readonly onProgress?: (progress: RunProgress) => void;
+}
+
+/** A worker a run waits for, and for what. */
+export interface RunBlocker {
+  readonly workerId: string;
+  readonly waitingFor: string;
 }
 
 /** Times one map task is run again after failing on the transport before the run fails. */
@@ -157,6 +165,11 @@ export class JobRun {
 
   private get firstVersion(): number {
     return (this.ctx.base?.version ?? 0) + 1;
+  }
+
+  /** Versions this run has committed so far. */
+  get versionsCommitted(): number {
+    return this.versions.length;
   }
 
   /** Skipped records (map threw with onError 'skip'). */
@@ -298,6 +311,32 @@ export class JobRun {
     };
   }
 
+  /**
+   * The workers the run waits for, most likely culprit first: those holding up its lowest
+   * unmerged batch (its map task, the merge workers that have not merged it), or, once every
+   * batch is merged, the merge workers that have not written the next version.
+   */
+  blockers(): RunBlocker[] {
+    const seq = this.lowestUnmerged;
+    const out: RunBlocker[] = [];
+    if (seq < this.total) {
+      const index = this.ctx.plan.splits.findIndex((s) => s.batches.some((b) => b.seq === seq));
+      const task = this.tasks.get(index);
+      if (task !== undefined && !task.done) out.push({ workerId: task.worker, waitingFor: `map task t${index}` });
+      const reported = this.mergedReports.get(seq);
+      for (const w of this.ctx.mergeWorkers) {
+        if (reported?.has(w) !== true) out.push({ workerId: w, waitingFor: `batch ${seq + 1} merged` });
+      }
+      return out;
+    }
+    const version = this.firstVersion + this.versions.length;
+    const written = this.written.get(version);
+    for (const w of this.ctx.mergeWorkers) {
+      if (written?.has(w) !== true) out.push({ workerId: w, waitingFor: `version ${version} written` });
+    }
+    return out;
+  }
+
   private send(index: number, attempt: number): void {
     const { ctx } = this;
     const { settings } = ctx;
@@ -427,6 +466,7 @@ export class JobRun {
   private async commit(version: number, throughSeq: number, reports: CheckpointWrittenMessage[]): Promise<void> {
     if (this.finished) return;
     const { ctx } = this;
+    const startedMs = performance.now();
     const k = ctx.settings.checkpointEveryBatches;
     const fromSeq = ctx.job.incremental ? (version - this.firstVersion) * k : 0;
     const ids = ctx.plan.batchIds.slice(fromSeq, throughSeq + 1);
@@ -461,6 +501,7 @@ export class JobRun {
       await ctx.store.commitVersion(ctx.job.name, info);
     }
     this.versions.push(info);
+    ctx.metrics?.observe('mrm_commit_duration_seconds', (performance.now() - startedMs) / 1000, { job: ctx.job.name });
     this.progress();
     if (last) this.lastCommitted = true;
     this.maybeDone();
@@ -508,18 +549,27 @@ export class JobRun {
     });
   }
 
-  /** Stops the run and rolls every merge worker back to the version the run started from. */
-  async fail(error: unknown): Promise<void> {
+  /**
+   * Stops the run and rolls every merge worker back to the version the run started from, or, with
+   * `keepCommitted` (a cancel), to the last version this run committed.
+   */
+  async fail(error: unknown, keepCommitted = false): Promise<void> {
     if (this.finished) return;
     this.finished = true;
     const { ctx } = this;
-    const rollbackTo = ctx.base?.version ?? 0;
     const reason = error instanceof Error ? error.message : String(error);
-    ctx.logger.warn('run failed; rolling back', { jobId: ctx.jobId, rollbackTo, reason });
-    const abort: MessageBody = { type: 'run-abort', jobId: ctx.jobId, run: ctx.run, rollbackTo, reason };
-    for (const w of this.mapWorkers) ctx.transport.publish({ kind: 'worker', workerId: w }, encodeMessage(abort));
+    const stop: MessageBody = { type: 'run-abort', jobId: ctx.jobId, run: ctx.run, rollbackTo: 0, reason };
+    for (const w of this.mapWorkers) ctx.transport.publish({ kind: 'worker', workerId: w }, encodeMessage(stop));
     try {
+      // A commit under way finishes first: what it committed is kept by a cancel.
       await this.commitChain.catch(() => {});
+      const rollbackTo = (keepCommitted ? this.versions.at(-1)?.version : undefined) ?? ctx.base?.version ?? 0;
+      ctx.logger.warn(keepCommitted ? 'run cancelled' : 'run failed; rolling back', {
+        jobId: ctx.jobId,
+        rollbackTo,
+        reason,
+      });
+      const abort: MessageBody = { ...stop, rollbackTo };
       await Promise.all(
         ctx.mergeWorkers
           .filter((w) => !this.lostWorkers.has(w))

@@ -10,7 +10,9 @@ import {
   type FrameMessage,
   type Logger,
   type MessageBody,
+  type Metrics,
   MrmError,
+  noMetrics,
   type PartialsMessage,
   type ResolvedJob,
   type RunStartMessage,
@@ -69,6 +71,9 @@ export class MergeRun {
   spilledBytes = 0;
   /** Reports not yet covered by a committed version: re-sent after a reconnect. */
   private unconfirmed: MessageBody[] = [];
+  /** Partition checkpoints being written. */
+  private checkpointing = 0;
+  private metrics: Metrics = noMetrics;
   /** Sub-keys of salted hot keys and the partials they send home. */
   private readonly salted: SaltedPartials;
   /** Per seq: key/value pairs reduced here (what `balance` in status measures). */
@@ -95,9 +100,11 @@ export class MergeRun {
     report: Report,
     logger: Logger,
     forward?: ForwardPartials,
+    metrics: Metrics = noMetrics,
   ): Promise<MergeRun> {
     await store.discardAbove(start.jobName, start.firstVersion - 1);
     const run = new MergeRun(start, job, store, workerId, report, logger, forward);
+    run.metrics = metrics;
     const perPartitionValues = Math.max(
       1024,
       Math.floor(((start.maxBufferBytes / (1024 * 1024)) * PLAIN_VALUES_PER_MIB) / start.owned.length),
@@ -224,6 +231,7 @@ export class MergeRun {
     inc.buffer = new ValueBuffer(this.job);
     this.heldBytes -= inc.bytes;
     this.spilledBytes += inc.bytes;
+    this.metrics.add('mrm_spill_bytes_total', inc.bytes);
     inc.bytes = 0;
     const write = this.store.spill.append(this.spillNamespaceOf(seq, inc.attempt, partition), partition, values);
     write.catch((e: unknown) => this.fail(e, `spill:${partition}`));
@@ -288,6 +296,7 @@ export class MergeRun {
         if (slot.merger !== undefined) await slot.merger.mergeBatch(batchId, inc.buffer, partials);
         else await slot.plain?.add(batchId, inc.buffer);
         slot.nextSeq = seq + 1;
+        this.metrics.add('mrm_partition_batches_merged_total', 1, { job: this.start.jobName });
         this.onMerged(seq, inc.end.records);
         await this.maybeCheckpoint(slot, seq);
       }
@@ -327,6 +336,7 @@ export class MergeRun {
       if (!last) return;
       const keys = await slot.plain.finish(firstVersion);
       this.spilledBytes += slot.plain.spilledBytes;
+      this.metrics.add('mrm_spill_bytes_total', slot.plain.spilledBytes);
       this.onWritten(firstVersion, seq, slot.partition, keys);
       return;
     }
@@ -335,10 +345,20 @@ export class MergeRun {
     const version = firstVersion + Math.floor(seq / checkpointEveryBatches);
     const keyCount = merger.keyCount;
     // Asynchronous: merging goes on while the checkpoint is written.
-    merger.checkpoint(version).then(
-      () => this.onWritten(version, seq, slot.partition, keyCount),
-      (e: unknown) => this.fail(e, `checkpoint:${slot.partition}`),
-    );
+    const started = performance.now();
+    this.checkpointing++;
+    merger
+      .checkpoint(version)
+      .finally(() => {
+        this.checkpointing--;
+        this.metrics.observe('mrm_checkpoint_duration_seconds', (performance.now() - started) / 1000, {
+          job: this.start.jobName,
+        });
+      })
+      .then(
+        () => this.onWritten(version, seq, slot.partition, keyCount),
+        (e: unknown) => this.fail(e, `checkpoint:${slot.partition}`),
+      );
   }
 
   private onWritten(version: number, throughSeq: number, partition: number, keyCount: number): void {
@@ -362,6 +382,19 @@ export class MergeRun {
       keyCounts: [...parts.values()],
       from: this.workerId,
     });
+  }
+
+  /**
+   * What this run is doing, for heartbeats: checkpointing, merging batch n (1-based), or waiting
+   * for the frames of batch n.
+   */
+  phase(): string {
+    if (this.checkpointing > 0) return `checkpointing ${this.start.jobName}`;
+    let lowest: PartitionSlot | undefined;
+    for (const slot of this.slots.values()) if (lowest === undefined || slot.nextSeq < lowest.nextSeq) lowest = slot;
+    if (lowest === undefined || lowest.nextSeq >= this.start.totalBatches) return `finishing ${this.start.jobName}`;
+    const busy = [...this.slots.values()].some((s) => s.busy);
+    return `${busy ? 'merging' : 'waiting for'} batch ${lowest.nextSeq + 1} of ${this.start.jobName}`;
   }
 
   /** Sends a progress report and keeps it until a committed version covers it. */
