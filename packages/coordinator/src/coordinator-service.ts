@@ -11,6 +11,7 @@ import {
   ErrorCode,
   encodeApi,
   type InputRef,
+  isMrmError,
   type JobInfoReply,
   type JobLoader,
   type JobStatus,
@@ -39,6 +40,8 @@ import { JobHistory } from './job-history.js';
 import { JobQueue } from './job-queue.js';
 import { JobRecord } from './job-record.js';
 import { DEFAULT_WATCHDOG_MS, JobWatchdog } from './job-watchdog.js';
+import { assignPartitions } from './partition-assignment.js';
+import type { PartitionLeases } from './partition-leases.js';
 import { ProgressMetrics } from './progress-metrics.js';
 import { StreamRounds, type StreamSegment } from './stream-rounds.js';
 import { WorkerRegistry } from './worker-registry.js';
@@ -60,6 +63,12 @@ export interface CoordinatorServiceOptions {
   readonly workerWaitMs?: number;
   /** Options applied to every run (tests shorten timeouts with it). */
   readonly runOptions?: RunJobOptions;
+  /**
+   * Partition leases and checkpoint copies in JetStream: with them a lost merge worker's
+   * partitions move to the live merge workers and the job goes on. Without: a lost merge worker
+   * fails the run.
+   */
+  readonly leases?: PartitionLeases;
   /** Where counters go (default: nowhere). */
   readonly metrics?: Metrics;
   /** A running job without progress this long gets a stall warning (default 60 s). */
@@ -74,6 +83,9 @@ export interface StreamInput {
   /** The records of a segment as a local file (location `stream:…` for the map workers). */
   segmentSource(segment: StreamSegment): Promise<SourceFile>;
 }
+
+/** Times one job's partitions are reassigned after lost merge workers before the job fails. */
+const MAX_REASSIGNMENTS = 20;
 
 const OWNERS = 'owners';
 
@@ -118,6 +130,7 @@ export class CoordinatorService {
       transport: options.transport,
       store: options.store,
       logger: this.logger,
+      ...(options.leases !== undefined ? { leases: options.leases } : {}),
       ...(options.metrics !== undefined ? { metrics: options.metrics } : {}),
     });
     this.history = new JobHistory(options.store);
@@ -361,34 +374,34 @@ export class CoordinatorService {
       const job = await this.options.loadJob(request.job);
       const inputs = await this.options.resolveInputs(request.inputs);
       abort.signal.throwIfAborted();
-      const { mapWorkers, mergeWorkers } = await this.waitForWorkers(job.name, abort.signal);
-      const owners = await this.owners(job, mergeWorkers);
       const runOnce = (runInputs: readonly SourceFile[]): Promise<RunResult> =>
-        this.coordinator.runJob({
-          jobId: request.jobId,
-          job,
-          ref: request.job,
-          inputs: runInputs,
-          mapWorkers,
-          mergeWorkers: [...new Set(owners)],
-          owners,
-          options: { ...this.options.runOptions, ...runOptionsOf(request) },
-          signal: abort.signal,
-          onProgress: (p) => {
-            const run = this.coordinator.activeRun(request.jobId);
-            if (run === undefined || this.running === undefined) return;
-            const progress = run.snapshot();
-            progressMetrics.update(progress, p.versions.length);
-            // Versions committed so far show while the job runs (queries can read them already).
-            this.running = {
-              ...this.running,
-              progress,
-              skew: run.skewStatus(),
-              versions: p.versions.map((v) => v.version),
-            };
-            void this.publish(this.running, false);
-          },
-        });
+        this.runMoving(job, abort.signal, async (mapWorkers, mergeWorkers, owners) =>
+          this.coordinator.runJob({
+            jobId: request.jobId,
+            job,
+            ref: request.job,
+            inputs: runInputs,
+            mapWorkers,
+            mergeWorkers,
+            owners,
+            options: { ...this.options.runOptions, ...runOptionsOf(request) },
+            signal: abort.signal,
+            onProgress: (p) => {
+              const run = this.coordinator.activeRun(request.jobId);
+              if (run === undefined || this.running === undefined) return;
+              const progress = run.snapshot();
+              progressMetrics.update(progress, p.versions.length);
+              // Versions committed so far show while the job runs (queries can read them already).
+              this.running = {
+                ...this.running,
+                progress,
+                skew: run.skewStatus(),
+                versions: p.versions.map((v) => v.version),
+              };
+              void this.publish(this.running, false);
+            },
+          }),
+        );
       const result =
         request.options.stream === undefined
           ? await runOnce(inputs)
@@ -468,6 +481,43 @@ export class CoordinatorService {
     return { ...(last ?? (await runOnce([]))), versions };
   }
 
+  /**
+   * Runs a job on the live workers; when a merge worker is lost during a run (`E_WORKER_LOST`) and
+   * partitions can move (leases), its partitions go to the live merge workers and the job runs on
+   * from its last committed version (each new owner restores them from their copies).
+   */
+  private async runMoving<T>(
+    job: ResolvedJob,
+    signal: AbortSignal,
+    run: (mapWorkers: string[], mergeWorkers: string[], owners: string[]) => Promise<T>,
+  ): Promise<T> {
+    for (let reassignments = 0; ; reassignments++) {
+      const { mapWorkers, mergeWorkers } = await this.waitForWorkers(job.name, signal);
+      const owners = await this.owners(job, mergeWorkers);
+      try {
+        return await run(mapWorkers, [...new Set(owners)], owners);
+      } catch (e) {
+        if (!isMrmError(e) || e.code !== ErrorCode.WorkerLost || this.options.leases === undefined) throw e;
+        if (reassignments >= MAX_REASSIGNMENTS || this.state !== 'running' || signal.aborted) throw e;
+        const lost = String(e.details?.workerId ?? '');
+        this.logger.warn('merge worker lost; moving its partitions to the live merge workers', {
+          job: job.name,
+          worker: lost,
+        });
+        await this.untilLost(lost);
+      }
+    }
+  }
+
+  /**
+   * Waits until the registry has also found `workerId` lost (a request found it gone before its
+   * heartbeats stopped), at most one heartbeat timeout: then it is taken as alive again.
+   */
+  private async untilLost(workerId: string): Promise<void> {
+    const deadline = this.clock.nowMs() + (this.options.heartbeatTimeoutMs ?? 5000) + 1000;
+    while (this.registry.isAlive(workerId) && this.clock.nowMs() < deadline) await this.clock.sleep(100);
+  }
+
   /** Waits (up to `workerWaitMs`) for at least one live map and one live merge worker. */
   private async waitForWorkers(
     name: string,
@@ -490,10 +540,22 @@ export class CoordinatorService {
 
   /**
    * Partition owners of a job. State lives on the merge worker that owns a partition, so the
-   * assignment made at a job's first run is kept; a job whose owner is gone cannot run yet.
+   * assignment made at a job's first run is kept. With leases (copies in JetStream) partitions
+   * move: a lost owner's partitions go to the live merge workers, and a merge worker that joined
+   * takes its share (balanced, moving as few as possible). Without, a job whose owner is gone
+   * cannot run yet.
    */
   private async owners(job: ResolvedJob, mergeWorkers: string[]): Promise<string[]> {
     const stored = await this.options.store.getMeta<string[]>(job.name, OWNERS);
+    const previous = stored?.length === job.partitions ? stored : undefined;
+    if (this.options.leases !== undefined && job.incremental) {
+      const owners = assignPartitions(previous, mergeWorkers, job.partitions);
+      const moved = owners.filter((w, p) => previous !== undefined && previous[p] !== w).length;
+      if (moved > 0)
+        this.logger.info('partitions move', { job: job.name, moved, owners: [...new Set(owners)].join(',') });
+      await this.options.store.putMeta(job.name, OWNERS, owners);
+      return owners;
+    }
     if (stored !== undefined && stored.length === job.partitions) {
       const missing = [...new Set(stored)].filter((w) => !this.registry.isAlive(w));
       if (missing.length > 0) {

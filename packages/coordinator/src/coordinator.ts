@@ -24,6 +24,7 @@ import {
 import type { SourceFile } from '@mrm/input';
 import { JobRecord } from './job-record.js';
 import { JobRun, type RunProgress, type RunSettings } from './job-run.js';
+import type { PartitionLeases } from './partition-leases.js';
 import { planRun, type SourceOutcome } from './run-plan.js';
 
 /** Options of {@link Coordinator}. */
@@ -31,6 +32,11 @@ export interface CoordinatorOptions {
   readonly transport: Transport;
   /** The coordinator's own durable records (job shapes, plans, committed versions). */
   readonly store: StateStore;
+  /**
+   * Partition leases and the manifest of checkpoint copies (a cluster): runs of incremental jobs
+   * then keep a copy of every checkpoint off the machine, and partitions can move. Absent: no copies.
+   */
+  readonly leases?: PartitionLeases;
   readonly logger?: Logger;
   /** Where runs report commit durations (default: nowhere). */
   readonly metrics?: Metrics;
@@ -197,6 +203,13 @@ export class Coordinator {
       latest: base,
     };
     if (plan.batchIds.length === 0) return empty;
+    const owners =
+      request.owners ??
+      Array.from({ length: job.partitions }, (_, p) => mergeWorkers[p % mergeWorkers.length] as string);
+    const leases =
+      job.incremental && this.options.leases !== undefined
+        ? await this.options.leases.prepare(job.name, owners, base?.version ?? 0)
+        : undefined;
     const run = new JobRun({
       jobId: request.jobId,
       run: runNumber,
@@ -209,8 +222,9 @@ export class Coordinator {
       transport,
       mapWorkers,
       mergeWorkers,
-      ...(request.owners !== undefined ? { owners: request.owners } : {}),
+      owners,
       settings,
+      ...(leases !== undefined ? { leases } : {}),
       logger: this.logger,
       ...(this.options.metrics !== undefined ? { metrics: this.options.metrics } : {}),
       ...(request.onProgress !== undefined ? { onProgress: request.onProgress } : {}),

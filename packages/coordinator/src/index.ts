@@ -27,6 +27,8 @@ export type { JobShape } from './job-record.js';
 export { JobRecord } from './job-record.js';
 export type { JobRunContext, RunProgress, RunSettings } from './job-run.js';
 export { JobRun } from './job-run.js';
+export { assignPartitions } from './partition-assignment.js';
+export { PartitionLeases, RunLeases } from './partition-leases.js';
 export type { PlanRunOptions, RunPlan, SourceOutcome } from './run-plan.js';
 export { planRun } from './run-plan.js';
 export type {

@@ -25,6 +25,7 @@ import {
   type VersionInfo,
 } from '@mrm/core';
 import type { JobRecord } from './job-record.js';
+import type { RunLeases } from './partition-leases.js';
 import type { RunPlan } from './run-plan.js';
 import { SkewTracker } from './skew-tracker.js';
 
@@ -72,6 +73,8 @@ export interface JobRunContext {
   /** Owner of each partition (default: `mergeWorkers[p % n]`). */
   readonly owners?: readonly string[];
   readonly settings: RunSettings;
+  /** Leases and copies of the partitions (a cluster run of an incremental job), else none. */
+  readonly leases?: RunLeases;
   readonly logger: Logger;
   readonly metrics?: Metrics;
   readonly onProgress?: (progress: RunProgress) => void;
@@ -183,26 +186,31 @@ export class JobRun {
     const { settings } = ctx;
     await Promise.all(
       ctx.mergeWorkers.map(async (worker) => {
-        const reply = await ctx.transport.request(
-          { kind: 'worker', workerId: worker },
-          encodeMessage({
-            type: 'run-start',
-            jobId: ctx.jobId,
-            run: ctx.run,
-            job: ctx.ref,
-            jobName: ctx.job.name,
-            incremental: ctx.job.incremental,
-            partitions: ctx.job.partitions,
-            owned: this.ownedBy.get(worker) ?? [],
-            totalBatches: this.total,
-            batchIds: ctx.plan.batchIds,
-            firstVersion: this.firstVersion,
-            checkpointEveryBatches: settings.checkpointEveryBatches,
-            maxBufferBytes: settings.maxBufferBytes,
-            owners: this.owners,
-          }),
-          { timeoutMs: settings.requestTimeoutMs },
-        );
+        const reply = await ctx.transport
+          .request(
+            { kind: 'worker', workerId: worker },
+            encodeMessage({
+              type: 'run-start',
+              jobId: ctx.jobId,
+              run: ctx.run,
+              job: ctx.ref,
+              jobName: ctx.job.name,
+              incremental: ctx.job.incremental,
+              partitions: ctx.job.partitions,
+              owned: this.ownedBy.get(worker) ?? [],
+              totalBatches: this.total,
+              batchIds: ctx.plan.batchIds,
+              firstVersion: this.firstVersion,
+              checkpointEveryBatches: settings.checkpointEveryBatches,
+              maxBufferBytes: settings.maxBufferBytes,
+              owners: this.owners,
+              ...(ctx.leases !== undefined ? { copies: ctx.leases.plansFor(worker) } : {}),
+            }),
+            { timeoutMs: settings.requestTimeoutMs },
+          )
+          .catch((e: unknown) => {
+            throw lostIfGone(e, worker);
+          });
         expectAck(reply, `starting the run on merge worker ${worker}`);
       }),
     );
@@ -258,8 +266,8 @@ export class JobRun {
 
   /**
    * A worker stopped answering. A lost map worker's unfinished tasks go to the others; a lost
-   * merge worker holds partition state that cannot move yet, so the run fails (it resumes from
-   * the last committed version once the worker is back).
+   * merge worker ends the run with `E_WORKER_LOST` after what was committed: the coordinator
+   * service gives its partitions to the live merge workers and runs the job on from there.
    */
   workerLost(workerId: string): void {
     if (this.finished) return;
@@ -267,12 +275,7 @@ export class JobRun {
       // Not asked to roll back: it cannot answer. Its uncommitted writes are discarded when it
       // starts its next run (run-start discards above the last committed version).
       this.lostWorkers.add(workerId);
-      void this.fail(
-        new MrmError(
-          ErrorCode.JobFailed,
-          `merge worker ${workerId} stopped answering; this run of job '${this.ctx.job.name}' was rolled back: submit it again once the worker is back (same --id and --state)`,
-        ),
-      );
+      void this.fail(mergeWorkerLost(workerId, this.ctx.job.name));
       return;
     }
     const i = this.mapWorkers.indexOf(workerId);
@@ -482,6 +485,8 @@ export class JobRun {
       keys: reports.reduce((n, r) => n + r.keyCounts.reduce((a, b) => a + b, 0), 0),
       label: `${ctx.jobId}: batches ${fromSeq + 1}–${throughSeq + 1} of ${this.total}`,
     };
+    // Fencing and the copies' manifest: only copies made under this run's leases become committed.
+    await ctx.leases?.record(version, reports);
     await ctx.record.saveVersionBatches(version, ids);
     const last = version === this.firstVersion + this.versionCount - 1;
     await Promise.all(
@@ -524,7 +529,7 @@ export class JobRun {
         expectAck(reply, what);
         return;
       } catch (e) {
-        if (!signal.aborted || this.finished || Date.now() >= deadline) throw e;
+        if (!signal.aborted || this.finished || Date.now() >= deadline) throw lostIfGone(e, worker);
       }
     }
   }
@@ -550,12 +555,49 @@ export class JobRun {
   }
 
   /**
+   * Ends the run after a merge worker was lost, keeping every version it committed: map workers
+   * stop, the surviving merge workers close the run when the next one starts (run-start discards
+   * above the last committed version), and so does the coordinator's own store now.
+   */
+  private async stopAfterLoss(error: MrmError): Promise<void> {
+    const { ctx } = this;
+    // A commit waiting on the lost worker's reply would wait out the whole request timeout.
+    this.lostMessages.abort(error);
+    await this.commitChain.catch(() => {});
+    const committed = (await ctx.store.latestVersion(ctx.job.name))?.version ?? 0;
+    ctx.logger.warn('merge worker lost; the run stops after its last committed version', {
+      jobId: ctx.jobId,
+      committed,
+      reason: error.message,
+    });
+    const abort = encodeMessage({
+      type: 'run-abort',
+      jobId: ctx.jobId,
+      run: ctx.run,
+      rollbackTo: committed,
+      reason: error.message,
+    });
+    for (const w of this.mapWorkers) ctx.transport.publish({ kind: 'worker', workerId: w }, abort);
+    try {
+      await ctx.store.discardAbove(ctx.job.name, committed);
+      await ctx.record.forgetAbove(committed);
+    } catch (e) {
+      ctx.logger.error('forgetting uncommitted versions failed', { jobId: ctx.jobId, error: String(e) });
+    }
+    this.rejectDone(error);
+  }
+
+  /**
    * Stops the run and rolls every merge worker back to the version the run started from, or, with
    * `keepCommitted` (a cancel), to the last version this run committed.
    */
   async fail(error: unknown, keepCommitted = false): Promise<void> {
     if (this.finished) return;
     this.finished = true;
+    if (error instanceof MrmError && error.code === ErrorCode.WorkerLost) {
+      await this.stopAfterLoss(error);
+      return;
+    }
     const { ctx } = this;
     const reason = error instanceof Error ? error.message : String(error);
     const stop: MessageBody = { type: 'run-abort', jobId: ctx.jobId, run: ctx.run, rollbackTo: 0, reason };
@@ -591,6 +633,24 @@ export class JobRun {
     }
     this.rejectDone(error);
   }
+}
+
+/** A request to a merge worker that nobody answers any more: the worker is gone. */
+function lostIfGone(e: unknown, worker: string): unknown {
+  if (e instanceof MrmError && e.code === ErrorCode.Timeout && e.details?.noResponders === true) {
+    return new MrmError(ErrorCode.WorkerLost, `merge worker ${worker} does not answer (its process is gone)`, {
+      cause: e,
+      details: { workerId: worker },
+    });
+  }
+  return e;
+}
+
+/** The error a run ends with when a merge worker is lost. */
+function mergeWorkerLost(worker: string, job: string): MrmError {
+  return new MrmError(ErrorCode.WorkerLost, `merge worker ${worker} stopped answering during a run of job '${job}'`, {
+    details: { workerId: worker },
+  });
 }
 
 function pick(info: VersionInfo) {

@@ -19,6 +19,7 @@ import {
   type StateStore,
   toWireError,
 } from '@mrm/core';
+import { type CopyTarget, PartitionCopies } from './partition-copies.js';
 import { PartitionMerger } from './partition-merger.js';
 import { PlainAccumulator } from './plain-accumulator.js';
 import { type ForwardPartials, type SaltedIncoming, SaltedPartials } from './salted-partials.js';
@@ -61,8 +62,10 @@ export class MergeRun {
   private readonly slots = new Map<number, PartitionSlot>();
   /** Per seq: owned partitions that merged it. */
   private readonly mergedCount = new Map<number, number>();
-  /** Per version: owned partitions that wrote it, and their key counts. */
-  private readonly written = new Map<number, Map<number, number>>();
+  /** Per version: owned partitions that wrote it, their key counts and whether their copy is full. */
+  private readonly written = new Map<number, Map<number, { keyCount: number; full: boolean }>>();
+  /** Copies kept off the machine (a cluster run), else undefined. */
+  private copies: PartitionCopies | undefined;
   private failed = false;
   private closed = false;
   /** Encoded bytes held in all incoming buffers. */
@@ -101,10 +104,17 @@ export class MergeRun {
     logger: Logger,
     forward?: ForwardPartials,
     metrics: Metrics = noMetrics,
+    copyTarget?: CopyTarget,
   ): Promise<MergeRun> {
     await store.discardAbove(start.jobName, start.firstVersion - 1);
     const run = new MergeRun(start, job, store, workerId, report, logger, forward);
     run.metrics = metrics;
+    if (start.copies !== undefined && copyTarget !== undefined && start.incremental) {
+      const copies = new PartitionCopies(copyTarget, store, start.jobName, start.copies, logger);
+      // A partition that moved here (or a store that came back empty) is restored first.
+      for (const partition of start.owned) await copies.restoreIfStale(partition, start.firstVersion - 1);
+      run.copies = copies;
+    }
     const perPartitionValues = Math.max(
       1024,
       Math.floor(((start.maxBufferBytes / (1024 * 1024)) * PLAIN_VALUES_PER_MIB) / start.owned.length),
@@ -343,8 +353,7 @@ export class MergeRun {
     if (!last && (seq + 1) % checkpointEveryBatches !== 0) return;
     const merger = slot.merger as PartitionMerger;
     const version = firstVersion + Math.floor(seq / checkpointEveryBatches);
-    const keyCount = merger.keyCount;
-    // Asynchronous: merging goes on while the checkpoint is written.
+    // Asynchronous: merging goes on while the checkpoint is written (and copied).
     const started = performance.now();
     this.checkpointing++;
     merger
@@ -355,20 +364,21 @@ export class MergeRun {
           job: this.start.jobName,
         });
       })
-      .then(
-        () => this.onWritten(version, seq, slot.partition, keyCount),
-        (e: unknown) => this.fail(e, `checkpoint:${slot.partition}`),
-      );
+      .then(async (layer) => {
+        const full = (await this.copies?.ship(slot.partition, version, layer)) ?? false;
+        this.onWritten(version, seq, slot.partition, layer.keyCount, full);
+      })
+      .catch((e: unknown) => this.fail(e, `checkpoint:${slot.partition}`));
   }
 
-  private onWritten(version: number, throughSeq: number, partition: number, keyCount: number): void {
+  private onWritten(version: number, throughSeq: number, partition: number, keyCount: number, full = false): void {
     if (this.failed || this.closed) return;
     let parts = this.written.get(version);
     if (parts === undefined) {
       parts = new Map();
       this.written.set(version, parts);
     }
-    parts.set(partition, keyCount);
+    parts.set(partition, { keyCount, full });
     if (parts.size < this.slots.size) return;
     this.written.delete(version);
     const { jobId, run } = this.start;
@@ -379,7 +389,8 @@ export class MergeRun {
       version,
       throughSeq,
       partitions: [...parts.keys()],
-      keyCounts: [...parts.values()],
+      keyCounts: [...parts.values()].map((w) => w.keyCount),
+      ...(this.copies !== undefined ? { fulls: [...parts.values()].map((w) => w.full) } : {}),
       from: this.workerId,
     });
   }
@@ -401,6 +412,17 @@ export class MergeRun {
   private send(report: MessageBody): void {
     this.unconfirmed.push(report);
     this.report(report);
+  }
+
+  /** Before committing a version locally: throws `E_FENCED` when a partition's lease moved on. */
+  async assertLeases(): Promise<void> {
+    if (this.copies === undefined) return;
+    for (const partition of this.slots.keys()) await this.copies.assertLease(partition);
+  }
+
+  /** After committing a version locally: the store holds the owned partitions at it. */
+  async committed(version: number): Promise<void> {
+    await this.copies?.markCurrent(this.slots.keys(), version);
   }
 
   /** Forgets the reports a committed version covers (through `throughSeq`). */

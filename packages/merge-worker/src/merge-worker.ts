@@ -12,6 +12,7 @@ import {
   encodeMessage,
   encodeNack,
   type JobLoader,
+  LEASES_BUCKET,
   type Logger,
   type MessageBody,
   type Metrics,
@@ -30,6 +31,7 @@ import {
   toWireError,
 } from '@mrm/core';
 import { MergeRun } from './merge-run.js';
+import type { CopyTarget } from './partition-copies.js';
 import { scanPage } from './scan-page.js';
 
 /** Options of {@link MergeWorker}. */
@@ -59,6 +61,7 @@ export class MergeWorker {
   private readonly parts = new PartAssembler();
   private readonly logger: Logger;
   private unlisten: (() => void) | undefined;
+  private copyTargetOpening: Promise<CopyTarget> | undefined;
   private framesReceived = 0;
   private finishedSpilledBytes = 0;
   private bytesReceived = 0;
@@ -143,6 +146,9 @@ export class MergeWorker {
       if (m.type === 'run-start') await this.startRun(m);
       else if (m.type === 'commit-version') {
         const { store } = this.options;
+        const open = this.runs.get(runKey(m.jobId, m.run));
+        // Commits only under the run's current leases (a deposed owner's commit is refused).
+        await open?.assertLeases();
         const latest = await store.latestVersion(m.jobName);
         if ((latest?.version ?? 0) < m.version) {
           await store.commitVersion(m.jobName, {
@@ -155,7 +161,8 @@ export class MergeWorker {
             label: m.label,
           });
         }
-        this.runs.get(runKey(m.jobId, m.run))?.confirm(m.version);
+        await open?.committed(m.version);
+        open?.confirm(m.version);
         if (m.last) await this.closeRun(m.jobId, m.run);
       } else if (m.type === 'run-abort') {
         await this.closeRun(m.jobId, m.run, m.rollbackTo);
@@ -181,6 +188,7 @@ export class MergeWorker {
       await run.close();
     }
     const job = await this.options.loadJob(start.job);
+    const copyTarget = start.copies !== undefined ? await this.copyTarget() : undefined;
     this.restoring++;
     try {
       const run = await MergeRun.open(
@@ -192,11 +200,19 @@ export class MergeWorker {
         this.logger,
         this.forwardPartials,
         this.options.metrics,
+        copyTarget,
       );
       this.runs.set(key, run);
     } finally {
       this.restoring--;
     }
+  }
+
+  /** The blob store and the leases bucket (opened once). */
+  private copyTarget(): Promise<CopyTarget> {
+    const { transport } = this.options;
+    this.copyTargetOpening ??= transport.bucket(LEASES_BUCKET).then((leases) => ({ blobs: transport.blobs, leases }));
+    return this.copyTargetOpening;
   }
 
   private async closeRun(jobId: string, run: number, rollbackTo?: number): Promise<void> {
