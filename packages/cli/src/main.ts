@@ -51,7 +51,11 @@ export function buildProgram(): Command {
     .requiredOption('-i, --input <path...>', 'input files, folders or globs (.gz too)')
     .option('-s, --state <dir>', 'state directory', '.mrm')
     .option('-o, --out <file>', "write the job's whole current result as JSON Lines ('-' for stdout)")
-    .option('-b, --batch-size <records>', 'records (lines) per micro-batch (default 50000)', positiveInt)
+    .option(
+      '-b, --batch-size <records>',
+      'records (lines) per micro-batch (default 200000; a batch also ends past 32 MiB)',
+      positiveInt,
+    )
     .option('--checkpoint-every <batches>', 'commit a version every this many batches (default 20)', positiveInt)
     .option('--on-error <mode>', "when map throws: 'fail' the run or 'skip' the record", oneOf('fail', 'skip'))
     .option('--salt <mode>', "spread hot keys over merge workers: 'auto' (default), 'off' or a factor", saltMode)
@@ -160,7 +164,11 @@ export function buildProgram(): Command {
     .option('--nats <url>', 'NATS URL (default: $MRM_NATS_URL)')
     .option('-w, --wait', 'return when the job has finished (exit 0) or failed (non-zero)')
     .option('-o, --out <file>', "with --wait: write the job's result as JSON Lines ('-' for stdout)")
-    .option('-b, --batch-size <records>', 'records (lines) per micro-batch (default 50000)', positiveInt)
+    .option(
+      '-b, --batch-size <records>',
+      'records (lines) per micro-batch (default 200000; a batch also ends past 32 MiB)',
+      positiveInt,
+    )
     .option('--checkpoint-every <batches>', 'commit a version every this many batches (default 20)', positiveInt)
     .option('--on-error <mode>', "when map throws: 'fail' the job or 'skip' the record", oneOf('fail', 'skip'))
     .option('--salt <mode>', "spread hot keys over merge workers: 'auto' (default), 'off' or a factor", saltMode)

@@ -44,7 +44,7 @@ export interface CoordinatorOptions {
 
 /** Options of one run, with units in their names. */
 export interface RunJobOptions {
-  /** Lines per batch (default 50,000). */
+  /** Lines per batch (default {@link DEFAULT_BATCH_LINES}). */
   readonly batchLines?: number;
   /** Checkpoint (commit a version) every this many batches (default 20). */
   readonly checkpointEveryBatches?: number;
@@ -125,9 +125,16 @@ export function resolveRunSettings(options: RunJobOptions = {}, mapWorkers = 1):
   };
 }
 
+/**
+ * Lines per batch when none is given. Chosen by measurement (docs/decisions/0013-batch-size.md):
+ * the framework's own work per batch (combine, encode, decode, merge, per pair) shrinks as a batch
+ * holds more repeats of its keys, and 200,000 lines of text are ~10 MB, far below the byte cap.
+ */
+export const DEFAULT_BATCH_LINES = 200_000;
+
 /** Validated lines per batch. */
 export function resolveBatchLines(value: number | undefined): number {
-  const v = value ?? 50_000;
+  const v = value ?? DEFAULT_BATCH_LINES;
   if (!Number.isSafeInteger(v) || v < 1) {
     throw new MrmError(ErrorCode.BadOption, `batch size must be a positive integer of records, got ${String(value)}`);
   }

@@ -401,7 +401,7 @@ export class JobRun {
         this.tasksInFlight--;
         this.mapLoad.set(m.from, (this.mapLoad.get(m.from) ?? 1) - 1);
         this.skippedRecords += m.skipped;
-        this.skew.onTaskDone(m, this.saltPlans.get(Number(m.taskId.slice(1))));
+        this.skew.onTaskDone(m);
         this.dispatch();
         this.maybeDone();
         return;

@@ -102,7 +102,7 @@ export {
   MAX_CANONICAL_KEY_LENGTH,
   parseKeyArgument,
 } from './key.js';
-export { hashKey, partitionOf } from './partition.js';
+export { hashKey, partitionOf, partitionOfHash } from './partition.js';
 export { PartAssembler, splitPayload } from './payload-parts.js';
 export type { Clock, TimerHandle } from './ports/clock.js';
 export { systemClock } from './ports/clock.js';
@@ -169,6 +169,8 @@ export { runKey } from './roles.js';
 export type { ResolvedSalt, SaltPlan, SaltSetting } from './salting.js';
 export {
   DEFAULT_SALT,
+  HOT_SHARE_OF_PARTITION,
+  hotFactor,
   isSubKey,
   MAX_SALT_FACTOR,
   maxFactorFor,

@@ -289,6 +289,8 @@ export interface TaskDoneMessage {
 export interface SaltingOutcome {
   /** Batches salted. */
   readonly batches: number;
+  /** The keys salted, flat `[canonical key, largest factor, …]`. */
+  readonly keys?: readonly unknown[];
   /** Why a batch was not salted although the plan said so (the check failed or could not be made). */
   readonly refused?: string;
   /** True when `refused` is a failed check (not a check that could not be made). */
