@@ -17,7 +17,7 @@ export type {
   RunJobRequest,
   RunResult,
 } from './coordinator.js';
-export { Coordinator, resolveBatchLines, resolveRunSettings } from './coordinator.js';
+export { Coordinator, DEFAULT_BATCH_LINES, resolveBatchLines, resolveRunSettings } from './coordinator.js';
 export type { CoordinatorServiceOptions } from './coordinator-service.js';
 export { CoordinatorService } from './coordinator-service.js';
 export { JobHistory } from './job-history.js';
