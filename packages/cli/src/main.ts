@@ -4,11 +4,30 @@
  * Errors are one line on stderr and a non-zero exit; results go to files or stdout.
  */
 import { createRequire } from 'node:module';
-import { Command } from 'commander';
-import { oneOf, port, positiveInt, positiveNumber, saltMode } from './options.js';
+import { Command, Option } from 'commander';
+import { oneOf, port, positiveInt, positiveNumber, saltMode, versionsToKeep } from './options.js';
 import { reportError } from './report.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
+
+/** `--on-error` of `run` and `submit`. */
+function onErrorOption(what: 'run' | 'job'): Option {
+  return new Option(
+    '--on-error <mode>',
+    `when map, combine, reduce or merge throws: 'fail' the ${what} or 'skip' the record or key (a dead letter)`,
+  ).argParser(oneOf('fail', 'skip'));
+}
+
+/** `--keep-versions` of `run` and `submit`. */
+function keepVersionsOption(): Option {
+  return new Option(
+    '--keep-versions <n>',
+    'keep the n newest versions, delete older ones (default 100; 0 or all: keep every version)',
+  ).argParser(versionsToKeep);
+}
+
+const RESET_HELP = "start the job's state over: delete its versions first";
+const ALLOW_CODE_CHANGE_HELP = 'merge into state that other code of the job built (see docs/job-api.md)';
 
 /**
  * NATS login and TLS flags of every command that talks to a cluster (each also read from its
@@ -57,7 +76,10 @@ export function buildProgram(): Command {
       positiveInt,
     )
     .option('--checkpoint-every <batches>', 'commit a version every this many batches (default 20)', positiveInt)
-    .option('--on-error <mode>', "when map throws: 'fail' the run or 'skip' the record", oneOf('fail', 'skip'))
+    .addOption(onErrorOption('run'))
+    .addOption(keepVersionsOption())
+    .option('--reset', RESET_HELP)
+    .option('--allow-code-change', ALLOW_CODE_CHANGE_HELP)
     .option('--salt <mode>', "spread hot keys over merge workers: 'auto' (default), 'off' or a factor", saltMode)
     .option('--threads <n>', 'map threads (default: cores)', positiveInt)
     .option('-q, --quiet', 'no progress output (the summary line stays)')
@@ -90,7 +112,16 @@ export function buildProgram(): Command {
     .option('-s, --state <dir>', 'state directory of `mrm run` (else: the cluster at --nats)')
     .option('--nats <url>', 'NATS URL of a cluster (default: $MRM_NATS_URL)')
     .requiredOption('-j, --job <name>', 'job name')
+    .option('--json', 'one JSON object per line: version, batches, committedAt, keys, bytes, hash, …')
     .action(async (opts) => (await import('./commands/query.js')).versionsCommand(opts));
+
+  program
+    .command('dead-letters')
+    .description("list a job's dead letters (records and keys set aside with --on-error skip) as JSON Lines")
+    .option('-s, --state <dir>', 'state directory of `mrm run` (else: the cluster at --nats)')
+    .option('--nats <url>', 'NATS URL of a cluster (default: $MRM_NATS_URL)')
+    .requiredOption('-j, --job <name>', 'job name')
+    .action(async (opts) => (await import('./commands/dead-letters.js')).deadLettersCommand(opts));
 
   program
     .command('up')
@@ -158,7 +189,9 @@ export function buildProgram(): Command {
     .command('submit')
     .description('submit a job to the cluster; prints the job id on the first line')
     .argument('<job>', 'job file (.ts or .js)')
-    .requiredOption('-i, --input <path...>', 'input files, folders or globs (.gz too)')
+    .option('-i, --input <path...>', 'input files, folders or globs (.gz too)')
+    .option('--stream <subject>', 'a streaming job: read the stream `mrm publish` writes, until cancelled')
+    .option('--batch-interval <ms>', 'with --stream: milliseconds between micro-batches (default 500)', positiveInt)
     .option('--nats <url>', 'NATS URL (default: $MRM_NATS_URL)')
     .option('-w, --wait', 'return when the job has finished (exit 0) or failed (non-zero)')
     .option('-o, --out <file>', "with --wait: write the job's result as JSON Lines ('-' for stdout)")
@@ -168,12 +201,24 @@ export function buildProgram(): Command {
       positiveInt,
     )
     .option('--checkpoint-every <batches>', 'commit a version every this many batches (default 20)', positiveInt)
-    .option('--on-error <mode>', "when map throws: 'fail' the job or 'skip' the record", oneOf('fail', 'skip'))
+    .addOption(onErrorOption('job'))
+    .addOption(keepVersionsOption())
+    .option('--reset', RESET_HELP)
+    .option('--allow-code-change', ALLOW_CODE_CHANGE_HELP)
     .option('--salt <mode>', "spread hot keys over merge workers: 'auto' (default), 'off' or a factor", saltMode)
     .option('--priority <n>', 'higher runs first', Number.parseInt)
     .option('--shared-fs', 'workers read the input in place (default: upload it into the cluster)')
     .option('--timeout <ms>', 'with --wait: give up after this long', positiveInt)
     .action(async (job: string, opts) => (await import('./commands/submit.js')).submitCommand(job, opts));
+
+  program
+    .command('publish')
+    .description('append lines (from files, else stdin) to the stream of <subject>, one record per line')
+    .argument('<subject>', "NATS subject, e.g. 'logs.web' (its JetStream stream is created when missing)")
+    .option('--nats <url>', 'NATS URL (default: $MRM_NATS_URL)')
+    .option('-f, --file <path...>', 'files to publish, line by line (default: standard input)')
+    .option('-q, --quiet', 'no summary line on stderr')
+    .action(async (subject: string, opts) => (await import('./commands/publish.js')).publishCommand(subject, opts));
 
   program
     .command('status')

@@ -4,9 +4,11 @@
  * versions. Messages for the coordinator arrive on one channel and are routed to their run.
  */
 import {
+  DEFAULT_KEEP_VERSIONS,
   decodeMessage,
   ErrorCode,
   type JobRef,
+  KEEP_ALL_VERSIONS,
   type Logger,
   type Metrics,
   MrmError,
@@ -49,6 +51,12 @@ export interface RunJobOptions {
   /** Checkpoint (commit a version) every this many batches (default 20). */
   readonly checkpointEveryBatches?: number;
   readonly onError?: 'fail' | 'skip';
+  /** Versions to keep, the newest (default {@link DEFAULT_KEEP_VERSIONS}); 0 keeps every version. */
+  readonly keepVersions?: number;
+  /** Start the job's state over: every old version is deleted before the run. */
+  readonly reset?: boolean;
+  /** Merge into state built by other code of the job instead of failing (see docs/job-api.md). */
+  readonly allowCodeChange?: boolean;
   readonly maxTasksInFlight?: number;
   readonly maxBatchesAhead?: number;
   /** Memory a merge worker may hold before spilling (default 256 MiB). */
@@ -93,6 +101,8 @@ export interface RunResult {
   readonly skew?: SkewStatus;
   /** Records whose map threw, skipped with `onError: 'skip'`. */
   readonly skippedRecords: number;
+  /** Records and keys set aside as dead letters by this run (`onError: 'skip'`). */
+  readonly deadLetters: number;
   /** The job's latest committed version after the run (new, or the one it started from). */
   readonly latest: VersionInfo | undefined;
 }
@@ -118,6 +128,7 @@ export function resolveRunSettings(options: RunJobOptions = {}, mapWorkers = 1):
     maxBufferBytes: int('maxBufferBytes', options.maxBufferBytes, 256 * 1024 * 1024, 1024 * 1024),
     maxFrameBytes: int('maxFrameBytes', options.maxFrameBytes, 512 * 1024, 1024),
     onError,
+    keepVersions: int('keep-versions', options.keepVersions, DEFAULT_KEEP_VERSIONS, KEEP_ALL_VERSIONS),
     salt: 0,
     ...(options.salt !== undefined ? { saltSetting: parseSaltOption(options.salt) } : {}),
     requestTimeoutMs: int('requestTimeoutMs', options.requestTimeoutMs, 60_000, 1),
@@ -187,7 +198,11 @@ export class Coordinator {
     const settings = resolveRunSettings(options, mapWorkers.length);
     const batchLines = resolveBatchLines(options.batchLines);
     const record = new JobRecord(store, job.name);
+    if (options.reset === true) await record.reset();
     const base = await store.latestVersion(job.name);
+    if (base !== undefined && options.allowCodeChange !== true) {
+      await record.checkCode(job, base.version);
+    }
     // Partition writes of versions that never committed are dropped before anything else.
     await store.discardAbove(job.name, base?.version ?? 0);
     const merged = job.incremental ? await record.committedBatches(base?.version ?? 0) : new Set<string>();
@@ -207,6 +222,7 @@ export class Coordinator {
       batches: 0,
       records: 0,
       skippedRecords: 0,
+      deadLetters: 0,
       latest: base,
     };
     if (plan.batchIds.length === 0) return empty;
@@ -244,7 +260,7 @@ export class Coordinator {
     try {
       await run.start().catch((e: unknown) => run.fail(e));
       const versions = await run.done;
-      await record.recordBundle(request.ref.bundleHash);
+      await record.recordBundle(request.ref.bundleHash, job);
       const last = versions.at(-1);
       return {
         ...empty,
@@ -252,6 +268,7 @@ export class Coordinator {
         batches: plan.batchIds.length,
         records: (last?.records ?? 0) - (job.incremental ? (base?.records ?? 0) : 0),
         skippedRecords: run.skipped,
+        deadLetters: run.deadLetters,
         skew: run.skewStatus(),
         latest: last ?? base,
       };

@@ -16,11 +16,13 @@ import {
   type Metrics,
   MrmError,
   type ProtocolMessage,
+  pruneVersions,
   type ResolvedJob,
   type ResolvedSalt,
   type SaltPlan,
   type SkewStatus,
   type StateStore,
+  sumStateDigests,
   type Transport,
   type VersionInfo,
 } from '@mrm/core';
@@ -38,6 +40,8 @@ export interface RunSettings {
   readonly maxBufferBytes: number;
   readonly maxFrameBytes: number;
   readonly onError: 'fail' | 'skip';
+  /** Versions to keep (the newest); 0 keeps every version. */
+  readonly keepVersions: number;
   readonly salt: number;
   /** `--salt`, overriding the job spec's `salt` field. */
   readonly saltSetting?: ResolvedSalt;
@@ -115,6 +119,7 @@ export class JobRun {
   private mergedLines = 0;
   private records = 0;
   private skippedRecords = 0;
+  private deadLetterCount = 0;
   private readonly recordsBySeq: number[] = [];
   /** Per version: reports of merge workers, by worker. */
   private readonly written = new Map<number, Map<string, CheckpointWrittenMessage>>();
@@ -180,6 +185,11 @@ export class JobRun {
     return this.skippedRecords;
   }
 
+  /** Records and keys set aside as dead letters in the versions committed so far. */
+  get deadLetters(): number {
+    return this.deadLetterCount;
+  }
+
   /** Starts the run on the merge workers, then dispatches. */
   async start(): Promise<void> {
     const { ctx } = this;
@@ -203,6 +213,7 @@ export class JobRun {
               firstVersion: this.firstVersion,
               checkpointEveryBatches: settings.checkpointEveryBatches,
               maxBufferBytes: settings.maxBufferBytes,
+              onError: settings.onError,
               owners: this.owners,
               ...(ctx.leases !== undefined ? { copies: ctx.leases.plansFor(worker) } : {}),
             }),
@@ -303,7 +314,13 @@ export class JobRun {
   }
 
   /** Progress for status reports. */
-  snapshot(): { totalBatches: number; mergedBatches: number; records: number; lagBatches: number } {
+  snapshot(): {
+    totalBatches: number;
+    mergedBatches: number;
+    records: number;
+    lagBatches: number;
+    deadLetters: number;
+  } {
     let dispatched = 0;
     for (const index of this.tasks.keys()) dispatched += this.ctx.plan.splits[index]?.batches.length ?? 0;
     return {
@@ -311,6 +328,7 @@ export class JobRun {
       mergedBatches: this.lowestUnmerged,
       records: this.records,
       lagBatches: Math.max(0, dispatched - this.lowestUnmerged),
+      deadLetters: this.deadLetterCount,
     };
   }
 
@@ -401,7 +419,7 @@ export class JobRun {
         this.tasksInFlight--;
         this.mapLoad.set(m.from, (this.mapLoad.get(m.from) ?? 1) - 1);
         this.skippedRecords += m.skipped;
-        this.skew.onTaskDone(m, this.saltPlans.get(Number(m.taskId.slice(1))));
+        this.skew.onTaskDone(m);
         this.dispatch();
         this.maybeDone();
         return;
@@ -476,6 +494,7 @@ export class JobRun {
     const prev = this.versions.at(-1) ?? ctx.base;
     let records = ctx.job.incremental ? (prev?.records ?? 0) : 0;
     for (let s = fromSeq; s <= throughSeq; s++) records += this.recordsBySeq[s] ?? 0;
+    const state = sumStateDigests(reports.flatMap((r) => r.digests));
     const info: VersionInfo = {
       version,
       createdAtMs: Date.now(),
@@ -484,6 +503,8 @@ export class JobRun {
       records,
       keys: reports.reduce((n, r) => n + r.keyCounts.reduce((a, b) => a + b, 0), 0),
       label: `${ctx.jobId}: batches ${fromSeq + 1}–${throughSeq + 1} of ${this.total}`,
+      hash: state.hash,
+      bytes: state.bytes,
     };
     // Fencing and the copies' manifest: only copies made under this run's leases become committed.
     await ctx.leases?.record(version, reports);
@@ -498,6 +519,7 @@ export class JobRun {
           run: ctx.run,
           last,
           ...pick(info),
+          keepVersions: ctx.settings.keepVersions,
         });
         await this.idempotentRequest(worker, message, `committing version ${version} on merge worker ${worker}`);
       }),
@@ -505,6 +527,8 @@ export class JobRun {
     if (((await ctx.store.latestVersion(ctx.job.name))?.version ?? 0) < version) {
       await ctx.store.commitVersion(ctx.job.name, info);
     }
+    await pruneVersions(ctx.store, ctx.job.name, ctx.settings.keepVersions);
+    this.deadLetterCount += reports.reduce((n, r) => n + r.deadLetters, 0);
     this.versions.push(info);
     ctx.metrics?.observe('mrm_commit_duration_seconds', (performance.now() - startedMs) / 1000, { job: ctx.job.name });
     this.progress();
@@ -654,6 +678,6 @@ function mergeWorkerLost(worker: string, job: string): MrmError {
 }
 
 function pick(info: VersionInfo) {
-  const { version, base, batches, records, keys, label } = info;
-  return { version, base, batches, records, keys, label };
+  const { version, base, batches, records, keys, label, hash, bytes } = info;
+  return { version, base, batches, records, keys, label, hash, bytes };
 }

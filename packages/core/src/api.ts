@@ -4,6 +4,7 @@
  * merge workers answer to queries. Encoded with the core codec like every message.
  */
 import { decodeEnvelope, encode, type WithoutVersion } from './codec.js';
+import type { StoredDeadLetter } from './dead-letter.js';
 import { ErrorCode, MrmError, type WireError } from './errors.js';
 import type { VersionInfo } from './ports/state-store.js';
 import type { JobRef } from './protocol.js';
@@ -42,10 +43,27 @@ export interface SubmitOptions {
   readonly batchLines?: number;
   readonly checkpointEveryBatches?: number;
   readonly onError?: 'fail' | 'skip';
+  /** Versions to keep, the newest (0: all; default 100). */
+  readonly keepVersions?: number;
+  /** Start the job's state over (its old versions are deleted). */
+  readonly reset?: boolean;
+  /** Keep merging into state built by other code of the job. */
+  readonly allowCodeChange?: boolean;
   /** `--salt`: `auto`, `off` or a factor (overrides the job spec's `salt`). */
   readonly salt?: string;
   /** Higher runs first (default 0). */
   readonly priority?: number;
+  /**
+   * A streaming job: it reads the stream of this subject (no `inputs`) in rounds, one every
+   * `batchIntervalMs`, and runs until cancelled.
+   */
+  readonly stream?: StreamSubmitOptions;
+}
+
+/** The input stream of a streaming job. */
+export interface StreamSubmitOptions {
+  readonly subject: string;
+  readonly batchIntervalMs: number;
 }
 
 /** What a worker process uses, sampled at each heartbeat. */
@@ -111,6 +129,8 @@ export interface JobProgress {
   readonly records: number;
   /** Batches dispatched but not yet merged everywhere. */
   readonly lagBatches: number;
+  /** Records and keys set aside as dead letters in committed versions (`onError: 'skip'`). */
+  readonly deadLetters?: number;
 }
 
 /** A salted hot key and its factor (sub-keys). */
@@ -154,6 +174,8 @@ export interface JobStatus {
   readonly skew?: SkewStatus;
   /** Set by the watchdog while a running job makes no progress. */
   readonly stalled?: JobStall;
+  /** A streaming job: where it stands against its input stream. */
+  readonly stream?: StreamStatus;
 }
 
 /** A running job without progress: who holds it up and doing what. */
@@ -166,6 +188,19 @@ export interface JobStall {
   readonly phase?: string;
   /** One line for logs and screens. */
   readonly message: string;
+}
+
+/** Where a streaming job stands against its input stream. */
+export interface StreamStatus {
+  readonly subject: string;
+  /** The stream's newest sequence when last looked at. */
+  readonly headSeq: number;
+  /** Newest sequence whose record is committed. */
+  readonly committedSeq: number;
+  /** Records published and not yet committed. */
+  readonly lag: number;
+  /** Rounds run so far by this coordinator. */
+  readonly rounds: number;
 }
 
 /** What the coordinator knows of one worker. */
@@ -248,6 +283,25 @@ export interface GetReply {
   readonly value?: unknown;
 }
 
+/** Client → merge worker: a page of the job's dead letters it holds, at or below a version. */
+export interface DeadLettersRequest {
+  readonly type: 'dead-letters';
+  readonly v: number;
+  readonly job: string;
+  readonly version: number;
+  /** Leave out this many (the pages before). */
+  readonly skip: number;
+  readonly limit: number;
+}
+
+/** Merge worker → client: dead letters, oldest version first. */
+export interface DeadLettersReply {
+  readonly type: 'dead-letters-reply';
+  readonly v: number;
+  readonly letters: readonly StoredDeadLetter[];
+  readonly done: boolean;
+}
+
 /** A reply that is a failure. */
 export interface ErrorReply {
   readonly type: 'error-reply';
@@ -269,6 +323,8 @@ export type ApiMessage =
   | ScanReply
   | GetRequest
   | GetReply
+  | DeadLettersRequest
+  | DeadLettersReply
   | ErrorReply;
 
 /** The API protocol version (shared with the run protocol's). */

@@ -35,6 +35,8 @@ export type {
   ApiBody,
   ApiMessage,
   CancelRequest,
+  DeadLettersReply,
+  DeadLettersRequest,
   ErrorReply,
   GetReply,
   GetRequest,
@@ -52,6 +54,8 @@ export type {
   SkewStatus,
   StatusReply,
   StatusRequest,
+  StreamStatus,
+  StreamSubmitOptions,
   SubmitOptions,
   SubmitRequest,
   WorkerResources,
@@ -77,6 +81,9 @@ export {
   restoreChain,
 } from './checkpoint-copy.js';
 export { decode, encode, MSGPACK_OPTIONS } from './codec.js';
+export { combineValues } from './combine-values.js';
+export type { DeadLetter, DeadLetterStage, StoredDeadLetter } from './dead-letter.js';
+export { MAX_DEAD_LETTERS_PER_BATCH } from './dead-letter.js';
 export type { MrmErrorOptions, WireError } from './errors.js';
 export {
   ErrorCode,
@@ -110,12 +117,15 @@ export type { MetricLabels, MetricName, MetricNameOf, MetricSpec, Metrics } from
 export { METRICS, MetricKind, noMetrics } from './ports/metrics.js';
 export type {
   PartitionWrite,
+  PruneResult,
   ScanOptions,
   SpillArea,
   StateStore,
   StoreState,
   VersionInfo,
 } from './ports/state-store.js';
+export type { StreamInfo, StreamLog, StreamRecord } from './ports/stream-log.js';
+export { STREAM_SUBJECT_PATTERN } from './ports/stream-log.js';
 export type {
   BlobStore,
   BucketOptions,
@@ -165,6 +175,8 @@ export { runKey } from './roles.js';
 export type { ResolvedSalt, SaltPlan, SaltSetting } from './salting.js';
 export {
   DEFAULT_SALT,
+  HOT_SHARE_OF_PARTITION,
+  hotFactor,
   isSubKey,
   MAX_SALT_FACTOR,
   maxFactorFor,
@@ -174,5 +186,21 @@ export {
   subKey,
   subKeyPartition,
 } from './salting.js';
+export type { StateDigest } from './state-digest.js';
+export {
+  EMPTY_STATE_DIGEST,
+  EMPTY_STATE_HASH,
+  isStateDigest,
+  stateHashOf,
+  stateHashToBigInt,
+  sumStateDigests,
+} from './state-digest.js';
+export { MAX_VALUE_DEPTH, unstorableReason } from './storable-value.js';
+export {
+  DEFAULT_KEEP_VERSIONS,
+  KEEP_ALL_VERSIONS,
+  oldestVersionToKeep,
+  pruneVersions,
+} from './version-retention.js';
 export type { Duration, EventTime, ResolvedWindow, WindowSpec } from './window.js';
 export { durationMs, eventTimeMs, windowStartsOf } from './window.js';

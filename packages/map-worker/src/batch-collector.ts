@@ -6,6 +6,7 @@
 import {
   type CanonicalKey,
   canonicalKey,
+  combineValues,
   type Emit,
   ErrorCode,
   encodeMessage,
@@ -51,8 +52,15 @@ export class BatchCollector {
   /** True with `fold`: a key holds one running value, not a list. */
   private readonly folding: boolean;
 
-  /** `table`: the thread's key table for this batch (default: a private one). */
-  constructor(job: ResolvedJob, table: KeyTable = new KeyTable()) {
+  /**
+   * `table`: the thread's key table for this batch (default: a private one). `onError` `skip`:
+   * values whose `combine` throws stay uncombined (see `combineValues`).
+   */
+  constructor(
+    private readonly job: ResolvedJob,
+    table: KeyTable = new KeyTable(),
+    private readonly onError: 'fail' | 'skip' = 'fail',
+  ) {
     this.table = table;
     this.combine = job.combine;
     const fold = job.fold;
@@ -87,7 +95,9 @@ export class BatchCollector {
   /** Appends `value` to a key's list, combining the list when it has grown. */
   private append(key: Key, list: unknown[], value: unknown): unknown[] {
     list.push(value);
-    return this.combine !== undefined && list.length >= COMBINE_EVERY ? [this.combine(key, list)] : list;
+    return this.combine !== undefined && list.length >= COMBINE_EVERY
+      ? combineValues(this.job, key, list, this.onError)
+      : list;
   }
 
   /** The `emit` handed to `map`. */
@@ -121,7 +131,32 @@ export class BatchCollector {
 
   /** `values` combined into one when the job combines, else as they are. */
   private combined(key: Key, values: readonly unknown[]): readonly unknown[] {
-    return this.combine !== undefined && values.length > 1 ? [this.combine(key, values as unknown[])] : values;
+    return this.combine !== undefined && values.length > 1
+      ? combineValues(this.job, key, values as unknown[], this.onError)
+      : values;
+  }
+
+  /**
+   * Keys holding at least `share` of the batch's values (canonical form, with their value
+   * counts), heaviest first, and the number of values. Only meaningful without combine.
+   */
+  heaviest(share: number): { total: number; keys: Array<[CanonicalKey, number]> } {
+    const { table } = this;
+    // With fold every key holds one value: none is heavier than another.
+    const inTable = (id: number) => (this.folding ? 1 : (table.values[id] as unknown[]).length);
+    let total = 0;
+    for (const id of table.touched) total += inTable(id);
+    for (const list of this.byString.values()) total += list.length;
+    for (const { values } of this.byCanonical.values()) total += values.length;
+    const min = Math.max(2, Math.ceil(total * share));
+    const out: Array<[CanonicalKey, number]> = [];
+    for (const id of table.touched) {
+      const n = inTable(id);
+      if (n >= min) out.push([table.canonical[id] as string, n]);
+    }
+    for (const [k, list] of this.byString) if (list.length >= min) out.push([canonicalKey(k), list.length]);
+    for (const [ck, { values }] of this.byCanonical) if (values.length >= min) out.push([ck, values.length]);
+    return { total, keys: out.sort((a, b) => b[1] - a[1]) };
   }
 
   /** The values collected for a key so far (raw, or partly combined), if any. */

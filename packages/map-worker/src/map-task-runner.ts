@@ -4,10 +4,12 @@
  * resolving). The same function runs inline and inside worker threads.
  */
 import {
+  type DeadLetter,
   ErrorCode,
   encodeMessage,
   errorMessage,
   isMrmError,
+  MAX_DEAD_LETTERS_PER_BATCH,
   type MapContext,
   type MapTaskMessage,
   MrmError,
@@ -50,7 +52,7 @@ export async function runMapTask(
   for await (const batch of readSplitBatches(split, signal)) {
     const table = acquireKeyTable(job);
     try {
-      const collector = new BatchCollector(job, table);
+      const collector = new BatchCollector(job, table, task.onError);
       records += await mapBatch(task, workerId, batch, { job, collector, salting }, onBatch, () => skipped++);
     } finally {
       // After a failed batch the table is released here (finish releases it otherwise).
@@ -79,6 +81,12 @@ async function mapBatch(
   const { split } = task;
   const ctx = { source: split.displayPath, line: batch.firstLine, batchId: batch.slice.batchId };
   const pending: Promise<void>[] = [];
+  const deadLetters: DeadLetter[] = [];
+  const setAside = (stage: 'input' | 'map', line: number, message: string) => {
+    skip();
+    if (deadLetters.length >= MAX_DEAD_LETTERS_PER_BATCH) return;
+    deadLetters.push({ stage, batchId: ctx.batchId, source: split.displayPath, line, message, atMs: Date.now() });
+  };
   const map = job.map;
   const emit = collector.emit;
   const onRecord = (record: unknown, line: number) => {
@@ -90,13 +98,14 @@ async function mapBatch(
       }
     } catch (e) {
       if (task.onError === 'skip' && !isMrmError(e)) {
-        skip();
+        setAside('map', line, `map threw: ${errorMessage(e)}`);
         return;
       }
       throw userError(e, split.displayPath, line);
     }
   };
-  const onMalformed = task.onError === 'skip' ? skip : undefined;
+  const onMalformed =
+    task.onError === 'skip' ? (e: MrmError, line: number) => setAside('input', line, e.message) : undefined;
   const count = forEachRecord(batch.text, split.format, batch.firstLine, split.displayPath, onRecord, onMalformed);
   if (pending.length > 0) await Promise.all(pending);
   const header = { jobId: task.jobId, run: task.run, seq: batch.slice.seq, attempt: task.attempt, from: workerId };
@@ -116,6 +125,8 @@ async function mapBatch(
       pairs: p.pairs,
       records: count,
       ...(partialsFrom !== undefined ? { partialsFrom } : {}),
+      // The records set aside travel once, with partition 0, and are stored with its state.
+      ...(p.partition === 0 && deadLetters.length > 0 ? { deadLetters } : {}),
     });
   });
   await onBatch({ seq: batch.slice.seq, batchId: batch.slice.batchId, records: count, partitions, markers });

@@ -16,6 +16,7 @@ import {
   type PartialsMessage,
   type ResolvedJob,
   type RunStartMessage,
+  type StateDigest,
   type StateStore,
   toWireError,
 } from '@mrm/core';
@@ -62,8 +63,11 @@ export class MergeRun {
   private readonly slots = new Map<number, PartitionSlot>();
   /** Per seq: owned partitions that merged it. */
   private readonly mergedCount = new Map<number, number>();
-  /** Per version: owned partitions that wrote it, their key counts and whether their copy is full. */
-  private readonly written = new Map<number, Map<number, { keyCount: number; full: boolean }>>();
+  /** Per version: owned partitions that wrote it, their digests, dead letters and whether their copy is full. */
+  private readonly written = new Map<
+    number,
+    Map<number, { digest: StateDigest; deadLetters: number; full: boolean }>
+  >();
   /** Copies kept off the machine (a cluster run), else undefined. */
   private copies: PartitionCopies | undefined;
   private failed = false;
@@ -120,7 +124,7 @@ export class MergeRun {
       Math.floor(((start.maxBufferBytes / (1024 * 1024)) * PLAIN_VALUES_PER_MIB) / start.owned.length),
     );
     for (const partition of start.owned) {
-      const ctx = { store, jobName: start.jobName, job, partition };
+      const ctx = { store, jobName: start.jobName, job, partition, onError: start.onError ?? 'fail' };
       run.slots.set(partition, {
         partition,
         nextSeq: 0,
@@ -137,6 +141,7 @@ export class MergeRun {
                 partition,
                 `${run.spillNamespace}.plain.p${partition}`,
                 perPartitionValues,
+                ctx.onError,
               ),
             }),
       });
@@ -169,7 +174,14 @@ export class MergeRun {
       inc = undefined;
     }
     if (inc === undefined) {
-      inc = { buffer: new ValueBuffer(this.job), attempt, frames: 0, pairs: 0, bytes: 0, spills: [] };
+      inc = {
+        buffer: new ValueBuffer(this.job, this.start.onError),
+        attempt,
+        frames: 0,
+        pairs: 0,
+        bytes: 0,
+        spills: [],
+      };
       slot.incoming.set(seq, inc);
     }
     return inc;
@@ -238,7 +250,7 @@ export class MergeRun {
     if (victim === undefined) return;
     const { seq, partition, inc } = victim;
     const values = inc.buffer.values;
-    inc.buffer = new ValueBuffer(this.job);
+    inc.buffer = new ValueBuffer(this.job, this.start.onError);
     this.heldBytes -= inc.bytes;
     this.spilledBytes += inc.bytes;
     this.metrics.add('mrm_spill_bytes_total', inc.bytes);
@@ -303,8 +315,11 @@ export class MergeRun {
         this.heldBytes -= inc.bytes;
         await this.unspill(seq, partition, inc);
         const batchId = this.start.batchIds[seq] ?? inc.end.batchId;
-        if (slot.merger !== undefined) await slot.merger.mergeBatch(batchId, inc.buffer, partials);
-        else await slot.plain?.add(batchId, inc.buffer);
+        const setAside = inc.end.deadLetters ?? [];
+        if (slot.merger !== undefined) {
+          slot.merger.setAside(setAside);
+          await slot.merger.mergeBatch(batchId, inc.buffer, partials);
+        } else await slot.plain?.add(batchId, inc.buffer, setAside);
         slot.nextSeq = seq + 1;
         this.metrics.add('mrm_partition_batches_merged_total', 1, { job: this.start.jobName });
         this.onMerged(seq, inc.end.records);
@@ -344,10 +359,10 @@ export class MergeRun {
     const last = seq === totalBatches - 1;
     if (slot.plain !== undefined) {
       if (!last) return;
-      const keys = await slot.plain.finish(firstVersion);
+      const written = await slot.plain.finish(firstVersion);
       this.spilledBytes += slot.plain.spilledBytes;
       this.metrics.add('mrm_spill_bytes_total', slot.plain.spilledBytes);
-      this.onWritten(firstVersion, seq, slot.partition, keys);
+      this.onWritten(firstVersion, seq, slot.partition, written);
       return;
     }
     if (!last && (seq + 1) % checkpointEveryBatches !== 0) return;
@@ -366,22 +381,32 @@ export class MergeRun {
       })
       .then(async (layer) => {
         const full = (await this.copies?.ship(slot.partition, version, layer)) ?? false;
-        this.onWritten(version, seq, slot.partition, layer.keyCount, full);
+        this.onWritten(version, seq, slot.partition, {
+          digest: layer.digest,
+          deadLetters: layer.deadLetterCount,
+          full,
+        });
       })
       .catch((e: unknown) => this.fail(e, `checkpoint:${slot.partition}`));
   }
 
-  private onWritten(version: number, throughSeq: number, partition: number, keyCount: number, full = false): void {
+  private onWritten(
+    version: number,
+    throughSeq: number,
+    partition: number,
+    written: { digest: StateDigest; deadLetters: number; full?: boolean },
+  ): void {
     if (this.failed || this.closed) return;
     let parts = this.written.get(version);
     if (parts === undefined) {
       parts = new Map();
       this.written.set(version, parts);
     }
-    parts.set(partition, { keyCount, full });
+    parts.set(partition, { ...written, full: written.full ?? false });
     if (parts.size < this.slots.size) return;
     this.written.delete(version);
     const { jobId, run } = this.start;
+    const all = [...parts.values()];
     this.send({
       type: 'checkpoint-written',
       jobId,
@@ -389,8 +414,10 @@ export class MergeRun {
       version,
       throughSeq,
       partitions: [...parts.keys()],
-      keyCounts: [...parts.values()].map((w) => w.keyCount),
-      ...(this.copies !== undefined ? { fulls: [...parts.values()].map((w) => w.full) } : {}),
+      keyCounts: all.map((w) => w.digest.keys),
+      digests: all.map((w) => w.digest),
+      deadLetters: all.reduce((n, w) => n + w.deadLetters, 0),
+      ...(this.copies !== undefined ? { fulls: all.map((w) => w.full) } : {}),
       from: this.workerId,
     });
   }

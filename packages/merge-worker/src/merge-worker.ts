@@ -19,6 +19,7 @@ import {
   MrmError,
   PartAssembler,
   type ProtocolMessage,
+  pruneVersions,
   type Reply,
   type RoleState,
   type RunStartMessage,
@@ -32,7 +33,7 @@ import {
 } from '@mrm/core';
 import { MergeRun } from './merge-run.js';
 import type { CopyTarget } from './partition-copies.js';
-import { scanPage } from './scan-page.js';
+import { deadLetterPage, scanPage } from './scan-page.js';
 
 /** Options of {@link MergeWorker}. */
 export interface MergeWorkerOptions {
@@ -110,6 +111,8 @@ export class MergeWorker {
         reply(encodeApi({ type: 'get-reply', found: value !== undefined, ...(value !== undefined ? { value } : {}) }));
       } else if (m.type === 'scan') {
         reply(encodeApi(await scanPage(store, m)));
+      } else if (m.type === 'dead-letters') {
+        reply(encodeApi(await deadLetterPage(store, m)));
       } else {
         throw new MrmError(ErrorCode.Protocol, `a merge worker does not answer '${m.type}'`);
       }
@@ -159,8 +162,12 @@ export class MergeWorker {
             records: m.records,
             keys: m.keys,
             label: m.label,
+            ...(m.hash !== undefined ? { hash: m.hash } : {}),
+            ...(m.bytes !== undefined ? { bytes: m.bytes } : {}),
           });
         }
+        // Before the ack: a run's last commit returns with the disk already trimmed.
+        if (m.keepVersions !== undefined) await pruneVersions(store, m.jobName, m.keepVersions);
         await open?.committed(m.version);
         open?.confirm(m.version);
         if (m.last) await this.closeRun(m.jobId, m.run);

@@ -22,13 +22,21 @@ import { writeClusterResult } from './query.js';
 
 /** Options of `mrm submit`. */
 export interface SubmitCommandOptions {
-  readonly input: string[];
+  /** Input files, folders or globs; or, for a streaming job, `stream`. */
+  readonly input?: string[];
+  /** Subject of the input stream of a streaming job (`mrm publish` writes it). */
+  readonly stream?: string;
+  /** With `stream`: milliseconds between rounds. */
+  readonly batchInterval?: number;
   readonly nats?: string;
   readonly wait?: boolean;
   readonly out?: string;
   readonly batchSize?: number;
   readonly checkpointEvery?: number;
   readonly onError?: 'fail' | 'skip';
+  readonly keepVersions?: number;
+  readonly reset?: boolean;
+  readonly allowCodeChange?: boolean;
   /** `auto`, `off` or a factor. */
   readonly salt?: string;
   readonly priority?: number;
@@ -37,14 +45,22 @@ export interface SubmitCommandOptions {
 }
 
 const REQUEST_TIMEOUT_MS = 15_000;
+/** Default milliseconds between two rounds of a streaming job. */
+export const DEFAULT_STREAM_BATCH_INTERVAL_MS = 500;
 
 /** Runs `mrm submit`. */
 export async function submitCommand(jobPath: string, options: SubmitCommandOptions): Promise<void> {
   if (options.out !== undefined && options.wait !== true) {
     throw new MrmError(ErrorCode.BadOption, '--out needs --wait (the result exists when the job has finished)');
   }
+  if ((options.input === undefined) === (options.stream === undefined)) {
+    throw new MrmError(ErrorCode.BadOption, 'give either --input <path...> or --stream <subject>');
+  }
+  if (options.batchInterval !== undefined && options.stream === undefined) {
+    throw new MrmError(ErrorCode.BadOption, '--batch-interval goes with --stream');
+  }
   const loaded = await loadJob(jobPath, await userCacheDir('submit-bundles'));
-  const files = await expandInputs(options.input);
+  const files = options.input !== undefined ? await expandInputs(options.input) : [];
   await warnAboutBinaryInputs(files);
   const transport = await connectCluster(options, 'mrm-submit');
   // Ends the wait (its subscription and status polls) whatever way this command ends.
@@ -69,8 +85,19 @@ export async function submitCommand(jobPath: string, options: SubmitCommandOptio
             ...(options.batchSize !== undefined ? { batchLines: options.batchSize } : {}),
             ...(options.checkpointEvery !== undefined ? { checkpointEveryBatches: options.checkpointEvery } : {}),
             ...(options.onError !== undefined ? { onError: options.onError } : {}),
+            ...(options.keepVersions !== undefined ? { keepVersions: options.keepVersions } : {}),
+            ...(options.reset === true ? { reset: true } : {}),
+            ...(options.allowCodeChange === true ? { allowCodeChange: true } : {}),
             ...(options.salt !== undefined ? { salt: options.salt } : {}),
             ...(options.priority !== undefined ? { priority: options.priority } : {}),
+            ...(options.stream !== undefined
+              ? {
+                  stream: {
+                    subject: options.stream,
+                    batchIntervalMs: options.batchInterval ?? DEFAULT_STREAM_BATCH_INTERVAL_MS,
+                  },
+                }
+              : {}),
           },
         }),
         { timeoutMs: REQUEST_TIMEOUT_MS },
@@ -103,8 +130,13 @@ export async function submitCommand(jobPath: string, options: SubmitCommandOptio
     for (const skipped of status.skippedInputs ?? []) say(`skipped ${skipped}: already merged`);
     const ms = (status.finishedAtMs ?? 0) - (status.startedAtMs ?? 0);
     const versions = status.versions ?? [];
+    const dead = status.progress?.deadLetters ?? 0;
+    const deadNote =
+      dead > 0
+        ? `, ${thousands(dead)} dead letter${dead === 1 ? '' : 's'} (mrm dead-letters --job ${loaded.job.name})`
+        : '';
     say(
-      `${loaded.job.name}: ${thousands(status.progress?.records ?? 0)} records, ${thousands(status.progress?.totalBatches ?? 0)} batches, ${seconds(ms)} s${versions.length > 0 ? ` → version ${versions.at(-1)}` : ' → nothing new to merge'}`,
+      `${loaded.job.name}: ${thousands(status.progress?.records ?? 0)} records, ${thousands(status.progress?.totalBatches ?? 0)} batches${deadNote}, ${seconds(ms)} s${versions.length > 0 ? ` → version ${versions.at(-1)}` : ' → nothing new to merge'}`,
     );
     if (options.out !== undefined) {
       await writeClusterResult(transport, loaded.job, { out: options.out });
