@@ -2,9 +2,21 @@
 import type { Suite } from '../suite.js';
 import { baselinesSuite } from './baselines.js';
 import { clusterSuite } from './cluster.js';
+import { incrementalSuite } from './incremental.js';
 import { latencySuite } from './latency.js';
 import { pushSuite } from './push.js';
 import { wordcountSuite } from './wordcount.js';
 
-/** The suites in the order `npm run bench` runs them when none is named. */
-export const SUITES: readonly Suite[] = [wordcountSuite, clusterSuite, latencySuite, pushSuite, baselinesSuite];
+/**
+ * The suites in the order `npm run bench` runs them when none is named. Registering a suite is
+ * its import above and one line here.
+ */
+// biome-ignore format: one suite per line, so suites added at the same time merge without conflicts
+export const SUITES: readonly Suite[] = [
+  wordcountSuite,
+  clusterSuite,
+  latencySuite,
+  pushSuite,
+  baselinesSuite,
+  incrementalSuite,
+];
