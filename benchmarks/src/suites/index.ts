@@ -5,6 +5,7 @@ import { clusterSuite } from './cluster.js';
 import { incrementalSuite } from './incremental.js';
 import { latencySuite } from './latency.js';
 import { pushSuite } from './push.js';
+import { recordsSuite } from './records.js';
 import { wordcountSuite } from './wordcount.js';
 
 /**
@@ -19,4 +20,5 @@ export const SUITES: readonly Suite[] = [
   pushSuite,
   baselinesSuite,
   incrementalSuite,
+  recordsSuite,
 ];
