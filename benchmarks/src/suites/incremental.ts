@@ -46,7 +46,11 @@ async function run(context: SuiteContext): Promise<SuiteReport> {
   const sizeMb = options.sizesMb?.[0] ?? DEFAULT_SIZE_MB;
   const corpus = corpusOrGenerated(repoRoot, options.dataDir, options.cacheDir);
   const dataset = buildDataset(corpus, copiesFor(sizeMb, corpus.bytes), INCREMENTS, options.cacheDir);
-  const count = options.quick ? QUICK_INCREMENTS : dataset.files.length;
+  // --runs: how many of the increments to run (a shorter measurement on a busy machine).
+  const count = Math.min(
+    dataset.files.length,
+    options.quick ? QUICK_INCREMENTS : (options.runs ?? dataset.files.length),
+  );
   const files = dataset.files.slice(0, count);
   warmPageCache(files);
   const work = mkdtempSync(join(tmpdir(), 'mrm-bench-incremental-'));

@@ -98,9 +98,7 @@ async function run(context: SuiteContext): Promise<SuiteReport> {
   let bare: Awaited<ReturnType<typeof bareNatsLoop>>;
   let lmdb: { batchedPutsPerSecond: number; singlePutsPerSecond: number; getsPerSecond: number };
   try {
-    log(
-      `${(dataset.bytes / dataset.files.length / 1e6).toFixed(2)} MB of text on ${cluster.url}, ${runs} rounds`,
-    );
+    log(`${(dataset.bytes / dataset.files.length / 1e6).toFixed(2)} MB of text on ${cluster.url}, ${runs} rounds`);
     samples = await alternateRounds(contenders, runs, log);
     log(`bare NATS: ${BARE_MESSAGES} messages of ${PAIR_BYTES} bytes`);
     bare = await bareNatsLoop({
