@@ -6,6 +6,7 @@ import { incrementalSuite } from './incremental.js';
 import { latencySuite } from './latency.js';
 import { pushSuite } from './push.js';
 import { recordsSuite } from './records.js';
+import { skewSuite } from './skew.js';
 import { wordcountSuite } from './wordcount.js';
 
 /**
@@ -21,4 +22,5 @@ export const SUITES: readonly Suite[] = [
   baselinesSuite,
   incrementalSuite,
   recordsSuite,
+  skewSuite,
 ];

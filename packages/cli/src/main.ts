@@ -4,11 +4,53 @@
  * Errors are one line on stderr and a non-zero exit; results go to files or stdout.
  */
 import { createRequire } from 'node:module';
-import { Command } from 'commander';
-import { oneOf, positiveInt, positiveNumber, saltMode } from './options.js';
+import { Command, Option } from 'commander';
+import { oneOf, port, positiveInt, positiveNumber, saltMode, versionsToKeep } from './options.js';
 import { reportError } from './report.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
+
+/** `--on-error` of `run` and `submit`. */
+function onErrorOption(what: 'run' | 'job'): Option {
+  return new Option(
+    '--on-error <mode>',
+    `when map, combine, reduce or merge throws: 'fail' the ${what} or 'skip' the record or key (a dead letter)`,
+  ).argParser(oneOf('fail', 'skip'));
+}
+
+/** `--keep-versions` of `run` and `submit`. */
+function keepVersionsOption(): Option {
+  return new Option(
+    '--keep-versions <n>',
+    'keep the n newest versions, delete older ones (default 100; 0 or all: keep every version)',
+  ).argParser(versionsToKeep);
+}
+
+const RESET_HELP = "start the job's state over: delete its versions first";
+const ALLOW_CODE_CHANGE_HELP = 'merge into state that other code of the job built (see docs/job-api.md)';
+
+/**
+ * NATS login and TLS flags of every command that talks to a cluster (each also read from its
+ * MRM_NATS_* environment variable).
+ */
+function natsSecurityOptions(command: Command): Command {
+  return command
+    .option('--nats-creds <file>', 'NATS credentials file (JWT + NKey; $MRM_NATS_CREDS)')
+    .option('--nats-user <user>', 'NATS user ($MRM_NATS_USER)')
+    .option('--nats-pass <password>', 'NATS password ($MRM_NATS_PASS)')
+    .option('--nats-token <token>', 'NATS token ($MRM_NATS_TOKEN)')
+    .option('--nats-tls-ca <file>', 'CA certificate (PEM) to trust for NATS over TLS ($MRM_NATS_TLS_CA)')
+    .option('--nats-tls-cert <file>', 'client certificate (PEM) for NATS mutual TLS ($MRM_NATS_TLS_CERT)')
+    .option('--nats-tls-key <file>', 'key (PEM) of the client certificate ($MRM_NATS_TLS_KEY)');
+}
+
+/** HTTP flags of processes that serve metrics (and, on the coordinator, the API and dashboard). */
+function httpOptions(command: Command): Command {
+  return command
+    .option('--metrics-port <port>', 'serve Prometheus metrics at /metrics on this port (0: any free port)', port)
+    .option('--http-host <host>', 'address the HTTP servers listen on (default 127.0.0.1: this machine only)')
+    .option('--http-token <token>', 'bearer token every HTTP request must carry ($MRM_HTTP_TOKEN)');
+}
 
 /** Builds the program (exported for tests). */
 export function buildProgram(): Command {
@@ -28,15 +70,28 @@ export function buildProgram(): Command {
     .requiredOption('-i, --input <path...>', 'input files, folders or globs (.gz too)')
     .option('-s, --state <dir>', 'state directory', '.mrm')
     .option('-o, --out <file>', "write the job's whole current result as JSON Lines ('-' for stdout)")
-    .option('-b, --batch-size <records>', 'records (lines) per micro-batch (default 50000)', positiveInt)
+    .option(
+      '-b, --batch-size <records>',
+      'records (lines) per micro-batch (default 200000; a batch also ends past 32 MiB)',
+      positiveInt,
+    )
     .option('--checkpoint-every <batches>', 'commit a version every this many batches (default 20)', positiveInt)
-    .option('--on-error <mode>', "when map throws: 'fail' the run or 'skip' the record", oneOf('fail', 'skip'))
+    .addOption(onErrorOption('run'))
+    .addOption(keepVersionsOption())
+    .option('--reset', RESET_HELP)
+    .option('--allow-code-change', ALLOW_CODE_CHANGE_HELP)
     .option('--salt <mode>', "spread hot keys over merge workers: 'auto' (default), 'off' or a factor", saltMode)
     .option('--threads <n>', 'map threads (default: cores)', positiveInt)
     .option('-q, --quiet', 'no progress output (the summary line stays)')
     .option('-f, --follow', 'keep running: merge lines appended to the input files (also across rotation by rename)')
     .option('--batch-interval <ms>', 'with --follow: milliseconds between rounds (default 1000)', positiveInt)
     .action(async (job: string, opts) => (await import('./commands/run.js')).runCommand(job, opts));
+
+  program
+    .command('check')
+    .description("type-check a job file against @mrm/core's types (run and submit do not type-check)")
+    .argument('<job>', 'job file (.ts or .js)')
+    .action(async (job: string) => (await import('./commands/check.js')).checkCommand(job));
 
   program
     .command('query')
@@ -57,7 +112,16 @@ export function buildProgram(): Command {
     .option('-s, --state <dir>', 'state directory of `mrm run` (else: the cluster at --nats)')
     .option('--nats <url>', 'NATS URL of a cluster (default: $MRM_NATS_URL)')
     .requiredOption('-j, --job <name>', 'job name')
+    .option('--json', 'one JSON object per line: version, batches, committedAt, keys, bytes, hash, …')
     .action(async (opts) => (await import('./commands/query.js')).versionsCommand(opts));
+
+  program
+    .command('dead-letters')
+    .description("list a job's dead letters (records and keys set aside with --on-error skip) as JSON Lines")
+    .option('-s, --state <dir>', 'state directory of `mrm run` (else: the cluster at --nats)')
+    .option('--nats <url>', 'NATS URL of a cluster (default: $MRM_NATS_URL)')
+    .requiredOption('-j, --job <name>', 'job name')
+    .action(async (opts) => (await import('./commands/dead-letters.js')).deadLettersCommand(opts));
 
   program
     .command('up')
@@ -69,6 +133,10 @@ export function buildProgram(): Command {
     .option('-d, --dir <dir>', 'directory of its state, logs and process ids', '.mrm-cluster')
     .option('--threads <n>', 'map threads per map worker (default: cores)', positiveInt)
     .option('--timeout <ms>', 'give up when the cluster is not ready after this long', positiveInt, 30_000)
+    .option('--nats-user <user>', "the cluster's nats-server requires this user (with --nats-pass)")
+    .option('--nats-pass <password>', 'password of --nats-user')
+    .option('--nats-token <token>', "the cluster's nats-server requires this token")
+    .option('--http-token <token>', 'bearer token of the dashboard and every /metrics ($MRM_HTTP_TOKEN)')
     .action(async (opts) => (await import('./commands/up.js')).upCommand(opts));
 
   program
@@ -89,6 +157,8 @@ export function buildProgram(): Command {
       'a job without progress this long dispatches its unfinished tasks again',
       positiveInt,
     )
+    .option('--watchdog <ms>', 'warn (log, status, dashboard) about a job without progress this long', positiveInt)
+    .option('--http <port>', 'serve the HTTP API and dashboard on this port (0: any free port)', port)
     .action(async (opts) =>
       (await import('./commands/coordinator.js')).coordinatorCommand({
         ...opts,
@@ -109,6 +179,13 @@ export function buildProgram(): Command {
     );
 
   program
+    .command('cancel')
+    .description('cancel a job: a queued one leaves the queue, a running one stops at its last committed version')
+    .argument('<job-id>', 'the id `mrm submit` printed')
+    .option('--nats <url>', 'NATS URL (default: $MRM_NATS_URL)')
+    .action(async (jobId: string, opts) => (await import('./commands/cancel.js')).cancelCommand(jobId, opts));
+
+  program
     .command('submit')
     .description('submit a job to the cluster; prints the job id on the first line')
     .argument('<job>', 'job file (.ts or .js)')
@@ -116,9 +193,16 @@ export function buildProgram(): Command {
     .option('--nats <url>', 'NATS URL (default: $MRM_NATS_URL)')
     .option('-w, --wait', 'return when the job has finished (exit 0) or failed (non-zero)')
     .option('-o, --out <file>', "with --wait: write the job's result as JSON Lines ('-' for stdout)")
-    .option('-b, --batch-size <records>', 'records (lines) per micro-batch (default 50000)', positiveInt)
+    .option(
+      '-b, --batch-size <records>',
+      'records (lines) per micro-batch (default 200000; a batch also ends past 32 MiB)',
+      positiveInt,
+    )
     .option('--checkpoint-every <batches>', 'commit a version every this many batches (default 20)', positiveInt)
-    .option('--on-error <mode>', "when map throws: 'fail' the job or 'skip' the record", oneOf('fail', 'skip'))
+    .addOption(onErrorOption('job'))
+    .addOption(keepVersionsOption())
+    .option('--reset', RESET_HELP)
+    .option('--allow-code-change', ALLOW_CODE_CHANGE_HELP)
     .option('--salt <mode>', "spread hot keys over merge workers: 'auto' (default), 'off' or a factor", saltMode)
     .option('--priority <n>', 'higher runs first', Number.parseInt)
     .option('--shared-fs', 'workers read the input in place (default: upload it into the cluster)')
@@ -174,6 +258,10 @@ export function buildProgram(): Command {
     .allowExcessArguments()
     .action(async (args: string[]) => (await import('./commands/bench.js')).benchCommand(args));
 
+  for (const command of program.commands) {
+    if (command.name() === 'coordinator' || command.name() === 'worker') httpOptions(command);
+    if (command.options.some((o) => o.long === '--nats')) natsSecurityOptions(command);
+  }
   return program;
 }
 

@@ -11,6 +11,16 @@ export function positiveInt(value: string): number {
   return n;
 }
 
+/** A count of versions to keep: a whole number, or `all` (0: keep every version). */
+export function versionsToKeep(value: string): number {
+  if (value.trim() === 'all') return 0;
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) {
+    throw new InvalidArgumentError(`'${value}' is not a number of versions (a whole number, or 'all').`);
+  }
+  return n;
+}
+
 /** One of a fixed set of words. */
 export function oneOf<T extends string>(...choices: T[]): (value: string) => T {
   return (value) => {
@@ -38,4 +48,13 @@ export function saltMode(value: string): string {
     throw new InvalidArgumentError(`${(e as Error).message.replace(/^--salt must be/, 'must be')}.`);
   }
   return value;
+}
+
+/** A TCP port: 0 (any free port) to 65535. */
+export function port(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n > 65_535) {
+    throw new InvalidArgumentError(`'${value}' is not a port (0–65535; 0 picks a free one).`);
+  }
+  return n;
 }

@@ -11,19 +11,24 @@ import {
   ErrorCode,
   encodeApi,
   type InputRef,
+  isMrmError,
   type JobInfoReply,
   type JobLoader,
   type JobStatus,
   type Logger,
+  type Metrics,
   MrmError,
+  noMetrics,
   type Reply,
   type ResolvedJob,
   type RoleState,
   type StateStore,
+  type StatusReply,
   type SubmitRequest,
   type Subscription,
   silentLogger,
   systemClock,
+  type TimerHandle,
   type Transport,
   toWireError,
   WorkerRole,
@@ -33,6 +38,10 @@ import { Coordinator, type RunJobOptions } from './coordinator.js';
 import { JobHistory } from './job-history.js';
 import { JobQueue } from './job-queue.js';
 import { JobRecord } from './job-record.js';
+import { DEFAULT_WATCHDOG_MS, JobWatchdog } from './job-watchdog.js';
+import { assignPartitions } from './partition-assignment.js';
+import type { PartitionLeases } from './partition-leases.js';
+import { ProgressMetrics } from './progress-metrics.js';
 import { WorkerRegistry } from './worker-registry.js';
 
 /** Options of {@link CoordinatorService}. */
@@ -52,7 +61,20 @@ export interface CoordinatorServiceOptions {
   readonly workerWaitMs?: number;
   /** Options applied to every run (tests shorten timeouts with it). */
   readonly runOptions?: RunJobOptions;
+  /**
+   * Partition leases and checkpoint copies in JetStream: with them a lost merge worker's
+   * partitions move to the live merge workers and the job goes on. Without: a lost merge worker
+   * fails the run.
+   */
+  readonly leases?: PartitionLeases;
+  /** Where counters go (default: nowhere). */
+  readonly metrics?: Metrics;
+  /** A running job without progress this long gets a stall warning (default 60 s). */
+  readonly watchdogMs?: number;
 }
+
+/** Times one job's partitions are reassigned after lost merge workers before the job fails. */
+const MAX_REASSIGNMENTS = 20;
 
 const OWNERS = 'owners';
 
@@ -67,6 +89,15 @@ export class CoordinatorService {
   private readonly subscriptions: Subscription[] = [];
   private unlisten: (() => void) | undefined;
   private running: JobStatus | undefined;
+  /** Aborted by `cancel` of the running job. */
+  private runningAbort: AbortController | undefined;
+  /** Settles with the running job's final status. */
+  private runningDone: Promise<JobStatus> | undefined;
+  private readonly metrics: Metrics;
+  private readonly watchdog: JobWatchdog;
+  private watchdogTimer: TimerHandle | undefined;
+  /** Partition owners of the jobs seen since start, for status. */
+  private readonly ownersByJob = new Map<string, readonly string[]>();
   private loop: Promise<void> = Promise.resolve();
   private lastEventMs = 0;
   /** Set from our reconnect until every live worker has been heard from again. */
@@ -76,7 +107,21 @@ export class CoordinatorService {
   constructor(private readonly options: CoordinatorServiceOptions) {
     this.logger = options.logger ?? silentLogger;
     this.clock = options.clock ?? systemClock;
-    this.coordinator = new Coordinator({ transport: options.transport, store: options.store, logger: this.logger });
+    this.metrics = options.metrics ?? noMetrics;
+    this.watchdog = new JobWatchdog({
+      clock: this.clock,
+      stallMs: options.watchdogMs ?? DEFAULT_WATCHDOG_MS,
+      logger: this.logger,
+      metrics: this.metrics,
+      phaseOf: (id) => this.registry.phase(id),
+    });
+    this.coordinator = new Coordinator({
+      transport: options.transport,
+      store: options.store,
+      logger: this.logger,
+      ...(options.leases !== undefined ? { leases: options.leases } : {}),
+      ...(options.metrics !== undefined ? { metrics: options.metrics } : {}),
+    });
     this.history = new JobHistory(options.store);
     this.registry = new WorkerRegistry(
       this.clock,
@@ -122,7 +167,36 @@ export class CoordinatorService {
       this.reconnectedAtMs = this.clock.nowMs();
     });
     this.lifecycle = 'running';
+    const watchEvery = Math.max(100, Math.floor((this.options.watchdogMs ?? DEFAULT_WATCHDOG_MS) / 4));
+    this.watchdogTimer = this.clock.every(watchEvery, () => this.watch());
     this.serially(() => this.resumeUnfinished());
+  }
+
+  /** Runs the watchdog over the running job and refreshes the gauges. */
+  private watch(): void {
+    const running = this.running;
+    const run = running !== undefined ? this.coordinator.activeRun(running.jobId) : undefined;
+    const stall = this.watchdog.check(
+      running === undefined
+        ? undefined
+        : {
+            jobId: running.jobId,
+            name: running.name,
+            progress: running.progress,
+            versions: run?.versionsCommitted ?? 0,
+            blockers: () => run?.blockers() ?? [],
+          },
+    );
+    if (running !== undefined && this.running === running && stall?.message !== running.stalled?.message) {
+      const { stalled: _, ...rest } = running;
+      this.running = stall !== undefined ? { ...rest, stalled: stall } : rest;
+      void this.publish(this.running, false);
+    }
+    this.metrics.set('mrm_jobs', this.queue.size, { state: 'queued' });
+    this.metrics.set('mrm_jobs', this.running !== undefined ? 1 : 0, { state: 'running' });
+    for (const role of [WorkerRole.Map, WorkerRole.Merge]) {
+      this.metrics.set('mrm_workers_alive', this.registry.alive(role).length, { worker_role: role });
+    }
   }
 
   private redispatch(reason: string): void {
@@ -150,11 +224,9 @@ export class CoordinatorService {
           encodeApi({ type: 'status-reply', jobs: [await this.jobStatus(m.jobId)].filter(isDefined), workers: [] }),
         );
       } else if (m.type === 'status') {
-        const jobs = m.jobId !== undefined ? [await this.jobStatus(m.jobId)].filter(isDefined) : await this.allJobs();
-        if (m.jobId !== undefined && jobs.length === 0) {
-          throw new MrmError(ErrorCode.State, `no job with id '${m.jobId}'`);
-        }
-        reply(encodeApi({ type: 'status-reply', jobs, workers: this.registry.list() }));
+        reply(encodeApi(await this.status(m.jobId)));
+      } else if (m.type === 'cancel') {
+        reply(encodeApi({ type: 'status-reply', jobs: [await this.cancel(m.jobId)], workers: [] }));
       } else if (m.type === 'job-info') {
         reply(encodeApi(await this.jobInfo(m.name)));
       } else {
@@ -205,6 +277,56 @@ export class CoordinatorService {
     };
   }
 
+  /** Jobs (one, or all: running, queued, then history) and workers; throws when `jobId` is unknown. */
+  async status(jobId?: string): Promise<Omit<StatusReply, 'v'>> {
+    const jobs = jobId !== undefined ? [await this.jobStatus(jobId)].filter(isDefined) : await this.allJobs();
+    if (jobId !== undefined && jobs.length === 0) throw new MrmError(ErrorCode.State, `no job with id '${jobId}'`);
+    const workers = this.registry.list().map((w) => {
+      const partitions: Record<string, number[]> = {};
+      for (const [name, owners] of this.ownersByJob) {
+        const mine = owners.flatMap((o, p) => (o === w.workerId ? [p] : []));
+        if (mine.length > 0) partitions[name] = mine;
+      }
+      return Object.keys(partitions).length > 0 ? { ...w, partitions } : w;
+    });
+    return { type: 'status-reply', jobs, workers };
+  }
+
+  /**
+   * Cancels a job: a queued one leaves the queue; a running one stops, its state staying at its
+   * last committed version. Either way its history says cancelled. Resolves with its status.
+   */
+  async cancel(jobId: string): Promise<JobStatus> {
+    const queued = this.queue.remove(jobId);
+    if (queued !== undefined) {
+      const status: JobStatus = {
+        ...this.queuedStatus(queued.request, queued.submittedAtMs),
+        state: 'cancelled',
+        finishedAtMs: this.clock.nowMs(),
+      };
+      this.logger.info('job cancelled', { jobId, was: 'queued' });
+      await this.publish(status, true);
+      await this.history.dropRequest(jobId);
+      this.metrics.add('mrm_jobs_finished_total', 1, { state: 'cancelled' });
+      return status;
+    }
+    if (this.running?.jobId === jobId && this.runningAbort !== undefined) {
+      this.logger.info('job cancelled', { jobId, was: 'running' });
+      const done = this.runningDone;
+      this.runningAbort.abort(new MrmError(ErrorCode.Aborted, `job ${jobId} was cancelled`));
+      if (done !== undefined) return done;
+    }
+    const status = await this.jobStatus(jobId);
+    if (status === undefined) throw new MrmError(ErrorCode.State, `no job with id '${jobId}'`);
+    if (status.state === 'running' || status.state === 'queued') {
+      throw new MrmError(ErrorCode.State, `job ${jobId} is starting; cancel it again in a moment`);
+    }
+    throw new MrmError(
+      ErrorCode.State,
+      `job ${jobId} has already ${status.state === 'cancelled' ? 'been cancelled' : status.state}`,
+    );
+  }
+
   /** Runs the highest-priority queued job (one at a time). */
   private async runNext(): Promise<void> {
     const next = this.queue.shift();
@@ -216,28 +338,58 @@ export class CoordinatorService {
       startedAtMs: this.clock.nowMs(),
     };
     this.running = status;
+    const abort = new AbortController();
+    this.runningAbort = abort;
+    let settle: (s: JobStatus) => void = () => {};
+    this.runningDone = new Promise((resolve) => {
+      settle = resolve;
+    });
+    try {
+      status = await this.runOne(request, status, abort);
+    } finally {
+      this.running = undefined;
+      this.runningAbort = undefined;
+      this.runningDone = undefined;
+      settle(status);
+    }
+  }
+
+  /** Runs one job to its end; resolves with its final status (saved and published). */
+  private async runOne(request: SubmitRequest, started: JobStatus, abort: AbortController): Promise<JobStatus> {
+    let status = started;
+    const progressMetrics = new ProgressMetrics(this.metrics, request.job.name);
     await this.publish(status, true);
     try {
       const job = await this.options.loadJob(request.job);
       const inputs = await this.options.resolveInputs(request.inputs);
-      const { mapWorkers, mergeWorkers } = await this.waitForWorkers(job.name);
-      const owners = await this.owners(job, mergeWorkers);
-      const result = await this.coordinator.runJob({
-        jobId: request.jobId,
-        job,
-        ref: request.job,
-        inputs,
-        mapWorkers,
-        mergeWorkers: [...new Set(owners)],
-        owners,
-        options: { ...this.options.runOptions, ...runOptionsOf(request) },
-        onProgress: () => {
-          const run = this.coordinator.activeRun(request.jobId);
-          if (run === undefined || this.running === undefined) return;
-          this.running = { ...this.running, progress: run.snapshot(), skew: run.skewStatus() };
-          void this.publish(this.running, false);
-        },
-      });
+      abort.signal.throwIfAborted();
+      const result = await this.runMoving(job, abort.signal, async (mapWorkers, mergeWorkers, owners) =>
+        this.coordinator.runJob({
+          jobId: request.jobId,
+          job,
+          ref: request.job,
+          inputs,
+          mapWorkers,
+          mergeWorkers,
+          owners,
+          options: { ...this.options.runOptions, ...runOptionsOf(request) },
+          signal: abort.signal,
+          onProgress: (p) => {
+            const run = this.coordinator.activeRun(request.jobId);
+            if (run === undefined || this.running === undefined) return;
+            const progress = run.snapshot();
+            progressMetrics.update(progress, p.versions.length);
+            // Versions committed so far show while the job runs (queries can read them already).
+            this.running = {
+              ...this.running,
+              progress,
+              skew: run.skewStatus(),
+              versions: p.versions.map((v) => v.version),
+            };
+            void this.publish(this.running, false);
+          },
+        }),
+      );
       status = {
         ...status,
         ...(this.running?.progress !== undefined ? { progress: this.running.progress } : {}),
@@ -248,17 +400,65 @@ export class CoordinatorService {
         ...(result.skew !== undefined ? { skew: result.skew } : {}),
       };
     } catch (e) {
-      this.logger.warn('job failed', { jobId: request.jobId, error: String(e) });
-      status = { ...status, state: 'failed', finishedAtMs: this.clock.nowMs(), error: toWireError(e) };
+      const progress = this.running?.progress !== undefined ? { progress: this.running.progress } : {};
+      if (abort.signal.aborted) {
+        status = { ...status, ...progress, state: 'cancelled', finishedAtMs: this.clock.nowMs() };
+      } else {
+        this.logger.warn('job failed', { jobId: request.jobId, error: String(e) });
+        status = { ...status, ...progress, state: 'failed', finishedAtMs: this.clock.nowMs(), error: toWireError(e) };
+      }
     }
+    progressMetrics.finish();
+    this.metrics.add('mrm_jobs_finished_total', 1, { state: status.state });
     this.running = undefined;
     await this.publish(status, true);
     await this.history.dropRequest(request.jobId);
     await this.history.prune();
+    return status;
+  }
+
+  /**
+   * Runs a job on the live workers; when a merge worker is lost during a run (`E_WORKER_LOST`) and
+   * partitions can move (leases), its partitions go to the live merge workers and the job runs on
+   * from its last committed version (each new owner restores them from their copies).
+   */
+  private async runMoving<T>(
+    job: ResolvedJob,
+    signal: AbortSignal,
+    run: (mapWorkers: string[], mergeWorkers: string[], owners: string[]) => Promise<T>,
+  ): Promise<T> {
+    for (let reassignments = 0; ; reassignments++) {
+      const { mapWorkers, mergeWorkers } = await this.waitForWorkers(job.name, signal);
+      const owners = await this.owners(job, mergeWorkers);
+      try {
+        return await run(mapWorkers, [...new Set(owners)], owners);
+      } catch (e) {
+        if (!isMrmError(e) || e.code !== ErrorCode.WorkerLost || this.options.leases === undefined) throw e;
+        if (reassignments >= MAX_REASSIGNMENTS || this.state !== 'running' || signal.aborted) throw e;
+        const lost = String(e.details?.workerId ?? '');
+        this.logger.warn('merge worker lost; moving its partitions to the live merge workers', {
+          job: job.name,
+          worker: lost,
+        });
+        await this.untilLost(lost);
+      }
+    }
+  }
+
+  /**
+   * Waits until the registry has also found `workerId` lost (a request found it gone before its
+   * heartbeats stopped), at most one heartbeat timeout: then it is taken as alive again.
+   */
+  private async untilLost(workerId: string): Promise<void> {
+    const deadline = this.clock.nowMs() + (this.options.heartbeatTimeoutMs ?? 5000) + 1000;
+    while (this.registry.isAlive(workerId) && this.clock.nowMs() < deadline) await this.clock.sleep(100);
   }
 
   /** Waits (up to `workerWaitMs`) for at least one live map and one live merge worker. */
-  private async waitForWorkers(name: string): Promise<{ mapWorkers: string[]; mergeWorkers: string[] }> {
+  private async waitForWorkers(
+    name: string,
+    signal: AbortSignal,
+  ): Promise<{ mapWorkers: string[]; mergeWorkers: string[] }> {
     const deadline = this.clock.nowMs() + (this.options.workerWaitMs ?? 15_000);
     for (;;) {
       const mapWorkers = this.registry.alive(WorkerRole.Map);
@@ -270,16 +470,28 @@ export class CoordinatorService {
           `no workers for job '${name}': ${mapWorkers.length} map and ${mergeWorkers.length} merge workers alive after waiting ${Math.round((this.options.workerWaitMs ?? 15_000) / 1000)} s (start some with 'mrm worker')`,
         );
       }
-      await this.clock.sleep(100);
+      await this.clock.sleep(100, signal);
     }
   }
 
   /**
    * Partition owners of a job. State lives on the merge worker that owns a partition, so the
-   * assignment made at a job's first run is kept; a job whose owner is gone cannot run yet.
+   * assignment made at a job's first run is kept. With leases (copies in JetStream) partitions
+   * move: a lost owner's partitions go to the live merge workers, and a merge worker that joined
+   * takes its share (balanced, moving as few as possible). Without, a job whose owner is gone
+   * cannot run yet.
    */
   private async owners(job: ResolvedJob, mergeWorkers: string[]): Promise<string[]> {
     const stored = await this.options.store.getMeta<string[]>(job.name, OWNERS);
+    const previous = stored?.length === job.partitions ? stored : undefined;
+    if (this.options.leases !== undefined && job.incremental) {
+      const owners = assignPartitions(previous, mergeWorkers, job.partitions);
+      const moved = owners.filter((w, p) => previous !== undefined && previous[p] !== w).length;
+      if (moved > 0)
+        this.logger.info('partitions move', { job: job.name, moved, owners: [...new Set(owners)].join(',') });
+      await this.options.store.putMeta(job.name, OWNERS, owners);
+      return owners;
+    }
     if (stored !== undefined && stored.length === job.partitions) {
       const missing = [...new Set(stored)].filter((w) => !this.registry.isAlive(w));
       if (missing.length > 0) {
@@ -288,10 +500,12 @@ export class CoordinatorService {
           `job '${job.name}' has state on merge worker${missing.length > 1 ? 's' : ''} ${missing.join(', ')}, which ${missing.length > 1 ? 'are' : 'is'} not running; start ${missing.length > 1 ? 'them' : 'it'} again with the same --id and --state`,
         );
       }
+      this.ownersByJob.set(job.name, stored);
       return stored;
     }
     const owners = Array.from({ length: job.partitions }, (_, p) => mergeWorkers[p % mergeWorkers.length] as string);
     await this.options.store.putMeta(job.name, OWNERS, owners);
+    this.ownersByJob.set(job.name, owners);
     return owners;
   }
 
@@ -320,7 +534,8 @@ export class CoordinatorService {
     return out;
   }
 
-  private async jobInfo(name: string): Promise<Omit<JobInfoReply, 'v'>> {
+  /** Where a job's state lives (partition owners) and its versions, for queries. */
+  async jobInfo(name: string): Promise<Omit<JobInfoReply, 'v'>> {
     const { store } = this.options;
     const shape = await new JobRecord(store, name).shape();
     if (shape === undefined) throw new MrmError(ErrorCode.State, `no job named '${name}' on this cluster`);
@@ -339,6 +554,7 @@ export class CoordinatorService {
     if (this.state === 'closed') return;
     this.lifecycle = 'closed';
     this.unlisten?.();
+    this.watchdogTimer?.cancel();
     for (const s of this.subscriptions) s.unsubscribe();
     this.registry.stop();
     await this.coordinator.close();
@@ -355,6 +571,9 @@ function runOptionsOf(request: SubmitRequest): RunJobOptions {
     ...(o.batchLines !== undefined ? { batchLines: o.batchLines } : {}),
     ...(o.checkpointEveryBatches !== undefined ? { checkpointEveryBatches: o.checkpointEveryBatches } : {}),
     ...(o.onError !== undefined ? { onError: o.onError } : {}),
+    ...(o.keepVersions !== undefined ? { keepVersions: o.keepVersions } : {}),
+    ...(o.reset !== undefined ? { reset: o.reset } : {}),
+    ...(o.allowCodeChange !== undefined ? { allowCodeChange: o.allowCodeChange } : {}),
     ...(o.salt !== undefined ? { salt: o.salt } : {}),
   };
 }

@@ -4,10 +4,13 @@
  * versions. Messages for the coordinator arrive on one channel and are routed to their run.
  */
 import {
+  DEFAULT_KEEP_VERSIONS,
   decodeMessage,
   ErrorCode,
   type JobRef,
+  KEEP_ALL_VERSIONS,
   type Logger,
+  type Metrics,
   MrmError,
   parseSaltOption,
   type ResolvedJob,
@@ -23,6 +26,7 @@ import {
 import type { SourceFile } from '@mrm/input';
 import { JobRecord } from './job-record.js';
 import { JobRun, type RunProgress, type RunSettings } from './job-run.js';
+import type { PartitionLeases } from './partition-leases.js';
 import { planRun, type SourceOutcome } from './run-plan.js';
 
 /** Options of {@link Coordinator}. */
@@ -30,16 +34,29 @@ export interface CoordinatorOptions {
   readonly transport: Transport;
   /** The coordinator's own durable records (job shapes, plans, committed versions). */
   readonly store: StateStore;
+  /**
+   * Partition leases and the manifest of checkpoint copies (a cluster): runs of incremental jobs
+   * then keep a copy of every checkpoint off the machine, and partitions can move. Absent: no copies.
+   */
+  readonly leases?: PartitionLeases;
   readonly logger?: Logger;
+  /** Where runs report commit durations (default: nowhere). */
+  readonly metrics?: Metrics;
 }
 
 /** Options of one run, with units in their names. */
 export interface RunJobOptions {
-  /** Lines per batch (default 50,000). */
+  /** Lines per batch (default {@link DEFAULT_BATCH_LINES}). */
   readonly batchLines?: number;
   /** Checkpoint (commit a version) every this many batches (default 20). */
   readonly checkpointEveryBatches?: number;
   readonly onError?: 'fail' | 'skip';
+  /** Versions to keep, the newest (default {@link DEFAULT_KEEP_VERSIONS}); 0 keeps every version. */
+  readonly keepVersions?: number;
+  /** Start the job's state over: every old version is deleted before the run. */
+  readonly reset?: boolean;
+  /** Merge into state built by other code of the job instead of failing (see docs/job-api.md). */
+  readonly allowCodeChange?: boolean;
   readonly maxTasksInFlight?: number;
   readonly maxBatchesAhead?: number;
   /** Memory a merge worker may hold before spilling (default 256 MiB). */
@@ -65,6 +82,7 @@ export interface RunJobRequest {
   readonly mergeWorkers: readonly string[];
   readonly owners?: readonly string[];
   readonly options?: RunJobOptions;
+  /** Aborting stops the run; versions it already committed stay (a cancel). */
   readonly signal?: AbortSignal;
   readonly onSource?: (outcome: SourceOutcome) => void;
   readonly onProgress?: (progress: RunProgress) => void;
@@ -83,6 +101,8 @@ export interface RunResult {
   readonly skew?: SkewStatus;
   /** Records whose map threw, skipped with `onError: 'skip'`. */
   readonly skippedRecords: number;
+  /** Records and keys set aside as dead letters by this run (`onError: 'skip'`). */
+  readonly deadLetters: number;
   /** The job's latest committed version after the run (new, or the one it started from). */
   readonly latest: VersionInfo | undefined;
 }
@@ -108,6 +128,7 @@ export function resolveRunSettings(options: RunJobOptions = {}, mapWorkers = 1):
     maxBufferBytes: int('maxBufferBytes', options.maxBufferBytes, 256 * 1024 * 1024, 1024 * 1024),
     maxFrameBytes: int('maxFrameBytes', options.maxFrameBytes, 512 * 1024, 1024),
     onError,
+    keepVersions: int('keep-versions', options.keepVersions, DEFAULT_KEEP_VERSIONS, KEEP_ALL_VERSIONS),
     salt: 0,
     ...(options.salt !== undefined ? { saltSetting: parseSaltOption(options.salt) } : {}),
     requestTimeoutMs: int('requestTimeoutMs', options.requestTimeoutMs, 60_000, 1),
@@ -115,9 +136,16 @@ export function resolveRunSettings(options: RunJobOptions = {}, mapWorkers = 1):
   };
 }
 
+/**
+ * Lines per batch when none is given. Chosen by measurement (docs/decisions/0013-batch-size.md):
+ * the framework's own work per batch (combine, encode, decode, merge, per pair) shrinks as a batch
+ * holds more repeats of its keys, and 200,000 lines of text are ~10 MB, far below the byte cap.
+ */
+export const DEFAULT_BATCH_LINES = 200_000;
+
 /** Validated lines per batch. */
 export function resolveBatchLines(value: number | undefined): number {
-  const v = value ?? 50_000;
+  const v = value ?? DEFAULT_BATCH_LINES;
   if (!Number.isSafeInteger(v) || v < 1) {
     throw new MrmError(ErrorCode.BadOption, `batch size must be a positive integer of records, got ${String(value)}`);
   }
@@ -170,7 +198,11 @@ export class Coordinator {
     const settings = resolveRunSettings(options, mapWorkers.length);
     const batchLines = resolveBatchLines(options.batchLines);
     const record = new JobRecord(store, job.name);
+    if (options.reset === true) await record.reset();
     const base = await store.latestVersion(job.name);
+    if (base !== undefined && options.allowCodeChange !== true) {
+      await record.checkCode(job, base.version);
+    }
     // Partition writes of versions that never committed are dropped before anything else.
     await store.discardAbove(job.name, base?.version ?? 0);
     const merged = job.incremental ? await record.committedBatches(base?.version ?? 0) : new Set<string>();
@@ -190,9 +222,17 @@ export class Coordinator {
       batches: 0,
       records: 0,
       skippedRecords: 0,
+      deadLetters: 0,
       latest: base,
     };
     if (plan.batchIds.length === 0) return empty;
+    const owners =
+      request.owners ??
+      Array.from({ length: job.partitions }, (_, p) => mergeWorkers[p % mergeWorkers.length] as string);
+    const leases =
+      job.incremental && this.options.leases !== undefined
+        ? await this.options.leases.prepare(job.name, owners, base?.version ?? 0)
+        : undefined;
     const run = new JobRun({
       jobId: request.jobId,
       run: runNumber,
@@ -205,19 +245,22 @@ export class Coordinator {
       transport,
       mapWorkers,
       mergeWorkers,
-      ...(request.owners !== undefined ? { owners: request.owners } : {}),
+      owners,
       settings,
+      ...(leases !== undefined ? { leases } : {}),
       logger: this.logger,
+      ...(this.options.metrics !== undefined ? { metrics: this.options.metrics } : {}),
       ...(request.onProgress !== undefined ? { onProgress: request.onProgress } : {}),
     });
     const key = runKey(request.jobId, runNumber);
     this.runs.set(key, run);
-    const onAbort = () => void run.fail(request.signal?.reason ?? new MrmError(ErrorCode.Aborted, 'run aborted'));
+    const onAbort = () => void run.fail(request.signal?.reason ?? new MrmError(ErrorCode.Aborted, 'run aborted'), true);
     request.signal?.addEventListener('abort', onAbort, { once: true });
+    if (request.signal?.aborted === true) onAbort();
     try {
       await run.start().catch((e: unknown) => run.fail(e));
       const versions = await run.done;
-      await record.recordBundle(request.ref.bundleHash);
+      await record.recordBundle(request.ref.bundleHash, job);
       const last = versions.at(-1);
       return {
         ...empty,
@@ -225,6 +268,7 @@ export class Coordinator {
         batches: plan.batchIds.length,
         records: (last?.records ?? 0) - (job.incremental ? (base?.records ?? 0) : 0),
         skippedRecords: run.skipped,
+        deadLetters: run.deadLetters,
         skew: run.skewStatus(),
         latest: last ?? base,
       };

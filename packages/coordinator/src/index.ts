@@ -17,7 +17,7 @@ export type {
   RunJobRequest,
   RunResult,
 } from './coordinator.js';
-export { Coordinator, resolveBatchLines, resolveRunSettings } from './coordinator.js';
+export { Coordinator, DEFAULT_BATCH_LINES, resolveBatchLines, resolveRunSettings } from './coordinator.js';
 export type { CoordinatorServiceOptions } from './coordinator-service.js';
 export { CoordinatorService } from './coordinator-service.js';
 export { JobHistory } from './job-history.js';
@@ -27,6 +27,8 @@ export type { JobShape } from './job-record.js';
 export { JobRecord } from './job-record.js';
 export type { JobRunContext, RunProgress, RunSettings } from './job-run.js';
 export { JobRun } from './job-run.js';
+export { assignPartitions } from './partition-assignment.js';
+export { PartitionLeases, RunLeases } from './partition-leases.js';
 export type { PlanRunOptions, RunPlan, SourceOutcome } from './run-plan.js';
 export { planRun } from './run-plan.js';
 export { WorkerRegistry } from './worker-registry.js';

@@ -13,17 +13,21 @@ import {
   type JobRef,
   type Logger,
   type MessageBody,
+  type Metrics,
   MrmError,
   type ProtocolMessage,
+  pruneVersions,
   type ResolvedJob,
   type ResolvedSalt,
   type SaltPlan,
   type SkewStatus,
   type StateStore,
+  sumStateDigests,
   type Transport,
   type VersionInfo,
 } from '@mrm/core';
 import type { JobRecord } from './job-record.js';
+import type { RunLeases } from './partition-leases.js';
 import type { RunPlan } from './run-plan.js';
 import { SkewTracker } from './skew-tracker.js';
 
@@ -36,6 +40,8 @@ export interface RunSettings {
   readonly maxBufferBytes: number;
   readonly maxFrameBytes: number;
   readonly onError: 'fail' | 'skip';
+  /** Versions to keep (the newest); 0 keeps every version. */
+  readonly keepVersions: number;
   readonly salt: number;
   /** `--salt`, overriding the job spec's `salt` field. */
   readonly saltSetting?: ResolvedSalt;
@@ -71,8 +77,17 @@ export interface JobRunContext {
   /** Owner of each partition (default: `mergeWorkers[p % n]`). */
   readonly owners?: readonly string[];
   readonly settings: RunSettings;
+  /** Leases and copies of the partitions (a cluster run of an incremental job), else none. */
+  readonly leases?: RunLeases;
   readonly logger: Logger;
+  readonly metrics?: Metrics;
   readonly onProgress?: (progress: RunProgress) => void;
+}
+
+/** A worker a run waits for, and for what. */
+export interface RunBlocker {
+  readonly workerId: string;
+  readonly waitingFor: string;
 }
 
 /** Times one map task is run again after failing on the transport before the run fails. */
@@ -104,6 +119,7 @@ export class JobRun {
   private mergedLines = 0;
   private records = 0;
   private skippedRecords = 0;
+  private deadLetterCount = 0;
   private readonly recordsBySeq: number[] = [];
   /** Per version: reports of merge workers, by worker. */
   private readonly written = new Map<number, Map<string, CheckpointWrittenMessage>>();
@@ -159,9 +175,19 @@ export class JobRun {
     return (this.ctx.base?.version ?? 0) + 1;
   }
 
+  /** Versions this run has committed so far. */
+  get versionsCommitted(): number {
+    return this.versions.length;
+  }
+
   /** Skipped records (map threw with onError 'skip'). */
   get skipped(): number {
     return this.skippedRecords;
+  }
+
+  /** Records and keys set aside as dead letters in the versions committed so far. */
+  get deadLetters(): number {
+    return this.deadLetterCount;
   }
 
   /** Starts the run on the merge workers, then dispatches. */
@@ -170,26 +196,32 @@ export class JobRun {
     const { settings } = ctx;
     await Promise.all(
       ctx.mergeWorkers.map(async (worker) => {
-        const reply = await ctx.transport.request(
-          { kind: 'worker', workerId: worker },
-          encodeMessage({
-            type: 'run-start',
-            jobId: ctx.jobId,
-            run: ctx.run,
-            job: ctx.ref,
-            jobName: ctx.job.name,
-            incremental: ctx.job.incremental,
-            partitions: ctx.job.partitions,
-            owned: this.ownedBy.get(worker) ?? [],
-            totalBatches: this.total,
-            batchIds: ctx.plan.batchIds,
-            firstVersion: this.firstVersion,
-            checkpointEveryBatches: settings.checkpointEveryBatches,
-            maxBufferBytes: settings.maxBufferBytes,
-            owners: this.owners,
-          }),
-          { timeoutMs: settings.requestTimeoutMs },
-        );
+        const reply = await ctx.transport
+          .request(
+            { kind: 'worker', workerId: worker },
+            encodeMessage({
+              type: 'run-start',
+              jobId: ctx.jobId,
+              run: ctx.run,
+              job: ctx.ref,
+              jobName: ctx.job.name,
+              incremental: ctx.job.incremental,
+              partitions: ctx.job.partitions,
+              owned: this.ownedBy.get(worker) ?? [],
+              totalBatches: this.total,
+              batchIds: ctx.plan.batchIds,
+              firstVersion: this.firstVersion,
+              checkpointEveryBatches: settings.checkpointEveryBatches,
+              maxBufferBytes: settings.maxBufferBytes,
+              onError: settings.onError,
+              owners: this.owners,
+              ...(ctx.leases !== undefined ? { copies: ctx.leases.plansFor(worker) } : {}),
+            }),
+            { timeoutMs: settings.requestTimeoutMs },
+          )
+          .catch((e: unknown) => {
+            throw lostIfGone(e, worker);
+          });
         expectAck(reply, `starting the run on merge worker ${worker}`);
       }),
     );
@@ -245,8 +277,8 @@ export class JobRun {
 
   /**
    * A worker stopped answering. A lost map worker's unfinished tasks go to the others; a lost
-   * merge worker holds partition state that cannot move yet, so the run fails (it resumes from
-   * the last committed version once the worker is back).
+   * merge worker ends the run with `E_WORKER_LOST` after what was committed: the coordinator
+   * service gives its partitions to the live merge workers and runs the job on from there.
    */
   workerLost(workerId: string): void {
     if (this.finished) return;
@@ -254,12 +286,7 @@ export class JobRun {
       // Not asked to roll back: it cannot answer. Its uncommitted writes are discarded when it
       // starts its next run (run-start discards above the last committed version).
       this.lostWorkers.add(workerId);
-      void this.fail(
-        new MrmError(
-          ErrorCode.JobFailed,
-          `merge worker ${workerId} stopped answering; this run of job '${this.ctx.job.name}' was rolled back: submit it again once the worker is back (same --id and --state)`,
-        ),
-      );
+      void this.fail(mergeWorkerLost(workerId, this.ctx.job.name));
       return;
     }
     const i = this.mapWorkers.indexOf(workerId);
@@ -287,7 +314,13 @@ export class JobRun {
   }
 
   /** Progress for status reports. */
-  snapshot(): { totalBatches: number; mergedBatches: number; records: number; lagBatches: number } {
+  snapshot(): {
+    totalBatches: number;
+    mergedBatches: number;
+    records: number;
+    lagBatches: number;
+    deadLetters: number;
+  } {
     let dispatched = 0;
     for (const index of this.tasks.keys()) dispatched += this.ctx.plan.splits[index]?.batches.length ?? 0;
     return {
@@ -295,7 +328,34 @@ export class JobRun {
       mergedBatches: this.lowestUnmerged,
       records: this.records,
       lagBatches: Math.max(0, dispatched - this.lowestUnmerged),
+      deadLetters: this.deadLetterCount,
     };
+  }
+
+  /**
+   * The workers the run waits for, most likely culprit first: those holding up its lowest
+   * unmerged batch (its map task, the merge workers that have not merged it), or, once every
+   * batch is merged, the merge workers that have not written the next version.
+   */
+  blockers(): RunBlocker[] {
+    const seq = this.lowestUnmerged;
+    const out: RunBlocker[] = [];
+    if (seq < this.total) {
+      const index = this.ctx.plan.splits.findIndex((s) => s.batches.some((b) => b.seq === seq));
+      const task = this.tasks.get(index);
+      if (task !== undefined && !task.done) out.push({ workerId: task.worker, waitingFor: `map task t${index}` });
+      const reported = this.mergedReports.get(seq);
+      for (const w of this.ctx.mergeWorkers) {
+        if (reported?.has(w) !== true) out.push({ workerId: w, waitingFor: `batch ${seq + 1} merged` });
+      }
+      return out;
+    }
+    const version = this.firstVersion + this.versions.length;
+    const written = this.written.get(version);
+    for (const w of this.ctx.mergeWorkers) {
+      if (written?.has(w) !== true) out.push({ workerId: w, waitingFor: `version ${version} written` });
+    }
+    return out;
   }
 
   private send(index: number, attempt: number): void {
@@ -359,7 +419,7 @@ export class JobRun {
         this.tasksInFlight--;
         this.mapLoad.set(m.from, (this.mapLoad.get(m.from) ?? 1) - 1);
         this.skippedRecords += m.skipped;
-        this.skew.onTaskDone(m, this.saltPlans.get(Number(m.taskId.slice(1))));
+        this.skew.onTaskDone(m);
         this.dispatch();
         this.maybeDone();
         return;
@@ -427,12 +487,14 @@ export class JobRun {
   private async commit(version: number, throughSeq: number, reports: CheckpointWrittenMessage[]): Promise<void> {
     if (this.finished) return;
     const { ctx } = this;
+    const startedMs = performance.now();
     const k = ctx.settings.checkpointEveryBatches;
     const fromSeq = ctx.job.incremental ? (version - this.firstVersion) * k : 0;
     const ids = ctx.plan.batchIds.slice(fromSeq, throughSeq + 1);
     const prev = this.versions.at(-1) ?? ctx.base;
     let records = ctx.job.incremental ? (prev?.records ?? 0) : 0;
     for (let s = fromSeq; s <= throughSeq; s++) records += this.recordsBySeq[s] ?? 0;
+    const state = sumStateDigests(reports.flatMap((r) => r.digests));
     const info: VersionInfo = {
       version,
       createdAtMs: Date.now(),
@@ -441,7 +503,11 @@ export class JobRun {
       records,
       keys: reports.reduce((n, r) => n + r.keyCounts.reduce((a, b) => a + b, 0), 0),
       label: `${ctx.jobId}: batches ${fromSeq + 1}–${throughSeq + 1} of ${this.total}`,
+      hash: state.hash,
+      bytes: state.bytes,
     };
+    // Fencing and the copies' manifest: only copies made under this run's leases become committed.
+    await ctx.leases?.record(version, reports);
     await ctx.record.saveVersionBatches(version, ids);
     const last = version === this.firstVersion + this.versionCount - 1;
     await Promise.all(
@@ -453,6 +519,7 @@ export class JobRun {
           run: ctx.run,
           last,
           ...pick(info),
+          keepVersions: ctx.settings.keepVersions,
         });
         await this.idempotentRequest(worker, message, `committing version ${version} on merge worker ${worker}`);
       }),
@@ -460,7 +527,10 @@ export class JobRun {
     if (((await ctx.store.latestVersion(ctx.job.name))?.version ?? 0) < version) {
       await ctx.store.commitVersion(ctx.job.name, info);
     }
+    await pruneVersions(ctx.store, ctx.job.name, ctx.settings.keepVersions);
+    this.deadLetterCount += reports.reduce((n, r) => n + r.deadLetters, 0);
     this.versions.push(info);
+    ctx.metrics?.observe('mrm_commit_duration_seconds', (performance.now() - startedMs) / 1000, { job: ctx.job.name });
     this.progress();
     if (last) this.lastCommitted = true;
     this.maybeDone();
@@ -483,7 +553,7 @@ export class JobRun {
         expectAck(reply, what);
         return;
       } catch (e) {
-        if (!signal.aborted || this.finished || Date.now() >= deadline) throw e;
+        if (!signal.aborted || this.finished || Date.now() >= deadline) throw lostIfGone(e, worker);
       }
     }
   }
@@ -508,18 +578,64 @@ export class JobRun {
     });
   }
 
-  /** Stops the run and rolls every merge worker back to the version the run started from. */
-  async fail(error: unknown): Promise<void> {
+  /**
+   * Ends the run after a merge worker was lost, keeping every version it committed: map workers
+   * stop, the surviving merge workers close the run when the next one starts (run-start discards
+   * above the last committed version), and so does the coordinator's own store now.
+   */
+  private async stopAfterLoss(error: MrmError): Promise<void> {
+    const { ctx } = this;
+    // A commit waiting on the lost worker's reply would wait out the whole request timeout.
+    this.lostMessages.abort(error);
+    await this.commitChain.catch(() => {});
+    const committed = (await ctx.store.latestVersion(ctx.job.name))?.version ?? 0;
+    ctx.logger.warn('merge worker lost; the run stops after its last committed version', {
+      jobId: ctx.jobId,
+      committed,
+      reason: error.message,
+    });
+    const abort = encodeMessage({
+      type: 'run-abort',
+      jobId: ctx.jobId,
+      run: ctx.run,
+      rollbackTo: committed,
+      reason: error.message,
+    });
+    for (const w of this.mapWorkers) ctx.transport.publish({ kind: 'worker', workerId: w }, abort);
+    try {
+      await ctx.store.discardAbove(ctx.job.name, committed);
+      await ctx.record.forgetAbove(committed);
+    } catch (e) {
+      ctx.logger.error('forgetting uncommitted versions failed', { jobId: ctx.jobId, error: String(e) });
+    }
+    this.rejectDone(error);
+  }
+
+  /**
+   * Stops the run and rolls every merge worker back to the version the run started from, or, with
+   * `keepCommitted` (a cancel), to the last version this run committed.
+   */
+  async fail(error: unknown, keepCommitted = false): Promise<void> {
     if (this.finished) return;
     this.finished = true;
+    if (error instanceof MrmError && error.code === ErrorCode.WorkerLost) {
+      await this.stopAfterLoss(error);
+      return;
+    }
     const { ctx } = this;
-    const rollbackTo = ctx.base?.version ?? 0;
     const reason = error instanceof Error ? error.message : String(error);
-    ctx.logger.warn('run failed; rolling back', { jobId: ctx.jobId, rollbackTo, reason });
-    const abort: MessageBody = { type: 'run-abort', jobId: ctx.jobId, run: ctx.run, rollbackTo, reason };
-    for (const w of this.mapWorkers) ctx.transport.publish({ kind: 'worker', workerId: w }, encodeMessage(abort));
+    const stop: MessageBody = { type: 'run-abort', jobId: ctx.jobId, run: ctx.run, rollbackTo: 0, reason };
+    for (const w of this.mapWorkers) ctx.transport.publish({ kind: 'worker', workerId: w }, encodeMessage(stop));
     try {
+      // A commit under way finishes first: what it committed is kept by a cancel.
       await this.commitChain.catch(() => {});
+      const rollbackTo = (keepCommitted ? this.versions.at(-1)?.version : undefined) ?? ctx.base?.version ?? 0;
+      ctx.logger.warn(keepCommitted ? 'run cancelled' : 'run failed; rolling back', {
+        jobId: ctx.jobId,
+        rollbackTo,
+        reason,
+      });
+      const abort: MessageBody = { ...stop, rollbackTo };
       await Promise.all(
         ctx.mergeWorkers
           .filter((w) => !this.lostWorkers.has(w))
@@ -543,7 +659,25 @@ export class JobRun {
   }
 }
 
+/** A request to a merge worker that nobody answers any more: the worker is gone. */
+function lostIfGone(e: unknown, worker: string): unknown {
+  if (e instanceof MrmError && e.code === ErrorCode.Timeout && e.details?.noResponders === true) {
+    return new MrmError(ErrorCode.WorkerLost, `merge worker ${worker} does not answer (its process is gone)`, {
+      cause: e,
+      details: { workerId: worker },
+    });
+  }
+  return e;
+}
+
+/** The error a run ends with when a merge worker is lost. */
+function mergeWorkerLost(worker: string, job: string): MrmError {
+  return new MrmError(ErrorCode.WorkerLost, `merge worker ${worker} stopped answering during a run of job '${job}'`, {
+    details: { workerId: worker },
+  });
+}
+
 function pick(info: VersionInfo) {
-  const { version, base, batches, records, keys, label } = info;
-  return { version, base, batches, records, keys, label };
+  const { version, base, batches, records, keys, label, hash, bytes } = info;
+  return { version, base, batches, records, keys, label, hash, bytes };
 }

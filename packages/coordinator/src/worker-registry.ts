@@ -9,8 +9,9 @@ interface Entry {
   readonly role: WorkerRole;
   startedAtMs: number;
   lastSeenMs: number;
-  stats: Readonly<Record<string, number>>;
   alive: boolean;
+  /** The last heartbeat. */
+  beat: HeartbeatMessage;
 }
 
 /** Heartbeat bookkeeping. */
@@ -50,14 +51,14 @@ export class WorkerRegistry {
         role: h.role,
         startedAtMs: h.startedAtMs,
         lastSeenMs: now,
-        stats: h.stats,
         alive: true,
+        beat: h,
       });
       this.onJoined(h.workerId, h.role);
       return;
     }
     entry.lastSeenMs = now;
-    entry.stats = h.stats;
+    entry.beat = h;
   }
 
   private check(): void {
@@ -94,6 +95,12 @@ export class WorkerRegistry {
     return this.workers.get(workerId)?.alive === true;
   }
 
+  /** What a live worker last said it was doing. */
+  phase(workerId: string): string | undefined {
+    const e = this.workers.get(workerId);
+    return e?.alive === true ? e.beat.phase : undefined;
+  }
+
   /** Every worker ever seen, for status. */
   list(): WorkerStatus[] {
     return [...this.workers].map(([workerId, e]) => ({
@@ -102,7 +109,10 @@ export class WorkerRegistry {
       alive: e.alive,
       lastSeenMs: e.lastSeenMs,
       startedAtMs: e.startedAtMs,
-      stats: e.stats,
+      stats: e.beat.stats,
+      ...(e.beat.resources !== undefined ? { resources: e.beat.resources } : {}),
+      ...(e.beat.phase !== undefined ? { phase: e.beat.phase } : {}),
+      ...(e.beat.metricsUrl !== undefined ? { metricsUrl: e.beat.metricsUrl } : {}),
     }));
   }
 }

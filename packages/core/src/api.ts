@@ -4,6 +4,7 @@
  * merge workers answer to queries. Encoded with the core codec like every message.
  */
 import { decodeEnvelope, encode, type WithoutVersion } from './codec.js';
+import type { StoredDeadLetter } from './dead-letter.js';
 import { ErrorCode, MrmError, type WireError } from './errors.js';
 import type { VersionInfo } from './ports/state-store.js';
 import type { JobRef } from './protocol.js';
@@ -19,6 +20,8 @@ export const JobState = {
   Running: 'running',
   Succeeded: 'succeeded',
   Failed: 'failed',
+  /** Stopped by `mrm cancel`: its state stays at its last committed version. */
+  Cancelled: 'cancelled',
 } as const;
 /** One of the {@link JobState} values. */
 export type JobState = (typeof JobState)[keyof typeof JobState];
@@ -40,10 +43,25 @@ export interface SubmitOptions {
   readonly batchLines?: number;
   readonly checkpointEveryBatches?: number;
   readonly onError?: 'fail' | 'skip';
+  /** Versions to keep, the newest (0: all; default 100). */
+  readonly keepVersions?: number;
+  /** Start the job's state over (its old versions are deleted). */
+  readonly reset?: boolean;
+  /** Keep merging into state built by other code of the job. */
+  readonly allowCodeChange?: boolean;
   /** `--salt`: `auto`, `off` or a factor (overrides the job spec's `salt`). */
   readonly salt?: string;
   /** Higher runs first (default 0). */
   readonly priority?: number;
+}
+
+/** What a worker process uses, sampled at each heartbeat. */
+export interface WorkerResources {
+  /** CPU time used since the previous sample over wall time, in percent of one core. */
+  readonly cpuPercent: number;
+  /** Resident memory. */
+  readonly rssBytes: number;
+  readonly heapUsedBytes: number;
 }
 
 /** Worker → coordinator, every heartbeat interval: alive, with counters. */
@@ -55,6 +73,11 @@ export interface HeartbeatMessage {
   readonly startedAtMs: number;
   /** Role-specific counters (credit waits, spill bytes, frames…). */
   readonly stats: Readonly<Record<string, number>>;
+  readonly resources?: WorkerResources;
+  /** What the worker is doing now ('waiting for credit', 'merging batch 7', 'checkpointing', 'restoring', 'idle'…). */
+  readonly phase?: string;
+  /** Where the worker serves Prometheus metrics (`http://host:port/metrics`). */
+  readonly metricsUrl?: string;
 }
 
 /** Client → coordinator: run this job. */
@@ -74,6 +97,13 @@ export interface StatusRequest {
   readonly jobId?: string;
 }
 
+/** Client → coordinator: stop a queued or running job. */
+export interface CancelRequest {
+  readonly type: 'cancel';
+  readonly v: number;
+  readonly jobId: string;
+}
+
 /** Client → coordinator: where a job's state lives, for queries. */
 export interface JobInfoRequest {
   readonly type: 'job-info';
@@ -88,6 +118,8 @@ export interface JobProgress {
   readonly records: number;
   /** Batches dispatched but not yet merged everywhere. */
   readonly lagBatches: number;
+  /** Records and keys set aside as dead letters in committed versions (`onError: 'skip'`). */
+  readonly deadLetters?: number;
 }
 
 /** A salted hot key and its factor (sub-keys). */
@@ -129,6 +161,20 @@ export interface JobStatus {
   readonly error?: WireError;
   /** Load per merge worker and salting (running and finished incremental runs). */
   readonly skew?: SkewStatus;
+  /** Set by the watchdog while a running job makes no progress. */
+  readonly stalled?: JobStall;
+}
+
+/** A running job without progress: who holds it up and doing what. */
+export interface JobStall {
+  /** Since when nothing progressed (epoch ms). */
+  readonly sinceMs: number;
+  /** The worker the job waits for, when one can be named. */
+  readonly workerId?: string;
+  /** What that worker reports doing. */
+  readonly phase?: string;
+  /** One line for logs and screens. */
+  readonly message: string;
 }
 
 /** What the coordinator knows of one worker. */
@@ -139,6 +185,11 @@ export interface WorkerStatus {
   readonly lastSeenMs: number;
   readonly startedAtMs: number;
   readonly stats: Readonly<Record<string, number>>;
+  readonly resources?: WorkerResources;
+  readonly phase?: string;
+  readonly metricsUrl?: string;
+  /** Partitions this merge worker owns, per job name. */
+  readonly partitions?: Readonly<Record<string, readonly number[]>>;
 }
 
 /** Coordinator → client: status. */
@@ -206,6 +257,25 @@ export interface GetReply {
   readonly value?: unknown;
 }
 
+/** Client → merge worker: a page of the job's dead letters it holds, at or below a version. */
+export interface DeadLettersRequest {
+  readonly type: 'dead-letters';
+  readonly v: number;
+  readonly job: string;
+  readonly version: number;
+  /** Leave out this many (the pages before). */
+  readonly skip: number;
+  readonly limit: number;
+}
+
+/** Merge worker → client: dead letters, oldest version first. */
+export interface DeadLettersReply {
+  readonly type: 'dead-letters-reply';
+  readonly v: number;
+  readonly letters: readonly StoredDeadLetter[];
+  readonly done: boolean;
+}
+
 /** A reply that is a failure. */
 export interface ErrorReply {
   readonly type: 'error-reply';
@@ -218,6 +288,7 @@ export type ApiMessage =
   | HeartbeatMessage
   | SubmitRequest
   | StatusRequest
+  | CancelRequest
   | JobInfoRequest
   | StatusReply
   | JobInfoReply
@@ -226,6 +297,8 @@ export type ApiMessage =
   | ScanReply
   | GetRequest
   | GetReply
+  | DeadLettersRequest
+  | DeadLettersReply
   | ErrorReply;
 
 /** The API protocol version (shared with the run protocol's). */

@@ -34,6 +34,9 @@ export { aggregates } from './aggregates/index.js';
 export type {
   ApiBody,
   ApiMessage,
+  CancelRequest,
+  DeadLettersReply,
+  DeadLettersRequest,
   ErrorReply,
   GetReply,
   GetRequest,
@@ -44,6 +47,7 @@ export type {
   JobInfoReply,
   JobInfoRequest,
   JobProgress,
+  JobStall,
   JobStatus,
   ScanReply,
   ScanRequest,
@@ -52,6 +56,7 @@ export type {
   StatusRequest,
   SubmitOptions,
   SubmitRequest,
+  WorkerResources,
   WorkerStatus,
 } from './api.js';
 export { API_VERSION, decodeApi, encodeApi, expectReply, JobState, WorkerRole } from './api.js';
@@ -62,7 +67,21 @@ export {
   declaresAssociative,
   MIN_CHECK_VALUES,
 } from './associativity.js';
+export type { CheckpointCopy, CopyManifest, ManifestEntry, PartitionCopyPlan } from './checkpoint-copy.js';
+export {
+  CHECKPOINTS_BUCKET,
+  checkpointBlobName,
+  DEFAULT_FULL_COPY_EVERY,
+  decodeCheckpointCopy,
+  encodeCheckpointCopy,
+  LEASES_BUCKET,
+  leaseKey,
+  restoreChain,
+} from './checkpoint-copy.js';
 export { decode, encode, MSGPACK_OPTIONS } from './codec.js';
+export { combineValues } from './combine-values.js';
+export type { DeadLetter, DeadLetterStage, StoredDeadLetter } from './dead-letter.js';
+export { MAX_DEAD_LETTERS_PER_BATCH } from './dead-letter.js';
 export type { MrmErrorOptions, WireError } from './errors.js';
 export {
   ErrorCode,
@@ -86,14 +105,17 @@ export {
   MAX_CANONICAL_KEY_LENGTH,
   parseKeyArgument,
 } from './key.js';
-export { hashKey, partitionOf } from './partition.js';
+export { hashKey, partitionOf, partitionOfHash } from './partition.js';
 export { PartAssembler, splitPayload } from './payload-parts.js';
 export type { Clock, TimerHandle } from './ports/clock.js';
 export { systemClock } from './ports/clock.js';
 export type { LogFields, Logger } from './ports/logger.js';
 export { silentLogger } from './ports/logger.js';
+export type { MetricLabels, MetricName, MetricNameOf, MetricSpec, Metrics } from './ports/metrics.js';
+export { METRICS, MetricKind, noMetrics } from './ports/metrics.js';
 export type {
   PartitionWrite,
+  PruneResult,
   ScanOptions,
   SpillArea,
   StateStore,
@@ -114,6 +136,7 @@ export type {
   Transport,
   TransportState,
 } from './ports/transport.js';
+export { printable } from './printable.js';
 export type {
   AckMessage,
   BatchEndMessage,
@@ -148,6 +171,8 @@ export { runKey } from './roles.js';
 export type { ResolvedSalt, SaltPlan, SaltSetting } from './salting.js';
 export {
   DEFAULT_SALT,
+  HOT_SHARE_OF_PARTITION,
+  hotFactor,
   isSubKey,
   MAX_SALT_FACTOR,
   maxFactorFor,
@@ -157,5 +182,21 @@ export {
   subKey,
   subKeyPartition,
 } from './salting.js';
+export type { StateDigest } from './state-digest.js';
+export {
+  EMPTY_STATE_DIGEST,
+  EMPTY_STATE_HASH,
+  isStateDigest,
+  stateHashOf,
+  stateHashToBigInt,
+  sumStateDigests,
+} from './state-digest.js';
+export { MAX_VALUE_DEPTH, unstorableReason } from './storable-value.js';
+export {
+  DEFAULT_KEEP_VERSIONS,
+  KEEP_ALL_VERSIONS,
+  oldestVersionToKeep,
+  pruneVersions,
+} from './version-retention.js';
 export type { Duration, EventTime, ResolvedWindow, WindowSpec } from './window.js';
 export { durationMs, eventTimeMs, windowStartsOf } from './window.js';

@@ -10,13 +10,17 @@ import {
   type FrameMessage,
   type Logger,
   type MessageBody,
+  type Metrics,
   MrmError,
+  noMetrics,
   type PartialsMessage,
   type ResolvedJob,
   type RunStartMessage,
+  type StateDigest,
   type StateStore,
   toWireError,
 } from '@mrm/core';
+import { type CopyTarget, PartitionCopies } from './partition-copies.js';
 import { PartitionMerger } from './partition-merger.js';
 import { PlainAccumulator } from './plain-accumulator.js';
 import { type ForwardPartials, type SaltedIncoming, SaltedPartials } from './salted-partials.js';
@@ -59,8 +63,13 @@ export class MergeRun {
   private readonly slots = new Map<number, PartitionSlot>();
   /** Per seq: owned partitions that merged it. */
   private readonly mergedCount = new Map<number, number>();
-  /** Per version: owned partitions that wrote it, and their key counts. */
-  private readonly written = new Map<number, Map<number, number>>();
+  /** Per version: owned partitions that wrote it, their digests, dead letters and whether their copy is full. */
+  private readonly written = new Map<
+    number,
+    Map<number, { digest: StateDigest; deadLetters: number; full: boolean }>
+  >();
+  /** Copies kept off the machine (a cluster run), else undefined. */
+  private copies: PartitionCopies | undefined;
   private failed = false;
   private closed = false;
   /** Encoded bytes held in all incoming buffers. */
@@ -69,6 +78,9 @@ export class MergeRun {
   spilledBytes = 0;
   /** Reports not yet covered by a committed version: re-sent after a reconnect. */
   private unconfirmed: MessageBody[] = [];
+  /** Partition checkpoints being written. */
+  private checkpointing = 0;
+  private metrics: Metrics = noMetrics;
   /** Sub-keys of salted hot keys and the partials they send home. */
   private readonly salted: SaltedPartials;
   /** Per seq: key/value pairs reduced here (what `balance` in status measures). */
@@ -95,15 +107,24 @@ export class MergeRun {
     report: Report,
     logger: Logger,
     forward?: ForwardPartials,
+    metrics: Metrics = noMetrics,
+    copyTarget?: CopyTarget,
   ): Promise<MergeRun> {
     await store.discardAbove(start.jobName, start.firstVersion - 1);
     const run = new MergeRun(start, job, store, workerId, report, logger, forward);
+    run.metrics = metrics;
+    if (start.copies !== undefined && copyTarget !== undefined && start.incremental) {
+      const copies = new PartitionCopies(copyTarget, store, start.jobName, start.copies, logger);
+      // A partition that moved here (or a store that came back empty) is restored first.
+      for (const partition of start.owned) await copies.restoreIfStale(partition, start.firstVersion - 1);
+      run.copies = copies;
+    }
     const perPartitionValues = Math.max(
       1024,
       Math.floor(((start.maxBufferBytes / (1024 * 1024)) * PLAIN_VALUES_PER_MIB) / start.owned.length),
     );
     for (const partition of start.owned) {
-      const ctx = { store, jobName: start.jobName, job, partition };
+      const ctx = { store, jobName: start.jobName, job, partition, onError: start.onError ?? 'fail' };
       run.slots.set(partition, {
         partition,
         nextSeq: 0,
@@ -120,6 +141,7 @@ export class MergeRun {
                 partition,
                 `${run.spillNamespace}.plain.p${partition}`,
                 perPartitionValues,
+                ctx.onError,
               ),
             }),
       });
@@ -152,7 +174,14 @@ export class MergeRun {
       inc = undefined;
     }
     if (inc === undefined) {
-      inc = { buffer: new ValueBuffer(this.job), attempt, frames: 0, pairs: 0, bytes: 0, spills: [] };
+      inc = {
+        buffer: new ValueBuffer(this.job, this.start.onError),
+        attempt,
+        frames: 0,
+        pairs: 0,
+        bytes: 0,
+        spills: [],
+      };
       slot.incoming.set(seq, inc);
     }
     return inc;
@@ -221,9 +250,10 @@ export class MergeRun {
     if (victim === undefined) return;
     const { seq, partition, inc } = victim;
     const values = inc.buffer.values;
-    inc.buffer = new ValueBuffer(this.job);
+    inc.buffer = new ValueBuffer(this.job, this.start.onError);
     this.heldBytes -= inc.bytes;
     this.spilledBytes += inc.bytes;
+    this.metrics.add('mrm_spill_bytes_total', inc.bytes);
     inc.bytes = 0;
     const write = this.store.spill.append(this.spillNamespaceOf(seq, inc.attempt, partition), partition, values);
     write.catch((e: unknown) => this.fail(e, `spill:${partition}`));
@@ -285,9 +315,13 @@ export class MergeRun {
         this.heldBytes -= inc.bytes;
         await this.unspill(seq, partition, inc);
         const batchId = this.start.batchIds[seq] ?? inc.end.batchId;
-        if (slot.merger !== undefined) await slot.merger.mergeBatch(batchId, inc.buffer, partials);
-        else await slot.plain?.add(batchId, inc.buffer);
+        const setAside = inc.end.deadLetters ?? [];
+        if (slot.merger !== undefined) {
+          slot.merger.setAside(setAside);
+          await slot.merger.mergeBatch(batchId, inc.buffer, partials);
+        } else await slot.plain?.add(batchId, inc.buffer, setAside);
         slot.nextSeq = seq + 1;
+        this.metrics.add('mrm_partition_batches_merged_total', 1, { job: this.start.jobName });
         this.onMerged(seq, inc.end.records);
         await this.maybeCheckpoint(slot, seq);
       }
@@ -325,33 +359,54 @@ export class MergeRun {
     const last = seq === totalBatches - 1;
     if (slot.plain !== undefined) {
       if (!last) return;
-      const keys = await slot.plain.finish(firstVersion);
+      const written = await slot.plain.finish(firstVersion);
       this.spilledBytes += slot.plain.spilledBytes;
-      this.onWritten(firstVersion, seq, slot.partition, keys);
+      this.metrics.add('mrm_spill_bytes_total', slot.plain.spilledBytes);
+      this.onWritten(firstVersion, seq, slot.partition, written);
       return;
     }
     if (!last && (seq + 1) % checkpointEveryBatches !== 0) return;
     const merger = slot.merger as PartitionMerger;
     const version = firstVersion + Math.floor(seq / checkpointEveryBatches);
-    const keyCount = merger.keyCount;
-    // Asynchronous: merging goes on while the checkpoint is written.
-    merger.checkpoint(version).then(
-      () => this.onWritten(version, seq, slot.partition, keyCount),
-      (e: unknown) => this.fail(e, `checkpoint:${slot.partition}`),
-    );
+    // Asynchronous: merging goes on while the checkpoint is written (and copied).
+    const started = performance.now();
+    this.checkpointing++;
+    merger
+      .checkpoint(version)
+      .finally(() => {
+        this.checkpointing--;
+        this.metrics.observe('mrm_checkpoint_duration_seconds', (performance.now() - started) / 1000, {
+          job: this.start.jobName,
+        });
+      })
+      .then(async (layer) => {
+        const full = (await this.copies?.ship(slot.partition, version, layer)) ?? false;
+        this.onWritten(version, seq, slot.partition, {
+          digest: layer.digest,
+          deadLetters: layer.deadLetterCount,
+          full,
+        });
+      })
+      .catch((e: unknown) => this.fail(e, `checkpoint:${slot.partition}`));
   }
 
-  private onWritten(version: number, throughSeq: number, partition: number, keyCount: number): void {
+  private onWritten(
+    version: number,
+    throughSeq: number,
+    partition: number,
+    written: { digest: StateDigest; deadLetters: number; full?: boolean },
+  ): void {
     if (this.failed || this.closed) return;
     let parts = this.written.get(version);
     if (parts === undefined) {
       parts = new Map();
       this.written.set(version, parts);
     }
-    parts.set(partition, keyCount);
+    parts.set(partition, { ...written, full: written.full ?? false });
     if (parts.size < this.slots.size) return;
     this.written.delete(version);
     const { jobId, run } = this.start;
+    const all = [...parts.values()];
     this.send({
       type: 'checkpoint-written',
       jobId,
@@ -359,15 +414,42 @@ export class MergeRun {
       version,
       throughSeq,
       partitions: [...parts.keys()],
-      keyCounts: [...parts.values()],
+      keyCounts: all.map((w) => w.digest.keys),
+      digests: all.map((w) => w.digest),
+      deadLetters: all.reduce((n, w) => n + w.deadLetters, 0),
+      ...(this.copies !== undefined ? { fulls: all.map((w) => w.full) } : {}),
       from: this.workerId,
     });
+  }
+
+  /**
+   * What this run is doing, for heartbeats: checkpointing, merging batch n (1-based), or waiting
+   * for the frames of batch n.
+   */
+  phase(): string {
+    if (this.checkpointing > 0) return `checkpointing ${this.start.jobName}`;
+    let lowest: PartitionSlot | undefined;
+    for (const slot of this.slots.values()) if (lowest === undefined || slot.nextSeq < lowest.nextSeq) lowest = slot;
+    if (lowest === undefined || lowest.nextSeq >= this.start.totalBatches) return `finishing ${this.start.jobName}`;
+    const busy = [...this.slots.values()].some((s) => s.busy);
+    return `${busy ? 'merging' : 'waiting for'} batch ${lowest.nextSeq + 1} of ${this.start.jobName}`;
   }
 
   /** Sends a progress report and keeps it until a committed version covers it. */
   private send(report: MessageBody): void {
     this.unconfirmed.push(report);
     this.report(report);
+  }
+
+  /** Before committing a version locally: throws `E_FENCED` when a partition's lease moved on. */
+  async assertLeases(): Promise<void> {
+    if (this.copies === undefined) return;
+    for (const partition of this.slots.keys()) await this.copies.assertLease(partition);
+  }
+
+  /** After committing a version locally: the store holds the owned partitions at it. */
+  async committed(version: number): Promise<void> {
+    await this.copies?.markCurrent(this.slots.keys(), version);
   }
 
   /** Forgets the reports a committed version covers (through `throughSeq`). */

@@ -12,11 +12,14 @@ import {
   encodeMessage,
   encodeNack,
   type JobLoader,
+  LEASES_BUCKET,
   type Logger,
   type MessageBody,
+  type Metrics,
   MrmError,
   PartAssembler,
   type ProtocolMessage,
+  pruneVersions,
   type Reply,
   type RoleState,
   type RunStartMessage,
@@ -29,7 +32,8 @@ import {
   toWireError,
 } from '@mrm/core';
 import { MergeRun } from './merge-run.js';
-import { scanPage } from './scan-page.js';
+import type { CopyTarget } from './partition-copies.js';
+import { deadLetterPage, scanPage } from './scan-page.js';
 
 /** Options of {@link MergeWorker}. */
 export interface MergeWorkerOptions {
@@ -38,6 +42,8 @@ export interface MergeWorkerOptions {
   readonly store: StateStore;
   readonly loadJob: JobLoader;
   readonly logger?: Logger;
+  /** Where frames received, batches merged, spill bytes and checkpoint times go (default: nowhere). */
+  readonly metrics?: Metrics;
 }
 
 /** Counters of a merge worker. */
@@ -56,9 +62,12 @@ export class MergeWorker {
   private readonly parts = new PartAssembler();
   private readonly logger: Logger;
   private unlisten: (() => void) | undefined;
+  private copyTargetOpening: Promise<CopyTarget> | undefined;
   private framesReceived = 0;
   private finishedSpilledBytes = 0;
   private bytesReceived = 0;
+  /** Runs being opened (partition state restored). */
+  private restoring = 0;
   private partCounter = 0;
   private lifecycle: RoleState = 'created';
 
@@ -102,6 +111,8 @@ export class MergeWorker {
         reply(encodeApi({ type: 'get-reply', found: value !== undefined, ...(value !== undefined ? { value } : {}) }));
       } else if (m.type === 'scan') {
         reply(encodeApi(await scanPage(store, m)));
+      } else if (m.type === 'dead-letters') {
+        reply(encodeApi(await deadLetterPage(store, m)));
       } else {
         throw new MrmError(ErrorCode.Protocol, `a merge worker does not answer '${m.type}'`);
       }
@@ -138,6 +149,9 @@ export class MergeWorker {
       if (m.type === 'run-start') await this.startRun(m);
       else if (m.type === 'commit-version') {
         const { store } = this.options;
+        const open = this.runs.get(runKey(m.jobId, m.run));
+        // Commits only under the run's current leases (a deposed owner's commit is refused).
+        await open?.assertLeases();
         const latest = await store.latestVersion(m.jobName);
         if ((latest?.version ?? 0) < m.version) {
           await store.commitVersion(m.jobName, {
@@ -148,9 +162,14 @@ export class MergeWorker {
             records: m.records,
             keys: m.keys,
             label: m.label,
+            ...(m.hash !== undefined ? { hash: m.hash } : {}),
+            ...(m.bytes !== undefined ? { bytes: m.bytes } : {}),
           });
         }
-        this.runs.get(runKey(m.jobId, m.run))?.confirm(m.version);
+        // Before the ack: a run's last commit returns with the disk already trimmed.
+        if (m.keepVersions !== undefined) await pruneVersions(store, m.jobName, m.keepVersions);
+        await open?.committed(m.version);
+        open?.confirm(m.version);
         if (m.last) await this.closeRun(m.jobId, m.run);
       } else if (m.type === 'run-abort') {
         await this.closeRun(m.jobId, m.run, m.rollbackTo);
@@ -176,16 +195,31 @@ export class MergeWorker {
       await run.close();
     }
     const job = await this.options.loadJob(start.job);
-    const run = await MergeRun.open(
-      start,
-      job,
-      this.options.store,
-      this.options.id,
-      this.report,
-      this.logger,
-      this.forwardPartials,
-    );
-    this.runs.set(key, run);
+    const copyTarget = start.copies !== undefined ? await this.copyTarget() : undefined;
+    this.restoring++;
+    try {
+      const run = await MergeRun.open(
+        start,
+        job,
+        this.options.store,
+        this.options.id,
+        this.report,
+        this.logger,
+        this.forwardPartials,
+        this.options.metrics,
+        copyTarget,
+      );
+      this.runs.set(key, run);
+    } finally {
+      this.restoring--;
+    }
+  }
+
+  /** The blob store and the leases bucket (opened once). */
+  private copyTarget(): Promise<CopyTarget> {
+    const { transport } = this.options;
+    this.copyTargetOpening ??= transport.bucket(LEASES_BUCKET).then((leases) => ({ blobs: transport.blobs, leases }));
+    return this.copyTargetOpening;
   }
 
   private async closeRun(jobId: string, run: number, rollbackTo?: number): Promise<void> {
@@ -215,6 +249,8 @@ export class MergeWorker {
     if (m.type !== 'frame' && m.type !== 'batch-end') return;
     this.framesReceived++;
     this.bytesReceived += size;
+    this.options.metrics?.add('mrm_frames_received_total', 1);
+    this.options.metrics?.add('mrm_bytes_received_total', size);
     const run = this.runs.get(runKey(m.jobId, m.run));
     if (run !== undefined) {
       if (m.type === 'frame') run.onFrame(m, size);
@@ -230,6 +266,13 @@ export class MergeWorker {
   /** Sends again the progress reports of every run (after the transport reconnected). */
   resendReports(): void {
     for (const run of this.runs.values()) run.resendReports();
+  }
+
+  /** What the worker is doing now, for heartbeats (the watchdog names it when a job stalls). */
+  phase(): string {
+    if (this.restoring > 0) return 'restoring partition state';
+    const phases = [...this.runs.values()].map((r) => r.phase());
+    return phases.length > 0 ? phases.join('; ') : 'idle';
   }
 
   /** Counters for metrics. */

@@ -13,7 +13,10 @@ import {
   type Transport,
   type VersionInfo,
 } from '@mrm/core';
+import { userCacheDir } from '../cache-dir.js';
+import type { ResultJob } from '../result-output.js';
 import type { ResultSource } from '../result-reader.js';
+import { clusterJobLoader } from './job-shipping.js';
 
 const PAGE_ENTRIES = 5000;
 
@@ -79,4 +82,34 @@ export class RemoteResultSource implements ResultSource {
       if (page.done) return;
     }
   }
+}
+
+/**
+ * A cluster job's result, ready to read: its merge workers as the source, its finalize from the
+ * cluster's bundle. `info` is fetched from the coordinator unless given (the coordinator itself
+ * passes its own). What `mrm query --nats`, `submit --out` and `GET /api/query` all read through.
+ */
+export async function openClusterResult(
+  transport: Transport,
+  name: string,
+  timeoutMs: number,
+  known?: JobInfoReply,
+): Promise<{ source: RemoteResultSource; job: ResultJob; info: JobInfoReply }> {
+  const info = known ?? (await fetchJobInfo(transport, name, timeoutMs));
+  const code = await clusterJobLoader(
+    transport,
+    await userCacheDir('query-bundles'),
+  )({
+    name: info.name,
+    bundleHash: info.bundleHash,
+  });
+  return {
+    source: new RemoteResultSource(transport, info, timeoutMs),
+    job: {
+      name: info.name,
+      partitions: info.partitions,
+      ...(code.finalize !== undefined ? { finalize: code.finalize } : {}),
+    },
+    info,
+  };
 }

@@ -1,6 +1,5 @@
 /** `mrm query` (on a local state directory or a cluster) and `mrm versions`. */
 import { access } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { JobRecord } from '@mrm/coordinator';
 import {
@@ -13,8 +12,7 @@ import {
   type VersionInfo,
 } from '@mrm/core';
 import { connectCluster } from '../cluster/connect.js';
-import { clusterJobLoader } from '../cluster/job-shipping.js';
-import { fetchJobInfo, RemoteResultSource } from '../cluster/remote-result.js';
+import { fetchJobInfo, openClusterResult } from '../cluster/remote-result.js';
 import { importJob } from '../job-loader.js';
 import { say } from '../report.js';
 import { type ResultJob, writeJobResult } from '../result-output.js';
@@ -30,16 +28,19 @@ export interface QueryCommandOptions {
   readonly out?: string;
 }
 
+/** The error for a job a state directory does not hold, naming those it does. */
+async function noSuchJob(store: StateStore, stateDir: string, name: string): Promise<MrmError> {
+  const jobs = await store.listJobs();
+  return new MrmError(
+    ErrorCode.State,
+    `no job '${name}' in '${stateDir}' (jobs there: ${jobs.length > 0 ? jobs.join(', ') : 'none'})`,
+  );
+}
+
 /** The job as stored: its partitions, and its finalize from the bundle of its latest run. */
 async function storedJob(store: StateStore, stateDir: string, name: string): Promise<ResultJob> {
   const shape = await new JobRecord(store, name).shape();
-  if (shape === undefined) {
-    const jobs = await store.listJobs();
-    throw new MrmError(
-      ErrorCode.State,
-      `no job '${name}' in '${stateDir}' (jobs there: ${jobs.length > 0 ? jobs.join(', ') : 'none'})`,
-    );
-  }
+  if (shape === undefined) throw await noSuchJob(store, stateDir, name);
   const bundle = join(statePaths(stateDir).bundles, `${shape.bundleHash}.mjs`);
   const present = await access(bundle).then(
     () => true,
@@ -68,27 +69,19 @@ export async function writeClusterResult(
   job: { name: string },
   request: { out: string; version?: number; key?: Key },
 ): Promise<number> {
-  const info = await fetchJobInfo(transport, job.name, QUERY_TIMEOUT_MS);
-  const code = await clusterJobLoader(
-    transport,
-    join(tmpdir(), 'mrm-query-bundles'),
-  )({
-    name: info.name,
-    bundleHash: info.bundleHash,
-  });
-  const source = new RemoteResultSource(transport, info, QUERY_TIMEOUT_MS);
-  return writeJobResult(
-    source,
-    {
-      name: info.name,
-      partitions: info.partitions,
-      ...(code.finalize !== undefined ? { finalize: code.finalize } : {}),
-    },
-    request,
-  );
+  const { source, job: resultJob } = await openClusterResult(transport, job.name, QUERY_TIMEOUT_MS);
+  return writeJobResult(source, resultJob, request);
 }
 
 const QUERY_TIMEOUT_MS = 30_000;
+
+/**
+ * `query --key` for a key the result does not hold: an error (exit 1, one line on stderr, nothing
+ * on stdout), so that a script can tell "absent" from a value.
+ */
+function absentKey(key: Key, job: string): MrmError {
+  return new MrmError(ErrorCode.NotFound, `key ${JSON.stringify(key)} is not in the result of job '${job}'`);
+}
 
 /** Runs `mrm query`: on a local --state, else on the cluster at --nats / MRM_NATS_URL. */
 export async function queryCommand(options: QueryCommandOptions): Promise<void> {
@@ -99,10 +92,10 @@ export async function queryCommand(options: QueryCommandOptions): Promise<void> 
     ...(key !== undefined ? { key } : {}),
   };
   if (options.state === undefined) {
-    const transport = await connectCluster(options.nats, 'mrm-query');
+    const transport = await connectCluster(options, 'mrm-query');
     try {
       const lines = await writeClusterResult(transport, { name: options.job }, request);
-      if (key !== undefined && lines === 0) say(`mrm: key ${JSON.stringify(key)} is not in the result`);
+      if (key !== undefined && lines === 0) throw absentKey(key, options.job);
     } finally {
       await transport.close();
     }
@@ -112,7 +105,7 @@ export async function queryCommand(options: QueryCommandOptions): Promise<void> 
   await withStore(stateDir, async (store) => {
     const job = await storedJob(store, stateDir, options.job);
     const lines = await writeJobResult(store, job, request);
-    if (key !== undefined && lines === 0) say(`mrm: key ${JSON.stringify(key)} is not in the result`);
+    if (key !== undefined && lines === 0) throw absentKey(key, options.job);
   });
 }
 
@@ -121,24 +114,54 @@ function versionLine(v: VersionInfo): string {
   return `${v.version}\t${new Date(v.createdAtMs).toISOString()}\tbatches=${v.batches}\trecords=${v.records}\tkeys=${v.keys}\t${v.label}\n`;
 }
 
+/**
+ * One line of `mrm versions --json`. `hash` and `bytes` are null for versions committed before
+ * they were kept.
+ */
+function versionJson(v: VersionInfo): string {
+  return `${JSON.stringify({
+    version: v.version,
+    batches: v.batches,
+    committedAt: new Date(v.createdAtMs).toISOString(),
+    keys: v.keys,
+    bytes: v.bytes ?? null,
+    hash: v.hash ?? null,
+    records: v.records,
+    base: v.base,
+    label: v.label,
+  })}\n`;
+}
+
+/** Opens a local state directory and runs `fn` on the store when it holds job `job`. */
+export async function withJobStore<T>(
+  stateDir: string,
+  job: string,
+  fn: (store: StateStore) => Promise<T>,
+): Promise<T> {
+  return withStore(stateDir, async (store) => {
+    if ((await new JobRecord(store, job).shape()) === undefined) throw await noSuchJob(store, stateDir, job);
+    return fn(store);
+  });
+}
+
 /** Runs `mrm versions`: one line per version, oldest first, on a local --state or the cluster. */
-export async function versionsCommand(options: { state?: string; nats?: string; job: string }): Promise<void> {
+export async function versionsCommand(options: {
+  state?: string;
+  nats?: string;
+  job: string;
+  json?: boolean;
+}): Promise<void> {
+  const print = (versions: readonly VersionInfo[]) => {
+    for (const v of versions) process.stdout.write(options.json === true ? versionJson(v) : versionLine(v));
+  };
   if (options.state === undefined) {
-    const transport = await connectCluster(options.nats, 'mrm-versions');
+    const transport = await connectCluster(options, 'mrm-versions');
     try {
-      const info = await fetchJobInfo(transport, options.job, QUERY_TIMEOUT_MS);
-      for (const v of info.versions) process.stdout.write(versionLine(v));
+      print((await fetchJobInfo(transport, options.job, QUERY_TIMEOUT_MS)).versions);
     } finally {
       await transport.close();
     }
     return;
   }
-  const stateDir = options.state;
-  await withStore(stateDir, async (store) => {
-    const shape = await new JobRecord(store, options.job).shape();
-    if (shape === undefined) {
-      throw new MrmError(ErrorCode.State, `no job '${options.job}' in '${stateDir}'`);
-    }
-    for (const v of await store.listVersions(options.job)) process.stdout.write(versionLine(v));
-  });
+  await withJobStore(options.state, options.job, async (store) => print(await store.listVersions(options.job)));
 }

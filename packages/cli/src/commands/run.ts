@@ -1,6 +1,7 @@
 /** `mrm run`: a job over inputs in this process, incrementally on the same --state. */
 import type { RunResult, SourceOutcome } from '@mrm/coordinator';
 import { expandInputs } from '@mrm/input';
+import { warnAboutBinaryInputs } from '../binary-input-warning.js';
 import { runEmbedded } from '../embedded-engine.js';
 import { followCommand } from '../follow-run.js';
 import { loadJob } from '../job-loader.js';
@@ -18,6 +19,9 @@ export interface RunCommandOptions {
   readonly batchSize?: number;
   readonly checkpointEvery?: number;
   readonly onError?: 'fail' | 'skip';
+  readonly keepVersions?: number;
+  readonly reset?: boolean;
+  readonly allowCodeChange?: boolean;
   /** `auto`, `off` or a factor. */
   readonly salt?: string;
   readonly threads?: number;
@@ -50,6 +54,11 @@ export function summary(name: string, r: RunResult, ms: number): string {
   const skipped = r.sources.filter((s) => s.batches > 0 && s.included === 0).length;
   if (skipped > 0) parts.push(`${skipped} input${skipped === 1 ? '' : 's'} skipped`);
   if (r.skippedRecords > 0) parts.push(`${thousands(r.skippedRecords)} records skipped (malformed, or map threw)`);
+  if (r.deadLetters > 0) {
+    parts.push(
+      `${thousands(r.deadLetters)} dead letter${r.deadLetters === 1 ? '' : 's'} (mrm dead-letters --job ${name})`,
+    );
+  }
   const tail =
     last !== undefined
       ? ` → version ${last.version}`
@@ -66,6 +75,7 @@ export async function runCommand(jobPath: string, options: RunCommandOptions): P
   const loaded = await loadJob(jobPath, paths.bundles);
   if (options.follow === true) return followCommand(loaded, options);
   const inputs = await expandInputs(options.input);
+  await warnAboutBinaryInputs(inputs);
   const bar = new ProgressBar(options.quiet === true ? false : undefined);
   const log = (line: string) => {
     if (options.quiet !== true) say(line);
@@ -81,6 +91,9 @@ export async function runCommand(jobPath: string, options: RunCommandOptions): P
         ...(options.batchSize !== undefined ? { batchLines: options.batchSize } : {}),
         ...(options.checkpointEvery !== undefined ? { checkpointEveryBatches: options.checkpointEvery } : {}),
         ...(options.onError !== undefined ? { onError: options.onError } : {}),
+        ...(options.keepVersions !== undefined ? { keepVersions: options.keepVersions } : {}),
+        ...(options.reset === true ? { reset: true } : {}),
+        ...(options.allowCodeChange === true ? { allowCodeChange: true } : {}),
         ...(options.salt !== undefined ? { salt: options.salt } : {}),
       },
       ...(options.threads !== undefined ? { threads: options.threads } : {}),
