@@ -24,6 +24,7 @@ import {
   type RoleState,
   type StateStore,
   type StatusReply,
+  type StreamLog,
   type SubmitRequest,
   type Subscription,
   silentLogger,
@@ -34,7 +35,7 @@ import {
   WorkerRole,
 } from '@mrm/core';
 import type { SourceFile } from '@mrm/input';
-import { Coordinator, type RunJobOptions } from './coordinator.js';
+import { Coordinator, type RunJobOptions, type RunResult } from './coordinator.js';
 import { JobHistory } from './job-history.js';
 import { JobQueue } from './job-queue.js';
 import { JobRecord } from './job-record.js';
@@ -42,6 +43,7 @@ import { DEFAULT_WATCHDOG_MS, JobWatchdog } from './job-watchdog.js';
 import { assignPartitions } from './partition-assignment.js';
 import type { PartitionLeases } from './partition-leases.js';
 import { ProgressMetrics } from './progress-metrics.js';
+import { StreamRounds, type StreamSegment } from './stream-rounds.js';
 import { WorkerRegistry } from './worker-registry.js';
 
 /** Options of {@link CoordinatorService}. */
@@ -71,6 +73,15 @@ export interface CoordinatorServiceOptions {
   readonly metrics?: Metrics;
   /** A running job without progress this long gets a stall warning (default 60 s). */
   readonly watchdogMs?: number;
+  /** Input of streaming jobs: the streams, and a segment of one as a file this process can plan. */
+  readonly streamInput?: StreamInput;
+}
+
+/** How the service reads streaming jobs' input. */
+export interface StreamInput {
+  readonly streams: StreamLog;
+  /** The records of a segment as a local file (location `stream:…` for the map workers). */
+  segmentSource(segment: StreamSegment): Promise<SourceFile>;
 }
 
 /** Times one job's partitions are reassigned after lost merge workers before the job fails. */
@@ -363,33 +374,38 @@ export class CoordinatorService {
       const job = await this.options.loadJob(request.job);
       const inputs = await this.options.resolveInputs(request.inputs);
       abort.signal.throwIfAborted();
-      const result = await this.runMoving(job, abort.signal, async (mapWorkers, mergeWorkers, owners) =>
-        this.coordinator.runJob({
-          jobId: request.jobId,
-          job,
-          ref: request.job,
-          inputs,
-          mapWorkers,
-          mergeWorkers,
-          owners,
-          options: { ...this.options.runOptions, ...runOptionsOf(request) },
-          signal: abort.signal,
-          onProgress: (p) => {
-            const run = this.coordinator.activeRun(request.jobId);
-            if (run === undefined || this.running === undefined) return;
-            const progress = run.snapshot();
-            progressMetrics.update(progress, p.versions.length);
-            // Versions committed so far show while the job runs (queries can read them already).
-            this.running = {
-              ...this.running,
-              progress,
-              skew: run.skewStatus(),
-              versions: p.versions.map((v) => v.version),
-            };
-            void this.publish(this.running, false);
-          },
-        }),
-      );
+      const runOnce = (runInputs: readonly SourceFile[]): Promise<RunResult> =>
+        this.runMoving(job, abort.signal, async (mapWorkers, mergeWorkers, owners) =>
+          this.coordinator.runJob({
+            jobId: request.jobId,
+            job,
+            ref: request.job,
+            inputs: runInputs,
+            mapWorkers,
+            mergeWorkers,
+            owners,
+            options: { ...this.options.runOptions, ...runOptionsOf(request) },
+            signal: abort.signal,
+            onProgress: (p) => {
+              const run = this.coordinator.activeRun(request.jobId);
+              if (run === undefined || this.running === undefined) return;
+              const progress = run.snapshot();
+              progressMetrics.update(progress, p.versions.length);
+              // Versions committed so far show while the job runs (queries can read them already).
+              this.running = {
+                ...this.running,
+                progress,
+                skew: run.skewStatus(),
+                versions: p.versions.map((v) => v.version),
+              };
+              void this.publish(this.running, false);
+            },
+          }),
+        );
+      const result =
+        request.options.stream === undefined
+          ? await runOnce(inputs)
+          : await this.runStream(request, job.name, runOnce, abort.signal);
       status = {
         ...status,
         ...(this.running?.progress !== undefined ? { progress: this.running.progress } : {}),
@@ -400,7 +416,11 @@ export class CoordinatorService {
         ...(result.skew !== undefined ? { skew: result.skew } : {}),
       };
     } catch (e) {
-      const progress = this.running?.progress !== undefined ? { progress: this.running.progress } : {};
+      const running = this.running;
+      const progress = {
+        ...(running?.progress !== undefined ? { progress: running.progress } : {}),
+        ...(running?.stream !== undefined ? { stream: running.stream, versions: running.versions ?? [] } : {}),
+      };
       if (abort.signal.aborted) {
         status = { ...status, ...progress, state: 'cancelled', finishedAtMs: this.clock.nowMs() };
       } else {
@@ -415,6 +435,50 @@ export class CoordinatorService {
     await this.history.dropRequest(request.jobId);
     await this.history.prune();
     return status;
+  }
+
+  /**
+   * A streaming job: rounds over its input stream until it is stopped. Each round runs the job
+   * over the segments not yet committed; the result gathers every round's versions.
+   */
+  private async runStream(
+    request: SubmitRequest,
+    name: string,
+    runOnce: (inputs: readonly SourceFile[]) => Promise<RunResult>,
+    signal: AbortSignal,
+  ): Promise<RunResult> {
+    const stream = request.options.stream;
+    const input = this.options.streamInput;
+    if (stream === undefined || input === undefined) {
+      throw new MrmError(
+        ErrorCode.BadOption,
+        `job ${request.jobId} reads a stream, and this coordinator has no stream access`,
+      );
+    }
+    const versions: RunResult['versions'][number][] = [];
+    let last: RunResult | undefined;
+    const rounds = new StreamRounds({
+      store: this.options.store,
+      streams: input.streams,
+      jobName: name,
+      subject: stream.subject,
+      intervalMs: stream.batchIntervalMs,
+      clock: this.clock,
+      runRound: async (segments) => {
+        const sources = await Promise.all(segments.map((s) => input.segmentSource(s)));
+        last = await runOnce(sources);
+        versions.push(...last.versions);
+      },
+      onProgress: (progress) => {
+        if (this.running?.jobId !== request.jobId) return;
+        this.running = { ...this.running, stream: progress, versions: versions.map((v) => v.version) };
+        void this.publish(this.running, false);
+      },
+    });
+    await rounds.run(signal);
+    // Stopped between rounds: the job was cancelled (its state is as of its last round).
+    signal.throwIfAborted();
+    return { ...(last ?? (await runOnce([]))), versions };
   }
 
   /**

@@ -18,7 +18,7 @@ export type {
   RunResult,
 } from './coordinator.js';
 export { Coordinator, DEFAULT_BATCH_LINES, resolveBatchLines, resolveRunSettings } from './coordinator.js';
-export type { CoordinatorServiceOptions } from './coordinator-service.js';
+export type { CoordinatorServiceOptions, StreamInput } from './coordinator-service.js';
 export { CoordinatorService } from './coordinator-service.js';
 export { JobHistory } from './job-history.js';
 export type { QueuedJob } from './job-queue.js';
@@ -31,4 +31,10 @@ export { assignPartitions } from './partition-assignment.js';
 export { PartitionLeases, RunLeases } from './partition-leases.js';
 export type { PlanRunOptions, RunPlan, SourceOutcome } from './run-plan.js';
 export { planRun } from './run-plan.js';
+export type {
+  StreamCursor,
+  StreamRoundsOptions,
+  StreamSegment,
+} from './stream-rounds.js';
+export { DEFAULT_MAX_SEGMENT_RECORDS, StreamRounds, segmentIdentity } from './stream-rounds.js';
 export { WorkerRegistry } from './worker-registry.js';

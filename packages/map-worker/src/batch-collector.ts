@@ -141,11 +141,19 @@ export class BatchCollector {
    * counts), heaviest first, and the number of values. Only meaningful without combine.
    */
   heaviest(share: number): { total: number; keys: Array<[CanonicalKey, number]> } {
+    const { table } = this;
+    // With fold every key holds one value: none is heavier than another.
+    const inTable = (id: number) => (this.folding ? 1 : (table.values[id] as unknown[]).length);
     let total = 0;
+    for (const id of table.touched) total += inTable(id);
     for (const list of this.byString.values()) total += list.length;
     for (const { values } of this.byCanonical.values()) total += values.length;
     const min = Math.max(2, Math.ceil(total * share));
     const out: Array<[CanonicalKey, number]> = [];
+    for (const id of table.touched) {
+      const n = inTable(id);
+      if (n >= min) out.push([table.canonical[id] as string, n]);
+    }
     for (const [k, list] of this.byString) if (list.length >= min) out.push([canonicalKey(k), list.length]);
     for (const [ck, { values }] of this.byCanonical) if (values.length >= min) out.push([ck, values.length]);
     return { total, keys: out.sort((a, b) => b[1] - a[1]) };

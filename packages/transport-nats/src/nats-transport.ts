@@ -30,6 +30,7 @@ import { connect, Empty, headers, type Msg, type NatsConnection, nuid } from '@n
 import { isNoResponders, isTimeout, transportError } from './errors.js';
 import { NatsBlobStore } from './nats-blobs.js';
 import { NatsKeyValueBucket } from './nats-kv.js';
+import { NatsStreamLog } from './nats-stream-log.js';
 import {
   type NatsTransportOptions,
   type ResolvedNatsTransportOptions,
@@ -110,6 +111,13 @@ export class NatsTransport implements Transport {
 
   get state(): TransportState {
     return this.#state;
+  }
+
+  #streams: NatsStreamLog | undefined;
+  /** Input streams of streaming jobs (JetStream), on this connection. */
+  get streams(): NatsStreamLog {
+    this.#streams ??= new NatsStreamLog(this.#nc);
+    return this.#streams;
   }
 
   /** The server's max_payload (read again after a reconnect, in case the server changed). */
