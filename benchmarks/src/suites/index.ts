@@ -2,6 +2,7 @@
 import type { Suite } from '../suite.js';
 import { baselinesSuite } from './baselines.js';
 import { clusterSuite } from './cluster.js';
+import { freshnessSuite } from './freshness.js';
 import { incrementalSuite } from './incremental.js';
 import { latencySuite } from './latency.js';
 import { pushSuite } from './push.js';
@@ -23,4 +24,5 @@ export const SUITES: readonly Suite[] = [
   incrementalSuite,
   recordsSuite,
   skewSuite,
+  freshnessSuite,
 ];
