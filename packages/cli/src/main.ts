@@ -72,7 +72,7 @@ export function buildProgram(): Command {
     .option('-o, --out <file>', "write the job's whole current result as JSON Lines ('-' for stdout)")
     .option(
       '-b, --batch-size <records>',
-      'records (lines) per micro-batch (default 200000; a batch also ends past 32 MiB)',
+      'records (lines) per micro-batch (default 50000; a batch also ends past 32 MiB)',
       positiveInt,
     )
     .option('--checkpoint-every <batches>', 'commit a version every this many batches (default 20)', positiveInt)
@@ -197,7 +197,7 @@ export function buildProgram(): Command {
     .option('-o, --out <file>', "with --wait: write the job's result as JSON Lines ('-' for stdout)")
     .option(
       '-b, --batch-size <records>',
-      'records (lines) per micro-batch (default 200000; a batch also ends past 32 MiB)',
+      'records (lines) per micro-batch (default 50000; a batch also ends past 32 MiB)',
       positiveInt,
     )
     .option('--checkpoint-every <batches>', 'commit a version every this many batches (default 20)', positiveInt)
