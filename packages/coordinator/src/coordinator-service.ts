@@ -84,6 +84,9 @@ export interface StreamInput {
   segmentSource(segment: StreamSegment): Promise<SourceFile>;
 }
 
+/** After start, how long the service listens to heartbeats before assigning partitions (2 beats). */
+const WORKERS_SETTLE_MS = 2000;
+
 /** Times one job's partitions are reassigned after lost merge workers before the job fails. */
 const MAX_REASSIGNMENTS = 20;
 
@@ -114,6 +117,7 @@ export class CoordinatorService {
   /** Set from our reconnect until every live worker has been heard from again. */
   private reconnectedAtMs: number | undefined;
   private lifecycle: RoleState = 'created';
+  private startedAtMs = 0;
 
   constructor(private readonly options: CoordinatorServiceOptions) {
     this.logger = options.logger ?? silentLogger;
@@ -178,6 +182,7 @@ export class CoordinatorService {
       this.reconnectedAtMs = this.clock.nowMs();
     });
     this.lifecycle = 'running';
+    this.startedAtMs = this.clock.nowMs();
     const watchEvery = Math.max(100, Math.floor((this.options.watchdogMs ?? DEFAULT_WATCHDOG_MS) / 4));
     this.watchdogTimer = this.clock.every(watchEvery, () => this.watch());
     this.serially(() => this.resumeUnfinished());
@@ -523,6 +528,10 @@ export class CoordinatorService {
     name: string,
     signal: AbortSignal,
   ): Promise<{ mapWorkers: string[]; mergeWorkers: string[] }> {
+    // Just started: let every live worker's heartbeat arrive first, so that partitions do not move
+    // away from owners merely not heard from yet.
+    const settle = this.startedAtMs + WORKERS_SETTLE_MS - this.clock.nowMs();
+    if (settle > 0) await this.clock.sleep(settle, signal);
     const deadline = this.clock.nowMs() + (this.options.workerWaitMs ?? 15_000);
     for (;;) {
       const mapWorkers = this.registry.alive(WorkerRole.Map);
