@@ -563,6 +563,7 @@ export class CoordinatorService {
       if (moved > 0)
         this.logger.info('partitions move', { job: job.name, moved, owners: [...new Set(owners)].join(',') });
       await this.options.store.putMeta(job.name, OWNERS, owners);
+      this.ownersByJob.set(job.name, owners);
       return owners;
     }
     if (stored !== undefined && stored.length === job.partitions) {

@@ -86,6 +86,8 @@ export class NatsTransport implements Transport {
   /** Connects; rejects with `E_TRANSPORT` ("cannot reach NATS at …") when no server answers. */
   static async connect(options: NatsTransportOptions): Promise<NatsTransport> {
     const resolved = resolveNatsTransportOptions(options);
+    // A security file that cannot be read is a bad option, not an unreachable server.
+    const security = await connectionSecurity(resolved.security);
     let nc: NatsConnection;
     try {
       nc = await connect({
@@ -95,7 +97,7 @@ export class NatsTransport implements Transport {
         reconnect: resolved.reconnect,
         maxReconnectAttempts: -1,
         reconnectTimeWait: resolved.reconnectWaitMs,
-        ...(await connectionSecurity(resolved.security)),
+        ...security,
       });
     } catch (error) {
       throw new MrmError(
