@@ -72,7 +72,7 @@ export function buildProgram(): Command {
     .option('-o, --out <file>', "write the job's whole current result as JSON Lines ('-' for stdout)")
     .option(
       '-b, --batch-size <records>',
-      'records (lines) per micro-batch (default 200000; a batch also ends past 32 MiB)',
+      'records (lines) per micro-batch (default 50000; a batch also ends past 32 MiB)',
       positiveInt,
     )
     .option('--checkpoint-every <batches>', 'commit a version every this many batches (default 20)', positiveInt)
@@ -197,7 +197,7 @@ export function buildProgram(): Command {
     .option('-o, --out <file>', "with --wait: write the job's result as JSON Lines ('-' for stdout)")
     .option(
       '-b, --batch-size <records>',
-      'records (lines) per micro-batch (default 200000; a batch also ends past 32 MiB)',
+      'records (lines) per micro-batch (default 50000; a batch also ends past 32 MiB)',
       positiveInt,
     )
     .option('--checkpoint-every <batches>', 'commit a version every this many batches (default 20)', positiveInt)
@@ -281,7 +281,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   const program = buildProgram();
   try {
     await program.parseAsync(argv as string[]);
-    return 0;
+    // A command that finished with a code of its own (`mrm bench` passes the runner's on) keeps it.
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
     return reportError(e, program.opts().verbose === true || argv.includes('--verbose'));
   }
