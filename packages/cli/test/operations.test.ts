@@ -137,7 +137,12 @@ describe('operating a cluster over HTTP', () => {
     const one = await getJson<JobStatus & { workers: WorkerStatus[] }>(`${http}/api/jobs/${jobId}`);
     expect(one).toMatchObject({ jobId, name: 'wordcount', state: 'succeeded' });
     expect(one.progress).toMatchObject({ totalBatches: batches, mergedBatches: batches, records });
-    const { workers } = await getJson<{ workers: WorkerStatus[] }>(`${http}/api/workers`);
+    // Phases come with heartbeats (every second): the workers say idle soon after the job.
+    const { workers } = await until(
+      () => getJson<{ workers: WorkerStatus[] }>(`${http}/api/workers`),
+      (r) => r.workers.every((w) => w.phase === 'idle'),
+      'every worker idle',
+    );
     for (const w of workers) {
       expect(w.metricsUrl, w.workerId).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
       expect(w.resources?.rssBytes, w.workerId).toBeGreaterThan(10 * 1024 * 1024);
