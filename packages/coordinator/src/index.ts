@@ -1,32 +1,40 @@
 /**
  * @mrm/coordinator — the coordinator role: plans input into micro-batches with stable ids,
  * dispatches map tasks within a window, knows when each batch is merged everywhere, orders
- * checkpoints into versions, and rolls a failed run back.
+ * checkpoints into versions, and rolls a failed run back. `CoordinatorService` runs it as the
+ * cluster's long-running service (heartbeats, API, job queue).
  *
  * ```ts
- * const coordinator = new Coordinator({ transport, store, mapWorkers: ['map-1'], mergeWorkers: ['merge-1'] });
+ * const coordinator = new Coordinator({ transport, store });
  * coordinator.start();
- * const result = await coordinator.runJob({ jobId, job, ref, inputs });
+ * const result = await coordinator.runJob({ jobId, job, ref, inputs, mapWorkers: ['map-1'], mergeWorkers: ['merge-1'] });
+ * await coordinator.close();
  * ```
  * @packageDocumentation
  */
 
-export type {
-  CoordinatorOptions,
-  RunJobOptions,
-  RunJobRequest,
-  RunResult,
-} from './coordinator.js';
-export { Coordinator, resolveBatchLines, resolveRunSettings } from './coordinator.js';
-export type { CoordinatorServiceOptions } from './coordinator-service.js';
-export { CoordinatorService } from './coordinator-service.js';
-export { JobHistory } from './job-history.js';
-export type { QueuedJob } from './job-queue.js';
-export { JobQueue } from './job-queue.js';
+export type { CoordinatorOptions, ResolvedCoordinatorOptions, RunJobRequest, RunResult } from './coordinator.js';
+export { Coordinator, resolveCoordinatorOptions } from './coordinator.js';
 export type { JobShape } from './job-record.js';
 export { JobRecord } from './job-record.js';
-export type { JobRunContext, RunProgress, RunSettings } from './job-run.js';
-export { JobRun } from './job-run.js';
-export type { PlanRunOptions, RunPlan, SourceOutcome } from './run-plan.js';
-export { planRun } from './run-plan.js';
-export { WorkerRegistry } from './worker-registry.js';
+export type { JobRunState, RunSnapshot } from './run/job-run.js';
+export type { RunProgress } from './run/run-context.js';
+export type { SourceOutcome } from './run-plan.js';
+export type { RunJobOptions, RunSettings } from './run-settings.js';
+export {
+  DEFAULT_BATCH_LINES,
+  DEFAULT_CHECKPOINT_EVERY_BATCHES,
+  DEFAULT_MAX_BUFFER_BYTES,
+  DEFAULT_MAX_FRAME_BYTES,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  DEFAULT_STALL_TIMEOUT_MS,
+  resolveBatchLines,
+  resolveRunSettings,
+} from './run-settings.js';
+export { CoordinatorService } from './service/coordinator-service.js';
+export type { CoordinatorServiceOptions, ResolvedCoordinatorServiceOptions } from './service/service-options.js';
+export {
+  DEFAULT_HEARTBEAT_TIMEOUT_MS,
+  DEFAULT_WORKER_WAIT_MS,
+  resolveCoordinatorServiceOptions,
+} from './service/service-options.js';

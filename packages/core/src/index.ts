@@ -120,16 +120,15 @@ export type {
   ProtocolMessage,
   ProtocolMessageType,
   ResendReportsMessage,
-  RunAbortedMessage,
   RunAbortMessage,
   RunStartMessage,
   SplitRef,
   TaskDoneMessage,
   TaskFailedMessage,
-  VersionCommittedMessage,
 } from './protocol.js';
 export { decodeMessage, encodeMessage, PROTOCOL_VERSION } from './protocol.js';
 export type { JobLoader, ResolvedJob } from './resolve-job.js';
 export { DEFAULT_PARTITIONS, JOB_NAME_PATTERN, jobFromModule, resolveJob } from './resolve-job.js';
 export type { RoleState } from './roles.js';
 export { runKey } from './roles.js';
+export { commitIfNewer } from './version-commit.js';

@@ -4,6 +4,7 @@
  * their frames (so a slow merge worker slows its producers down).
  */
 import {
+  commitIfNewer,
   decodeApi,
   decodeMessage,
   ErrorCode,
@@ -123,20 +124,9 @@ export class MergeWorker {
     try {
       if (m.type === 'run-start') await this.startRun(m);
       else if (m.type === 'commit-version') {
-        const { store } = this.options;
-        const latest = await store.latestVersion(m.jobName);
-        if ((latest?.version ?? 0) < m.version) {
-          await store.commitVersion(m.jobName, {
-            version: m.version,
-            createdAtMs: Date.now(),
-            base: m.base,
-            batches: m.batches,
-            records: m.records,
-            keys: m.keys,
-            label: m.label,
-          });
-        }
-        this.runs.get(runKey(m.jobId, m.run))?.confirm(m.version);
+        // Exactly the coordinator's VersionInfo (one commit time across the cluster).
+        await commitIfNewer(this.options.store, m.jobName, m.info);
+        this.runs.get(runKey(m.jobId, m.run))?.confirm(m.info.version);
         if (m.last) await this.closeRun(m.jobId, m.run);
       } else if (m.type === 'run-abort') {
         await this.closeRun(m.jobId, m.run, m.rollbackTo);

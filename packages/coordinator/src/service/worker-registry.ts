@@ -19,6 +19,7 @@ export class WorkerRegistry {
   private timer: TimerHandle | undefined;
   /** When the last check ran; a check much later than its interval means this process was busy. */
   private lastCheckMs: number | undefined;
+  private readonly joinListeners = new Set<() => void>();
 
   constructor(
     private readonly clock: Clock,
@@ -39,6 +40,7 @@ export class WorkerRegistry {
   /** Stops checking. */
   stop(): void {
     this.timer?.cancel();
+    this.timer = undefined;
   }
 
   /** Takes a heartbeat. */
@@ -54,6 +56,7 @@ export class WorkerRegistry {
         alive: true,
       });
       this.onJoined(h.workerId, h.role);
+      for (const listener of [...this.joinListeners]) listener();
       return;
     }
     entry.lastSeenMs = now;
@@ -73,6 +76,12 @@ export class WorkerRegistry {
         this.onLost(id, entry.role);
       }
     }
+  }
+
+  /** Calls `listener` whenever a worker joins (or comes back); returns the unsubscribe. */
+  onJoin(listener: () => void): () => void {
+    this.joinListeners.add(listener);
+    return () => this.joinListeners.delete(listener);
   }
 
   /** Ids of the live workers of a role, sorted. */

@@ -1,0 +1,282 @@
+/**
+ * One run of a job on the coordinator: the supervisor of its parts. It starts the run on the
+ * merge workers, routes each report to the part it concerns — {@link TaskDispatcher} (map tasks
+ * and the window), {@link MergeTracker} (merged batches), {@link VersionCommitter} (versions) —,
+ * reacts to silence ({@link StallDetector}) and lost workers, and settles `done`: with the
+ * committed versions, or, after a failure, once every merge worker rolled back.
+ */
+import { ErrorCode, encodeMessage, fromWireError, MrmError, type ProtocolMessage, type VersionInfo } from '@mrm/core';
+import { MergeRequests } from './merge-requests.js';
+import { MergeTracker } from './merge-tracker.js';
+import { firstVersionOf, type JobRunContext } from './run-context.js';
+import { abortMapTasks, rollBack } from './run-rollback.js';
+import { StallDetector } from './stall-detector.js';
+import { TaskDispatcher } from './task-dispatcher.js';
+import { VersionCommitter } from './version-committer.js';
+
+/** Where a run is: running, then settled one way or the other. */
+export type JobRunState = 'created' | 'running' | 'committed' | 'failed' | 'abandoned';
+
+/** Progress of a run for status reports. */
+export interface RunSnapshot {
+  readonly totalBatches: number;
+  readonly mergedBatches: number;
+  readonly records: number;
+  readonly lagBatches: number;
+}
+
+/** One run. `done` resolves with the committed versions. */
+export class JobRun {
+  private readonly owners: string[];
+  private readonly ownedBy = new Map<string, number[]>();
+  /** Merge workers lost during the run (not asked to roll back: they cannot answer). */
+  private readonly lostMergeWorkers = new Set<string>();
+  private readonly requests: MergeRequests;
+  private readonly merged: MergeTracker;
+  private readonly dispatcher: TaskDispatcher;
+  private readonly committer: VersionCommitter;
+  private readonly stall: StallDetector;
+  private lastCommitted = false;
+  private runState: JobRunState = 'created';
+  private resolveDone!: (versions: VersionInfo[]) => void;
+  private rejectDone!: (e: unknown) => void;
+  /** Settles when the run has committed its last version, or failed and rolled back, or was abandoned. */
+  readonly done: Promise<VersionInfo[]>;
+
+  constructor(private readonly ctx: JobRunContext) {
+    this.done = new Promise((resolve, reject) => {
+      this.resolveDone = resolve;
+      this.rejectDone = reject;
+    });
+    this.done.catch(() => {}); // the caller awaits it; a run failed before anyone did is not unhandled
+    const { partitions } = ctx.job;
+    this.owners =
+      ctx.owners !== undefined
+        ? [...ctx.owners]
+        : Array.from({ length: partitions }, (_, p) => ctx.mergeWorkers[p % ctx.mergeWorkers.length] as string);
+    this.owners.forEach((w, p) => {
+      const list = this.ownedBy.get(w) ?? [];
+      list.push(p);
+      this.ownedBy.set(w, list);
+    });
+    this.requests = new MergeRequests(ctx);
+    this.merged = new MergeTracker(ctx);
+    this.dispatcher = new TaskDispatcher(ctx, this.owners, this.merged);
+    this.committer = new VersionCommitter(ctx, this.merged, this.requests, {
+      committed: (_info, last) => {
+        if (this.finished) return;
+        this.progress();
+        if (last) this.lastCommitted = true;
+        this.maybeDone();
+      },
+      failed: (e) => void this.fail(e),
+    });
+    this.stall = new StallDetector(ctx.clock, ctx.settings.stallTimeoutMs, () => this.redispatch('no progress'));
+  }
+
+  /** Where the run is. */
+  get state(): JobRunState {
+    return this.runState;
+  }
+
+  /** The job id of the run. */
+  get jobId(): string {
+    return this.ctx.jobId;
+  }
+
+  private get finished(): boolean {
+    return this.runState !== 'created' && this.runState !== 'running';
+  }
+
+  /** Skipped records (map threw with onError 'skip'). */
+  get skipped(): number {
+    return this.dispatcher.skipped;
+  }
+
+  /** Starts the run on the merge workers, then dispatches. */
+  async start(): Promise<void> {
+    const { ctx } = this;
+    const { settings } = ctx;
+    this.runState = 'running';
+    await Promise.all(
+      ctx.mergeWorkers.map((worker) =>
+        this.requests.once(
+          worker,
+          encodeMessage({
+            type: 'run-start',
+            jobId: ctx.jobId,
+            run: ctx.run,
+            job: ctx.ref,
+            jobName: ctx.job.name,
+            incremental: ctx.job.incremental,
+            partitions: ctx.job.partitions,
+            owned: this.ownedBy.get(worker) ?? [],
+            totalBatches: ctx.plan.batchIds.length,
+            batchIds: ctx.plan.batchIds,
+            firstVersion: firstVersionOf(ctx),
+            checkpointEveryBatches: settings.checkpointEveryBatches,
+            maxBufferBytes: settings.maxBufferBytes,
+          }),
+          `starting the run on merge worker ${worker}`,
+        ),
+      ),
+    );
+    if (this.finished) return;
+    this.progress();
+    this.dispatcher.fill();
+    this.stall.start();
+  }
+
+  /**
+   * Messages may have been lost (a restarted NATS server, a stalled run): merge workers send
+   * their reports again, requests waiting are sent again, and unfinished tasks are dispatched
+   * again as new attempts (merge workers drop what an older attempt delivered).
+   */
+  redispatch(reason: string): void {
+    if (this.finished) return;
+    this.stall.touch();
+    this.requests.resendPending(reason);
+    // A lost batch-merged or checkpoint-written report would hold the run forever (its batches are
+    // merged: dispatching their tasks again brings no new report), so merge workers send theirs again.
+    const resend = encodeMessage({ type: 'resend-reports', jobId: this.ctx.jobId, run: this.ctx.run });
+    for (const w of this.ctx.mergeWorkers) this.ctx.transport.publish({ kind: 'worker', workerId: w }, resend);
+    this.dispatcher.redispatchUnfinished(reason);
+  }
+
+  /**
+   * A worker stopped answering. A lost map worker's unfinished tasks go to the others; a lost
+   * merge worker holds partition state that cannot move yet, so the run fails (it resumes from
+   * the last committed version once the worker is back).
+   */
+  workerLost(workerId: string): void {
+    if (this.finished) return;
+    if (this.ctx.mergeWorkers.includes(workerId)) {
+      // Its uncommitted writes are discarded when it starts its next run (run-start discards
+      // above the last committed version).
+      this.lostMergeWorkers.add(workerId);
+      void this.fail(
+        new MrmError(
+          ErrorCode.JobFailed,
+          `merge worker ${workerId} stopped answering; this run of job '${this.ctx.job.name}' was rolled back: submit it again once the worker is back (same --id and --state)`,
+        ),
+      );
+      return;
+    }
+    if (!this.ctx.mapWorkers.includes(workerId)) return;
+    if (this.dispatcher.removeWorker(workerId) === 0) {
+      void this.fail(new MrmError(ErrorCode.JobFailed, `no map workers left for job '${this.ctx.job.name}'`));
+    }
+  }
+
+  /** Progress for status reports. */
+  snapshot(): RunSnapshot {
+    const merged = this.merged.lowestUnmerged;
+    return {
+      totalBatches: this.ctx.plan.batchIds.length,
+      mergedBatches: merged,
+      records: this.merged.records,
+      lagBatches: Math.max(0, this.dispatcher.dispatchedBatches - merged),
+    };
+  }
+
+  /** Handles a report about this run. */
+  onMessage(m: ProtocolMessage): void {
+    if (this.finished) return;
+    this.stall.touch();
+    switch (m.type) {
+      case 'task-done':
+        if (!this.dispatcher.onTaskDone(m)) return;
+        this.dispatcher.fill();
+        this.maybeDone();
+        return;
+      case 'task-failed': {
+        const outcome = this.dispatcher.onTaskFailed(m);
+        if (outcome.kind === 'fatal') void this.fail(fromWireError(outcome.error));
+        return;
+      }
+      case 'batch-merged':
+        if (!this.merged.onBatchMerged(m.seq, m.records, m.from)) return;
+        this.progress();
+        this.dispatcher.fill();
+        return;
+      case 'checkpoint-written':
+        this.committer.onCheckpointWritten(m);
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** A run is done when its last version is committed and every map task has reported. */
+  private maybeDone(): void {
+    if (this.finished || !this.lastCommitted || !this.dispatcher.allReported) return;
+    this.settle('committed');
+    this.resolveDone([...this.committer.versions]);
+  }
+
+  private progress(): void {
+    this.ctx.onProgress?.({
+      jobId: this.ctx.jobId,
+      totalBatches: this.ctx.plan.batchIds.length,
+      mergedBatches: this.merged.lowestUnmerged,
+      totalLines: this.ctx.plan.batchLines.reduce((a, b) => a + b, 0),
+      mergedLines: this.merged.mergedLines,
+      records: this.merged.records,
+      versions: this.committer.versions,
+    });
+  }
+
+  private settle(state: 'committed' | 'failed' | 'abandoned'): void {
+    this.runState = state;
+    this.stall.stop();
+  }
+
+  /** Stops the run and rolls every merge worker back to the version the run started from. */
+  async fail(error: unknown): Promise<void> {
+    if (this.finished) return;
+    this.settle('failed');
+    const { ctx } = this;
+    const reason = error instanceof Error ? error.message : String(error);
+    ctx.logger.warn('run failed; rolling back', { jobId: ctx.jobId, rollbackTo: ctx.base?.version ?? 0, reason });
+    try {
+      await this.committer.stop();
+      await rollBack(
+        ctx,
+        this.requests,
+        {
+          mapWorkers: this.dispatcher.liveWorkers,
+          mergeWorkers: ctx.mergeWorkers.filter((w) => !this.lostMergeWorkers.has(w)),
+        },
+        reason,
+      );
+    } catch (e) {
+      ctx.logger.error('rollback failed', { jobId: ctx.jobId, error: String(e) });
+      this.rejectDone(
+        new MrmError(ErrorCode.State, `${reason} (and rolling back failed: ${String(e)})`, { cause: error }),
+      );
+      return;
+    }
+    this.rejectDone(error);
+  }
+
+  /**
+   * Gives the run up without rolling back (the coordinator is closing): map workers stop its
+   * tasks, requests waiting give up, timers stop, and `done` rejects with `E_ABORTED` once a
+   * commit in progress has settled. What merge workers wrote and never committed is discarded
+   * when the job runs next.
+   */
+  async abandon(reason: string): Promise<void> {
+    const error = new MrmError(ErrorCode.Aborted, reason);
+    if (this.finished) {
+      // Settling already (a rollback in progress): its requests give up too.
+      this.requests.abandon(error);
+      await this.done.catch(() => {});
+      return;
+    }
+    this.settle('abandoned');
+    abortMapTasks(this.ctx, this.dispatcher.liveWorkers, reason);
+    this.requests.abandon(error);
+    await this.committer.stop();
+    this.rejectDone(error);
+  }
+}

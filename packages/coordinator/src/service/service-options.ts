@@ -1,0 +1,64 @@
+/** Options of the cluster coordinator service, their defaults as named constants, and their resolver. */
+import {
+  type Clock,
+  ErrorCode,
+  type InputRef,
+  type JobLoader,
+  type Logger,
+  MrmError,
+  type StateStore,
+  silentLogger,
+  systemClock,
+  type Transport,
+} from '@mrm/core';
+import type { SourceFile } from '@mrm/input';
+import type { RunJobOptions } from '../run-settings.js';
+
+/** A worker is lost after this long without a heartbeat. */
+export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 5_000;
+/** How long a job waits for at least one map and one merge worker. */
+export const DEFAULT_WORKER_WAIT_MS = 15_000;
+
+/** Options of {@link CoordinatorService}. */
+export interface CoordinatorServiceOptions {
+  readonly transport: Transport;
+  /** The coordinator's own store (versions, plans, job history). */
+  readonly store: StateStore;
+  /** Loads a submitted job's code (from the blob store). */
+  readonly loadJob: JobLoader;
+  /** Turns submitted inputs into files this process can plan (downloading uploads). */
+  readonly resolveInputs: (inputs: readonly InputRef[]) => Promise<SourceFile[]>;
+  readonly logger?: Logger;
+  readonly clock?: Clock;
+  /** A worker is lost after this long without a heartbeat (default {@link DEFAULT_HEARTBEAT_TIMEOUT_MS}). */
+  readonly heartbeatTimeoutMs?: number;
+  /** How long a job waits for at least one map and one merge worker (default {@link DEFAULT_WORKER_WAIT_MS}). */
+  readonly workerWaitMs?: number;
+  /** Options applied to every run (tests shorten timeouts with it). */
+  readonly runOptions?: RunJobOptions;
+}
+
+/** {@link CoordinatorServiceOptions} with defaults filled. */
+export interface ResolvedCoordinatorServiceOptions extends Required<CoordinatorServiceOptions> {}
+
+/** Validates options and fills defaults (a new object; the caller's is not touched). */
+export function resolveCoordinatorServiceOptions(
+  options: CoordinatorServiceOptions,
+): ResolvedCoordinatorServiceOptions {
+  return {
+    ...options,
+    logger: options.logger ?? silentLogger,
+    clock: options.clock ?? systemClock,
+    heartbeatTimeoutMs: positiveMs('heartbeat-timeout', options.heartbeatTimeoutMs, DEFAULT_HEARTBEAT_TIMEOUT_MS),
+    workerWaitMs: positiveMs('worker-wait', options.workerWaitMs, DEFAULT_WORKER_WAIT_MS),
+    runOptions: options.runOptions ?? {},
+  };
+}
+
+function positiveMs(name: string, value: number | undefined, fallback: number): number {
+  const v = value ?? fallback;
+  if (!Number.isSafeInteger(v) || v < 1) {
+    throw new MrmError(ErrorCode.BadOption, `${name} must be a positive integer of milliseconds, got ${String(value)}`);
+  }
+  return v;
+}
