@@ -20,41 +20,64 @@ import { LmdbStateStore } from '@mrm/store-lmdb';
 import { importJob } from './job-loader.js';
 import { lockStateDir, statePaths } from './state-dir.js';
 
-/** One embedded run. */
-export interface EmbeddedRunRequest {
+/** What an embedded engine is opened with. */
+export interface EmbeddedEngineOptions {
   readonly job: ResolvedJob;
   readonly ref: JobRef;
-  readonly inputs: readonly SourceFile[];
   readonly stateDir: string;
   readonly options?: RunJobOptions;
   /** Map threads (default: available cores). */
   readonly threads?: number;
   readonly logger?: Logger;
+}
+
+/** One run's input and its observers. */
+export interface EmbeddedRunInput {
+  readonly inputs: readonly SourceFile[];
   readonly signal?: AbortSignal;
   readonly onSource?: (outcome: SourceOutcome) => void;
   readonly onProgress?: (progress: RunProgress) => void;
+}
+
+/** One embedded run. */
+export interface EmbeddedRunRequest extends EmbeddedEngineOptions, EmbeddedRunInput {
   /** Called with the open store after the run, before it closes (to write results). */
   readonly afterRun?: (store: LmdbStateStore, result: RunResult) => Promise<void>;
 }
 
-/** Runs a job in this process; resolves when its last version is committed. */
-export async function runEmbedded(request: EmbeddedRunRequest): Promise<RunResult> {
+/**
+ * An open embedded engine: the state directory locked, LMDB open, the roles started. Runs one
+ * job's runs one after another (`mrm run --follow` runs one per round); close it when done.
+ */
+export interface EmbeddedEngine {
+  readonly store: LmdbStateStore;
+  /** Runs the job over `input`; resolves when its last version is committed. */
+  run(input: EmbeddedRunInput): Promise<RunResult>;
+  /** Stops the roles, closes the store and unlocks the state directory. */
+  close(): Promise<void>;
+}
+
+/** Opens an embedded engine for one job on a state directory. */
+export async function openEmbeddedEngine(request: EmbeddedEngineOptions): Promise<EmbeddedEngine> {
   const paths = statePaths(request.stateDir);
   const unlock = await lockStateDir(paths);
   let store: LmdbStateStore | undefined;
   const bus = MemoryBus.create(request.logger !== undefined ? { logger: request.logger } : {});
   const closers: Array<() => Promise<void>> = [];
+  const close = async () => {
+    for (const c of closers.splice(0)) await c().catch(() => {});
+    await store?.close();
+    await unlock();
+  };
   try {
     store = await LmdbStateStore.open({ path: paths.lmdb });
     const loadJob = async (ref: JobRef) =>
       ref.bundleHash === request.ref.bundleHash ? request.job : importJob(ref.bundlePath ?? '', ref.name);
+    const threads = request.threads ?? availableParallelism();
     const mapWorker = new MapWorker({
       id: 'map-0',
       transport: bus.connect(),
-      executor: ThreadPoolMapExecutor.create({
-        workerId: 'map-0',
-        threads: request.threads ?? availableParallelism(),
-      }),
+      executor: ThreadPoolMapExecutor.create({ workerId: 'map-0', threads }),
       ...(request.logger !== undefined ? { logger: request.logger } : {}),
     });
     const mergeWorker = new MergeWorker({
@@ -77,24 +100,38 @@ export async function runEmbedded(request: EmbeddedRunRequest): Promise<RunResul
     mapWorker.start();
     mergeWorker.start();
     coordinator.start();
-    const threads = request.threads ?? availableParallelism();
-    const result = await coordinator.runJob({
-      jobId: `${request.job.name}-${Date.now().toString(36)}`,
-      job: request.job,
-      ref: request.ref,
-      inputs: request.inputs,
-      mapWorkers: [mapWorker.id],
-      mergeWorkers: [mergeWorker.id],
-      options: { maxTasksInFlight: 2 * threads, ...request.options },
-      ...(request.signal !== undefined ? { signal: request.signal } : {}),
-      ...(request.onSource !== undefined ? { onSource: request.onSource } : {}),
-      ...(request.onProgress !== undefined ? { onProgress: request.onProgress } : {}),
-    });
-    await request.afterRun?.(store, result);
+    const openStore = store;
+    return {
+      store: openStore,
+      run: (input) =>
+        coordinator.runJob({
+          jobId: `${request.job.name}-${Date.now().toString(36)}`,
+          job: request.job,
+          ref: request.ref,
+          inputs: input.inputs,
+          mapWorkers: [mapWorker.id],
+          mergeWorkers: [mergeWorker.id],
+          options: { maxTasksInFlight: 2 * threads, ...request.options },
+          ...(input.signal !== undefined ? { signal: input.signal } : {}),
+          ...(input.onSource !== undefined ? { onSource: input.onSource } : {}),
+          ...(input.onProgress !== undefined ? { onProgress: input.onProgress } : {}),
+        }),
+      close,
+    };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
+
+/** Runs a job in this process; resolves when its last version is committed. */
+export async function runEmbedded(request: EmbeddedRunRequest): Promise<RunResult> {
+  const engine = await openEmbeddedEngine(request);
+  try {
+    const result = await engine.run(request);
+    await request.afterRun?.(engine.store, result);
     return result;
   } finally {
-    for (const close of closers) await close().catch(() => {});
-    await store?.close();
-    await unlock();
+    await engine.close();
   }
 }

@@ -9,8 +9,13 @@
  * @packageDocumentation
  */
 
-export type { EmbeddedRunRequest } from './embedded-engine.js';
-export { runEmbedded } from './embedded-engine.js';
+export type {
+  EmbeddedEngine,
+  EmbeddedEngineOptions,
+  EmbeddedRunInput,
+  EmbeddedRunRequest,
+} from './embedded-engine.js';
+export { openEmbeddedEngine, runEmbedded } from './embedded-engine.js';
 export type { JobBundle, LoadedJob } from './job-loader.js';
 export { bundleJob, importJob, loadJob, materializeBundle } from './job-loader.js';
 export { buildProgram, main } from './main.js';

@@ -33,6 +33,8 @@ export function buildProgram(): Command {
     .option('--on-error <mode>', "when map throws: 'fail' the run or 'skip' the record", oneOf('fail', 'skip'))
     .option('--threads <n>', 'map threads (default: cores)', positiveInt)
     .option('-q, --quiet', 'no progress output (the summary line stays)')
+    .option('-f, --follow', 'keep running: merge lines appended to the input files (also across rotation by rename)')
+    .option('--batch-interval <ms>', 'with --follow: milliseconds between rounds (default 1000)', positiveInt)
     .action(async (job: string, opts) => (await import('./commands/run.js')).runCommand(job, opts));
 
   program

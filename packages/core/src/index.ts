@@ -132,3 +132,5 @@ export { DEFAULT_PARTITIONS, JOB_NAME_PATTERN, jobFromModule, resolveJob } from 
 export type { RoleState } from './roles.js';
 export { runKey } from './roles.js';
 export { commitIfNewer } from './version-commit.js';
+export type { Duration, EventTime, ResolvedWindow, WindowSpec } from './window.js';
+export { durationMs, eventTimeMs, windowStartsOf } from './window.js';

@@ -12,6 +12,7 @@
  * ```
  */
 import type { Key } from './key.js';
+import type { WindowSpec } from './window.js';
 
 /** Input formats. `lines`: each line without its terminator; `jsonl`: each non-empty line parsed. */
 export const InputFormat = { Lines: 'lines', Jsonl: 'jsonl' } as const;
@@ -76,6 +77,11 @@ export interface JobSpec<In = any, V = any, R = any, S = any, O = any> {
   description?: string;
   /** Number of partitions of the job's state (default 16). Fixed at the first run. */
   partitions?: number;
+  /**
+   * Optional event-time window: each emitted key is stored per window, as
+   * `[windowStart (ISO 8601, UTC), key]`. See {@link WindowSpec}.
+   */
+  window?: WindowSpec<In>;
 }
 
 /** Identity helper that types a job spec. A plain object works too. */

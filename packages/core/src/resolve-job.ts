@@ -5,6 +5,7 @@
 import { ErrorCode, MrmError } from './errors.js';
 import type { InputFormat, JobSpec } from './job.js';
 import type { JobRef } from './protocol.js';
+import { type ResolvedWindow, resolveWindow, windowedMap } from './window.js';
 
 /** Loads a job's code from its reference (a bundle path, or a bundle fetched by hash). */
 export type JobLoader = (ref: JobRef) => Promise<ResolvedJob>;
@@ -16,15 +17,17 @@ export const DEFAULT_PARTITIONS = 16;
 const MAX_PARTITIONS = 4096;
 
 /** A validated job spec: defaults filled, a frozen copy of the caller's object. */
-export interface ResolvedJob extends Readonly<Omit<JobSpec, 'input' | 'partitions'>> {
+export interface ResolvedJob extends Readonly<Omit<JobSpec, 'input' | 'partitions' | 'window'>> {
   readonly input: InputFormat;
   readonly partitions: number;
   /** True when the job has `merge` (incremental). */
   readonly incremental: boolean;
+  /** The job's event-time window, when it declares one (its `map` is then already windowed). */
+  readonly window?: ResolvedWindow;
 }
 
 const FUNCTION_FIELDS = ['map', 'combine', 'fold', 'reduce', 'merge', 'finalize'] as const;
-const KNOWN_FIELDS = new Set<string>([...FUNCTION_FIELDS, 'name', 'input', 'description', 'partitions']);
+const KNOWN_FIELDS = new Set<string>([...FUNCTION_FIELDS, 'name', 'input', 'description', 'partitions', 'window']);
 
 function invalid(where: string, message: string): MrmError {
   return new MrmError(ErrorCode.JobInvalid, `${where}: ${message}`);
@@ -72,13 +75,16 @@ export function resolveJob(spec: unknown, where = 'job'): ResolvedJob {
   if (s.description !== undefined && typeof s.description !== 'string') {
     throw invalid(where, `description of job '${name}' must be a string`);
   }
+  const window = s.window === undefined ? undefined : resolveWindow(s.window, `${where}: job '${name}'`);
+  const jobSpec = s as unknown as JobSpec;
   return Object.freeze({
-    ...(s as unknown as JobSpec),
+    ...jobSpec,
     name,
     input,
     partitions,
     incremental: typeof s.merge === 'function',
-  });
+    ...(window !== undefined ? { window, map: windowedMap(jobSpec.map, window) } : {}),
+  }) as ResolvedJob;
 }
 
 /**

@@ -22,6 +22,11 @@ export interface SourceFile {
   readonly gzip: boolean;
   /** Size on disk in bytes (compressed size for gzip). */
   readonly size: number;
+  /**
+   * Read no further than this (decompressed) byte: a followed file is planned up to the end of
+   * its last complete line, so a line caught mid-write waits for its newline.
+   */
+  readonly endOffset?: number;
 }
 
 const GZIP_MAGIC_0 = 0x1f;

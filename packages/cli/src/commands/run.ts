@@ -2,6 +2,7 @@
 import type { RunResult, SourceOutcome } from '@mrm/coordinator';
 import { expandInputs } from '@mrm/input';
 import { runEmbedded } from '../embedded-engine.js';
+import { followCommand } from '../follow-run.js';
 import { loadJob } from '../job-loader.js';
 import { ProgressBar } from '../progress.js';
 import { say, seconds, thousands } from '../report.js';
@@ -18,6 +19,10 @@ export interface RunCommandOptions {
   readonly onError?: 'fail' | 'skip';
   readonly threads?: number;
   readonly quiet?: boolean;
+  /** Keep running and merge what is appended to the input files. */
+  readonly follow?: boolean;
+  /** With `follow`: milliseconds between rounds. */
+  readonly batchInterval?: number;
 }
 
 function describeSource(s: SourceOutcome): string | undefined {
@@ -28,7 +33,8 @@ function describeSource(s: SourceOutcome): string | undefined {
   return undefined;
 }
 
-function summary(name: string, r: RunResult, ms: number): string {
+/** The run summary line (also one per round of `--follow`). */
+export function summary(name: string, r: RunResult, ms: number): string {
   const last = r.versions.at(-1);
   const rate = r.records / Math.max(0.001, ms / 1000);
   const parts = [
@@ -54,6 +60,7 @@ export async function runCommand(jobPath: string, options: RunCommandOptions): P
   const paths = statePaths(options.state);
   await ensureDirectory(paths.bundles);
   const loaded = await loadJob(jobPath, paths.bundles);
+  if (options.follow === true) return followCommand(loaded, options);
   const inputs = await expandInputs(options.input);
   const bar = new ProgressBar(options.quiet === true ? false : undefined);
   const log = (line: string) => {
