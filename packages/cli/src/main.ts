@@ -5,7 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import { Command } from 'commander';
-import { oneOf, positiveInt } from './options.js';
+import { oneOf, positiveInt, saltMode } from './options.js';
 import { reportError } from './report.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
@@ -31,6 +31,7 @@ export function buildProgram(): Command {
     .option('-b, --batch-size <records>', 'records (lines) per micro-batch (default 50000)', positiveInt)
     .option('--checkpoint-every <batches>', 'commit a version every this many batches (default 20)', positiveInt)
     .option('--on-error <mode>', "when map throws: 'fail' the run or 'skip' the record", oneOf('fail', 'skip'))
+    .option('--salt <mode>', "spread hot keys over merge workers: 'auto' (default), 'off' or a factor", saltMode)
     .option('--threads <n>', 'map threads (default: cores)', positiveInt)
     .option('-q, --quiet', 'no progress output (the summary line stays)')
     .option('-f, --follow', 'keep running: merge lines appended to the input files (also across rotation by rename)')
@@ -118,6 +119,7 @@ export function buildProgram(): Command {
     .option('-b, --batch-size <records>', 'records (lines) per micro-batch (default 50000)', positiveInt)
     .option('--checkpoint-every <batches>', 'commit a version every this many batches (default 20)', positiveInt)
     .option('--on-error <mode>', "when map throws: 'fail' the job or 'skip' the record", oneOf('fail', 'skip'))
+    .option('--salt <mode>', "spread hot keys over merge workers: 'auto' (default), 'off' or a factor", saltMode)
     .option('--priority <n>', 'higher runs first', Number.parseInt)
     .option('--shared-fs', 'workers read the input in place (default: upload it into the cluster)')
     .option('--timeout <ms>', 'with --wait: give up after this long', positiveInt)

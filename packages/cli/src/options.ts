@@ -1,4 +1,5 @@
 /** Parsers of command-line option values: a bad value is one clear line naming the flag. */
+import { parseSaltOption } from '@mrm/core';
 import { InvalidArgumentError } from 'commander';
 
 /** A positive integer. */
@@ -18,4 +19,14 @@ export function oneOf<T extends string>(...choices: T[]): (value: string) => T {
     }
     return value as T;
   };
+}
+
+/** `--salt`: `auto`, `off` or a factor (checked with the coordinator's own parser). */
+export function saltMode(value: string): string {
+  try {
+    parseSaltOption(value);
+  } catch (e) {
+    throw new InvalidArgumentError(`${(e as Error).message.replace(/^--salt must be/, 'must be')}.`);
+  }
+  return value;
 }

@@ -13,6 +13,7 @@ import {
   type ResolvedJob,
   type RoleState,
   runKey,
+  type SkewStatus,
   type StateStore,
   type Subscription,
   silentLogger,
@@ -81,6 +82,8 @@ export interface RunResult {
   readonly versions: readonly VersionInfo[];
   readonly batches: number;
   readonly records: number;
+  /** Load per merge worker and salting (absent when nothing ran). */
+  readonly skew?: SkewStatus;
   /** Records whose map threw, skipped with `onError: 'skip'`. */
   readonly skippedRecords: number;
   /** The job's latest committed version after the run (new, or the one it started from). */
@@ -204,6 +207,7 @@ export class Coordinator {
         batches: plan.batchIds.length,
         records: (last?.records ?? 0) - (job.incremental ? (base?.records ?? 0) : 0),
         skippedRecords: run.skipped,
+        skew: run.skewStatus(),
         latest: last ?? base,
       };
     } finally {

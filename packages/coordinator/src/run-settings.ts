@@ -2,7 +2,7 @@
  * The tuning of one run: {@link RunJobOptions} in, validated {@link RunSettings} out, with every
  * default a named constant (the CLI's help text reads them).
  */
-import { ErrorCode, MrmError } from '@mrm/core';
+import { ErrorCode, MrmError, parseSaltOption, type ResolvedSalt } from '@mrm/core';
 
 /** Lines per batch unless told otherwise. */
 export const DEFAULT_BATCH_LINES = 50_000;
@@ -37,6 +37,8 @@ export interface RunJobOptions {
   readonly requestTimeoutMs?: number;
   /** Re-dispatch unfinished tasks after this long without any report (default {@link DEFAULT_STALL_TIMEOUT_MS}). */
   readonly stallTimeoutMs?: number;
+  /** `auto`, `off` or a factor: overrides the job spec's `salt` (CLI `--salt`). */
+  readonly salt?: string;
 }
 
 /** Tuning of a run. */
@@ -49,6 +51,8 @@ export interface RunSettings {
   readonly maxFrameBytes: number;
   readonly onError: 'fail' | 'skip';
   readonly salt: number;
+  /** `--salt`, overriding the job spec's `salt` field. */
+  readonly saltSetting?: ResolvedSalt;
   readonly requestTimeoutMs: number;
   /** With work outstanding and no report for this long, unfinished tasks are dispatched again. */
   readonly stallTimeoutMs: number;
@@ -91,6 +95,7 @@ export function resolveRunSettings(options: RunJobOptions = {}, mapWorkers = 1):
     maxFrameBytes: int('maxFrameBytes', options.maxFrameBytes, DEFAULT_MAX_FRAME_BYTES, 1024),
     onError,
     salt: 0,
+    ...(options.salt !== undefined ? { saltSetting: parseSaltOption(options.salt) } : {}),
     requestTimeoutMs: int('requestTimeoutMs', options.requestTimeoutMs, DEFAULT_REQUEST_TIMEOUT_MS, 1),
     stallTimeoutMs: int('stallTimeoutMs', options.stallTimeoutMs, DEFAULT_STALL_TIMEOUT_MS, 1),
   };

@@ -40,6 +40,8 @@ export interface SubmitOptions {
   readonly batchLines?: number;
   readonly checkpointEveryBatches?: number;
   readonly onError?: 'fail' | 'skip';
+  /** `--salt`: `auto`, `off` or a factor (overrides the job spec's `salt`). */
+  readonly salt?: string;
   /** Higher runs first (default 0). */
   readonly priority?: number;
 }
@@ -88,6 +90,29 @@ export interface JobProgress {
   readonly lagBatches: number;
 }
 
+/** A salted hot key and its factor (sub-keys). */
+export interface HotKey {
+  /** The key's canonical form (JSON text). */
+  readonly key: string;
+  readonly factor: number;
+}
+
+/** How a run's load spread over its merge workers, and what salting did. */
+export interface SkewStatus {
+  /** Key/value pairs each merge worker reduced (sub-keys and partials included). */
+  readonly pairsByWorker: Readonly<Record<string, number>>;
+  /** Most pairs reduced by one merge worker ÷ the mean over merge workers (1 is perfect). */
+  readonly balance: number;
+  /** Keys salted in the run. */
+  readonly hotKeys: readonly HotKey[];
+  /** Batches salted by map tasks. */
+  readonly saltedBatches: number;
+  /** `auto`, `off` or `fixed` (the job spec's `salt`, or `--salt`). */
+  readonly mode: string;
+  /** Why salting was refused (a merge that is not associative, a check that could not be made). */
+  readonly warning?: string;
+}
+
 /** What the coordinator knows of one job. */
 export interface JobStatus {
   readonly jobId: string;
@@ -102,6 +127,8 @@ export interface JobStatus {
   readonly versions?: readonly number[];
   readonly skippedInputs?: readonly string[];
   readonly error?: WireError;
+  /** Load per merge worker and salting (running and finished incremental runs). */
+  readonly skew?: SkewStatus;
 }
 
 /** What the coordinator knows of one worker. */

@@ -38,6 +38,7 @@ export type {
   GetReply,
   GetRequest,
   HeartbeatMessage,
+  HotKey,
   InputRef,
   JobEventMessage,
   JobInfoReply,
@@ -46,6 +47,7 @@ export type {
   JobStatus,
   ScanReply,
   ScanRequest,
+  SkewStatus,
   StatusReply,
   StatusRequest,
   SubmitOptions,
@@ -53,6 +55,13 @@ export type {
   WorkerStatus,
 } from './api.js';
 export { API_VERSION, decodeApi, encodeApi, expectReply, JobState, WorkerRole } from './api.js';
+export type { AssociativityCheck } from './associativity.js';
+export {
+  checkAssociative,
+  declareAssociative,
+  declaresAssociative,
+  MIN_CHECK_VALUES,
+} from './associativity.js';
 export { decode, encode, MSGPACK_OPTIONS } from './codec.js';
 export type { MrmErrorOptions, WireError } from './errors.js';
 export {
@@ -66,6 +75,7 @@ export {
 } from './errors.js';
 export type { HeartbeatOptions } from './heartbeat.js';
 export { startHeartbeat } from './heartbeat.js';
+export { HEAVY_KEYS_CAPACITY, HeavyKeys } from './heavy-keys.js';
 export type { AggregateParts, Emit, JobSpec, MapContext } from './job.js';
 export { defineJob, InputFormat } from './job.js';
 export type { CanonicalKey, Key } from './key.js';
@@ -116,12 +126,14 @@ export type {
   JobRef,
   MapTaskMessage,
   MessageBody,
+  PartialsMessage,
   PartMessage,
   ProtocolMessage,
   ProtocolMessageType,
   ResendReportsMessage,
   RunAbortMessage,
   RunStartMessage,
+  SaltingOutcome,
   SplitRef,
   TaskDoneMessage,
   TaskFailedMessage,
@@ -131,6 +143,18 @@ export type { JobLoader, ResolvedJob } from './resolve-job.js';
 export { DEFAULT_PARTITIONS, JOB_NAME_PATTERN, jobFromModule, resolveJob } from './resolve-job.js';
 export type { RoleState } from './roles.js';
 export { runKey } from './roles.js';
+export type { ResolvedSalt, SaltPlan, SaltSetting } from './salting.js';
+export {
+  DEFAULT_SALT,
+  isSubKey,
+  MAX_SALT_FACTOR,
+  maxFactorFor,
+  parseSaltOption,
+  parseSubKey,
+  resolveSaltSetting,
+  subKey,
+  subKeyPartition,
+} from './salting.js';
 export { commitIfNewer } from './version-commit.js';
 export type { Duration, EventTime, ResolvedWindow, WindowSpec } from './window.js';
 export { durationMs, eventTimeMs, windowStartsOf } from './window.js';

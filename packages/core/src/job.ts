@@ -12,6 +12,7 @@
  * ```
  */
 import type { Key } from './key.js';
+import type { SaltSetting } from './salting.js';
 import type { WindowSpec } from './window.js';
 
 /** Input formats. `lines`: each line without its terminator; `jsonl`: each non-empty line parsed. */
@@ -77,6 +78,12 @@ export interface JobSpec<In = any, V = any, R = any, S = any, O = any> {
   description?: string;
   /** Number of partitions of the job's state (default 16). Fixed at the first run. */
   partitions?: number;
+  /**
+   * Spreading hot keys over several merge workers (docs/job-api.md): `'auto'` (default) salts
+   * the keys the map side finds hot, `false` never salts, `{ factor, keys? }` salts the named
+   * keys (or the detected ones) over `factor` sub-keys. The result is the same either way.
+   */
+  salt?: SaltSetting;
   /**
    * Optional event-time window: each emitted key is stored per window, as
    * `[windowStart (ISO 8601, UTC), key]`. See {@link WindowSpec}.

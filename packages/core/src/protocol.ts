@@ -12,6 +12,7 @@ import { decodeEnvelope, encode, type WithoutVersion } from './codec.js';
 import type { WireError } from './errors.js';
 import type { InputFormat } from './job.js';
 import type { VersionInfo } from './ports/state-store.js';
+import type { SaltPlan } from './salting.js';
 
 /** The protocol version this build speaks. */
 export const PROTOCOL_VERSION = 1;
@@ -71,6 +72,8 @@ export interface MapTaskMessage {
   readonly maxFrameBytes: number;
   /** `skip`: quarantine records whose map throws instead of failing the job. */
   readonly onError: 'fail' | 'skip';
+  /** Hot keys to salt in this task (decided when it was first dispatched; the same on every attempt). */
+  readonly saltPlan?: SaltPlan;
 }
 
 /** Map worker → merge worker: a frame of key/value pairs for one batch and partition. */
@@ -106,6 +109,29 @@ export interface BatchEndMessage {
   readonly pairs: number;
   /** Input records in the whole batch (same on every partition's marker). */
   readonly records: number;
+  /**
+   * Partitions holding sub-keys of this partition's hot keys in this batch: each sends one
+   * `partials` message, and the batch is not complete here before all of them arrived.
+   */
+  readonly partialsFrom?: readonly number[];
+}
+
+/**
+ * Merge worker → merge worker (on the owner's `frames` channel): one batch's reduced sub-keys of
+ * hot keys whose home is `partition`, from the partition `source` that held them.
+ */
+export interface PartialsMessage {
+  readonly type: 'partials';
+  readonly v: number;
+  readonly jobId: string;
+  readonly run: number;
+  readonly seq: number;
+  readonly attempt: number;
+  /** The home partition of the keys. */
+  readonly partition: number;
+  readonly source: number;
+  /** Flat list: canonical key, reduced partial, canonical key, partial… */
+  readonly entries: unknown[];
 }
 
 /** Merge worker → map worker: permission to push `bytes` more. */
@@ -138,6 +164,8 @@ export interface RunStartMessage {
   readonly checkpointEveryBatches: number;
   /** Byte budget of buffered batch values before spilling. */
   readonly maxBufferBytes: number;
+  /** Owner of every partition (where partials of salted keys go). */
+  readonly owners?: readonly string[];
 }
 
 /** Merge worker → coordinator: a partition merged a batch. */
@@ -151,6 +179,8 @@ export interface BatchMergedMessage {
   readonly records: number;
   readonly partitions: readonly number[];
   readonly from: string;
+  /** Key/value pairs this worker reduced for the batch (sub-keys and partials included). */
+  readonly pairs?: number;
 }
 
 /** Merge worker → coordinator: partitions wrote a checkpoint (not yet committed). */
@@ -219,6 +249,22 @@ export interface TaskDoneMessage {
   /** Records quarantined because map threw (with `onError: 'skip'`). */
   readonly skipped: number;
   readonly from: string;
+  /** Key/value pairs pushed by the task. */
+  readonly pairs?: number;
+  /** The task's heaviest keys: flat `[canonical key, pairs pushed, …]`. */
+  readonly heavy?: readonly unknown[];
+  /** What salting did in this task. */
+  readonly salting?: SaltingOutcome;
+}
+
+/** What salting did in one map task. */
+export interface SaltingOutcome {
+  /** Batches salted. */
+  readonly batches: number;
+  /** Why a batch was not salted although the plan said so (the check failed or could not be made). */
+  readonly refused?: string;
+  /** True when `refused` is a failed check (not a check that could not be made). */
+  readonly failed?: boolean;
 }
 
 /** Any worker → coordinator: user code or input failed; the run must stop. */
@@ -257,6 +303,7 @@ export type ProtocolMessage =
   | MapTaskMessage
   | FrameMessage
   | BatchEndMessage
+  | PartialsMessage
   | CreditMessage
   | RunStartMessage
   | BatchMergedMessage

@@ -5,6 +5,7 @@
 import { ErrorCode, MrmError } from './errors.js';
 import type { InputFormat, JobSpec } from './job.js';
 import type { JobRef } from './protocol.js';
+import { type ResolvedSalt, resolveSaltSetting } from './salting.js';
 import { type ResolvedWindow, resolveWindow, windowedMap } from './window.js';
 
 /** Loads a job's code from its reference (a bundle path, or a bundle fetched by hash). */
@@ -17,9 +18,11 @@ export const DEFAULT_PARTITIONS = 16;
 const MAX_PARTITIONS = 4096;
 
 /** A validated job spec: defaults filled, a frozen copy of the caller's object. */
-export interface ResolvedJob extends Readonly<Omit<JobSpec, 'input' | 'partitions' | 'window'>> {
+export interface ResolvedJob extends Readonly<Omit<JobSpec, 'input' | 'partitions' | 'salt' | 'window'>> {
   readonly input: InputFormat;
   readonly partitions: number;
+  /** The `salt` field validated (default `'auto'`). */
+  readonly salt: ResolvedSalt;
   /** True when the job has `merge` (incremental). */
   readonly incremental: boolean;
   /** The job's event-time window, when it declares one (its `map` is then already windowed). */
@@ -27,7 +30,15 @@ export interface ResolvedJob extends Readonly<Omit<JobSpec, 'input' | 'partition
 }
 
 const FUNCTION_FIELDS = ['map', 'combine', 'fold', 'reduce', 'merge', 'finalize'] as const;
-const KNOWN_FIELDS = new Set<string>([...FUNCTION_FIELDS, 'name', 'input', 'description', 'partitions', 'window']);
+const KNOWN_FIELDS = new Set<string>([
+  ...FUNCTION_FIELDS,
+  'name',
+  'input',
+  'description',
+  'partitions',
+  'salt',
+  'window',
+]);
 
 function invalid(where: string, message: string): MrmError {
   return new MrmError(ErrorCode.JobInvalid, `${where}: ${message}`);
@@ -82,6 +93,7 @@ export function resolveJob(spec: unknown, where = 'job'): ResolvedJob {
     name,
     input,
     partitions,
+    salt: resolveSaltSetting(s.salt, `${where}: job '${name}'`),
     incremental: typeof s.merge === 'function',
     ...(window !== undefined ? { window, map: windowedMap(jobSpec.map, window) } : {}),
   }) as ResolvedJob;

@@ -4,15 +4,19 @@
  * encodes frames no larger than `maxFrameBytes`.
  */
 import {
+  type CanonicalKey,
   canonicalKey,
   type Emit,
   ErrorCode,
   encodeMessage,
+  type HeavyKeys,
   type Key,
+  keyOf,
   MrmError,
   partitionOf,
   type ResolvedJob,
 } from '@mrm/core';
+import type { SaltRouter } from './salt-router.js';
 
 /** Values of a key held before `combine` folds them into one. */
 const COMBINE_EVERY = 32;
@@ -89,19 +93,45 @@ export class BatchCollector {
     return this.byString.size + this.byCanonical.size;
   }
 
+  /** `values` combined into one when the job combines, else as they are. */
+  private combined(key: Key, values: readonly unknown[]): readonly unknown[] {
+    return this.combine !== undefined && values.length > 1 ? [this.combine(key, values as unknown[])] : values;
+  }
+
+  /** The values collected for a key so far (raw, or partly combined), if any. */
+  valuesOf(ck: CanonicalKey): readonly unknown[] | undefined {
+    const key = keyOf(ck);
+    return typeof key === 'string' ? this.byString.get(key) : this.byCanonical.get(ck)?.values;
+  }
+
   /**
    * Combines, partitions and encodes. Returns one entry per partition (also empty ones: every
-   * partition gets its batch-end marker).
+   * partition gets its batch-end marker). A `router` salts hot keys; `heavy` counts the pairs
+   * each key pushes.
    */
-  finish(header: FrameHeader, partitions: number, salt: number, maxFrameBytes: number): PartitionOutput[] {
+  finish(
+    header: FrameHeader,
+    partitions: number,
+    salt: number,
+    maxFrameBytes: number,
+    skew: { readonly router?: SaltRouter; readonly heavy?: HeavyKeys } = {},
+  ): PartitionOutput[] {
     const pairs: unknown[][] = Array.from({ length: partitions }, () => []);
+    const { router, heavy } = skew;
+    const sink = (partition: number, wireKey: string, values: readonly unknown[]) => {
+      const target = pairs[partition] as unknown[];
+      for (const v of values) target.push(wireKey, v);
+    };
+    const push = (key: Key, ck: string, partition: number, wireKey: string, vs: readonly unknown[]) => {
+      const out = this.combined(key, vs);
+      heavy?.add(ck, out.length);
+      sink(partition, wireKey, out);
+    };
     const add = (key: Key, ck: string, values: unknown[]) => {
-      const target = pairs[partitionOf(ck, partitions, salt)] as unknown[];
-      if (this.combine !== undefined && values.length > 1) {
-        target.push(ck, this.combine(key, values));
-      } else {
-        for (const v of values) target.push(ck, v);
-      }
+      const home = partitionOf(ck, partitions, salt);
+      // A hot key's values are combined per sub-key (salting first), never into one.
+      if (router?.active === true && router.route(ck, home, values, (p, wk, vs) => push(key, ck, p, wk, vs))) return;
+      push(key, ck, home, ck, values);
     };
     for (const [key, values] of this.byString) add(key, canonicalKey(key), values);
     for (const [ck, { key, values }] of this.byCanonical) add(key, ck, values);

@@ -15,6 +15,7 @@ import {
 } from '@mrm/core';
 import { forEachRecord, readSplitBatches } from '@mrm/input';
 import { BatchCollector, type PartitionOutput } from './batch-collector.js';
+import { TaskSalting, type TaskSkewReport } from './task-salting.js';
 
 /** The encoded output of one batch of a map task. */
 export interface BatchOutput {
@@ -27,8 +28,8 @@ export interface BatchOutput {
   readonly markers: readonly Uint8Array[];
 }
 
-/** Totals of a finished map task. */
-export interface MapTaskTotals {
+/** Totals of a finished map task (with its heavy keys and what salting did). */
+export interface MapTaskTotals extends TaskSkewReport {
   readonly records: number;
   readonly skipped: number;
 }
@@ -44,6 +45,7 @@ export async function runMapTask(
   const { split } = task;
   let records = 0;
   let skipped = 0;
+  const salting = new TaskSalting(task, job);
   for await (const batch of readSplitBatches(split, signal)) {
     const collector = new BatchCollector(job);
     const ctx = { source: split.displayPath, line: batch.firstLine, batchId: batch.slice.batchId };
@@ -72,9 +74,14 @@ export async function runMapTask(
     if (pending.length > 0) await Promise.all(pending);
     records += count;
     const header = { jobId: task.jobId, run: task.run, seq: batch.slice.seq, attempt: task.attempt, from: workerId };
-    const partitions = collector.finish(header, task.partitions, task.salt, task.maxFrameBytes);
-    const markers = partitions.map((p) =>
-      encodeMessage({
+    const router = salting.routerFor(batch.slice.seq, collector);
+    const partitions = collector.finish(header, task.partitions, task.salt, task.maxFrameBytes, {
+      heavy: salting.heavy,
+      ...(router !== undefined ? { router } : {}),
+    });
+    const markers = partitions.map((p) => {
+      const partialsFrom = router?.partialsFrom(p.partition);
+      return encodeMessage({
         type: 'batch-end',
         ...header,
         batchId: batch.slice.batchId,
@@ -82,11 +89,12 @@ export async function runMapTask(
         frames: p.frames.length,
         pairs: p.pairs,
         records: count,
-      }),
-    );
+        ...(partialsFrom !== undefined ? { partialsFrom } : {}),
+      });
+    });
     await onBatch({ seq: batch.slice.seq, batchId: batch.slice.batchId, records: count, partitions, markers });
   }
-  return { records, skipped };
+  return { records, skipped, ...salting.report() };
 }
 
 /** One line naming the input location of a failing record. */

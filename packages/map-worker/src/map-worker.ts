@@ -147,6 +147,9 @@ export class MapWorker {
         records: totals.records,
         skipped: totals.skipped,
         from: id,
+        pairs: totals.pairs,
+        heavy: totals.heavy,
+        ...(totals.salting !== undefined ? { salting: totals.salting } : {}),
       });
     } catch (e) {
       if (ac.signal.aborted) return log.debug('task aborted');

@@ -11,6 +11,7 @@ import {
   type Logger,
   type MessageBody,
   MrmError,
+  type PartialsMessage,
   type ResolvedJob,
   type RunStartMessage,
   type StateStore,
@@ -18,10 +19,11 @@ import {
 } from '@mrm/core';
 import { PartitionMerger } from './partition-merger.js';
 import { PlainAccumulator } from './plain-accumulator.js';
+import { type ForwardPartials, type SaltedIncoming, SaltedPartials } from './salted-partials.js';
 import { ValueBuffer } from './value-buffer.js';
 
 /** A batch of one partition being received. */
-interface Incoming {
+interface Incoming extends SaltedIncoming {
   buffer: ValueBuffer;
   /** Attempt of the map task whose frames these are. */
   attempt: number;
@@ -67,6 +69,10 @@ export class MergeRun {
   spilledBytes = 0;
   /** Reports not yet covered by a committed version: re-sent after a reconnect. */
   private unconfirmed: MessageBody[] = [];
+  /** Sub-keys of salted hot keys and the partials they send home. */
+  private readonly salted: SaltedPartials;
+  /** Per seq: key/value pairs reduced here (what `balance` in status measures). */
+  private readonly pairsBySeq = new Map<number, number>();
 
   private constructor(
     readonly start: RunStartMessage,
@@ -75,7 +81,10 @@ export class MergeRun {
     private readonly workerId: string,
     private readonly report: Report,
     private readonly logger: Logger,
-  ) {}
+    forward?: ForwardPartials,
+  ) {
+    this.salted = new SaltedPartials(job, start.jobId, start.run, start.owners, forward);
+  }
 
   /** Opens the partitions this worker owns (after rolling back writes of versions never committed). */
   static async open(
@@ -85,9 +94,10 @@ export class MergeRun {
     workerId: string,
     report: Report,
     logger: Logger,
+    forward?: ForwardPartials,
   ): Promise<MergeRun> {
     await store.discardAbove(start.jobName, start.firstVersion - 1);
-    const run = new MergeRun(start, job, store, workerId, report, logger);
+    const run = new MergeRun(start, job, store, workerId, report, logger, forward);
     const perPartitionValues = Math.max(
       1024,
       Math.floor(((start.maxBufferBytes / (1024 * 1024)) * PLAIN_VALUES_PER_MIB) / start.owned.length),
@@ -160,7 +170,7 @@ export class MergeRun {
     const inc = this.incoming(frame.seq, frame.partition, frame.attempt);
     if (inc === undefined) return;
     try {
-      inc.buffer.addPairs(frame.pairs);
+      this.salted.absorb(inc, inc.buffer, frame.pairs);
     } catch (e) {
       this.fail(e, `combine:${frame.partition}`);
       return;
@@ -180,6 +190,20 @@ export class MergeRun {
     if (inc === undefined) return;
     inc.end = end;
     this.maybeComplete(end.partition, end.seq, inc);
+  }
+
+  /** Takes the partials of salted keys whose home partition is here. */
+  onPartials(m: PartialsMessage): void {
+    if (this.failed || this.closed) return;
+    const slot = this.slots.get(m.partition);
+    if (slot === undefined || m.seq < slot.nextSeq) return;
+    this.salted.receive(m);
+    const inc = slot.incoming.get(m.seq);
+    if (inc !== undefined) this.maybeComplete(m.partition, m.seq, inc);
+  }
+
+  private countPairs(seq: number, n: number): void {
+    if (n > 0) this.pairsBySeq.set(seq, (this.pairsBySeq.get(seq) ?? 0) + n);
   }
 
   /**
@@ -228,6 +252,12 @@ export class MergeRun {
       );
       return;
     }
+    try {
+      this.salted.forward(seq, partition, this.start.batchIds[seq] ?? end.batchId, inc);
+    } catch (e) {
+      this.fail(e, `reduce:${partition}`);
+      return;
+    }
     this.drain(partition);
   }
 
@@ -248,11 +278,14 @@ export class MergeRun {
         const seq = slot.nextSeq;
         const inc = slot.incoming.get(seq);
         if (inc?.end === undefined || inc.frames < inc.end.frames) return;
+        if (!this.salted.ready(seq, partition, inc.attempt, inc.end.partialsFrom)) return;
         slot.incoming.delete(seq);
+        const partials = this.salted.take(seq, partition, inc.end.partialsFrom);
+        this.countPairs(seq, inc.pairs + partials.reduce((n, list) => n + list.length / 2, 0));
         this.heldBytes -= inc.bytes;
         await this.unspill(seq, partition, inc);
         const batchId = this.start.batchIds[seq] ?? inc.end.batchId;
-        if (slot.merger !== undefined) await slot.merger.mergeBatch(batchId, inc.buffer);
+        if (slot.merger !== undefined) await slot.merger.mergeBatch(batchId, inc.buffer, partials);
         else await slot.plain?.add(batchId, inc.buffer);
         slot.nextSeq = seq + 1;
         this.onMerged(seq, inc.end.records);
@@ -273,6 +306,8 @@ export class MergeRun {
     }
     this.mergedCount.delete(seq);
     const { jobId, run } = this.start;
+    const pairs = this.pairsBySeq.get(seq) ?? 0;
+    this.pairsBySeq.delete(seq);
     this.send({
       type: 'batch-merged',
       jobId,
@@ -281,6 +316,7 @@ export class MergeRun {
       records,
       partitions: [...this.slots.keys()],
       from: this.workerId,
+      pairs,
     });
   }
 
@@ -377,6 +413,7 @@ export class MergeRun {
     await Promise.all([...this.slots.values()].map((s) => s.merger?.settle()));
     if (rollbackTo !== undefined) await this.store.discardAbove(this.start.jobName, rollbackTo);
     for (const slot of this.slots.values()) await slot.plain?.clear();
+    this.salted.clear();
     for (const slot of this.slots.values()) {
       for (const [seq, inc] of slot.incoming) await this.dropSpill(seq, slot.partition, inc);
       slot.incoming.clear();

@@ -25,6 +25,7 @@ import {
   type StateStore,
   type Subscription,
   silentLogger,
+  splitPayload,
   type Transport,
   toWireError,
 } from '@mrm/core';
@@ -59,6 +60,7 @@ export class MergeWorker {
   private framesReceived = 0;
   private finishedSpilledBytes = 0;
   private bytesReceived = 0;
+  private partCounter = 0;
   private lifecycle: RoleState = 'created';
 
   constructor(private readonly options: MergeWorkerOptions) {
@@ -109,6 +111,18 @@ export class MergeWorker {
     }
   }
 
+  /** Sends partials of salted keys to the merge worker owning their home partition. */
+  private forwardPartials = (workerId: string, message: MessageBody): void => {
+    const { transport, id } = this.options;
+    for (const piece of splitPayload(
+      encodeMessage(message),
+      transport.maxPayloadBytes,
+      `${id}:p${this.partCounter++}`,
+    )) {
+      transport.publish({ kind: 'frames', workerId }, piece);
+    }
+  };
+
   private report = (message: MessageBody): void => {
     this.options.transport.publish({ kind: 'coordinator' }, encodeMessage(message));
   };
@@ -152,7 +166,15 @@ export class MergeWorker {
       await run.close();
     }
     const job = await this.options.loadJob(start.job);
-    const run = await MergeRun.open(start, job, this.options.store, this.options.id, this.report, this.logger);
+    const run = await MergeRun.open(
+      start,
+      job,
+      this.options.store,
+      this.options.id,
+      this.report,
+      this.logger,
+      this.forwardPartials,
+    );
     this.runs.set(key, run);
   }
 
@@ -176,6 +198,10 @@ export class MergeWorker {
     }
     if (received === undefined) return;
     const { message: m, bytes: size } = received;
+    if (m.type === 'partials') {
+      this.runs.get(`${m.jobId}/${m.run}`)?.onPartials(m);
+      return;
+    }
     if (m.type !== 'frame' && m.type !== 'batch-end') return;
     this.framesReceived++;
     this.bytesReceived += size;

@@ -71,12 +71,16 @@ export class PartitionMerger {
     }
   }
 
-  /** Reduces one batch's values and merges them into the state. */
-  async mergeBatch(batchId: string, buffer: ValueBuffer): Promise<void> {
+  /**
+   * Reduces one batch's values and merges them into the state; then merges the reduced partials
+   * of salted hot keys (`[key, partial, …]` lists from the partitions that held their sub-keys).
+   */
+  async mergeBatch(batchId: string, buffer: ValueBuffer, partials: readonly unknown[][] = []): Promise<void> {
     const { job } = this.ctx;
     const merge = job.merge;
     if (merge === undefined) throw new MrmError(ErrorCode.Internal, 'mergeBatch on a job without merge');
     await this.previous(buffer.values.keys());
+    if (partials.length > 0) await this.previous([...partialEntries(partials)].map(([k]) => k));
     const { cache, dirty } = this;
     const reduce = job.reduce;
     let fn = 'reduce';
@@ -103,7 +107,25 @@ export class PartitionMerger {
     } finally {
       this.keyCount += added;
     }
+    if (partials.length > 0) this.mergePartials(batchId, merge, partials);
     this.batchesSinceCut.push(batchId);
+  }
+
+  /** Folds partials into their keys' state one after another (salting, decisions/0009). */
+  private mergePartials(
+    batchId: string,
+    merge: NonNullable<ResolvedJob['merge']>,
+    partials: readonly unknown[][],
+  ): void {
+    const { cache, dirty } = this;
+    for (const [k, partial] of partialEntries(partials)) {
+      const before = cache.get(k);
+      const after = callUser('merge', k, batchId, () => merge(keyOfCanonical(k), before, partial));
+      if (before === undefined && after !== undefined) this.keyCount++;
+      else if (before !== undefined && after === undefined) this.keyCount--;
+      dirty.set(k, after);
+      cache.set(k, after);
+    }
   }
 
   /** Starts writing the changes since the last checkpoint as `version`; resolves when durable. */
@@ -147,5 +169,12 @@ export function callUser<T>(fn: string, ck: CanonicalKey, batchId: string, call:
     return call();
   } catch (e) {
     throw userCodeError(fn, ck, batchId, e);
+  }
+}
+
+/** Canonical keys and partials of flat `[key, partial, …]` lists. */
+function* partialEntries(lists: readonly unknown[][]): Generator<[CanonicalKey, unknown]> {
+  for (const list of lists) {
+    for (let i = 0; i + 1 < list.length; i += 2) yield [list[i] as CanonicalKey, list[i + 1]];
   }
 }

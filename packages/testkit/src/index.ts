@@ -16,3 +16,4 @@ export type { NatsServerHandle, NatsServerOptions } from './nats-server.js';
 export { startNatsServer } from './nats-server.js';
 export type { ProcessResult, RunProcessOptions } from './run-process.js';
 export { runProcess } from './run-process.js';
+export { seededRandom, zipfLines, zipfSampler } from './zipf.js';

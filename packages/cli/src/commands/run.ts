@@ -7,6 +7,7 @@ import { loadJob } from '../job-loader.js';
 import { ProgressBar } from '../progress.js';
 import { say, seconds, thousands } from '../report.js';
 import { writeJobResult } from '../result-output.js';
+import { saltSummary } from '../skew-text.js';
 import { ensureDirectory, statePaths } from '../state-dir.js';
 
 /** Options of `mrm run`. */
@@ -17,6 +18,8 @@ export interface RunCommandOptions {
   readonly batchSize?: number;
   readonly checkpointEvery?: number;
   readonly onError?: 'fail' | 'skip';
+  /** `auto`, `off` or a factor. */
+  readonly salt?: string;
   readonly threads?: number;
   readonly quiet?: boolean;
   /** Keep running and merge what is appended to the input files. */
@@ -51,7 +54,8 @@ export function summary(name: string, r: RunResult, ms: number): string {
     last !== undefined
       ? ` → version ${last.version}`
       : ` → nothing new to merge${r.latest !== undefined ? ` (still version ${r.latest.version})` : ''}`;
-  return parts.join(', ') + tail;
+  const salt = saltSummary(r.skew);
+  return parts.join(', ') + tail + (salt !== '' ? `; ${salt}` : '');
 }
 
 /** Runs `mrm run`. */
@@ -77,6 +81,7 @@ export async function runCommand(jobPath: string, options: RunCommandOptions): P
         ...(options.batchSize !== undefined ? { batchLines: options.batchSize } : {}),
         ...(options.checkpointEvery !== undefined ? { checkpointEveryBatches: options.checkpointEvery } : {}),
         ...(options.onError !== undefined ? { onError: options.onError } : {}),
+        ...(options.salt !== undefined ? { salt: options.salt } : {}),
       },
       ...(options.threads !== undefined ? { threads: options.threads } : {}),
       onSource: (s) => {

@@ -1,6 +1,7 @@
 /** `mrm status`: jobs, batches, workers and lag at a glance (or as JSON). */
 import { encodeApi, expectReply, type JobStatus, type StatusReply, type WorkerStatus } from '@mrm/core';
 import { connectCluster } from '../cluster/connect.js';
+import { skewLines } from '../skew-text.js';
 
 /** Options of `mrm status`. */
 export interface StatusCommandOptions {
@@ -81,5 +82,7 @@ export async function statusCommand(jobId: string | undefined, options: StatusCo
     return;
   }
   const now = Date.now();
-  process.stdout.write(`${table(jobRows(status.jobs, now))}\n\n${table(workerRows(status.workers, now))}\n`);
+  const skew = status.jobs.flatMap((j) => (j.skew !== undefined ? skewLines(j.jobId, j.skew) : []));
+  const skewText = skew.length > 0 ? `\nSKEW\n${skew.join('\n')}\n` : '';
+  process.stdout.write(`${table(jobRows(status.jobs, now))}\n${skewText}\n${table(workerRows(status.workers, now))}\n`);
 }

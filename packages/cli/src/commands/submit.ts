@@ -29,6 +29,8 @@ export interface SubmitCommandOptions {
   readonly batchSize?: number;
   readonly checkpointEvery?: number;
   readonly onError?: 'fail' | 'skip';
+  /** `auto`, `off` or a factor. */
+  readonly salt?: string;
   readonly priority?: number;
   readonly sharedFs?: boolean;
   readonly timeout?: number;
@@ -63,6 +65,7 @@ export async function submitCommand(jobPath: string, options: SubmitCommandOptio
             ...(options.batchSize !== undefined ? { batchLines: options.batchSize } : {}),
             ...(options.checkpointEvery !== undefined ? { checkpointEveryBatches: options.checkpointEvery } : {}),
             ...(options.onError !== undefined ? { onError: options.onError } : {}),
+            ...(options.salt !== undefined ? { salt: options.salt } : {}),
             ...(options.priority !== undefined ? { priority: options.priority } : {}),
           },
         }),

@@ -5,11 +5,20 @@
  * reacts to silence ({@link StallDetector}) and lost workers, and settles `done`: with the
  * committed versions, or, after a failure, once every merge worker rolled back.
  */
-import { ErrorCode, encodeMessage, fromWireError, MrmError, type ProtocolMessage, type VersionInfo } from '@mrm/core';
+import {
+  ErrorCode,
+  encodeMessage,
+  fromWireError,
+  MrmError,
+  type ProtocolMessage,
+  type SkewStatus,
+  type VersionInfo,
+} from '@mrm/core';
 import { MergeRequests } from './merge-requests.js';
 import { MergeTracker } from './merge-tracker.js';
 import { firstVersionOf, type JobRunContext } from './run-context.js';
 import { abortMapTasks, rollBack } from './run-rollback.js';
+import { SkewTracker } from './skew-tracker.js';
 import { StallDetector } from './stall-detector.js';
 import { TaskDispatcher } from './task-dispatcher.js';
 import { VersionCommitter } from './version-committer.js';
@@ -36,6 +45,8 @@ export class JobRun {
   private readonly dispatcher: TaskDispatcher;
   private readonly committer: VersionCommitter;
   private readonly stall: StallDetector;
+  /** Hot keys, salting decisions and pairs reduced per merge worker. */
+  private readonly skew: SkewTracker;
   private lastCommitted = false;
   private runState: JobRunState = 'created';
   private resolveDone!: (versions: VersionInfo[]) => void;
@@ -61,7 +72,8 @@ export class JobRun {
     });
     this.requests = new MergeRequests(ctx);
     this.merged = new MergeTracker(ctx);
-    this.dispatcher = new TaskDispatcher(ctx, this.owners, this.merged);
+    this.skew = new SkewTracker(ctx.job, ctx.settings.saltSetting ?? ctx.job.salt, ctx.mergeWorkers);
+    this.dispatcher = new TaskDispatcher(ctx, this.owners, this.merged, () => this.skew.planFor());
     this.committer = new VersionCommitter(ctx, this.merged, this.requests, {
       committed: (_info, last) => {
         if (this.finished) return;
@@ -72,6 +84,11 @@ export class JobRun {
       failed: (e) => void this.fail(e),
     });
     this.stall = new StallDetector(ctx.clock, ctx.settings.stallTimeoutMs, () => this.redispatch('no progress'));
+  }
+
+  /** Load per merge worker and what salting did, so far. */
+  skewStatus(): SkewStatus {
+    return this.skew.status();
   }
 
   /** Where the run is. */
@@ -116,6 +133,7 @@ export class JobRun {
             firstVersion: firstVersionOf(ctx),
             checkpointEveryBatches: settings.checkpointEveryBatches,
             maxBufferBytes: settings.maxBufferBytes,
+            owners: this.owners,
           }),
           `starting the run on merge worker ${worker}`,
         ),
@@ -186,6 +204,7 @@ export class JobRun {
     switch (m.type) {
       case 'task-done':
         if (!this.dispatcher.onTaskDone(m)) return;
+        this.skew.onTaskDone(m, this.dispatcher.saltPlanOf(m.taskId));
         this.dispatcher.fill();
         this.maybeDone();
         return;
@@ -195,6 +214,7 @@ export class JobRun {
         return;
       }
       case 'batch-merged':
+        if (this.merged.isNewReport(m.seq, m.from)) this.skew.onMerged(m.from, m.pairs ?? 0);
         if (!this.merged.onBatchMerged(m.seq, m.records, m.from)) return;
         this.progress();
         this.dispatcher.fill();

@@ -49,6 +49,11 @@ export class MergeTracker {
     return true;
   }
 
+  /** True when a `batch-merged` of `seq` from `from` is news: the batch is not merged everywhere and `from` had not reported it. */
+  isNewReport(seq: number, from: string): boolean {
+    return !this.isMerged(seq) && this.reports.get(seq)?.has(from) !== true;
+  }
+
   /** True when batch `seq` is merged everywhere. */
   isMerged(seq: number): boolean {
     return seq < this.lowest || this.mergedAbove.has(seq);

@@ -7,6 +7,7 @@
 import {
   ErrorCode,
   encodeMessage,
+  type SaltPlan,
   type SplitRef,
   type TaskDoneMessage,
   type TaskFailedMessage,
@@ -46,6 +47,8 @@ export class TaskDispatcher {
   private readonly load = new Map<string, number>();
   private readonly tasks = new Map<number, DispatchedTask>();
   private readonly transportRetries = new Map<number, number>();
+  /** Per task: the salt plan of its first dispatch (every attempt salts the same way). */
+  private readonly saltPlans = new Map<number, SaltPlan | undefined>();
   private nextTask = 0;
   private inFlight = 0;
   private skippedRecords = 0;
@@ -54,6 +57,8 @@ export class TaskDispatcher {
     private readonly ctx: JobRunContext,
     private readonly owners: readonly string[],
     private readonly merged: MergeTracker,
+    /** The salt plan for a task dispatched now (the run's skew tracker decides). */
+    private readonly planSalt: () => SaltPlan | undefined = () => undefined,
   ) {
     this.workers = [...ctx.mapWorkers];
     for (const w of this.workers) this.load.set(w, 0);
@@ -92,6 +97,11 @@ export class TaskDispatcher {
       this.inFlight++;
       this.send(this.nextTask++, 1);
     }
+  }
+
+  /** The salt plan task `taskId` was dispatched with. */
+  saltPlanOf(taskId: string): SaltPlan | undefined {
+    return this.saltPlans.get(taskIndex(taskId));
   }
 
   /** Takes a `task-done`; true when it was the current attempt's first report. */
@@ -172,6 +182,8 @@ export class TaskDispatcher {
     const worker = this.leastLoaded();
     this.load.set(worker, (this.load.get(worker) ?? 0) + 1);
     this.tasks.set(index, { attempt, worker, done: false });
+    if (!this.saltPlans.has(index)) this.saltPlans.set(index, this.planSalt());
+    const saltPlan = this.saltPlans.get(index);
     ctx.transport.publish(
       { kind: 'worker', workerId: worker },
       encodeMessage({
@@ -187,6 +199,7 @@ export class TaskDispatcher {
         owners: this.owners,
         maxFrameBytes: settings.maxFrameBytes,
         onError: settings.onError,
+        ...(saltPlan !== undefined ? { saltPlan } : {}),
       }),
     );
   }

@@ -135,7 +135,7 @@ export class JobScheduler {
         onProgress: () => {
           const run = this.coordinator.activeRun(request.jobId);
           if (run === undefined || this.running === undefined) return;
-          this.running = { ...this.running, progress: run.snapshot() };
+          this.running = { ...this.running, progress: run.snapshot(), skew: run.skewStatus() };
           void this.status.publish(this.running, false);
         },
       });
@@ -146,6 +146,7 @@ export class JobScheduler {
         finishedAtMs: clock.nowMs(),
         versions: result.versions.map((v) => v.version),
         skippedInputs: result.sources.filter((s) => s.batches > 0 && s.included === 0).map((s) => s.displayPath),
+        ...(result.skew !== undefined ? { skew: result.skew } : {}),
       };
     } catch (e) {
       if (this.closing.signal.aborted) {
@@ -184,5 +185,6 @@ function runOptionsOf(request: SubmitRequest): RunJobOptions {
     ...(o.batchLines !== undefined ? { batchLines: o.batchLines } : {}),
     ...(o.checkpointEveryBatches !== undefined ? { checkpointEveryBatches: o.checkpointEveryBatches } : {}),
     ...(o.onError !== undefined ? { onError: o.onError } : {}),
+    ...(o.salt !== undefined ? { salt: o.salt } : {}),
   };
 }

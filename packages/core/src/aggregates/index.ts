@@ -16,6 +16,7 @@
  * chunks, combined (any number of times) and merged — exactly, except where its documentation
  * says otherwise (float rounding, approxDistinct's estimate, topK beyond its capacity).
  */
+import { declareAssociativeParts } from '../associativity.js';
 import { approxDistinct } from './approx-distinct.js';
 import { count } from './count.js';
 import { distinct } from './distinct.js';
@@ -33,4 +34,21 @@ export type { OrderedItem } from './order.js';
 export type { CountRun, TopKEntry, TopKOptions, TopKPartial, TopKState } from './top-k.js';
 
 /** The built-in aggregates: `{ name, map, ...aggregates.sum() }`. */
-export const aggregates = { sum, count, min, max, mean, distinct, approxDistinct, topK } as const;
+export const aggregates = {
+  sum: associative(sum),
+  count: associative(count),
+  min: associative(min),
+  max: associative(max),
+  mean: associative(mean),
+  distinct: associative(distinct),
+  approxDistinct: associative(approxDistinct),
+  topK: associative(topK),
+} as const;
+
+/**
+ * The factory with every function it returns declared associative: salting may reduce a hot
+ * key's values apart and merge the partials one after another (decisions/0009).
+ */
+function associative<F extends (...args: never[]) => object>(factory: F): F {
+  return ((...args: Parameters<F>) => declareAssociativeParts(factory(...args))) as F;
+}

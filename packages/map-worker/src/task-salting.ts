@@ -1,0 +1,90 @@
+/**
+ * Salting across the batches of one map task: counts the heaviest keys for the coordinator, and
+ * decides per batch whether the task's salt plan applies. A job whose functions do not declare
+ * associativity is checked first on this task's own values of a hot key (`checkAssociative`):
+ * until a check passes nothing is salted, and after one fails nothing is. Everything depends on
+ * the task's data only, so a replayed task salts the same batches the same way.
+ */
+import {
+  checkAssociative,
+  errorMessage,
+  HeavyKeys,
+  keyOf,
+  type MapTaskMessage,
+  type ResolvedJob,
+  type SaltingOutcome,
+} from '@mrm/core';
+import type { BatchCollector } from './batch-collector.js';
+import { SaltRouter } from './salt-router.js';
+
+/** The task's heavy keys and what salting did, for its `task-done`. */
+export interface TaskSkewReport {
+  readonly pairs: number;
+  readonly heavy: unknown[];
+  readonly salting?: SaltingOutcome;
+}
+
+/** Salting state of one running map task. */
+export class TaskSalting {
+  readonly heavy = new HeavyKeys();
+  private verdict: 'ok' | 'failed' | undefined;
+  private refused: string | undefined;
+  private saltedBatches = 0;
+
+  constructor(
+    private readonly task: MapTaskMessage,
+    private readonly job: ResolvedJob,
+  ) {
+    if (task.saltPlan?.check === false) this.verdict = 'ok';
+  }
+
+  /** The router for a batch (salting or not), after checking associativity when still needed. */
+  routerFor(seq: number, collector: BatchCollector): SaltRouter | undefined {
+    const plan = this.task.saltPlan;
+    if (plan === undefined || plan.keys.length === 0) return undefined;
+    if (this.verdict === undefined) this.check(plan.keys, collector);
+    if (this.verdict !== 'ok') return undefined;
+    const router = new SaltRouter(plan, this.task.partitions, seq);
+    if (router.active) this.saltedBatches++;
+    return router;
+  }
+
+  private check(keys: readonly string[], collector: BatchCollector): void {
+    for (const ck of keys) {
+      const values = collector.valuesOf(ck);
+      if (values === undefined) continue;
+      let result: ReturnType<typeof checkAssociative>;
+      try {
+        result = checkAssociative(this.job, keyOf(ck), values);
+      } catch (e) {
+        result = { ok: false, reason: `reduce or merge threw on a sample of its values: ${errorMessage(e)}` };
+      }
+      if (result === undefined) continue;
+      if (result.ok) {
+        this.verdict = 'ok';
+        return;
+      }
+      this.verdict = 'failed';
+      this.refused = `not salted: the job's merge is not associative on key ${ck} (${result.reason})`;
+      return;
+    }
+    this.refused = 'not salted: too few values of a hot key in a batch to check that the job may be salted';
+  }
+
+  /** What to report with the task's `task-done`. */
+  report(): TaskSkewReport {
+    const salting: SaltingOutcome | undefined =
+      this.task.saltPlan === undefined
+        ? undefined
+        : {
+            batches: this.saltedBatches,
+            ...(this.refused !== undefined && this.verdict !== 'ok' ? { refused: this.refused } : {}),
+            ...(this.verdict === 'failed' ? { failed: true } : {}),
+          };
+    return {
+      pairs: this.heavy.total,
+      heavy: this.heavy.toFlat(),
+      ...(salting !== undefined ? { salting } : {}),
+    };
+  }
+}
