@@ -21,7 +21,10 @@ export interface VersionCommitterEvents {
 export class VersionCommitter {
   /** Per version: reports of merge workers, by worker. */
   private readonly written = new Map<number, Map<string, CheckpointWrittenMessage>>();
-  private readonly started = new Set<number>();
+  /** Versions every merge worker wrote, waiting for the ones before them to commit. */
+  private readonly ready = new Map<number, { throughSeq: number; reports: CheckpointWrittenMessage[] }>();
+  /** The next version to hand to the commit chain. */
+  private nextVersion: number;
   private chain: Promise<void> = Promise.resolve();
   private readonly committedVersions: VersionInfo[] = [];
   private stopped = false;
@@ -31,25 +34,33 @@ export class VersionCommitter {
     private readonly merged: MergeTracker,
     private readonly requests: MergeRequests,
     private readonly events: VersionCommitterEvents,
-  ) {}
+  ) {
+    this.nextVersion = firstVersionOf(ctx);
+  }
 
   /** Versions committed so far, in order. */
   get versions(): readonly VersionInfo[] {
     return this.committedVersions;
   }
 
-  /** Takes a `checkpoint-written`; once every merge worker wrote the version, commits it after the ones before. */
+  /**
+   * Takes a `checkpoint-written`; once every merge worker wrote the version, commits it — strictly
+   * after every version before it, whatever order the reports arrive in.
+   */
   onCheckpointWritten(m: CheckpointWrittenMessage): void {
-    if (this.stopped || this.started.has(m.version)) return;
+    if (this.stopped || m.version < this.nextVersion || this.ready.has(m.version)) return;
     const reports = this.written.get(m.version) ?? new Map<string, CheckpointWrittenMessage>();
     reports.set(m.from, m);
     this.written.set(m.version, reports);
     if (reports.size < this.ctx.mergeWorkers.length) return;
     this.written.delete(m.version);
-    this.started.add(m.version);
-    const list = [...reports.values()];
-    this.chain = this.chain.then(() => this.commit(m.version, m.throughSeq, list));
-    this.chain.catch((e: unknown) => this.events.failed(e));
+    this.ready.set(m.version, { throughSeq: m.throughSeq, reports: [...reports.values()] });
+    for (let next = this.ready.get(this.nextVersion); next !== undefined; next = this.ready.get(this.nextVersion)) {
+      const version = this.nextVersion++;
+      this.ready.delete(version);
+      this.chain = this.chain.then(() => this.commit(version, next.throughSeq, next.reports));
+      this.chain.catch((e: unknown) => this.events.failed(e));
+    }
   }
 
   /** Commits nothing more; resolves when a commit in progress has settled. */
