@@ -4,6 +4,13 @@
  * Errors are one line on stderr and a non-zero exit; results go to files or stdout.
  */
 import { createRequire } from 'node:module';
+import {
+  DEFAULT_BATCH_LINES,
+  DEFAULT_CHECKPOINT_EVERY_BATCHES,
+  DEFAULT_HEARTBEAT_TIMEOUT_MS,
+  DEFAULT_STALL_TIMEOUT_MS,
+  DEFAULT_WORKER_WAIT_MS,
+} from '@mrm/coordinator/defaults';
 import { Command } from 'commander';
 import { oneOf, positiveInt, saltMode } from './options.js';
 import { reportError } from './report.js';
@@ -28,8 +35,16 @@ export function buildProgram(): Command {
     .requiredOption('-i, --input <path...>', 'input files, folders or globs (.gz too)')
     .option('-s, --state <dir>', 'state directory', '.mrm')
     .option('-o, --out <file>', "write the job's whole current result as JSON Lines ('-' for stdout)")
-    .option('-b, --batch-size <records>', 'records (lines) per micro-batch (default 50000)', positiveInt)
-    .option('--checkpoint-every <batches>', 'commit a version every this many batches (default 20)', positiveInt)
+    .option(
+      '-b, --batch-size <records>',
+      `records (lines) per micro-batch (default ${DEFAULT_BATCH_LINES})`,
+      positiveInt,
+    )
+    .option(
+      '--checkpoint-every <batches>',
+      `commit a version every this many batches (default ${DEFAULT_CHECKPOINT_EVERY_BATCHES})`,
+      positiveInt,
+    )
     .option('--on-error <mode>', "when map throws: 'fail' the run or 'skip' the record", oneOf('fail', 'skip'))
     .option('--salt <mode>', "spread hot keys over merge workers: 'auto' (default), 'off' or a factor", saltMode)
     .option('--threads <n>', 'map threads (default: cores)', positiveInt)
@@ -82,11 +97,15 @@ export function buildProgram(): Command {
     .description('run the cluster coordinator in the foreground')
     .option('--nats <url>', 'NATS URL (default: $MRM_NATS_URL)')
     .requiredOption('-s, --state <dir>', 'state directory (versions, plans, job history)')
-    .option('--heartbeat-timeout <ms>', 'a worker silent this long is lost', positiveInt)
-    .option('--worker-wait <ms>', 'how long a job waits for workers', positiveInt)
+    .option(
+      '--heartbeat-timeout <ms>',
+      `a worker silent this long is lost (default ${DEFAULT_HEARTBEAT_TIMEOUT_MS})`,
+      positiveInt,
+    )
+    .option('--worker-wait <ms>', `how long a job waits for workers (default ${DEFAULT_WORKER_WAIT_MS})`, positiveInt)
     .option(
       '--stall-timeout <ms>',
-      'a job without progress this long dispatches its unfinished tasks again',
+      `a job without progress this long dispatches its unfinished tasks again (default ${DEFAULT_STALL_TIMEOUT_MS})`,
       positiveInt,
     )
     .action(async (opts) =>
@@ -116,8 +135,16 @@ export function buildProgram(): Command {
     .option('--nats <url>', 'NATS URL (default: $MRM_NATS_URL)')
     .option('-w, --wait', 'return when the job has finished (exit 0) or failed (non-zero)')
     .option('-o, --out <file>', "with --wait: write the job's result as JSON Lines ('-' for stdout)")
-    .option('-b, --batch-size <records>', 'records (lines) per micro-batch (default 50000)', positiveInt)
-    .option('--checkpoint-every <batches>', 'commit a version every this many batches (default 20)', positiveInt)
+    .option(
+      '-b, --batch-size <records>',
+      `records (lines) per micro-batch (default ${DEFAULT_BATCH_LINES})`,
+      positiveInt,
+    )
+    .option(
+      '--checkpoint-every <batches>',
+      `commit a version every this many batches (default ${DEFAULT_CHECKPOINT_EVERY_BATCHES})`,
+      positiveInt,
+    )
     .option('--on-error <mode>', "when map throws: 'fail' the job or 'skip' the record", oneOf('fail', 'skip'))
     .option('--salt <mode>', "spread hot keys over merge workers: 'auto' (default), 'off' or a factor", saltMode)
     .option('--priority <n>', 'higher runs first', Number.parseInt)

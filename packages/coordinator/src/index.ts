@@ -15,26 +15,25 @@
 
 export type { CoordinatorOptions, ResolvedCoordinatorOptions, RunJobRequest, RunResult } from './coordinator.js';
 export { Coordinator, resolveCoordinatorOptions } from './coordinator.js';
+export {
+  DEFAULT_BATCH_LINES,
+  DEFAULT_CHECKPOINT_EVERY_BATCHES,
+  DEFAULT_HEARTBEAT_TIMEOUT_MS,
+  DEFAULT_MAX_BUFFER_BYTES,
+  DEFAULT_MAX_FRAME_BYTES,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  DEFAULT_STALL_TIMEOUT_MS,
+  DEFAULT_TASKS_IN_FLIGHT_PER_MAP_WORKER,
+  DEFAULT_WORKER_WAIT_MS,
+  MIN_DEFAULT_BATCHES_AHEAD,
+} from './defaults.js';
 export type { JobShape } from './job-record.js';
 export { JobRecord } from './job-record.js';
 export type { JobRunState, RunSnapshot } from './run/job-run.js';
 export type { RunProgress } from './run/run-context.js';
 export type { SourceOutcome } from './run-plan.js';
 export type { RunJobOptions, RunSettings } from './run-settings.js';
-export {
-  DEFAULT_BATCH_LINES,
-  DEFAULT_CHECKPOINT_EVERY_BATCHES,
-  DEFAULT_MAX_BUFFER_BYTES,
-  DEFAULT_MAX_FRAME_BYTES,
-  DEFAULT_REQUEST_TIMEOUT_MS,
-  DEFAULT_STALL_TIMEOUT_MS,
-  resolveBatchLines,
-  resolveRunSettings,
-} from './run-settings.js';
+export { resolveBatchLines, resolveRunSettings } from './run-settings.js';
 export { CoordinatorService } from './service/coordinator-service.js';
 export type { CoordinatorServiceOptions, ResolvedCoordinatorServiceOptions } from './service/service-options.js';
-export {
-  DEFAULT_HEARTBEAT_TIMEOUT_MS,
-  DEFAULT_WORKER_WAIT_MS,
-  resolveCoordinatorServiceOptions,
-} from './service/service-options.js';
+export { resolveCoordinatorServiceOptions } from './service/service-options.js';

@@ -5,7 +5,7 @@
  */
 import { ErrorCode, isMrmError, type ProtocolMessage, toWireError } from '@mrm/core';
 import { describe, expect, it } from 'vitest';
-import { batchMerged, checkpointWritten, startRun, taskDone } from './run-harness.js';
+import { batchMerged, checkpointWritten, type ScriptedWorker, startRun, taskDone } from './run-harness.js';
 
 function ofType<T extends ProtocolMessage['type']>(
   messages: readonly ProtocolMessage[],
@@ -178,7 +178,7 @@ describe('JobRun failure', () => {
 
   it('fails the run at once when a merge worker is lost, without asking it to roll back', async () => {
     const h = await startRun({ batches: 2, mergeWorkers: 2 });
-    h.merges[1]!.silent = true;
+    (h.merges[1] as ScriptedWorker).silent = true;
     h.run.workerLost('merge-1');
     await expect(h.run.done).rejects.toThrow(/merge worker merge-1 stopped answering/);
     expect(ofType(h.merges[1]?.received ?? [], 'run-abort')).toEqual([]);
@@ -195,7 +195,7 @@ describe('JobRun failure', () => {
 describe('JobRun abandon', () => {
   it('settles done with E_ABORTED, clears its timers and gives up a request waiting for a silent merge worker', async () => {
     const h = await startRun({ batches: 1 });
-    h.merges[0]!.silent = true;
+    (h.merges[0] as ScriptedWorker).silent = true;
     h.report(taskDone(0));
     h.report(batchMerged(0));
     h.report(checkpointWritten(1, 0));

@@ -116,7 +116,13 @@ export async function startRun(options: RunHarnessOptions = {}): Promise<RunHarn
     mapWorkers: maps.map((w) => w.id),
     mergeWorkers: merges.map((w) => w.id),
     settings: resolveRunSettings(
-      { checkpointEveryBatches: 2, maxTasksInFlight: 2, stallTimeoutMs: 1_000, requestTimeoutMs: 5_000, ...options.settings },
+      {
+        checkpointEveryBatches: 2,
+        maxTasksInFlight: 2,
+        stallTimeoutMs: 1_000,
+        requestTimeoutMs: 5_000,
+        ...options.settings,
+      },
       maps.length,
     ),
     logger: silentLogger,

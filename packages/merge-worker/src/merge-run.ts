@@ -9,7 +9,6 @@ import {
   ErrorCode,
   type FrameMessage,
   type Logger,
-  type MessageBody,
   MrmError,
   type PartialsMessage,
   type ResolvedJob,
@@ -19,6 +18,7 @@ import {
 } from '@mrm/core';
 import { PartitionMerger } from './partition-merger.js';
 import { PlainAccumulator } from './plain-accumulator.js';
+import { type Report, RunReports } from './run-reports.js';
 import { type ForwardPartials, type SaltedIncoming, SaltedPartials } from './salted-partials.js';
 import { ValueBuffer } from './value-buffer.js';
 
@@ -48,27 +48,20 @@ interface PartitionSlot {
   draining: Promise<void>;
 }
 
-/** Where a run sends its reports. */
-export type Report = (message: MessageBody) => void;
-
 /** Values held before a plain job spills, per partition (about 16 bytes per value). */
 const PLAIN_VALUES_PER_MIB = 1 << 16;
 
 /** State of one run on one merge worker. */
 export class MergeRun {
   private readonly slots = new Map<number, PartitionSlot>();
-  /** Per seq: owned partitions that merged it. */
-  private readonly mergedCount = new Map<number, number>();
-  /** Per version: owned partitions that wrote it, and their key counts. */
-  private readonly written = new Map<number, Map<number, number>>();
   private failed = false;
   private closed = false;
   /** Encoded bytes held in all incoming buffers. */
   private heldBytes = 0;
   /** Bytes written to the spill area by this run. */
   spilledBytes = 0;
-  /** Reports not yet covered by a committed version: re-sent after a reconnect. */
-  private unconfirmed: MessageBody[] = [];
+  /** Reports to the coordinator, kept until a committed version covers them. */
+  private readonly reports: RunReports;
   /** Sub-keys of salted hot keys and the partials they send home. */
   private readonly salted: SaltedPartials;
   /** Per seq: key/value pairs reduced here (what `balance` in status measures). */
@@ -78,11 +71,12 @@ export class MergeRun {
     readonly start: RunStartMessage,
     private readonly job: ResolvedJob,
     private readonly store: StateStore,
-    private readonly workerId: string,
-    private readonly report: Report,
+    workerId: string,
+    report: Report,
     private readonly logger: Logger,
     forward?: ForwardPartials,
   ) {
+    this.reports = new RunReports(start, workerId, start.owned, report);
     this.salted = new SaltedPartials(job, start.jobId, start.run, start.owners, forward);
   }
 
@@ -288,7 +282,11 @@ export class MergeRun {
         if (slot.merger !== undefined) await slot.merger.mergeBatch(batchId, inc.buffer, partials);
         else await slot.plain?.add(batchId, inc.buffer);
         slot.nextSeq = seq + 1;
-        this.onMerged(seq, inc.end.records);
+        this.reports.merged(seq, inc.end.records, () => {
+          const pairs = this.pairsBySeq.get(seq) ?? 0;
+          this.pairsBySeq.delete(seq);
+          return pairs;
+        });
         await this.maybeCheckpoint(slot, seq);
       }
     } catch (e) {
@@ -296,28 +294,6 @@ export class MergeRun {
     } finally {
       slot.busy = false;
     }
-  }
-
-  private onMerged(seq: number, records: number): void {
-    const n = (this.mergedCount.get(seq) ?? 0) + 1;
-    if (n < this.slots.size) {
-      this.mergedCount.set(seq, n);
-      return;
-    }
-    this.mergedCount.delete(seq);
-    const { jobId, run } = this.start;
-    const pairs = this.pairsBySeq.get(seq) ?? 0;
-    this.pairsBySeq.delete(seq);
-    this.send({
-      type: 'batch-merged',
-      jobId,
-      run,
-      seq,
-      records,
-      partitions: [...this.slots.keys()],
-      from: this.workerId,
-      pairs,
-    });
   }
 
   private async maybeCheckpoint(slot: PartitionSlot, seq: number): Promise<void> {
@@ -343,47 +319,17 @@ export class MergeRun {
 
   private onWritten(version: number, throughSeq: number, partition: number, keyCount: number): void {
     if (this.failed || this.closed) return;
-    let parts = this.written.get(version);
-    if (parts === undefined) {
-      parts = new Map();
-      this.written.set(version, parts);
-    }
-    parts.set(partition, keyCount);
-    if (parts.size < this.slots.size) return;
-    this.written.delete(version);
-    const { jobId, run } = this.start;
-    this.send({
-      type: 'checkpoint-written',
-      jobId,
-      run,
-      version,
-      throughSeq,
-      partitions: [...parts.keys()],
-      keyCounts: [...parts.values()],
-      from: this.workerId,
-    });
+    this.reports.checkpointWritten(version, throughSeq, partition, keyCount);
   }
 
-  /** Sends a progress report and keeps it until a committed version covers it. */
-  private send(report: MessageBody): void {
-    this.unconfirmed.push(report);
-    this.report(report);
-  }
-
-  /** Forgets the reports a committed version covers (through `throughSeq`). */
+  /** Forgets the reports a committed version covers. */
   confirm(version: number): void {
-    const { firstVersion, checkpointEveryBatches } = this.start;
-    const throughSeq = this.start.incremental
-      ? (version - firstVersion + 1) * checkpointEveryBatches - 1
-      : this.start.totalBatches - 1;
-    this.unconfirmed = this.unconfirmed.filter((r) =>
-      r.type === 'batch-merged' ? r.seq > throughSeq : r.type === 'checkpoint-written' ? r.version > version : true,
-    );
+    this.reports.confirm(version);
   }
 
   /** Sends again every report not yet confirmed (after the transport reconnected). */
   resendReports(): void {
-    for (const r of this.unconfirmed) this.report(r);
+    this.reports.resend();
   }
 
   private fail(e: unknown, taskId: string): void {
@@ -392,16 +338,7 @@ export class MergeRun {
     const err =
       e instanceof MrmError ? e : new MrmError(ErrorCode.Internal, `merge failed: ${String(e)}`, { cause: e });
     this.logger.warn('run failed on merge worker', { error: err.message });
-    const { jobId, run } = this.start;
-    this.send({
-      type: 'task-failed',
-      jobId,
-      run,
-      taskId,
-      attempt: 0,
-      error: toWireError(err),
-      from: this.workerId,
-    });
+    this.reports.failed(taskId, toWireError(err));
   }
 
   /** Stops the run: waits for writes in flight, then (when `rollbackTo` is set) discards above it. */

@@ -15,7 +15,7 @@ export interface CoordinatorCommandOptions {
   readonly state: string;
   readonly heartbeatTimeout?: number;
   readonly workerWait?: number;
-  /** Re-dispatch a job's unfinished tasks after this long without any report (default 30 s). */
+  /** Re-dispatch a job's unfinished tasks after this long without any report (default DEFAULT_STALL_TIMEOUT_MS). */
   readonly stallTimeout?: number;
   readonly verbose?: boolean;
 }
@@ -42,7 +42,7 @@ export async function coordinatorCommand(options: CoordinatorCommandOptions): Pr
   logger.info('coordinator ready', { state: paths.root });
   const signal = await untilStopped();
   logger.info('coordinator stopping', { signal });
-  await service.close();
+  await service.close(); // settles the running job and the job loop: the store may close after it
   await transport.close();
   await store.close();
   await unlock();

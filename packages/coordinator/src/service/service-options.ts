@@ -12,12 +12,8 @@ import {
   type Transport,
 } from '@mrm/core';
 import type { SourceFile } from '@mrm/input';
+import { DEFAULT_HEARTBEAT_TIMEOUT_MS, DEFAULT_WORKER_WAIT_MS } from '../defaults.js';
 import type { RunJobOptions } from '../run-settings.js';
-
-/** A worker is lost after this long without a heartbeat. */
-export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 5_000;
-/** How long a job waits for at least one map and one merge worker. */
-export const DEFAULT_WORKER_WAIT_MS = 15_000;
 
 /** Options of {@link CoordinatorService}. */
 export interface CoordinatorServiceOptions {
