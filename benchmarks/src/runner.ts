@@ -15,7 +15,7 @@ import { SUITES } from './suites/index.js';
 /** The repository root (this file is benchmarks/{src,dist}/runner.*). */
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-const USAGE = `usage: node benchmarks/dist/main.js [suite...] [options]
+const USAGE = `usage: mrm bench [suite...] [options]   (or: npm run bench -- …, node benchmarks/dist/main.js …)
 
 suites: ${SUITES.map((s) => `${s.name} (${s.description})`).join('; ')}
         (default: all)
@@ -100,8 +100,11 @@ function log(line: string): void {
   process.stderr.write(`${line}\n`);
 }
 
-/** Runs the benchmark command line `args`; resolves with the exit code. */
-export async function runBench(args: readonly string[]): Promise<number> {
+/**
+ * Runs the benchmark command line `args`; resolves with the exit code. `invokedAs` is how the
+ * command line is shown in the results (default: `node <this script>`).
+ */
+export async function runBench(args: readonly string[], invokedAs?: string): Promise<number> {
   let request: ReturnType<typeof parseBenchArgs>;
   try {
     request = parseBenchArgs(args);
@@ -115,7 +118,8 @@ export async function runBench(args: readonly string[]): Promise<number> {
     return 0;
   }
   const { suites, options } = request;
-  const command = ['node', relative(process.cwd(), process.argv[1] ?? 'benchmarks/dist/main.js'), ...args].join(' ');
+  const prefix = invokedAs ?? `node ${relative(process.cwd(), process.argv[1] ?? 'benchmarks/dist/main.js')}`;
+  const command = [prefix, ...args].join(' ');
   let failed = false;
   for (const suite of suites) {
     log(`bench: ${suite.name}: ${suite.description}`);

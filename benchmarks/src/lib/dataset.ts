@@ -160,3 +160,70 @@ export function buildDataset(corpus: Corpus, copies: number, fileCount: number, 
   renameSync(tmp, join(dir, 'manifest.json'));
   return { dir, copies, files: written.map((f) => join(dir, f.name)), bytes: total, reused: false };
 }
+
+/** Books of the generated corpus and bytes per book (16 × 1 MB, about the size of the real one). */
+const GENERATED_BOOKS = 16;
+const GENERATED_BOOK_BYTES = 1_000_000;
+/** The seed of the generated corpus: the same text on every machine. */
+const GENERATED_SEED = 0x5eed_0009;
+
+/** A small deterministic PRNG (mulberry32): the same sequence for the same seed everywhere. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * A corpus of generated English-like text (a 60,000-word vocabulary drawn with a Zipf-like
+ * skew, lines of 6–14 words) written once into `<cacheDir>/generated-corpus`, for machines
+ * without ../shared/data: the same bytes on every machine, from a fixed seed.
+ */
+export function generatedCorpus(cacheDir: string): Corpus {
+  const dir = join(cacheDir, `generated-corpus-${GENERATED_SEED.toString(16)}`);
+  const names = Array.from({ length: GENERATED_BOOKS }, (_, i) => `book-${String(i).padStart(2, '0')}.txt`);
+  const done = join(dir, 'done');
+  if (!existsSync(done)) {
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    const random = mulberry32(GENERATED_SEED);
+    const letters = 'etaoinshrdlcumwfgypbvkjxqz';
+    const vocabulary = Array.from({ length: 60_000 }, (_, i) => {
+      let word = '';
+      for (let n = i + 1; n > 0; n = Math.floor(n / 26)) word += letters[n % 26];
+      return random() < 0.1 ? word[0]?.toUpperCase() + word.slice(1) : word;
+    });
+    for (const name of names) {
+      const lines: string[] = [];
+      let bytes = 0;
+      while (bytes < GENERATED_BOOK_BYTES) {
+        const count = 6 + Math.floor(random() * 9);
+        const words = Array.from({ length: count }, () => vocabulary[Math.floor(vocabulary.length * random() ** 3)]);
+        const line = `${words.join(' ')}.`;
+        lines.push(line);
+        bytes += line.length + 1;
+      }
+      const fd = openSync(join(dir, name), 'w');
+      writeSync(fd, `${lines.join('\n')}\n`);
+      closeSync(fd);
+    }
+    closeSync(openSync(done, 'w'));
+  }
+  const files = names.map((n) => join(dir, n));
+  return { dir, files, bytes: files.reduce((s, f) => s + statSync(f).size, 0) };
+}
+
+/**
+ * The corpus to use: `explicitDir` when given (it must exist), else ../shared/data/gutenberg
+ * when present, else the generated corpus.
+ */
+export function corpusOrGenerated(repoRoot: string, explicitDir: string | undefined, cacheDir: string): Corpus {
+  if (explicitDir !== undefined || existsSync(join(repoRoot, '..', 'shared', 'data', 'gutenberg')))
+    return findCorpus(repoRoot, explicitDir);
+  return generatedCorpus(cacheDir);
+}

@@ -1,9 +1,10 @@
 /** Every suite the runner knows, by name; a new suite is a file here and one line below. */
 import type { Suite } from '../suite.js';
+import { baselinesSuite } from './baselines.js';
 import { clusterSuite } from './cluster.js';
 import { latencySuite } from './latency.js';
 import { pushSuite } from './push.js';
 import { wordcountSuite } from './wordcount.js';
 
 /** The suites in the order `npm run bench` runs them when none is named. */
-export const SUITES: readonly Suite[] = [wordcountSuite, clusterSuite, latencySuite, pushSuite];
+export const SUITES: readonly Suite[] = [wordcountSuite, clusterSuite, latencySuite, pushSuite, baselinesSuite];

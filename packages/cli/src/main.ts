@@ -12,10 +12,33 @@ import {
   DEFAULT_WORKER_WAIT_MS,
 } from '@mrm/coordinator/defaults';
 import { Command } from 'commander';
-import { oneOf, positiveInt, saltMode } from './options.js';
+import { oneOf, port, positiveInt, positiveNumber, saltMode } from './options.js';
 import { reportError } from './report.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
+
+/**
+ * NATS login and TLS flags of every command that talks to a cluster (each also read from its
+ * MRM_NATS_* environment variable).
+ */
+function natsSecurityOptions(command: Command): Command {
+  return command
+    .option('--nats-creds <file>', 'NATS credentials file (JWT + NKey; $MRM_NATS_CREDS)')
+    .option('--nats-user <user>', 'NATS user ($MRM_NATS_USER)')
+    .option('--nats-pass <password>', 'NATS password ($MRM_NATS_PASS)')
+    .option('--nats-token <token>', 'NATS token ($MRM_NATS_TOKEN)')
+    .option('--nats-tls-ca <file>', 'CA certificate (PEM) to trust for NATS over TLS ($MRM_NATS_TLS_CA)')
+    .option('--nats-tls-cert <file>', 'client certificate (PEM) for NATS mutual TLS ($MRM_NATS_TLS_CERT)')
+    .option('--nats-tls-key <file>', 'key (PEM) of the client certificate ($MRM_NATS_TLS_KEY)');
+}
+
+/** HTTP flags of processes that serve metrics (and, on the coordinator, the API and dashboard). */
+function httpOptions(command: Command): Command {
+  return command
+    .option('--metrics-port <port>', 'serve Prometheus metrics at /metrics on this port (0: any free port)', port)
+    .option('--http-host <host>', 'address the HTTP servers listen on (default 127.0.0.1: this machine only)')
+    .option('--http-token <token>', 'bearer token every HTTP request must carry ($MRM_HTTP_TOKEN)');
+}
 
 /** Builds the program (exported for tests). */
 export function buildProgram(): Command {
@@ -84,6 +107,10 @@ export function buildProgram(): Command {
     .option('-d, --dir <dir>', 'directory of its state, logs and process ids', '.mrm-cluster')
     .option('--threads <n>', 'map threads per map worker (default: cores)', positiveInt)
     .option('--timeout <ms>', 'give up when the cluster is not ready after this long', positiveInt, 30_000)
+    .option('--nats-user <user>', "the cluster's nats-server requires this user (with --nats-pass)")
+    .option('--nats-pass <password>', 'password of --nats-user')
+    .option('--nats-token <token>', "the cluster's nats-server requires this token")
+    .option('--http-token <token>', 'bearer token of the dashboard and every /metrics ($MRM_HTTP_TOKEN)')
     .action(async (opts) => (await import('./commands/up.js')).upCommand(opts));
 
   program
@@ -108,6 +135,8 @@ export function buildProgram(): Command {
       `a job without progress this long dispatches its unfinished tasks again (default ${DEFAULT_STALL_TIMEOUT_MS})`,
       positiveInt,
     )
+    .option('--watchdog <ms>', 'warn (log, status, dashboard) about a job without progress this long', positiveInt)
+    .option('--http <port>', 'serve the HTTP API and dashboard on this port (0: any free port)', port)
     .action(async (opts) =>
       (await import('./commands/coordinator.js')).coordinatorCommand({
         ...opts,
@@ -126,6 +155,13 @@ export function buildProgram(): Command {
     .action(async (opts) =>
       (await import('./commands/worker.js')).workerCommand({ ...opts, verbose: program.opts().verbose === true }),
     );
+
+  program
+    .command('cancel')
+    .description('cancel a job: a queued one leaves the queue, a running one stops at its last committed version')
+    .argument('<job-id>', 'the id `mrm submit` printed')
+    .option('--nats <url>', 'NATS URL (default: $MRM_NATS_URL)')
+    .action(async (jobId: string, opts) => (await import('./commands/cancel.js')).cancelCommand(jobId, opts));
 
   program
     .command('submit')
@@ -162,6 +198,49 @@ export function buildProgram(): Command {
       (await import('./commands/status.js')).statusCommand(jobId, opts),
     );
 
+  const baseline = program
+    .command('baseline')
+    .description('run a job the way Hadoop MapReduce or a record-at-a-time system would, for comparison');
+  baseline
+    .command('hadoop')
+    .description('Hadoop MapReduce style: a process per task, sort-and-spill, pull shuffle, full recompute')
+    .argument('<job>', 'job file (.ts or .js)')
+    .requiredOption('-i, --input <path...>', 'input files, folders or globs (.gz too)')
+    .option('-s, --state <dir>', 'keeps the inputs seen (an incremental job reruns over all) and the output')
+    .option('-o, --out <file>', "write the result as JSON Lines ('-' for stdout), as `mrm run --out`")
+    .option('--split-mb <n>', 'MiB of input per map task (default 32: HDFS block 128 ÷ 4)', positiveNumber)
+    .option('--sort-mb <n>', 'map-side sort buffer in MiB (default 25: io.sort.mb 100 ÷ 4)', positiveNumber)
+    .option('--reducers <n>', 'reduce tasks (default: cores)', positiveInt)
+    .option('--parallel-copies <n>', 'map outputs a reducer fetches at once (default 5)', positiveInt)
+    .option('--slots <n>', 'tasks running at once (default: cores)', positiveInt)
+    .option('-q, --quiet', 'no progress output (the summary line stays)')
+    .action(async (job: string, opts) => (await import('./commands/baseline.js')).hadoopBaselineCommand(job, opts));
+  baseline
+    .command('records')
+    .description('record at a time (Storm style): every pair its own NATS message, acked one by one')
+    .argument('<job>', 'job file (.ts or .js)')
+    .requiredOption('-i, --input <path...>', 'input files, folders or globs (.gz too)')
+    .option('--nats <url>', 'NATS URL (default: $MRM_NATS_URL, else a nats-server of its own)')
+    .option('-s, --state <dir>', "keeps the bolts' state and the inputs applied (incremental jobs)")
+    .option('-o, --out <file>', "write the result as JSON Lines ('-' for stdout), as `mrm run --out`")
+    .option('--bolts <n>', 'bolt processes that own the keys (default: cores)', positiveInt)
+    .option('--max-pending <n>', 'unacknowledged pairs at once (default 1000)', positiveInt)
+    .option('-q, --quiet', 'no progress output (the summary line stays)')
+    .action(async (job: string, opts) => (await import('./commands/baseline.js')).recordsBaselineCommand(job, opts));
+
+  program
+    .command('bench')
+    .description('run the benchmark suites (docs/benchmarks.md); `mrm bench --help` lists them')
+    .argument('[args...]', 'suites and options of the benchmark runner')
+    .helpOption(false)
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .action(async (args: string[]) => (await import('./commands/bench.js')).benchCommand(args));
+
+  for (const command of program.commands) {
+    if (command.name() === 'coordinator' || command.name() === 'worker') httpOptions(command);
+    if (command.options.some((o) => o.long === '--nats')) natsSecurityOptions(command);
+  }
   return program;
 }
 

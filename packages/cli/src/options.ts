@@ -21,6 +21,15 @@ export function oneOf<T extends string>(...choices: T[]): (value: string) => T {
   };
 }
 
+/** A positive number (fractions allowed). */
+export function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) {
+    throw new InvalidArgumentError(`'${value}' is not a positive number.`);
+  }
+  return n;
+}
+
 /** `--salt`: `auto`, `off` or a factor (checked with the coordinator's own parser). */
 export function saltMode(value: string): string {
   try {
@@ -29,4 +38,13 @@ export function saltMode(value: string): string {
     throw new InvalidArgumentError(`${(e as Error).message.replace(/^--salt must be/, 'must be')}.`);
   }
   return value;
+}
+
+/** A TCP port: 0 (any free port) to 65535. */
+export function port(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n > 65_535) {
+    throw new InvalidArgumentError(`'${value}' is not a port (0–65535; 0 picks a free one).`);
+  }
+  return n;
 }

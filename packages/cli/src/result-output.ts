@@ -30,18 +30,32 @@ export async function resolveVersion(store: ResultSource, job: string, version?:
   return version;
 }
 
-/** Writes the result; returns the number of lines written. */
-export async function writeJobResult(store: ResultSource, job: ResultJob, request: ResultRequest): Promise<number> {
-  const version = await resolveVersion(store, job.name, request.version);
-  const options = {
+function readOptions(job: ResultJob, version: number | undefined) {
+  return {
     version: version ?? 0,
     partitions: job.partitions,
     ...(job.finalize !== undefined ? { finalize: job.finalize } : {}),
   };
+}
+
+/** One key of the result as of a version (default the latest); undefined when it is not there. */
+export async function readJobKey(
+  store: ResultSource,
+  job: ResultJob,
+  key: Key,
+  version?: number,
+): Promise<ResultEntry | undefined> {
+  const resolved = await resolveVersion(store, job.name, version);
+  return resolved === undefined ? undefined : readKey(store, job.name, key, readOptions(job, resolved));
+}
+
+/** Writes the result; returns the number of lines written. */
+export async function writeJobResult(store: ResultSource, job: ResultJob, request: ResultRequest): Promise<number> {
   if (request.key !== undefined) {
-    const entry = version === undefined ? undefined : await readKey(store, job.name, request.key, options);
-    return writeJsonLines(single(entry), request.out);
+    return writeJsonLines(single(await readJobKey(store, job, request.key, request.version)), request.out);
   }
+  const version = await resolveVersion(store, job.name, request.version);
+  const options = readOptions(job, version);
   if (version === undefined) return writeJsonLines(single<ResultEntry>(undefined), request.out);
   return writeJsonLines(readResult(store, job.name, options), request.out);
 }

@@ -73,8 +73,8 @@ function convertObject(value: object, ancestors: Set<object>): unknown {
   }
 }
 
-/** One result line, with its newline. The key is already canonical JSON text. */
-function resultLine(entry: ResultEntry): string {
+/** One result line, with its newline, as `mrm query` prints it. The key is already canonical JSON text. */
+export function resultLine(entry: ResultEntry): string {
   try {
     return `{"key":${entry.key},"value":${JSON.stringify(toJsonValue(entry.value))}}\n`;
   } catch (error) {

@@ -38,6 +38,10 @@ export interface TestClusterOptions {
   readonly workerWaitMs?: number;
   /** `mrm worker --threads` of map workers; default 1 (a test machine has few cores). */
   readonly mapThreads?: number;
+  /** More arguments of `mrm coordinator` (`--http 0`…). */
+  readonly coordinatorArgs?: readonly string[];
+  /** More arguments of every `mrm worker` (`--metrics-port 0`…). */
+  readonly workerArgs?: readonly string[];
 }
 
 /** How long a process may take to say it is ready, or the cluster to see a worker. */
@@ -258,6 +262,12 @@ export class TestCluster {
     return p;
   }
 
+  /** The coordinator's HTTP address (`http://127.0.0.1:<port>`), from its log; it needs `--http`. */
+  async dashboardUrl(): Promise<string> {
+    await this.coordinator.waitForOutput(/dashboard ready .*url=(\S+)/);
+    return /dashboard ready .*url=(\S+)/.exec(this.coordinator.output())?.[1] ?? '';
+  }
+
   /** Kills the coordinator (SIGKILL) and starts a new one on the same state directory. */
   async restartCoordinator(): Promise<ClusterProcess> {
     await this.coordinator.kill();
@@ -274,6 +284,7 @@ export class TestCluster {
       '--worker-wait',
       String(o.workerWaitMs ?? 5000),
       ...(o.heartbeatTimeoutMs !== undefined ? ['--heartbeat-timeout', String(o.heartbeatTimeoutMs)] : []),
+      ...(o.coordinatorArgs ?? []),
     ]);
     this.coordinatorProcess = p;
     await p.waitForOutput(/coordinator ready/);
@@ -282,7 +293,17 @@ export class TestCluster {
 
   private async spawnWorker(role: 'map' | 'merge', id: string): Promise<ClusterProcess> {
     const threads = role === 'map' ? ['--threads', String(this.options.mapThreads ?? 1)] : [];
-    const p = this.spawn(id, role, ['worker', '--role', role, '--id', id, '--nats', this.url, ...threads]);
+    const p = this.spawn(id, role, [
+      'worker',
+      '--role',
+      role,
+      '--id',
+      id,
+      '--nats',
+      this.url,
+      ...threads,
+      ...(this.options.workerArgs ?? []),
+    ]);
     await p.waitForOutput(/worker ready/);
     return p;
   }

@@ -67,7 +67,8 @@ function deadPid(): Promise<number> {
   });
 }
 
-const URL_LINE = /^MRM_NATS_URL=(nats:\/\/127\.0\.0\.1:\d+)\n$/;
+/** What `up` prints: the NATS URL, then the dashboard, each on its own line. */
+const URL_LINE = /^MRM_NATS_URL=(nats:\/\/127\.0\.0\.1:\d+)\nMRM_DASHBOARD=(http:\/\/127\.0\.0\.1:\d+)\n$/;
 
 describe('mrm up / mrm down', () => {
   let root: string;
@@ -110,6 +111,9 @@ describe('mrm up / mrm down', () => {
     const url = URL_LINE.exec(started.stdout)?.[1] ?? '';
     const record = readRecord(cluster);
     expect(record.url).toBe(url);
+    // The dashboard answers as soon as `up` returns.
+    const dashboard = URL_LINE.exec(started.stdout)?.[2] ?? '';
+    expect((await fetch(`${dashboard}/api/workers`)).status).toBe(200);
     expect(Object.keys(record.pids).sort()).toEqual([
       'coordinator',
       'map-0',

@@ -9,7 +9,9 @@ import {
   ErrorCode,
   type JobRef,
   type Logger,
+  type Metrics,
   MrmError,
+  noMetrics,
   type ResolvedJob,
   type RoleState,
   runKey,
@@ -36,6 +38,8 @@ export interface CoordinatorOptions {
   readonly logger?: Logger;
   /** Time and timers (stall detection, version times); default the system clock. */
   readonly clock?: Clock;
+  /** Where runs report commit durations (default: nowhere). */
+  readonly metrics?: Metrics;
 }
 
 /** {@link CoordinatorOptions} with defaults filled. */
@@ -44,6 +48,7 @@ export interface ResolvedCoordinatorOptions {
   readonly store: StateStore;
   readonly logger: Logger;
   readonly clock: Clock;
+  readonly metrics: Metrics;
 }
 
 /** Fills the defaults of {@link CoordinatorOptions} (a new object; the caller's is not touched). */
@@ -53,6 +58,7 @@ export function resolveCoordinatorOptions(options: CoordinatorOptions): Resolved
     store: options.store,
     logger: options.logger ?? silentLogger,
     clock: options.clock ?? systemClock,
+    metrics: options.metrics ?? noMetrics,
   };
 }
 
@@ -68,6 +74,7 @@ export interface RunJobRequest {
   readonly mergeWorkers: readonly string[];
   readonly owners?: readonly string[];
   readonly options?: RunJobOptions;
+  /** Aborting stops the run; versions it already committed stay (a cancel). */
   readonly signal?: AbortSignal;
   readonly onSource?: (outcome: SourceOutcome) => void;
   readonly onProgress?: (progress: RunProgress) => void;
@@ -140,7 +147,7 @@ export class Coordinator {
 
   private async doRunJob(request: RunJobRequest): Promise<RunResult> {
     const { job, options = {}, mapWorkers, mergeWorkers } = request;
-    const { store, transport, clock, logger } = this.options;
+    const { store, transport, clock, logger, metrics } = this.options;
     if (mapWorkers.length === 0 || mergeWorkers.length === 0) {
       throw new MrmError(
         ErrorCode.JobFailed,
@@ -190,12 +197,14 @@ export class Coordinator {
       ...(request.owners !== undefined ? { owners: request.owners } : {}),
       settings,
       logger,
+      metrics,
       ...(request.onProgress !== undefined ? { onProgress: request.onProgress } : {}),
     });
     const key = runKey(request.jobId, runNumber);
     this.runs.set(key, run);
-    const onAbort = () => void run.fail(request.signal?.reason ?? new MrmError(ErrorCode.Aborted, 'run aborted'));
+    const onAbort = () => void run.fail(request.signal?.reason ?? new MrmError(ErrorCode.Aborted, 'run aborted'), true);
     request.signal?.addEventListener('abort', onAbort, { once: true });
+    if (request.signal?.aborted === true) onAbort();
     try {
       await run.start().catch((e: unknown) => run.fail(e));
       const versions = await run.done;

@@ -28,3 +28,5 @@ export const DEFAULT_STALL_TIMEOUT_MS = 30_000;
 export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 5_000;
 /** How long a job waits for at least one map and one merge worker. */
 export const DEFAULT_WORKER_WAIT_MS = 15_000;
+/** A running job without progress this long gets a stall warning naming what it waits for. */
+export const DEFAULT_WATCHDOG_MS = 60_000;

@@ -19,6 +19,8 @@ export const JobState = {
   Running: 'running',
   Succeeded: 'succeeded',
   Failed: 'failed',
+  /** Stopped by `mrm cancel`: its state stays at its last committed version. */
+  Cancelled: 'cancelled',
 } as const;
 /** One of the {@link JobState} values. */
 export type JobState = (typeof JobState)[keyof typeof JobState];
@@ -46,6 +48,15 @@ export interface SubmitOptions {
   readonly priority?: number;
 }
 
+/** What a worker process uses, sampled at each heartbeat. */
+export interface WorkerResources {
+  /** CPU time used since the previous sample over wall time, in percent of one core. */
+  readonly cpuPercent: number;
+  /** Resident memory. */
+  readonly rssBytes: number;
+  readonly heapUsedBytes: number;
+}
+
 /** Worker → coordinator, every heartbeat interval: alive, with counters. */
 export interface HeartbeatMessage {
   readonly type: 'heartbeat';
@@ -55,6 +66,11 @@ export interface HeartbeatMessage {
   readonly startedAtMs: number;
   /** Role-specific counters (credit waits, spill bytes, frames…). */
   readonly stats: Readonly<Record<string, number>>;
+  readonly resources?: WorkerResources;
+  /** What the worker is doing now ('waiting for credit', 'merging batch 7', 'checkpointing', 'restoring', 'idle'…). */
+  readonly phase?: string;
+  /** Where the worker serves Prometheus metrics (`http://host:port/metrics`). */
+  readonly metricsUrl?: string;
 }
 
 /** Client → coordinator: run this job. */
@@ -72,6 +88,13 @@ export interface StatusRequest {
   readonly type: 'status';
   readonly v: number;
   readonly jobId?: string;
+}
+
+/** Client → coordinator: stop a queued or running job. */
+export interface CancelRequest {
+  readonly type: 'cancel';
+  readonly v: number;
+  readonly jobId: string;
 }
 
 /** Client → coordinator: where a job's state lives, for queries. */
@@ -129,6 +152,20 @@ export interface JobStatus {
   readonly error?: WireError;
   /** Load per merge worker and salting (running and finished incremental runs). */
   readonly skew?: SkewStatus;
+  /** Set by the watchdog while a running job makes no progress. */
+  readonly stalled?: JobStall;
+}
+
+/** A running job without progress: who holds it up and doing what. */
+export interface JobStall {
+  /** Since when nothing progressed (epoch ms). */
+  readonly sinceMs: number;
+  /** The worker the job waits for, when one can be named. */
+  readonly workerId?: string;
+  /** What that worker reports doing. */
+  readonly phase?: string;
+  /** One line for logs and screens. */
+  readonly message: string;
 }
 
 /** What the coordinator knows of one worker. */
@@ -139,6 +176,11 @@ export interface WorkerStatus {
   readonly lastSeenMs: number;
   readonly startedAtMs: number;
   readonly stats: Readonly<Record<string, number>>;
+  readonly resources?: WorkerResources;
+  readonly phase?: string;
+  readonly metricsUrl?: string;
+  /** Partitions this merge worker owns, per job name. */
+  readonly partitions?: Readonly<Record<string, readonly number[]>>;
 }
 
 /** Coordinator → client: status. */
@@ -218,6 +260,7 @@ export type ApiMessage =
   | HeartbeatMessage
   | SubmitRequest
   | StatusRequest
+  | CancelRequest
   | JobInfoRequest
   | StatusReply
   | JobInfoReply

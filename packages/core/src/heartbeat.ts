@@ -1,5 +1,5 @@
 /** Workers announce themselves to the coordinator with a heartbeat every interval. */
-import { encodeApi, type WorkerRole } from './api.js';
+import { encodeApi, type WorkerResources, type WorkerRole } from './api.js';
 import type { Clock, TimerHandle } from './ports/clock.js';
 import type { Transport } from './ports/transport.js';
 
@@ -13,6 +13,12 @@ export interface HeartbeatOptions {
   readonly intervalMs?: number;
   /** Counters sent with every beat. */
   readonly stats: () => Readonly<Record<string, number>>;
+  /** CPU and memory of the process, sampled at every beat. */
+  readonly resources?: () => WorkerResources;
+  /** What the worker is doing now. */
+  readonly phase?: () => string;
+  /** Where the worker serves its metrics. */
+  readonly metricsUrl?: string;
   /** Beats are skipped while this says false (a heartbeat thread whose main thread hung). */
   readonly alive?: () => boolean;
 }
@@ -31,6 +37,9 @@ export function startHeartbeat(options: HeartbeatOptions): TimerHandle {
           role: options.role,
           startedAtMs,
           stats: options.stats(),
+          ...(options.resources !== undefined ? { resources: options.resources() } : {}),
+          ...(options.phase !== undefined ? { phase: options.phase() } : {}),
+          ...(options.metricsUrl !== undefined ? { metricsUrl: options.metricsUrl } : {}),
         }),
       );
     } catch {

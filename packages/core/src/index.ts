@@ -34,6 +34,7 @@ export { aggregates } from './aggregates/index.js';
 export type {
   ApiBody,
   ApiMessage,
+  CancelRequest,
   ErrorReply,
   GetReply,
   GetRequest,
@@ -44,6 +45,7 @@ export type {
   JobInfoReply,
   JobInfoRequest,
   JobProgress,
+  JobStall,
   JobStatus,
   ScanReply,
   ScanRequest,
@@ -52,6 +54,7 @@ export type {
   StatusRequest,
   SubmitOptions,
   SubmitRequest,
+  WorkerResources,
   WorkerStatus,
 } from './api.js';
 export { API_VERSION, decodeApi, encodeApi, expectReply, JobState, WorkerRole } from './api.js';
@@ -92,6 +95,8 @@ export type { Clock, TimerHandle } from './ports/clock.js';
 export { systemClock } from './ports/clock.js';
 export type { LogFields, Logger } from './ports/logger.js';
 export { silentLogger } from './ports/logger.js';
+export type { MetricLabels, MetricName, MetricNameOf, MetricSpec, Metrics } from './ports/metrics.js';
+export { METRICS, MetricKind, noMetrics } from './ports/metrics.js';
 export type {
   PartitionWrite,
   ScanOptions,

@@ -94,6 +94,11 @@ export class CreditGate {
     }
   }
 
+  /** Merge workers that pushes are waiting for credit from now. */
+  waitingFor(): string[] {
+    return [...this.accounts].filter(([, a]) => a.waiters.length > 0).map(([to]) => to);
+  }
+
   /** Wait counters. */
   stats(): CreditStats {
     return { waits: this.waits, waitMs: this.waitMs };

@@ -1,5 +1,14 @@
 /** Options of the map worker, their defaults as named constants, and their resolver. */
-import { ErrorCode, type Logger, type MapTaskMessage, MrmError, silentLogger, type Transport } from '@mrm/core';
+import {
+  ErrorCode,
+  type Logger,
+  type MapTaskMessage,
+  type Metrics,
+  MrmError,
+  noMetrics,
+  silentLogger,
+  type Transport,
+} from '@mrm/core';
 import type { MapExecutor } from './map-executor.js';
 
 /** Bytes a map worker may push to one merge worker before that worker grants credit back. */
@@ -18,6 +27,8 @@ export interface MapWorkerOptions {
    * names to local files (cluster workers). Default: the task as it is.
    */
   readonly prepareTask?: (task: MapTaskMessage) => Promise<MapTaskMessage>;
+  /** Where records read, pairs pushed and credit waits are counted (default: nowhere). */
+  readonly metrics?: Metrics;
 }
 
 /** {@link MapWorkerOptions} with defaults filled. */
@@ -33,6 +44,7 @@ export function resolveMapWorkerOptions(options: MapWorkerOptions): ResolvedMapW
     ...options,
     creditWindowBytes,
     logger: options.logger ?? silentLogger,
+    metrics: options.metrics ?? noMetrics,
     prepareTask: options.prepareTask ?? (async (task) => task),
   };
 }

@@ -119,6 +119,7 @@ export class MapWorker {
       const totals = await executor.run(runnable, (output) => this.push(task, output, ac.signal), ac.signal);
       await transport.flush();
       this.tasks++;
+      this.options.metrics.add('mrm_map_tasks_total', 1, { job: task.job.name });
       this.report({
         type: 'task-done',
         jobId: task.jobId,
@@ -153,8 +154,28 @@ export class MapWorker {
     this.options.transport.publish({ kind: 'coordinator' }, encodeMessage(message));
   }
 
+  /** Counts a batch's records, input bytes and pairs. */
+  private countBatch(task: MapTaskMessage, output: BatchOutput): void {
+    const { metrics } = this.options;
+    const labels = { job: task.job.name };
+    const batches = task.split.batches;
+    const i = batches.findIndex((b) => b.seq === output.seq);
+    const start = i > 0 ? (batches[i - 1]?.endOffset ?? 0) : task.split.startOffset;
+    metrics.add('mrm_records_read_total', output.records, labels);
+    if (i >= 0) metrics.add('mrm_bytes_read_total', (batches[i]?.endOffset ?? start) - start, labels);
+    let pairs = 0;
+    let bytes = 0;
+    for (const part of output.partitions) {
+      pairs += part.pairs;
+      for (const frame of part.frames) bytes += frame.byteLength;
+    }
+    metrics.add('mrm_pairs_pushed_total', pairs, labels);
+    metrics.add('mrm_bytes_pushed_total', bytes, labels);
+  }
+
   /** Pushes one batch: every partition's frames, then its end marker, spending credit. */
   private async push(task: MapTaskMessage, output: BatchOutput, signal: AbortSignal): Promise<void> {
+    this.countBatch(task, output);
     for (let i = 0; i < output.partitions.length; i++) {
       const part = output.partitions[i];
       const marker = output.markers[i];
@@ -170,12 +191,26 @@ export class MapWorker {
   private async send(channel: Channel, owner: string, payload: Uint8Array, signal: AbortSignal): Promise<void> {
     const { transport, id } = this.options;
     const wait = this.credits.acquire(owner, payload.byteLength, signal);
-    if (wait !== undefined) await wait;
+    if (wait !== undefined) {
+      const started = performance.now();
+      this.options.metrics.add('mrm_credit_waits_total', 1);
+      await wait;
+      this.options.metrics.add('mrm_credit_wait_seconds_total', (performance.now() - started) / 1000);
+    }
     for (const piece of splitPayload(payload, transport.maxPayloadBytes, `${id}:${this.partCounter++}`)) {
       transport.publish(channel, piece);
     }
     this.framesPushed++;
     this.bytesPushed += payload.byteLength;
+  }
+
+  /** What the worker is doing now, for heartbeats (the watchdog names it when a job stalls). */
+  phase(): string {
+    const waiting = this.credits.waitingFor();
+    if (waiting.length > 0) return `waiting for credit from ${waiting.join(', ')}`;
+    if (this.running.size === 0) return 'idle';
+    const tasks = [...this.running.keys()].map((k) => k.slice(k.lastIndexOf('/') + 1, k.lastIndexOf('#')));
+    return `mapping task ${tasks.join(', ')}`;
   }
 
   /** Counters for metrics. */

@@ -9,7 +9,9 @@ import {
   ErrorCode,
   type FrameMessage,
   type Logger,
+  type Metrics,
   MrmError,
+  noMetrics,
   type PartialsMessage,
   type ResolvedJob,
   type RunStartMessage,
@@ -62,6 +64,9 @@ export class MergeRun {
   spilledBytes = 0;
   /** Reports to the coordinator, kept until a committed version covers them. */
   private readonly reports: RunReports;
+  /** Partition checkpoints being written. */
+  private checkpointing = 0;
+  private metrics: Metrics = noMetrics;
   /** Sub-keys of salted hot keys and the partials they send home. */
   private readonly salted: SaltedPartials;
   /** Per seq: key/value pairs reduced here (what `balance` in status measures). */
@@ -89,9 +94,11 @@ export class MergeRun {
     report: Report,
     logger: Logger,
     forward?: ForwardPartials,
+    metrics: Metrics = noMetrics,
   ): Promise<MergeRun> {
     await store.discardAbove(start.jobName, start.firstVersion - 1);
     const run = new MergeRun(start, job, store, workerId, report, logger, forward);
+    run.metrics = metrics;
     const perPartitionValues = Math.max(
       1024,
       Math.floor(((start.maxBufferBytes / (1024 * 1024)) * PLAIN_VALUES_PER_MIB) / start.owned.length),
@@ -218,6 +225,7 @@ export class MergeRun {
     inc.buffer = new ValueBuffer(this.job);
     this.heldBytes -= inc.bytes;
     this.spilledBytes += inc.bytes;
+    this.metrics.add('mrm_spill_bytes_total', inc.bytes);
     inc.bytes = 0;
     const write = this.store.spill.append(this.spillNamespaceOf(seq, inc.attempt, partition), partition, values);
     write.catch((e: unknown) => this.fail(e, `spill:${partition}`));
@@ -282,6 +290,7 @@ export class MergeRun {
         if (slot.merger !== undefined) await slot.merger.mergeBatch(batchId, inc.buffer, partials);
         else await slot.plain?.add(batchId, inc.buffer);
         slot.nextSeq = seq + 1;
+        this.metrics.add('mrm_partition_batches_merged_total', 1, { job: this.start.jobName });
         this.reports.merged(seq, inc.end.records, () => {
           const pairs = this.pairsBySeq.get(seq) ?? 0;
           this.pairsBySeq.delete(seq);
@@ -303,6 +312,7 @@ export class MergeRun {
       if (!last) return;
       const keys = await slot.plain.finish(firstVersion);
       this.spilledBytes += slot.plain.spilledBytes;
+      this.metrics.add('mrm_spill_bytes_total', slot.plain.spilledBytes);
       this.onWritten(firstVersion, seq, slot.partition, keys);
       return;
     }
@@ -311,15 +321,38 @@ export class MergeRun {
     const version = firstVersion + Math.floor(seq / checkpointEveryBatches);
     const keyCount = merger.keyCount;
     // Asynchronous: merging goes on while the checkpoint is written.
-    merger.checkpoint(version).then(
-      () => this.onWritten(version, seq, slot.partition, keyCount),
-      (e: unknown) => this.fail(e, `checkpoint:${slot.partition}`),
-    );
+    const started = performance.now();
+    this.checkpointing++;
+    merger
+      .checkpoint(version)
+      .finally(() => {
+        this.checkpointing--;
+        this.metrics.observe('mrm_checkpoint_duration_seconds', (performance.now() - started) / 1000, {
+          job: this.start.jobName,
+        });
+      })
+      .then(
+        () => this.onWritten(version, seq, slot.partition, keyCount),
+        (e: unknown) => this.fail(e, `checkpoint:${slot.partition}`),
+      );
   }
 
   private onWritten(version: number, throughSeq: number, partition: number, keyCount: number): void {
     if (this.failed || this.closed) return;
     this.reports.checkpointWritten(version, throughSeq, partition, keyCount);
+  }
+
+  /**
+   * What this run is doing, for heartbeats: checkpointing, merging batch n (1-based), or waiting
+   * for the frames of batch n.
+   */
+  phase(): string {
+    if (this.checkpointing > 0) return `checkpointing ${this.start.jobName}`;
+    let lowest: PartitionSlot | undefined;
+    for (const slot of this.slots.values()) if (lowest === undefined || slot.nextSeq < lowest.nextSeq) lowest = slot;
+    if (lowest === undefined || lowest.nextSeq >= this.start.totalBatches) return `finishing ${this.start.jobName}`;
+    const busy = [...this.slots.values()].some((s) => s.busy);
+    return `${busy ? 'merging' : 'waiting for'} batch ${lowest.nextSeq + 1} of ${this.start.jobName}`;
   }
 
   /** Forgets the reports a committed version covers. */

@@ -3,7 +3,9 @@ import {
   ErrorCode,
   type JobLoader,
   type Logger,
+  type Metrics,
   MrmError,
+  noMetrics,
   type StateStore,
   silentLogger,
   type Transport,
@@ -19,6 +21,8 @@ export interface MergeWorkerOptions {
   /** Loads a job's code from its reference. */
   readonly loadJob: JobLoader;
   readonly logger?: Logger;
+  /** Where frames received, batches merged, spill bytes and checkpoint times go (default: nowhere). */
+  readonly metrics?: Metrics;
 }
 
 /** {@link MergeWorkerOptions} with defaults filled. */
@@ -29,5 +33,5 @@ export function resolveMergeWorkerOptions(options: MergeWorkerOptions): Resolved
   if (typeof options.id !== 'string' || options.id.length === 0) {
     throw new MrmError(ErrorCode.BadOption, `a merge worker needs a non-empty id, got ${JSON.stringify(options.id)}`);
   }
-  return { ...options, logger: options.logger ?? silentLogger };
+  return { ...options, logger: options.logger ?? silentLogger, metrics: options.metrics ?? noMetrics };
 }

@@ -52,6 +52,8 @@ export class MergeWorker {
   private framesReceived = 0;
   private finishedSpilledBytes = 0;
   private bytesReceived = 0;
+  /** Runs being opened (partition state restored). */
+  private restoring = 0;
   private partCounter = 0;
   private lifecycle: RoleState = 'created';
   private readonly options: ResolvedMergeWorkerOptions;
@@ -167,16 +169,22 @@ export class MergeWorker {
       await run.close();
     }
     const job = await this.options.loadJob(start.job);
-    const run = await MergeRun.open(
-      start,
-      job,
-      this.options.store,
-      this.options.id,
-      this.report,
-      this.logger,
-      this.forwardPartials,
-    );
-    this.runs.set(key, run);
+    this.restoring++;
+    try {
+      const run = await MergeRun.open(
+        start,
+        job,
+        this.options.store,
+        this.options.id,
+        this.report,
+        this.logger,
+        this.forwardPartials,
+        this.options.metrics,
+      );
+      this.runs.set(key, run);
+    } finally {
+      this.restoring--;
+    }
   }
 
   private async closeRun(jobId: string, run: number, rollbackTo?: number): Promise<void> {
@@ -207,6 +215,8 @@ export class MergeWorker {
     if (m.type !== 'frame' && m.type !== 'batch-end') return;
     this.framesReceived++;
     this.bytesReceived += size;
+    this.options.metrics?.add('mrm_frames_received_total', 1);
+    this.options.metrics?.add('mrm_bytes_received_total', size);
     const run = this.runs.get(runKey(m.jobId, m.run));
     if (run !== undefined) {
       if (m.type === 'frame') run.onFrame(m, size);
@@ -222,6 +232,13 @@ export class MergeWorker {
   /** Sends again the progress reports of every run (after the transport reconnected). */
   resendReports(): void {
     for (const run of this.runs.values()) run.resendReports();
+  }
+
+  /** What the worker is doing now, for heartbeats (the watchdog names it when a job stalls). */
+  phase(): string {
+    if (this.restoring > 0) return 'restoring partition state';
+    const phases = [...this.runs.values()].map((r) => r.phase());
+    return phases.length > 0 ? phases.join('; ') : 'idle';
   }
 
   /** Counters for metrics. */

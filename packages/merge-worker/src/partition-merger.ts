@@ -111,7 +111,7 @@ export class PartitionMerger {
     this.batchesSinceCut.push(batchId);
   }
 
-  /** Folds partials into their keys' state one after another (salting, decisions/0009). */
+  /** Folds partials into their keys' state one after another (salting, decisions/0011). */
   private mergePartials(
     batchId: string,
     merge: NonNullable<ResolvedJob['merge']>,

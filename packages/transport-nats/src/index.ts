@@ -13,6 +13,6 @@
  */
 export type { StateListener } from './nats-transport.js';
 export { NatsTransport } from './nats-transport.js';
-export type { NatsTransportOptions, ResolvedNatsTransportOptions } from './options.js';
+export type { NatsSecurityOptions, NatsTransportOptions, ResolvedNatsTransportOptions } from './options.js';
 export { DEFAULT_NATS_PREFIX, resolveNatsTransportOptions } from './options.js';
 export { blobBucketName, channelSubject, decodeKvKey, encodeKvKey, kvBucketName } from './subjects.js';

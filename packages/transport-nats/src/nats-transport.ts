@@ -36,6 +36,7 @@ import {
   resolveNatsTransportOptions,
 } from './options.js';
 import { owned } from './owned.js';
+import { connectionSecurity } from './security.js';
 import { blobBucketName, channelSubject, describeChannel, kvBucketName } from './subjects.js';
 
 /** Listens to {@link NatsTransport.state} changes. */
@@ -93,6 +94,7 @@ export class NatsTransport implements Transport {
         reconnect: resolved.reconnect,
         maxReconnectAttempts: -1,
         reconnectTimeWait: resolved.reconnectWaitMs,
+        ...(await connectionSecurity(resolved.security)),
       });
     } catch (error) {
       throw new MrmError(

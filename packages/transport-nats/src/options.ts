@@ -18,6 +18,22 @@ export interface NatsTransportOptions {
   readonly reconnectWaitMs?: number;
   /** Receives connection state changes and errors thrown by message handlers; default silent. */
   readonly logger?: Logger;
+  /** How to authenticate and encrypt; default none. */
+  readonly security?: NatsSecurityOptions;
+}
+
+/** Credentials and TLS of a NATS connection (files are read when connecting). */
+export interface NatsSecurityOptions {
+  /** A `.creds` file (JWT and NKey seed), as `nsc` writes it. */
+  readonly credsFile?: string;
+  readonly user?: string;
+  readonly pass?: string;
+  readonly token?: string;
+  /** CA certificate to trust (PEM file): turns TLS on. */
+  readonly tlsCaFile?: string;
+  /** Client certificate and key (PEM files) for mutual TLS. */
+  readonly tlsCertFile?: string;
+  readonly tlsKeyFile?: string;
 }
 
 /** {@link NatsTransportOptions} validated, with every default filled in. */
@@ -29,6 +45,7 @@ export interface ResolvedNatsTransportOptions {
   readonly reconnect: boolean;
   readonly reconnectWaitMs: number;
   readonly logger: Logger;
+  readonly security: NatsSecurityOptions;
 }
 
 /** The default subject prefix. */
@@ -59,7 +76,28 @@ export function resolveNatsTransportOptions(options: NatsTransportOptions): Reso
     reconnect: options.reconnect ?? true,
     reconnectWaitMs: positive('reconnectWaitMs', options.reconnectWaitMs ?? 1_000),
     logger: options.logger ?? silentLogger,
+    security: resolveSecurity(options.security ?? {}),
   };
+}
+
+function resolveSecurity(security: NatsSecurityOptions): NatsSecurityOptions {
+  if ((security.tlsCertFile === undefined) !== (security.tlsKeyFile === undefined)) {
+    throw new MrmError(
+      ErrorCode.BadOption,
+      'a NATS TLS client certificate needs its key: give both --nats-tls-cert and --nats-tls-key',
+    );
+  }
+  if (security.pass !== undefined && security.user === undefined) {
+    throw new MrmError(ErrorCode.BadOption, 'a NATS password needs a user: give --nats-user too');
+  }
+  const ways = [security.credsFile, security.user, security.token].filter((x) => x !== undefined);
+  if (ways.length > 1) {
+    throw new MrmError(
+      ErrorCode.BadOption,
+      'give one way to log in to NATS: a creds file, a user and password, or a token',
+    );
+  }
+  return security;
 }
 
 function positive(name: string, value: number): number {

@@ -8,7 +8,7 @@ const data = workerData as HeartbeatThreadData;
 const port = parentPort;
 if (port === null) throw new Error('heartbeat-thread-main runs only as a worker thread');
 
-let stats: Readonly<Record<string, number>> = {};
+let latest: Extract<HeartbeatThreadMessage, { type: 'stats' }> = { type: 'stats', stats: {} };
 let lastPostMs = Date.now();
 const transport = await NatsTransport.connect({
   ...data.connect,
@@ -20,14 +20,17 @@ const beat = startHeartbeat({
   workerId: data.workerId,
   role: data.role,
   intervalMs: data.intervalMs,
-  stats: () => ({ ...stats, mainLagMs: Date.now() - lastPostMs }),
+  stats: () => ({ ...latest.stats, mainLagMs: Date.now() - lastPostMs }),
+  resources: () => latest.resources ?? { cpuPercent: 0, rssBytes: 0, heapUsedBytes: 0 },
+  phase: () => latest.phase ?? 'starting',
+  ...(data.metricsUrl !== undefined ? { metricsUrl: data.metricsUrl } : {}),
   // A hung main thread (not busy: silent for many minutes) must be found lost.
   alive: () => Date.now() - lastPostMs < data.hungAfterMs,
 });
 port.postMessage('beating');
 port.on('message', (m: HeartbeatThreadMessage) => {
   if (m.type === 'stats') {
-    stats = m.stats;
+    latest = m;
     lastPostMs = Date.now();
     return;
   }

@@ -9,7 +9,7 @@
  * loop in user code): the thread stops beating so that the coordinator does declare it lost.
  */
 import { Worker } from 'node:worker_threads';
-import type { WorkerRole } from '@mrm/core';
+import type { WorkerResources, WorkerRole } from '@mrm/core';
 import type { NatsTransportOptions } from '@mrm/transport-nats';
 
 /** Default: a heartbeat every second (the coordinator's timeout is several of them). */
@@ -25,6 +25,12 @@ export interface HeartbeatThreadOptions {
   readonly role: WorkerRole;
   /** Counters sent with every beat (read on the main thread every interval). */
   readonly stats: () => Readonly<Record<string, number>>;
+  /** CPU and memory, sampled on the main thread every interval. */
+  readonly resources?: () => WorkerResources;
+  /** What the worker is doing (read on the main thread every interval). */
+  readonly phase?: () => string;
+  /** Where the worker serves its metrics. */
+  readonly metricsUrl?: string;
   readonly intervalMs?: number;
   readonly hungAfterMs?: number;
 }
@@ -36,11 +42,17 @@ export interface HeartbeatThreadData {
   readonly role: WorkerRole;
   readonly intervalMs: number;
   readonly hungAfterMs: number;
+  readonly metricsUrl?: string;
 }
 
 /** Messages from the main thread to the heartbeat thread. */
 export type HeartbeatThreadMessage =
-  | { readonly type: 'stats'; readonly stats: Readonly<Record<string, number>> }
+  | {
+      readonly type: 'stats';
+      readonly stats: Readonly<Record<string, number>>;
+      readonly resources?: WorkerResources;
+      readonly phase?: string;
+    }
   | { readonly type: 'stop' };
 
 /** A running heartbeat thread. */
@@ -57,17 +69,24 @@ export async function startHeartbeatThread(options: HeartbeatThreadOptions): Pro
     role: options.role,
     intervalMs: options.intervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS,
     hungAfterMs: options.hungAfterMs ?? DEFAULT_HUNG_AFTER_MS,
+    ...(options.metricsUrl !== undefined ? { metricsUrl: options.metricsUrl } : {}),
   };
   const worker = new Worker(new URL('./heartbeat-thread-main.js', import.meta.url), { workerData: data });
   const post = (m: HeartbeatThreadMessage) => worker.postMessage(m);
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-  post({ type: 'stats', stats: options.stats() });
+  const statsMessage = (): HeartbeatThreadMessage => ({
+    type: 'stats',
+    stats: options.stats(),
+    ...(options.resources !== undefined ? { resources: options.resources() } : {}),
+    ...(options.phase !== undefined ? { phase: options.phase() } : {}),
+  });
+  post(statsMessage());
   await new Promise<void>((resolve, reject) => {
     worker.once('message', () => resolve());
     worker.once('error', reject);
     void exited.then(() => reject(new Error('the heartbeat thread ended before its first beat')));
   });
-  const timer = setInterval(() => post({ type: 'stats', stats: options.stats() }), data.intervalMs);
+  const timer = setInterval(() => post(statsMessage()), data.intervalMs);
   timer.unref();
   worker.unref();
   return {

@@ -14,6 +14,8 @@ export interface ClusterRecord {
   readonly pids: Readonly<Record<string, number>>;
   /** ISO time the cluster was started. */
   readonly startedAt: string;
+  /** `http://127.0.0.1:<port>` of the coordinator's dashboard and API. */
+  readonly dashboard?: string;
 }
 
 /** Paths inside a local cluster directory. */

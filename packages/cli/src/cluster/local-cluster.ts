@@ -45,6 +45,13 @@ export interface LocalClusterOptions {
   readonly readyTimeoutMs?: number;
   /** Aborting stops the start (and whatever it started). */
   readonly signal?: AbortSignal;
+  /**
+   * NATS login the started nats-server requires and every process uses (a user and password,
+   * or a token); default none.
+   */
+  readonly natsAuth?: { readonly user: string; readonly pass: string } | { readonly token: string };
+  /** Bearer token of the dashboard and every `/metrics` (default none). */
+  readonly httpToken?: string;
 }
 
 /** Options of {@link stopLocalCluster}. */
@@ -65,7 +72,7 @@ export interface StopReport {
 async function launch(
   options: LocalClusterOptions,
   paths: ClusterPaths,
-  record: { url: string; pids: Record<string, number>; startedAt: string },
+  record: { url: string; pids: Record<string, number>; startedAt: string; dashboard?: string },
 ): Promise<void> {
   const readyTimeoutMs = options.readyTimeoutMs ?? 30_000;
   const ctx: ReadinessContext = {
@@ -77,16 +84,49 @@ async function launch(
   const nats = findNatsServer();
   const port = await freePort();
   record.url = `nats://127.0.0.1:${port}`;
-  const natsArgs = ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', paths.nats];
+  const auth = options.natsAuth;
+  const natsArgs = [
+    '-a',
+    '127.0.0.1',
+    '-p',
+    String(port),
+    '-js',
+    '-sd',
+    paths.nats,
+    ...(auth === undefined
+      ? []
+      : 'token' in auth
+        ? ['--auth', auth.token]
+        : ['--user', auth.user, '--pass', auth.pass]),
+  ];
+  // Every process gets the login (and the HTTP token) through its environment, not its command line.
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ...(auth === undefined
+      ? {}
+      : 'token' in auth
+        ? { MRM_NATS_TOKEN: auth.token }
+        : { MRM_NATS_USER: auth.user, MRM_NATS_PASS: auth.pass }),
+    ...(options.httpToken !== undefined ? { MRM_HTTP_TOKEN: options.httpToken } : {}),
+  };
   const natsPid = spawnDetached(nats, natsArgs, paths.log(NATS_NAME));
   record.pids[NATS_NAME] = natsPid;
   writeClusterRecord(paths, record);
   await waitForNats(ctx, natsPid, port);
 
-  const mrm = (name: string, args: readonly string[]): void => {
-    record.pids[name] = spawnDetached(process.execPath, [MRM_BIN, ...args, '--nats', record.url], paths.log(name));
+  const mrm = async (name: string, args: readonly string[]): Promise<void> => {
+    // Every process serves its metrics on a port of its own.
+    const metricsPort = await freePort();
+    record.pids[name] = spawnDetached(
+      process.execPath,
+      [MRM_BIN, ...args, '--nats', record.url, '--metrics-port', String(metricsPort)],
+      paths.log(name),
+      env,
+    );
   };
-  mrm('coordinator', ['coordinator', '--state', paths.state('coordinator')]);
+  const httpPort = await freePort();
+  record.dashboard = `http://127.0.0.1:${httpPort}`;
+  await mrm('coordinator', ['coordinator', '--state', paths.state('coordinator'), '--http', String(httpPort)]);
   const threads = options.threads !== undefined ? ['--threads', String(options.threads)] : [];
   const workerIds: string[] = [];
   for (const [role, count] of [
@@ -97,11 +137,20 @@ async function launch(
       const id = `${role}-${i}`;
       workerIds.push(id);
       // Map workers get a state dir here too: their input cache, and no clash between clusters.
-      mrm(id, ['worker', '--role', role, '--id', id, '--state', paths.state(id), ...(role === 'map' ? threads : [])]);
+      await mrm(id, [
+        'worker',
+        '--role',
+        role,
+        '--id',
+        id,
+        '--state',
+        paths.state(id),
+        ...(role === 'map' ? threads : []),
+      ]);
     }
   }
   writeClusterRecord(paths, record);
-  await waitForWorkers(ctx, record.url, record.pids, workerIds);
+  await waitForWorkers(ctx, record.url, record.pids, workerIds, auth);
 }
 
 /**
@@ -121,7 +170,11 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<C
   // A record whose processes are all gone is stale (a crash, a reboot): start afresh.
   removeClusterRecord(paths);
   mkdirSync(paths.logs, { recursive: true });
-  const record = { url: '', pids: {} as Record<string, number>, startedAt: new Date().toISOString() };
+  const record: { url: string; pids: Record<string, number>; startedAt: string; dashboard?: string } = {
+    url: '',
+    pids: {},
+    startedAt: new Date().toISOString(),
+  };
   try {
     await launch(options, paths, record);
   } catch (e) {

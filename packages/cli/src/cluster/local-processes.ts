@@ -27,10 +27,15 @@ export function acceptsConnections(port: number): Promise<boolean> {
  * Starts `command args` detached: its own process group (so a terminal's Ctrl-C and the exit of
  * `mrm up` do not reach it), stdout and stderr appended to `logFile`, not waited for. Returns the pid.
  */
-export function spawnDetached(command: string, args: readonly string[], logFile: string): number {
+export function spawnDetached(
+  command: string,
+  args: readonly string[],
+  logFile: string,
+  env: NodeJS.ProcessEnv = process.env,
+): number {
   const log = openSync(logFile, 'a');
   try {
-    const child = spawn(command, args, { detached: true, stdio: ['ignore', log, log] });
+    const child = spawn(command, args, { detached: true, stdio: ['ignore', log, log], env });
     if (child.pid === undefined) {
       throw new MrmError(ErrorCode.Internal, `could not start ${command} (see ${logFile})`);
     }

@@ -67,8 +67,13 @@ export async function waitForWorkers(
   url: string,
   pids: Readonly<Record<string, number>>,
   workerIds: readonly string[],
+  auth?: { readonly user: string; readonly pass: string } | { readonly token: string },
 ): Promise<void> {
-  const transport = await NatsTransport.connect({ servers: url, name: 'mrm-up' });
+  const transport = await NatsTransport.connect({
+    servers: url,
+    name: 'mrm-up',
+    ...(auth !== undefined ? { security: auth } : {}),
+  });
   try {
     for (;;) {
       let missing: readonly string[] = workerIds;

@@ -2,6 +2,9 @@
  * Reading a cluster job's result: the coordinator says which merge worker owns each partition
  * and which versions exist; the entries come from the owners, page by page.
  */
+
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   type CanonicalKey,
   ErrorCode,
@@ -13,7 +16,9 @@ import {
   type Transport,
   type VersionInfo,
 } from '@mrm/core';
+import type { ResultJob } from '../result-output.js';
 import type { ResultSource } from '../result-reader.js';
+import { clusterJobLoader } from './job-shipping.js';
 
 const PAGE_ENTRIES = 5000;
 
@@ -79,4 +84,34 @@ export class RemoteResultSource implements ResultSource {
       if (page.done) return;
     }
   }
+}
+
+/**
+ * A cluster job's result, ready to read: its merge workers as the source, its finalize from the
+ * cluster's bundle. `info` is fetched from the coordinator unless given (the coordinator itself
+ * passes its own). What `mrm query --nats`, `submit --out` and `GET /api/query` all read through.
+ */
+export async function openClusterResult(
+  transport: Transport,
+  name: string,
+  timeoutMs: number,
+  known?: JobInfoReply,
+): Promise<{ source: RemoteResultSource; job: ResultJob; info: JobInfoReply }> {
+  const info = known ?? (await fetchJobInfo(transport, name, timeoutMs));
+  const code = await clusterJobLoader(
+    transport,
+    join(tmpdir(), 'mrm-query-bundles'),
+  )({
+    name: info.name,
+    bundleHash: info.bundleHash,
+  });
+  return {
+    source: new RemoteResultSource(transport, info, timeoutMs),
+    job: {
+      name: info.name,
+      partitions: info.partitions,
+      ...(code.finalize !== undefined ? { finalize: code.finalize } : {}),
+    },
+    info,
+  };
 }

@@ -1,6 +1,5 @@
 /** `mrm query` (on a local state directory or a cluster) and `mrm versions`. */
 import { access } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { JobRecord } from '@mrm/coordinator';
 import {
@@ -13,8 +12,7 @@ import {
   type VersionInfo,
 } from '@mrm/core';
 import { connectCluster } from '../cluster/connect.js';
-import { clusterJobLoader } from '../cluster/job-shipping.js';
-import { fetchJobInfo, RemoteResultSource } from '../cluster/remote-result.js';
+import { fetchJobInfo, openClusterResult } from '../cluster/remote-result.js';
 import { importJob } from '../job-loader.js';
 import { say } from '../report.js';
 import { type ResultJob, writeJobResult } from '../result-output.js';
@@ -68,24 +66,8 @@ export async function writeClusterResult(
   job: { name: string },
   request: { out: string; version?: number; key?: Key },
 ): Promise<number> {
-  const info = await fetchJobInfo(transport, job.name, QUERY_TIMEOUT_MS);
-  const code = await clusterJobLoader(
-    transport,
-    join(tmpdir(), 'mrm-query-bundles'),
-  )({
-    name: info.name,
-    bundleHash: info.bundleHash,
-  });
-  const source = new RemoteResultSource(transport, info, QUERY_TIMEOUT_MS);
-  return writeJobResult(
-    source,
-    {
-      name: info.name,
-      partitions: info.partitions,
-      ...(code.finalize !== undefined ? { finalize: code.finalize } : {}),
-    },
-    request,
-  );
+  const { source, job: resultJob } = await openClusterResult(transport, job.name, QUERY_TIMEOUT_MS);
+  return writeJobResult(source, resultJob, request);
 }
 
 const QUERY_TIMEOUT_MS = 30_000;
@@ -99,7 +81,7 @@ export async function queryCommand(options: QueryCommandOptions): Promise<void> 
     ...(key !== undefined ? { key } : {}),
   };
   if (options.state === undefined) {
-    const transport = await connectCluster(options.nats, 'mrm-query');
+    const transport = await connectCluster(options, 'mrm-query');
     try {
       const lines = await writeClusterResult(transport, { name: options.job }, request);
       if (key !== undefined && lines === 0) say(`mrm: key ${JSON.stringify(key)} is not in the result`);
@@ -124,7 +106,7 @@ function versionLine(v: VersionInfo): string {
 /** Runs `mrm versions`: one line per version, oldest first, on a local --state or the cluster. */
 export async function versionsCommand(options: { state?: string; nats?: string; job: string }): Promise<void> {
   if (options.state === undefined) {
-    const transport = await connectCluster(options.nats, 'mrm-versions');
+    const transport = await connectCluster(options, 'mrm-versions');
     try {
       const info = await fetchJobInfo(transport, options.job, QUERY_TIMEOUT_MS);
       for (const v of info.versions) process.stdout.write(versionLine(v));

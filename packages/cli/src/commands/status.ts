@@ -1,6 +1,7 @@
 /** `mrm status`: jobs, batches, workers and lag at a glance (or as JSON). */
 import { encodeApi, expectReply, type JobStatus, type StatusReply, type WorkerStatus } from '@mrm/core';
 import { connectCluster } from '../cluster/connect.js';
+import { statusJson } from '../cluster/status-json.js';
 import { skewLines } from '../skew-text.js';
 
 /** Options of `mrm status`. */
@@ -61,7 +62,7 @@ function workerRows(workers: readonly WorkerStatus[], now: number): string[][] {
 
 /** Runs `mrm status`. */
 export async function statusCommand(jobId: string | undefined, options: StatusCommandOptions): Promise<void> {
-  const transport = await connectCluster(options.nats, 'mrm-status');
+  const transport = await connectCluster(options, 'mrm-status');
   let status: StatusReply;
   try {
     const reply = await transport.request(
@@ -74,11 +75,7 @@ export async function statusCommand(jobId: string | undefined, options: StatusCo
     await transport.close();
   }
   if (options.json === true) {
-    const body =
-      jobId !== undefined
-        ? { ...status.jobs[0], workers: status.workers }
-        : { jobs: status.jobs, workers: status.workers };
-    process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(statusJson(status, jobId), null, 2)}\n`);
     return;
   }
   const now = Date.now();

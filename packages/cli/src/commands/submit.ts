@@ -45,7 +45,7 @@ export async function submitCommand(jobPath: string, options: SubmitCommandOptio
   }
   const loaded = await loadJob(jobPath, join(tmpdir(), 'mrm-submit-bundles'));
   const files = await expandInputs(options.input);
-  const transport = await connectCluster(options.nats, 'mrm-submit');
+  const transport = await connectCluster(options, 'mrm-submit');
   try {
     await publishBundle(transport, loaded.bundle);
     const inputs = await shipInputs(transport, files, options.sharedFs === true);
@@ -80,6 +80,12 @@ export async function submitCommand(jobPath: string, options: SubmitCommandOptio
     process.stdout.write(`${jobId}\n`);
     if (finished === undefined) return;
     const status = await finished;
+    if (status.state === 'cancelled') {
+      throw new MrmError(
+        ErrorCode.Aborted,
+        `job ${jobId} was cancelled; its result stays at its last committed version`,
+      );
+    }
     if (status.state === 'failed') {
       const error = status.error !== undefined ? fromWireError(status.error) : undefined;
       throw new MrmError(
@@ -108,7 +114,7 @@ export async function submitCommand(jobPath: string, options: SubmitCommandOptio
 function waitForEnd(transport: Transport, jobId: string, timeoutMs: number | undefined): Promise<JobStatus> {
   return new Promise<JobStatus>((resolve, reject) => {
     const done = (s: JobStatus) => {
-      if (s.state !== 'succeeded' && s.state !== 'failed') return;
+      if (s.state !== 'succeeded' && s.state !== 'failed' && s.state !== 'cancelled') return;
       cleanup();
       resolve(s);
     };

@@ -1,7 +1,23 @@
 /** `mrm up`: start a local cluster of separate processes and return while it runs. */
 import { join } from 'node:path';
-import { startLocalCluster } from '../cluster/local-cluster.js';
+import { ErrorCode, MrmError } from '@mrm/core';
+import { type LocalClusterOptions, startLocalCluster } from '../cluster/local-cluster.js';
+import { httpToken } from '../ops/http-options.js';
 import { say } from '../report.js';
+
+/** The login the cluster's own nats-server requires, from the flags (else the environment). */
+function natsAuthOf(options: UpCommandOptions): { natsAuth?: LocalClusterOptions['natsAuth'] } {
+  const user = options.natsUser ?? process.env.MRM_NATS_USER;
+  const pass = options.natsPass ?? process.env.MRM_NATS_PASS;
+  const token = options.natsToken ?? process.env.MRM_NATS_TOKEN;
+  if (token !== undefined && user !== undefined) {
+    throw new MrmError(ErrorCode.BadOption, 'give --nats-user/--nats-pass or --nats-token, not both');
+  }
+  if (token !== undefined) return { natsAuth: { token } };
+  if (user === undefined) return {};
+  if (pass === undefined) throw new MrmError(ErrorCode.BadOption, '--nats-user needs --nats-pass');
+  return { natsAuth: { user, pass } };
+}
 
 /** Options of `mrm up`. */
 export interface UpCommandOptions {
@@ -10,6 +26,10 @@ export interface UpCommandOptions {
   readonly dir: string;
   readonly threads?: number;
   readonly timeout?: number;
+  readonly natsUser?: string;
+  readonly natsPass?: string;
+  readonly natsToken?: string;
+  readonly httpToken?: string;
 }
 
 /** Runs `mrm up`: prints `MRM_NATS_URL=<url>` on stdout once every worker is alive. */
@@ -27,11 +47,14 @@ export async function upCommand(options: UpCommandOptions): Promise<void> {
       signal: abort.signal,
       ...(options.threads !== undefined ? { threads: options.threads } : {}),
       ...(options.timeout !== undefined ? { readyTimeoutMs: options.timeout } : {}),
+      ...natsAuthOf(options),
+      ...(httpToken(options) !== undefined ? { httpToken: httpToken(options) } : {}),
     });
     say(
       `mrm: cluster ready in ${options.dir}: nats-server, coordinator, ${options.maps} map and ${options.merges} merge workers (logs in ${join(options.dir, 'logs')}; stop with mrm down --dir ${options.dir})`,
     );
     process.stdout.write(`MRM_NATS_URL=${record.url}\n`);
+    if (record.dashboard !== undefined) process.stdout.write(`MRM_DASHBOARD=${record.dashboard}\n`);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

@@ -5,18 +5,22 @@ import { ErrorCode, MrmError, WorkerRole } from '@mrm/core';
 import { MapWorker, ThreadPoolMapExecutor } from '@mrm/map-worker';
 import { MergeWorker } from '@mrm/merge-worker';
 import { LmdbStateStore } from '@mrm/store-lmdb';
-import { clusterConnectOptions, connectCluster } from '../cluster/connect.js';
+import { type ClusterConnectOptions, clusterConnectOptions, connectCluster } from '../cluster/connect.js';
 import { startHeartbeatThread } from '../cluster/heartbeat-thread.js';
 import { InputCache } from '../cluster/input-shipping.js';
 import { clusterJobLoader, fetchBundle } from '../cluster/job-shipping.js';
 import { untilStopped } from '../cluster/lifecycle.js';
 import { consoleLogger } from '../console-logger.js';
+import { type HttpCommandOptions, httpToken } from '../ops/http-options.js';
+import { type HttpServerHandle, startHttpServer } from '../ops/http-server.js';
+import { metricsRoute } from '../ops/metrics-route.js';
+import { processResourceSampler } from '../ops/process-resources.js';
+import { PromMetrics } from '../ops/prom-metrics.js';
 import { lockStateDir, statePaths } from '../state-dir.js';
 
 /** Options of `mrm worker`. */
-export interface WorkerCommandOptions {
+export interface WorkerCommandOptions extends ClusterConnectOptions, HttpCommandOptions {
   readonly role: 'map' | 'merge';
-  readonly nats?: string;
   readonly state?: string;
   readonly id?: string;
   readonly threads?: number;
@@ -36,9 +40,11 @@ export async function workerCommand(options: WorkerCommandOptions): Promise<void
   const logger = consoleLogger(options.verbose === true ? 'debug' : 'info', { role, worker: id });
   const paths = statePaths(options.state ?? join(tmpdir(), `mrm-worker-${id}`));
   const unlock = await lockStateDir(paths);
-  const transport = await connectCluster(options.nats, `mrm-${id}`, logger);
+  const transport = await connectCluster(options, `mrm-${id}`, logger);
+  const metrics = new PromMetrics({ role, worker: id });
   const closers: Array<() => Promise<void>> = [];
   let stats: () => Record<string, number>;
+  let phase: () => string;
   if (role === WorkerRole.Map) {
     const inputs = new InputCache(transport, join(paths.root, 'inputs'));
     const worker = new MapWorker({
@@ -49,6 +55,7 @@ export async function workerCommand(options: WorkerCommandOptions): Promise<void
         ...(options.threads !== undefined ? { threads: options.threads } : {}),
       }),
       logger,
+      metrics,
       prepareTask: async (task) => ({
         ...task,
         job: { ...task.job, bundlePath: await fetchBundle(transport, task.job, paths.bundles) },
@@ -58,6 +65,7 @@ export async function workerCommand(options: WorkerCommandOptions): Promise<void
     worker.start();
     closers.push(() => worker.close());
     stats = () => ({ ...worker.stats() });
+    phase = () => worker.phase();
   } else {
     const store = await LmdbStateStore.open({ path: paths.lmdb });
     const worker = new MergeWorker({
@@ -66,6 +74,7 @@ export async function workerCommand(options: WorkerCommandOptions): Promise<void
       store,
       loadJob: clusterJobLoader(transport, paths.bundles),
       logger,
+      metrics,
     });
     worker.start();
     closers.push(
@@ -73,13 +82,30 @@ export async function workerCommand(options: WorkerCommandOptions): Promise<void
       () => store.close(),
     );
     stats = () => ({ ...worker.stats() });
+    phase = () => worker.phase();
+  }
+  let server: HttpServerHandle | undefined;
+  if (options.metricsPort !== undefined) {
+    const token = httpToken(options);
+    server = await startHttpServer({
+      port: options.metricsPort,
+      ...(options.httpHost !== undefined ? { host: options.httpHost } : {}),
+      ...(token !== undefined ? { token } : {}),
+      routes: [metricsRoute(metrics)],
+      logger,
+    });
+    closers.unshift(() => (server as HttpServerHandle).close());
+    logger.info('metrics ready', { url: `${server.url}/metrics` });
   }
   // From a thread of its own: a busy main thread (user code, a long merge) still beats.
   const heartbeat = await startHeartbeatThread({
-    connect: clusterConnectOptions(options.nats, `mrm-${id}`),
+    connect: clusterConnectOptions(options, `mrm-${id}`),
     workerId: id,
     role,
     stats: () => stats(),
+    resources: processResourceSampler(),
+    phase: () => phase(),
+    ...(server !== undefined ? { metricsUrl: `${server.url}/metrics` } : {}),
   });
   logger.info('worker ready');
   const signal = await untilStopped();

@@ -26,6 +26,12 @@ import { VersionCommitter } from './version-committer.js';
 /** Where a run is: running, then settled one way or the other. */
 export type JobRunState = 'created' | 'running' | 'committed' | 'failed' | 'abandoned';
 
+/** A worker a run waits for, and for what. */
+export interface RunBlocker {
+  readonly workerId: string;
+  readonly waitingFor: string;
+}
+
 /** Progress of a run for status reports. */
 export interface RunSnapshot {
   readonly totalBatches: number;
@@ -186,6 +192,38 @@ export class JobRun {
     }
   }
 
+  /** Versions this run has committed so far. */
+  get versionsCommitted(): number {
+    return this.committer.versions.length;
+  }
+
+  /**
+   * The workers the run waits for, most likely culprit first: those holding up its lowest
+   * unmerged batch (its map task, the merge workers that have not merged it), or, once every
+   * batch is merged, the merge workers that have not written the next version.
+   */
+  blockers(): RunBlocker[] {
+    const { ctx } = this;
+    const seq = this.merged.lowestUnmerged;
+    const out: RunBlocker[] = [];
+    if (seq < ctx.plan.batchIds.length) {
+      const index = ctx.plan.splits.findIndex((s) => s.batches.some((b) => b.seq === seq));
+      const task = this.dispatcher.taskOf(index);
+      if (task !== undefined && !task.done) out.push({ workerId: task.worker, waitingFor: `map task t${index}` });
+      const reported = this.merged.reportersOf(seq);
+      for (const w of ctx.mergeWorkers) {
+        if (reported?.has(w) !== true) out.push({ workerId: w, waitingFor: `batch ${seq + 1} merged` });
+      }
+      return out;
+    }
+    const version = firstVersionOf(ctx) + this.committer.versions.length;
+    const written = this.committer.writersOf(version);
+    for (const w of ctx.mergeWorkers) {
+      if (written?.has(w) !== true) out.push({ workerId: w, waitingFor: `version ${version} written` });
+    }
+    return out;
+  }
+
   /** Progress for status reports. */
   snapshot(): RunSnapshot {
     const merged = this.merged.lowestUnmerged;
@@ -251,22 +289,31 @@ export class JobRun {
     this.stall.stop();
   }
 
-  /** Stops the run and rolls every merge worker back to the version the run started from. */
-  async fail(error: unknown): Promise<void> {
+  /**
+   * Stops the run and rolls every merge worker back to the version the run started from, or, with
+   * `keepCommitted` (a cancel), to the last version this run committed.
+   */
+  async fail(error: unknown, keepCommitted = false): Promise<void> {
     if (this.finished) return;
     this.settle('failed');
     const { ctx } = this;
     const reason = error instanceof Error ? error.message : String(error);
-    ctx.logger.warn('run failed; rolling back', { jobId: ctx.jobId, rollbackTo: ctx.base?.version ?? 0, reason });
+    abortMapTasks(ctx, this.dispatcher.liveWorkers, reason);
     try {
+      // A commit under way finishes first: what it committed is kept by a cancel.
       await this.committer.stop();
+      const rollbackTo =
+        (keepCommitted ? this.committer.versions.at(-1)?.version : undefined) ?? ctx.base?.version ?? 0;
+      ctx.logger.warn(keepCommitted ? 'run cancelled' : 'run failed; rolling back', {
+        jobId: ctx.jobId,
+        rollbackTo,
+        reason,
+      });
       await rollBack(
         ctx,
         this.requests,
-        {
-          mapWorkers: this.dispatcher.liveWorkers,
-          mergeWorkers: ctx.mergeWorkers.filter((w) => !this.lostMergeWorkers.has(w)),
-        },
+        ctx.mergeWorkers.filter((w) => !this.lostMergeWorkers.has(w)),
+        rollbackTo,
         reason,
       );
     } catch (e) {

@@ -54,6 +54,11 @@ export class MergeTracker {
     return !this.isMerged(seq) && this.reports.get(seq)?.has(from) !== true;
   }
 
+  /** The merge workers that reported batch `seq` merged (while it is not merged everywhere). */
+  reportersOf(seq: number): ReadonlySet<string> | undefined {
+    return this.reports.get(seq);
+  }
+
   /** True when batch `seq` is merged everywhere. */
   isMerged(seq: number): boolean {
     return seq < this.lowest || this.mergedAbove.has(seq);

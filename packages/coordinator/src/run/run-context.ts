@@ -1,5 +1,5 @@
 /** What every part of a run shares: the run's identity, its plan, its ports and its settings. */
-import type { Clock, JobRef, Logger, ResolvedJob, StateStore, Transport, VersionInfo } from '@mrm/core';
+import type { Clock, JobRef, Logger, Metrics, ResolvedJob, StateStore, Transport, VersionInfo } from '@mrm/core';
 import type { JobRecord } from '../job-record.js';
 import type { RunPlan } from '../run-plan.js';
 import type { RunSettings } from '../run-settings.js';
@@ -34,6 +34,8 @@ export interface JobRunContext {
   readonly owners?: readonly string[];
   readonly settings: RunSettings;
   readonly logger: Logger;
+  /** Where commit durations go (default: nowhere). */
+  readonly metrics?: Metrics;
   readonly onProgress?: (progress: RunProgress) => void;
 }
 

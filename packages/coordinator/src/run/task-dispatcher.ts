@@ -158,6 +158,11 @@ export class TaskDispatcher {
     return this.workers.length;
   }
 
+  /** Who runs the current attempt of task `index`, and whether it reported done (undefined: not dispatched yet). */
+  taskOf(index: number): { readonly worker: string; readonly done: boolean } | undefined {
+    return this.tasks.get(index);
+  }
+
   /** Map workers still taking tasks. */
   get liveWorkers(): readonly string[] {
     return this.workers;

@@ -38,6 +38,12 @@ export class VersionCommitter {
     this.nextVersion = firstVersionOf(ctx);
   }
 
+  /** The merge workers that wrote `version` so far (while not every one has). */
+  writersOf(version: number): ReadonlySet<string> | undefined {
+    const reports = this.written.get(version);
+    return reports === undefined ? undefined : new Set(reports.keys());
+  }
+
   /** Versions committed so far, in order. */
   get versions(): readonly VersionInfo[] {
     return this.committedVersions;
@@ -95,6 +101,7 @@ export class VersionCommitter {
   private async commit(version: number, throughSeq: number, reports: CheckpointWrittenMessage[]): Promise<void> {
     if (this.stopped) return;
     const { ctx } = this;
+    const startedMs = performance.now();
     const info = this.versionInfo(version, throughSeq, reports);
     await ctx.record.saveVersionBatches(version, ctx.plan.batchIds.slice(this.fromSeq(version), throughSeq + 1));
     const last = version === firstVersionOf(ctx) + versionCountOf(ctx) - 1;
@@ -113,6 +120,7 @@ export class VersionCommitter {
     );
     await commitIfNewer(ctx.store, ctx.job.name, info);
     this.committedVersions.push(info);
+    ctx.metrics?.observe('mrm_commit_duration_seconds', (performance.now() - startedMs) / 1000, { job: ctx.job.name });
     this.events.committed(info, last);
   }
 }

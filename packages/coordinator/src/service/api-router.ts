@@ -10,21 +10,19 @@ import {
   type JobStatus,
   MrmError,
   type Reply,
+  type StatusReply,
   type SubmitRequest,
   toWireError,
-  type WorkerStatus,
 } from '@mrm/core';
 
 /** What the API needs from the service. */
 export interface ApiHandlers {
   /** Queues a submitted job (a retried submit is a no-op); resolves with its status. */
   submit(request: SubmitRequest): Promise<JobStatus | undefined>;
-  /** One job's status, or undefined. */
-  jobStatus(jobId: string): Promise<JobStatus | undefined>;
-  /** Recent jobs: running, queued, then history. */
-  allJobs(): Promise<JobStatus[]>;
-  /** Every worker ever seen. */
-  workers(): WorkerStatus[];
+  /** Jobs (one, or all) and workers; throws when `jobId` is unknown. */
+  status(jobId?: string): Promise<Omit<StatusReply, 'v'>>;
+  /** Cancels a queued or running job; resolves with its status. */
+  cancel(jobId: string): Promise<JobStatus>;
   /** A job's shape, owners and versions. */
   jobInfo(name: string): Promise<Omit<JobInfoReply, 'v'>>;
 }
@@ -38,12 +36,9 @@ export async function routeApiRequest(payload: Uint8Array, reply: Reply | undefi
       const status = await api.submit(m);
       reply(encodeApi({ type: 'status-reply', jobs: status !== undefined ? [status] : [], workers: [] }));
     } else if (m.type === 'status') {
-      const jobs =
-        m.jobId !== undefined ? [await api.jobStatus(m.jobId)].filter((j) => j !== undefined) : await api.allJobs();
-      if (m.jobId !== undefined && jobs.length === 0) {
-        throw new MrmError(ErrorCode.State, `no job with id '${m.jobId}'`);
-      }
-      reply(encodeApi({ type: 'status-reply', jobs, workers: api.workers() }));
+      reply(encodeApi(await api.status(m.jobId)));
+    } else if (m.type === 'cancel') {
+      reply(encodeApi({ type: 'status-reply', jobs: [await api.cancel(m.jobId)], workers: [] }));
     } else if (m.type === 'job-info') {
       reply(encodeApi(await api.jobInfo(m.name)));
     } else {

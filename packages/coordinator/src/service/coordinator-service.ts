@@ -10,9 +10,12 @@ import {
   decodeApi,
   ErrorCode,
   type JobInfoReply,
+  type JobStatus,
   MrmError,
   type RoleState,
+  type StatusReply,
   type Subscription,
+  type TimerHandle,
 } from '@mrm/core';
 import { Coordinator } from '../coordinator.js';
 import { JobRecord } from '../job-record.js';
@@ -28,6 +31,9 @@ import {
 import { StatusPublisher } from './status-publisher.js';
 import { WorkerRegistry } from './worker-registry.js';
 
+/** The watchdog looks at the running job at most this often. */
+const MIN_WATCH_EVERY_MS = 100;
+
 /** The cluster coordinator. */
 export class CoordinatorService {
   private readonly options: ResolvedCoordinatorServiceOptions;
@@ -39,11 +45,12 @@ export class CoordinatorService {
   /** Set from our reconnect until every live worker has been heard from again. */
   private reconnectedAtMs: number | undefined;
   private lifecycle: RoleState = 'created';
+  private watchdogTimer: TimerHandle | undefined;
 
   constructor(options: CoordinatorServiceOptions) {
     this.options = resolveCoordinatorServiceOptions(options);
-    const { transport, store, logger, clock } = this.options;
-    this.coordinator = new Coordinator({ transport, store, logger, clock });
+    const { transport, store, logger, clock, metrics } = this.options;
+    this.coordinator = new Coordinator({ transport, store, logger, clock, metrics });
     const history = new JobHistory(store);
     this.registry = new WorkerRegistry(
       clock,
@@ -87,6 +94,8 @@ export class CoordinatorService {
       this.reconnectedAtMs = clock.nowMs();
     });
     this.lifecycle = 'running';
+    const watchEvery = Math.max(MIN_WATCH_EVERY_MS, Math.floor(this.options.watchdogMs / 4));
+    this.watchdogTimer = clock.every(watchEvery, () => this.scheduler.watch());
     this.scheduler.resumeUnfinished();
   }
 
@@ -95,9 +104,8 @@ export class CoordinatorService {
       if (this.lifecycle !== 'running') throw new MrmError(ErrorCode.Aborted, 'the coordinator is shutting down');
       return this.scheduler.submit(request);
     },
-    jobStatus: (jobId: string) => this.scheduler.jobStatus(jobId),
-    allJobs: () => this.scheduler.allJobs(),
-    workers: () => this.registry.list(),
+    status: (jobId?: string) => this.status(jobId),
+    cancel: (jobId: string) => this.cancel(jobId),
     jobInfo: (name: string) => this.jobInfo(name),
   };
 
@@ -130,11 +138,25 @@ export class CoordinatorService {
   }
 
   /** A job's status: the running job, then the queue, then the history. */
-  jobStatus(jobId: string): ReturnType<JobScheduler['jobStatus']> {
+  jobStatus(jobId: string): Promise<JobStatus | undefined> {
     return this.scheduler.jobStatus(jobId);
   }
 
-  private async jobInfo(name: string): Promise<Omit<JobInfoReply, 'v'>> {
+  /** Jobs (one, or all: running, queued, then history) and workers; throws when `jobId` is unknown. */
+  status(jobId?: string): Promise<Omit<StatusReply, 'v'>> {
+    return this.scheduler.statusReply(jobId);
+  }
+
+  /**
+   * Cancels a job: a queued one leaves the queue; a running one stops, its state staying at its
+   * last committed version. Either way its history says cancelled. Resolves with its status.
+   */
+  cancel(jobId: string): Promise<JobStatus> {
+    return this.scheduler.cancel(jobId);
+  }
+
+  /** Where a job's state lives (partition owners) and its versions, for queries. */
+  async jobInfo(name: string): Promise<Omit<JobInfoReply, 'v'>> {
     const { store } = this.options;
     const shape = await new JobRecord(store, name).shape();
     if (shape === undefined) throw new MrmError(ErrorCode.State, `no job named '${name}' on this cluster`);
@@ -164,6 +186,7 @@ export class CoordinatorService {
     if (this.lifecycle === 'closed') return;
     this.lifecycle = 'closed';
     this.unlisten?.();
+    this.watchdogTimer?.cancel();
     for (const s of this.subscriptions) s.unsubscribe();
     this.registry.stop();
     this.scheduler.stop();

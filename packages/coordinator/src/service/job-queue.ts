@@ -33,6 +33,12 @@ export class JobQueue {
     return this.items.find((i) => i.request.jobId === jobId);
   }
 
+  /** Takes the queued job with this id out of the queue. */
+  remove(jobId: string): QueuedJob | undefined {
+    const i = this.items.findIndex((item) => item.request.jobId === jobId);
+    return i < 0 ? undefined : this.items.splice(i, 1)[0];
+  }
+
   /** Everything queued, in run order. */
   list(): readonly QueuedJob[] {
     return this.items;

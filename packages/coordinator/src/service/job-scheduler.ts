@@ -1,14 +1,26 @@
 /**
  * Submitted jobs, one at a time: a priority queue, a serial loop that runs the next job (waits
- * for workers, assigns partitions, runs it on the {@link Coordinator}), and the status of every
- * job — the running one, then the queue, then the history (seeds/003).
+ * for workers, assigns partitions, runs it on the {@link Coordinator}), cancelling, the watchdog
+ * over the running job, and the status of every job — the running one, then the queue, then the
+ * history (seeds/003).
  */
-import { ErrorCode, type JobStatus, MrmError, type ResolvedJob, type SubmitRequest, toWireError } from '@mrm/core';
+import {
+  ErrorCode,
+  type JobStatus,
+  MrmError,
+  type ResolvedJob,
+  type StatusReply,
+  type SubmitRequest,
+  toWireError,
+  WorkerRole,
+} from '@mrm/core';
 import type { Coordinator } from '../coordinator.js';
 import type { RunJobOptions } from '../run-settings.js';
 import type { JobHistory } from './job-history.js';
 import { JobQueue } from './job-queue.js';
+import { JobWatchdog } from './job-watchdog.js';
 import { assignOwners } from './partition-owners.js';
+import { ProgressMetrics } from './progress-metrics.js';
 import type { ResolvedCoordinatorServiceOptions } from './service-options.js';
 import type { StatusPublisher } from './status-publisher.js';
 import type { WorkerRegistry } from './worker-registry.js';
@@ -18,8 +30,15 @@ import { waitForWorkers } from './worker-waiter.js';
 export class JobScheduler {
   private readonly queue = new JobQueue();
   private running: JobStatus | undefined;
+  /** Aborted by `cancel` of the running job. */
+  private runningAbort: AbortController | undefined;
+  /** Settles with the running job's final status. */
+  private runningDone: Promise<JobStatus> | undefined;
+  /** Partition owners of the jobs seen since start, for status. */
+  private readonly ownersByJob = new Map<string, readonly string[]>();
+  private readonly watchdog: JobWatchdog;
   private loop: Promise<void> = Promise.resolve();
-  /** Aborted when the service closes: a wait for workers ends at once. */
+  /** Aborted when the service closes: a wait for workers ends at once, the running job is left to resume. */
   private readonly closing = new AbortController();
 
   constructor(
@@ -28,7 +47,15 @@ export class JobScheduler {
     private readonly registry: WorkerRegistry,
     private readonly history: JobHistory,
     private readonly status: StatusPublisher,
-  ) {}
+  ) {
+    this.watchdog = new JobWatchdog({
+      clock: options.clock,
+      stallMs: options.watchdogMs,
+      logger: options.logger,
+      metrics: options.metrics,
+      phaseOf: (id) => this.registry.phase(id),
+    });
+  }
 
   /** Queues a submitted job (a retried submit is a no-op) and returns its status. */
   async submit(request: SubmitRequest): Promise<JobStatus | undefined> {
@@ -64,13 +91,83 @@ export class JobScheduler {
     return this.history.get(jobId);
   }
 
-  /** The running job, the queued ones, then the 50 most recent of the history. */
-  async allJobs(): Promise<JobStatus[]> {
-    const out: JobStatus[] = [];
-    if (this.running !== undefined) out.push(this.running);
-    for (const q of this.queue.list()) out.push(queuedStatus(q.request, q.submittedAtMs));
-    for (const h of await this.history.recent(50)) if (!out.some((j) => j.jobId === h.jobId)) out.push(h);
-    return out;
+  /** Jobs (one, or all: running, queued, then history) and workers; throws when `jobId` is unknown. */
+  async statusReply(jobId?: string): Promise<Omit<StatusReply, 'v'>> {
+    const jobs = jobId !== undefined ? [await this.jobStatus(jobId)].filter(isDefined) : await this.allJobs();
+    if (jobId !== undefined && jobs.length === 0) throw new MrmError(ErrorCode.State, `no job with id '${jobId}'`);
+    const workers = this.registry.list().map((w) => {
+      const partitions: Record<string, number[]> = {};
+      for (const [name, owners] of this.ownersByJob) {
+        const mine = owners.flatMap((o, p) => (o === w.workerId ? [p] : []));
+        if (mine.length > 0) partitions[name] = mine;
+      }
+      return Object.keys(partitions).length > 0 ? { ...w, partitions } : w;
+    });
+    return { type: 'status-reply', jobs, workers };
+  }
+
+  /**
+   * Cancels a job: a queued one leaves the queue; a running one stops, its state staying at its
+   * last committed version. Either way its history says cancelled. Resolves with its status.
+   */
+  async cancel(jobId: string): Promise<JobStatus> {
+    const { clock, logger, metrics } = this.options;
+    const queued = this.queue.remove(jobId);
+    if (queued !== undefined) {
+      const status: JobStatus = {
+        ...queuedStatus(queued.request, queued.submittedAtMs),
+        state: 'cancelled',
+        finishedAtMs: clock.nowMs(),
+      };
+      logger.info('job cancelled', { jobId, was: 'queued' });
+      await this.status.publish(status, true);
+      await this.history.dropRequest(jobId);
+      metrics.add('mrm_jobs_finished_total', 1, { state: 'cancelled' });
+      return status;
+    }
+    if (this.running?.jobId === jobId && this.runningAbort !== undefined) {
+      logger.info('job cancelled', { jobId, was: 'running' });
+      const done = this.runningDone;
+      this.runningAbort.abort(new MrmError(ErrorCode.Aborted, `job ${jobId} was cancelled`));
+      if (done !== undefined) return done;
+    }
+    const status = await this.jobStatus(jobId);
+    if (status === undefined) throw new MrmError(ErrorCode.State, `no job with id '${jobId}'`);
+    if (status.state === 'running' || status.state === 'queued') {
+      throw new MrmError(ErrorCode.State, `job ${jobId} is starting; cancel it again in a moment`);
+    }
+    throw new MrmError(
+      ErrorCode.State,
+      `job ${jobId} has already ${status.state === 'cancelled' ? 'been cancelled' : status.state}`,
+    );
+  }
+
+  /** Runs the watchdog over the running job and refreshes the gauges (called on a timer). */
+  watch(): void {
+    const { metrics } = this.options;
+    const running = this.running;
+    const run = running !== undefined ? this.coordinator.activeRun(running.jobId) : undefined;
+    const stall = this.watchdog.check(
+      running === undefined
+        ? undefined
+        : {
+            jobId: running.jobId,
+            name: running.name,
+            progress: running.progress,
+            versions: run?.versionsCommitted ?? 0,
+            blockers: () => run?.blockers() ?? [],
+          },
+    );
+    if (running !== undefined && this.running === running && stall?.message !== running.stalled?.message) {
+      const { stalled: _, ...rest } = running;
+      this.running = stall !== undefined ? { ...rest, stalled: stall } : rest;
+      void this.status.publish(this.running, false);
+    }
+    metrics.set('mrm_jobs', this.queue.size, { state: 'queued' });
+    metrics.set('mrm_jobs', this.running !== undefined ? 1 : 0, { state: 'running' });
+    for (const role of [WorkerRole.Map, WorkerRole.Merge]) {
+      metrics.set('mrm_workers_alive', this.registry.alive(role).length, { worker_role: role });
+    }
   }
 
   /** Resolves when the job running now (and the loop's current step) has finished. */
@@ -91,6 +188,15 @@ export class JobScheduler {
     this.closing.abort(new MrmError(ErrorCode.Aborted, 'the coordinator is closing'));
   }
 
+  /** The running job, the queued ones, then the 50 most recent of the history. */
+  private async allJobs(): Promise<JobStatus[]> {
+    const out: JobStatus[] = [];
+    if (this.running !== undefined) out.push(this.running);
+    for (const q of this.queue.list()) out.push(queuedStatus(q.request, q.submittedAtMs));
+    for (const h of await this.history.recent(50)) if (!out.some((j) => j.jobId === h.jobId)) out.push(h);
+    return out;
+  }
+
   /** Runs `work` after everything queued before it; a failure is logged, never blocks what follows. */
   private serially(work: () => Promise<void>): void {
     this.loop = this.loop
@@ -104,23 +210,44 @@ export class JobScheduler {
     const next = this.queue.shift();
     if (next === undefined) return;
     const { request } = next;
-    const { clock, logger } = this.options;
     let status: JobStatus = {
       ...queuedStatus(request, next.submittedAtMs),
       state: 'running',
-      startedAtMs: clock.nowMs(),
+      startedAtMs: this.options.clock.nowMs(),
     };
     this.running = status;
+    const abort = new AbortController();
+    this.runningAbort = abort;
+    let settle: (s: JobStatus) => void = () => {};
+    this.runningDone = new Promise((resolve) => {
+      settle = resolve;
+    });
+    try {
+      status = await this.runOne(request, status, abort);
+    } finally {
+      this.running = undefined;
+      this.runningAbort = undefined;
+      this.runningDone = undefined;
+      settle(status);
+    }
+  }
+
+  /** Runs one job to its end; resolves with its final status (saved and published). */
+  private async runOne(request: SubmitRequest, started: JobStatus, abort: AbortController): Promise<JobStatus> {
+    const { clock, logger, metrics } = this.options;
+    let status = started;
+    const progressMetrics = new ProgressMetrics(metrics, request.job.name);
     await this.status.publish(status, true);
     try {
       const job = await this.options.loadJob(request.job);
       const inputs = await this.options.resolveInputs(request.inputs);
+      abort.signal.throwIfAborted();
       const { mapWorkers, mergeWorkers } = await waitForWorkers(
         this.registry,
         clock,
         this.options.workerWaitMs,
         job.name,
-        this.closing.signal,
+        AbortSignal.any([abort.signal, this.closing.signal]),
       );
       const owners = await this.owners(job, mergeWorkers);
       const result = await this.coordinator.runJob({
@@ -132,10 +259,19 @@ export class JobScheduler {
         mergeWorkers: [...new Set(owners)],
         owners,
         options: { ...this.options.runOptions, ...runOptionsOf(request) },
-        onProgress: () => {
+        signal: abort.signal,
+        onProgress: (p) => {
           const run = this.coordinator.activeRun(request.jobId);
           if (run === undefined || this.running === undefined) return;
-          this.running = { ...this.running, progress: run.snapshot(), skew: run.skewStatus() };
+          const progress = run.snapshot();
+          progressMetrics.update(progress, p.versions.length);
+          // Versions committed so far show while the job runs (queries can read them already).
+          this.running = {
+            ...this.running,
+            progress,
+            skew: run.skewStatus(),
+            versions: p.versions.map((v) => v.version),
+          };
           void this.status.publish(this.running, false);
         },
       });
@@ -149,22 +285,33 @@ export class JobScheduler {
         ...(result.skew !== undefined ? { skew: result.skew } : {}),
       };
     } catch (e) {
-      if (this.closing.signal.aborted) {
+      if (this.closing.signal.aborted && !abort.signal.aborted) {
+        // Abandoned by close(): left as running on disk for the next coordinator to resume.
         logger.info('job left for the next coordinator to resume', { jobId: request.jobId });
-        this.running = undefined;
-        return;
+        progressMetrics.finish();
+        return status;
       }
-      logger.warn('job failed', { jobId: request.jobId, error: String(e) });
-      status = { ...status, state: 'failed', finishedAtMs: clock.nowMs(), error: toWireError(e) };
+      const progress = this.running?.progress !== undefined ? { progress: this.running.progress } : {};
+      if (abort.signal.aborted) {
+        status = { ...status, ...progress, state: 'cancelled', finishedAtMs: clock.nowMs() };
+      } else {
+        logger.warn('job failed', { jobId: request.jobId, error: String(e) });
+        status = { ...status, ...progress, state: 'failed', finishedAtMs: clock.nowMs(), error: toWireError(e) };
+      }
     }
+    progressMetrics.finish();
+    metrics.add('mrm_jobs_finished_total', 1, { state: status.state });
     this.running = undefined;
     await this.status.publish(status, true);
     await this.history.dropRequest(request.jobId);
     await this.history.prune();
+    return status;
   }
 
-  private owners(job: ResolvedJob, mergeWorkers: readonly string[]): Promise<string[]> {
-    return assignOwners(this.options.store, job, mergeWorkers, (w) => this.registry.isAlive(w));
+  private async owners(job: ResolvedJob, mergeWorkers: readonly string[]): Promise<string[]> {
+    const owners = await assignOwners(this.options.store, job, mergeWorkers, (w) => this.registry.isAlive(w));
+    this.ownersByJob.set(job.name, owners);
+    return owners;
   }
 }
 
@@ -177,6 +324,10 @@ function queuedStatus(request: SubmitRequest, submittedAtMs: number): JobStatus 
     priority: request.options.priority ?? 0,
     submittedAtMs,
   };
+}
+
+function isDefined<T>(v: T | undefined): v is T {
+  return v !== undefined;
 }
 
 function runOptionsOf(request: SubmitRequest): RunJobOptions {

@@ -5,14 +5,16 @@ import {
   type InputRef,
   type JobLoader,
   type Logger,
+  type Metrics,
   MrmError,
+  noMetrics,
   type StateStore,
   silentLogger,
   systemClock,
   type Transport,
 } from '@mrm/core';
 import type { SourceFile } from '@mrm/input';
-import { DEFAULT_HEARTBEAT_TIMEOUT_MS, DEFAULT_WORKER_WAIT_MS } from '../defaults.js';
+import { DEFAULT_HEARTBEAT_TIMEOUT_MS, DEFAULT_WATCHDOG_MS, DEFAULT_WORKER_WAIT_MS } from '../defaults.js';
 import type { RunJobOptions } from '../run-settings.js';
 
 /** Options of {@link CoordinatorService}. */
@@ -32,6 +34,10 @@ export interface CoordinatorServiceOptions {
   readonly workerWaitMs?: number;
   /** Options applied to every run (tests shorten timeouts with it). */
   readonly runOptions?: RunJobOptions;
+  /** Where counters go (default: nowhere). */
+  readonly metrics?: Metrics;
+  /** A running job without progress this long gets a stall warning (default {@link DEFAULT_WATCHDOG_MS}). */
+  readonly watchdogMs?: number;
 }
 
 /** {@link CoordinatorServiceOptions} with defaults filled. */
@@ -48,6 +54,8 @@ export function resolveCoordinatorServiceOptions(
     heartbeatTimeoutMs: positiveMs('heartbeat-timeout', options.heartbeatTimeoutMs, DEFAULT_HEARTBEAT_TIMEOUT_MS),
     workerWaitMs: positiveMs('worker-wait', options.workerWaitMs, DEFAULT_WORKER_WAIT_MS),
     runOptions: options.runOptions ?? {},
+    metrics: options.metrics ?? noMetrics,
+    watchdogMs: positiveMs('watchdog', options.watchdogMs, DEFAULT_WATCHDOG_MS),
   };
 }
 

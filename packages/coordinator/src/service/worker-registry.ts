@@ -9,8 +9,9 @@ interface Entry {
   readonly role: WorkerRole;
   startedAtMs: number;
   lastSeenMs: number;
-  stats: Readonly<Record<string, number>>;
   alive: boolean;
+  /** The last heartbeat. */
+  beat: HeartbeatMessage;
 }
 
 /** Heartbeat bookkeeping. */
@@ -52,15 +53,15 @@ export class WorkerRegistry {
         role: h.role,
         startedAtMs: h.startedAtMs,
         lastSeenMs: now,
-        stats: h.stats,
         alive: true,
+        beat: h,
       });
       this.onJoined(h.workerId, h.role);
       for (const listener of [...this.joinListeners]) listener();
       return;
     }
     entry.lastSeenMs = now;
-    entry.stats = h.stats;
+    entry.beat = h;
   }
 
   private check(): void {
@@ -103,6 +104,12 @@ export class WorkerRegistry {
     return this.workers.get(workerId)?.alive === true;
   }
 
+  /** What a live worker last said it was doing. */
+  phase(workerId: string): string | undefined {
+    const e = this.workers.get(workerId);
+    return e?.alive === true ? e.beat.phase : undefined;
+  }
+
   /** Every worker ever seen, for status. */
   list(): WorkerStatus[] {
     return [...this.workers].map(([workerId, e]) => ({
@@ -111,7 +118,10 @@ export class WorkerRegistry {
       alive: e.alive,
       lastSeenMs: e.lastSeenMs,
       startedAtMs: e.startedAtMs,
-      stats: e.stats,
+      stats: e.beat.stats,
+      ...(e.beat.resources !== undefined ? { resources: e.beat.resources } : {}),
+      ...(e.beat.phase !== undefined ? { phase: e.beat.phase } : {}),
+      ...(e.beat.metricsUrl !== undefined ? { metricsUrl: e.beat.metricsUrl } : {}),
     }));
   }
 }
