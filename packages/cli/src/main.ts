@@ -77,6 +77,12 @@ export function buildProgram(): Command {
     .action(async (job: string, opts) => (await import('./commands/run.js')).runCommand(job, opts));
 
   program
+    .command('check')
+    .description("type-check a job file against @mrm/core's types (run and submit do not type-check)")
+    .argument('<job>', 'job file (.ts or .js)')
+    .action(async (job: string) => (await import('./commands/check.js')).checkCommand(job));
+
+  program
     .command('query')
     .description("print a job's result (or one key) as JSON Lines, as of a version (local --state, or a cluster)")
     .option('-s, --state <dir>', 'state directory of `mrm run` (else: the cluster at --nats)')

@@ -2,7 +2,7 @@
  * What the CLI tells a person on stderr: errors as one line (the stack only with --verbose),
  * progress on a terminal, and the one-line summary of a run.
  */
-import { ErrorCode, errorMessage, isMrmError } from '@mrm/core';
+import { ErrorCode, errorMessage, isMrmError, printable } from '@mrm/core';
 
 /** Writes a line to stderr. */
 export function say(line: string): void {
@@ -11,7 +11,8 @@ export function say(line: string): void {
 
 /** Prints an error as one line (plus stack and causes when verbose); returns the exit code. */
 export function reportError(e: unknown, verbose: boolean): number {
-  const message = errorMessage(e).split('\n')[0] ?? String(e);
+  // One line, and nothing in it (input quoted by a parser, a user's message) that a terminal obeys.
+  const message = printable(errorMessage(e).split('\n')[0] ?? String(e));
   // An error that is not one of ours is a bug or an unexpected failure: say where to look.
   const hint = !verbose && (!isMrmError(e) || e.code === ErrorCode.Internal) ? ' (--verbose for details)' : '';
   say(`mrm: error: ${message}${hint}`);

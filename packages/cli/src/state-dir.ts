@@ -99,5 +99,6 @@ export async function openExistingStore(dir: string): Promise<LmdbStateStore> {
   } catch {
     throw new MrmError(ErrorCode.State, `no MRM state in '${dir}' (run a job with --state ${dir} first)`);
   }
-  return LmdbStateStore.open({ path: paths.lmdb });
+  // Read-only: reading must work on a state the user may not write (a colleague's, read-only media).
+  return LmdbStateStore.open({ path: paths.lmdb, readOnly: true });
 }

@@ -14,12 +14,10 @@ export type CliResult = ProcessResult;
 /** Runs `mrm <args>` to completion. */
 export function mrm(
   args: readonly string[],
-  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; uid?: number; gid?: number } = {},
 ): Promise<CliResult> {
-  return runProcess(process.execPath, [MRM_BIN, ...args], {
-    ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
-    env: { ...process.env, ...options.env },
-  });
+  const { env, ...rest } = options;
+  return runProcess(process.execPath, [MRM_BIN, ...args], { ...rest, env: { ...process.env, ...env } });
 }
 
 /** A temp dir removed by the returned cleanup. */

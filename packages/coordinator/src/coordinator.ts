@@ -25,6 +25,7 @@ import {
 } from '@mrm/core';
 import type { SourceFile } from '@mrm/input';
 import { JobRecord } from './job-record.js';
+import type { PartitionLeases } from './partition-leases.js';
 import { JobRun } from './run/job-run.js';
 import type { RunProgress } from './run/run-context.js';
 import { planRun, type SourceOutcome } from './run-plan.js';
@@ -35,6 +36,11 @@ export interface CoordinatorOptions {
   readonly transport: Transport;
   /** The coordinator's own durable records (job shapes, plans, committed versions). */
   readonly store: StateStore;
+  /**
+   * Partition leases and the manifest of checkpoint copies (a cluster): runs of incremental jobs
+   * then keep a copy of every checkpoint off the machine, and partitions can move. Absent: no copies.
+   */
+  readonly leases?: PartitionLeases;
   readonly logger?: Logger;
   /** Time and timers (stall detection, version times); default the system clock. */
   readonly clock?: Clock;
@@ -49,6 +55,7 @@ export interface ResolvedCoordinatorOptions {
   readonly logger: Logger;
   readonly clock: Clock;
   readonly metrics: Metrics;
+  readonly leases: PartitionLeases | undefined;
 }
 
 /** Fills the defaults of {@link CoordinatorOptions} (a new object; the caller's is not touched). */
@@ -59,6 +66,7 @@ export function resolveCoordinatorOptions(options: CoordinatorOptions): Resolved
     logger: options.logger ?? silentLogger,
     clock: options.clock ?? systemClock,
     metrics: options.metrics ?? noMetrics,
+    leases: options.leases,
   };
 }
 
@@ -181,6 +189,13 @@ export class Coordinator {
     };
     if (plan.batchIds.length === 0) return empty;
     if (this.lifecycle === 'closed') throw new MrmError(ErrorCode.Aborted, 'the coordinator closed');
+    const owners =
+      request.owners ??
+      Array.from({ length: job.partitions }, (_, p) => mergeWorkers[p % mergeWorkers.length] as string);
+    const leases =
+      job.incremental && this.options.leases !== undefined
+        ? await this.options.leases.prepare(job.name, owners, base?.version ?? 0)
+        : undefined;
     const run = new JobRun({
       jobId: request.jobId,
       run: runNumber,
@@ -194,8 +209,9 @@ export class Coordinator {
       clock,
       mapWorkers,
       mergeWorkers,
-      ...(request.owners !== undefined ? { owners: request.owners } : {}),
+      owners,
       settings,
+      ...(leases !== undefined ? { leases } : {}),
       logger,
       metrics,
       ...(request.onProgress !== undefined ? { onProgress: request.onProgress } : {}),

@@ -29,6 +29,7 @@ export {
 } from './defaults.js';
 export type { JobShape } from './job-record.js';
 export { JobRecord } from './job-record.js';
+export { PartitionLeases } from './partition-leases.js';
 export type { JobRunState, RunSnapshot } from './run/job-run.js';
 export type { RunProgress } from './run/run-context.js';
 export type { SourceOutcome } from './run-plan.js';

@@ -176,13 +176,18 @@ describe('JobRun failure', () => {
     expect(h.clock.pendingTimers).toBe(0);
   });
 
-  it('fails the run at once when a merge worker is lost, without asking it to roll back', async () => {
+  it('ends the run at once with E_WORKER_LOST when a merge worker is lost, keeping what was committed', async () => {
     const h = await startRun({ batches: 2, mergeWorkers: 2 });
     (h.merges[1] as ScriptedWorker).silent = true;
     h.run.workerLost('merge-1');
-    await expect(h.run.done).rejects.toThrow(/merge worker merge-1 stopped answering/);
+    const error = await h.run.done.catch((e: unknown) => e);
+    expect(isMrmError(error) && error.code).toBe(ErrorCode.WorkerLost);
+    expect(String(error)).toMatch(/merge worker merge-1 stopped answering/);
+    // Nobody is asked to roll back: the next run start discards what was never committed.
     expect(ofType(h.merges[1]?.received ?? [], 'run-abort')).toEqual([]);
-    expect(ofType(h.merges[0]?.received ?? [], 'run-abort')).toHaveLength(1);
+    expect(ofType(h.merges[0]?.received ?? [], 'run-abort')).toEqual([]);
+    expect(ofType(h.maps[0]?.received ?? [], 'run-abort')).toHaveLength(1);
+    expect(h.clock.pendingTimers).toBe(0);
   });
 
   it('fails when the last map worker is lost', async () => {

@@ -25,6 +25,8 @@ export const ErrorCode = {
   State: 'E_STATE',
   /** A requested version does not exist. */
   NoSuchVersion: 'E_NO_SUCH_VERSION',
+  /** A requested key is not in a job's result (`mrm query --key`). */
+  NotFound: 'E_NOT_FOUND',
   /** The transport (NATS) is unreachable or failed. */
   Transport: 'E_TRANSPORT',
   /** A wait timed out. */
@@ -35,6 +37,10 @@ export const ErrorCode = {
   Protocol: 'E_PROTOCOL',
   /** The job failed on a worker. */
   JobFailed: 'E_JOB_FAILED',
+  /** A merge worker of a run was lost; its partitions move to the live merge workers. */
+  WorkerLost: 'E_WORKER_LOST',
+  /** A write under a lease that is no longer current (the partition moved): refused. */
+  Fenced: 'E_FENCED',
   /** Anything else: a bug in MRM. */
   Internal: 'E_INTERNAL',
 } as const;

@@ -65,6 +65,17 @@ export {
   declaresAssociative,
   MIN_CHECK_VALUES,
 } from './associativity.js';
+export type { CheckpointCopy, CopyManifest, ManifestEntry, PartitionCopyPlan } from './checkpoint-copy.js';
+export {
+  CHECKPOINTS_BUCKET,
+  checkpointBlobName,
+  DEFAULT_FULL_COPY_EVERY,
+  decodeCheckpointCopy,
+  encodeCheckpointCopy,
+  LEASES_BUCKET,
+  leaseKey,
+  restoreChain,
+} from './checkpoint-copy.js';
 export { decode, encode, MSGPACK_OPTIONS } from './codec.js';
 export type { MrmErrorOptions, WireError } from './errors.js';
 export {
@@ -119,6 +130,7 @@ export type {
   Transport,
   TransportState,
 } from './ports/transport.js';
+export { printable } from './printable.js';
 export type {
   AckMessage,
   BatchEndMessage,

@@ -8,6 +8,8 @@
  * ordinal) and a run-local sequence number `seq` (0, 1, 2… in merge order). A *map task* reads one
  * split of one source and produces one or more consecutive batches.
  */
+
+import type { PartitionCopyPlan } from './checkpoint-copy.js';
 import { decodeEnvelope, encode, type WithoutVersion } from './codec.js';
 import type { WireError } from './errors.js';
 import type { InputFormat } from './job.js';
@@ -164,6 +166,12 @@ export interface RunStartMessage {
   readonly checkpointEveryBatches: number;
   /** Byte budget of buffered batch values before spilling. */
   readonly maxBufferBytes: number;
+  /**
+   * Copies kept off the machine (a cluster): per owned partition, the lease token to write under
+   * and the chain to restore from when the local store is not current. Absent: no copies
+   * (the embedded engine).
+   */
+  readonly copies?: readonly PartitionCopyPlan[];
   /** Owner of every partition (where partials of salted keys go). */
   readonly owners?: readonly string[];
 }
@@ -195,6 +203,8 @@ export interface CheckpointWrittenMessage {
   readonly partitions: readonly number[];
   /** Live keys per partition after the write, parallel to `partitions`. */
   readonly keyCounts: readonly number[];
+  /** Per partition (parallel to `partitions`): its copy is a full snapshot (with copies only). */
+  readonly fulls?: readonly boolean[];
   readonly from: string;
 }
 

@@ -1,5 +1,5 @@
 import type { InputFormat } from '@mrm/core';
-import { ErrorCode, errorMessage, MrmError } from '@mrm/core';
+import { ErrorCode, errorMessage, MrmError, printable } from '@mrm/core';
 
 const CR = 0x0d;
 const BOM = 0xfeff;
@@ -70,7 +70,7 @@ function parseJsonLine(raw: string, source: string, line: number): unknown {
   try {
     return JSON.parse(raw);
   } catch (e) {
-    throw new MrmError(ErrorCode.InputMalformed, `${source}:${line}: invalid JSON: ${errorMessage(e)}`, {
+    throw new MrmError(ErrorCode.InputMalformed, `${source}:${line}: invalid JSON: ${printable(errorMessage(e))}`, {
       cause: e,
       details: { source, line },
     });

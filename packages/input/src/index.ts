@@ -18,6 +18,7 @@ export { BATCH_ID_LENGTH, batchIdOf } from './batch-id.js';
 export type { ExpandInputsOptions } from './expand-inputs.js';
 export { expandInputs } from './expand-inputs.js';
 export { forEachRecord } from './for-each-record.js';
+export { looksLikeText, TEXT_SNIFF_BYTES } from './looks-like-text.js';
 export type { PlanSourceOptions } from './plan-source.js';
 export { planSource } from './plan-source.js';
 export type { BatchText } from './read-split-batches.js';

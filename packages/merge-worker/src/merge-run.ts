@@ -18,6 +18,7 @@ import {
   type StateStore,
   toWireError,
 } from '@mrm/core';
+import { type CopyTarget, PartitionCopies } from './partition-copies.js';
 import { PartitionMerger } from './partition-merger.js';
 import { PlainAccumulator } from './plain-accumulator.js';
 import { type Report, RunReports } from './run-reports.js';
@@ -56,6 +57,8 @@ const PLAIN_VALUES_PER_MIB = 1 << 16;
 /** State of one run on one merge worker. */
 export class MergeRun {
   private readonly slots = new Map<number, PartitionSlot>();
+  /** Copies kept off the machine (a cluster run), else undefined. */
+  private copies: PartitionCopies | undefined;
   private failed = false;
   private closed = false;
   /** Encoded bytes held in all incoming buffers. */
@@ -95,10 +98,17 @@ export class MergeRun {
     logger: Logger,
     forward?: ForwardPartials,
     metrics: Metrics = noMetrics,
+    copyTarget?: CopyTarget,
   ): Promise<MergeRun> {
     await store.discardAbove(start.jobName, start.firstVersion - 1);
     const run = new MergeRun(start, job, store, workerId, report, logger, forward);
     run.metrics = metrics;
+    if (start.copies !== undefined && copyTarget !== undefined && start.incremental) {
+      const copies = new PartitionCopies(copyTarget, store, start.jobName, start.copies, logger);
+      // A partition that moved here (or a store that came back empty) is restored first.
+      for (const partition of start.owned) await copies.restoreIfStale(partition, start.firstVersion - 1);
+      run.copies = copies;
+    }
     const perPartitionValues = Math.max(
       1024,
       Math.floor(((start.maxBufferBytes / (1024 * 1024)) * PLAIN_VALUES_PER_MIB) / start.owned.length),
@@ -319,8 +329,7 @@ export class MergeRun {
     if (!last && (seq + 1) % checkpointEveryBatches !== 0) return;
     const merger = slot.merger as PartitionMerger;
     const version = firstVersion + Math.floor(seq / checkpointEveryBatches);
-    const keyCount = merger.keyCount;
-    // Asynchronous: merging goes on while the checkpoint is written.
+    // Asynchronous: merging goes on while the checkpoint is written (and copied).
     const started = performance.now();
     this.checkpointing++;
     merger
@@ -331,15 +340,22 @@ export class MergeRun {
           job: this.start.jobName,
         });
       })
-      .then(
-        () => this.onWritten(version, seq, slot.partition, keyCount),
-        (e: unknown) => this.fail(e, `checkpoint:${slot.partition}`),
-      );
+      .then(async (layer) => {
+        const full = (await this.copies?.ship(slot.partition, version, layer)) ?? false;
+        this.onWritten(version, seq, slot.partition, layer.keyCount, full);
+      })
+      .catch((e: unknown) => this.fail(e, `checkpoint:${slot.partition}`));
   }
 
-  private onWritten(version: number, throughSeq: number, partition: number, keyCount: number): void {
+  private onWritten(version: number, throughSeq: number, partition: number, keyCount: number, full = false): void {
     if (this.failed || this.closed) return;
-    this.reports.checkpointWritten(version, throughSeq, partition, keyCount);
+    this.reports.checkpointWritten(
+      version,
+      throughSeq,
+      partition,
+      keyCount,
+      this.copies !== undefined ? full : undefined,
+    );
   }
 
   /**
@@ -353,6 +369,17 @@ export class MergeRun {
     if (lowest === undefined || lowest.nextSeq >= this.start.totalBatches) return `finishing ${this.start.jobName}`;
     const busy = [...this.slots.values()].some((s) => s.busy);
     return `${busy ? 'merging' : 'waiting for'} batch ${lowest.nextSeq + 1} of ${this.start.jobName}`;
+  }
+
+  /** Before committing a version locally: throws `E_FENCED` when a partition's lease moved on. */
+  async assertLeases(): Promise<void> {
+    if (this.copies === undefined) return;
+    for (const partition of this.slots.keys()) await this.copies.assertLease(partition);
+  }
+
+  /** After committing a version locally: the store holds the owned partitions at it. */
+  async committed(version: number): Promise<void> {
+    await this.copies?.markCurrent(this.slots.keys(), version);
   }
 
   /** Forgets the reports a committed version covers. */

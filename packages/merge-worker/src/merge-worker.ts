@@ -12,6 +12,7 @@ import {
   encodeApi,
   encodeMessage,
   encodeNack,
+  LEASES_BUCKET,
   type Logger,
   type MessageBody,
   MrmError,
@@ -31,6 +32,7 @@ import {
   type ResolvedMergeWorkerOptions,
   resolveMergeWorkerOptions,
 } from './merge-worker-options.js';
+import type { CopyTarget } from './partition-copies.js';
 import { scanPage } from './scan-page.js';
 
 /** Counters of a merge worker. */
@@ -49,6 +51,7 @@ export class MergeWorker {
   private readonly parts = new PartAssembler();
   private readonly logger: Logger;
   private unlisten: (() => void) | undefined;
+  private copyTargetOpening: Promise<CopyTarget> | undefined;
   private framesReceived = 0;
   private finishedSpilledBytes = 0;
   private bytesReceived = 0;
@@ -138,9 +141,13 @@ export class MergeWorker {
     try {
       if (m.type === 'run-start') await this.startRun(m);
       else if (m.type === 'commit-version') {
+        const open = this.runs.get(runKey(m.jobId, m.run));
+        // Commits only under the run's current leases (a deposed owner's commit is refused).
+        await open?.assertLeases();
         // Exactly the coordinator's VersionInfo (one commit time across the cluster).
         await commitIfNewer(this.options.store, m.jobName, m.info);
-        this.runs.get(runKey(m.jobId, m.run))?.confirm(m.info.version);
+        await open?.committed(m.info.version);
+        open?.confirm(m.info.version);
         if (m.last) await this.closeRun(m.jobId, m.run);
       } else if (m.type === 'run-abort') {
         await this.closeRun(m.jobId, m.run, m.rollbackTo);
@@ -169,6 +176,7 @@ export class MergeWorker {
       await run.close();
     }
     const job = await this.options.loadJob(start.job);
+    const copyTarget = start.copies !== undefined ? await this.copyTarget() : undefined;
     this.restoring++;
     try {
       const run = await MergeRun.open(
@@ -180,11 +188,19 @@ export class MergeWorker {
         this.logger,
         this.forwardPartials,
         this.options.metrics,
+        copyTarget,
       );
       this.runs.set(key, run);
     } finally {
       this.restoring--;
     }
+  }
+
+  /** The blob store and the leases bucket (opened once). */
+  private copyTarget(): Promise<CopyTarget> {
+    const { transport } = this.options;
+    this.copyTargetOpening ??= transport.bucket(LEASES_BUCKET).then((leases) => ({ blobs: transport.blobs, leases }));
+    return this.copyTargetOpening;
   }
 
   private async closeRun(jobId: string, run: number, rollbackTo?: number): Promise<void> {

@@ -16,6 +16,15 @@ export interface PartitionContext {
   readonly partition: number;
 }
 
+/** What one checkpoint of a partition wrote. */
+export interface CheckpointLayer {
+  /** Keys changed since the checkpoint before; `undefined` deletes. */
+  readonly changes: ReadonlyMap<CanonicalKey, unknown>;
+  readonly batches: readonly string[];
+  /** Live keys after the write. */
+  readonly keyCount: number;
+}
+
 /**
  * Merges batches of one partition and writes its checkpoints.
  *
@@ -128,8 +137,11 @@ export class PartitionMerger {
     }
   }
 
-  /** Starts writing the changes since the last checkpoint as `version`; resolves when durable. */
-  checkpoint(version: number): Promise<void> {
+  /**
+   * Starts writing the changes since the last checkpoint as `version`; resolves when durable, with
+   * what was written (for the copy kept off the machine).
+   */
+  checkpoint(version: number): Promise<CheckpointLayer> {
     const { store, jobName, partition } = this.ctx;
     const layer = this.dirty;
     this.dirty = new Map();
@@ -146,7 +158,8 @@ export class PartitionMerger {
     this.pendingWrites.add(write);
     const forget = () => void this.pendingWrites.delete(write);
     write.then(forget, forget);
-    return write;
+    const keyCount = this.keyCount;
+    return write.then(() => ({ changes: layer, batches, keyCount }));
   }
 
   /** Waits for every write started so far (successful or not). */

@@ -14,8 +14,8 @@ export type Report = (message: MessageBody) => void;
 export class RunReports {
   /** Per seq: owned partitions that merged it. */
   private readonly mergedCount = new Map<number, number>();
-  /** Per version: owned partitions that wrote it, and their key counts. */
-  private readonly written = new Map<number, Map<number, number>>();
+  /** Per version: owned partitions that wrote it, their key counts and whether their copy is full. */
+  private readonly written = new Map<number, Map<number, { keyCount: number; full: boolean | undefined }>>();
   /** Reports not yet covered by a committed version. */
   private unconfirmed: MessageBody[] = [];
 
@@ -47,14 +47,17 @@ export class RunReports {
     });
   }
 
-  /** One owned partition wrote `version`; reports once every owned partition has. */
-  checkpointWritten(version: number, throughSeq: number, partition: number, keyCount: number): void {
+  /**
+   * One owned partition wrote `version` (`full`: whether its copy off the machine is a full one;
+   * undefined when the run keeps no copies); reports once every owned partition has.
+   */
+  checkpointWritten(version: number, throughSeq: number, partition: number, keyCount: number, full?: boolean): void {
     let parts = this.written.get(version);
     if (parts === undefined) {
       parts = new Map();
       this.written.set(version, parts);
     }
-    parts.set(partition, keyCount);
+    parts.set(partition, { keyCount, full });
     if (parts.size < this.partitions.length) return;
     this.written.delete(version);
     const { jobId, run } = this.start;
@@ -65,7 +68,8 @@ export class RunReports {
       version,
       throughSeq,
       partitions: [...parts.keys()],
-      keyCounts: [...parts.values()],
+      keyCounts: [...parts.values()].map((w) => w.keyCount),
+      ...(full !== undefined ? { fulls: [...parts.values()].map((w) => w.full === true) } : {}),
       from: this.workerId,
     });
   }

@@ -143,6 +143,15 @@ export class MemoryStateStore implements StateStore {
 
   async writePartition(write: PartitionWrite): Promise<void> {
     this.#assertOpen('writePartition');
+    this.#writePartition(write, false);
+  }
+
+  async restorePartition(write: PartitionWrite): Promise<void> {
+    this.#assertOpen('restorePartition');
+    this.#writePartition(write, true);
+  }
+
+  #writePartition(write: PartitionWrite, replace: boolean): void {
     const { job, partition, version, keyCount } = write;
     checkVersionNumber(version, `partition write of job ${job}`);
     if (!(Number.isSafeInteger(partition) && partition >= 0)) {
@@ -161,7 +170,8 @@ export class MemoryStateStore implements StateStore {
     );
     const batchIds = [...write.batches];
     const jobState = this.#job(job);
-    assertAboveCommitted(jobState, job, version, `write ${where}`);
+    if (replace) jobState.partitions.delete(partition);
+    else assertAboveCommitted(jobState, job, version, `write ${where}`);
     let state = jobState.partitions.get(partition);
     if (state === undefined) {
       state = new PartitionState();

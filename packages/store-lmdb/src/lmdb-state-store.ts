@@ -172,6 +172,16 @@ export class LmdbStateStore implements StateStore {
 
   async writePartition(write: PartitionWrite): Promise<void> {
     this.#life.assertOpen('writePartition');
+    await this.#writePartition(write, false);
+  }
+
+  async restorePartition(write: PartitionWrite): Promise<void> {
+    this.#life.assertOpen('restorePartition');
+    await this.#writePartition(write, true);
+  }
+
+  /** A partition write; `replace`: first removes everything of the partition (a restore). */
+  async #writePartition(write: PartitionWrite, replace: boolean): Promise<void> {
     const { job, partition, version, keyCount } = write;
     checkVersionNumber(version, `partition write of job ${job}`);
     checkPartition(partition, job);
@@ -190,7 +200,14 @@ export class LmdbStateStore implements StateStore {
     const where = `partition ${partition} of job ${job} at version ${version}`;
     await this.#life.track(
       writeAtomically(state, this.#durable, () => {
-        this.#assertAboveCommitted(job, version, `write ${where}`);
+        if (replace) {
+          const doomed: [StoreDatabase, LmdbKey][] = [];
+          for (const key of state.getKeys(statePartition(job, partition))) doomed.push([state, key]);
+          for (const key of batches.getKeys(batchPartition(job, partition))) doomed.push([batches, key]);
+          const stats = partStatsDownFrom(job, partition, Number.POSITIVE_INFINITY);
+          for (const key of partstats.getKeys(stats)) doomed.push([partstats, key]);
+          for (const [db, key] of doomed) db.remove(key);
+        } else this.#assertAboveCommitted(job, version, `write ${where}`);
         // `undefined` (a deletion) is stored as such: the tombstone (MessagePack fixext 1, type 0).
         let current: CanonicalKey | undefined;
         try {
@@ -357,13 +374,16 @@ export class LmdbStateStore implements StateStore {
 
 function openEnvironment(options: ResolvedLmdbStoreOptions): RootDatabase {
   try {
-    mkdirSync(options.path, { recursive: true });
+    if (!options.readOnly) mkdirSync(options.path, { recursive: true });
     return open({
       path: options.path,
       // The path is a directory even when its name has a dot (lmdb would take `state.v1` for a file).
       noSubdir: false,
       maxDbs: Object.keys(DB_NAMES).length,
       noSync: options.noSync,
+      // lmdb-js's LMDB opens read-only without its lock file when that cannot be written (EACCES,
+      // EROFS): safe while no process writes the environment, the case of a state being inspected.
+      readOnly: options.readOnly,
       ...(options.mapSizeBytes === undefined ? {} : { mapSize: options.mapSizeBytes }),
     });
   } catch (e) {
@@ -391,19 +411,29 @@ function openDatabases(root: RootDatabase): Databases {
 
 /** Checks the layout version (writing it into a new store) and counts this open: the spill epoch. */
 async function startSession(store: StoreDatabase, options: ResolvedLmdbStoreOptions): Promise<number> {
+  if (options.readOnly) {
+    // Nothing to count: a read-only store never spills.
+    checkLayout(store.get(LAYOUT_RECORD) ?? LAYOUT_VERSION, options);
+    return 0;
+  }
   return writeAtomically(store, !options.noSync, () => {
     const layout = store.get(LAYOUT_RECORD);
     if (layout === undefined) store.put(LAYOUT_RECORD, LAYOUT_VERSION);
-    else if (layout !== LAYOUT_VERSION) {
-      throw new MrmError(
-        ErrorCode.State,
-        `the LMDB state store at ${options.path} has key layout ${String(layout)}; this version reads layout ${LAYOUT_VERSION}`,
-      );
-    }
+    else checkLayout(layout, options);
     const epoch = ((store.get(SPILL_EPOCH_RECORD) as number | undefined) ?? 0) + 1;
     store.put(SPILL_EPOCH_RECORD, epoch);
     return epoch;
   });
+}
+
+/** Throws `E_STATE` when the store was written with another key layout. */
+function checkLayout(layout: unknown, options: ResolvedLmdbStoreOptions): void {
+  if (layout !== LAYOUT_VERSION) {
+    throw new MrmError(
+      ErrorCode.State,
+      `the LMDB state store at ${options.path} has key layout ${String(layout)}; this version reads layout ${LAYOUT_VERSION}`,
+    );
+  }
 }
 
 function firstKey(db: StoreDatabase, start?: LmdbKey): LmdbKey | undefined {

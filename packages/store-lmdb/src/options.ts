@@ -13,6 +13,12 @@ export interface LmdbStoreOptions {
   readonly mapSizeBytes?: number;
   /** Skips the flush to disk on commit: faster, but not crash-safe (tests, benchmarks). Default false. */
   readonly noSync?: boolean;
+  /**
+   * Opens an existing environment for reading only (LMDB's read-only mode): nothing is written,
+   * not even the lock file when the user may not write it, so a state on read-only media or owned
+   * by another user can be read. Every write rejects. Default false.
+   */
+  readonly readOnly?: boolean;
 }
 
 /** {@link LmdbStoreOptions} after {@link resolveLmdbStoreOptions}. */
@@ -23,11 +29,13 @@ export interface ResolvedLmdbStoreOptions {
   readonly mapSizeBytes: number | undefined;
   /** Whether commits skip the flush to disk. */
   readonly noSync: boolean;
+  /** Whether the environment is opened read-only. */
+  readonly readOnly: boolean;
 }
 
 /** Validates options (`E_BAD_OPTION` when invalid) and fills defaults; never mutates its argument. */
 export function resolveLmdbStoreOptions(options: LmdbStoreOptions): ResolvedLmdbStoreOptions {
-  const { path, mapSizeBytes, noSync } = options;
+  const { path, mapSizeBytes, noSync, readOnly } = options;
   if (typeof path !== 'string' || path.trim() === '') {
     throw new MrmError(ErrorCode.BadOption, `LMDB store path ${JSON.stringify(path)} is not a directory name`);
   }
@@ -37,5 +45,8 @@ export function resolveLmdbStoreOptions(options: LmdbStoreOptions): ResolvedLmdb
   if (noSync !== undefined && typeof noSync !== 'boolean') {
     throw new MrmError(ErrorCode.BadOption, `LMDB noSync ${String(noSync)} is not a boolean`);
   }
-  return Object.freeze({ path: resolve(path), mapSizeBytes, noSync: noSync ?? false });
+  if (readOnly !== undefined && typeof readOnly !== 'boolean') {
+    throw new MrmError(ErrorCode.BadOption, `LMDB readOnly ${String(readOnly)} is not a boolean`);
+  }
+  return Object.freeze({ path: resolve(path), mapSizeBytes, noSync: noSync ?? false, readOnly: readOnly ?? false });
 }

@@ -263,6 +263,7 @@ describe('resolveLmdbStoreOptions', () => {
       path: path.resolve('relative/state'),
       mapSizeBytes: undefined,
       noSync: false,
+      readOnly: false,
     });
     expect(options).toEqual({ path: 'relative/state' });
   });

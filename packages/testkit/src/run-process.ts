@@ -14,6 +14,12 @@ export interface RunProcessOptions {
   readonly cwd?: string;
   /** The whole environment of the child (default: this process's). */
   readonly env?: NodeJS.ProcessEnv;
+  /** SIGKILLs the child after this long (its result then has `signal: 'SIGKILL'`): a test of a
+   * command that must not hang fails instead of hanging. Default: no limit. */
+  readonly timeoutMs?: number;
+  /** Runs the child as this user and group (the parent must be root). */
+  readonly uid?: number;
+  readonly gid?: number;
 }
 
 /** Runs `command args…` with no stdin and resolves when it has exited. */
@@ -27,7 +33,11 @@ export function runProcess(
       cwd: options.cwd ?? process.cwd(),
       env: options.env ?? process.env,
       stdio: ['ignore', 'pipe', 'pipe'],
+      ...(options.uid !== undefined ? { uid: options.uid } : {}),
+      ...(options.gid !== undefined ? { gid: options.gid } : {}),
     });
+    const timer =
+      options.timeoutMs !== undefined ? setTimeout(() => child.kill('SIGKILL'), options.timeoutMs) : undefined;
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -36,7 +46,13 @@ export function runProcess(
     child.stderr.on('data', (d: Buffer) => {
       stderr += d.toString();
     });
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
   });
 }

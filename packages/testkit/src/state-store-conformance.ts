@@ -327,6 +327,52 @@ export function stateStoreConformance(name: string, create: () => Promise<StateS
       });
     });
 
+    describe('restorePartition', () => {
+      it('replaces one partition by a snapshot at a committed version and leaves the others alone', async () => {
+        await write(
+          'wc',
+          0,
+          1,
+          [
+            ['a', 1],
+            ['stale', 9],
+          ],
+          ['b1'],
+          2,
+        );
+        await write('wc', 1, 1, [['x', 1]], ['b1'], 1);
+        await commit('wc', 1);
+        await write('wc', 0, 2, [['a', 2]], ['b2'], 2);
+        await write('wc', 1, 2, [['x', 2]], ['b2'], 1);
+        await commit('wc', 2);
+        // Partition 0 moved here at version 2: its copy says a=5, b=6.
+        await store.restorePartition({
+          job: 'wc',
+          partition: 0,
+          version: 2,
+          changes: [
+            [canonicalKey('a'), 5],
+            [canonicalKey('b'), 6],
+          ],
+          batches: ['c1', 'c2'],
+          keyCount: 2,
+        });
+        expect(await scan('wc', 0, 2)).toEqual([
+          [canonicalKey('a'), 5],
+          [canonicalKey('b'), 6],
+        ]);
+        expect(await store.get('wc', 0, canonicalKey('stale'), 2)).toBeUndefined();
+        expect(await store.mergedBatches('wc', 0)).toEqual(new Set(['c1', 'c2']));
+        expect(await store.keyCount('wc', 0, 2)).toBe(2);
+        expect(await scan('wc', 1, 2)).toEqual([[canonicalKey('x'), 2]]);
+        // Merging goes on above it.
+        await write('wc', 0, 3, [['b', 7]], ['b3'], 2);
+        await commit('wc', 3);
+        expect(await store.get('wc', 0, canonicalKey('b'), 3)).toBe(7);
+        expect(await store.get('wc', 0, canonicalKey('b'), 2)).toBe(6);
+      });
+    });
+
     describe('discardAbove', () => {
       it('restores exactly the previous version: state, batches, key counts and versions', async () => {
         await write(

@@ -2,9 +2,6 @@
  * Reading a cluster job's result: the coordinator says which merge worker owns each partition
  * and which versions exist; the entries come from the owners, page by page.
  */
-
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   type CanonicalKey,
   ErrorCode,
@@ -16,6 +13,7 @@ import {
   type Transport,
   type VersionInfo,
 } from '@mrm/core';
+import { userCacheDir } from '../cache-dir.js';
 import type { ResultJob } from '../result-output.js';
 import type { ResultSource } from '../result-reader.js';
 import { clusterJobLoader } from './job-shipping.js';
@@ -100,7 +98,7 @@ export async function openClusterResult(
   const info = known ?? (await fetchJobInfo(transport, name, timeoutMs));
   const code = await clusterJobLoader(
     transport,
-    join(tmpdir(), 'mrm-query-bundles'),
+    await userCacheDir('query-bundles'),
   )({
     name: info.name,
     bundleHash: info.bundleHash,

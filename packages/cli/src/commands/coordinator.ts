@@ -1,6 +1,6 @@
 /** `mrm coordinator`: the cluster's coordinator in the foreground. */
 import { join } from 'node:path';
-import { CoordinatorService } from '@mrm/coordinator';
+import { CoordinatorService, PartitionLeases } from '@mrm/coordinator';
 import { LmdbStateStore } from '@mrm/store-lmdb';
 import { type ClusterConnectOptions, connectCluster } from '../cluster/connect.js';
 import { InputCache, resolveInputRefs } from '../cluster/input-shipping.js';
@@ -46,6 +46,8 @@ export async function coordinatorCommand(options: CoordinatorCommandOptions): Pr
     loadJob: clusterJobLoader(transport, paths.bundles),
     resolveInputs: (refs) => resolveInputRefs(refs, inputs),
     logger,
+    // Leases and checkpoint copies in JetStream: a lost merge worker's partitions move.
+    leases: await PartitionLeases.open(transport),
     metrics: mergeRate.observing(metrics),
     ...(options.heartbeatTimeout !== undefined ? { heartbeatTimeoutMs: options.heartbeatTimeout } : {}),
     ...(options.workerWait !== undefined ? { workerWaitMs: options.workerWait } : {}),

@@ -72,6 +72,14 @@ export async function writeClusterResult(
 
 const QUERY_TIMEOUT_MS = 30_000;
 
+/**
+ * `query --key` for a key the result does not hold: an error (exit 1, one line on stderr, nothing
+ * on stdout), so that a script can tell "absent" from a value.
+ */
+function absentKey(key: Key, job: string): MrmError {
+  return new MrmError(ErrorCode.NotFound, `key ${JSON.stringify(key)} is not in the result of job '${job}'`);
+}
+
 /** Runs `mrm query`: on a local --state, else on the cluster at --nats / MRM_NATS_URL. */
 export async function queryCommand(options: QueryCommandOptions): Promise<void> {
   const key: Key | undefined = options.key !== undefined ? parseKeyArgument(options.key) : undefined;
@@ -84,7 +92,7 @@ export async function queryCommand(options: QueryCommandOptions): Promise<void> 
     const transport = await connectCluster(options, 'mrm-query');
     try {
       const lines = await writeClusterResult(transport, { name: options.job }, request);
-      if (key !== undefined && lines === 0) say(`mrm: key ${JSON.stringify(key)} is not in the result`);
+      if (key !== undefined && lines === 0) throw absentKey(key, options.job);
     } finally {
       await transport.close();
     }
@@ -94,7 +102,7 @@ export async function queryCommand(options: QueryCommandOptions): Promise<void> 
   await withStore(stateDir, async (store) => {
     const job = await storedJob(store, stateDir, options.job);
     const lines = await writeJobResult(store, job, request);
-    if (key !== undefined && lines === 0) say(`mrm: key ${JSON.stringify(key)} is not in the result`);
+    if (key !== undefined && lines === 0) throw absentKey(key, options.job);
   });
 }
 

@@ -1,6 +1,7 @@
 /** `mrm run`: a job over inputs in this process, incrementally on the same --state. */
 import type { RunResult, SourceOutcome } from '@mrm/coordinator';
 import { expandInputs } from '@mrm/input';
+import { warnAboutBinaryInputs } from '../binary-input-warning.js';
 import { runEmbedded } from '../embedded-engine.js';
 import { followCommand } from '../follow-run.js';
 import { loadJob } from '../job-loader.js';
@@ -66,6 +67,7 @@ export async function runCommand(jobPath: string, options: RunCommandOptions): P
   const loaded = await loadJob(jobPath, paths.bundles);
   if (options.follow === true) return followCommand(loaded, options);
   const inputs = await expandInputs(options.input);
+  await warnAboutBinaryInputs(inputs);
   const bar = new ProgressBar(options.quiet === true ? false : undefined);
   const log = (line: string) => {
     if (options.quiet !== true) say(line);

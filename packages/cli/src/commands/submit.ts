@@ -1,7 +1,5 @@
 /** `mrm submit`: ship a job and its input to the cluster; with --wait, follow it to the end. */
 import { randomBytes } from 'node:crypto';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   decodeApi,
   ErrorCode,
@@ -13,6 +11,8 @@ import {
   type Transport,
 } from '@mrm/core';
 import { expandInputs } from '@mrm/input';
+import { warnAboutBinaryInputs } from '../binary-input-warning.js';
+import { userCacheDir } from '../cache-dir.js';
 import { connectCluster } from '../cluster/connect.js';
 import { shipInputs } from '../cluster/input-shipping.js';
 import { publishBundle } from '../cluster/job-shipping.js';
@@ -43,14 +43,18 @@ export async function submitCommand(jobPath: string, options: SubmitCommandOptio
   if (options.out !== undefined && options.wait !== true) {
     throw new MrmError(ErrorCode.BadOption, '--out needs --wait (the result exists when the job has finished)');
   }
-  const loaded = await loadJob(jobPath, join(tmpdir(), 'mrm-submit-bundles'));
+  const loaded = await loadJob(jobPath, await userCacheDir('submit-bundles'));
   const files = await expandInputs(options.input);
+  await warnAboutBinaryInputs(files);
   const transport = await connectCluster(options, 'mrm-submit');
+  // Ends the wait (its subscription and status polls) whatever way this command ends.
+  const stopWaiting = new AbortController();
   try {
     await publishBundle(transport, loaded.bundle);
     const inputs = await shipInputs(transport, files, options.sharedFs === true);
     const jobId = `${loaded.job.name}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
-    const finished = options.wait === true ? waitForEnd(transport, jobId, options.timeout) : undefined;
+    const finished =
+      options.wait === true ? waitForEnd(transport, jobId, options.timeout, stopWaiting.signal) : undefined;
     finished?.catch(() => {});
     await transport.flush();
     const reply = await transport
@@ -106,43 +110,78 @@ export async function submitCommand(jobPath: string, options: SubmitCommandOptio
       await writeClusterResult(transport, loaded.job, { out: options.out });
     }
   } finally {
+    stopWaiting.abort();
     await transport.close();
   }
 }
 
-/** Resolves with the job's final status (from its events, checked against status now and then). */
-function waitForEnd(transport: Transport, jobId: string, timeoutMs: number | undefined): Promise<JobStatus> {
+/** How long `submit --wait` goes on with no coordinator answering before it gives up. */
+export const COORDINATOR_SILENCE_MS = 30_000;
+/** How often `submit --wait` asks for the job's status besides listening to its events. */
+const STATUS_POLL_MS = 2000;
+
+/**
+ * Resolves with the job's final status (from its events, checked against status now and then).
+ * Every wait is bounded: `timeoutMs` (the user's `--timeout`) for the job, and
+ * {@link COORDINATOR_SILENCE_MS} without any coordinator answering; `signal` ends it early.
+ */
+function waitForEnd(
+  transport: Transport,
+  jobId: string,
+  timeoutMs: number | undefined,
+  signal: AbortSignal,
+): Promise<JobStatus> {
   return new Promise<JobStatus>((resolve, reject) => {
+    let lastAnswerMs = Date.now();
     const done = (s: JobStatus) => {
       if (s.state !== 'succeeded' && s.state !== 'failed' && s.state !== 'cancelled') return;
       cleanup();
       resolve(s);
     };
+    const fail = (error: MrmError) => {
+      cleanup();
+      reject(error);
+    };
     const sub = transport.subscribe({ kind: 'events', jobId }, (payload) => {
       const m = decodeApi(payload);
-      if (m.type === 'job-event') done(m.status);
+      if (m.type === 'job-event') {
+        lastAnswerMs = Date.now();
+        done(m.status);
+      }
     });
     // Events can be missed (a reconnect); ask for the status now and then as well.
     const poll = setInterval(() => {
       transport
         .request({ kind: 'api' }, encodeApi({ type: 'status', jobId }), { timeoutMs: REQUEST_TIMEOUT_MS })
         .then((r) => {
+          lastAnswerMs = Date.now();
           const s = expectReply(r, 'status-reply').jobs[0];
           if (s !== undefined) done(s);
         })
-        .catch(() => {});
-    }, 2000);
+        .catch((e: unknown) => {
+          if (Date.now() - lastAnswerMs < COORDINATOR_SILENCE_MS) return;
+          fail(
+            new MrmError(
+              ErrorCode.Timeout,
+              `no coordinator has answered for ${COORDINATOR_SILENCE_MS / 1000} s while waiting for job ${jobId} (${(e as Error).message}); it may still run: mrm status ${jobId}`,
+            ),
+          );
+        });
+    }, STATUS_POLL_MS);
     const timer =
       timeoutMs !== undefined
-        ? setTimeout(() => {
-            cleanup();
-            reject(new MrmError(ErrorCode.Timeout, `job ${jobId} did not finish within ${timeoutMs} ms`));
-          }, timeoutMs)
+        ? setTimeout(
+            () => fail(new MrmError(ErrorCode.Timeout, `job ${jobId} did not finish within ${timeoutMs} ms`)),
+            timeoutMs,
+          )
         : undefined;
+    const onAbort = () => fail(new MrmError(ErrorCode.Timeout, `stopped waiting for job ${jobId}`));
+    signal.addEventListener('abort', onAbort, { once: true });
     const cleanup = () => {
       sub.unsubscribe();
       clearInterval(poll);
       if (timer !== undefined) clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
     };
   });
 }

@@ -9,12 +9,13 @@ import {
   ErrorCode,
   encodeMessage,
   fromWireError,
+  isMrmError,
   MrmError,
   type ProtocolMessage,
   type SkewStatus,
   type VersionInfo,
 } from '@mrm/core';
-import { MergeRequests } from './merge-requests.js';
+import { MergeRequests, mergeWorkerLost } from './merge-requests.js';
 import { MergeTracker } from './merge-tracker.js';
 import { firstVersionOf, type JobRunContext } from './run-context.js';
 import { abortMapTasks, rollBack } from './run-rollback.js';
@@ -140,6 +141,7 @@ export class JobRun {
             checkpointEveryBatches: settings.checkpointEveryBatches,
             maxBufferBytes: settings.maxBufferBytes,
             owners: this.owners,
+            ...(ctx.leases !== undefined ? { copies: ctx.leases.plansFor(worker) } : {}),
           }),
           `starting the run on merge worker ${worker}`,
         ),
@@ -169,8 +171,8 @@ export class JobRun {
 
   /**
    * A worker stopped answering. A lost map worker's unfinished tasks go to the others; a lost
-   * merge worker holds partition state that cannot move yet, so the run fails (it resumes from
-   * the last committed version once the worker is back).
+   * merge worker ends the run with `E_WORKER_LOST` after what was committed: the coordinator
+   * service gives its partitions to the live merge workers and runs the job on from there.
    */
   workerLost(workerId: string): void {
     if (this.finished) return;
@@ -178,12 +180,7 @@ export class JobRun {
       // Its uncommitted writes are discarded when it starts its next run (run-start discards
       // above the last committed version).
       this.lostMergeWorkers.add(workerId);
-      void this.fail(
-        new MrmError(
-          ErrorCode.JobFailed,
-          `merge worker ${workerId} stopped answering; this run of job '${this.ctx.job.name}' was rolled back: submit it again once the worker is back (same --id and --state)`,
-        ),
-      );
+      void this.fail(mergeWorkerLost(workerId, this.ctx.job.name));
       return;
     }
     if (!this.ctx.mapWorkers.includes(workerId)) return;
@@ -296,6 +293,10 @@ export class JobRun {
   async fail(error: unknown, keepCommitted = false): Promise<void> {
     if (this.finished) return;
     this.settle('failed');
+    if (isMrmError(error) && error.code === ErrorCode.WorkerLost) {
+      await this.stopAfterLoss(error);
+      return;
+    }
     const { ctx } = this;
     const reason = error instanceof Error ? error.message : String(error);
     abortMapTasks(ctx, this.dispatcher.liveWorkers, reason);
@@ -322,6 +323,32 @@ export class JobRun {
         new MrmError(ErrorCode.State, `${reason} (and rolling back failed: ${String(e)})`, { cause: error }),
       );
       return;
+    }
+    this.rejectDone(error);
+  }
+
+  /**
+   * Ends the run after a merge worker was lost, keeping every version it committed: map workers
+   * stop, the surviving merge workers close the run when the next one starts (run-start discards
+   * above the last committed version), and so does the coordinator's own store now.
+   */
+  private async stopAfterLoss(error: MrmError): Promise<void> {
+    const { ctx } = this;
+    // A commit waiting on the lost worker's reply would wait out the whole request timeout.
+    this.requests.abandon(error);
+    await this.committer.stop();
+    const committed = (await ctx.store.latestVersion(ctx.job.name))?.version ?? 0;
+    ctx.logger.warn('merge worker lost; the run stops after its last committed version', {
+      jobId: ctx.jobId,
+      committed,
+      reason: error.message,
+    });
+    abortMapTasks(ctx, this.dispatcher.liveWorkers, error.message);
+    try {
+      await ctx.store.discardAbove(ctx.job.name, committed);
+      await ctx.record.forgetAbove(committed);
+    } catch (e) {
+      ctx.logger.error('forgetting uncommitted versions failed', { jobId: ctx.jobId, error: String(e) });
     }
     this.rejectDone(error);
   }

@@ -6,6 +6,24 @@
 import { ErrorCode, expectAck, MrmError } from '@mrm/core';
 import type { JobRunContext } from './run-context.js';
 
+/** A request to a merge worker that nobody answers any more: the worker is gone (`E_WORKER_LOST`). */
+export function lostIfGone(e: unknown, worker: string): unknown {
+  if (e instanceof MrmError && e.code === ErrorCode.Timeout && e.details?.noResponders === true) {
+    return new MrmError(ErrorCode.WorkerLost, `merge worker ${worker} does not answer (its process is gone)`, {
+      cause: e,
+      details: { workerId: worker },
+    });
+  }
+  return e;
+}
+
+/** The error a run ends with when a merge worker is lost. */
+export function mergeWorkerLost(worker: string, job: string): MrmError {
+  return new MrmError(ErrorCode.WorkerLost, `merge worker ${worker} stopped answering during a run of job '${job}'`, {
+    details: { workerId: worker },
+  });
+}
+
 /** Requests to a run's merge workers. */
 export class MergeRequests {
   /** Aborted (and replaced) when messages may have been lost: idempotent requests waiting are sent again. */
@@ -17,10 +35,14 @@ export class MergeRequests {
 
   /** Sends `message` to `worker` once and checks its ack. */
   async once(worker: string, message: Uint8Array, what: string): Promise<void> {
-    const reply = await this.ctx.transport.request({ kind: 'worker', workerId: worker }, message, {
-      timeoutMs: this.ctx.settings.requestTimeoutMs,
-      signal: this.abandoned.signal,
-    });
+    const reply = await this.ctx.transport
+      .request({ kind: 'worker', workerId: worker }, message, {
+        timeoutMs: this.ctx.settings.requestTimeoutMs,
+        signal: this.abandoned.signal,
+      })
+      .catch((e: unknown) => {
+        throw lostIfGone(e, worker);
+      });
     expectAck(reply, what);
   }
 
@@ -38,7 +60,7 @@ export class MergeRequests {
         expectAck(reply, what);
         return;
       } catch (e) {
-        if (!signal.aborted || this.abandoned.signal.aborted || clock.nowMs() >= deadline) throw e;
+        if (!signal.aborted || this.abandoned.signal.aborted || clock.nowMs() >= deadline) throw lostIfGone(e, worker);
       }
     }
   }

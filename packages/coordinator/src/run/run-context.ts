@@ -1,6 +1,7 @@
 /** What every part of a run shares: the run's identity, its plan, its ports and its settings. */
 import type { Clock, JobRef, Logger, Metrics, ResolvedJob, StateStore, Transport, VersionInfo } from '@mrm/core';
 import type { JobRecord } from '../job-record.js';
+import type { RunLeases } from '../partition-leases.js';
 import type { RunPlan } from '../run-plan.js';
 import type { RunSettings } from '../run-settings.js';
 
@@ -33,6 +34,8 @@ export interface JobRunContext {
   /** Owner of each partition (default: `mergeWorkers[p % n]`). */
   readonly owners?: readonly string[];
   readonly settings: RunSettings;
+  /** Leases and copies of the partitions (a cluster run of an incremental job), else none. */
+  readonly leases?: RunLeases;
   readonly logger: Logger;
   /** Where commit durations go (default: nowhere). */
   readonly metrics?: Metrics;

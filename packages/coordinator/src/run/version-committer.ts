@@ -103,6 +103,8 @@ export class VersionCommitter {
     const { ctx } = this;
     const startedMs = performance.now();
     const info = this.versionInfo(version, throughSeq, reports);
+    // Fencing and the copies' manifest: only copies made under this run's leases become committed.
+    await ctx.leases?.record(version, reports);
     await ctx.record.saveVersionBatches(version, ctx.plan.batchIds.slice(this.fromSeq(version), throughSeq + 1));
     const last = version === firstVersionOf(ctx) + versionCountOf(ctx) - 1;
     const message = encodeMessage({

@@ -49,8 +49,15 @@ export class CoordinatorService {
 
   constructor(options: CoordinatorServiceOptions) {
     this.options = resolveCoordinatorServiceOptions(options);
-    const { transport, store, logger, clock, metrics } = this.options;
-    this.coordinator = new Coordinator({ transport, store, logger, clock, metrics });
+    const { transport, store, logger, clock, metrics, leases } = this.options;
+    this.coordinator = new Coordinator({
+      transport,
+      store,
+      logger,
+      clock,
+      metrics,
+      ...(leases !== undefined ? { leases } : {}),
+    });
     const history = new JobHistory(store);
     this.registry = new WorkerRegistry(
       clock,

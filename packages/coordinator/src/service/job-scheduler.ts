@@ -6,6 +6,7 @@
  */
 import {
   ErrorCode,
+  isMrmError,
   type JobStatus,
   MrmError,
   type ResolvedJob,
@@ -24,7 +25,12 @@ import { ProgressMetrics } from './progress-metrics.js';
 import type { ResolvedCoordinatorServiceOptions } from './service-options.js';
 import type { StatusPublisher } from './status-publisher.js';
 import type { WorkerRegistry } from './worker-registry.js';
-import { waitForWorkers } from './worker-waiter.js';
+import { untilLost, waitForWorkers } from './worker-waiter.js';
+
+/** Times one job's partitions are reassigned after lost merge workers before the job fails. */
+const MAX_REASSIGNMENTS = 20;
+/** Beyond one heartbeat timeout, how long to wait for the registry to find a worker lost. */
+const LOSS_GRACE_MS = 1_000;
 
 /** Queues jobs and runs them in order. */
 export class JobScheduler {
@@ -242,39 +248,33 @@ export class JobScheduler {
       const job = await this.options.loadJob(request.job);
       const inputs = await this.options.resolveInputs(request.inputs);
       abort.signal.throwIfAborted();
-      const { mapWorkers, mergeWorkers } = await waitForWorkers(
-        this.registry,
-        clock,
-        this.options.workerWaitMs,
-        job.name,
-        AbortSignal.any([abort.signal, this.closing.signal]),
+      const result = await this.runMoving(job, abort.signal, (mapWorkers, owners) =>
+        this.coordinator.runJob({
+          jobId: request.jobId,
+          job,
+          ref: request.job,
+          inputs,
+          mapWorkers,
+          mergeWorkers: [...new Set(owners)],
+          owners,
+          options: { ...this.options.runOptions, ...runOptionsOf(request) },
+          signal: abort.signal,
+          onProgress: (p) => {
+            const run = this.coordinator.activeRun(request.jobId);
+            if (run === undefined || this.running === undefined) return;
+            const progress = run.snapshot();
+            progressMetrics.update(progress, p.versions.length);
+            // Versions committed so far show while the job runs (queries can read them already).
+            this.running = {
+              ...this.running,
+              progress,
+              skew: run.skewStatus(),
+              versions: p.versions.map((v) => v.version),
+            };
+            void this.status.publish(this.running, false);
+          },
+        }),
       );
-      const owners = await this.owners(job, mergeWorkers);
-      const result = await this.coordinator.runJob({
-        jobId: request.jobId,
-        job,
-        ref: request.job,
-        inputs,
-        mapWorkers,
-        mergeWorkers: [...new Set(owners)],
-        owners,
-        options: { ...this.options.runOptions, ...runOptionsOf(request) },
-        signal: abort.signal,
-        onProgress: (p) => {
-          const run = this.coordinator.activeRun(request.jobId);
-          if (run === undefined || this.running === undefined) return;
-          const progress = run.snapshot();
-          progressMetrics.update(progress, p.versions.length);
-          // Versions committed so far show while the job runs (queries can read them already).
-          this.running = {
-            ...this.running,
-            progress,
-            skew: run.skewStatus(),
-            versions: p.versions.map((v) => v.version),
-          };
-          void this.status.publish(this.running, false);
-        },
-      });
       status = {
         ...status,
         ...(this.running?.progress !== undefined ? { progress: this.running.progress } : {}),
@@ -308,8 +308,50 @@ export class JobScheduler {
     return status;
   }
 
+  /**
+   * Runs a job on the live workers; when a merge worker is lost during a run (`E_WORKER_LOST`) and
+   * partitions can move (leases), its partitions go to the live merge workers and the job runs on
+   * from its last committed version (each new owner restores them from their copies).
+   */
+  private async runMoving<T>(
+    job: ResolvedJob,
+    cancel: AbortSignal,
+    run: (mapWorkers: string[], owners: string[]) => Promise<T>,
+  ): Promise<T> {
+    const { clock, logger } = this.options;
+    const signal = AbortSignal.any([cancel, this.closing.signal]);
+    for (let reassignments = 0; ; reassignments++) {
+      const { mapWorkers, mergeWorkers } = await waitForWorkers(
+        this.registry,
+        clock,
+        this.options.workerWaitMs,
+        job.name,
+        signal,
+      );
+      const owners = await this.owners(job, mergeWorkers);
+      try {
+        return await run(mapWorkers, owners);
+      } catch (e) {
+        if (!isMrmError(e) || e.code !== ErrorCode.WorkerLost || this.options.leases === undefined) throw e;
+        if (reassignments >= MAX_REASSIGNMENTS || signal.aborted) throw e;
+        const lost = String(e.details?.workerId ?? '');
+        logger.warn('merge worker lost; moving its partitions to the live merge workers', {
+          job: job.name,
+          worker: lost,
+        });
+        // A request may find the worker gone before its heartbeats stop: wait for the registry
+        // to agree, at most one heartbeat timeout (then it is taken as alive again).
+        await untilLost(this.registry, clock, lost, this.options.heartbeatTimeoutMs + LOSS_GRACE_MS, signal);
+      }
+    }
+  }
+
   private async owners(job: ResolvedJob, mergeWorkers: readonly string[]): Promise<string[]> {
-    const owners = await assignOwners(this.options.store, job, mergeWorkers, (w) => this.registry.isAlive(w));
+    const owners = await assignOwners(this.options.store, job, mergeWorkers, {
+      movable: this.options.leases !== undefined,
+      isAlive: (w) => this.registry.isAlive(w),
+      logger: this.options.logger,
+    });
     this.ownersByJob.set(job.name, owners);
     return owners;
   }

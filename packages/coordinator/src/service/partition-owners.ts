@@ -3,7 +3,8 @@
  * made at a job's first run is kept (decisions/0008); a job whose owner is gone cannot run yet.
  * The metadata record's name is kept here and nowhere else.
  */
-import { ErrorCode, MrmError, type ResolvedJob, type StateStore } from '@mrm/core';
+import { ErrorCode, type Logger, MrmError, type ResolvedJob, type StateStore } from '@mrm/core';
+import { assignPartitions } from '../partition-assignment.js';
 
 const OWNERS = 'owners';
 
@@ -12,17 +13,37 @@ export async function storedOwners(store: StateStore, jobName: string): Promise<
   return (await store.getMeta<string[]>(jobName, OWNERS)) ?? [];
 }
 
+/** How partitions may be assigned. */
+export interface OwnerPolicy {
+  /** Partitions can move (leases and copies in JetStream): a lost owner's go to the live workers. */
+  readonly movable: boolean;
+  readonly isAlive: (workerId: string) => boolean;
+  readonly logger: Logger;
+}
+
 /**
- * The owners of a job's partitions: the stored ones when every owner is alive (else a clear
- * error), or a new round-robin assignment over `mergeWorkers`, stored before it is used.
+ * The owners of a job's partitions, stored before they are used. With movable partitions (an
+ * incremental job with leases): a balanced, sticky assignment over the live `mergeWorkers` (a
+ * lost owner's partitions go to the live ones; one that joined takes its share). Otherwise the
+ * stored owners when every one is alive (else a clear error), or a new round-robin assignment.
  */
 export async function assignOwners(
   store: StateStore,
   job: ResolvedJob,
   mergeWorkers: readonly string[],
-  isAlive: (workerId: string) => boolean,
+  policy: OwnerPolicy,
 ): Promise<string[]> {
+  const { isAlive } = policy;
   const stored = await store.getMeta<string[]>(job.name, OWNERS);
+  const previous = stored?.length === job.partitions ? stored : undefined;
+  if (policy.movable && job.incremental) {
+    const owners = assignPartitions(previous, mergeWorkers, job.partitions);
+    const moved = owners.filter((w, p) => previous !== undefined && previous[p] !== w).length;
+    if (moved > 0)
+      policy.logger.info('partitions move', { job: job.name, moved, owners: [...new Set(owners)].join(',') });
+    await store.putMeta(job.name, OWNERS, owners);
+    return owners;
+  }
   if (stored !== undefined && stored.length === job.partitions) {
     const missing = [...new Set(stored)].filter((w) => !isAlive(w));
     if (missing.length > 0) {

@@ -15,6 +15,7 @@ import {
 } from '@mrm/core';
 import type { SourceFile } from '@mrm/input';
 import { DEFAULT_HEARTBEAT_TIMEOUT_MS, DEFAULT_WATCHDOG_MS, DEFAULT_WORKER_WAIT_MS } from '../defaults.js';
+import type { PartitionLeases } from '../partition-leases.js';
 import type { RunJobOptions } from '../run-settings.js';
 
 /** Options of {@link CoordinatorService}. */
@@ -34,6 +35,12 @@ export interface CoordinatorServiceOptions {
   readonly workerWaitMs?: number;
   /** Options applied to every run (tests shorten timeouts with it). */
   readonly runOptions?: RunJobOptions;
+  /**
+   * Partition leases and checkpoint copies in JetStream: with them a lost merge worker's
+   * partitions move to the live merge workers and the job goes on. Without: a lost merge worker
+   * fails the run.
+   */
+  readonly leases?: PartitionLeases;
   /** Where counters go (default: nowhere). */
   readonly metrics?: Metrics;
   /** A running job without progress this long gets a stall warning (default {@link DEFAULT_WATCHDOG_MS}). */
@@ -41,7 +48,9 @@ export interface CoordinatorServiceOptions {
 }
 
 /** {@link CoordinatorServiceOptions} with defaults filled. */
-export interface ResolvedCoordinatorServiceOptions extends Required<CoordinatorServiceOptions> {}
+export interface ResolvedCoordinatorServiceOptions extends Required<Omit<CoordinatorServiceOptions, 'leases'>> {
+  readonly leases: PartitionLeases | undefined;
+}
 
 /** Validates options and fills defaults (a new object; the caller's is not touched). */
 export function resolveCoordinatorServiceOptions(
@@ -54,6 +63,7 @@ export function resolveCoordinatorServiceOptions(
     heartbeatTimeoutMs: positiveMs('heartbeat-timeout', options.heartbeatTimeoutMs, DEFAULT_HEARTBEAT_TIMEOUT_MS),
     workerWaitMs: positiveMs('worker-wait', options.workerWaitMs, DEFAULT_WORKER_WAIT_MS),
     runOptions: options.runOptions ?? {},
+    leases: options.leases,
     metrics: options.metrics ?? noMetrics,
     watchdogMs: positiveMs('watchdog', options.watchdogMs, DEFAULT_WATCHDOG_MS),
   };

@@ -21,6 +21,7 @@ export class WorkerRegistry {
   /** When the last check ran; a check much later than its interval means this process was busy. */
   private lastCheckMs: number | undefined;
   private readonly joinListeners = new Set<() => void>();
+  private readonly lostListeners = new Set<(workerId: string) => void>();
 
   constructor(
     private readonly clock: Clock,
@@ -75,6 +76,7 @@ export class WorkerRegistry {
       if (entry.alive && now - entry.lastSeenMs > this.timeoutMs) {
         entry.alive = false;
         this.onLost(id, entry.role);
+        for (const listener of [...this.lostListeners]) listener(id);
       }
     }
   }
@@ -83,6 +85,12 @@ export class WorkerRegistry {
   onJoin(listener: () => void): () => void {
     this.joinListeners.add(listener);
     return () => this.joinListeners.delete(listener);
+  }
+
+  /** Calls `listener` whenever a worker is found lost; returns the unsubscribe. */
+  onLoss(listener: (workerId: string) => void): () => void {
+    this.lostListeners.add(listener);
+    return () => this.lostListeners.delete(listener);
   }
 
   /** Ids of the live workers of a role, sorted. */

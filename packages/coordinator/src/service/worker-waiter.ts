@@ -12,6 +12,33 @@ export interface LiveWorkers {
   readonly mergeWorkers: string[];
 }
 
+/**
+ * Resolves once the registry has also found `workerId` lost (a request found it gone before its
+ * heartbeats stopped), or after `waitMs` (it is then taken as alive again), or on abort.
+ */
+export function untilLost(
+  registry: WorkerRegistry,
+  clock: Clock,
+  workerId: string,
+  waitMs: number,
+  signal: AbortSignal,
+): Promise<void> {
+  if (!registry.isAlive(workerId) || signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      unsubscribe();
+      timer.cancel();
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const unsubscribe = registry.onLoss((id) => {
+      if (id === workerId) done();
+    });
+    const timer = clock.after(waitMs, done);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
 /** Resolves with the live workers once there is at least one of each role. */
 export function waitForWorkers(
   registry: WorkerRegistry,

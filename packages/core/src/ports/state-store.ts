@@ -106,6 +106,13 @@ export interface StateStore {
 
   /** Writes a partition's changes and batch record at a version, in one transaction. */
   writePartition(write: PartitionWrite): Promise<void>;
+  /**
+   * Replaces everything of one partition by `write` (every live key at `write.version`, and the
+   * batch record): a partition restored from its copies after it moved to this store. Older
+   * versions of the partition are gone here afterwards. Not bound to versions above the latest
+   * committed one.
+   */
+  restorePartition(write: PartitionWrite): Promise<void>;
   /** Makes a version visible: every partition has written it. Versions commit in increasing order. */
   commitVersion(job: string, info: VersionInfo): Promise<void>;
   /** Removes every partition write and version above `version` (crash recovery, failed runs). */

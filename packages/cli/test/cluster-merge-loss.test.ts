@@ -1,0 +1,35 @@
+/**
+ * A merge worker killed (SIGKILL) mid-job: its partitions move to the live merge workers, which
+ * restore them from their copies in JetStream at the last committed version; the batches after it
+ * are merged again, none twice, and `mrm submit --wait` ends with the exact result.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { TestCluster } from './cluster-harness.js';
+import { surviveMidJob } from './cluster-scenarios.js';
+
+describe('a cluster that loses a merge worker mid-job', () => {
+  let cluster: TestCluster | undefined;
+  afterEach(async () => {
+    await cluster?.stop();
+    cluster = undefined;
+  });
+
+  it('moves its partitions to the live merge workers and finishes with the exact result', {
+    timeout: 120_000,
+  }, async () => {
+    const c = await TestCluster.start({ maps: 2, merges: 3, heartbeatTimeoutMs: 1500 });
+    cluster = c;
+    const victim = c.process('merge-2');
+    await surviveMidJob(c, async () => {
+      await victim.kill();
+      expect((await victim.exited).signal).toBe('SIGKILL');
+    }, ['--checkpoint-every', '5']);
+    if (process.env.T_LOG) console.error(c.logs());
+    const log = c.coordinator.output();
+    expect(log).toMatch(/moving its partitions to the live merge workers .*worker=merge-2/);
+    expect(log).toMatch(/partitions move/);
+    // The partitions that moved were restored from their copies (the job had committed versions).
+    const restored = `${c.process('merge-1').output()}${c.process('merge-3').output()}`;
+    expect(restored).toMatch(/restored a partition from its copies/);
+  });
+});

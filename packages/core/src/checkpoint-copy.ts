@@ -1,0 +1,115 @@
+/**
+ * Checkpoints kept off the machine. Every checkpoint a merge worker writes of a partition is also
+ * copied into the blob store (JetStream's object store on a cluster) as a {@link CheckpointCopy}:
+ * the changed keys and the batch ids of that version (a delta), or every live key (a full
+ * snapshot, every so often, so that a restore never replays a long chain). A version commits only
+ * once its copies are durable.
+ *
+ * Ownership of each (job, partition) is a lease in the {@link LEASES_BUCKET} key/value bucket,
+ * written by the coordinator; its revision is the fencing token. A copy's blob name carries the
+ * token it was written under, and the coordinator's {@link CopyManifest} (one entry per job in
+ * {@link CHECKPOINTS_BUCKET}) names the copies of committed versions: a deposed owner's late
+ * copies are never part of a chain.
+ */
+
+import { decode, encode } from './codec.js';
+import { ErrorCode, MrmError } from './errors.js';
+import type { CanonicalKey } from './key.js';
+
+/** Key/value bucket of partition leases (`leaseKey` → owner). */
+export const LEASES_BUCKET = 'leases';
+/** Key/value bucket of copy manifests (job name → {@link CopyManifest}). */
+export const CHECKPOINTS_BUCKET = 'checkpoints';
+
+/** A partition's copy is a full snapshot at every version divisible by this (deltas between). */
+export const DEFAULT_FULL_COPY_EVERY = 10;
+
+/** What a merge worker needs to copy and restore one partition it owns in a run. */
+export interface PartitionCopyPlan {
+  readonly partition: number;
+  /** Revision of the partition's lease: copies are written under it, and refused once it changes. */
+  readonly token: number;
+  /** Blob names to restore the partition at the run's base version from, full snapshot first. */
+  readonly chain: readonly string[];
+  /** True when no complete chain exists: the first copy of the run must be a full snapshot. */
+  readonly shipFull: boolean;
+}
+
+/** One copied checkpoint of one partition. */
+export interface CheckpointCopy {
+  readonly version: number;
+  readonly partition: number;
+  /** True: `entries` are every live key at `version`; false: the keys changed since the version before. */
+  readonly full: boolean;
+  /** Flat list: canonical key, value, canonical key, value… */
+  readonly entries: unknown[];
+  /** Keys deleted at this version (deltas only). */
+  readonly deleted: CanonicalKey[];
+  /** Ids of the batches merged at this version (deltas), or recorded so far (full snapshots). */
+  readonly batches: string[];
+  readonly keyCount: number;
+}
+
+/** One copy of a committed version, as the manifest lists it. */
+export interface ManifestEntry {
+  readonly version: number;
+  readonly token: number;
+  readonly full: boolean;
+}
+
+/** Per partition, the copies of committed versions from the newest full snapshot on. */
+export interface CopyManifest {
+  readonly partitions: ManifestEntry[][];
+}
+
+/** Key of the lease of one partition of a job. */
+export function leaseKey(job: string, partition: number): string {
+  return `${job}/p${partition}`;
+}
+
+/** Blob name of a copy. */
+export function checkpointBlobName(job: string, partition: number, version: number, token: number): string {
+  return `checkpoints/${job}/p${partition}/v${version}-t${token}`;
+}
+
+/**
+ * The blob names to restore `partition` at `version` from: the newest full snapshot at or below
+ * it, then every delta up to it, each version once. Empty when the manifest holds no unbroken
+ * chain ending at `version`.
+ */
+export function restoreChain(
+  job: string,
+  manifest: CopyManifest | undefined,
+  partition: number,
+  version: number,
+): string[] {
+  const entries = (manifest?.partitions[partition] ?? []).filter((e) => e.version <= version);
+  const chain: ManifestEntry[] = [];
+  for (let i = entries.length - 1; i >= 0; i--) {
+    const e = entries[i] as ManifestEntry;
+    const expected = version - chain.length;
+    if (e.version !== expected) return [];
+    chain.unshift(e);
+    if (e.full) return chain.map((c) => checkpointBlobName(job, partition, c.version, c.token));
+  }
+  return [];
+}
+
+/** Encodes a copy for the blob store. */
+export function encodeCheckpointCopy(copy: CheckpointCopy): Uint8Array {
+  return encode(copy);
+}
+
+/** Decodes a copy; throws `E_STATE` naming the blob when it is not one. */
+export function decodeCheckpointCopy(bytes: Uint8Array, name: string): CheckpointCopy {
+  let c: CheckpointCopy;
+  try {
+    c = decode<CheckpointCopy>(bytes);
+  } catch (e) {
+    throw new MrmError(ErrorCode.State, `checkpoint copy ${name} is not readable`, { cause: e });
+  }
+  if (typeof c !== 'object' || c === null || !Array.isArray(c.entries) || typeof c.version !== 'number') {
+    throw new MrmError(ErrorCode.State, `checkpoint copy ${name} is not a checkpoint copy`);
+  }
+  return c;
+}

@@ -1,0 +1,163 @@
+/**
+ * The copies of a run's partitions kept off the machine (see core's checkpoint-copy.ts): restores
+ * a partition from its chain of copies when the local store is not current, copies every
+ * checkpoint into the blob store, and refuses to go on under a lease that is no longer current.
+ */
+import {
+  type BlobStore,
+  type CanonicalKey,
+  type CheckpointCopy,
+  checkpointBlobName,
+  DEFAULT_FULL_COPY_EVERY,
+  decodeCheckpointCopy,
+  ErrorCode,
+  encodeCheckpointCopy,
+  type KeyValueBucket,
+  type Logger,
+  leaseKey,
+  MrmError,
+  type PartitionCopyPlan,
+  type StateStore,
+} from '@mrm/core';
+import type { CheckpointLayer } from './partition-merger.js';
+
+/** Where copies go and where leases are read. */
+export interface CopyTarget {
+  readonly blobs: BlobStore;
+  readonly leases: KeyValueBucket;
+}
+
+/** Local metadata: the committed version this store holds a partition at. */
+const currentAtName = (partition: number) => `copy-at/p${partition}`;
+
+/** Copies of the partitions one merge worker owns in one run. */
+export class PartitionCopies {
+  private readonly plans = new Map<number, PartitionCopyPlan>();
+  /** Partitions whose next copy must be a full snapshot (no chain to build on). */
+  private readonly needFull = new Set<number>();
+
+  constructor(
+    private readonly target: CopyTarget,
+    private readonly store: StateStore,
+    private readonly jobName: string,
+    plans: readonly PartitionCopyPlan[],
+    private readonly logger: Logger,
+    private readonly fullEvery = DEFAULT_FULL_COPY_EVERY,
+  ) {
+    for (const plan of plans) {
+      this.plans.set(plan.partition, plan);
+      if (plan.shipFull) this.needFull.add(plan.partition);
+    }
+  }
+
+  /**
+   * Makes the local store hold `partition` at `version` (the run's base, after discardAbove):
+   * nothing to do when this store held it at that version or later (this worker owned it then);
+   * otherwise (it moved here, or the store came back empty) the partition is replaced by its chain
+   * of copies. Returns the number of bytes downloaded.
+   */
+  async restoreIfStale(partition: number, version: number): Promise<number> {
+    const { store, jobName } = this;
+    if (version === 0) return 0;
+    const localAt = await store.getMeta<number>(jobName, currentAtName(partition));
+    // Held here through `localAt` (committed here, perhaps above what the coordinator committed):
+    // after discardAbove(version), the local partition is exactly `version`.
+    if (localAt !== undefined && localAt >= version) return 0;
+    const plan = this.plans.get(partition);
+    if (plan === undefined || plan.chain.length === 0) {
+      throw new MrmError(
+        ErrorCode.State,
+        `partition ${partition} of job '${jobName}' is not current in this worker's store and has no copy at version ${version} to restore from`,
+      );
+    }
+    const entries = new Map<CanonicalKey, unknown>();
+    let batches: string[] = [];
+    let keyCount = 0;
+    let bytes = 0;
+    for (const name of plan.chain) {
+      const data = await this.target.blobs.get(name);
+      if (data === undefined) {
+        throw new MrmError(
+          ErrorCode.State,
+          `checkpoint copy ${name} of job '${jobName}' is missing from the blob store`,
+        );
+      }
+      bytes += data.length;
+      const copy = decodeCheckpointCopy(data, name);
+      if (copy.full) {
+        entries.clear();
+        batches = [];
+      }
+      for (let i = 0; i < copy.entries.length; i += 2)
+        entries.set(copy.entries[i] as CanonicalKey, copy.entries[i + 1]);
+      for (const k of copy.deleted) entries.delete(k);
+      batches.push(...copy.batches);
+      keyCount = copy.keyCount;
+    }
+    await store.restorePartition({ job: jobName, partition, version, changes: entries, batches, keyCount });
+    await store.putMeta(jobName, currentAtName(partition), version);
+    this.logger.info('restored a partition from its copies', {
+      job: jobName,
+      partition,
+      version,
+      localAt: localAt ?? 'none',
+      copies: plan.chain.length,
+      bytes,
+    });
+    return bytes;
+  }
+
+  /** Records that the local store holds `partitions` at the committed `version`. */
+  async markCurrent(partitions: Iterable<number>, version: number): Promise<void> {
+    for (const p of partitions) await this.store.putMeta(this.jobName, currentAtName(p), version);
+  }
+
+  /**
+   * Copies a written checkpoint into the blob store (durably, before it resolves) and checks the
+   * lease is still ours; returns whether the copy is a full snapshot.
+   */
+  async ship(partition: number, version: number, layer: CheckpointLayer): Promise<boolean> {
+    const plan = this.planOf(partition);
+    const full = this.needFull.has(partition) || version % this.fullEvery === 0;
+    let copy: CheckpointCopy;
+    if (full) {
+      const entries: unknown[] = [];
+      for await (const [k, v] of this.store.scan(this.jobName, partition, { asOf: version })) entries.push(k, v);
+      const batches = [...(await this.store.mergedBatches(this.jobName, partition))];
+      copy = { version, partition, full, entries, deleted: [], batches, keyCount: layer.keyCount };
+    } else {
+      const entries: unknown[] = [];
+      const deleted: CanonicalKey[] = [];
+      for (const [k, v] of layer.changes) {
+        if (v === undefined) deleted.push(k);
+        else entries.push(k, v);
+      }
+      copy = { version, partition, full, entries, deleted, batches: [...layer.batches], keyCount: layer.keyCount };
+    }
+    await this.assertLease(partition);
+    await this.target.blobs.put(
+      checkpointBlobName(this.jobName, partition, version, plan.token),
+      encodeCheckpointCopy(copy),
+    );
+    this.needFull.delete(partition);
+    return full;
+  }
+
+  /** Throws `E_FENCED` when the partition's lease has moved on from the token of this run. */
+  async assertLease(partition: number): Promise<void> {
+    const plan = this.planOf(partition);
+    const lease = await this.target.leases.get(leaseKey(this.jobName, partition));
+    if (lease?.revision !== plan.token) {
+      throw new MrmError(
+        ErrorCode.Fenced,
+        `partition ${partition} of job '${this.jobName}' is leased to another worker now (lease ${lease?.revision ?? 'gone'}, this run wrote under ${plan.token}): its writes here are refused`,
+      );
+    }
+  }
+
+  private planOf(partition: number): PartitionCopyPlan {
+    const plan = this.plans.get(partition);
+    if (plan === undefined) throw new MrmError(ErrorCode.Internal, `no copy plan for partition ${partition}`);
+    return plan;
+  }
+}
