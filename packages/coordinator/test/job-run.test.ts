@@ -183,6 +183,7 @@ describe('JobRun failure', () => {
     const error = await h.run.done.catch((e: unknown) => e);
     expect(isMrmError(error) && error.code).toBe(ErrorCode.WorkerLost);
     expect(String(error)).toMatch(/merge worker merge-1 stopped answering/);
+    await h.settle();
     // Nobody is asked to roll back: the next run start discards what was never committed.
     expect(ofType(h.merges[1]?.received ?? [], 'run-abort')).toEqual([]);
     expect(ofType(h.merges[0]?.received ?? [], 'run-abort')).toEqual([]);
