@@ -15,7 +15,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { encodeMessage } from '@mrm/core';
+import { encodeMessage, MSGPACK_OPTIONS } from '@mrm/core';
 import { startNatsServer } from '@mrm/testkit';
 import { decode as mpDecode, encode as mpEncode } from '@msgpack/msgpack';
 import { Kvm } from '@nats-io/kv';
@@ -90,14 +90,8 @@ function realFrames() {
 
 function codecBench() {
   const frames = realFrames();
-  // Exactly core's codec options (packages/core/src/codec.ts).
-  const packr = new Packr({
-    useRecords: false,
-    int64AsType: 'number',
-    mapsAsObjects: true,
-    moreTypes: false,
-    copyBuffers: true,
-  });
+  // Exactly core's codec options.
+  const packr = new Packr({ ...MSGPACK_OPTIONS });
   const contenders = {
     msgpackr: { encode: (v) => packr.pack(v), decode: (b) => packr.unpack(b) },
     '@msgpack/msgpack': { encode: (v) => mpEncode(v), decode: (b) => mpDecode(b) },

@@ -139,6 +139,23 @@ async function statusJson(url, jobId) {
   return JSON.parse(await mrm(['status', ...(jobId ? [jobId] : []), '--json', '--nats', url]));
 }
 
+/** `mrm submit --wait --out <out>` of a job on the test input. */
+const submitAndWait = (url, job, out) =>
+  mrm([
+    'submit',
+    job,
+    '--input',
+    INPUT,
+    ...JOB_FLAGS,
+    '--nats',
+    url,
+    '--wait',
+    '--out',
+    out,
+    '--timeout',
+    String(JOB_TIMEOUT_MS),
+  ]);
+
 /** Waits until NATS answers and 2 map + 2 merge workers are alive. */
 async function waitForCluster(url) {
   const deadline = Date.now() + READY_TIMEOUT_MS;
@@ -226,20 +243,7 @@ async function main() {
 
     log('job 1: mrm submit --wait from the host to the published NATS port');
     const first = join(work, 'first.jsonl');
-    await mrm([
-      'submit',
-      JOB,
-      '--input',
-      INPUT,
-      ...JOB_FLAGS,
-      '--nats',
-      url,
-      '--wait',
-      '--out',
-      first,
-      '--timeout',
-      String(JOB_TIMEOUT_MS),
-    ]);
+    await submitAndWait(url, JOB, first);
     if (readFileSync(first, 'utf8') !== expected) throw new Error('job 1: the cluster result differs from mrm run');
     log(`job 1: same result as mrm run (${expected.trim().split('\n').length} keys)`);
     // The cli service: in the cluster's network, this folder mounted read-only, result on stdout.
@@ -304,20 +308,7 @@ async function main() {
       outcome = `the job failed on the loss (${end.error?.message}); submitted again as docs/operations.md says`;
       log(outcome);
       await waitForCluster(url);
-      await mrm([
-        'submit',
-        killJob,
-        '--input',
-        INPUT,
-        ...JOB_FLAGS,
-        '--nats',
-        url,
-        '--wait',
-        '--out',
-        second,
-        '--timeout',
-        String(JOB_TIMEOUT_MS),
-      ]);
+      await submitAndWait(url, killJob, second);
     }
     if (readFileSync(second, 'utf8') !== expected)
       throw new Error('job 2: the result after the kill differs from mrm run');

@@ -4,7 +4,15 @@ import { baselinesSuite } from './baselines.js';
 import { clusterSuite } from './cluster.js';
 import { latencySuite } from './latency.js';
 import { pushSuite } from './push.js';
+import { skewSuite } from './skew.js';
 import { wordcountSuite } from './wordcount.js';
 
 /** The suites in the order `npm run bench` runs them when none is named. */
-export const SUITES: readonly Suite[] = [wordcountSuite, clusterSuite, latencySuite, pushSuite, baselinesSuite];
+export const SUITES: readonly Suite[] = [
+  wordcountSuite,
+  clusterSuite,
+  latencySuite,
+  pushSuite,
+  baselinesSuite,
+  skewSuite,
+];

@@ -11,11 +11,30 @@ import {
   DEFAULT_STALL_TIMEOUT_MS,
   DEFAULT_WORKER_WAIT_MS,
 } from '@mrm/coordinator/defaults';
-import { Command } from 'commander';
-import { oneOf, port, positiveInt, positiveNumber, saltMode } from './options.js';
+import { Command, Option } from 'commander';
+import { oneOf, port, positiveInt, positiveNumber, saltMode, versionsToKeep } from './options.js';
 import { reportError } from './report.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
+
+/** `--on-error` of `run` and `submit`. */
+function onErrorOption(what: 'run' | 'job'): Option {
+  return new Option(
+    '--on-error <mode>',
+    `when map, combine, reduce or merge throws: 'fail' the ${what} or 'skip' the record or key (a dead letter)`,
+  ).argParser(oneOf('fail', 'skip'));
+}
+
+/** `--keep-versions` of `run` and `submit`. */
+function keepVersionsOption(): Option {
+  return new Option(
+    '--keep-versions <n>',
+    'keep the n newest versions, delete older ones (default 100; 0 or all: keep every version)',
+  ).argParser(versionsToKeep);
+}
+
+const RESET_HELP = "start the job's state over: delete its versions first";
+const ALLOW_CODE_CHANGE_HELP = 'merge into state that other code of the job built (see docs/job-api.md)';
 
 /**
  * NATS login and TLS flags of every command that talks to a cluster (each also read from its
@@ -60,7 +79,7 @@ export function buildProgram(): Command {
     .option('-o, --out <file>', "write the job's whole current result as JSON Lines ('-' for stdout)")
     .option(
       '-b, --batch-size <records>',
-      `records (lines) per micro-batch (default ${DEFAULT_BATCH_LINES})`,
+      `records (lines) per micro-batch (default ${DEFAULT_BATCH_LINES}; a batch also ends past 32 MiB)`,
       positiveInt,
     )
     .option(
@@ -68,7 +87,10 @@ export function buildProgram(): Command {
       `commit a version every this many batches (default ${DEFAULT_CHECKPOINT_EVERY_BATCHES})`,
       positiveInt,
     )
-    .option('--on-error <mode>', "when map throws: 'fail' the run or 'skip' the record", oneOf('fail', 'skip'))
+    .addOption(onErrorOption('run'))
+    .addOption(keepVersionsOption())
+    .option('--reset', RESET_HELP)
+    .option('--allow-code-change', ALLOW_CODE_CHANGE_HELP)
     .option('--salt <mode>', "spread hot keys over merge workers: 'auto' (default), 'off' or a factor", saltMode)
     .option('--threads <n>', 'map threads (default: cores)', positiveInt)
     .option('-q, --quiet', 'no progress output (the summary line stays)')
@@ -101,7 +123,16 @@ export function buildProgram(): Command {
     .option('-s, --state <dir>', 'state directory of `mrm run` (else: the cluster at --nats)')
     .option('--nats <url>', 'NATS URL of a cluster (default: $MRM_NATS_URL)')
     .requiredOption('-j, --job <name>', 'job name')
+    .option('--json', 'one JSON object per line: version, batches, committedAt, keys, bytes, hash, …')
     .action(async (opts) => (await import('./commands/query.js')).versionsCommand(opts));
+
+  program
+    .command('dead-letters')
+    .description("list a job's dead letters (records and keys set aside with --on-error skip) as JSON Lines")
+    .option('-s, --state <dir>', 'state directory of `mrm run` (else: the cluster at --nats)')
+    .option('--nats <url>', 'NATS URL of a cluster (default: $MRM_NATS_URL)')
+    .requiredOption('-j, --job <name>', 'job name')
+    .action(async (opts) => (await import('./commands/dead-letters.js')).deadLettersCommand(opts));
 
   program
     .command('up')
@@ -179,7 +210,7 @@ export function buildProgram(): Command {
     .option('-o, --out <file>', "with --wait: write the job's result as JSON Lines ('-' for stdout)")
     .option(
       '-b, --batch-size <records>',
-      `records (lines) per micro-batch (default ${DEFAULT_BATCH_LINES})`,
+      `records (lines) per micro-batch (default ${DEFAULT_BATCH_LINES}; a batch also ends past 32 MiB)`,
       positiveInt,
     )
     .option(
@@ -187,7 +218,10 @@ export function buildProgram(): Command {
       `commit a version every this many batches (default ${DEFAULT_CHECKPOINT_EVERY_BATCHES})`,
       positiveInt,
     )
-    .option('--on-error <mode>', "when map throws: 'fail' the job or 'skip' the record", oneOf('fail', 'skip'))
+    .addOption(onErrorOption('job'))
+    .addOption(keepVersionsOption())
+    .option('--reset', RESET_HELP)
+    .option('--allow-code-change', ALLOW_CODE_CHANGE_HELP)
     .option('--salt <mode>', "spread hot keys over merge workers: 'auto' (default), 'off' or a factor", saltMode)
     .option('--priority <n>', 'higher runs first', Number.parseInt)
     .option('--shared-fs', 'workers read the input in place (default: upload it into the cluster)')

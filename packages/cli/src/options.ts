@@ -11,6 +11,16 @@ export function positiveInt(value: string): number {
   return n;
 }
 
+/** A count of versions to keep: a whole number, or `all` (0: keep every version). */
+export function versionsToKeep(value: string): number {
+  if (value.trim() === 'all') return 0;
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) {
+    throw new InvalidArgumentError(`'${value}' is not a number of versions (a whole number, or 'all').`);
+  }
+  return n;
+}
+
 /** One of a fixed set of words. */
 export function oneOf<T extends string>(...choices: T[]): (value: string) => T {
   return (value) => {

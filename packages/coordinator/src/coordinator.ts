@@ -101,6 +101,8 @@ export interface RunResult {
   readonly skew?: SkewStatus;
   /** Records whose map threw, skipped with `onError: 'skip'`. */
   readonly skippedRecords: number;
+  /** Records and keys set aside as dead letters by this run (`onError: 'skip'`). */
+  readonly deadLetters: number;
   /** The job's latest committed version after the run (new, or the one it started from). */
   readonly latest: VersionInfo | undefined;
 }
@@ -165,7 +167,11 @@ export class Coordinator {
     const settings = resolveRunSettings(options, mapWorkers.length);
     const batchLines = resolveBatchLines(options.batchLines);
     const record = new JobRecord(store, job.name);
+    if (options.reset === true) await record.reset();
     const base = await store.latestVersion(job.name);
+    if (base !== undefined && options.allowCodeChange !== true) {
+      await record.checkCode(job, base.version);
+    }
     // Partition writes of versions that never committed are dropped before anything else.
     await store.discardAbove(job.name, base?.version ?? 0);
     const merged = job.incremental ? await record.committedBatches(base?.version ?? 0) : new Set<string>();
@@ -185,6 +191,7 @@ export class Coordinator {
       batches: 0,
       records: 0,
       skippedRecords: 0,
+      deadLetters: 0,
       latest: base,
     };
     if (plan.batchIds.length === 0) return empty;
@@ -224,7 +231,7 @@ export class Coordinator {
     try {
       await run.start().catch((e: unknown) => run.fail(e));
       const versions = await run.done;
-      await record.recordBundle(request.ref.bundleHash);
+      await record.recordBundle(request.ref.bundleHash, job);
       const last = versions.at(-1);
       return {
         ...empty,
@@ -232,6 +239,7 @@ export class Coordinator {
         batches: plan.batchIds.length,
         records: (last?.records ?? 0) - (job.incremental ? (base?.records ?? 0) : 0),
         skippedRecords: run.skipped,
+        deadLetters: run.deadLetters,
         skew: run.skewStatus(),
         latest: last ?? base,
       };

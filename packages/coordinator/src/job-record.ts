@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { ErrorCode, MrmError, type ResolvedJob, type StateStore } from '@mrm/core';
 import type { SourcePlan } from '@mrm/input';
+import { codeFingerprint } from './code-fingerprint.js';
 
 /** The shape of a job's state, fixed by its first run. */
 export interface JobShape {
@@ -15,6 +16,10 @@ export interface JobShape {
   readonly bundleHash: string;
   /** Runs started so far. */
   readonly runs: number;
+  /** {@link codeFingerprint} of the code that built the committed state (absent in older stores). */
+  readonly code?: string;
+  /** Set by {@link JobRecord.reset}: the next run may change partitions and kind. */
+  readonly reset?: boolean;
 }
 
 const SHAPE = 'shape';
@@ -35,12 +40,43 @@ export class JobRecord {
   }
 
   /**
+   * Checks that the code of an incremental job is the code that built its committed state
+   * (`latest`): merging a new batch with other code into that state mixes two meanings (a sum
+   * state fed to topK's merge fails, or worse, succeeds with a wrong answer). Throws one line that
+   * says so and what to do. See docs/job-api.md, "Changing a job's code".
+   */
+  async checkCode(job: ResolvedJob, latest: number): Promise<void> {
+    const shape = await this.shape();
+    if (shape?.code === undefined || !job.incremental || !shape.incremental) return;
+    const code = codeFingerprint(job);
+    if (shape.code === code) return;
+    throw new MrmError(
+      ErrorCode.State,
+      `the code of job '${job.name}' changed since version ${latest} (its combine, reduce or merge is not the code that built the state): give the new code another job name, start the state over with --reset, or merge into the old state anyway with --allow-code-change`,
+      { details: { job: job.name, version: latest } },
+    );
+  }
+
+  /**
+   * Starts the job's state over (`--reset`): every version and partition write is discarded,
+   * and the batch records with them, so every input is merged again. Plans of sources stay (they
+   * describe the input, not the state).
+   */
+  async reset(): Promise<void> {
+    await this.store.discardAbove(this.name, 0);
+    await this.forgetAbove(0);
+    const shape = await this.shape();
+    if (shape !== undefined) await this.store.putMeta(this.name, SHAPE, { ...shape, reset: true } satisfies JobShape);
+  }
+
+  /**
    * Checks the job against its stored shape and records the start of a run; returns the run
-   * number. A job whose partitions or kind (incremental or not) changed cannot reuse the state.
+   * number. A job whose partitions or kind (incremental or not) changed cannot reuse the state
+   * (unless it was just {@link reset}).
    */
   async beginRun(job: ResolvedJob, bundleHash: string): Promise<number> {
     const shape = await this.shape();
-    if (shape !== undefined) {
+    if (shape !== undefined && shape.reset !== true) {
       if (shape.partitions !== job.partitions) {
         throw new MrmError(
           ErrorCode.State,
@@ -58,6 +94,8 @@ export class JobRecord {
     await this.store.putMeta(this.name, SHAPE, {
       partitions: job.partitions,
       incremental: job.incremental,
+      // The code of the committed state stays recorded until a run of other code commits.
+      code: shape?.reset === true ? undefined : (shape?.code ?? codeFingerprint(job)),
       // The code that made the committed versions stays the one queries finalize with until a
       // run of the new code commits (see `recordBundle`).
       bundleHash: shape?.bundleHash ?? bundleHash,
@@ -66,11 +104,15 @@ export class JobRecord {
     return runs;
   }
 
-  /** After a run committed versions: queries finalize with the code of that run from now on. */
-  async recordBundle(bundleHash: string): Promise<void> {
+  /**
+   * After a run committed versions: queries finalize with the code of that run from now on, and
+   * the state is recorded as built by it.
+   */
+  async recordBundle(bundleHash: string, job: ResolvedJob): Promise<void> {
     const shape = await this.shape();
-    if (shape === undefined || shape.bundleHash === bundleHash) return;
-    await this.store.putMeta(this.name, SHAPE, { ...shape, bundleHash } satisfies JobShape);
+    const code = codeFingerprint(job);
+    if (shape === undefined || (shape.bundleHash === bundleHash && shape.code === code)) return;
+    await this.store.putMeta(this.name, SHAPE, { ...shape, bundleHash, code } satisfies JobShape);
   }
 
   /** The plan stored for a source (by identity) by an earlier run. */

@@ -2,7 +2,14 @@
  * The tuning of one run: {@link RunJobOptions} in, validated {@link RunSettings} out, with every
  * default a named constant (the CLI's help text reads them).
  */
-import { ErrorCode, MrmError, parseSaltOption, type ResolvedSalt } from '@mrm/core';
+import {
+  DEFAULT_KEEP_VERSIONS,
+  ErrorCode,
+  KEEP_ALL_VERSIONS,
+  MrmError,
+  parseSaltOption,
+  type ResolvedSalt,
+} from '@mrm/core';
 import {
   DEFAULT_BATCH_LINES,
   DEFAULT_CHECKPOINT_EVERY_BATCHES,
@@ -21,6 +28,12 @@ export interface RunJobOptions {
   /** Checkpoint (commit a version) every this many batches (default {@link DEFAULT_CHECKPOINT_EVERY_BATCHES}). */
   readonly checkpointEveryBatches?: number;
   readonly onError?: 'fail' | 'skip';
+  /** Versions to keep, the newest (default {@link DEFAULT_KEEP_VERSIONS}); 0 keeps every version. */
+  readonly keepVersions?: number;
+  /** Start the job's state over: every old version is deleted before the run. */
+  readonly reset?: boolean;
+  /** Merge into state built by other code of the job instead of failing (see docs/job-api.md). */
+  readonly allowCodeChange?: boolean;
   readonly maxTasksInFlight?: number;
   readonly maxBatchesAhead?: number;
   /** Memory a merge worker may hold before spilling (default {@link DEFAULT_MAX_BUFFER_BYTES}). */
@@ -43,6 +56,8 @@ export interface RunSettings {
   readonly maxBufferBytes: number;
   readonly maxFrameBytes: number;
   readonly onError: 'fail' | 'skip';
+  /** Versions to keep (the newest); 0 keeps every version. */
+  readonly keepVersions: number;
   readonly salt: number;
   /** `--salt`, overriding the job spec's `salt` field. */
   readonly saltSetting?: ResolvedSalt;
@@ -87,6 +102,7 @@ export function resolveRunSettings(options: RunJobOptions = {}, mapWorkers = 1):
     maxBufferBytes: int('maxBufferBytes', options.maxBufferBytes, DEFAULT_MAX_BUFFER_BYTES, 1024 * 1024),
     maxFrameBytes: int('maxFrameBytes', options.maxFrameBytes, DEFAULT_MAX_FRAME_BYTES, 1024),
     onError,
+    keepVersions: int('keep-versions', options.keepVersions, DEFAULT_KEEP_VERSIONS, KEEP_ALL_VERSIONS),
     salt: 0,
     ...(options.salt !== undefined ? { saltSetting: parseSaltOption(options.salt) } : {}),
     requestTimeoutMs: int('requestTimeoutMs', options.requestTimeoutMs, DEFAULT_REQUEST_TIMEOUT_MS, 1),

@@ -165,6 +165,8 @@ export function checkpointWritten(version: number, throughSeq: number, from = 'm
     throughSeq,
     partitions: [0, 1, 2, 3],
     keyCounts: [1, 1, 1, 1],
+    digests: [0, 1, 2, 3].map(() => ({ keys: 1, bytes: 10, hash: '0'.repeat(31) + '1' })),
+    deadLetters: 0,
     from,
   };
 }

@@ -4,6 +4,7 @@
  * merge workers answer to queries. Encoded with the core codec like every message.
  */
 import { decodeEnvelope, encode, type WithoutVersion } from './codec.js';
+import type { StoredDeadLetter } from './dead-letter.js';
 import { ErrorCode, MrmError, type WireError } from './errors.js';
 import type { VersionInfo } from './ports/state-store.js';
 import type { JobRef } from './protocol.js';
@@ -42,6 +43,12 @@ export interface SubmitOptions {
   readonly batchLines?: number;
   readonly checkpointEveryBatches?: number;
   readonly onError?: 'fail' | 'skip';
+  /** Versions to keep, the newest (0: all; default 100). */
+  readonly keepVersions?: number;
+  /** Start the job's state over (its old versions are deleted). */
+  readonly reset?: boolean;
+  /** Keep merging into state built by other code of the job. */
+  readonly allowCodeChange?: boolean;
   /** `--salt`: `auto`, `off` or a factor (overrides the job spec's `salt`). */
   readonly salt?: string;
   /** Higher runs first (default 0). */
@@ -111,6 +118,8 @@ export interface JobProgress {
   readonly records: number;
   /** Batches dispatched but not yet merged everywhere. */
   readonly lagBatches: number;
+  /** Records and keys set aside as dead letters in committed versions (`onError: 'skip'`). */
+  readonly deadLetters?: number;
 }
 
 /** A salted hot key and its factor (sub-keys). */
@@ -248,6 +257,25 @@ export interface GetReply {
   readonly value?: unknown;
 }
 
+/** Client → merge worker: a page of the job's dead letters it holds, at or below a version. */
+export interface DeadLettersRequest {
+  readonly type: 'dead-letters';
+  readonly v: number;
+  readonly job: string;
+  readonly version: number;
+  /** Leave out this many (the pages before). */
+  readonly skip: number;
+  readonly limit: number;
+}
+
+/** Merge worker → client: dead letters, oldest version first. */
+export interface DeadLettersReply {
+  readonly type: 'dead-letters-reply';
+  readonly v: number;
+  readonly letters: readonly StoredDeadLetter[];
+  readonly done: boolean;
+}
+
 /** A reply that is a failure. */
 export interface ErrorReply {
   readonly type: 'error-reply';
@@ -269,6 +297,8 @@ export type ApiMessage =
   | ScanReply
   | GetRequest
   | GetReply
+  | DeadLettersRequest
+  | DeadLettersReply
   | ErrorReply;
 
 /** The API protocol version (shared with the run protocol's). */

@@ -60,7 +60,8 @@ function same(a: unknown, b: unknown): boolean {
  * - salted:    `merge(merge(S, reduce(b)), reduce(c))` and, in the other order,
  *              `merge(merge(S, reduce(c)), reduce(b))`
  *
- * All three must encode to the same bytes. A merge that keeps the last value or subtracts fails;
+ * and, from no state, `merge(undefined, reduce(a ∪ b ∪ c))` against `merge(S, reduce(b ∪ c))`.
+ * Each pair must encode to the same bytes. A merge that keeps the last value or subtracts fails;
  * so does one whose result depends on order (a list in arrival order). Every call works on
  * clones, so a function that updates its arguments in place cannot spoil the comparison.
  * Throws what the user's functions throw.
@@ -92,5 +93,8 @@ export function checkAssociative(
   }
   const cb = merge(key, merge(key, before(), reduce(c)), reduce(b));
   if (!same(unsalted, cb)) return { ok: false, reason: 'merging partial results in another order gives another state' };
+  if (!same(merge(key, undefined, reduce(sample)), unsalted)) {
+    return { ok: false, reason: "a key's first state differs when its values come in two parts" };
+  }
   return { ok: true };
 }

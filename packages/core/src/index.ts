@@ -35,6 +35,8 @@ export type {
   ApiBody,
   ApiMessage,
   CancelRequest,
+  DeadLettersReply,
+  DeadLettersRequest,
   ErrorReply,
   GetReply,
   GetRequest,
@@ -77,6 +79,9 @@ export {
   restoreChain,
 } from './checkpoint-copy.js';
 export { decode, encode, MSGPACK_OPTIONS } from './codec.js';
+export { combineValues } from './combine-values.js';
+export type { DeadLetter, DeadLetterStage, StoredDeadLetter } from './dead-letter.js';
+export { MAX_DEAD_LETTERS_PER_BATCH } from './dead-letter.js';
 export type { MrmErrorOptions, WireError } from './errors.js';
 export {
   ErrorCode,
@@ -100,7 +105,7 @@ export {
   MAX_CANONICAL_KEY_LENGTH,
   parseKeyArgument,
 } from './key.js';
-export { hashKey, partitionOf } from './partition.js';
+export { hashKey, partitionOf, partitionOfHash } from './partition.js';
 export { PartAssembler, splitPayload } from './payload-parts.js';
 export type { Clock, TimerHandle } from './ports/clock.js';
 export { systemClock } from './ports/clock.js';
@@ -110,6 +115,7 @@ export type { MetricLabels, MetricName, MetricNameOf, MetricSpec, Metrics } from
 export { METRICS, MetricKind, noMetrics } from './ports/metrics.js';
 export type {
   PartitionWrite,
+  PruneResult,
   ScanOptions,
   SpillArea,
   StateStore,
@@ -163,6 +169,8 @@ export { runKey } from './roles.js';
 export type { ResolvedSalt, SaltPlan, SaltSetting } from './salting.js';
 export {
   DEFAULT_SALT,
+  HOT_SHARE_OF_PARTITION,
+  hotFactor,
   isSubKey,
   MAX_SALT_FACTOR,
   maxFactorFor,
@@ -172,6 +180,22 @@ export {
   subKey,
   subKeyPartition,
 } from './salting.js';
+export type { StateDigest } from './state-digest.js';
+export {
+  EMPTY_STATE_DIGEST,
+  EMPTY_STATE_HASH,
+  isStateDigest,
+  stateHashOf,
+  stateHashToBigInt,
+  sumStateDigests,
+} from './state-digest.js';
+export { MAX_VALUE_DEPTH, unstorableReason } from './storable-value.js';
 export { commitIfNewer } from './version-commit.js';
+export {
+  DEFAULT_KEEP_VERSIONS,
+  KEEP_ALL_VERSIONS,
+  oldestVersionToKeep,
+  pruneVersions,
+} from './version-retention.js';
 export type { Duration, EventTime, ResolvedWindow, WindowSpec } from './window.js';
 export { durationMs, eventTimeMs, windowStartsOf } from './window.js';

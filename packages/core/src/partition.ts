@@ -39,5 +39,10 @@ export function hashKey(canonical: CanonicalKey, salt = 0): number {
 
 /** The partition (0 ≤ p < partitions) that owns a key under a salt. */
 export function partitionOf(canonical: CanonicalKey, partitions: number, salt = 0): number {
-  return hashKey(canonical, salt) % partitions;
+  return partitionOfHash(hashKey(canonical, salt), partitions);
+}
+
+/** The partition of a key whose {@link hashKey} is `hash` (for callers that cache hashes). */
+export function partitionOfHash(hash: number, partitions: number): number {
+  return hash % partitions;
 }

@@ -11,10 +11,12 @@
 
 import type { PartitionCopyPlan } from './checkpoint-copy.js';
 import { decodeEnvelope, encode, type WithoutVersion } from './codec.js';
+import type { DeadLetter } from './dead-letter.js';
 import type { WireError } from './errors.js';
 import type { InputFormat } from './job.js';
 import type { VersionInfo } from './ports/state-store.js';
 import type { SaltPlan } from './salting.js';
+import type { StateDigest } from './state-digest.js';
 
 /** The protocol version this build speaks. */
 export const PROTOCOL_VERSION = 1;
@@ -112,6 +114,11 @@ export interface BatchEndMessage {
   /** Input records in the whole batch (same on every partition's marker). */
   readonly records: number;
   /**
+   * Records of the batch whose map threw (`onError: 'skip'`): carried by the marker of partition
+   * 0 only, and stored with that partition's state.
+   */
+  readonly deadLetters?: readonly DeadLetter[];
+  /**
    * Partitions holding sub-keys of this partition's hot keys in this batch: each sends one
    * `partials` message, and the batch is not complete here before all of them arrived.
    */
@@ -166,6 +173,8 @@ export interface RunStartMessage {
   readonly checkpointEveryBatches: number;
   /** Byte budget of buffered batch values before spilling. */
   readonly maxBufferBytes: number;
+  /** `skip`: keys whose reduce or merge fails become dead letters instead of failing the run. */
+  readonly onError?: 'fail' | 'skip';
   /**
    * Copies kept off the machine (a cluster): per owned partition, the lease token to write under
    * and the chain to restore from when the local store is not current. Absent: no copies
@@ -203,6 +212,10 @@ export interface CheckpointWrittenMessage {
   readonly partitions: readonly number[];
   /** Live keys per partition after the write, parallel to `partitions`. */
   readonly keyCounts: readonly number[];
+  /** Digest of each partition after the write, parallel to `partitions`. */
+  readonly digests: readonly StateDigest[];
+  /** Records and keys set aside (dead letters) in the batches of this version, all partitions here. */
+  readonly deadLetters: number;
   /** Per partition (parallel to `partitions`): its copy is a full snapshot (with copies only). */
   readonly fulls?: readonly boolean[];
   readonly from: string;
@@ -223,6 +236,11 @@ export interface CommitVersionMessage {
   /** True for the run's last version: the worker then forgets the run. */
   readonly last: boolean;
   readonly info: VersionInfo;
+  /**
+   * Versions to keep (`--keep-versions`): after committing, the worker prunes versions older than
+   * the `keepVersions` newest. Absent or 0: keep every version.
+   */
+  readonly keepVersions?: number;
 }
 
 /** Coordinator → merge workers: stop the run and roll back to `rollbackTo`. */
@@ -271,6 +289,8 @@ export interface TaskDoneMessage {
 export interface SaltingOutcome {
   /** Batches salted. */
   readonly batches: number;
+  /** The keys salted, flat `[canonical key, largest factor, …]`. */
+  readonly keys?: readonly unknown[];
   /** Why a batch was not salted although the plan said so (the check failed or could not be made). */
   readonly refused?: string;
   /** True when `refused` is a failed check (not a check that could not be made). */

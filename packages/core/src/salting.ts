@@ -35,6 +35,27 @@ export interface SaltPlan {
    * values ({@link checkAssociative}); false when they declare it (built-in aggregates).
    */
   readonly check: boolean;
+  /**
+   * `auto` salting: the map task also salts the keys that are hot in each batch by its own count
+   * ({@link hotFactor}), so salting starts with the first batch, before any report came back.
+   * `factor` is the fixed factor of `{ factor }`, else 0 (derived from the share).
+   */
+  readonly detect?: { readonly factor: number };
+}
+
+/** A key is hot when it carries at least this share of a batch's pairs ÷ partitions. */
+export const HOT_SHARE_OF_PARTITION = 0.5;
+
+/**
+ * The factor for a key carrying `share` (0–1) of the pairs, or 0 when it is not hot: sub-keys of
+ * about half a partition's share each, in whole rounds over the merge workers (so each worker
+ * gets as many), at most `partitions - 1`. A `fixed` factor replaces the derived one.
+ */
+export function hotFactor(share: number, partitions: number, workers: number, fixed = 0): number {
+  if (share * partitions < HOT_SHARE_OF_PARTITION) return 0;
+  const w = Math.max(1, workers);
+  const wanted = fixed > 0 ? fixed : Math.ceil(Math.ceil((share * partitions) / HOT_SHARE_OF_PARTITION) / w) * w;
+  return Math.max(2, Math.min(wanted, maxFactorFor(partitions)));
 }
 
 function badSalt(where: string, message: string): MrmError {

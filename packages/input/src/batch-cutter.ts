@@ -8,7 +8,16 @@ export type BatchDraft = Omit<PlannedBatch, 'ordinal'>;
 const NEWLINE = 0x0a;
 
 /**
- * Cuts a byte stream into batches of `batchLines` lines, hashing each batch as its bytes pass.
+ * Most bytes a fresh batch grows to: a batch is also cut at the first line end at or past this
+ * many bytes, so a large `batchLines` with long lines does not make batches that a map thread
+ * holds as one string of hundreds of megabytes. Word count's lines are ~50 bytes: with the default
+ * of 200,000 lines a batch is ~10 MB and this cap does not apply.
+ */
+export const MAX_BATCH_BYTES = 32 * 1024 * 1024;
+
+/**
+ * Cuts a byte stream into batches of `batchLines` lines (or fewer, when they reach
+ * {@link MAX_BATCH_BYTES}), hashing each batch as its bytes pass.
  * Fed chunk by chunk; keeps only the running hash and counters, never the bytes.
  */
 export class BatchCutter {
@@ -41,7 +50,7 @@ export class BatchCutter {
     let at = bytes.indexOf(NEWLINE);
     while (at !== -1) {
       this.lines++;
-      if (this.lines === this.batchLines) {
+      if (this.lines === this.batchLines || offset + at + 1 - this.start >= MAX_BATCH_BYTES) {
         this.hash.update(bytes.subarray(from, at + 1));
         emit(this.cut(offset + at + 1));
         from = at + 1;

@@ -14,6 +14,7 @@
  * ```
  * @packageDocumentation
  */
+export { MAX_BATCH_BYTES } from './batch-cutter.js';
 export { BATCH_ID_LENGTH, batchIdOf } from './batch-id.js';
 export type { ExpandInputsOptions } from './expand-inputs.js';
 export { expandInputs } from './expand-inputs.js';

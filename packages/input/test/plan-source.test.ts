@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { planSource, type SourcePlan } from '@mrm/input';
+import { MAX_BATCH_BYTES, planSource, type SourcePlan } from '@mrm/input';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { expectedBatches, expectedBatchId, fixture, makeTempDir, rejectionOf, shapeOf, sourceOf } from './helpers.js';
 
@@ -34,6 +34,18 @@ describe('planSource', () => {
     expectPlanOf(result, bytes, 64);
     expect(result).toMatchObject({ lines: 500, batchLines: 64, format: 'lines', gzip: false });
     expect(result.batches.map((b) => b.lines)).toEqual([64, 64, 64, 64, 64, 64, 64, 52]);
+  });
+
+  it('ends a batch at the first line end at or past MAX_BATCH_BYTES, whatever batchLines says', async () => {
+    const line = `${'x'.repeat(1023)}\n`;
+    const lines = Math.ceil((MAX_BATCH_BYTES * 1.5) / line.length);
+    const file = path.join(dir, 'long-lines.txt');
+    fs.writeFileSync(file, line.repeat(lines));
+    const result = await plan(file, 10_000_000);
+    const perBatch = Math.ceil(MAX_BATCH_BYTES / line.length);
+    expect(result.batches.map((b) => b.lines)).toEqual([perBatch, lines - perBatch]);
+    expect(result.batches[0]?.endOffset).toBe(perBatch * line.length);
+    expect(result.lines).toBe(lines);
   });
 
   it('does not add an empty batch when the lines divide evenly', async () => {

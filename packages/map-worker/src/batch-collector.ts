@@ -6,6 +6,7 @@
 import {
   type CanonicalKey,
   canonicalKey,
+  combineValues,
   type Emit,
   ErrorCode,
   encodeMessage,
@@ -14,8 +15,10 @@ import {
   keyOf,
   MrmError,
   partitionOf,
+  partitionOfHash,
   type ResolvedJob,
 } from '@mrm/core';
+import { KeyTable, NO_VALUE } from './key-table.js';
 import type { SaltRouter } from './salt-router.js';
 
 /** Values of a key held before `combine` folds them into one. */
@@ -39,21 +42,45 @@ export interface FrameHeader {
 
 /** Collects one batch's map output. Not reusable: make one per batch. */
 export class BatchCollector {
-  /** String keys by their raw value (the common case: no canonicalisation per emit). */
+  /** String keys the thread has seen, with this batch's values by id (see key-table.ts). */
+  private readonly table: KeyTable;
+  /** String keys the table does not take (possibly too long), by their raw value. */
   private readonly byString = new Map<string, unknown[]>();
   /** Other keys by canonical form. */
   private readonly byCanonical = new Map<string, { key: Key; values: unknown[] }>();
   private readonly combine: ResolvedJob['combine'];
+  /** True with `fold`: a key holds one running value, not a list. */
+  private readonly folding: boolean;
 
-  constructor(job: ResolvedJob) {
+  /**
+   * `table`: the thread's key table for this batch (default: a private one). `onError` `skip`:
+   * values whose `combine` throws stay uncombined (see `combineValues`).
+   */
+  constructor(
+    private readonly job: ResolvedJob,
+    table: KeyTable = new KeyTable(),
+    private readonly onError: 'fail' | 'skip' = 'fail',
+  ) {
+    this.table = table;
     this.combine = job.combine;
     const fold = job.fold;
+    this.folding = fold !== undefined;
     // With `fold`, a key holds one running value: one hash lookup per emit, no lists.
     if (fold !== undefined) this.emit = (key, value) => this.emitFolded(fold, key, value);
   }
 
   private emitFolded(fold: NonNullable<ResolvedJob['fold']>, key: Key, value: unknown): void {
     if (typeof key === 'string') {
+      const { table } = this;
+      const id = table.idOf(key);
+      if (id >= 0) {
+        const acc = table.values[id];
+        if (acc === NO_VALUE) {
+          table.touched.push(id);
+          table.values[id] = fold(key, undefined, value);
+        } else table.values[id] = fold(key, acc, value);
+        return;
+      }
       const slot = this.byString.get(key);
       if (slot === undefined) this.byString.set(key, [fold(key, undefined, value)]);
       else slot[0] = fold(key, slot[0], value);
@@ -65,49 +92,87 @@ export class BatchCollector {
     else entry.values[0] = fold(entry.key, entry.values[0], value);
   }
 
+  /** Appends `value` to a key's list, combining the list when it has grown. */
+  private append(key: Key, list: unknown[], value: unknown): unknown[] {
+    list.push(value);
+    return this.combine !== undefined && list.length >= COMBINE_EVERY
+      ? combineValues(this.job, key, list, this.onError)
+      : list;
+  }
+
   /** The `emit` handed to `map`. */
   readonly emit: Emit = (key, value) => {
     if (typeof key === 'string') {
+      const { table } = this;
+      const id = table.idOf(key);
+      if (id >= 0) {
+        const list = table.values[id];
+        if (list === NO_VALUE) {
+          table.touched.push(id);
+          table.values[id] = [value];
+        } else table.values[id] = this.append(key, list as unknown[], value);
+        return;
+      }
       const list = this.byString.get(key);
       if (list === undefined) this.byString.set(key, [value]);
-      else {
-        list.push(value);
-        if (this.combine !== undefined && list.length >= COMBINE_EVERY)
-          this.byString.set(key, [this.combine(key, list)]);
-      }
+      else this.byString.set(key, this.append(key, list, value));
       return;
     }
     const ck = canonicalKey(key);
     const entry = this.byCanonical.get(ck);
     if (entry === undefined) this.byCanonical.set(ck, { key, values: [value] });
-    else {
-      entry.values.push(value);
-      if (this.combine !== undefined && entry.values.length >= COMBINE_EVERY) {
-        entry.values = [this.combine(entry.key, entry.values)];
-      }
-    }
+    else entry.values = this.append(entry.key, entry.values, value);
   };
 
   /** Distinct keys collected so far. */
   get keys(): number {
-    return this.byString.size + this.byCanonical.size;
+    return this.table.touched.length + this.byString.size + this.byCanonical.size;
   }
 
   /** `values` combined into one when the job combines, else as they are. */
   private combined(key: Key, values: readonly unknown[]): readonly unknown[] {
-    return this.combine !== undefined && values.length > 1 ? [this.combine(key, values as unknown[])] : values;
+    return this.combine !== undefined && values.length > 1
+      ? combineValues(this.job, key, values as unknown[], this.onError)
+      : values;
+  }
+
+  /**
+   * Keys holding at least `share` of the batch's values (canonical form, with their value
+   * counts), heaviest first, and the number of values. Only meaningful without combine.
+   */
+  heaviest(share: number): { total: number; keys: Array<[CanonicalKey, number]> } {
+    const { table } = this;
+    // With fold every key holds one value: none is heavier than another.
+    const inTable = (id: number) => (this.folding ? 1 : (table.values[id] as unknown[]).length);
+    let total = 0;
+    for (const id of table.touched) total += inTable(id);
+    for (const list of this.byString.values()) total += list.length;
+    for (const { values } of this.byCanonical.values()) total += values.length;
+    const min = Math.max(2, Math.ceil(total * share));
+    const out: Array<[CanonicalKey, number]> = [];
+    for (const id of table.touched) {
+      const n = inTable(id);
+      if (n >= min) out.push([table.canonical[id] as string, n]);
+    }
+    for (const [k, list] of this.byString) if (list.length >= min) out.push([canonicalKey(k), list.length]);
+    for (const [ck, { values }] of this.byCanonical) if (values.length >= min) out.push([ck, values.length]);
+    return { total, keys: out.sort((a, b) => b[1] - a[1]) };
   }
 
   /** The values collected for a key so far (raw, or partly combined), if any. */
   valuesOf(ck: CanonicalKey): readonly unknown[] | undefined {
     const key = keyOf(ck);
-    return typeof key === 'string' ? this.byString.get(key) : this.byCanonical.get(ck)?.values;
+    if (typeof key !== 'string') return this.byCanonical.get(ck)?.values;
+    const id = this.table.ids.get(key);
+    const value = id === undefined ? NO_VALUE : this.table.values[id];
+    if (value === NO_VALUE) return this.byString.get(key);
+    return this.folding ? [value] : (value as unknown[]);
   }
 
   /**
    * Combines, partitions and encodes. Returns one entry per partition (also empty ones: every
    * partition gets its batch-end marker). A `router` salts hot keys; `heavy` counts the pairs
-   * each key pushes.
+   * each key pushes. Releases the key table.
    */
   finish(
     header: FrameHeader,
@@ -127,14 +192,32 @@ export class BatchCollector {
       heavy?.add(ck, out.length);
       sink(partition, wireKey, out);
     };
-    const add = (key: Key, ck: string, values: unknown[]) => {
-      const home = partitionOf(ck, partitions, salt);
+    const salting = router?.active === true;
+    const add = (key: Key, ck: string, home: number, values: unknown[]) => {
       // A hot key's values are combined per sub-key (salting first), never into one.
-      if (router?.active === true && router.route(ck, home, values, (p, wk, vs) => push(key, ck, p, wk, vs))) return;
+      if (salting && router.route(ck, home, values, (p, wk, vs) => push(key, ck, p, wk, vs))) return;
       push(key, ck, home, ck, values);
     };
-    for (const [key, values] of this.byString) add(key, canonicalKey(key), values);
-    for (const [ck, { key, values }] of this.byCanonical) add(key, ck, values);
+    const { table, folding } = this;
+    try {
+      for (const id of table.touched) {
+        const ck = table.canonical[id] as string;
+        const home = partitionOfHash(table.hashOf(id, salt), partitions);
+        const value = table.values[id];
+        if (folding && !salting) {
+          // The common case, as `push` would do it for one folded value without a list.
+          (pairs[home] as unknown[]).push(ck, value);
+          heavy?.add(ck, 1);
+        } else add(table.keys[id] as string, ck, home, folding ? [value] : (value as unknown[]));
+      }
+    } finally {
+      table.release();
+    }
+    for (const [key, values] of this.byString) {
+      const ck = canonicalKey(key);
+      add(key, ck, partitionOf(ck, partitions, salt), values);
+    }
+    for (const [ck, { key, values }] of this.byCanonical) add(key, ck, partitionOf(ck, partitions, salt), values);
     return pairs.map((list, partition) => ({
       partition,
       frames: encodeFrames({ ...header, partition }, list, maxFrameBytes),

@@ -4,17 +4,20 @@
  * resolving). The same function runs inline and inside worker threads.
  */
 import {
+  type DeadLetter,
   ErrorCode,
   encodeMessage,
   errorMessage,
   isMrmError,
+  MAX_DEAD_LETTERS_PER_BATCH,
   type MapContext,
   type MapTaskMessage,
   MrmError,
   type ResolvedJob,
 } from '@mrm/core';
-import { forEachRecord, readSplitBatches } from '@mrm/input';
+import { type BatchText, forEachRecord, readSplitBatches } from '@mrm/input';
 import { BatchCollector, type PartitionOutput } from './batch-collector.js';
+import { acquireKeyTable } from './key-table.js';
 import { TaskSalting, type TaskSkewReport } from './task-salting.js';
 
 /** The encoded output of one batch of a map task. */
@@ -47,54 +50,87 @@ export async function runMapTask(
   let skipped = 0;
   const salting = new TaskSalting(task, job);
   for await (const batch of readSplitBatches(split, signal)) {
-    const collector = new BatchCollector(job);
-    const ctx = { source: split.displayPath, line: batch.firstLine, batchId: batch.slice.batchId };
-    const pending: Promise<void>[] = [];
-    const map = job.map;
-    const emit = collector.emit;
-    const onRecord = (record: unknown, line: number) => {
-      ctx.line = line;
-      try {
-        const r = map(record, emit, ctx as MapContext);
-        if (r !== undefined && typeof (r as Promise<void>).then === 'function') {
-          pending.push(
-            (r as Promise<void>).catch((e: unknown) => Promise.reject(userError(e, split.displayPath, line))),
-          );
-        }
-      } catch (e) {
-        if (task.onError === 'skip' && !isMrmError(e)) {
-          skipped++;
-          return;
-        }
-        throw userError(e, split.displayPath, line);
-      }
-    };
-    const onMalformed = task.onError === 'skip' ? () => void skipped++ : undefined;
-    const count = forEachRecord(batch.text, split.format, batch.firstLine, split.displayPath, onRecord, onMalformed);
-    if (pending.length > 0) await Promise.all(pending);
-    records += count;
-    const header = { jobId: task.jobId, run: task.run, seq: batch.slice.seq, attempt: task.attempt, from: workerId };
-    const router = salting.routerFor(batch.slice.seq, collector);
-    const partitions = collector.finish(header, task.partitions, task.salt, task.maxFrameBytes, {
-      heavy: salting.heavy,
-      ...(router !== undefined ? { router } : {}),
-    });
-    const markers = partitions.map((p) => {
-      const partialsFrom = router?.partialsFrom(p.partition);
-      return encodeMessage({
-        type: 'batch-end',
-        ...header,
-        batchId: batch.slice.batchId,
-        partition: p.partition,
-        frames: p.frames.length,
-        pairs: p.pairs,
-        records: count,
-        ...(partialsFrom !== undefined ? { partialsFrom } : {}),
-      });
-    });
-    await onBatch({ seq: batch.slice.seq, batchId: batch.slice.batchId, records: count, partitions, markers });
+    const table = acquireKeyTable(job);
+    try {
+      const collector = new BatchCollector(job, table, task.onError);
+      records += await mapBatch(task, workerId, batch, { job, collector, salting }, onBatch, () => skipped++);
+    } finally {
+      // After a failed batch the table is released here (finish releases it otherwise).
+      if (table.busy) table.release();
+    }
   }
   return { records, skipped, ...salting.report() };
+}
+
+/** What one batch is mapped with. */
+interface BatchTools {
+  readonly job: ResolvedJob;
+  readonly collector: BatchCollector;
+  readonly salting: TaskSalting;
+}
+
+/** Maps one batch and hands its output to `onBatch`; returns its record count. */
+async function mapBatch(
+  task: MapTaskMessage,
+  workerId: string,
+  batch: BatchText,
+  { job, collector, salting }: BatchTools,
+  onBatch: (output: BatchOutput) => Promise<void>,
+  skip: () => void,
+): Promise<number> {
+  const { split } = task;
+  const ctx = { source: split.displayPath, line: batch.firstLine, batchId: batch.slice.batchId };
+  const pending: Promise<void>[] = [];
+  const deadLetters: DeadLetter[] = [];
+  const setAside = (stage: 'input' | 'map', line: number, message: string) => {
+    skip();
+    if (deadLetters.length >= MAX_DEAD_LETTERS_PER_BATCH) return;
+    deadLetters.push({ stage, batchId: ctx.batchId, source: split.displayPath, line, message, atMs: Date.now() });
+  };
+  const map = job.map;
+  const emit = collector.emit;
+  const onRecord = (record: unknown, line: number) => {
+    ctx.line = line;
+    try {
+      const r = map(record, emit, ctx as MapContext);
+      if (r !== undefined && typeof (r as Promise<void>).then === 'function') {
+        pending.push((r as Promise<void>).catch((e: unknown) => Promise.reject(userError(e, split.displayPath, line))));
+      }
+    } catch (e) {
+      if (task.onError === 'skip' && !isMrmError(e)) {
+        setAside('map', line, `map threw: ${errorMessage(e)}`);
+        return;
+      }
+      throw userError(e, split.displayPath, line);
+    }
+  };
+  const onMalformed =
+    task.onError === 'skip' ? (e: MrmError, line: number) => setAside('input', line, e.message) : undefined;
+  const count = forEachRecord(batch.text, split.format, batch.firstLine, split.displayPath, onRecord, onMalformed);
+  if (pending.length > 0) await Promise.all(pending);
+  const header = { jobId: task.jobId, run: task.run, seq: batch.slice.seq, attempt: task.attempt, from: workerId };
+  const router = salting.routerFor(batch.slice.seq, collector);
+  const partitions = collector.finish(header, task.partitions, task.salt, task.maxFrameBytes, {
+    heavy: salting.heavy,
+    ...(router !== undefined ? { router } : {}),
+  });
+  const markers = partitions.map((p) => {
+    const partialsFrom = router?.partialsFrom(p.partition);
+    return encodeMessage({
+      type: 'batch-end',
+      ...header,
+      batchId: batch.slice.batchId,
+      partition: p.partition,
+      frames: p.frames.length,
+      pairs: p.pairs,
+      records: count,
+      ...(partialsFrom !== undefined ? { partialsFrom } : {}),
+      // The records set aside travel once, with partition 0, and are stored with its state.
+      ...(p.partition === 0 && deadLetters.length > 0 ? { deadLetters } : {}),
+    });
+  });
+  await onBatch({ seq: batch.slice.seq, batchId: batch.slice.batchId, records: count, partitions, markers });
+  return count;
 }
 
 /** One line naming the input location of a failing record. */

@@ -15,6 +15,7 @@ import {
   type PartialsMessage,
   type ResolvedJob,
   type RunStartMessage,
+  type StateDigest,
   type StateStore,
   toWireError,
 } from '@mrm/core';
@@ -114,7 +115,7 @@ export class MergeRun {
       Math.floor(((start.maxBufferBytes / (1024 * 1024)) * PLAIN_VALUES_PER_MIB) / start.owned.length),
     );
     for (const partition of start.owned) {
-      const ctx = { store, jobName: start.jobName, job, partition };
+      const ctx = { store, jobName: start.jobName, job, partition, onError: start.onError ?? 'fail' };
       run.slots.set(partition, {
         partition,
         nextSeq: 0,
@@ -131,6 +132,7 @@ export class MergeRun {
                 partition,
                 `${run.spillNamespace}.plain.p${partition}`,
                 perPartitionValues,
+                ctx.onError,
               ),
             }),
       });
@@ -163,7 +165,14 @@ export class MergeRun {
       inc = undefined;
     }
     if (inc === undefined) {
-      inc = { buffer: new ValueBuffer(this.job), attempt, frames: 0, pairs: 0, bytes: 0, spills: [] };
+      inc = {
+        buffer: new ValueBuffer(this.job, this.start.onError),
+        attempt,
+        frames: 0,
+        pairs: 0,
+        bytes: 0,
+        spills: [],
+      };
       slot.incoming.set(seq, inc);
     }
     return inc;
@@ -232,7 +241,7 @@ export class MergeRun {
     if (victim === undefined) return;
     const { seq, partition, inc } = victim;
     const values = inc.buffer.values;
-    inc.buffer = new ValueBuffer(this.job);
+    inc.buffer = new ValueBuffer(this.job, this.start.onError);
     this.heldBytes -= inc.bytes;
     this.spilledBytes += inc.bytes;
     this.metrics.add('mrm_spill_bytes_total', inc.bytes);
@@ -297,8 +306,11 @@ export class MergeRun {
         this.heldBytes -= inc.bytes;
         await this.unspill(seq, partition, inc);
         const batchId = this.start.batchIds[seq] ?? inc.end.batchId;
-        if (slot.merger !== undefined) await slot.merger.mergeBatch(batchId, inc.buffer, partials);
-        else await slot.plain?.add(batchId, inc.buffer);
+        const setAside = inc.end.deadLetters ?? [];
+        if (slot.merger !== undefined) {
+          slot.merger.setAside(setAside);
+          await slot.merger.mergeBatch(batchId, inc.buffer, partials);
+        } else await slot.plain?.add(batchId, inc.buffer, setAside);
         slot.nextSeq = seq + 1;
         this.metrics.add('mrm_partition_batches_merged_total', 1, { job: this.start.jobName });
         this.reports.merged(seq, inc.end.records, () => {
@@ -320,10 +332,10 @@ export class MergeRun {
     const last = seq === totalBatches - 1;
     if (slot.plain !== undefined) {
       if (!last) return;
-      const keys = await slot.plain.finish(firstVersion);
+      const written = await slot.plain.finish(firstVersion);
       this.spilledBytes += slot.plain.spilledBytes;
       this.metrics.add('mrm_spill_bytes_total', slot.plain.spilledBytes);
-      this.onWritten(firstVersion, seq, slot.partition, keys);
+      this.onWritten(firstVersion, seq, slot.partition, written);
       return;
     }
     if (!last && (seq + 1) % checkpointEveryBatches !== 0) return;
@@ -342,20 +354,26 @@ export class MergeRun {
       })
       .then(async (layer) => {
         const full = (await this.copies?.ship(slot.partition, version, layer)) ?? false;
-        this.onWritten(version, seq, slot.partition, layer.keyCount, full);
+        this.onWritten(version, seq, slot.partition, {
+          digest: layer.digest,
+          deadLetters: layer.deadLetterCount,
+          full,
+        });
       })
       .catch((e: unknown) => this.fail(e, `checkpoint:${slot.partition}`));
   }
 
-  private onWritten(version: number, throughSeq: number, partition: number, keyCount: number, full = false): void {
+  private onWritten(
+    version: number,
+    throughSeq: number,
+    partition: number,
+    written: { digest: StateDigest; deadLetters: number; full?: boolean },
+  ): void {
     if (this.failed || this.closed) return;
-    this.reports.checkpointWritten(
-      version,
-      throughSeq,
-      partition,
-      keyCount,
-      this.copies !== undefined ? full : undefined,
-    );
+    this.reports.checkpointWritten(version, throughSeq, partition, {
+      ...written,
+      ...(this.copies !== undefined ? { full: written.full ?? false } : {}),
+    });
   }
 
   /**

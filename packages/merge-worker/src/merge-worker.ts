@@ -18,6 +18,7 @@ import {
   MrmError,
   PartAssembler,
   type ProtocolMessage,
+  pruneVersions,
   type Reply,
   type RoleState,
   type RunStartMessage,
@@ -33,7 +34,7 @@ import {
   resolveMergeWorkerOptions,
 } from './merge-worker-options.js';
 import type { CopyTarget } from './partition-copies.js';
-import { scanPage } from './scan-page.js';
+import { deadLetterPage, scanPage } from './scan-page.js';
 
 /** Counters of a merge worker. */
 export interface MergeWorkerStats {
@@ -106,6 +107,8 @@ export class MergeWorker {
         reply(encodeApi({ type: 'get-reply', found: value !== undefined, ...(value !== undefined ? { value } : {}) }));
       } else if (m.type === 'scan') {
         reply(encodeApi(await scanPage(store, m)));
+      } else if (m.type === 'dead-letters') {
+        reply(encodeApi(await deadLetterPage(store, m)));
       } else {
         throw new MrmError(ErrorCode.Protocol, `a merge worker does not answer '${m.type}'`);
       }
@@ -146,6 +149,8 @@ export class MergeWorker {
         await open?.assertLeases();
         // Exactly the coordinator's VersionInfo (one commit time across the cluster).
         await commitIfNewer(this.options.store, m.jobName, m.info);
+        // Before the ack: a run's last commit returns with the disk already trimmed.
+        if (m.keepVersions !== undefined) await pruneVersions(this.options.store, m.jobName, m.keepVersions);
         await open?.committed(m.info.version);
         open?.confirm(m.info.version);
         if (m.last) await this.closeRun(m.jobId, m.run);

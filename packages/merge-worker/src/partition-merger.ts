@@ -4,7 +4,19 @@
  * asynchronously while merging goes on into a fresh one. Reads look in the newest layer first,
  * then in layers still being written, then in the store.
  */
-import { type CanonicalKey, ErrorCode, errorMessage, MrmError, type ResolvedJob, type StateStore } from '@mrm/core';
+import {
+  type CanonicalKey,
+  type DeadLetter,
+  ErrorCode,
+  errorMessage,
+  MrmError,
+  type ResolvedJob,
+  type StateDigest,
+  type StateStore,
+  unstorableReason,
+} from '@mrm/core';
+import { DeadLetterBox } from './dead-letter-box.js';
+import { DigestTracker } from './digest-tracker.js';
 import { keyOfCanonical } from './key-cache.js';
 import type { ValueBuffer } from './value-buffer.js';
 
@@ -14,6 +26,8 @@ export interface PartitionContext {
   readonly jobName: string;
   readonly job: ResolvedJob;
   readonly partition: number;
+  /** `skip`: a key whose reduce or merge fails is set aside as a dead letter (default `fail`). */
+  readonly onError?: 'fail' | 'skip';
 }
 
 /** What one checkpoint of a partition wrote. */
@@ -23,6 +37,12 @@ export interface CheckpointLayer {
   readonly batches: readonly string[];
   /** Live keys after the write. */
   readonly keyCount: number;
+  /** Keys, bytes and hash of the partition after the write. */
+  readonly digest: StateDigest;
+  /** Dead letters written with it. */
+  readonly deadLetters: readonly DeadLetter[];
+  /** Dead letters set aside since the checkpoint before (kept or only counted). */
+  readonly deadLetterCount: number;
 }
 
 /**
@@ -39,6 +59,10 @@ export class PartitionMerger {
   private readonly cache = new Map<CanonicalKey, unknown>();
   private cacheComplete: boolean;
   private batchesSinceCut: string[] = [];
+  /** Per key changed since the last cut: its value as of the last cut (for the digest). */
+  private origins = new Map<CanonicalKey, unknown>();
+  /** Dead letters since the last cut. */
+  private readonly deadLetters: DeadLetterBox;
   /** Checkpoint writes still in flight (each removes itself when it settles). */
   private readonly pendingWrites = new Set<Promise<void>>();
 
@@ -48,14 +72,32 @@ export class PartitionMerger {
     public keyCount: number,
     /** Most keys the cache holds before evicting. */
     private readonly maxCachedKeys: number,
+    /** Bytes and hash of the partition (after everything merged so far). */
+    private readonly digest: DigestTracker,
   ) {
     this.cacheComplete = keyCount === 0;
+    this.deadLetters = new DeadLetterBox(ctx.jobName);
   }
 
   /** Opens a partition at the store's latest written state. */
   static async open(ctx: PartitionContext, maxCachedKeys = 100_000): Promise<PartitionMerger> {
-    const keys = await ctx.store.keyCount(ctx.jobName, ctx.partition, Number.POSITIVE_INFINITY);
-    return new PartitionMerger(ctx, keys, maxCachedKeys);
+    const { store, jobName, partition } = ctx;
+    const keys = await store.keyCount(jobName, partition, Number.POSITIVE_INFINITY);
+    let digest = await store.partitionDigest(jobName, partition, Number.POSITIVE_INFINITY);
+    if (digest === undefined && keys > 0) {
+      // State written before digests were kept: computed once from a scan, kept from now on.
+      const tracker = DigestTracker.from(undefined);
+      for await (const [k, v] of store.scan(jobName, partition, { asOf: Number.POSITIVE_INFINITY })) {
+        tracker.add(k, v);
+      }
+      digest = tracker.digest(keys);
+    }
+    return new PartitionMerger(ctx, keys, maxCachedKeys, DigestTracker.from(digest));
+  }
+
+  /** Keeps dead letters (from map, or from this partition's user code) to write with the next checkpoint. */
+  setAside(letters: readonly DeadLetter[]): void {
+    this.deadLetters.add(letters);
   }
 
   private async previous(keys: Iterable<CanonicalKey>): Promise<void> {
@@ -83,6 +125,8 @@ export class PartitionMerger {
   /**
    * Reduces one batch's values and merges them into the state; then merges the reduced partials
    * of salted hot keys (`[key, partial, …]` lists from the partitions that held their sub-keys).
+   * A throw, or a value that cannot be stored (see `unstorableReason`), fails the run naming the
+   * function and key; with `onError: 'skip'` the key keeps its state and a dead letter records why.
    */
   async mergeBatch(batchId: string, buffer: ValueBuffer, partials: readonly unknown[][] = []): Promise<void> {
     const { job } = this.ctx;
@@ -90,32 +134,51 @@ export class PartitionMerger {
     if (merge === undefined) throw new MrmError(ErrorCode.Internal, 'mergeBatch on a job without merge');
     await this.previous(buffer.values.keys());
     if (partials.length > 0) await this.previous([...partialEntries(partials)].map(([k]) => k));
-    const { cache, dirty } = this;
+    const { cache, dirty, origins } = this;
     const reduce = job.reduce;
+    const skip = this.ctx.onError === 'skip';
     let fn = 'reduce';
     let ck: CanonicalKey = '';
     let added = 0;
-    try {
-      // One try around the loop (not a closure per call): this is the merge hot path.
-      for (const [k, values] of buffer.values) {
+    for (const [k, values] of buffer.values) {
+      // One try per key (not a closure per call): this is the merge hot path.
+      try {
         ck = k;
         const key = keyOfCanonical(k);
         fn = 'reduce';
         const reduced = reduce(key, values);
+        const bad = unstorableReason(reduced);
+        if (bad !== undefined) throw new BadResult(bad);
         const before = cache.get(k);
         fn = 'merge';
         const after = merge(key, before, reduced);
+        if (after !== undefined) {
+          const badMerge = unstorableReason(after);
+          if (badMerge !== undefined) throw new BadResult(badMerge);
+        }
         if (before === undefined) {
           if (after !== undefined) added++;
         } else if (after === undefined) added--;
+        if (!dirty.has(k)) origins.set(k, before);
         dirty.set(k, after);
         cache.set(k, after);
+      } catch (e) {
+        if (!skip) {
+          this.keyCount += added;
+          throw userCodeError(fn, ck, batchId, e, this.ctx.jobName);
+        }
+        this.deadLetters.add([
+          {
+            stage: fn === 'merge' ? 'merge' : 'reduce',
+            batchId,
+            key: ck,
+            message: resultMessage(fn, e),
+            atMs: Date.now(),
+          },
+        ]);
       }
-    } catch (e) {
-      throw userCodeError(fn, ck, batchId, e);
-    } finally {
-      this.keyCount += added;
     }
+    this.keyCount += added;
     if (partials.length > 0) this.mergePartials(batchId, merge, partials);
     this.batchesSinceCut.push(batchId);
   }
@@ -126,20 +189,37 @@ export class PartitionMerger {
     merge: NonNullable<ResolvedJob['merge']>,
     partials: readonly unknown[][],
   ): void {
-    const { cache, dirty } = this;
+    const { cache, dirty, origins } = this;
     for (const [k, partial] of partialEntries(partials)) {
       const before = cache.get(k);
-      const after = callUser('merge', k, batchId, () => merge(keyOfCanonical(k), before, partial));
+      let after: unknown;
+      try {
+        after = merge(keyOfCanonical(k), before, partial);
+        const bad = after === undefined ? undefined : unstorableReason(after);
+        if (bad !== undefined) throw new BadResult(bad);
+      } catch (e) {
+        if (this.ctx.onError !== 'skip') throw userCodeError('merge', k, batchId, e, this.ctx.jobName);
+        this.deadLetters.add([
+          { stage: 'merge', batchId, key: k, message: resultMessage('merge', e), atMs: Date.now() },
+        ]);
+        continue;
+      }
       if (before === undefined && after !== undefined) this.keyCount++;
       else if (before !== undefined && after === undefined) this.keyCount--;
+      if (!dirty.has(k)) origins.set(k, before);
       dirty.set(k, after);
       cache.set(k, after);
     }
   }
 
+  /** Dead letters set aside since the last checkpoint (all, kept or not). */
+  get deadLettersPending(): number {
+    return this.deadLetters.count;
+  }
+
   /**
    * Starts writing the changes since the last checkpoint as `version`; resolves when durable, with
-   * what was written (for the copy kept off the machine).
+   * what was written (for the copy kept off the machine, the digest and the dead letters).
    */
   checkpoint(version: number): Promise<CheckpointLayer> {
     const { store, jobName, partition } = this.ctx;
@@ -148,8 +228,21 @@ export class PartitionMerger {
     this.flushing.push(layer);
     const batches = this.batchesSinceCut;
     this.batchesSinceCut = [];
+    for (const [k, after] of layer) this.digest.replace(k, this.origins.get(k), after);
+    this.origins = new Map();
+    const setAside = this.deadLetters.count;
+    const deadLetters = this.deadLetters.take();
+    const digest = this.digest.digest(this.keyCount);
     const write = store
-      .writePartition({ job: jobName, partition, version, changes: layer, batches, keyCount: this.keyCount })
+      .writePartition({
+        job: jobName,
+        partition,
+        version,
+        changes: layer,
+        batches,
+        digest,
+        deadLetters,
+      })
       .finally(() => {
         const i = this.flushing.indexOf(layer);
         if (i >= 0) this.flushing.splice(i, 1);
@@ -159,7 +252,14 @@ export class PartitionMerger {
     const forget = () => void this.pendingWrites.delete(write);
     write.then(forget, forget);
     const keyCount = this.keyCount;
-    return write.then(() => ({ changes: layer, batches, keyCount }));
+    return write.then(() => ({
+      changes: layer,
+      batches,
+      keyCount,
+      digest,
+      deadLetters,
+      deadLetterCount: setAside,
+    }));
   }
 
   /** Waits for every write started so far (successful or not). */
@@ -168,20 +268,33 @@ export class PartitionMerger {
   }
 }
 
-/** One line naming the user function, key and batch of a throw. */
-export function userCodeError(fn: string, ck: CanonicalKey, batchId: string, e: unknown): MrmError {
-  return new MrmError(ErrorCode.UserCode, `${fn} threw for key ${ck} in batch ${batchId}: ${errorMessage(e)}`, {
+/** A user function returned a value that cannot be stored (not a throw of the user's code). */
+export class BadResult extends Error {}
+
+/** The message of a dead letter: what the function did. */
+export function resultMessage(fn: string, e: unknown): string {
+  return e instanceof BadResult ? `${fn} returned ${e.message}` : `${fn} threw: ${errorMessage(e)}`;
+}
+
+/** One line naming the job, the user function, key and batch of a throw or of a bad result. */
+export function userCodeError(fn: string, ck: CanonicalKey, batchId: string, e: unknown, job?: string): MrmError {
+  const where = `${job === undefined ? '' : `of job '${job}' `}`;
+  const message =
+    e instanceof BadResult
+      ? `${fn} ${where}returned ${e.message} for key ${ck} in batch ${batchId}: return a value MessagePack and JSON carry (see docs/job-api.md)`
+      : `${fn} ${where}threw for key ${ck} in batch ${batchId}: ${errorMessage(e)}`;
+  return new MrmError(e instanceof BadResult ? ErrorCode.BadValue : ErrorCode.UserCode, message, {
     cause: e,
     details: { key: ck, batchId },
   });
 }
 
 /** Runs user code, turning a throw into {@link userCodeError}. */
-export function callUser<T>(fn: string, ck: CanonicalKey, batchId: string, call: () => T): T {
+export function callUser<T>(fn: string, ck: CanonicalKey, batchId: string, call: () => T, job?: string): T {
   try {
     return call();
   } catch (e) {
-    throw userCodeError(fn, ck, batchId, e);
+    throw userCodeError(fn, ck, batchId, e, job);
   }
 }
 

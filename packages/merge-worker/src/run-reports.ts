@@ -5,7 +5,16 @@
  * are kept until a committed version covers them, and sent again on request (after a reconnect
  * or a stalled run) — the coordinator ignores duplicates.
  */
-import type { MessageBody, RunStartMessage, WireError } from '@mrm/core';
+import type { MessageBody, RunStartMessage, StateDigest, WireError } from '@mrm/core';
+
+/** What one partition wrote for a version. */
+export interface PartitionWritten {
+  readonly digest: StateDigest;
+  /** Records and keys set aside as dead letters in the version's batches. */
+  readonly deadLetters: number;
+  /** Its copy off the machine is a full one (absent when the run keeps no copies). */
+  readonly full?: boolean;
+}
 
 /** Where a run sends its reports. */
 export type Report = (message: MessageBody) => void;
@@ -14,8 +23,8 @@ export type Report = (message: MessageBody) => void;
 export class RunReports {
   /** Per seq: owned partitions that merged it. */
   private readonly mergedCount = new Map<number, number>();
-  /** Per version: owned partitions that wrote it, their key counts and whether their copy is full. */
-  private readonly written = new Map<number, Map<number, { keyCount: number; full: boolean | undefined }>>();
+  /** Per version: owned partitions that wrote it, and what they wrote. */
+  private readonly written = new Map<number, Map<number, PartitionWritten>>();
   /** Reports not yet covered by a committed version. */
   private unconfirmed: MessageBody[] = [];
 
@@ -47,20 +56,19 @@ export class RunReports {
     });
   }
 
-  /**
-   * One owned partition wrote `version` (`full`: whether its copy off the machine is a full one;
-   * undefined when the run keeps no copies); reports once every owned partition has.
-   */
-  checkpointWritten(version: number, throughSeq: number, partition: number, keyCount: number, full?: boolean): void {
+  /** One owned partition wrote `version`; reports once every owned partition has. */
+  checkpointWritten(version: number, throughSeq: number, partition: number, written: PartitionWritten): void {
     let parts = this.written.get(version);
     if (parts === undefined) {
       parts = new Map();
       this.written.set(version, parts);
     }
-    parts.set(partition, { keyCount, full });
+    parts.set(partition, written);
     if (parts.size < this.partitions.length) return;
     this.written.delete(version);
     const { jobId, run } = this.start;
+    const all = [...parts.values()];
+    const copies = all.some((w) => w.full !== undefined);
     this.send({
       type: 'checkpoint-written',
       jobId,
@@ -68,8 +76,10 @@ export class RunReports {
       version,
       throughSeq,
       partitions: [...parts.keys()],
-      keyCounts: [...parts.values()].map((w) => w.keyCount),
-      ...(full !== undefined ? { fulls: [...parts.values()].map((w) => w.full === true) } : {}),
+      keyCounts: all.map((w) => w.digest.keys),
+      digests: all.map((w) => w.digest),
+      deadLetters: all.reduce((n, w) => n + w.deadLetters, 0),
+      ...(copies ? { fulls: all.map((w) => w.full === true) } : {}),
       from: this.workerId,
     });
   }

@@ -10,8 +10,16 @@
  *
  * Sub-keys are never merged into any state, so results, queries, versions and hashes never see them.
  */
-import { isSubKey, keyOf, type MessageBody, type PartialsMessage, parseSubKey, type ResolvedJob } from '@mrm/core';
-import { userCodeError } from './partition-merger.js';
+import {
+  isSubKey,
+  keyOf,
+  type MessageBody,
+  type PartialsMessage,
+  parseSubKey,
+  type ResolvedJob,
+  unstorableReason,
+} from '@mrm/core';
+import { BadResult, userCodeError } from './partition-merger.js';
 import { ValueBuffer } from './value-buffer.js';
 
 /** Sends a message to a merge worker's `frames` channel. */
@@ -69,8 +77,10 @@ export class SaltedPartials {
       let partial: unknown;
       try {
         partial = this.job.reduce(keyOf(canonical), values);
+        const bad = unstorableReason(partial);
+        if (bad !== undefined) throw new BadResult(bad);
       } catch (e) {
-        throw userCodeError('reduce', canonical, batchId, e);
+        throw userCodeError('reduce', canonical, batchId, e, this.job.name);
       }
       reduced += values.length;
       let list = byHome.get(home);

@@ -1,5 +1,12 @@
-/** One page of a partition's entries for a remote reader, sized to fit a transport payload. */
-import type { ScanReply, ScanRequest, StateStore } from '@mrm/core';
+/** Pages of a partition's entries (and of dead letters) for a remote reader, sized to fit a transport payload. */
+import type {
+  DeadLettersReply,
+  DeadLettersRequest,
+  ScanReply,
+  ScanRequest,
+  StateStore,
+  StoredDeadLetter,
+} from '@mrm/core';
 
 /** Entry bytes per page, well under NATS's 1 MiB default payload (values are estimated). */
 const PAGE_BYTES = 256 * 1024;
@@ -38,4 +45,18 @@ function estimateBytes(value: unknown): number {
   } catch {
     return 1024;
   }
+}
+
+/** A page of the job's dead letters held here: up to `limit` after the first `skip`. */
+export async function deadLetterPage(store: StateStore, m: DeadLettersRequest): Promise<Omit<DeadLettersReply, 'v'>> {
+  const letters: StoredDeadLetter[] = [];
+  let seen = 0;
+  let bytes = 0;
+  for await (const letter of store.deadLetters(m.job, m.version)) {
+    if (seen++ < m.skip) continue;
+    if (letters.length >= m.limit || bytes >= PAGE_BYTES) return { type: 'dead-letters-reply', letters, done: false };
+    letters.push(letter);
+    bytes += estimateBytes(letter);
+  }
+  return { type: 'dead-letters-reply', letters, done: true };
 }

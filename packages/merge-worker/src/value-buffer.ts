@@ -3,7 +3,7 @@
  * one) folds it into one value, so a combinable job holds about one value per key whatever the
  * input size. `heldValues` counts what is held, for the memory budget.
  */
-import type { CanonicalKey, ResolvedJob } from '@mrm/core';
+import { type CanonicalKey, combineValues, type ResolvedJob } from '@mrm/core';
 import { keyOfCanonical } from './key-cache.js';
 
 const COMBINE_EVERY = 16;
@@ -17,7 +17,11 @@ export class ValueBuffer {
   private readonly combine: ResolvedJob['combine'];
   private readonly fold: ResolvedJob['fold'];
 
-  constructor(job: Pick<ResolvedJob, 'combine' | 'fold'>) {
+  constructor(
+    private readonly job: Pick<ResolvedJob, 'name' | 'combine' | 'fold'>,
+    /** `skip`: values whose `combine` throws stay uncombined (see `combineValues`). */
+    private readonly onError: 'fail' | 'skip' = 'fail',
+  ) {
     this.combine = job.combine;
     this.fold = job.fold;
   }
@@ -47,7 +51,9 @@ export class ValueBuffer {
     list.push(value);
     this.heldValues++;
     if (this.combine !== undefined && list.length >= COMBINE_EVERY) {
-      this.values.set(key, [this.combine(keyOfCanonical(key), list)]);
+      const combined = combineValues(this.job, keyOfCanonical(key), list, this.onError);
+      if (combined === list) return;
+      this.values.set(key, combined);
       this.heldValues -= list.length - 1;
     }
   }

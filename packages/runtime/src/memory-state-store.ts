@@ -17,8 +17,11 @@ import {
   ErrorCode,
   MrmError,
   type PartitionWrite,
+  type PruneResult,
   type ScanOptions,
+  type StateDigest,
   type StateStore,
+  type StoredDeadLetter,
   type StoreState,
   type VersionInfo,
 } from '@mrm/core';
@@ -36,8 +39,8 @@ class PartitionState {
   readonly keys = new Map<CanonicalKey, Entry[]>();
   /** Batch id → version it was first merged at. */
   readonly batches = new Map<string, number>();
-  /** Version → keyCount of each write of the partition (`null` when not given). */
-  readonly writes = new Map<number, number | null>();
+  /** Version → keyCount (and digest, when given) of each write of the partition (`null`: neither). */
+  readonly writes = new Map<number, { keys: number; digest?: StateDigest } | null>();
 }
 
 class JobState {
@@ -45,6 +48,8 @@ class JobState {
   /** Committed versions, oldest first. */
   versions: VersionInfo[] = [];
   readonly meta = new Map<string, Uint8Array>();
+  /** Dead letters, in write order. */
+  deadLetters: StoredDeadLetter[] = [];
 
   /** Whether the job shows in listJobs: it has versions, metadata or partition writes. */
   get listed(): boolean {
@@ -133,12 +138,23 @@ export class MemoryStateStore implements StateStore {
   async keyCount(job: string, partition: number, asOf: number): Promise<number> {
     this.#assertOpen('keyCount');
     checkAsOf(asOf);
+    return this.#newestWrite(job, partition, asOf)?.keys ?? 0;
+  }
+
+  async partitionDigest(job: string, partition: number, asOf: number): Promise<StateDigest | undefined> {
+    this.#assertOpen('partitionDigest');
+    checkAsOf(asOf);
+    const digest = this.#newestWrite(job, partition, asOf)?.digest;
+    return digest === undefined ? undefined : { ...digest };
+  }
+
+  #newestWrite(job: string, partition: number, asOf: number): { keys: number; digest?: StateDigest } | undefined {
     let newest = 0;
-    let count = 0;
-    for (const [version, keyCount] of this.#jobs.get(job)?.partitions.get(partition)?.writes ?? []) {
-      if (keyCount !== null && version <= asOf && version > newest) [newest, count] = [version, keyCount];
+    let found: { keys: number; digest?: StateDigest } | undefined;
+    for (const [version, stat] of this.#jobs.get(job)?.partitions.get(partition)?.writes ?? []) {
+      if (stat !== null && version <= asOf && version > newest) [newest, found] = [version, stat];
     }
-    return count;
+    return found;
   }
 
   async writePartition(write: PartitionWrite): Promise<void> {
@@ -152,7 +168,8 @@ export class MemoryStateStore implements StateStore {
   }
 
   #writePartition(write: PartitionWrite, replace: boolean): void {
-    const { job, partition, version, keyCount } = write;
+    const { job, partition, version, digest } = write;
+    const keyCount = digest?.keys ?? write.keyCount;
     checkVersionNumber(version, `partition write of job ${job}`);
     if (!(Number.isSafeInteger(partition) && partition >= 0)) {
       throw new MrmError(ErrorCode.State, `partition ${String(partition)} of job ${job} is not a whole number from 0`);
@@ -188,7 +205,13 @@ export class MemoryStateStore implements StateStore {
       const merged = state.batches.get(id);
       if (merged === undefined || merged > version) state.batches.set(id, version);
     }
-    if (keyCount !== undefined || !state.writes.has(version)) state.writes.set(version, keyCount ?? null);
+    if (keyCount !== undefined || !state.writes.has(version)) {
+      state.writes.set(
+        version,
+        keyCount === undefined ? null : { keys: keyCount, ...(digest !== undefined ? { digest: { ...digest } } : {}) },
+      );
+    }
+    for (const letter of write.deadLetters ?? []) jobState.deadLetters.push({ ...letter, version, partition });
   }
 
   async commitVersion(job: string, info: VersionInfo): Promise<void> {
@@ -208,6 +231,7 @@ export class MemoryStateStore implements StateStore {
     const jobState = this.#jobs.get(job);
     if (jobState === undefined) return;
     jobState.versions = jobState.versions.filter((info) => info.version <= version);
+    jobState.deadLetters = jobState.deadLetters.filter((letter) => letter.version <= version);
     for (const state of jobState.partitions.values()) {
       for (const [key, entries] of state.keys) {
         const kept = entries.filter((entry) => entry.version <= version);
@@ -217,6 +241,46 @@ export class MemoryStateStore implements StateStore {
       for (const [id, merged] of state.batches) if (merged > version) state.batches.delete(id);
       for (const written of state.writes.keys()) if (written > version) state.writes.delete(written);
     }
+  }
+
+  async pruneBelow(job: string, oldestKept: number): Promise<PruneResult> {
+    this.#assertOpen('pruneBelow');
+    const jobState = this.#jobs.get(job);
+    const kept = jobState?.latest(oldestKept);
+    if (jobState === undefined || kept?.version !== oldestKept) {
+      throw new MrmError(
+        ErrorCode.NoSuchVersion,
+        `cannot prune job ${job} below version ${oldestKept}: it is not committed`,
+      );
+    }
+    let entries = 0;
+    for (const state of jobState.partitions.values()) {
+      for (const [key, all] of state.keys) {
+        // Oldest first: the newest entry at or below oldestKept is the value as of it.
+        let anchor = -1;
+        for (let i = 0; i < all.length; i++) if ((all[i] as Entry).version <= oldestKept) anchor = i;
+        const first = all[anchor];
+        const absent = first !== undefined && (first.version < kept.base || decode(first.bytes) === undefined);
+        const remaining = all.slice(absent ? anchor + 1 : Math.max(anchor, 0));
+        entries += all.length - remaining.length;
+        if (remaining.length === 0) state.keys.delete(key);
+        else state.keys.set(key, remaining);
+      }
+      const below = [...state.writes].filter(([v, stat]) => v <= oldestKept && stat !== null).map(([v]) => v);
+      const anchorWrite = Math.max(0, ...below);
+      for (const v of [...state.writes.keys()]) if (v < anchorWrite) state.writes.delete(v);
+    }
+    const before = jobState.versions.length;
+    jobState.versions = jobState.versions.filter((info) => info.version >= oldestKept);
+    return { entries, versions: before - jobState.versions.length };
+  }
+
+  async *deadLetters(job: string, asOf: number): AsyncIterable<StoredDeadLetter> {
+    this.#assertOpen('deadLetters');
+    checkAsOf(asOf);
+    const letters = (this.#jobs.get(job)?.deadLetters ?? []).filter((letter) => letter.version <= asOf);
+    for (const letter of letters.sort((a, b) => a.version - b.version || a.partition - b.partition))
+      yield { ...letter };
   }
 
   async dropJob(job: string): Promise<void> {

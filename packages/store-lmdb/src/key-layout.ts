@@ -22,8 +22,13 @@ export const DB_NAMES = Object.freeze({
   batches: 'batches',
   /** [job, version] → VersionInfo of a committed version. */
   versions: 'versions',
-  /** [job, partition, version] → keyCount of that partition write (`null` when not given). */
+  /**
+   * [job, partition, version] → what the partition write gave: its `StateDigest` (keys, bytes,
+   * hash), or only a keyCount (a number; stores written before digests), or `null`.
+   */
   partstats: 'partstats',
+  /** [job, version, partition, batchId, index] → a dead letter recorded with that partition write. */
+  deadletters: 'deadletters',
   /** [job, name] → metadata value. */
   meta: 'meta',
   /** [namespace, partition, canonicalKey, epoch, seq] → array of parked values. */
@@ -152,6 +157,39 @@ export function partStatsDownFrom(job: string, partition: number, asOf: number):
 /** Partition and version of a partition write record's key. */
 export function parsePartStatKey(key: LmdbKey): { readonly partition: number; readonly version: number } {
   return { partition: key[1] as number, version: key[2] as number };
+}
+
+/** Every write of a partition, oldest first. */
+export function partStatsOf(job: string, partition: number): KeyRange {
+  return { start: [job, partition], end: [job, partition, AFTER] };
+}
+
+// --- deadletters -----------------------------------------------------------------------------
+
+/** Key of the `index`-th dead letter of a batch, written with a partition at a version. */
+export function deadLetterKey(
+  job: string,
+  version: number,
+  partition: number,
+  batchId: string,
+  index: number,
+): LmdbKey {
+  return [job, version, partition, batchId, index];
+}
+
+/** Dead letters of a job written at versions above `version`, oldest version first. */
+export function deadLettersAbove(job: string, version: number): KeyRange {
+  return { start: [job, version, AFTER], end: [job, AFTER] };
+}
+
+/** Dead letters of a job written at or below `asOf`, oldest version first. */
+export function deadLettersUpTo(job: string, asOf: number): KeyRange {
+  return { start: [job], end: [job, asOf, AFTER] };
+}
+
+/** Version and partition of a dead letter's key. */
+export function parseDeadLetterKey(key: LmdbKey): { readonly version: number; readonly partition: number } {
+  return { version: key[1] as number, partition: key[2] as number };
 }
 
 // --- meta ------------------------------------------------------------------------------------

@@ -14,13 +14,18 @@
 import { mkdirSync } from 'node:fs';
 import {
   type CanonicalKey,
+  type DeadLetter,
   ErrorCode,
   errorMessage,
+  isStateDigest,
   MrmError,
   MSGPACK_OPTIONS,
   type PartitionWrite,
+  type PruneResult,
   type ScanOptions,
+  type StateDigest,
   type StateStore,
+  type StoredDeadLetter,
   type StoreState,
   type VersionInfo,
 } from '@mrm/core';
@@ -32,6 +37,9 @@ import {
   batchKey,
   batchPartition,
   DB_NAMES,
+  deadLetterKey,
+  deadLettersAbove,
+  deadLettersUpTo,
   jobOf,
   jobRange,
   LAYOUT_RECORD,
@@ -40,6 +48,7 @@ import {
   metaFrom,
   metaKey,
   metaNameOf,
+  parseDeadLetterKey,
   parsePartStatKey,
   parseStateKey,
   partStatKey,
@@ -54,6 +63,7 @@ import {
 } from './key-layout.js';
 import { LmdbSpillArea } from './lmdb-spill-area.js';
 import { type LmdbStoreOptions, type ResolvedLmdbStoreOptions, resolveLmdbStoreOptions } from './options.js';
+import { pruneJob } from './prune.js';
 import { StoreLifecycle } from './store-lifecycle.js';
 import { removeInBatches, type StoreDatabase, writeAtomically } from './transactions.js';
 
@@ -164,10 +174,23 @@ export class LmdbStateStore implements StateStore {
   async keyCount(job: string, partition: number, asOf: number): Promise<number> {
     this.#life.assertOpen('keyCount');
     checkAsOf(asOf);
+    return this.#newestStat(job, partition, asOf)?.keys ?? 0;
+  }
+
+  async partitionDigest(job: string, partition: number, asOf: number): Promise<StateDigest | undefined> {
+    this.#life.assertOpen('partitionDigest');
+    checkAsOf(asOf);
+    const stat = this.#newestStat(job, partition, asOf);
+    return stat !== undefined && isStateDigest(stat) ? stat : undefined;
+  }
+
+  /** The newest partstats record at or below `asOf` that gave a count: a digest, or `{ keys }`. */
+  #newestStat(job: string, partition: number, asOf: number): StateDigest | { keys: number } | undefined {
     for (const { value } of this.#dbs.partstats.getRange(partStatsDownFrom(job, partition, asOf))) {
-      if (typeof value === 'number') return value;
+      if (typeof value === 'number') return { keys: value };
+      if (isStateDigest(value)) return value;
     }
-    return 0;
+    return undefined;
   }
 
   async writePartition(write: PartitionWrite): Promise<void> {
@@ -182,7 +205,8 @@ export class LmdbStateStore implements StateStore {
 
   /** A partition write; `replace`: first removes everything of the partition (a restore). */
   async #writePartition(write: PartitionWrite, replace: boolean): Promise<void> {
-    const { job, partition, version, keyCount } = write;
+    const { job, partition, version, digest } = write;
+    const keyCount = digest?.keys ?? write.keyCount;
     checkVersionNumber(version, `partition write of job ${job}`);
     checkPartition(partition, job);
     if (keyCount !== undefined && !(Number.isSafeInteger(keyCount) && keyCount >= 0)) {
@@ -196,7 +220,10 @@ export class LmdbStateStore implements StateStore {
     for (const [key] of changes) assertKeyFits(stateKey(job, partition, key, version), `key ${key.slice(0, 40)}…`);
     const batchIds = [...write.batches];
     for (const id of batchIds) assertKeyFits(batchKey(job, partition, id), `batch id ${id.slice(0, 40)}…`);
-    const { state, batches, partstats } = this.#dbs;
+    const letters = write.deadLetters ?? [];
+    for (const letter of letters)
+      assertKeyFits(deadLetterKey(job, version, partition, letter.batchId, 0), 'dead letter');
+    const { state, batches, partstats, deadletters } = this.#dbs;
     const where = `partition ${partition} of job ${job} at version ${version}`;
     await this.#life.track(
       writeAtomically(state, this.#durable, () => {
@@ -225,7 +252,9 @@ export class LmdbStateStore implements StateStore {
           if (merged === undefined || (merged as number) > version) batches.put(key, version);
         }
         const statKey = partStatKey(job, partition, version);
-        if (keyCount !== undefined || partstats.get(statKey) === undefined) partstats.put(statKey, keyCount ?? null);
+        const stat = digest !== undefined ? { keys: digest.keys, bytes: digest.bytes, hash: digest.hash } : keyCount;
+        if (stat !== undefined || partstats.get(statKey) === undefined) partstats.put(statKey, stat ?? null);
+        putDeadLetters(deadletters, job, version, partition, letters);
       }),
     );
   }
@@ -248,11 +277,12 @@ export class LmdbStateStore implements StateStore {
     if (!(Number.isSafeInteger(version) && version >= 0)) {
       throw new MrmError(ErrorCode.NoSuchVersion, `cannot discard job ${job} above version ${version}`);
     }
-    const { state, batches, versions, partstats } = this.#dbs;
+    const { state, batches, versions, partstats, deadletters } = this.#dbs;
     await this.#life.track(
       writeAtomically(state, this.#durable, () => {
         const doomed: [StoreDatabase, LmdbKey][] = [];
         for (const key of versions.getKeys(versionsAbove(job, version))) doomed.push([versions, key]);
+        for (const key of deadletters.getKeys(deadLettersAbove(job, version))) doomed.push([deadletters, key]);
         // Every partition write leaves a partstats record, so these are exactly the partitions to clean.
         const partitions = new Set<number>();
         for (const key of partstats.getKeys(jobRange(job))) {
@@ -278,16 +308,39 @@ export class LmdbStateStore implements StateStore {
   async dropJob(job: string): Promise<void> {
     this.#life.assertOpen('dropJob');
     const range = jobRange(job);
-    const { versions, meta, state, batches, partstats } = this.#dbs;
+    const { versions, meta, state, batches, deadletters, partstats } = this.#dbs;
     const drop = async (): Promise<void> => {
       // Versions first, partstats last: a crash half-way leaves no readable version and the job
       // still listed, so dropping it again finishes the work.
-      for (const db of [versions, meta, state, batches, partstats]) {
+      for (const db of [versions, meta, state, batches, deadletters, partstats]) {
         await removeInBatches(db, (limit) => [...db.getKeys({ ...range, limit })]);
       }
       if (this.#durable) await state.flushed;
     };
     await this.#life.track(drop());
+  }
+
+  async pruneBelow(job: string, oldestKept: number): Promise<PruneResult> {
+    this.#life.assertOpen('pruneBelow');
+    checkVersionNumber(oldestKept, `pruning of job ${job}`);
+    const kept = this.#committedAtOrBelow(job, oldestKept);
+    if (kept?.version !== oldestKept) {
+      throw new MrmError(
+        ErrorCode.NoSuchVersion,
+        `cannot prune job ${job} below version ${oldestKept}: it is not committed`,
+      );
+    }
+    return this.#life.track(pruneJob(this.#dbs, job, oldestKept, kept.base, this.#durable));
+  }
+
+  async *deadLetters(job: string, asOf: number): AsyncIterable<StoredDeadLetter> {
+    this.#life.assertOpen('deadLetters');
+    checkAsOf(asOf);
+    const range = asOf === Number.POSITIVE_INFINITY ? jobRange(job) : deadLettersUpTo(job, asOf);
+    for (const { key, value } of this.#dbs.deadletters.getRange(range)) {
+      yield { ...(value as DeadLetter), ...parseDeadLetterKey(key) };
+      this.#life.assertOpen('deadLetters');
+    }
   }
 
   async getMeta<T = unknown>(job: string, name: string): Promise<T | undefined> {
@@ -403,6 +456,7 @@ function openDatabases(root: RootDatabase): Databases {
     batches: db(DB_NAMES.batches),
     versions: db(DB_NAMES.versions),
     partstats: db(DB_NAMES.partstats),
+    deadletters: db(DB_NAMES.deadletters),
     meta: db(DB_NAMES.meta),
     spill: db(DB_NAMES.spill),
     store: db(DB_NAMES.store),
@@ -439,6 +493,22 @@ function checkLayout(layout: unknown, options: ResolvedLmdbStoreOptions): void {
 function firstKey(db: StoreDatabase, start?: LmdbKey): LmdbKey | undefined {
   for (const key of db.getKeys(start === undefined ? { limit: 1 } : { start, limit: 1 })) return key;
   return undefined;
+}
+
+/** Inside a write transaction: the dead letters of one partition write. */
+function putDeadLetters(
+  db: StoreDatabase,
+  job: string,
+  version: number,
+  partition: number,
+  letters: readonly DeadLetter[],
+): void {
+  const perBatch = new Map<string, number>();
+  for (const letter of letters) {
+    const index = perBatch.get(letter.batchId) ?? 0;
+    perBatch.set(letter.batchId, index + 1);
+    putValue(db, deadLetterKey(job, version, partition, letter.batchId, index), letter, `a dead letter of job ${job}`);
+  }
 }
 
 /** Puts a value, turning an encoding failure into `E_BAD_VALUE` (the child transaction rolls back). */

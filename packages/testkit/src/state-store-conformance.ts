@@ -19,6 +19,7 @@ import {
 } from '@mrm/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { seededRandom, VersionedModel } from './state-store-model.js';
+import { retentionConformance } from './state-store-retention-conformance.js';
 
 /** A fresh store for one test; `cleanup` runs after the suite has closed the store. */
 export interface StateStoreUnderTest {
@@ -65,6 +66,8 @@ export function stateStoreConformance(name: string, create: () => Promise<StateS
 
     const scan = (job: string, partition: number, asOf: number, start?: CanonicalKey) =>
       collect(store.scan(job, partition, start === undefined ? { asOf } : { asOf, start }));
+
+    retentionConformance(() => store);
 
     describe('versions', () => {
       it('lists committed versions oldest first and reports the newest as latest', async () => {

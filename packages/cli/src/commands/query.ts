@@ -28,16 +28,19 @@ export interface QueryCommandOptions {
   readonly out?: string;
 }
 
+/** The error for a job a state directory does not hold, naming those it does. */
+async function noSuchJob(store: StateStore, stateDir: string, name: string): Promise<MrmError> {
+  const jobs = await store.listJobs();
+  return new MrmError(
+    ErrorCode.State,
+    `no job '${name}' in '${stateDir}' (jobs there: ${jobs.length > 0 ? jobs.join(', ') : 'none'})`,
+  );
+}
+
 /** The job as stored: its partitions, and its finalize from the bundle of its latest run. */
 async function storedJob(store: StateStore, stateDir: string, name: string): Promise<ResultJob> {
   const shape = await new JobRecord(store, name).shape();
-  if (shape === undefined) {
-    const jobs = await store.listJobs();
-    throw new MrmError(
-      ErrorCode.State,
-      `no job '${name}' in '${stateDir}' (jobs there: ${jobs.length > 0 ? jobs.join(', ') : 'none'})`,
-    );
-  }
+  if (shape === undefined) throw await noSuchJob(store, stateDir, name);
   const bundle = join(statePaths(stateDir).bundles, `${shape.bundleHash}.mjs`);
   const present = await access(bundle).then(
     () => true,
@@ -111,24 +114,54 @@ function versionLine(v: VersionInfo): string {
   return `${v.version}\t${new Date(v.createdAtMs).toISOString()}\tbatches=${v.batches}\trecords=${v.records}\tkeys=${v.keys}\t${v.label}\n`;
 }
 
+/**
+ * One line of `mrm versions --json`. `hash` and `bytes` are null for versions committed before
+ * they were kept.
+ */
+function versionJson(v: VersionInfo): string {
+  return `${JSON.stringify({
+    version: v.version,
+    batches: v.batches,
+    committedAt: new Date(v.createdAtMs).toISOString(),
+    keys: v.keys,
+    bytes: v.bytes ?? null,
+    hash: v.hash ?? null,
+    records: v.records,
+    base: v.base,
+    label: v.label,
+  })}\n`;
+}
+
+/** Opens a local state directory and runs `fn` on the store when it holds job `job`. */
+export async function withJobStore<T>(
+  stateDir: string,
+  job: string,
+  fn: (store: StateStore) => Promise<T>,
+): Promise<T> {
+  return withStore(stateDir, async (store) => {
+    if ((await new JobRecord(store, job).shape()) === undefined) throw await noSuchJob(store, stateDir, job);
+    return fn(store);
+  });
+}
+
 /** Runs `mrm versions`: one line per version, oldest first, on a local --state or the cluster. */
-export async function versionsCommand(options: { state?: string; nats?: string; job: string }): Promise<void> {
+export async function versionsCommand(options: {
+  state?: string;
+  nats?: string;
+  job: string;
+  json?: boolean;
+}): Promise<void> {
+  const print = (versions: readonly VersionInfo[]) => {
+    for (const v of versions) process.stdout.write(options.json === true ? versionJson(v) : versionLine(v));
+  };
   if (options.state === undefined) {
     const transport = await connectCluster(options, 'mrm-versions');
     try {
-      const info = await fetchJobInfo(transport, options.job, QUERY_TIMEOUT_MS);
-      for (const v of info.versions) process.stdout.write(versionLine(v));
+      print((await fetchJobInfo(transport, options.job, QUERY_TIMEOUT_MS)).versions);
     } finally {
       await transport.close();
     }
     return;
   }
-  const stateDir = options.state;
-  await withStore(stateDir, async (store) => {
-    const shape = await new JobRecord(store, options.job).shape();
-    if (shape === undefined) {
-      throw new MrmError(ErrorCode.State, `no job '${options.job}' in '${stateDir}'`);
-    }
-    for (const v of await store.listVersions(options.job)) process.stdout.write(versionLine(v));
-  });
+  await withJobStore(options.state, options.job, async (store) => print(await store.listVersions(options.job)));
 }

@@ -19,6 +19,9 @@ export interface RunCommandOptions {
   readonly batchSize?: number;
   readonly checkpointEvery?: number;
   readonly onError?: 'fail' | 'skip';
+  readonly keepVersions?: number;
+  readonly reset?: boolean;
+  readonly allowCodeChange?: boolean;
   /** `auto`, `off` or a factor. */
   readonly salt?: string;
   readonly threads?: number;
@@ -51,6 +54,11 @@ export function summary(name: string, r: RunResult, ms: number): string {
   const skipped = r.sources.filter((s) => s.batches > 0 && s.included === 0).length;
   if (skipped > 0) parts.push(`${skipped} input${skipped === 1 ? '' : 's'} skipped`);
   if (r.skippedRecords > 0) parts.push(`${thousands(r.skippedRecords)} records skipped (malformed, or map threw)`);
+  if (r.deadLetters > 0) {
+    parts.push(
+      `${thousands(r.deadLetters)} dead letter${r.deadLetters === 1 ? '' : 's'} (mrm dead-letters --job ${name})`,
+    );
+  }
   const tail =
     last !== undefined
       ? ` → version ${last.version}`
@@ -83,6 +91,9 @@ export async function runCommand(jobPath: string, options: RunCommandOptions): P
         ...(options.batchSize !== undefined ? { batchLines: options.batchSize } : {}),
         ...(options.checkpointEvery !== undefined ? { checkpointEveryBatches: options.checkpointEvery } : {}),
         ...(options.onError !== undefined ? { onError: options.onError } : {}),
+        ...(options.keepVersions !== undefined ? { keepVersions: options.keepVersions } : {}),
+        ...(options.reset === true ? { reset: true } : {}),
+        ...(options.allowCodeChange === true ? { allowCodeChange: true } : {}),
         ...(options.salt !== undefined ? { salt: options.salt } : {}),
       },
       ...(options.threads !== undefined ? { threads: options.threads } : {}),

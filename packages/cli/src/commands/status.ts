@@ -30,7 +30,7 @@ function age(ms: number | undefined, now: number): string {
 
 function jobRows(jobs: readonly JobStatus[], now: number): string[][] {
   return [
-    ['JOB', 'NAME', 'STATE', 'BATCHES', 'LAG', 'RECORDS', 'VERSIONS', 'SUBMITTED', 'ERROR'],
+    ['JOB', 'NAME', 'STATE', 'BATCHES', 'LAG', 'RECORDS', 'DEAD', 'VERSIONS', 'SUBMITTED', 'ERROR'],
     ...jobs.map((j) => [
       j.jobId,
       j.name,
@@ -38,6 +38,7 @@ function jobRows(jobs: readonly JobStatus[], now: number): string[][] {
       j.progress !== undefined ? `${j.progress.mergedBatches}/${j.progress.totalBatches}` : '-',
       j.progress !== undefined ? String(j.progress.lagBatches) : '-',
       j.progress !== undefined ? String(j.progress.records) : '-',
+      String(j.progress?.deadLetters ?? 0),
       j.versions !== undefined && j.versions.length > 0 ? `${j.versions[0]}–${j.versions.at(-1)}` : '-',
       age(j.submittedAtMs, now),
       j.error?.message ?? '',

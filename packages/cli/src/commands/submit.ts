@@ -29,6 +29,9 @@ export interface SubmitCommandOptions {
   readonly batchSize?: number;
   readonly checkpointEvery?: number;
   readonly onError?: 'fail' | 'skip';
+  readonly keepVersions?: number;
+  readonly reset?: boolean;
+  readonly allowCodeChange?: boolean;
   /** `auto`, `off` or a factor. */
   readonly salt?: string;
   readonly priority?: number;
@@ -69,6 +72,9 @@ export async function submitCommand(jobPath: string, options: SubmitCommandOptio
             ...(options.batchSize !== undefined ? { batchLines: options.batchSize } : {}),
             ...(options.checkpointEvery !== undefined ? { checkpointEveryBatches: options.checkpointEvery } : {}),
             ...(options.onError !== undefined ? { onError: options.onError } : {}),
+            ...(options.keepVersions !== undefined ? { keepVersions: options.keepVersions } : {}),
+            ...(options.reset === true ? { reset: true } : {}),
+            ...(options.allowCodeChange === true ? { allowCodeChange: true } : {}),
             ...(options.salt !== undefined ? { salt: options.salt } : {}),
             ...(options.priority !== undefined ? { priority: options.priority } : {}),
           },
@@ -103,8 +109,13 @@ export async function submitCommand(jobPath: string, options: SubmitCommandOptio
     for (const skipped of status.skippedInputs ?? []) say(`skipped ${skipped}: already merged`);
     const ms = (status.finishedAtMs ?? 0) - (status.startedAtMs ?? 0);
     const versions = status.versions ?? [];
+    const dead = status.progress?.deadLetters ?? 0;
+    const deadNote =
+      dead > 0
+        ? `, ${thousands(dead)} dead letter${dead === 1 ? '' : 's'} (mrm dead-letters --job ${loaded.job.name})`
+        : '';
     say(
-      `${loaded.job.name}: ${thousands(status.progress?.records ?? 0)} records, ${thousands(status.progress?.totalBatches ?? 0)} batches, ${seconds(ms)} s${versions.length > 0 ? ` → version ${versions.at(-1)}` : ' → nothing new to merge'}`,
+      `${loaded.job.name}: ${thousands(status.progress?.records ?? 0)} records, ${thousands(status.progress?.totalBatches ?? 0)} batches${deadNote}, ${seconds(ms)} s${versions.length > 0 ? ` → version ${versions.at(-1)}` : ' → nothing new to merge'}`,
     );
     if (options.out !== undefined) {
       await writeClusterResult(transport, loaded.job, { out: options.out });

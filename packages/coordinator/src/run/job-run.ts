@@ -39,6 +39,7 @@ export interface RunSnapshot {
   readonly mergedBatches: number;
   readonly records: number;
   readonly lagBatches: number;
+  readonly deadLetters: number;
 }
 
 /** One run. `done` resolves with the committed versions. */
@@ -112,6 +113,11 @@ export class JobRun {
     return this.runState !== 'created' && this.runState !== 'running';
   }
 
+  /** Records and keys set aside as dead letters in the versions committed so far. */
+  get deadLetters(): number {
+    return this.committer.deadLetters;
+  }
+
   /** Skipped records (map threw with onError 'skip'). */
   get skipped(): number {
     return this.dispatcher.skipped;
@@ -140,6 +146,7 @@ export class JobRun {
             firstVersion: firstVersionOf(ctx),
             checkpointEveryBatches: settings.checkpointEveryBatches,
             maxBufferBytes: settings.maxBufferBytes,
+            onError: settings.onError,
             owners: this.owners,
             ...(ctx.leases !== undefined ? { copies: ctx.leases.plansFor(worker) } : {}),
           }),
@@ -229,6 +236,7 @@ export class JobRun {
       mergedBatches: merged,
       records: this.merged.records,
       lagBatches: Math.max(0, this.dispatcher.dispatchedBatches - merged),
+      deadLetters: this.committer.deadLetters,
     };
   }
 
@@ -239,7 +247,7 @@ export class JobRun {
     switch (m.type) {
       case 'task-done':
         if (!this.dispatcher.onTaskDone(m)) return;
-        this.skew.onTaskDone(m, this.dispatcher.saltPlanOf(m.taskId));
+        this.skew.onTaskDone(m);
         this.dispatcher.fill();
         this.maybeDone();
         return;

@@ -8,6 +8,7 @@ import {
   declaresAssociative,
   HeavyKeys,
   type HotKey,
+  hotFactor,
   maxFactorFor,
   type ResolvedJob,
   type ResolvedSalt,
@@ -16,8 +17,6 @@ import {
   type TaskDoneMessage,
 } from '@mrm/core';
 
-/** A key is hot when it pushed at least this share of all pairs ÷ partitions. */
-export const HOT_SHARE_OF_PARTITION = 0.5;
 /** Pairs seen before anything is declared hot. */
 export const MIN_PAIRS_TO_DECIDE = 1024;
 /** Most keys salted at once. */
@@ -58,29 +57,29 @@ export class SkewTracker {
     if (!this.enabled) return undefined;
     const s = this.setting;
     const limit = maxFactorFor(this.job.partitions);
+    // Named keys: exactly those, from the first batch on.
     if (s.mode === 'fixed' && s.keys !== undefined) {
       return { keys: s.keys, factors: s.keys.map(() => Math.min(s.factor, limit)), check: this.check };
     }
-    if (this.heavy.total < MIN_PAIRS_TO_DECIDE) return undefined;
+    const fixed = s.mode === 'fixed' ? s.factor : 0;
     const keys: string[] = [];
     const factors: number[] = [];
-    const { partitions } = this.job;
-    const workers = Math.max(1, this.mergeWorkers.length);
-    const flat = this.heavy.toFlat();
-    for (let i = 0; i + 1 < flat.length && keys.length < MAX_HOT_KEYS; i += 2) {
-      const share = (flat[i + 1] as number) / this.heavy.total;
-      if (share * partitions < HOT_SHARE_OF_PARTITION) break;
-      // Sub-keys of about half a partition's share each, in whole rounds over the merge workers.
-      const wanted = Math.ceil((share * partitions) / HOT_SHARE_OF_PARTITION);
-      const factor = s.mode === 'fixed' ? s.factor : Math.ceil(wanted / workers) * workers;
-      keys.push(flat[i] as string);
-      factors.push(Math.max(2, Math.min(factor, limit)));
+    if (this.heavy.total >= MIN_PAIRS_TO_DECIDE) {
+      const flat = this.heavy.toFlat();
+      for (let i = 0; i + 1 < flat.length && keys.length < MAX_HOT_KEYS; i += 2) {
+        const share = (flat[i + 1] as number) / this.heavy.total;
+        const factor = hotFactor(share, this.job.partitions, this.mergeWorkers.length, fixed);
+        if (factor === 0) break;
+        keys.push(flat[i] as string);
+        factors.push(factor);
+      }
     }
-    return keys.length === 0 ? undefined : { keys, factors, check: this.check };
+    // The map task adds the keys hot in its own batches (salting starts before any report).
+    return { keys, factors, check: this.check, detect: { factor: fixed } };
   }
 
   /** Adds a finished task's heavy keys and what salting did in it. */
-  onTaskDone(m: TaskDoneMessage, plan: SaltPlan | undefined): void {
+  onTaskDone(m: TaskDoneMessage): void {
     if (m.heavy !== undefined) {
       this.heavy.addFlat(m.heavy);
       this.heavy.total += m.pairs ?? 0;
@@ -88,10 +87,10 @@ export class SkewTracker {
     const outcome = m.salting;
     if (outcome === undefined) return;
     this.saltedBatches += outcome.batches;
-    if (outcome.batches > 0 && plan !== undefined) {
-      plan.keys.forEach((k, i) => {
-        this.salted.set(k, Math.max(this.salted.get(k) ?? 0, plan.factors[i] ?? 0));
-      });
+    const keys = outcome.keys ?? [];
+    for (let i = 0; i + 1 < keys.length; i += 2) {
+      const k = keys[i] as string;
+      this.salted.set(k, Math.max(this.salted.get(k) ?? 0, keys[i + 1] as number));
     }
     if (outcome.refused !== undefined && (outcome.failed === true || this.warning === undefined)) {
       this.warning = outcome.refused;

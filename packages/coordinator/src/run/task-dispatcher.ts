@@ -99,11 +99,6 @@ export class TaskDispatcher {
     }
   }
 
-  /** The salt plan task `taskId` was dispatched with. */
-  saltPlanOf(taskId: string): SaltPlan | undefined {
-    return this.saltPlans.get(taskIndex(taskId));
-  }
-
   /** Takes a `task-done`; true when it was the current attempt's first report. */
   onTaskDone(m: TaskDoneMessage): boolean {
     const task = this.tasks.get(taskIndex(m.taskId));

@@ -4,7 +4,14 @@
  * run's clock), records the version's batch ids, asks every merge worker to commit exactly that
  * info (`commit-version`), then commits it in the coordinator's store — versions strictly in order.
  */
-import { type CheckpointWrittenMessage, commitIfNewer, encodeMessage, type VersionInfo } from '@mrm/core';
+import {
+  type CheckpointWrittenMessage,
+  commitIfNewer,
+  encodeMessage,
+  pruneVersions,
+  sumStateDigests,
+  type VersionInfo,
+} from '@mrm/core';
 import type { MergeRequests } from './merge-requests.js';
 import type { MergeTracker } from './merge-tracker.js';
 import { firstVersionOf, type JobRunContext, versionCountOf } from './run-context.js';
@@ -28,6 +35,7 @@ export class VersionCommitter {
   private chain: Promise<void> = Promise.resolve();
   private readonly committedVersions: VersionInfo[] = [];
   private stopped = false;
+  private deadLetterCount = 0;
 
   constructor(
     private readonly ctx: JobRunContext,
@@ -42,6 +50,11 @@ export class VersionCommitter {
   writersOf(version: number): ReadonlySet<string> | undefined {
     const reports = this.written.get(version);
     return reports === undefined ? undefined : new Set(reports.keys());
+  }
+
+  /** Records and keys set aside as dead letters in the versions committed so far. */
+  get deadLetters(): number {
+    return this.deadLetterCount;
   }
 
   /** Versions committed so far, in order. */
@@ -81,6 +94,7 @@ export class VersionCommitter {
     const fromSeq = this.fromSeq(version);
     const prev = this.committedVersions.at(-1) ?? ctx.base;
     const incremental = ctx.job.incremental;
+    const state = sumStateDigests(reports.flatMap((r) => r.digests));
     return {
       version,
       createdAtMs: ctx.clock.nowMs(),
@@ -89,6 +103,8 @@ export class VersionCommitter {
       records: (incremental ? (prev?.records ?? 0) : 0) + this.merged.recordsBetween(fromSeq, throughSeq),
       keys: reports.reduce((n, r) => n + r.keyCounts.reduce((a, b) => a + b, 0), 0),
       label: `${ctx.jobId}: batches ${fromSeq + 1}–${throughSeq + 1} of ${ctx.plan.batchIds.length}`,
+      hash: state.hash,
+      bytes: state.bytes,
     };
   }
 
@@ -114,6 +130,7 @@ export class VersionCommitter {
       run: ctx.run,
       last,
       info,
+      keepVersions: ctx.settings.keepVersions,
     });
     await Promise.all(
       ctx.mergeWorkers.map((worker) =>
@@ -121,6 +138,8 @@ export class VersionCommitter {
       ),
     );
     await commitIfNewer(ctx.store, ctx.job.name, info);
+    await pruneVersions(ctx.store, ctx.job.name, ctx.settings.keepVersions);
+    this.deadLetterCount += reports.reduce((n, r) => n + r.deadLetters, 0);
     this.committedVersions.push(info);
     ctx.metrics?.observe('mrm_commit_duration_seconds', (performance.now() - startedMs) / 1000, { job: ctx.job.name });
     this.events.committed(info, last);

@@ -378,6 +378,9 @@ function runOptionsOf(request: SubmitRequest): RunJobOptions {
     ...(o.batchLines !== undefined ? { batchLines: o.batchLines } : {}),
     ...(o.checkpointEveryBatches !== undefined ? { checkpointEveryBatches: o.checkpointEveryBatches } : {}),
     ...(o.onError !== undefined ? { onError: o.onError } : {}),
+    ...(o.keepVersions !== undefined ? { keepVersions: o.keepVersions } : {}),
+    ...(o.reset !== undefined ? { reset: o.reset } : {}),
+    ...(o.allowCodeChange !== undefined ? { allowCodeChange: o.allowCodeChange } : {}),
     ...(o.salt !== undefined ? { salt: o.salt } : {}),
   };
 }

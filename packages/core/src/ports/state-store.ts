@@ -16,7 +16,9 @@
  * The store also keeps small metadata records for the coordinator (job shape, batch plans) and a
  * spill area where merge workers park values that do not fit their memory budget.
  */
+import type { DeadLetter, StoredDeadLetter } from '../dead-letter.js';
 import type { CanonicalKey } from '../key.js';
+import type { StateDigest } from '../state-digest.js';
 
 /** One committed version of a job's state. */
 export interface VersionInfo {
@@ -36,6 +38,14 @@ export interface VersionInfo {
   readonly label: string;
   /** Per-version digest over all partitions, for determinism checks (invariant 5). */
   readonly digest?: string;
+  /**
+   * Hash of the whole state as of this version (32 hex digits, see {@link StateDigest}): the same
+   * for the same job and input whatever the number of partitions or workers. Absent for versions
+   * written before hashes were kept.
+   */
+  readonly hash?: string;
+  /** Bytes of the state as of this version (keys' canonical UTF-8 bytes plus encoded values). */
+  readonly bytes?: number;
 }
 
 /** The writes of one partition at one version. */
@@ -49,6 +59,21 @@ export interface PartitionWrite {
   readonly batches: Iterable<string>;
   /** Number of live keys in the partition after this write (reported back in version info). */
   readonly keyCount?: number;
+  /**
+   * Keys, bytes and hash of the whole partition after this write (kept with the write; its `keys`
+   * wins over `keyCount`). Read back by {@link StateStore.partitionDigest}.
+   */
+  readonly digest?: StateDigest;
+  /** Records and keys set aside in the batches of this write (`onError: 'skip'`). */
+  readonly deadLetters?: readonly DeadLetter[];
+}
+
+/** What {@link StateStore.pruneBelow} removed. */
+export interface PruneResult {
+  /** State entries removed (shadowed values and tombstones no kept version reads). */
+  readonly entries: number;
+  /** Version records removed. */
+  readonly versions: number;
 }
 
 /** Values parked in the spill area, grouped by key in key order. */
@@ -104,6 +129,12 @@ export interface StateStore {
    */
   keyCount(job: string, partition: number, asOf: number): Promise<number>;
 
+  /**
+   * The digest given with the newest write of the partition at or below `asOf` that gave a key
+   * count; undefined when none did, or when that write gave a count without a digest.
+   */
+  partitionDigest(job: string, partition: number, asOf: number): Promise<StateDigest | undefined>;
+
   /** Writes a partition's changes and batch record at a version, in one transaction. */
   writePartition(write: PartitionWrite): Promise<void>;
   /**
@@ -117,6 +148,16 @@ export interface StateStore {
   commitVersion(job: string, info: VersionInfo): Promise<void>;
   /** Removes every partition write and version above `version` (crash recovery, failed runs). */
   discardAbove(job: string, version: number): Promise<void>;
+  /**
+   * Forgets the committed versions below `oldestKept` and every state entry no version from
+   * `oldestKept` on can read: an entry shadowed by a newer entry at or below `oldestKept`, an entry
+   * below the base of `oldestKept`, and a tombstone with nothing older left. Every version from
+   * `oldestKept` on reads exactly as before. Batch records stay (they make replays idempotent), and
+   * so do dead letters. Runs in bounded transactions; safe to run while newer versions are written.
+   */
+  pruneBelow(job: string, oldestKept: number): Promise<PruneResult>;
+  /** Dead letters of a job recorded at or below `asOf` (oldest version first). */
+  deadLetters(job: string, asOf: number): AsyncIterable<StoredDeadLetter>;
   /** Removes everything of a job. */
   dropJob(job: string): Promise<void>;
 

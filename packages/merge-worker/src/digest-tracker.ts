@@ -1,0 +1,56 @@
+/**
+ * The running digest of one partition (see `StateDigest` in @mrm/core): bytes and a 128-bit hash
+ * summed over the live keys. A key's entry hash is MD5 of its canonical key's UTF-8 bytes, a 0 byte
+ * (canonical keys, being JSON text, never contain one) and its value encoded with core's codec
+ * (byte for byte what the store holds). Anyone can recompute it from `mrm query --out` output.
+ */
+import { hash as digestBytes } from 'node:crypto';
+import { type CanonicalKey, encode, type StateDigest, stateHashOf, stateHashToBigInt } from '@mrm/core';
+
+const SEPARATOR = Buffer.of(0);
+
+/** Entry hash (as a number below 2^128) and byte size of one live key. */
+export function entryDigest(key: CanonicalKey, value: unknown): { readonly hash: bigint; readonly bytes: number } {
+  const keyBytes = Buffer.from(key, 'utf8');
+  const valueBytes = encode(value);
+  const md5 = digestBytes('md5', Buffer.concat([keyBytes, SEPARATOR, valueBytes]), 'buffer');
+  return {
+    hash: (md5.readBigUInt64BE(0) << 64n) | md5.readBigUInt64BE(8),
+    bytes: keyBytes.length + valueBytes.length,
+  };
+}
+
+/** Bytes and hash of a partition, updated key by key. */
+export class DigestTracker {
+  private hash: bigint;
+
+  private constructor(
+    private bytes: number,
+    hash: bigint,
+  ) {
+    this.hash = hash;
+  }
+
+  /** Starts from a stored digest (or an empty partition). */
+  static from(digest: StateDigest | undefined): DigestTracker {
+    return new DigestTracker(digest?.bytes ?? 0, digest === undefined ? 0n : stateHashToBigInt(digest.hash));
+  }
+
+  /** A key's value changed from `before` to `after` (`undefined`: absent). */
+  replace(key: CanonicalKey, before: unknown, after: unknown): void {
+    if (before !== undefined) this.add(key, before, -1);
+    if (after !== undefined) this.add(key, after, 1);
+  }
+
+  /** Adds (sign 1) or removes (sign -1) a live key. */
+  add(key: CanonicalKey, value: unknown, sign: 1 | -1 = 1): void {
+    const entry = entryDigest(key, value);
+    this.bytes += sign * entry.bytes;
+    this.hash += sign === 1 ? entry.hash : -entry.hash;
+  }
+
+  /** The digest, given the partition's key count. */
+  digest(keys: number): StateDigest {
+    return { keys, bytes: this.bytes, hash: stateHashOf(this.hash) };
+  }
+}
