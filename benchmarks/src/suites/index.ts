@@ -2,6 +2,7 @@
 import type { Suite } from '../suite.js';
 import { baselinesSuite } from './baselines.js';
 import { clusterSuite } from './cluster.js';
+import { freshnessSuite } from './freshness.js';
 import { latencySuite } from './latency.js';
 import { pushSuite } from './push.js';
 import { skewSuite } from './skew.js';
@@ -15,4 +16,5 @@ export const SUITES: readonly Suite[] = [
   pushSuite,
   baselinesSuite,
   skewSuite,
+  freshnessSuite,
 ];

@@ -204,7 +204,9 @@ export function buildProgram(): Command {
     .command('submit')
     .description('submit a job to the cluster; prints the job id on the first line')
     .argument('<job>', 'job file (.ts or .js)')
-    .requiredOption('-i, --input <path...>', 'input files, folders or globs (.gz too)')
+    .option('-i, --input <path...>', 'input files, folders or globs (.gz too)')
+    .option('--stream <subject>', 'a streaming job: read the stream `mrm publish` writes, until cancelled')
+    .option('--batch-interval <ms>', 'with --stream: milliseconds between micro-batches (default 500)', positiveInt)
     .option('--nats <url>', 'NATS URL (default: $MRM_NATS_URL)')
     .option('-w, --wait', 'return when the job has finished (exit 0) or failed (non-zero)')
     .option('-o, --out <file>', "with --wait: write the job's result as JSON Lines ('-' for stdout)")
@@ -227,6 +229,15 @@ export function buildProgram(): Command {
     .option('--shared-fs', 'workers read the input in place (default: upload it into the cluster)')
     .option('--timeout <ms>', 'with --wait: give up after this long', positiveInt)
     .action(async (job: string, opts) => (await import('./commands/submit.js')).submitCommand(job, opts));
+
+  program
+    .command('publish')
+    .description('append lines (from files, else stdin) to the stream of <subject>, one record per line')
+    .argument('<subject>', "NATS subject, e.g. 'logs.web' (its JetStream stream is created when missing)")
+    .option('--nats <url>', 'NATS URL (default: $MRM_NATS_URL)')
+    .option('-f, --file <path...>', 'files to publish, line by line (default: standard input)')
+    .option('-q, --quiet', 'no summary line on stderr')
+    .action(async (subject: string, opts) => (await import('./commands/publish.js')).publishCommand(subject, opts));
 
   program
     .command('status')

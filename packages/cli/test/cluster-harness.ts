@@ -251,7 +251,9 @@ export class TestCluster {
 
   private spawn(name: string, role: ClusterRole, args: string[]): ClusterProcess {
     const stateDir = join(this.dir, 'procs', name);
-    const child = spawn(process.execPath, [MRM_BIN, ...args, '--state', stateDir], {
+    // T_VERBOSE=1 makes every process log at debug level (for a failing test's story).
+    const verbose = process.env.T_VERBOSE ? ['--verbose'] : [];
+    const child = spawn(process.execPath, [MRM_BIN, ...verbose, ...args, '--state', stateDir], {
       env: cleanEnv(),
       stdio: ['ignore', 'pipe', 'pipe'],
       // Its own process group, so kill(-pid) also takes whatever it started.
@@ -306,6 +308,18 @@ export class TestCluster {
     ]);
     await p.waitForOutput(/worker ready/);
     return p;
+  }
+
+  /**
+   * Kills worker `name` (SIGKILL to its own pid, checked) and starts `newId` in its role with a new,
+   * empty state directory; waits only until the new process says it is ready.
+   */
+  async replaceWorker(name: string, newId: string): Promise<ClusterProcess> {
+    const old = this.process(name);
+    await old.kill();
+    if ((await old.exited).signal !== 'SIGKILL') throw new Error(`${name} was not killed by SIGKILL`);
+    if (old.role === 'coordinator') throw new Error('replaceWorker takes a worker');
+    return this.spawnWorker(old.role, newId);
   }
 
   /** Starts one more worker and waits until status shows it alive. */

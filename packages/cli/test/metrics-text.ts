@@ -28,10 +28,12 @@ function parseLabels(text: string, line: string): Record<string, string> {
   return labels;
 }
 
+/** A sample value as Prometheus reads it (Go's ParseFloat: `NaN` and `Inf` in any case, prom-client writes `Nan`). */
 function parseValue(text: string, line: string): number {
-  if (text === '+Inf') return Number.POSITIVE_INFINITY;
-  if (text === '-Inf') return Number.NEGATIVE_INFINITY;
-  if (text === 'NaN') return Number.NaN;
+  const lower = text.toLowerCase();
+  if (lower === '+inf' || lower === 'inf') return Number.POSITIVE_INFINITY;
+  if (lower === '-inf') return Number.NEGATIVE_INFINITY;
+  if (lower === 'nan') return Number.NaN;
   const v = Number(text);
   if (text.trim() === '' || Number.isNaN(v)) throw new Error(`bad value in metrics line: ${line}`);
   return v;

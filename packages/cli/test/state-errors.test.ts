@@ -54,7 +54,7 @@ describe('dead letters', () => {
       expect.objectContaining({ stage: 'merge', key: 'nan', message: expect.stringMatching(/^merge returned NaN/) }),
     );
     for (const letter of letters) expect(letter).toMatchObject({ batch: expect.any(String), at: expect.any(String) });
-  });
+  }, 120_000);
 
   it('with the default fail names the job, the key and the batch in one line and leaves the state as it was', {
     timeout: 120_000,
@@ -112,6 +112,7 @@ export default defineJob({
       const v = await mrm(['versions', '--state', state, '--job', 'bad']);
       expect(v.stdout).toBe('');
     },
+    120_000,
   );
 });
 

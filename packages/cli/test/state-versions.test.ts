@@ -79,7 +79,7 @@ describe('mrm versions --json', () => {
     // The plain listing still starts each line with the version id.
     const plain = await mrm(['versions', '--state', join(dir, 'a'), '--job', 'per-status']);
     expect(plain.stdout.split('\n')[0]).toMatch(/^1\t/);
-  });
+  }, 240_000);
 });
 
 describe('--keep-versions', () => {
@@ -136,7 +136,7 @@ export default defineJob({
     const gone = await mrm(['query', '--state', state, '--job', 'keys', '--version', '1']);
     expect(gone.code).not.toBe(0);
     expect(gone.stderr).toMatch(/has no version 1/);
-  }, 120_000);
+  }, 300_000);
 });
 
 /** Raw entries of a job in the `state` database (every version of every key). */

@@ -36,5 +36,11 @@ export type { SourceOutcome } from './run-plan.js';
 export type { RunJobOptions, RunSettings } from './run-settings.js';
 export { resolveBatchLines, resolveRunSettings } from './run-settings.js';
 export { CoordinatorService } from './service/coordinator-service.js';
-export type { CoordinatorServiceOptions, ResolvedCoordinatorServiceOptions } from './service/service-options.js';
+export type {
+  CoordinatorServiceOptions,
+  ResolvedCoordinatorServiceOptions,
+  StreamInput,
+} from './service/service-options.js';
 export { resolveCoordinatorServiceOptions } from './service/service-options.js';
+export type { StreamSegment } from './service/stream-rounds.js';
+export { segmentIdentity } from './service/stream-rounds.js';

@@ -53,6 +53,17 @@ export interface SubmitOptions {
   readonly salt?: string;
   /** Higher runs first (default 0). */
   readonly priority?: number;
+  /**
+   * A streaming job: it reads the stream of this subject (no `inputs`) in rounds, one every
+   * `batchIntervalMs`, and runs until cancelled.
+   */
+  readonly stream?: StreamSubmitOptions;
+}
+
+/** The input stream of a streaming job. */
+export interface StreamSubmitOptions {
+  readonly subject: string;
+  readonly batchIntervalMs: number;
 }
 
 /** What a worker process uses, sampled at each heartbeat. */
@@ -163,6 +174,8 @@ export interface JobStatus {
   readonly skew?: SkewStatus;
   /** Set by the watchdog while a running job makes no progress. */
   readonly stalled?: JobStall;
+  /** A streaming job: where it stands against its input stream. */
+  readonly stream?: StreamStatus;
 }
 
 /** A running job without progress: who holds it up and doing what. */
@@ -175,6 +188,19 @@ export interface JobStall {
   readonly phase?: string;
   /** One line for logs and screens. */
   readonly message: string;
+}
+
+/** Where a streaming job stands against its input stream. */
+export interface StreamStatus {
+  readonly subject: string;
+  /** The stream's newest sequence when last looked at. */
+  readonly headSeq: number;
+  /** Newest sequence whose record is committed. */
+  readonly committedSeq: number;
+  /** Records published and not yet committed. */
+  readonly lag: number;
+  /** Rounds run so far by this coordinator. */
+  readonly rounds: number;
 }
 
 /** What the coordinator knows of one worker. */

@@ -54,6 +54,8 @@ export type {
   SkewStatus,
   StatusReply,
   StatusRequest,
+  StreamStatus,
+  StreamSubmitOptions,
   SubmitOptions,
   SubmitRequest,
   WorkerResources,
@@ -122,6 +124,8 @@ export type {
   StoreState,
   VersionInfo,
 } from './ports/state-store.js';
+export type { StreamInfo, StreamLog, StreamRecord } from './ports/stream-log.js';
+export { STREAM_SUBJECT_PATTERN } from './ports/stream-log.js';
 export type {
   BlobStore,
   BucketOptions,

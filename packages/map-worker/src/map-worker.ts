@@ -110,6 +110,14 @@ export class MapWorker {
     for (const [k, old] of this.running) {
       if (k.startsWith(prefix)) old.abort(new MrmError(ErrorCode.Aborted, 'superseded by a newer attempt'));
     }
+    // So does a newer run of the same job: the coordinator that ran the older one may be gone
+    // (never sending its run-abort), and its tasks may wait forever for credit from a dead owner.
+    const jobPrefix = `${task.jobId}/`;
+    for (const [k, old] of this.running) {
+      if (!k.startsWith(jobPrefix)) continue;
+      const run = Number(k.slice(jobPrefix.length, k.indexOf('/', jobPrefix.length)));
+      if (run < task.run) old.abort(new MrmError(ErrorCode.Aborted, 'superseded by a newer run'));
+    }
     const key = `${prefix}${task.attempt}`;
     const ac = new AbortController();
     this.running.set(key, ac);

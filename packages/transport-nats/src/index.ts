@@ -11,8 +11,17 @@
  * ```
  * @packageDocumentation
  */
+
+export { NatsStreamLog } from './nats-stream-log.js';
 export type { StateListener } from './nats-transport.js';
 export { NatsTransport } from './nats-transport.js';
 export type { NatsSecurityOptions, NatsTransportOptions, ResolvedNatsTransportOptions } from './options.js';
 export { DEFAULT_NATS_PREFIX, resolveNatsTransportOptions } from './options.js';
-export { blobBucketName, channelSubject, decodeKvKey, encodeKvKey, kvBucketName } from './subjects.js';
+export {
+  blobBucketName,
+  channelSubject,
+  decodeKvKey,
+  encodeKvKey,
+  inputStreamName,
+  kvBucketName,
+} from './subjects.js';

@@ -30,6 +30,7 @@ import { connect, Empty, headers, type Msg, type NatsConnection, nuid } from '@n
 import { isNoResponders, isTimeout, transportError } from './errors.js';
 import { NatsBlobStore } from './nats-blobs.js';
 import { NatsKeyValueBucket } from './nats-kv.js';
+import { NatsStreamLog } from './nats-stream-log.js';
 import {
   type NatsTransportOptions,
   type ResolvedNatsTransportOptions,
@@ -85,6 +86,8 @@ export class NatsTransport implements Transport {
   /** Connects; rejects with `E_TRANSPORT` ("cannot reach NATS at …") when no server answers. */
   static async connect(options: NatsTransportOptions): Promise<NatsTransport> {
     const resolved = resolveNatsTransportOptions(options);
+    // A security file that cannot be read is a bad option, not an unreachable server.
+    const security = await connectionSecurity(resolved.security);
     let nc: NatsConnection;
     try {
       nc = await connect({
@@ -94,7 +97,7 @@ export class NatsTransport implements Transport {
         reconnect: resolved.reconnect,
         maxReconnectAttempts: -1,
         reconnectTimeWait: resolved.reconnectWaitMs,
-        ...(await connectionSecurity(resolved.security)),
+        ...security,
       });
     } catch (error) {
       throw new MrmError(
@@ -110,6 +113,13 @@ export class NatsTransport implements Transport {
 
   get state(): TransportState {
     return this.#state;
+  }
+
+  #streams: NatsStreamLog | undefined;
+  /** Input streams of streaming jobs (JetStream), on this connection. */
+  get streams(): NatsStreamLog {
+    this.#streams ??= new NatsStreamLog(this.#nc);
+    return this.#streams;
   }
 
   /** The server's max_payload (read again after a reconnect, in case the server changed). */

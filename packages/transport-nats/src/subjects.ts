@@ -99,3 +99,14 @@ function nonEmpty(what: string, value: string): string {
   }
   return value;
 }
+
+/**
+ * The JetStream stream that holds a streaming job's input published on `subject`: one stream per
+ * subject, `MRM_IN_` and the subject with its dots as `_`, plus a short hash so that `a.b` and
+ * `a_b` stay apart.
+ */
+export function inputStreamName(subject: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < subject.length; i++) h = Math.imul(h ^ subject.charCodeAt(i), 0x01000193) >>> 0;
+  return `MRM_IN_${subject.replaceAll('.', '_')}_${h.toString(36)}`;
+}

@@ -31,11 +31,12 @@ export const NATS_SECURITY_ENV = {
 
 /** The NATS URL from `--nats`, else `MRM_NATS_URL`; a clear error when neither is set. */
 export function natsUrl(flag: string | undefined): string {
-  const url = flag ?? process.env.MRM_NATS_URL;
-  if (url === undefined || url.trim() === '') {
+  // `export "$(mrm up)"` (quoted) puts both lines `up` prints in MRM_NATS_URL: the URL is the first.
+  const url = (flag ?? process.env.MRM_NATS_URL)?.split('\n')[0]?.trim();
+  if (url === undefined || url === '') {
     throw new MrmError(ErrorCode.BadOption, 'no NATS server given: pass --nats <url> or set MRM_NATS_URL');
   }
-  return url.trim();
+  return url;
 }
 
 /** Flags (else environment) of the security options, as environment variables for child processes. */

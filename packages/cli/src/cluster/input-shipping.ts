@@ -6,8 +6,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { access, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ErrorCode, type InputRef, MrmError, type Transport } from '@mrm/core';
+import { ErrorCode, type InputRef, MrmError, type StreamLog, type Transport } from '@mrm/core';
 import type { SourceFile } from '@mrm/input';
+import { fetchSegment, parseStreamLocation } from './stream-input.js';
 
 const BLOB_PREFIX = 'blob:';
 /** Largest input file `submit` uploads (the blob store holds it in one piece). */
@@ -49,14 +50,26 @@ export class InputCache {
   constructor(
     private readonly transport: Transport,
     private readonly dir: string,
+    /** Input streams, for the segments of streaming jobs (`stream:<subject>:<from>-<to>`). */
+    private readonly streams?: StreamLog,
   ) {}
 
-  /** A local path for an input location: the path itself, or the blob fetched into the cache. */
+  /**
+   * A local path for an input location: the path itself, or the blob (or stream segment) fetched
+   * into the cache.
+   */
   path(location: string): Promise<string> {
-    if (!location.startsWith(BLOB_PREFIX)) return Promise.resolve(location);
+    const segment = parseStreamLocation(location);
+    if (!location.startsWith(BLOB_PREFIX) && segment === undefined) return Promise.resolve(location);
     let p = this.inflight.get(location);
     if (p === undefined) {
-      p = this.fetch(location.slice(BLOB_PREFIX.length));
+      if (segment !== undefined && this.streams === undefined) {
+        return Promise.reject(new MrmError(ErrorCode.InputMissing, `no stream access for input ${location}`));
+      }
+      p =
+        segment !== undefined && this.streams !== undefined
+          ? fetchSegment(this.streams, segment, join(this.dir, 'streams'))
+          : this.fetch(location.slice(BLOB_PREFIX.length));
       p.catch(() => this.inflight.delete(location));
       this.inflight.set(location, p);
     }

@@ -5,7 +5,8 @@
  * directory keeps the JetStream data and every process's state, so merge workers find their
  * partitions again.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { ErrorCode, MrmError } from '@mrm/core';
@@ -93,11 +94,8 @@ async function launch(
     '-js',
     '-sd',
     paths.nats,
-    ...(auth === undefined
-      ? []
-      : 'token' in auth
-        ? ['--auth', auth.token]
-        : ['--user', auth.user, '--pass', auth.pass]),
+    // The login goes in a file only this user reads, not on a command line anyone can list.
+    ...(auth === undefined ? [] : ['-c', writeNatsAuthConfig(paths, auth)]),
   ];
   // Every process gets the login (and the HTTP token) through its environment, not its command line.
   const env: NodeJS.ProcessEnv = {
@@ -151,6 +149,17 @@ async function launch(
   }
   writeClusterRecord(paths, record);
   await waitForWorkers(ctx, record.url, record.pids, workerIds, auth);
+}
+
+/** Writes the nats-server configuration holding the login (mode 0600); returns its path. */
+function writeNatsAuthConfig(paths: ClusterPaths, auth: NonNullable<LocalClusterOptions['natsAuth']>): string {
+  const file = join(paths.root, 'nats-auth.conf');
+  const body =
+    'token' in auth
+      ? `authorization {\n  token: ${JSON.stringify(auth.token)}\n}\n`
+      : `authorization {\n  user: ${JSON.stringify(auth.user)}\n  password: ${JSON.stringify(auth.pass)}\n}\n`;
+  writeFileSync(file, body, { mode: 0o600 });
+  return file;
 }
 
 /**

@@ -6,6 +6,7 @@ import { type ClusterConnectOptions, connectCluster } from '../cluster/connect.j
 import { InputCache, resolveInputRefs } from '../cluster/input-shipping.js';
 import { clusterJobLoader } from '../cluster/job-shipping.js';
 import { untilStopped } from '../cluster/lifecycle.js';
+import { segmentSource } from '../cluster/stream-input.js';
 import { consoleLogger } from '../console-logger.js';
 import { coordinatorRoutes } from '../ops/coordinator-routes.js';
 import { loadDashboardAssets } from '../ops/dashboard-assets.js';
@@ -37,7 +38,7 @@ export async function coordinatorCommand(options: CoordinatorCommandOptions): Pr
   const unlock = await lockStateDir(paths);
   const transport = await connectCluster(options, 'mrm-coordinator', logger);
   const store = await LmdbStateStore.open({ path: paths.lmdb });
-  const inputs = new InputCache(transport, join(paths.root, 'inputs'));
+  const inputs = new InputCache(transport, join(paths.root, 'inputs'), transport.streams);
   const metrics = new PromMetrics({ role: 'coordinator', worker: 'coordinator' });
   const mergeRate = new MergeRate();
   const service = new CoordinatorService({
@@ -45,6 +46,10 @@ export async function coordinatorCommand(options: CoordinatorCommandOptions): Pr
     store,
     loadJob: clusterJobLoader(transport, paths.bundles),
     resolveInputs: (refs) => resolveInputRefs(refs, inputs),
+    streamInput: {
+      streams: transport.streams,
+      segmentSource: (segment) => segmentSource(transport.streams, segment, join(paths.root, 'inputs', 'streams')),
+    },
     logger,
     // Leases and checkpoint copies in JetStream: a lost merge worker's partitions move.
     leases: await PartitionLeases.open(transport),

@@ -41,19 +41,22 @@ function jobRows(jobs: readonly JobStatus[], now: number): string[][] {
       String(j.progress?.deadLetters ?? 0),
       j.versions !== undefined && j.versions.length > 0 ? `${j.versions[0]}–${j.versions.at(-1)}` : '-',
       age(j.submittedAtMs, now),
-      j.error?.message ?? '',
+      j.error?.message ?? (j.stalled !== undefined ? `STALLED: ${j.stalled.message}` : ''),
     ]),
   ];
 }
 
 function workerRows(workers: readonly WorkerStatus[], now: number): string[][] {
   return [
-    ['WORKER', 'ROLE', 'ALIVE', 'SEEN', 'STATS'],
+    ['WORKER', 'ROLE', 'ALIVE', 'SEEN', 'CPU', 'MEMORY', 'DOING', 'STATS'],
     ...workers.map((w) => [
       w.workerId,
       w.role,
       w.alive ? 'yes' : 'no',
       age(w.lastSeenMs, now),
+      w.resources !== undefined ? `${w.resources.cpuPercent.toFixed(1)}%` : '-',
+      w.resources !== undefined ? `${Math.round(w.resources.rssBytes / (1024 * 1024))} MiB` : '-',
+      w.phase ?? '-',
       Object.entries(w.stats)
         .map(([k, v]) => `${k}=${Math.round(v)}`)
         .join(' '),

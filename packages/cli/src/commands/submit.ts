@@ -22,7 +22,12 @@ import { writeClusterResult } from './query.js';
 
 /** Options of `mrm submit`. */
 export interface SubmitCommandOptions {
-  readonly input: string[];
+  /** Input files, folders or globs; or, for a streaming job, `stream`. */
+  readonly input?: string[];
+  /** Subject of the input stream of a streaming job (`mrm publish` writes it). */
+  readonly stream?: string;
+  /** With `stream`: milliseconds between rounds. */
+  readonly batchInterval?: number;
   readonly nats?: string;
   readonly wait?: boolean;
   readonly out?: string;
@@ -40,14 +45,22 @@ export interface SubmitCommandOptions {
 }
 
 const REQUEST_TIMEOUT_MS = 15_000;
+/** Default milliseconds between two rounds of a streaming job. */
+export const DEFAULT_STREAM_BATCH_INTERVAL_MS = 500;
 
 /** Runs `mrm submit`. */
 export async function submitCommand(jobPath: string, options: SubmitCommandOptions): Promise<void> {
   if (options.out !== undefined && options.wait !== true) {
     throw new MrmError(ErrorCode.BadOption, '--out needs --wait (the result exists when the job has finished)');
   }
+  if ((options.input === undefined) === (options.stream === undefined)) {
+    throw new MrmError(ErrorCode.BadOption, 'give either --input <path...> or --stream <subject>');
+  }
+  if (options.batchInterval !== undefined && options.stream === undefined) {
+    throw new MrmError(ErrorCode.BadOption, '--batch-interval goes with --stream');
+  }
   const loaded = await loadJob(jobPath, await userCacheDir('submit-bundles'));
-  const files = await expandInputs(options.input);
+  const files = options.input !== undefined ? await expandInputs(options.input) : [];
   await warnAboutBinaryInputs(files);
   const transport = await connectCluster(options, 'mrm-submit');
   // Ends the wait (its subscription and status polls) whatever way this command ends.
@@ -77,6 +90,14 @@ export async function submitCommand(jobPath: string, options: SubmitCommandOptio
             ...(options.allowCodeChange === true ? { allowCodeChange: true } : {}),
             ...(options.salt !== undefined ? { salt: options.salt } : {}),
             ...(options.priority !== undefined ? { priority: options.priority } : {}),
+            ...(options.stream !== undefined
+              ? {
+                  stream: {
+                    subject: options.stream,
+                    batchIntervalMs: options.batchInterval ?? DEFAULT_STREAM_BATCH_INTERVAL_MS,
+                  },
+                }
+              : {}),
           },
         }),
         { timeoutMs: REQUEST_TIMEOUT_MS },

@@ -46,7 +46,7 @@ export async function workerCommand(options: WorkerCommandOptions): Promise<void
   let stats: () => Record<string, number>;
   let phase: () => string;
   if (role === WorkerRole.Map) {
-    const inputs = new InputCache(transport, join(paths.root, 'inputs'));
+    const inputs = new InputCache(transport, join(paths.root, 'inputs'), transport.streams);
     const worker = new MapWorker({
       id,
       transport,

@@ -103,7 +103,7 @@ export class CoordinatorService {
     this.lifecycle = 'running';
     const watchEvery = Math.max(MIN_WATCH_EVERY_MS, Math.floor(this.options.watchdogMs / 4));
     this.watchdogTimer = clock.every(watchEvery, () => this.scheduler.watch());
-    this.scheduler.resumeUnfinished();
+    this.scheduler.start();
   }
 
   private readonly api = {

@@ -15,7 +15,8 @@ import {
   toWireError,
   WorkerRole,
 } from '@mrm/core';
-import type { Coordinator } from '../coordinator.js';
+import type { SourceFile } from '@mrm/input';
+import type { Coordinator, RunResult } from '../coordinator.js';
 import type { RunJobOptions } from '../run-settings.js';
 import type { JobHistory } from './job-history.js';
 import { JobQueue } from './job-queue.js';
@@ -24,9 +25,12 @@ import { assignOwners } from './partition-owners.js';
 import { ProgressMetrics } from './progress-metrics.js';
 import type { ResolvedCoordinatorServiceOptions } from './service-options.js';
 import type { StatusPublisher } from './status-publisher.js';
+import { StreamRounds } from './stream-rounds.js';
 import type { WorkerRegistry } from './worker-registry.js';
 import { untilLost, waitForWorkers } from './worker-waiter.js';
 
+/** After start, how long the service listens to heartbeats before assigning partitions (2 beats). */
+const WORKERS_SETTLE_MS = 2000;
 /** Times one job's partitions are reassigned after lost merge workers before the job fails. */
 const MAX_REASSIGNMENTS = 20;
 /** Beyond one heartbeat timeout, how long to wait for the registry to find a worker lost. */
@@ -46,6 +50,8 @@ export class JobScheduler {
   private loop: Promise<void> = Promise.resolve();
   /** Aborted when the service closes: a wait for workers ends at once, the running job is left to resume. */
   private readonly closing = new AbortController();
+  /** When the service started (workers are given WORKERS_SETTLE_MS to be heard from). */
+  private startedAtMs = 0;
 
   constructor(
     private readonly options: ResolvedCoordinatorServiceOptions,
@@ -75,10 +81,12 @@ export class JobScheduler {
   }
 
   /**
-   * Jobs that were queued or running when a previous coordinator stopped are queued again, in
-   * their order: each resumes after its last committed version (committed batches are skipped).
+   * Starts at the service's start: jobs that were queued or running when a previous coordinator
+   * stopped are queued again, in their order; each resumes after its last committed version
+   * (committed batches are skipped).
    */
-  resumeUnfinished(): void {
+  start(): void {
+    this.startedAtMs = this.options.clock.nowMs();
     this.serially(async () => {
       for (const { status, request } of await this.history.unfinished()) {
         this.options.logger.warn('resuming a job the previous coordinator did not finish', { jobId: request.jobId });
@@ -248,33 +256,38 @@ export class JobScheduler {
       const job = await this.options.loadJob(request.job);
       const inputs = await this.options.resolveInputs(request.inputs);
       abort.signal.throwIfAborted();
-      const result = await this.runMoving(job, abort.signal, (mapWorkers, owners) =>
-        this.coordinator.runJob({
-          jobId: request.jobId,
-          job,
-          ref: request.job,
-          inputs,
-          mapWorkers,
-          mergeWorkers: [...new Set(owners)],
-          owners,
-          options: { ...this.options.runOptions, ...runOptionsOf(request) },
-          signal: abort.signal,
-          onProgress: (p) => {
-            const run = this.coordinator.activeRun(request.jobId);
-            if (run === undefined || this.running === undefined) return;
-            const progress = run.snapshot();
-            progressMetrics.update(progress, p.versions.length);
-            // Versions committed so far show while the job runs (queries can read them already).
-            this.running = {
-              ...this.running,
-              progress,
-              skew: run.skewStatus(),
-              versions: p.versions.map((v) => v.version),
-            };
-            void this.status.publish(this.running, false);
-          },
-        }),
-      );
+      const runOnce = (runInputs: readonly SourceFile[]): Promise<RunResult> =>
+        this.runMoving(job, abort.signal, (mapWorkers, owners) =>
+          this.coordinator.runJob({
+            jobId: request.jobId,
+            job,
+            ref: request.job,
+            inputs: runInputs,
+            mapWorkers,
+            mergeWorkers: [...new Set(owners)],
+            owners,
+            options: { ...this.options.runOptions, ...runOptionsOf(request) },
+            signal: abort.signal,
+            onProgress: (p) => {
+              const run = this.coordinator.activeRun(request.jobId);
+              if (run === undefined || this.running === undefined) return;
+              const progress = run.snapshot();
+              progressMetrics.update(progress, p.versions.length);
+              // Versions committed so far show while the job runs (queries can read them already).
+              this.running = {
+                ...this.running,
+                progress,
+                skew: run.skewStatus(),
+                versions: p.versions.map((v) => v.version),
+              };
+              void this.status.publish(this.running, false);
+            },
+          }),
+        );
+      const result =
+        request.options.stream === undefined
+          ? await runOnce(inputs)
+          : await this.runStream(request, job.name, runOnce, abort.signal);
       status = {
         ...status,
         ...(this.running?.progress !== undefined ? { progress: this.running.progress } : {}),
@@ -291,7 +304,11 @@ export class JobScheduler {
         progressMetrics.finish();
         return status;
       }
-      const progress = this.running?.progress !== undefined ? { progress: this.running.progress } : {};
+      const running = this.running;
+      const progress = {
+        ...(running?.progress !== undefined ? { progress: running.progress } : {}),
+        ...(running?.stream !== undefined ? { stream: running.stream, versions: running.versions ?? [] } : {}),
+      };
       if (abort.signal.aborted) {
         status = { ...status, ...progress, state: 'cancelled', finishedAtMs: clock.nowMs() };
       } else {
@@ -309,6 +326,50 @@ export class JobScheduler {
   }
 
   /**
+   * A streaming job: rounds over its input stream until it is stopped. Each round runs the job
+   * over the segments not yet committed; the result gathers every round's versions.
+   */
+  private async runStream(
+    request: SubmitRequest,
+    name: string,
+    runOnce: (inputs: readonly SourceFile[]) => Promise<RunResult>,
+    signal: AbortSignal,
+  ): Promise<RunResult> {
+    const stream = request.options.stream;
+    const input = this.options.streamInput;
+    if (stream === undefined || input === undefined) {
+      throw new MrmError(
+        ErrorCode.BadOption,
+        `job ${request.jobId} reads a stream, and this coordinator has no stream access`,
+      );
+    }
+    const versions: RunResult['versions'][number][] = [];
+    let last: RunResult | undefined;
+    const rounds = new StreamRounds({
+      store: this.options.store,
+      streams: input.streams,
+      jobName: name,
+      subject: stream.subject,
+      intervalMs: stream.batchIntervalMs,
+      clock: this.options.clock,
+      runRound: async (segments) => {
+        const sources = await Promise.all(segments.map((s) => input.segmentSource(s)));
+        last = await runOnce(sources);
+        versions.push(...last.versions);
+      },
+      onProgress: (progress) => {
+        if (this.running?.jobId !== request.jobId) return;
+        this.running = { ...this.running, stream: progress, versions: versions.map((v) => v.version) };
+        void this.status.publish(this.running, false);
+      },
+    });
+    await rounds.run(signal);
+    // Stopped between rounds: the job was cancelled (its state is as of its last round).
+    signal.throwIfAborted();
+    return { ...(last ?? (await runOnce([]))), versions };
+  }
+
+  /**
    * Runs a job on the live workers; when a merge worker is lost during a run (`E_WORKER_LOST`) and
    * partitions can move (leases), its partitions go to the live merge workers and the job runs on
    * from its last committed version (each new owner restores them from their copies).
@@ -320,6 +381,10 @@ export class JobScheduler {
   ): Promise<T> {
     const { clock, logger } = this.options;
     const signal = AbortSignal.any([cancel, this.closing.signal]);
+    // Just started: let every live worker's heartbeat arrive first, so that partitions do not move
+    // away from owners merely not heard from yet.
+    const settle = this.startedAtMs + WORKERS_SETTLE_MS - clock.nowMs();
+    if (settle > 0) await clock.sleep(settle, signal);
     for (let reassignments = 0; ; reassignments++) {
       const { mapWorkers, mergeWorkers } = await waitForWorkers(
         this.registry,

@@ -9,6 +9,7 @@ import {
   MrmError,
   noMetrics,
   type StateStore,
+  type StreamLog,
   silentLogger,
   systemClock,
   type Transport,
@@ -17,6 +18,14 @@ import type { SourceFile } from '@mrm/input';
 import { DEFAULT_HEARTBEAT_TIMEOUT_MS, DEFAULT_WATCHDOG_MS, DEFAULT_WORKER_WAIT_MS } from '../defaults.js';
 import type { PartitionLeases } from '../partition-leases.js';
 import type { RunJobOptions } from '../run-settings.js';
+import type { StreamSegment } from './stream-rounds.js';
+
+/** How the service reads streaming jobs' input. */
+export interface StreamInput {
+  readonly streams: StreamLog;
+  /** The records of a segment as a local file (location `stream:…` for the map workers). */
+  segmentSource(segment: StreamSegment): Promise<SourceFile>;
+}
 
 /** Options of {@link CoordinatorService}. */
 export interface CoordinatorServiceOptions {
@@ -45,11 +54,15 @@ export interface CoordinatorServiceOptions {
   readonly metrics?: Metrics;
   /** A running job without progress this long gets a stall warning (default {@link DEFAULT_WATCHDOG_MS}). */
   readonly watchdogMs?: number;
+  /** Input of streaming jobs: the streams, and a segment of one as a file this process can plan. */
+  readonly streamInput?: StreamInput;
 }
 
 /** {@link CoordinatorServiceOptions} with defaults filled. */
-export interface ResolvedCoordinatorServiceOptions extends Required<Omit<CoordinatorServiceOptions, 'leases'>> {
+export interface ResolvedCoordinatorServiceOptions
+  extends Required<Omit<CoordinatorServiceOptions, 'leases' | 'streamInput'>> {
   readonly leases: PartitionLeases | undefined;
+  readonly streamInput: StreamInput | undefined;
 }
 
 /** Validates options and fills defaults (a new object; the caller's is not touched). */
@@ -64,6 +77,7 @@ export function resolveCoordinatorServiceOptions(
     workerWaitMs: positiveMs('worker-wait', options.workerWaitMs, DEFAULT_WORKER_WAIT_MS),
     runOptions: options.runOptions ?? {},
     leases: options.leases,
+    streamInput: options.streamInput,
     metrics: options.metrics ?? noMetrics,
     watchdogMs: positiveMs('watchdog', options.watchdogMs, DEFAULT_WATCHDOG_MS),
   };

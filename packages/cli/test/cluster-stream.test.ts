@@ -1,0 +1,111 @@
+/**
+ * A streaming job on a real cluster: a real access log published in chunks (`mrm publish`) while a
+ * windowed job (`mrm submit --stream`) runs; a map worker and the coordinator killed with SIGKILL
+ * on the way. Once the last chunk is merged, the live result equals one plain `mrm run` over the
+ * same lines, key for key, and status shows the stream caught up.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { mrm } from './cli-helpers.js';
+import { TestCluster } from './cluster-harness.js';
+
+const EXAMPLES = fileURLToPath(new URL('../../../examples/access-logs/', import.meta.url));
+const JOB = join(EXAMPLES, 'status-per-10-minutes.ts');
+const LINES = readFileSync(join(EXAMPLES, 'data/apache/apache_logs-lines-1-3000'), 'utf8')
+  .split('\n')
+  .filter((l) => l.length > 0)
+  .concat(readFileSync(join(EXAMPLES, 'data/apache/apache_logs-line-8899'), 'utf8').trimEnd());
+
+let cluster: TestCluster | undefined;
+afterEach(async () => {
+  await cluster?.stop();
+  cluster = undefined;
+});
+
+/** Requests counted by the job's live result (every line counts one). */
+async function counted(c: TestCluster): Promise<number> {
+  const r = await c.mrm(['query', '--job', 'status-per-10-minutes', '--nats', c.url]);
+  if (r.code !== 0) return -1;
+  let sum = 0;
+  for (const line of r.stdout.split('\n')) if (line.length > 0) sum += (JSON.parse(line) as { value: number }).value;
+  return sum;
+}
+
+async function publish(c: TestCluster, lines: readonly string[], name: string): Promise<void> {
+  const file = join(c.dir, name);
+  writeFileSync(file, `${lines.join('\n')}\n`);
+  const r = await c.mrm(['publish', 'logs.web', '--file', file, '--nats', c.url]);
+  expect(r.code, r.stderr).toBe(0);
+}
+
+async function until(c: TestCluster, n: number): Promise<void> {
+  const deadline = Date.now() + 90_000;
+  for (let got = await counted(c); got !== n; got = await counted(c)) {
+    if (Date.now() > deadline) throw new Error(`the live result counts ${got} requests, not ${n}\n${c.logs()}`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+describe('a streaming job on a cluster', () => {
+  it('keeps a windowed result current as records are published, exactly, through SIGKILLed processes', async () => {
+    cluster = await TestCluster.start({ maps: 2, merges: 1, heartbeatTimeoutMs: 2000 });
+    const c = cluster;
+    await publish(c, LINES.slice(0, 1000), 'chunk-1');
+    const submitted = await c.mrm([
+      'submit',
+      JOB,
+      '--stream',
+      'logs.web',
+      '--batch-interval',
+      '200',
+      '--batch-size',
+      '300',
+      '--nats',
+      c.url,
+    ]);
+    expect(submitted.code, submitted.stderr).toBe(0);
+    const jobId = submitted.stdout.split('\n')[0] as string;
+    await until(c, 1000);
+
+    await publish(c, LINES.slice(1000, 2000), 'chunk-2');
+    const mapWorker = c.process('map-1');
+    process.kill(mapWorker.pid, 'SIGKILL');
+    expect((await mapWorker.exited).signal).toBe('SIGKILL');
+    await until(c, 2000);
+
+    const coordinator = c.coordinator;
+    await c.restartCoordinator();
+    expect((await coordinator.exited).signal).toBe('SIGKILL');
+    await publish(c, LINES.slice(2000), 'chunk-3');
+    await until(c, LINES.length);
+
+    const status = (await c.jobStatus(jobId)) as { state: string; stream?: { subject: string; lag: number } };
+    expect(status.state).toBe('running');
+    expect(status.stream).toMatchObject({ subject: 'logs.web', lag: 0 });
+
+    const live = await c.mrm(['query', '--job', 'status-per-10-minutes', '--nats', c.url]);
+    writeFileSync(join(c.dir, 'all.log'), `${LINES.join('\n')}\n`);
+    const plain = await mrm(['run', JOB, '--input', 'all.log', '--state', 'plain', '--out', '-'], { cwd: c.dir });
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(live.stdout).toBe(plain.stdout);
+
+    // A streaming job runs until cancelled; its state stays queryable as of its last round.
+    const cancelled = await c.mrm(['cancel', jobId, '--nats', c.url]);
+    expect(cancelled.code, cancelled.stderr).toBe(0);
+    await c.until((s) => s.jobs.some((j) => j.jobId === jobId && j.state === 'cancelled'), 'the job cancelled');
+    expect((await c.mrm(['query', '--job', 'status-per-10-minutes', '--nats', c.url])).stdout).toBe(plain.stdout);
+  }, 300_000);
+
+  it('refuses --stream together with --input, and a bad subject, with one line each', async () => {
+    cluster = await TestCluster.start({ maps: 1, merges: 1 });
+    const both = await cluster.mrm(['submit', JOB, '--stream', 'logs.web', '--input', JOB, '--nats', cluster.url]);
+    expect(both.code).not.toBe(0);
+    expect(both.stderr.trim()).toBe('mrm: error: give either --input <path...> or --stream <subject>');
+    const bad = await cluster.mrm(['publish', 'bad subject', '--nats', cluster.url]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect(bad.stderr).toMatch(/stream subject 'bad subject' must be/);
+  });
+});
