@@ -41,7 +41,7 @@ export interface CountedRun {
   readonly counts: ReadonlyMap<unknown, unknown>;
 }
 
-/** `mrm <command> <job> --input … --out <file> [extra]`, timed with the result written. */
+/** `mrm <command> <job> --input … --out <file> [extra]`, timed with the result written (pass `--quiet` in `extra` where the command has it). */
 export async function mrmCounts(
   p: WordcountPaths,
   what: string,
@@ -53,7 +53,7 @@ export async function mrmCounts(
   const m = await measured(
     what,
     process.execPath,
-    [p.mrm, ...command, p.job, '--input', ...files, '--out', out, '--quiet', ...extra],
+    [p.mrm, ...command, p.job, '--input', ...files, '--out', out, ...extra],
     {
       cwd: p.repoRoot,
     },

@@ -66,7 +66,10 @@ async function run(context: SuiteContext): Promise<SuiteReport> {
       id: 'mrm',
       label: 'mrm run (embedded)',
       run: async (r) =>
-        checked('mrm run', await mrmCounts(paths, 'mrm run', ['run'], files, ['--state', join(work, `mrm-${r}`)])),
+        checked(
+          'mrm run',
+          await mrmCounts(paths, 'mrm run', ['run'], files, ['--state', join(work, `mrm-${r}`), '--quiet']),
+        ),
     },
     {
       id: 'hadoop',
@@ -74,7 +77,7 @@ async function run(context: SuiteContext): Promise<SuiteReport> {
       run: async () =>
         checked(
           'the hadoop-style baseline',
-          await mrmCounts(paths, 'mrm baseline hadoop', ['baseline', 'hadoop'], files, []),
+          await mrmCounts(paths, 'mrm baseline hadoop', ['baseline', 'hadoop'], files, ['--quiet']),
         ),
     },
     {

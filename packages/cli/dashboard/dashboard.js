@@ -156,12 +156,16 @@
     );
   }
 
+  // Dead letters: the job's status counts them (`progress.deadLetters`); `mrm dead-letters` lists them.
   function deadLetters(job) {
-    const d = job?.deadLetters;
+    const d = job?.deadLetters ?? job?.progress?.deadLetters;
     const list = Array.isArray(d) ? d : Array.isArray(d?.items) ? d.items : undefined;
-    $('dead-letters-section').hidden = d == null;
-    if (d == null) return;
-    $('dead-letters-job').textContent = `(${job.name}${typeof d === 'number' ? `: ${d}` : ''})`;
+    const count = typeof d === 'number' ? d : (list?.length ?? 0);
+    $('dead-letters-section').hidden = count === 0;
+    if (count === 0) return;
+    $('dead-letters-job').textContent =
+      `(${job.name}: ${num(count)} set aside; list them with mrm dead-letters --job ${job.name})`;
+    $('dead-letters').hidden = list === undefined;
     fill(
       $('dead-letters').tBodies[0],
       (list ?? [])

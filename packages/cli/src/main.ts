@@ -300,7 +300,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   const program = buildProgram();
   try {
     await program.parseAsync(argv as string[]);
-    return 0;
+    // A command that finished with a code of its own (`mrm bench` passes the runner's on) keeps it.
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
     return reportError(e, program.opts().verbose === true || argv.includes('--verbose'));
   }

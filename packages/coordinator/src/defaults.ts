@@ -9,11 +9,10 @@
  */
 
 /**
- * Lines per batch when none is given. Chosen by measurement (docs/decisions/0013-batch-size.md):
- * the framework's own work per batch (combine, encode, decode, merge, per pair) shrinks as a batch
- * holds more repeats of its keys, and 200,000 lines of text are ~10 MB, far below the byte cap.
+ * Lines per batch when none is given. 200,000 was measured against it and not taken
+ * (docs/decisions/0013-batch-size.md): no whole-run gain, more anonymous memory.
  */
-export const DEFAULT_BATCH_LINES = 200_000;
+export const DEFAULT_BATCH_LINES = 50_000;
 /** A version is committed after every this many batches (and after the run's last). */
 export const DEFAULT_CHECKPOINT_EVERY_BATCHES = 20;
 /** Map tasks in flight per map worker unless `maxTasksInFlight` says otherwise. */

@@ -11,7 +11,7 @@ const NEWLINE = 0x0a;
  * Most bytes a fresh batch grows to: a batch is also cut at the first line end at or past this
  * many bytes, so a large `batchLines` with long lines does not make batches that a map thread
  * holds as one string of hundreds of megabytes. Word count's lines are ~50 bytes: with the default
- * of 200,000 lines a batch is ~10 MB and this cap does not apply.
+ * of 50,000 lines a batch is ~2.5 MB and this cap does not apply.
  */
 export const MAX_BATCH_BYTES = 32 * 1024 * 1024;
 
