@@ -28,7 +28,7 @@ const CHROMIUM_FLAGS = [
 ];
 
 /**
- * A word count whose map sleeps `paceMs` per line and, past line `line` of a source, waits until
+ * A word count whose map sleeps `paceMs` per line and, at line `line + 1` of a source, waits until
  * the file `file` of each gate exists: a job that stalls where a test wants it to, and goes on
  * when the test opens the gate.
  */
@@ -42,7 +42,7 @@ export default defineJob({
   name: '${name}',
   map(line: string, emit, ctx) {
     if (${paceMs} > 0) sleep(${paceMs});
-    ${gates.map((g) => `if (ctx.line > ${g.line}) while (!existsSync(${JSON.stringify(g.file)})) sleep(20);`).join('\n    ')}
+    ${gates.map((g) => `if (ctx.line === ${g.line + 1}) while (!existsSync(${JSON.stringify(g.file)})) sleep(20);`).join('\n    ')}
     for (const w of line.match(/[A-Za-z]+/g) ?? []) emit(w, 1);
   },
   ...aggregates.sum(),
@@ -87,6 +87,8 @@ describe('operating a cluster over HTTP', () => {
     if (cluster !== undefined) return;
     cluster = await TestCluster.start({
       maps: 1,
+      // Two threads: the task waiting at a gate holds one; the other runs every other task.
+      mapThreads: 2,
       merges: 2,
       coordinatorArgs: ['--http', '0', '--watchdog', '2000'],
       workerArgs: ['--metrics-port', '0'],
