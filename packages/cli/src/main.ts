@@ -4,6 +4,13 @@
  * Errors are one line on stderr and a non-zero exit; results go to files or stdout.
  */
 import { createRequire } from 'node:module';
+import {
+  DEFAULT_BATCH_LINES,
+  DEFAULT_CHECKPOINT_EVERY_BATCHES,
+  DEFAULT_HEARTBEAT_TIMEOUT_MS,
+  DEFAULT_STALL_TIMEOUT_MS,
+  DEFAULT_WORKER_WAIT_MS,
+} from '@mrm/coordinator/defaults';
 import { Command, Option } from 'commander';
 import { oneOf, port, positiveInt, positiveNumber, saltMode, versionsToKeep } from './options.js';
 import { reportError } from './report.js';
@@ -72,10 +79,14 @@ export function buildProgram(): Command {
     .option('-o, --out <file>', "write the job's whole current result as JSON Lines ('-' for stdout)")
     .option(
       '-b, --batch-size <records>',
-      'records (lines) per micro-batch (default 50000; a batch also ends past 32 MiB)',
+      `records (lines) per micro-batch (default ${DEFAULT_BATCH_LINES}; a batch also ends past 32 MiB)`,
       positiveInt,
     )
-    .option('--checkpoint-every <batches>', 'commit a version every this many batches (default 20)', positiveInt)
+    .option(
+      '--checkpoint-every <batches>',
+      `commit a version every this many batches (default ${DEFAULT_CHECKPOINT_EVERY_BATCHES})`,
+      positiveInt,
+    )
     .addOption(onErrorOption('run'))
     .addOption(keepVersionsOption())
     .option('--reset', RESET_HELP)
@@ -150,11 +161,15 @@ export function buildProgram(): Command {
     .description('run the cluster coordinator in the foreground')
     .option('--nats <url>', 'NATS URL (default: $MRM_NATS_URL)')
     .requiredOption('-s, --state <dir>', 'state directory (versions, plans, job history)')
-    .option('--heartbeat-timeout <ms>', 'a worker silent this long is lost', positiveInt)
-    .option('--worker-wait <ms>', 'how long a job waits for workers', positiveInt)
+    .option(
+      '--heartbeat-timeout <ms>',
+      `a worker silent this long is lost (default ${DEFAULT_HEARTBEAT_TIMEOUT_MS})`,
+      positiveInt,
+    )
+    .option('--worker-wait <ms>', `how long a job waits for workers (default ${DEFAULT_WORKER_WAIT_MS})`, positiveInt)
     .option(
       '--stall-timeout <ms>',
-      'a job without progress this long dispatches its unfinished tasks again',
+      `a job without progress this long dispatches its unfinished tasks again (default ${DEFAULT_STALL_TIMEOUT_MS})`,
       positiveInt,
     )
     .option('--watchdog <ms>', 'warn (log, status, dashboard) about a job without progress this long', positiveInt)
@@ -197,10 +212,14 @@ export function buildProgram(): Command {
     .option('-o, --out <file>', "with --wait: write the job's result as JSON Lines ('-' for stdout)")
     .option(
       '-b, --batch-size <records>',
-      'records (lines) per micro-batch (default 50000; a batch also ends past 32 MiB)',
+      `records (lines) per micro-batch (default ${DEFAULT_BATCH_LINES}; a batch also ends past 32 MiB)`,
       positiveInt,
     )
-    .option('--checkpoint-every <batches>', 'commit a version every this many batches (default 20)', positiveInt)
+    .option(
+      '--checkpoint-every <batches>',
+      `commit a version every this many batches (default ${DEFAULT_CHECKPOINT_EVERY_BATCHES})`,
+      positiveInt,
+    )
     .addOption(onErrorOption('job'))
     .addOption(keepVersionsOption())
     .option('--reset', RESET_HELP)

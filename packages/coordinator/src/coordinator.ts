@@ -1,18 +1,17 @@
 /**
  * The coordinator role: accepts a job run, plans its input into batches with stable ids, drives
- * the map and merge workers through the run (see job-run.ts) and answers with the committed
- * versions. Messages for the coordinator arrive on one channel and are routed to their run.
+ * the map and merge workers through the run (run/job-run.ts and its parts) and answers with the
+ * committed versions. Run reports arrive on the `coordinator` channel and are routed to their run.
  */
 import {
-  DEFAULT_KEEP_VERSIONS,
+  type Clock,
   decodeMessage,
   ErrorCode,
   type JobRef,
-  KEEP_ALL_VERSIONS,
   type Logger,
   type Metrics,
   MrmError,
-  parseSaltOption,
+  noMetrics,
   type ResolvedJob,
   type RoleState,
   runKey,
@@ -20,14 +19,17 @@ import {
   type StateStore,
   type Subscription,
   silentLogger,
+  systemClock,
   type Transport,
   type VersionInfo,
 } from '@mrm/core';
 import type { SourceFile } from '@mrm/input';
 import { JobRecord } from './job-record.js';
-import { JobRun, type RunProgress, type RunSettings } from './job-run.js';
 import type { PartitionLeases } from './partition-leases.js';
+import { JobRun } from './run/job-run.js';
+import type { RunProgress } from './run/run-context.js';
 import { planRun, type SourceOutcome } from './run-plan.js';
+import { type RunJobOptions, resolveBatchLines, resolveRunSettings } from './run-settings.js';
 
 /** Options of {@link Coordinator}. */
 export interface CoordinatorOptions {
@@ -40,34 +42,32 @@ export interface CoordinatorOptions {
    */
   readonly leases?: PartitionLeases;
   readonly logger?: Logger;
+  /** Time and timers (stall detection, version times); default the system clock. */
+  readonly clock?: Clock;
   /** Where runs report commit durations (default: nowhere). */
   readonly metrics?: Metrics;
 }
 
-/** Options of one run, with units in their names. */
-export interface RunJobOptions {
-  /** Lines per batch (default {@link DEFAULT_BATCH_LINES}). */
-  readonly batchLines?: number;
-  /** Checkpoint (commit a version) every this many batches (default 20). */
-  readonly checkpointEveryBatches?: number;
-  readonly onError?: 'fail' | 'skip';
-  /** Versions to keep, the newest (default {@link DEFAULT_KEEP_VERSIONS}); 0 keeps every version. */
-  readonly keepVersions?: number;
-  /** Start the job's state over: every old version is deleted before the run. */
-  readonly reset?: boolean;
-  /** Merge into state built by other code of the job instead of failing (see docs/job-api.md). */
-  readonly allowCodeChange?: boolean;
-  readonly maxTasksInFlight?: number;
-  readonly maxBatchesAhead?: number;
-  /** Memory a merge worker may hold before spilling (default 256 MiB). */
-  readonly maxBufferBytes?: number;
-  /** Largest frame a map worker pushes (default 512 KiB). */
-  readonly maxFrameBytes?: number;
-  readonly requestTimeoutMs?: number;
-  /** Re-dispatch unfinished tasks after this long without any report (default 30 s). */
-  readonly stallTimeoutMs?: number;
-  /** `auto`, `off` or a factor: overrides the job spec's `salt` (CLI `--salt`). */
-  readonly salt?: string;
+/** {@link CoordinatorOptions} with defaults filled. */
+export interface ResolvedCoordinatorOptions {
+  readonly transport: Transport;
+  readonly store: StateStore;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly metrics: Metrics;
+  readonly leases: PartitionLeases | undefined;
+}
+
+/** Fills the defaults of {@link CoordinatorOptions} (a new object; the caller's is not touched). */
+export function resolveCoordinatorOptions(options: CoordinatorOptions): ResolvedCoordinatorOptions {
+  return {
+    transport: options.transport,
+    store: options.store,
+    logger: options.logger ?? silentLogger,
+    clock: options.clock ?? systemClock,
+    metrics: options.metrics ?? noMetrics,
+    leases: options.leases,
+  };
 }
 
 /** A run to do. */
@@ -107,59 +107,17 @@ export interface RunResult {
   readonly latest: VersionInfo | undefined;
 }
 
-/** Validated run settings with defaults. */
-export function resolveRunSettings(options: RunJobOptions = {}, mapWorkers = 1): RunSettings {
-  const int = (name: string, value: number | undefined, fallback: number, min: number) => {
-    const v = value ?? fallback;
-    if (!Number.isSafeInteger(v) || v < min) {
-      throw new MrmError(ErrorCode.BadOption, `${name} must be an integer ≥ ${min}, got ${String(value)}`);
-    }
-    return v;
-  };
-  const onError = options.onError ?? 'fail';
-  if (onError !== 'fail' && onError !== 'skip') {
-    throw new MrmError(ErrorCode.BadOption, `on-error must be 'fail' or 'skip', got '${String(onError)}'`);
-  }
-  const maxTasksInFlight = int('maxTasksInFlight', options.maxTasksInFlight, 4 * mapWorkers, 1);
-  return {
-    checkpointEveryBatches: int('checkpoint-every', options.checkpointEveryBatches, 20, 1),
-    maxTasksInFlight,
-    maxBatchesAhead: int('maxBatchesAhead', options.maxBatchesAhead, Math.max(8, 2 * maxTasksInFlight), 1),
-    maxBufferBytes: int('maxBufferBytes', options.maxBufferBytes, 256 * 1024 * 1024, 1024 * 1024),
-    maxFrameBytes: int('maxFrameBytes', options.maxFrameBytes, 512 * 1024, 1024),
-    onError,
-    keepVersions: int('keep-versions', options.keepVersions, DEFAULT_KEEP_VERSIONS, KEEP_ALL_VERSIONS),
-    salt: 0,
-    ...(options.salt !== undefined ? { saltSetting: parseSaltOption(options.salt) } : {}),
-    requestTimeoutMs: int('requestTimeoutMs', options.requestTimeoutMs, 60_000, 1),
-    stallTimeoutMs: int('stallTimeoutMs', options.stallTimeoutMs, 30_000, 1),
-  };
-}
-
-/**
- * Lines per batch when none is given. 200,000 was measured against it and not taken
- * (docs/decisions/0013-batch-size.md): no whole-run gain, more anonymous memory.
- */
-export const DEFAULT_BATCH_LINES = 50_000;
-
-/** Validated lines per batch. */
-export function resolveBatchLines(value: number | undefined): number {
-  const v = value ?? DEFAULT_BATCH_LINES;
-  if (!Number.isSafeInteger(v) || v < 1) {
-    throw new MrmError(ErrorCode.BadOption, `batch size must be a positive integer of records, got ${String(value)}`);
-  }
-  return v;
-}
-
 /** Plans, dispatches and commits job runs. */
 export class Coordinator {
   private readonly runs = new Map<string, JobRun>();
+  /** Runs being set up or running (planning included), for `drain` to wait on. */
+  private readonly pending = new Set<Promise<unknown>>();
   private subscription: Subscription | undefined;
-  private readonly logger: Logger;
+  private readonly options: ResolvedCoordinatorOptions;
   private lifecycle: RoleState = 'created';
 
-  constructor(private readonly options: CoordinatorOptions) {
-    this.logger = options.logger ?? silentLogger;
+  constructor(options: CoordinatorOptions) {
+    this.options = resolveCoordinatorOptions(options);
   }
 
   /** Where the coordinator is in its lifecycle. */
@@ -167,14 +125,16 @@ export class Coordinator {
     return this.lifecycle;
   }
 
-  /** Subscribes to worker reports. */
+  /** Subscribes to run reports. */
   start(): void {
+    if (this.lifecycle !== 'created')
+      throw new MrmError(ErrorCode.State, `cannot start a coordinator that is ${this.lifecycle}`);
     this.subscription = this.options.transport.subscribe({ kind: 'coordinator' }, (payload) => {
       let m: ReturnType<typeof decodeMessage>;
       try {
         m = decodeMessage(payload);
       } catch (e) {
-        this.logger.warn('dropped an undecodable report', { error: String(e) });
+        this.options.logger.warn('dropped an undecodable report', { error: String(e) });
         return;
       }
       if (!('jobId' in m) || !('run' in m)) return;
@@ -184,10 +144,20 @@ export class Coordinator {
   }
 
   /** Runs a job over its inputs and resolves when its last version is committed. */
-  async runJob(request: RunJobRequest): Promise<RunResult> {
-    if (this.state !== 'running') throw new MrmError(ErrorCode.Aborted, 'the coordinator is not running');
+  runJob(request: RunJobRequest): Promise<RunResult> {
+    if (this.lifecycle !== 'running') {
+      return Promise.reject(new MrmError(ErrorCode.Aborted, `the coordinator is ${this.lifecycle}, not running`));
+    }
+    const work = this.doRunJob(request);
+    this.pending.add(work);
+    const forget = () => this.pending.delete(work);
+    work.then(forget, forget);
+    return work;
+  }
+
+  private async doRunJob(request: RunJobRequest): Promise<RunResult> {
     const { job, options = {}, mapWorkers, mergeWorkers } = request;
-    const { store, transport } = this.options;
+    const { store, transport, clock, logger, metrics } = this.options;
     if (mapWorkers.length === 0 || mergeWorkers.length === 0) {
       throw new MrmError(
         ErrorCode.JobFailed,
@@ -225,6 +195,7 @@ export class Coordinator {
       latest: base,
     };
     if (plan.batchIds.length === 0) return empty;
+    if (this.lifecycle === 'closed') throw new MrmError(ErrorCode.Aborted, 'the coordinator closed');
     const owners =
       request.owners ??
       Array.from({ length: job.partitions }, (_, p) => mergeWorkers[p % mergeWorkers.length] as string);
@@ -242,13 +213,14 @@ export class Coordinator {
       record,
       store,
       transport,
+      clock,
       mapWorkers,
       mergeWorkers,
       owners,
       settings,
       ...(leases !== undefined ? { leases } : {}),
-      logger: this.logger,
-      ...(this.options.metrics !== undefined ? { metrics: this.options.metrics } : {}),
+      logger,
+      metrics,
       ...(request.onProgress !== undefined ? { onProgress: request.onProgress } : {}),
     });
     const key = runKey(request.jobId, runNumber);
@@ -279,7 +251,7 @@ export class Coordinator {
 
   /** The run in progress for a job id, if any. */
   activeRun(jobId: string): JobRun | undefined {
-    for (const [key, run] of this.runs) if (key.startsWith(`${jobId}/`)) return run;
+    for (const run of this.runs.values()) if (run.jobId === jobId) return run;
     return undefined;
   }
 
@@ -288,9 +260,22 @@ export class Coordinator {
     return [...this.runs.values()];
   }
 
-  /** Stops listening. Runs in progress are abandoned (their uncommitted work rolls back on the next run). */
+  /** Takes no new run and resolves when the runs in progress have settled (committed or failed). */
+  async drain(): Promise<void> {
+    if (this.lifecycle === 'running') this.lifecycle = 'draining';
+    await Promise.allSettled([...this.pending]);
+  }
+
+  /**
+   * Stops listening and abandons the runs in progress (no rollback: what they wrote and never
+   * committed is discarded when their job runs next); resolves when every run has settled and
+   * every timer is cleared.
+   */
   async close(): Promise<void> {
+    if (this.lifecycle === 'closed') return;
     this.lifecycle = 'closed';
     this.subscription?.unsubscribe();
+    await Promise.all([...this.runs.values()].map((run) => run.abandon('the coordinator is closing')));
+    await Promise.allSettled([...this.pending]);
   }
 }

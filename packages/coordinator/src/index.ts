@@ -1,42 +1,46 @@
 /**
  * @mrm/coordinator — the coordinator role: plans input into micro-batches with stable ids,
  * dispatches map tasks within a window, knows when each batch is merged everywhere, orders
- * checkpoints into versions, and rolls a failed run back.
+ * checkpoints into versions, and rolls a failed run back. `CoordinatorService` runs it as the
+ * cluster's long-running service (heartbeats, API, job queue).
  *
  * ```ts
- * const coordinator = new Coordinator({ transport, store, mapWorkers: ['map-1'], mergeWorkers: ['merge-1'] });
+ * const coordinator = new Coordinator({ transport, store });
  * coordinator.start();
- * const result = await coordinator.runJob({ jobId, job, ref, inputs });
+ * const result = await coordinator.runJob({ jobId, job, ref, inputs, mapWorkers: ['map-1'], mergeWorkers: ['merge-1'] });
+ * await coordinator.close();
  * ```
  * @packageDocumentation
  */
 
-export type {
-  CoordinatorOptions,
-  RunJobOptions,
-  RunJobRequest,
-  RunResult,
-} from './coordinator.js';
-export { Coordinator, DEFAULT_BATCH_LINES, resolveBatchLines, resolveRunSettings } from './coordinator.js';
-export type { CoordinatorServiceOptions, StreamInput } from './coordinator-service.js';
-export { CoordinatorService } from './coordinator-service.js';
-export { JobHistory } from './job-history.js';
-export type { QueuedJob } from './job-queue.js';
-export { JobQueue } from './job-queue.js';
+export type { CoordinatorOptions, ResolvedCoordinatorOptions, RunJobRequest, RunResult } from './coordinator.js';
+export { Coordinator, resolveCoordinatorOptions } from './coordinator.js';
+export {
+  DEFAULT_BATCH_LINES,
+  DEFAULT_CHECKPOINT_EVERY_BATCHES,
+  DEFAULT_HEARTBEAT_TIMEOUT_MS,
+  DEFAULT_MAX_BUFFER_BYTES,
+  DEFAULT_MAX_FRAME_BYTES,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  DEFAULT_STALL_TIMEOUT_MS,
+  DEFAULT_TASKS_IN_FLIGHT_PER_MAP_WORKER,
+  DEFAULT_WORKER_WAIT_MS,
+  MIN_DEFAULT_BATCHES_AHEAD,
+} from './defaults.js';
 export type { JobShape } from './job-record.js';
 export { JobRecord } from './job-record.js';
-export type { JobRunContext, RunBlocker, RunProgress, RunSettings } from './job-run.js';
-export { JobRun } from './job-run.js';
-export type { JobWatchdogOptions, WatchedJob } from './job-watchdog.js';
-export { DEFAULT_WATCHDOG_MS, JobWatchdog } from './job-watchdog.js';
-export { assignPartitions } from './partition-assignment.js';
-export { PartitionLeases, RunLeases } from './partition-leases.js';
-export type { PlanRunOptions, RunPlan, SourceOutcome } from './run-plan.js';
-export { planRun } from './run-plan.js';
+export { PartitionLeases } from './partition-leases.js';
+export type { JobRunState, RunSnapshot } from './run/job-run.js';
+export type { RunProgress } from './run/run-context.js';
+export type { SourceOutcome } from './run-plan.js';
+export type { RunJobOptions, RunSettings } from './run-settings.js';
+export { resolveBatchLines, resolveRunSettings } from './run-settings.js';
+export { CoordinatorService } from './service/coordinator-service.js';
 export type {
-  StreamCursor,
-  StreamRoundsOptions,
-  StreamSegment,
-} from './stream-rounds.js';
-export { DEFAULT_MAX_SEGMENT_RECORDS, StreamRounds, segmentIdentity } from './stream-rounds.js';
-export { WorkerRegistry } from './worker-registry.js';
+  CoordinatorServiceOptions,
+  ResolvedCoordinatorServiceOptions,
+  StreamInput,
+} from './service/service-options.js';
+export { resolveCoordinatorServiceOptions } from './service/service-options.js';
+export type { StreamSegment } from './service/stream-rounds.js';
+export { segmentIdentity } from './service/stream-rounds.js';

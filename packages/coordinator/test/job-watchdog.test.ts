@@ -1,6 +1,6 @@
-import { JobWatchdog, type WatchedJob } from '@mrm/coordinator';
 import type { Clock, JobProgress, Logger, Metrics } from '@mrm/core';
 import { describe, expect, it } from 'vitest';
+import { JobWatchdog, type WatchedJob } from '../src/service/job-watchdog.js';
 
 /** A clock the test moves by hand. */
 function manualClock(): Clock & { advance(ms: number): void } {
@@ -9,6 +9,7 @@ function manualClock(): Clock & { advance(ms: number): void } {
     nowMs: () => now,
     sleep: async () => {},
     every: () => ({ cancel: () => {} }),
+    after: () => ({ cancel: () => {} }),
     advance: (ms) => {
       now += ms;
     },

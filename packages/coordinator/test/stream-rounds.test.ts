@@ -1,7 +1,7 @@
-import { StreamRounds, type StreamSegment } from '@mrm/coordinator';
 import type { StreamInfo, StreamLog, StreamRecord } from '@mrm/core';
 import { MemoryStateStore } from '@mrm/runtime';
 import { describe, expect, it } from 'vitest';
+import { StreamRounds, type StreamSegment } from '../src/service/stream-rounds.js';
 
 /** A stream log in memory: records appended to arrays, per subject. */
 class ArrayStreamLog implements StreamLog {

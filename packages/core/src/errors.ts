@@ -67,7 +67,9 @@ export class MrmError extends Error {
 
 /**
  * Thrown by user code to say "this failure is permanent, do not retry the task" (bullmq's
- * `UnrecoverableError`). Map tasks that throw anything else may be retried by the cluster.
+ * `UnrecoverableError`); on the wire it sets `WireError.unrecoverable`. The coordinator runs a
+ * failed map task again only when the transport cut it off (`E_TRANSPORT`) and it is not marked
+ * unrecoverable; any other failure fails the run.
  */
 export class UnrecoverableError extends Error {
   override readonly name = 'UnrecoverableError' as const;

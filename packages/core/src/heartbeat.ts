@@ -30,7 +30,7 @@ export function startHeartbeat(options: HeartbeatOptions): TimerHandle {
     if (options.transport.state === 'closed' || options.alive?.() === false) return;
     try {
       options.transport.publish(
-        { kind: 'coordinator' },
+        { kind: 'heartbeats' },
         encodeApi({
           type: 'heartbeat',
           workerId: options.workerId,

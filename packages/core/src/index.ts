@@ -158,14 +158,12 @@ export type {
   ProtocolMessage,
   ProtocolMessageType,
   ResendReportsMessage,
-  RunAbortedMessage,
   RunAbortMessage,
   RunStartMessage,
   SaltingOutcome,
   SplitRef,
   TaskDoneMessage,
   TaskFailedMessage,
-  VersionCommittedMessage,
 } from './protocol.js';
 export { decodeMessage, encodeMessage, PROTOCOL_VERSION } from './protocol.js';
 export type { JobLoader, ResolvedJob } from './resolve-job.js';
@@ -196,6 +194,7 @@ export {
   sumStateDigests,
 } from './state-digest.js';
 export { MAX_VALUE_DEPTH, unstorableReason } from './storable-value.js';
+export { commitIfNewer } from './version-commit.js';
 export {
   DEFAULT_KEEP_VERSIONS,
   KEEP_ALL_VERSIONS,

@@ -14,6 +14,7 @@ import { decodeEnvelope, encode, type WithoutVersion } from './codec.js';
 import type { DeadLetter } from './dead-letter.js';
 import type { WireError } from './errors.js';
 import type { InputFormat } from './job.js';
+import type { VersionInfo } from './ports/state-store.js';
 import type { SaltPlan } from './salting.js';
 import type { StateDigest } from './state-digest.js';
 
@@ -220,7 +221,12 @@ export interface CheckpointWrittenMessage {
   readonly from: string;
 }
 
-/** Coordinator → merge workers: every partition wrote `version`; make it visible. */
+/**
+ * Coordinator → merge workers (request): every partition wrote `info.version`; commit it. The one
+ * message that says a version is committed: the coordinator's version committer builds `info`
+ * once (one `createdAtMs`), every merge worker stores exactly that and acks, then the coordinator
+ * stores it too.
+ */
 export interface CommitVersionMessage {
   readonly type: 'commit-version';
   readonly v: number;
@@ -229,31 +235,12 @@ export interface CommitVersionMessage {
   readonly run: number;
   /** True for the run's last version: the worker then forgets the run. */
   readonly last: boolean;
-  readonly version: number;
-  readonly base: number;
-  readonly batches: number;
-  readonly records: number;
-  readonly keys: number;
-  readonly label: string;
-  /** Hash of the whole state as of this version (see VersionInfo.hash). */
-  readonly hash?: string;
-  /** Bytes of the whole state as of this version. */
-  readonly bytes?: number;
+  readonly info: VersionInfo;
   /**
    * Versions to keep (`--keep-versions`): after committing, the worker prunes versions older than
    * the `keepVersions` newest. Absent or 0: keep every version.
    */
   readonly keepVersions?: number;
-}
-
-/** Merge worker → coordinator: a version is committed in its store. */
-export interface VersionCommittedMessage {
-  readonly type: 'version-committed';
-  readonly v: number;
-  readonly jobId: string;
-  readonly run: number;
-  readonly version: number;
-  readonly from: string;
 }
 
 /** Coordinator → merge workers: stop the run and roll back to `rollbackTo`. */
@@ -275,15 +262,6 @@ export interface ResendReportsMessage {
   readonly v: number;
   readonly jobId: string;
   readonly run: number;
-}
-
-/** Merge worker → coordinator: the run was rolled back on this worker. */
-export interface RunAbortedMessage {
-  readonly type: 'run-aborted';
-  readonly v: number;
-  readonly jobId: string;
-  readonly run: number;
-  readonly from: string;
 }
 
 /** Map worker → coordinator: a task finished; all its frames and markers are published. */
@@ -361,10 +339,8 @@ export type ProtocolMessage =
   | BatchMergedMessage
   | CheckpointWrittenMessage
   | CommitVersionMessage
-  | VersionCommittedMessage
   | RunAbortMessage
   | ResendReportsMessage
-  | RunAbortedMessage
   | TaskDoneMessage
   | TaskFailedMessage
   | PartMessage
@@ -372,8 +348,6 @@ export type ProtocolMessage =
 
 /** The `type` of every protocol message. */
 export type ProtocolMessageType = ProtocolMessage['type'];
-
-/** Distributive Omit that keeps the union. */
 
 /** A message without its version field (filled by {@link encodeMessage}). */
 export type MessageBody = WithoutVersion<ProtocolMessage>;

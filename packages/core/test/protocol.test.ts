@@ -41,12 +41,15 @@ describe('encodeMessage / decodeMessage', () => {
       jobName: 'wc',
       run: 1,
       last: true,
-      version: 2 ** 40,
-      base: 0,
-      batches: 3,
-      records: 1000,
-      keys: 10,
-      label: 'v',
+      info: {
+        version: 2 ** 40,
+        createdAtMs: 1_700_000_000_123,
+        base: 0,
+        batches: 3,
+        records: 1000,
+        keys: 10,
+        label: 'v',
+      },
     },
   ];
 

@@ -6,19 +6,19 @@
  * const executor = ThreadPoolMapExecutor.create({ workerId: 'map-1' });
  * const worker = new MapWorker({ id: 'map-1', transport, executor });
  * worker.start();
+ * // …
+ * await worker.drain(); // optional: let running tasks finish
+ * await worker.close();
  * ```
  * @packageDocumentation
  */
 
-export type { FrameHeader, PartitionOutput } from './batch-collector.js';
-export { BatchCollector } from './batch-collector.js';
-export type { CreditStats } from './credit-gate.js';
-export { CreditGate } from './credit-gate.js';
 export type { MapExecutor } from './map-executor.js';
 export { InlineMapExecutor } from './map-executor.js';
 export type { BatchOutput, MapTaskTotals } from './map-task-runner.js';
-export { runMapTask } from './map-task-runner.js';
-export type { MapWorkerOptions, MapWorkerStats, ResolvedMapWorkerOptions } from './map-worker.js';
-export { MapWorker, resolveMapWorkerOptions } from './map-worker.js';
+export type { MapWorkerStats } from './map-worker.js';
+export { MapWorker } from './map-worker.js';
+export type { MapWorkerOptions, ResolvedMapWorkerOptions } from './map-worker-options.js';
+export { DEFAULT_CREDIT_WINDOW_BYTES, resolveMapWorkerOptions } from './map-worker-options.js';
 export type { ThreadPoolOptions } from './thread-pool-executor.js';
 export { ThreadPoolMapExecutor } from './thread-pool-executor.js';

@@ -8,57 +8,17 @@ import {
   decodeMessage,
   ErrorCode,
   encodeMessage,
-  type Logger,
   type MapTaskMessage,
-  type Metrics,
   MrmError,
-  noMetrics,
   type RoleState,
   runKey,
   type Subscription,
-  silentLogger,
   splitPayload,
-  type Transport,
   toWireError,
 } from '@mrm/core';
 import { CreditGate, type CreditStats } from './credit-gate.js';
-import type { MapExecutor } from './map-executor.js';
 import type { BatchOutput } from './map-task-runner.js';
-
-/** Options of {@link MapWorker}. */
-export interface MapWorkerOptions {
-  readonly id: string;
-  readonly transport: Transport;
-  readonly executor: MapExecutor;
-  readonly logger?: Logger;
-  /** Credit window towards each merge worker (default 8 MiB). */
-  readonly creditWindowBytes?: number;
-  /**
-   * Makes a task runnable here before it runs: fetches the job bundle and uploaded input it
-   * names to local files (cluster workers). Default: the task as it is.
-   */
-  readonly prepareTask?: (task: MapTaskMessage) => Promise<MapTaskMessage>;
-  /** Where records read, pairs pushed and credit waits are counted (default: nowhere). */
-  readonly metrics?: Metrics;
-}
-
-/** {@link MapWorkerOptions} with defaults filled. */
-export interface ResolvedMapWorkerOptions extends Required<MapWorkerOptions> {}
-
-/** Validates options and fills defaults. */
-export function resolveMapWorkerOptions(options: MapWorkerOptions): ResolvedMapWorkerOptions {
-  const creditWindowBytes = options.creditWindowBytes ?? 8 * 1024 * 1024;
-  if (!Number.isInteger(creditWindowBytes) || creditWindowBytes < 1024) {
-    throw new MrmError(ErrorCode.BadOption, `creditWindowBytes must be an integer ≥ 1024, got ${creditWindowBytes}`);
-  }
-  return {
-    ...options,
-    creditWindowBytes,
-    logger: options.logger ?? silentLogger,
-    metrics: options.metrics ?? noMetrics,
-    prepareTask: options.prepareTask ?? (async (task) => task),
-  };
-}
+import { type MapWorkerOptions, type ResolvedMapWorkerOptions, resolveMapWorkerOptions } from './map-worker-options.js';
 
 /** Counters of a map worker. */
 export interface MapWorkerStats extends CreditStats {
@@ -73,6 +33,8 @@ export class MapWorker {
   private readonly credits: CreditGate;
   private readonly subscriptions: Subscription[] = [];
   private readonly running = new Map<string, AbortController>();
+  /** Tasks in progress (what `drain` waits for). */
+  private readonly tasksRunning = new Set<Promise<void>>();
   private unlisten: (() => void) | undefined;
   private partCounter = 0;
   private tasks = 0;
@@ -97,6 +59,8 @@ export class MapWorker {
 
   /** Subscribes to tasks and credits. */
   start(): void {
+    if (this.lifecycle !== 'created')
+      throw new MrmError(ErrorCode.State, `cannot start a map worker that is ${this.lifecycle}`);
     const { transport, id } = this.options;
     this.subscriptions.push(
       transport.subscribe({ kind: 'worker', workerId: id }, (payload) => this.onControl(payload)),
@@ -119,8 +83,13 @@ export class MapWorker {
       this.options.logger.warn('dropped an undecodable control message', { error: String(e) });
       return;
     }
-    if (m.type === 'map-task') void this.runTask(m);
-    else if (m.type === 'run-abort') {
+    if (m.type === 'map-task') {
+      if (this.lifecycle !== 'running') {
+        this.options.logger.info('refused a task while draining', { jobId: m.jobId, task: m.taskId });
+        return;
+      }
+      void this.runTask(m);
+    } else if (m.type === 'run-abort') {
       for (const [taskId, ac] of this.running) {
         if (taskId.startsWith(`${runKey(m.jobId, m.run)}/`)) ac.abort(new MrmError(ErrorCode.Aborted, m.reason));
       }
@@ -128,6 +97,13 @@ export class MapWorker {
   }
 
   private async runTask(task: MapTaskMessage): Promise<void> {
+    const work = this.doRunTask(task);
+    this.tasksRunning.add(work);
+    await work;
+    this.tasksRunning.delete(work);
+  }
+
+  private async doRunTask(task: MapTaskMessage): Promise<void> {
     const { transport, executor, logger, id } = this.options;
     const prefix = `${runKey(task.jobId, task.run)}/${task.taskId}#`;
     // A newer attempt of the same task supersedes the one still running here.
@@ -255,6 +231,15 @@ export class MapWorker {
     };
   }
 
+  /**
+   * Takes no new task and resolves when the running ones have finished and reported (a task sent
+   * meanwhile is left for the coordinator to dispatch again elsewhere).
+   */
+  async drain(): Promise<void> {
+    if (this.lifecycle === 'running') this.lifecycle = 'draining';
+    while (this.tasksRunning.size > 0) await Promise.allSettled([...this.tasksRunning]);
+  }
+
   /** Stops taking tasks, aborts running ones, and closes the executor. */
   async close(): Promise<void> {
     if (this.lifecycle === 'closed') return;
@@ -262,6 +247,8 @@ export class MapWorker {
     this.unlisten?.();
     for (const s of this.subscriptions) s.unsubscribe();
     for (const ac of this.running.values()) ac.abort(new MrmError(ErrorCode.Aborted, 'map worker closing'));
+    // Aborted tasks settle quickly (they report nothing); wait for them before the executor goes.
+    await Promise.allSettled([...this.tasksRunning]);
     await this.options.executor.close();
   }
 }

@@ -6,15 +6,13 @@
  * ```ts
  * const worker = new MergeWorker({ id: 'merge-1', transport, store, loadJob });
  * worker.start();
+ * // …
+ * await worker.drain(); // optional: let open runs finish
+ * await worker.close();
  * ```
  * @packageDocumentation
  */
-export { keyOfCanonical } from './key-cache.js';
-export type { Report } from './merge-run.js';
-export { MergeRun } from './merge-run.js';
-export type { MergeWorkerOptions, MergeWorkerStats } from './merge-worker.js';
+export type { MergeWorkerStats } from './merge-worker.js';
 export { MergeWorker } from './merge-worker.js';
-export type { PartitionContext } from './partition-merger.js';
-export { callUser, PartitionMerger, userCodeError } from './partition-merger.js';
-export { PlainAccumulator } from './plain-accumulator.js';
-export { ValueBuffer } from './value-buffer.js';
+export type { MergeWorkerOptions, ResolvedMergeWorkerOptions } from './merge-worker-options.js';
+export { resolveMergeWorkerOptions } from './merge-worker-options.js';

@@ -9,7 +9,6 @@ import {
   ErrorCode,
   type FrameMessage,
   type Logger,
-  type MessageBody,
   type Metrics,
   MrmError,
   noMetrics,
@@ -23,6 +22,7 @@ import {
 import { type CopyTarget, PartitionCopies } from './partition-copies.js';
 import { PartitionMerger } from './partition-merger.js';
 import { PlainAccumulator } from './plain-accumulator.js';
+import { type Report, RunReports } from './run-reports.js';
 import { type ForwardPartials, type SaltedIncoming, SaltedPartials } from './salted-partials.js';
 import { ValueBuffer } from './value-buffer.js';
 
@@ -52,22 +52,12 @@ interface PartitionSlot {
   draining: Promise<void>;
 }
 
-/** Where a run sends its reports. */
-export type Report = (message: MessageBody) => void;
-
 /** Values held before a plain job spills, per partition (about 16 bytes per value). */
 const PLAIN_VALUES_PER_MIB = 1 << 16;
 
 /** State of one run on one merge worker. */
 export class MergeRun {
   private readonly slots = new Map<number, PartitionSlot>();
-  /** Per seq: owned partitions that merged it. */
-  private readonly mergedCount = new Map<number, number>();
-  /** Per version: owned partitions that wrote it, their digests, dead letters and whether their copy is full. */
-  private readonly written = new Map<
-    number,
-    Map<number, { digest: StateDigest; deadLetters: number; full: boolean }>
-  >();
   /** Copies kept off the machine (a cluster run), else undefined. */
   private copies: PartitionCopies | undefined;
   private failed = false;
@@ -76,8 +66,8 @@ export class MergeRun {
   private heldBytes = 0;
   /** Bytes written to the spill area by this run. */
   spilledBytes = 0;
-  /** Reports not yet covered by a committed version: re-sent after a reconnect. */
-  private unconfirmed: MessageBody[] = [];
+  /** Reports to the coordinator, kept until a committed version covers them. */
+  private readonly reports: RunReports;
   /** Partition checkpoints being written. */
   private checkpointing = 0;
   private metrics: Metrics = noMetrics;
@@ -90,11 +80,12 @@ export class MergeRun {
     readonly start: RunStartMessage,
     private readonly job: ResolvedJob,
     private readonly store: StateStore,
-    private readonly workerId: string,
-    private readonly report: Report,
+    workerId: string,
+    report: Report,
     private readonly logger: Logger,
     forward?: ForwardPartials,
   ) {
+    this.reports = new RunReports(start, workerId, start.owned, report);
     this.salted = new SaltedPartials(job, start.jobId, start.run, start.owners, forward);
   }
 
@@ -322,7 +313,11 @@ export class MergeRun {
         } else await slot.plain?.add(batchId, inc.buffer, setAside);
         slot.nextSeq = seq + 1;
         this.metrics.add('mrm_partition_batches_merged_total', 1, { job: this.start.jobName });
-        this.onMerged(seq, inc.end.records);
+        this.reports.merged(seq, inc.end.records, () => {
+          const pairs = this.pairsBySeq.get(seq) ?? 0;
+          this.pairsBySeq.delete(seq);
+          return pairs;
+        });
         await this.maybeCheckpoint(slot, seq);
       }
     } catch (e) {
@@ -330,28 +325,6 @@ export class MergeRun {
     } finally {
       slot.busy = false;
     }
-  }
-
-  private onMerged(seq: number, records: number): void {
-    const n = (this.mergedCount.get(seq) ?? 0) + 1;
-    if (n < this.slots.size) {
-      this.mergedCount.set(seq, n);
-      return;
-    }
-    this.mergedCount.delete(seq);
-    const { jobId, run } = this.start;
-    const pairs = this.pairsBySeq.get(seq) ?? 0;
-    this.pairsBySeq.delete(seq);
-    this.send({
-      type: 'batch-merged',
-      jobId,
-      run,
-      seq,
-      records,
-      partitions: [...this.slots.keys()],
-      from: this.workerId,
-      pairs,
-    });
   }
 
   private async maybeCheckpoint(slot: PartitionSlot, seq: number): Promise<void> {
@@ -397,28 +370,9 @@ export class MergeRun {
     written: { digest: StateDigest; deadLetters: number; full?: boolean },
   ): void {
     if (this.failed || this.closed) return;
-    let parts = this.written.get(version);
-    if (parts === undefined) {
-      parts = new Map();
-      this.written.set(version, parts);
-    }
-    parts.set(partition, { ...written, full: written.full ?? false });
-    if (parts.size < this.slots.size) return;
-    this.written.delete(version);
-    const { jobId, run } = this.start;
-    const all = [...parts.values()];
-    this.send({
-      type: 'checkpoint-written',
-      jobId,
-      run,
-      version,
-      throughSeq,
-      partitions: [...parts.keys()],
-      keyCounts: all.map((w) => w.digest.keys),
-      digests: all.map((w) => w.digest),
-      deadLetters: all.reduce((n, w) => n + w.deadLetters, 0),
-      ...(this.copies !== undefined ? { fulls: all.map((w) => w.full) } : {}),
-      from: this.workerId,
+    this.reports.checkpointWritten(version, throughSeq, partition, {
+      ...written,
+      ...(this.copies !== undefined ? { full: written.full ?? false } : {}),
     });
   }
 
@@ -435,12 +389,6 @@ export class MergeRun {
     return `${busy ? 'merging' : 'waiting for'} batch ${lowest.nextSeq + 1} of ${this.start.jobName}`;
   }
 
-  /** Sends a progress report and keeps it until a committed version covers it. */
-  private send(report: MessageBody): void {
-    this.unconfirmed.push(report);
-    this.report(report);
-  }
-
   /** Before committing a version locally: throws `E_FENCED` when a partition's lease moved on. */
   async assertLeases(): Promise<void> {
     if (this.copies === undefined) return;
@@ -452,20 +400,14 @@ export class MergeRun {
     await this.copies?.markCurrent(this.slots.keys(), version);
   }
 
-  /** Forgets the reports a committed version covers (through `throughSeq`). */
+  /** Forgets the reports a committed version covers. */
   confirm(version: number): void {
-    const { firstVersion, checkpointEveryBatches } = this.start;
-    const throughSeq = this.start.incremental
-      ? (version - firstVersion + 1) * checkpointEveryBatches - 1
-      : this.start.totalBatches - 1;
-    this.unconfirmed = this.unconfirmed.filter((r) =>
-      r.type === 'batch-merged' ? r.seq > throughSeq : r.type === 'checkpoint-written' ? r.version > version : true,
-    );
+    this.reports.confirm(version);
   }
 
   /** Sends again every report not yet confirmed (after the transport reconnected). */
   resendReports(): void {
-    for (const r of this.unconfirmed) this.report(r);
+    this.reports.resend();
   }
 
   private fail(e: unknown, taskId: string): void {
@@ -474,16 +416,7 @@ export class MergeRun {
     const err =
       e instanceof MrmError ? e : new MrmError(ErrorCode.Internal, `merge failed: ${String(e)}`, { cause: e });
     this.logger.warn('run failed on merge worker', { error: err.message });
-    const { jobId, run } = this.start;
-    this.send({
-      type: 'task-failed',
-      jobId,
-      run,
-      taskId,
-      attempt: 0,
-      error: toWireError(err),
-      from: this.workerId,
-    });
+    this.reports.failed(taskId, toWireError(err));
   }
 
   /** Stops the run: waits for writes in flight, then (when `rollbackTo` is set) discards above it. */

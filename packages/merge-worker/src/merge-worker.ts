@@ -4,6 +4,7 @@
  * their frames (so a slow merge worker slows its producers down).
  */
 import {
+  commitIfNewer,
   decodeApi,
   decodeMessage,
   ErrorCode,
@@ -11,11 +12,9 @@ import {
   encodeApi,
   encodeMessage,
   encodeNack,
-  type JobLoader,
   LEASES_BUCKET,
   type Logger,
   type MessageBody,
-  type Metrics,
   MrmError,
   PartAssembler,
   type ProtocolMessage,
@@ -24,27 +23,18 @@ import {
   type RoleState,
   type RunStartMessage,
   runKey,
-  type StateStore,
   type Subscription,
-  silentLogger,
   splitPayload,
-  type Transport,
   toWireError,
 } from '@mrm/core';
 import { MergeRun } from './merge-run.js';
+import {
+  type MergeWorkerOptions,
+  type ResolvedMergeWorkerOptions,
+  resolveMergeWorkerOptions,
+} from './merge-worker-options.js';
 import type { CopyTarget } from './partition-copies.js';
 import { deadLetterPage, scanPage } from './scan-page.js';
-
-/** Options of {@link MergeWorker}. */
-export interface MergeWorkerOptions {
-  readonly id: string;
-  readonly transport: Transport;
-  readonly store: StateStore;
-  readonly loadJob: JobLoader;
-  readonly logger?: Logger;
-  /** Where frames received, batches merged, spill bytes and checkpoint times go (default: nowhere). */
-  readonly metrics?: Metrics;
-}
 
 /** Counters of a merge worker. */
 export interface MergeWorkerStats {
@@ -70,9 +60,13 @@ export class MergeWorker {
   private restoring = 0;
   private partCounter = 0;
   private lifecycle: RoleState = 'created';
+  private readonly options: ResolvedMergeWorkerOptions;
+  /** Called when the last open run closes (what `drain` waits for). */
+  private idleWaiters: Array<() => void> = [];
 
-  constructor(private readonly options: MergeWorkerOptions) {
-    this.logger = options.logger ?? silentLogger;
+  constructor(options: MergeWorkerOptions) {
+    this.options = resolveMergeWorkerOptions(options);
+    this.logger = this.options.logger;
   }
 
   /** Where the worker is in its lifecycle. */
@@ -87,6 +81,8 @@ export class MergeWorker {
 
   /** Subscribes to control messages, frames and queries. */
   start(): void {
+    if (this.lifecycle !== 'created')
+      throw new MrmError(ErrorCode.State, `cannot start a merge worker that is ${this.lifecycle}`);
     const { transport, id } = this.options;
     this.subscriptions.push(
       transport.subscribe({ kind: 'worker', workerId: id }, (payload, reply) => void this.onControl(payload, reply)),
@@ -148,28 +144,15 @@ export class MergeWorker {
     try {
       if (m.type === 'run-start') await this.startRun(m);
       else if (m.type === 'commit-version') {
-        const { store } = this.options;
         const open = this.runs.get(runKey(m.jobId, m.run));
         // Commits only under the run's current leases (a deposed owner's commit is refused).
         await open?.assertLeases();
-        const latest = await store.latestVersion(m.jobName);
-        if ((latest?.version ?? 0) < m.version) {
-          await store.commitVersion(m.jobName, {
-            version: m.version,
-            createdAtMs: Date.now(),
-            base: m.base,
-            batches: m.batches,
-            records: m.records,
-            keys: m.keys,
-            label: m.label,
-            ...(m.hash !== undefined ? { hash: m.hash } : {}),
-            ...(m.bytes !== undefined ? { bytes: m.bytes } : {}),
-          });
-        }
+        // Exactly the coordinator's VersionInfo (one commit time across the cluster).
+        await commitIfNewer(this.options.store, m.jobName, m.info);
         // Before the ack: a run's last commit returns with the disk already trimmed.
-        if (m.keepVersions !== undefined) await pruneVersions(store, m.jobName, m.keepVersions);
-        await open?.committed(m.version);
-        open?.confirm(m.version);
+        if (m.keepVersions !== undefined) await pruneVersions(this.options.store, m.jobName, m.keepVersions);
+        await open?.committed(m.info.version);
+        open?.confirm(m.info.version);
         if (m.last) await this.closeRun(m.jobId, m.run);
       } else if (m.type === 'run-abort') {
         await this.closeRun(m.jobId, m.run, m.rollbackTo);
@@ -186,6 +169,9 @@ export class MergeWorker {
   private async startRun(start: RunStartMessage): Promise<void> {
     const key = runKey(start.jobId, start.run);
     if (this.runs.has(key)) return;
+    if (this.lifecycle !== 'running') {
+      throw new MrmError(ErrorCode.Aborted, `merge worker ${this.options.id} is ${this.lifecycle}: it starts no run`);
+    }
     // An older run of the same job still open here (its coordinator died) must not write again:
     // close it, waiting for its writes, before the new run discards uncommitted versions.
     for (const [other, run] of [...this.runs]) {
@@ -229,6 +215,7 @@ export class MergeWorker {
     if (r !== undefined) {
       this.finishedSpilledBytes += r.spilledBytes;
       await r.close(rollbackTo);
+      this.notifyIdle();
     } else if (rollbackTo !== undefined) throw new MrmError(ErrorCode.State, `no run ${key} to roll back`);
   }
 
@@ -287,13 +274,35 @@ export class MergeWorker {
     };
   }
 
-  /** Stops taking messages and closes running runs (their unwritten work is lost, by design). */
+  private notifyIdle(): void {
+    if (this.runs.size > 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  /**
+   * Starts no new run and resolves when the open ones have closed (committed their last version
+   * or rolled back, as the coordinator says); frames, commits and queries are still served.
+   */
+  async drain(): Promise<void> {
+    if (this.lifecycle === 'running') this.lifecycle = 'draining';
+    if (this.runs.size === 0) return;
+    await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /**
+   * Stops taking messages and closes open runs, waiting for their writes in flight (what they
+   * never committed is discarded when their job runs next, by design).
+   */
   async close(): Promise<void> {
     if (this.lifecycle === 'closed') return;
     this.lifecycle = 'closed';
     this.unlisten?.();
     for (const s of this.subscriptions) s.unsubscribe();
-    await Promise.all([...this.runs.values()].map((r) => r.close()));
+    const open = [...this.runs.values()];
     this.runs.clear();
+    await Promise.all(open.map((r) => r.close()));
+    this.notifyIdle();
   }
 }

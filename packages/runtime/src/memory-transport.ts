@@ -351,6 +351,7 @@ function channelKey(channel: Channel): string {
 function channelId(channel: Channel): string | undefined {
   switch (channel.kind) {
     case 'coordinator':
+    case 'heartbeats':
     case 'api':
     case 'broadcast':
       return undefined;

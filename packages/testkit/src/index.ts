@@ -1,6 +1,6 @@
 /**
- * @mrm/testkit — helpers for tests: a launcher for real nats-server processes and a process
- * runner. The in-memory adapters the
+ * @mrm/testkit — helpers for tests: a launcher for real nats-server processes, a process runner
+ * and a fake `Clock` whose timers fire when the test advances it. The in-memory adapters the
  * tests run on live in @mrm/runtime (the embedded engine runs on them too). The conformance
  * suites, which need vitest, are a separate entry: `@mrm/testkit/conformance`.
  *
@@ -11,6 +11,7 @@
  * @packageDocumentation
  */
 
+export { FAKE_CLOCK_START_MS, FakeClock, settle } from './fake-clock.js';
 export type { NatsServerHandle, NatsServerOptions } from './nats-server.js';
 export { startNatsServer } from './nats-server.js';
 export type { ProcessResult, RunProcessOptions } from './run-process.js';

@@ -21,6 +21,8 @@ export function channelSubject(prefix: string, channel: Channel): string {
   switch (channel.kind) {
     case 'coordinator':
       return `${prefix}.coord`;
+    case 'heartbeats':
+      return `${prefix}.heartbeats`;
     case 'api':
       return `${prefix}.api`;
     case 'broadcast':
@@ -39,6 +41,7 @@ export function channelSubject(prefix: string, channel: Channel): string {
 export function describeChannel(channel: Channel): string {
   switch (channel.kind) {
     case 'coordinator':
+    case 'heartbeats':
     case 'api':
     case 'broadcast':
       return channel.kind;

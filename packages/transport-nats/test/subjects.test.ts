@@ -13,6 +13,7 @@ import { describe, expect, it } from 'vitest';
 describe('channelSubject', () => {
   it.each<[Channel, string]>([
     [{ kind: 'coordinator' }, 'mrm.coord'],
+    [{ kind: 'heartbeats' }, 'mrm.heartbeats'],
     [{ kind: 'api' }, 'mrm.api'],
     [{ kind: 'broadcast' }, 'mrm.broadcast'],
     [{ kind: 'worker', workerId: 'w-1' }, 'mrm.worker.w-1'],

@@ -22,7 +22,7 @@ export interface CoordinatorCommandOptions extends ClusterConnectOptions, HttpCo
   readonly state: string;
   readonly heartbeatTimeout?: number;
   readonly workerWait?: number;
-  /** Re-dispatch a job's unfinished tasks after this long without any report (default 30 s). */
+  /** Re-dispatch a job's unfinished tasks after this long without any report (default DEFAULT_STALL_TIMEOUT_MS). */
   readonly stallTimeout?: number;
   /** Warn about a running job without progress for this long (default 60 s). */
   readonly watchdog?: number;
@@ -99,7 +99,7 @@ export async function coordinatorCommand(options: CoordinatorCommandOptions): Pr
   const signal = await untilStopped();
   logger.info('coordinator stopping', { signal });
   for (const s of servers) await s.close();
-  await service.close();
+  await service.close(); // settles the running job and the job loop: the store may close after it
   await transport.close();
   await store.close();
   await unlock();

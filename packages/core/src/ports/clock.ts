@@ -13,6 +13,8 @@ export interface Clock {
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
   /** Calls `fn` every `ms` until cancelled. */
   every(ms: number, fn: () => void): TimerHandle;
+  /** Calls `fn` once after `ms`, unless cancelled first. */
+  after(ms: number, fn: () => void): TimerHandle;
 }
 
 /** The real clock. */
@@ -35,5 +37,10 @@ export const systemClock: Clock = {
     const t = setInterval(fn, ms);
     t.unref?.();
     return { cancel: () => clearInterval(t) };
+  },
+  after: (ms, fn) => {
+    const t = setTimeout(fn, ms);
+    t.unref?.();
+    return { cancel: () => clearTimeout(t) };
   },
 };

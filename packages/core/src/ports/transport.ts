@@ -13,8 +13,10 @@
 
 /** Where a message goes. */
 export type Channel =
-  /** Control messages to the coordinator (registration, heartbeats, task results). */
+  /** Run reports to the coordinator (task results, merged batches, written checkpoints; protocol encoding). */
   | { readonly kind: 'coordinator' }
+  /** Worker heartbeats to the coordinator (API encoding). */
+  | { readonly kind: 'heartbeats' }
   /** Requests to the coordinator's API (submit, status, query routing). */
   | { readonly kind: 'api' }
   /** Control messages to one worker (tasks, partition assignments, run start/seal). */

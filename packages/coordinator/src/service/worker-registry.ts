@@ -20,6 +20,8 @@ export class WorkerRegistry {
   private timer: TimerHandle | undefined;
   /** When the last check ran; a check much later than its interval means this process was busy. */
   private lastCheckMs: number | undefined;
+  private readonly joinListeners = new Set<() => void>();
+  private readonly lostListeners = new Set<(workerId: string) => void>();
 
   constructor(
     private readonly clock: Clock,
@@ -40,6 +42,7 @@ export class WorkerRegistry {
   /** Stops checking. */
   stop(): void {
     this.timer?.cancel();
+    this.timer = undefined;
   }
 
   /** Takes a heartbeat. */
@@ -55,6 +58,7 @@ export class WorkerRegistry {
         beat: h,
       });
       this.onJoined(h.workerId, h.role);
+      for (const listener of [...this.joinListeners]) listener();
       return;
     }
     entry.lastSeenMs = now;
@@ -72,8 +76,21 @@ export class WorkerRegistry {
       if (entry.alive && now - entry.lastSeenMs > this.timeoutMs) {
         entry.alive = false;
         this.onLost(id, entry.role);
+        for (const listener of [...this.lostListeners]) listener(id);
       }
     }
+  }
+
+  /** Calls `listener` whenever a worker joins (or comes back); returns the unsubscribe. */
+  onJoin(listener: () => void): () => void {
+    this.joinListeners.add(listener);
+    return () => this.joinListeners.delete(listener);
+  }
+
+  /** Calls `listener` whenever a worker is found lost; returns the unsubscribe. */
+  onLoss(listener: (workerId: string) => void): () => void {
+    this.lostListeners.add(listener);
+    return () => this.lostListeners.delete(listener);
   }
 
   /** Ids of the live workers of a role, sorted. */

@@ -4,10 +4,10 @@
  * n, checkpointing, restoring), in the log, in status and on the dashboard, instead of silence.
  */
 import type { Clock, JobProgress, JobStall, Logger, Metrics } from '@mrm/core';
-import type { RunBlocker } from './job-run.js';
+import { DEFAULT_WATCHDOG_MS } from '../defaults.js';
+import type { RunBlocker } from '../run/job-run.js';
 
-/** Default time without progress before a running job is called stalled. */
-export const DEFAULT_WATCHDOG_MS = 60_000;
+export { DEFAULT_WATCHDOG_MS };
 
 /** What the watchdog reads of the running job. */
 export interface WatchedJob {

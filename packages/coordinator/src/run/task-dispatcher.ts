@@ -1,0 +1,221 @@
+/**
+ * Map task dispatch of one run: sends tasks to the least loaded map worker within the window
+ * (`maxTasksInFlight` tasks, and never more than `maxBatchesAhead` batches past the lowest batch
+ * not yet merged everywhere), counts each task's current attempt, and sends a task again as a new
+ * attempt when its worker is lost, when messages may have been lost, or when the transport cut it.
+ */
+import {
+  ErrorCode,
+  encodeMessage,
+  type SaltPlan,
+  type SplitRef,
+  type TaskDoneMessage,
+  type TaskFailedMessage,
+  type WireError,
+} from '@mrm/core';
+import type { MergeTracker } from './merge-tracker.js';
+import type { JobRunContext } from './run-context.js';
+
+/** Times one map task is run again after failing on the transport before the run fails. */
+export const MAX_TRANSPORT_RETRIES = 3;
+
+/** A dispatched task: its current attempt, its worker, and whether that attempt reported done. */
+interface DispatchedTask {
+  attempt: number;
+  worker: string;
+  done: boolean;
+}
+
+/** What a `task-failed` report means for the run. */
+export type TaskFailure =
+  /** About an attempt that is not current: nothing to do. */
+  | { readonly kind: 'stale' }
+  /** Cut off by the transport: dispatched again. */
+  | { readonly kind: 'retried' }
+  /** The run must fail with this error. */
+  | { readonly kind: 'fatal'; readonly error: WireError };
+
+/** True for a failure worth running the task again: the transport cut it, not the job's code or input. */
+export function isRetryable(error: WireError): boolean {
+  return error.code === ErrorCode.Transport && error.unrecoverable !== true;
+}
+
+/** Dispatches a run's map tasks. */
+export class TaskDispatcher {
+  /** Map workers still taking tasks (a lost one is removed). */
+  private readonly workers: string[];
+  private readonly load = new Map<string, number>();
+  private readonly tasks = new Map<number, DispatchedTask>();
+  private readonly transportRetries = new Map<number, number>();
+  /** Per task: the salt plan of its first dispatch (every attempt salts the same way). */
+  private readonly saltPlans = new Map<number, SaltPlan | undefined>();
+  private nextTask = 0;
+  private inFlight = 0;
+  private skippedRecords = 0;
+
+  constructor(
+    private readonly ctx: JobRunContext,
+    private readonly owners: readonly string[],
+    private readonly merged: MergeTracker,
+    /** The salt plan for a task dispatched now (the run's skew tracker decides). */
+    private readonly planSalt: () => SaltPlan | undefined = () => undefined,
+  ) {
+    this.workers = [...ctx.mapWorkers];
+    for (const w of this.workers) this.load.set(w, 0);
+  }
+
+  /** Records skipped by map (`onError: 'skip'`), as the tasks' current attempts reported. */
+  get skipped(): number {
+    return this.skippedRecords;
+  }
+
+  /** Tasks dispatched and not reported done. */
+  get tasksInFlight(): number {
+    return this.inFlight;
+  }
+
+  /** True when every task was dispatched and its current attempt reported done. */
+  get allReported(): boolean {
+    return this.inFlight === 0 && this.nextTask >= this.ctx.plan.splits.length;
+  }
+
+  /** Batches of the tasks dispatched so far. */
+  get dispatchedBatches(): number {
+    let n = 0;
+    for (const index of this.tasks.keys()) n += this.ctx.plan.splits[index]?.batches.length ?? 0;
+    return n;
+  }
+
+  /** Dispatches tasks until the window is full. */
+  fill(): void {
+    const { splits } = this.ctx.plan;
+    const { maxTasksInFlight, maxBatchesAhead } = this.ctx.settings;
+    while (this.nextTask < splits.length && this.inFlight < maxTasksInFlight) {
+      const split = splits[this.nextTask] as SplitRef;
+      const firstSeq = split.batches[0]?.seq ?? 0;
+      if (firstSeq >= this.merged.lowestUnmerged + maxBatchesAhead && this.inFlight > 0) return;
+      this.inFlight++;
+      this.send(this.nextTask++, 1);
+    }
+  }
+
+  /** Takes a `task-done`; true when it was the current attempt's first report. */
+  onTaskDone(m: TaskDoneMessage): boolean {
+    const task = this.tasks.get(taskIndex(m.taskId));
+    // Only the current attempt's report counts, once.
+    if (task === undefined || task.attempt !== m.attempt || task.done) return false;
+    task.done = true;
+    this.inFlight--;
+    this.load.set(m.from, (this.load.get(m.from) ?? 1) - 1);
+    this.skippedRecords += m.skipped;
+    return true;
+  }
+
+  /** Takes a `task-failed` (attempt 0: a failure outside map tasks, always fatal). */
+  onTaskFailed(m: TaskFailedMessage): TaskFailure {
+    const index = taskIndex(m.taskId);
+    const task = m.attempt > 0 ? this.tasks.get(index) : undefined;
+    if (m.attempt > 0 && task?.attempt !== m.attempt) return { kind: 'stale' };
+    if (task !== undefined && isRetryable(m.error) && this.retryAfterTransportError(index)) {
+      this.ctx.logger.warn('dispatching a task again', { jobId: this.ctx.jobId, task: index, reason: m.error.message });
+      this.send(index, task.attempt + 1);
+      return { kind: 'retried' };
+    }
+    return { kind: 'fatal', error: m.error };
+  }
+
+  /**
+   * Dispatches again, as new attempts, every task that has not reported done or whose batches are
+   * not merged everywhere (a task whose batches are merged but whose task-done was lost must run
+   * again too: the run ends only when every task has reported; merge workers drop its frames).
+   */
+  redispatchUnfinished(reason: string): void {
+    for (const [index, task] of this.tasks) {
+      const split = this.ctx.plan.splits[index];
+      if (split === undefined || (task.done && this.merged.splitMerged(split))) continue;
+      this.ctx.logger.warn('dispatching a task again', { jobId: this.ctx.jobId, task: index, reason });
+      this.resend(index, task);
+    }
+  }
+
+  /** A map worker is lost: its tasks not merged everywhere go to the others. Returns the workers left. */
+  removeWorker(workerId: string): number {
+    const i = this.workers.indexOf(workerId);
+    if (i < 0) return this.workers.length;
+    this.workers.splice(i, 1);
+    this.load.delete(workerId);
+    if (this.workers.length === 0) return 0;
+    for (const [index, task] of this.tasks) {
+      const split = this.ctx.plan.splits[index];
+      if (task.worker !== workerId || split === undefined || this.merged.splitMerged(split)) continue;
+      this.resend(index, task);
+    }
+    return this.workers.length;
+  }
+
+  /** Who runs the current attempt of task `index`, and whether it reported done (undefined: not dispatched yet). */
+  taskOf(index: number): { readonly worker: string; readonly done: boolean } | undefined {
+    return this.tasks.get(index);
+  }
+
+  /** Map workers still taking tasks. */
+  get liveWorkers(): readonly string[] {
+    return this.workers;
+  }
+
+  private resend(index: number, task: DispatchedTask): void {
+    if (task.done) this.inFlight++;
+    this.send(index, task.attempt + 1);
+  }
+
+  /** True while task `index` may be retried after another transport failure (a few times at most). */
+  private retryAfterTransportError(index: number): boolean {
+    const n = (this.transportRetries.get(index) ?? 0) + 1;
+    this.transportRetries.set(index, n);
+    return n <= MAX_TRANSPORT_RETRIES;
+  }
+
+  private send(index: number, attempt: number): void {
+    const { ctx } = this;
+    const { settings } = ctx;
+    const split = ctx.plan.splits[index] as SplitRef;
+    const worker = this.leastLoaded();
+    this.load.set(worker, (this.load.get(worker) ?? 0) + 1);
+    this.tasks.set(index, { attempt, worker, done: false });
+    if (!this.saltPlans.has(index)) this.saltPlans.set(index, this.planSalt());
+    const saltPlan = this.saltPlans.get(index);
+    ctx.transport.publish(
+      { kind: 'worker', workerId: worker },
+      encodeMessage({
+        type: 'map-task',
+        jobId: ctx.jobId,
+        run: ctx.run,
+        taskId: taskIdOf(index),
+        attempt,
+        job: ctx.ref,
+        split,
+        partitions: ctx.job.partitions,
+        salt: settings.salt,
+        owners: this.owners,
+        maxFrameBytes: settings.maxFrameBytes,
+        onError: settings.onError,
+        ...(saltPlan !== undefined ? { saltPlan } : {}),
+      }),
+    );
+  }
+
+  private leastLoaded(): string {
+    let best = this.workers[0] as string;
+    for (const w of this.workers) if ((this.load.get(w) ?? 0) < (this.load.get(best) ?? 0)) best = w;
+    return best;
+  }
+}
+
+/** The task id of split `index` (`t<index>`). */
+export function taskIdOf(index: number): string {
+  return `t${index}`;
+}
+
+function taskIndex(taskId: string): number {
+  return Number(taskId.slice(1));
+}

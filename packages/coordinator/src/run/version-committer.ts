@@ -1,0 +1,147 @@
+/**
+ * The one place a version is committed. When every merge worker reported `checkpoint-written`
+ * for a version, it builds the version's {@link VersionInfo} once (one `createdAtMs`, from the
+ * run's clock), records the version's batch ids, asks every merge worker to commit exactly that
+ * info (`commit-version`), then commits it in the coordinator's store — versions strictly in order.
+ */
+import {
+  type CheckpointWrittenMessage,
+  commitIfNewer,
+  encodeMessage,
+  pruneVersions,
+  sumStateDigests,
+  type VersionInfo,
+} from '@mrm/core';
+import type { MergeRequests } from './merge-requests.js';
+import type { MergeTracker } from './merge-tracker.js';
+import { firstVersionOf, type JobRunContext, versionCountOf } from './run-context.js';
+
+/** Callbacks of {@link VersionCommitter}. */
+export interface VersionCommitterEvents {
+  /** A version is committed everywhere; `last` for the run's last one. */
+  readonly committed: (info: VersionInfo, last: boolean) => void;
+  /** Committing failed: the run must fail. */
+  readonly failed: (error: unknown) => void;
+}
+
+/** Commits a run's versions in order. */
+export class VersionCommitter {
+  /** Per version: reports of merge workers, by worker. */
+  private readonly written = new Map<number, Map<string, CheckpointWrittenMessage>>();
+  /** Versions every merge worker wrote, waiting for the ones before them to commit. */
+  private readonly ready = new Map<number, { throughSeq: number; reports: CheckpointWrittenMessage[] }>();
+  /** The next version to hand to the commit chain. */
+  private nextVersion: number;
+  private chain: Promise<void> = Promise.resolve();
+  private readonly committedVersions: VersionInfo[] = [];
+  private stopped = false;
+  private deadLetterCount = 0;
+
+  constructor(
+    private readonly ctx: JobRunContext,
+    private readonly merged: MergeTracker,
+    private readonly requests: MergeRequests,
+    private readonly events: VersionCommitterEvents,
+  ) {
+    this.nextVersion = firstVersionOf(ctx);
+  }
+
+  /** The merge workers that wrote `version` so far (while not every one has). */
+  writersOf(version: number): ReadonlySet<string> | undefined {
+    const reports = this.written.get(version);
+    return reports === undefined ? undefined : new Set(reports.keys());
+  }
+
+  /** Records and keys set aside as dead letters in the versions committed so far. */
+  get deadLetters(): number {
+    return this.deadLetterCount;
+  }
+
+  /** Versions committed so far, in order. */
+  get versions(): readonly VersionInfo[] {
+    return this.committedVersions;
+  }
+
+  /**
+   * Takes a `checkpoint-written`; once every merge worker wrote the version, commits it — strictly
+   * after every version before it, whatever order the reports arrive in.
+   */
+  onCheckpointWritten(m: CheckpointWrittenMessage): void {
+    if (this.stopped || m.version < this.nextVersion || this.ready.has(m.version)) return;
+    const reports = this.written.get(m.version) ?? new Map<string, CheckpointWrittenMessage>();
+    reports.set(m.from, m);
+    this.written.set(m.version, reports);
+    if (reports.size < this.ctx.mergeWorkers.length) return;
+    this.written.delete(m.version);
+    this.ready.set(m.version, { throughSeq: m.throughSeq, reports: [...reports.values()] });
+    for (let next = this.ready.get(this.nextVersion); next !== undefined; next = this.ready.get(this.nextVersion)) {
+      const version = this.nextVersion++;
+      this.ready.delete(version);
+      this.chain = this.chain.then(() => this.commit(version, next.throughSeq, next.reports));
+      this.chain.catch((e: unknown) => this.events.failed(e));
+    }
+  }
+
+  /** Commits nothing more; resolves when a commit in progress has settled. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.chain.catch(() => {});
+  }
+
+  /** The version's info, built once: what every store of the cluster keeps. */
+  versionInfo(version: number, throughSeq: number, reports: readonly CheckpointWrittenMessage[]): VersionInfo {
+    const { ctx } = this;
+    const fromSeq = this.fromSeq(version);
+    const prev = this.committedVersions.at(-1) ?? ctx.base;
+    const incremental = ctx.job.incremental;
+    const state = sumStateDigests(reports.flatMap((r) => r.digests));
+    return {
+      version,
+      createdAtMs: ctx.clock.nowMs(),
+      base: incremental ? (prev?.base ?? 0) : version,
+      batches: (incremental ? (prev?.batches ?? 0) : 0) + (throughSeq + 1 - fromSeq),
+      records: (incremental ? (prev?.records ?? 0) : 0) + this.merged.recordsBetween(fromSeq, throughSeq),
+      keys: reports.reduce((n, r) => n + r.keyCounts.reduce((a, b) => a + b, 0), 0),
+      label: `${ctx.jobId}: batches ${fromSeq + 1}–${throughSeq + 1} of ${ctx.plan.batchIds.length}`,
+      hash: state.hash,
+      bytes: state.bytes,
+    };
+  }
+
+  private fromSeq(version: number): number {
+    return this.ctx.job.incremental
+      ? (version - firstVersionOf(this.ctx)) * this.ctx.settings.checkpointEveryBatches
+      : 0;
+  }
+
+  private async commit(version: number, throughSeq: number, reports: CheckpointWrittenMessage[]): Promise<void> {
+    if (this.stopped) return;
+    const { ctx } = this;
+    const startedMs = performance.now();
+    const info = this.versionInfo(version, throughSeq, reports);
+    // Fencing and the copies' manifest: only copies made under this run's leases become committed.
+    await ctx.leases?.record(version, reports);
+    await ctx.record.saveVersionBatches(version, ctx.plan.batchIds.slice(this.fromSeq(version), throughSeq + 1));
+    const last = version === firstVersionOf(ctx) + versionCountOf(ctx) - 1;
+    const message = encodeMessage({
+      type: 'commit-version',
+      jobId: ctx.jobId,
+      jobName: ctx.job.name,
+      run: ctx.run,
+      last,
+      info,
+      keepVersions: ctx.settings.keepVersions,
+    });
+    await Promise.all(
+      ctx.mergeWorkers.map((worker) =>
+        this.requests.idempotent(worker, message, `committing version ${version} on merge worker ${worker}`),
+      ),
+    );
+    await commitIfNewer(ctx.store, ctx.job.name, info);
+    await pruneVersions(ctx.store, ctx.job.name, ctx.settings.keepVersions);
+    this.deadLetterCount += reports.reduce((n, r) => n + r.deadLetters, 0);
+    this.committedVersions.push(info);
+    ctx.metrics?.observe('mrm_commit_duration_seconds', (performance.now() - startedMs) / 1000, { job: ctx.job.name });
+    this.events.committed(info, last);
+  }
+}

@@ -1,0 +1,451 @@
+/**
+ * Submitted jobs, one at a time: a priority queue, a serial loop that runs the next job (waits
+ * for workers, assigns partitions, runs it on the {@link Coordinator}), cancelling, the watchdog
+ * over the running job, and the status of every job — the running one, then the queue, then the
+ * history (seeds/003).
+ */
+import {
+  ErrorCode,
+  isMrmError,
+  type JobStatus,
+  MrmError,
+  type ResolvedJob,
+  type StatusReply,
+  type SubmitRequest,
+  toWireError,
+  WorkerRole,
+} from '@mrm/core';
+import type { SourceFile } from '@mrm/input';
+import type { Coordinator, RunResult } from '../coordinator.js';
+import type { RunJobOptions } from '../run-settings.js';
+import type { JobHistory } from './job-history.js';
+import { JobQueue } from './job-queue.js';
+import { JobWatchdog } from './job-watchdog.js';
+import { assignOwners } from './partition-owners.js';
+import { ProgressMetrics } from './progress-metrics.js';
+import type { ResolvedCoordinatorServiceOptions } from './service-options.js';
+import type { StatusPublisher } from './status-publisher.js';
+import { StreamRounds } from './stream-rounds.js';
+import type { WorkerRegistry } from './worker-registry.js';
+import { untilLost, waitForWorkers } from './worker-waiter.js';
+
+/** After start, how long the service listens to heartbeats before assigning partitions (2 beats). */
+const WORKERS_SETTLE_MS = 2000;
+/** Times one job's partitions are reassigned after lost merge workers before the job fails. */
+const MAX_REASSIGNMENTS = 20;
+/** Beyond one heartbeat timeout, how long to wait for the registry to find a worker lost. */
+const LOSS_GRACE_MS = 1_000;
+
+/** Queues jobs and runs them in order. */
+export class JobScheduler {
+  private readonly queue = new JobQueue();
+  private running: JobStatus | undefined;
+  /** Aborted by `cancel` of the running job. */
+  private runningAbort: AbortController | undefined;
+  /** Settles with the running job's final status. */
+  private runningDone: Promise<JobStatus> | undefined;
+  /** Partition owners of the jobs seen since start, for status. */
+  private readonly ownersByJob = new Map<string, readonly string[]>();
+  private readonly watchdog: JobWatchdog;
+  private loop: Promise<void> = Promise.resolve();
+  /** Aborted when the service closes: a wait for workers ends at once, the running job is left to resume. */
+  private readonly closing = new AbortController();
+  /** When the service started (workers are given WORKERS_SETTLE_MS to be heard from). */
+  private startedAtMs = 0;
+
+  constructor(
+    private readonly options: ResolvedCoordinatorServiceOptions,
+    private readonly coordinator: Coordinator,
+    private readonly registry: WorkerRegistry,
+    private readonly history: JobHistory,
+    private readonly status: StatusPublisher,
+  ) {
+    this.watchdog = new JobWatchdog({
+      clock: options.clock,
+      stallMs: options.watchdogMs,
+      logger: options.logger,
+      metrics: options.metrics,
+      phaseOf: (id) => this.registry.phase(id),
+    });
+  }
+
+  /** Queues a submitted job (a retried submit is a no-op) and returns its status. */
+  async submit(request: SubmitRequest): Promise<JobStatus | undefined> {
+    if ((await this.jobStatus(request.jobId)) !== undefined) return this.jobStatus(request.jobId);
+    const now = this.options.clock.nowMs();
+    await this.history.saveRequest(request);
+    this.queue.push(request, now);
+    await this.history.save(queuedStatus(request, now));
+    this.serially(() => this.runNext());
+    return this.jobStatus(request.jobId);
+  }
+
+  /**
+   * Starts at the service's start: jobs that were queued or running when a previous coordinator
+   * stopped are queued again, in their order; each resumes after its last committed version
+   * (committed batches are skipped).
+   */
+  start(): void {
+    this.startedAtMs = this.options.clock.nowMs();
+    this.serially(async () => {
+      for (const { status, request } of await this.history.unfinished()) {
+        this.options.logger.warn('resuming a job the previous coordinator did not finish', { jobId: request.jobId });
+        this.queue.push(request, status.submittedAtMs);
+        await this.history.save(queuedStatus(request, status.submittedAtMs));
+        this.serially(() => this.runNext());
+      }
+    });
+  }
+
+  /** A job's status: the running job, then the queue, then the history. */
+  async jobStatus(jobId: string): Promise<JobStatus | undefined> {
+    if (this.running?.jobId === jobId) return this.running;
+    const queued = this.queue.find(jobId);
+    if (queued !== undefined) return queuedStatus(queued.request, queued.submittedAtMs);
+    return this.history.get(jobId);
+  }
+
+  /** Jobs (one, or all: running, queued, then history) and workers; throws when `jobId` is unknown. */
+  async statusReply(jobId?: string): Promise<Omit<StatusReply, 'v'>> {
+    const jobs = jobId !== undefined ? [await this.jobStatus(jobId)].filter(isDefined) : await this.allJobs();
+    if (jobId !== undefined && jobs.length === 0) throw new MrmError(ErrorCode.State, `no job with id '${jobId}'`);
+    const workers = this.registry.list().map((w) => {
+      const partitions: Record<string, number[]> = {};
+      for (const [name, owners] of this.ownersByJob) {
+        const mine = owners.flatMap((o, p) => (o === w.workerId ? [p] : []));
+        if (mine.length > 0) partitions[name] = mine;
+      }
+      return Object.keys(partitions).length > 0 ? { ...w, partitions } : w;
+    });
+    return { type: 'status-reply', jobs, workers };
+  }
+
+  /**
+   * Cancels a job: a queued one leaves the queue; a running one stops, its state staying at its
+   * last committed version. Either way its history says cancelled. Resolves with its status.
+   */
+  async cancel(jobId: string): Promise<JobStatus> {
+    const { clock, logger, metrics } = this.options;
+    const queued = this.queue.remove(jobId);
+    if (queued !== undefined) {
+      const status: JobStatus = {
+        ...queuedStatus(queued.request, queued.submittedAtMs),
+        state: 'cancelled',
+        finishedAtMs: clock.nowMs(),
+      };
+      logger.info('job cancelled', { jobId, was: 'queued' });
+      await this.status.publish(status, true);
+      await this.history.dropRequest(jobId);
+      metrics.add('mrm_jobs_finished_total', 1, { state: 'cancelled' });
+      return status;
+    }
+    if (this.running?.jobId === jobId && this.runningAbort !== undefined) {
+      logger.info('job cancelled', { jobId, was: 'running' });
+      const done = this.runningDone;
+      this.runningAbort.abort(new MrmError(ErrorCode.Aborted, `job ${jobId} was cancelled`));
+      if (done !== undefined) return done;
+    }
+    const status = await this.jobStatus(jobId);
+    if (status === undefined) throw new MrmError(ErrorCode.State, `no job with id '${jobId}'`);
+    if (status.state === 'running' || status.state === 'queued') {
+      throw new MrmError(ErrorCode.State, `job ${jobId} is starting; cancel it again in a moment`);
+    }
+    throw new MrmError(
+      ErrorCode.State,
+      `job ${jobId} has already ${status.state === 'cancelled' ? 'been cancelled' : status.state}`,
+    );
+  }
+
+  /** Runs the watchdog over the running job and refreshes the gauges (called on a timer). */
+  watch(): void {
+    const { metrics } = this.options;
+    const running = this.running;
+    const run = running !== undefined ? this.coordinator.activeRun(running.jobId) : undefined;
+    const stall = this.watchdog.check(
+      running === undefined
+        ? undefined
+        : {
+            jobId: running.jobId,
+            name: running.name,
+            progress: running.progress,
+            versions: run?.versionsCommitted ?? 0,
+            blockers: () => run?.blockers() ?? [],
+          },
+    );
+    if (running !== undefined && this.running === running && stall?.message !== running.stalled?.message) {
+      const { stalled: _, ...rest } = running;
+      this.running = stall !== undefined ? { ...rest, stalled: stall } : rest;
+      void this.status.publish(this.running, false);
+    }
+    metrics.set('mrm_jobs', this.queue.size, { state: 'queued' });
+    metrics.set('mrm_jobs', this.running !== undefined ? 1 : 0, { state: 'running' });
+    for (const role of [WorkerRole.Map, WorkerRole.Merge]) {
+      metrics.set('mrm_workers_alive', this.registry.alive(role).length, { worker_role: role });
+    }
+  }
+
+  /** Resolves when the job running now (and the loop's current step) has finished. */
+  async idle(): Promise<void> {
+    for (;;) {
+      const current = this.loop;
+      await current;
+      if (current === this.loop) return;
+    }
+  }
+
+  /**
+   * Runs no more jobs, and a wait for workers ends now; the job running is left as it is on disk
+   * (running, its request kept) for the next coordinator to resume. Await {@link idle} after
+   * abandoning the run.
+   */
+  stop(): void {
+    this.closing.abort(new MrmError(ErrorCode.Aborted, 'the coordinator is closing'));
+  }
+
+  /** The running job, the queued ones, then the 50 most recent of the history. */
+  private async allJobs(): Promise<JobStatus[]> {
+    const out: JobStatus[] = [];
+    if (this.running !== undefined) out.push(this.running);
+    for (const q of this.queue.list()) out.push(queuedStatus(q.request, q.submittedAtMs));
+    for (const h of await this.history.recent(50)) if (!out.some((j) => j.jobId === h.jobId)) out.push(h);
+    return out;
+  }
+
+  /** Runs `work` after everything queued before it; a failure is logged, never blocks what follows. */
+  private serially(work: () => Promise<void>): void {
+    this.loop = this.loop
+      .then(work)
+      .catch((e: unknown) => this.options.logger.error('coordinator work failed', { error: String(e) }));
+  }
+
+  /** Runs the highest-priority queued job. */
+  private async runNext(): Promise<void> {
+    if (this.closing.signal.aborted) return;
+    const next = this.queue.shift();
+    if (next === undefined) return;
+    const { request } = next;
+    let status: JobStatus = {
+      ...queuedStatus(request, next.submittedAtMs),
+      state: 'running',
+      startedAtMs: this.options.clock.nowMs(),
+    };
+    this.running = status;
+    const abort = new AbortController();
+    this.runningAbort = abort;
+    let settle: (s: JobStatus) => void = () => {};
+    this.runningDone = new Promise((resolve) => {
+      settle = resolve;
+    });
+    try {
+      status = await this.runOne(request, status, abort);
+    } finally {
+      this.running = undefined;
+      this.runningAbort = undefined;
+      this.runningDone = undefined;
+      settle(status);
+    }
+  }
+
+  /** Runs one job to its end; resolves with its final status (saved and published). */
+  private async runOne(request: SubmitRequest, started: JobStatus, abort: AbortController): Promise<JobStatus> {
+    const { clock, logger, metrics } = this.options;
+    let status = started;
+    const progressMetrics = new ProgressMetrics(metrics, request.job.name);
+    await this.status.publish(status, true);
+    try {
+      const job = await this.options.loadJob(request.job);
+      const inputs = await this.options.resolveInputs(request.inputs);
+      abort.signal.throwIfAborted();
+      const runOnce = (runInputs: readonly SourceFile[]): Promise<RunResult> =>
+        this.runMoving(job, abort.signal, (mapWorkers, owners) =>
+          this.coordinator.runJob({
+            jobId: request.jobId,
+            job,
+            ref: request.job,
+            inputs: runInputs,
+            mapWorkers,
+            mergeWorkers: [...new Set(owners)],
+            owners,
+            options: { ...this.options.runOptions, ...runOptionsOf(request) },
+            signal: abort.signal,
+            onProgress: (p) => {
+              const run = this.coordinator.activeRun(request.jobId);
+              if (run === undefined || this.running === undefined) return;
+              const progress = run.snapshot();
+              progressMetrics.update(progress, p.versions.length);
+              // Versions committed so far show while the job runs (queries can read them already).
+              this.running = {
+                ...this.running,
+                progress,
+                skew: run.skewStatus(),
+                versions: p.versions.map((v) => v.version),
+              };
+              void this.status.publish(this.running, false);
+            },
+          }),
+        );
+      const result =
+        request.options.stream === undefined
+          ? await runOnce(inputs)
+          : await this.runStream(request, job.name, runOnce, abort.signal);
+      status = {
+        ...status,
+        ...(this.running?.progress !== undefined ? { progress: this.running.progress } : {}),
+        state: 'succeeded',
+        finishedAtMs: clock.nowMs(),
+        versions: result.versions.map((v) => v.version),
+        skippedInputs: result.sources.filter((s) => s.batches > 0 && s.included === 0).map((s) => s.displayPath),
+        ...(result.skew !== undefined ? { skew: result.skew } : {}),
+      };
+    } catch (e) {
+      if (this.closing.signal.aborted && !abort.signal.aborted) {
+        // Abandoned by close(): left as running on disk for the next coordinator to resume.
+        logger.info('job left for the next coordinator to resume', { jobId: request.jobId });
+        progressMetrics.finish();
+        return status;
+      }
+      const running = this.running;
+      const progress = {
+        ...(running?.progress !== undefined ? { progress: running.progress } : {}),
+        ...(running?.stream !== undefined ? { stream: running.stream, versions: running.versions ?? [] } : {}),
+      };
+      if (abort.signal.aborted) {
+        status = { ...status, ...progress, state: 'cancelled', finishedAtMs: clock.nowMs() };
+      } else {
+        logger.warn('job failed', { jobId: request.jobId, error: String(e) });
+        status = { ...status, ...progress, state: 'failed', finishedAtMs: clock.nowMs(), error: toWireError(e) };
+      }
+    }
+    progressMetrics.finish();
+    metrics.add('mrm_jobs_finished_total', 1, { state: status.state });
+    this.running = undefined;
+    await this.status.publish(status, true);
+    await this.history.dropRequest(request.jobId);
+    await this.history.prune();
+    return status;
+  }
+
+  /**
+   * A streaming job: rounds over its input stream until it is stopped. Each round runs the job
+   * over the segments not yet committed; the result gathers every round's versions.
+   */
+  private async runStream(
+    request: SubmitRequest,
+    name: string,
+    runOnce: (inputs: readonly SourceFile[]) => Promise<RunResult>,
+    signal: AbortSignal,
+  ): Promise<RunResult> {
+    const stream = request.options.stream;
+    const input = this.options.streamInput;
+    if (stream === undefined || input === undefined) {
+      throw new MrmError(
+        ErrorCode.BadOption,
+        `job ${request.jobId} reads a stream, and this coordinator has no stream access`,
+      );
+    }
+    const versions: RunResult['versions'][number][] = [];
+    let last: RunResult | undefined;
+    const rounds = new StreamRounds({
+      store: this.options.store,
+      streams: input.streams,
+      jobName: name,
+      subject: stream.subject,
+      intervalMs: stream.batchIntervalMs,
+      clock: this.options.clock,
+      runRound: async (segments) => {
+        const sources = await Promise.all(segments.map((s) => input.segmentSource(s)));
+        last = await runOnce(sources);
+        versions.push(...last.versions);
+      },
+      onProgress: (progress) => {
+        if (this.running?.jobId !== request.jobId) return;
+        this.running = { ...this.running, stream: progress, versions: versions.map((v) => v.version) };
+        void this.status.publish(this.running, false);
+      },
+    });
+    await rounds.run(signal);
+    // Stopped between rounds: the job was cancelled (its state is as of its last round).
+    signal.throwIfAborted();
+    return { ...(last ?? (await runOnce([]))), versions };
+  }
+
+  /**
+   * Runs a job on the live workers; when a merge worker is lost during a run (`E_WORKER_LOST`) and
+   * partitions can move (leases), its partitions go to the live merge workers and the job runs on
+   * from its last committed version (each new owner restores them from their copies).
+   */
+  private async runMoving<T>(
+    job: ResolvedJob,
+    cancel: AbortSignal,
+    run: (mapWorkers: string[], owners: string[]) => Promise<T>,
+  ): Promise<T> {
+    const { clock, logger } = this.options;
+    const signal = AbortSignal.any([cancel, this.closing.signal]);
+    // Just started: let every live worker's heartbeat arrive first, so that partitions do not move
+    // away from owners merely not heard from yet.
+    const settle = this.startedAtMs + WORKERS_SETTLE_MS - clock.nowMs();
+    if (settle > 0) await clock.sleep(settle, signal);
+    for (let reassignments = 0; ; reassignments++) {
+      const { mapWorkers, mergeWorkers } = await waitForWorkers(
+        this.registry,
+        clock,
+        this.options.workerWaitMs,
+        job.name,
+        signal,
+      );
+      const owners = await this.owners(job, mergeWorkers);
+      try {
+        return await run(mapWorkers, owners);
+      } catch (e) {
+        if (!isMrmError(e) || e.code !== ErrorCode.WorkerLost || this.options.leases === undefined) throw e;
+        if (reassignments >= MAX_REASSIGNMENTS || signal.aborted) throw e;
+        const lost = String(e.details?.workerId ?? '');
+        logger.warn('merge worker lost; moving its partitions to the live merge workers', {
+          job: job.name,
+          worker: lost,
+        });
+        // A request may find the worker gone before its heartbeats stop: wait for the registry
+        // to agree, at most one heartbeat timeout (then it is taken as alive again).
+        await untilLost(this.registry, clock, lost, this.options.heartbeatTimeoutMs + LOSS_GRACE_MS, signal);
+      }
+    }
+  }
+
+  private async owners(job: ResolvedJob, mergeWorkers: readonly string[]): Promise<string[]> {
+    const owners = await assignOwners(this.options.store, job, mergeWorkers, {
+      movable: this.options.leases !== undefined,
+      isAlive: (w) => this.registry.isAlive(w),
+      logger: this.options.logger,
+    });
+    this.ownersByJob.set(job.name, owners);
+    return owners;
+  }
+}
+
+/** The status of a job waiting in the queue. */
+function queuedStatus(request: SubmitRequest, submittedAtMs: number): JobStatus {
+  return {
+    jobId: request.jobId,
+    name: request.job.name,
+    state: 'queued',
+    priority: request.options.priority ?? 0,
+    submittedAtMs,
+  };
+}
+
+function isDefined<T>(v: T | undefined): v is T {
+  return v !== undefined;
+}
+
+function runOptionsOf(request: SubmitRequest): RunJobOptions {
+  const o = request.options;
+  return {
+    ...(o.batchLines !== undefined ? { batchLines: o.batchLines } : {}),
+    ...(o.checkpointEveryBatches !== undefined ? { checkpointEveryBatches: o.checkpointEveryBatches } : {}),
+    ...(o.onError !== undefined ? { onError: o.onError } : {}),
+    ...(o.keepVersions !== undefined ? { keepVersions: o.keepVersions } : {}),
+    ...(o.reset !== undefined ? { reset: o.reset } : {}),
+    ...(o.allowCodeChange !== undefined ? { allowCodeChange: o.allowCodeChange } : {}),
+    ...(o.salt !== undefined ? { salt: o.salt } : {}),
+  };
+}

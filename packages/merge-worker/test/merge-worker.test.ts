@@ -1,0 +1,195 @@
+/**
+ * The merge worker on the in-memory transport and store, fed frames by the test: batches merge
+ * strictly in order whatever order they complete in, a newer attempt replaces what an older one
+ * delivered, buffers beyond the byte budget spill and still merge right, the version committed
+ * is exactly the coordinator's, and drain/close settle the worker's runs.
+ */
+import {
+  aggregates,
+  canonicalKey,
+  decodeMessage,
+  encodeMessage,
+  type MessageBody,
+  type ProtocolMessage,
+  type RunStartMessage,
+  resolveJob,
+  type VersionInfo,
+} from '@mrm/core';
+import { MemoryBus, MemoryStateStore } from '@mrm/runtime';
+import { settle } from '@mrm/testkit';
+import { describe, expect, it } from 'vitest';
+import { MergeWorker } from '../src/merge-worker.js';
+
+const job = resolveJob({
+  name: 'wc',
+  partitions: 1,
+  map(line: string, emit: (k: string, v: number) => void) {
+    emit(line, 1);
+  },
+  ...aggregates.sum(),
+});
+
+async function setup(overrides: Partial<Omit<RunStartMessage, 'type' | 'v'>> = {}) {
+  const bus = MemoryBus.create();
+  const store = new MemoryStateStore();
+  const worker = new MergeWorker({ id: 'merge-0', transport: bus.connect(), store, loadJob: async () => job });
+  worker.start();
+  const coordinator = bus.connect();
+  const reports: ProtocolMessage[] = [];
+  coordinator.subscribe({ kind: 'coordinator' }, (payload) => reports.push(decodeMessage(payload)));
+  const request = async (body: MessageBody) => {
+    const reply = decodeMessage(
+      await coordinator.request({ kind: 'worker', workerId: 'merge-0' }, encodeMessage(body), { timeoutMs: 5_000 }),
+    );
+    if (reply.type !== 'ack' || !reply.ok) throw new Error(`nack: ${JSON.stringify(reply)}`);
+  };
+  const totalBatches = overrides.totalBatches ?? 3;
+  await request({
+    type: 'run-start',
+    jobId: 'wc-1',
+    run: 1,
+    job: { name: 'wc', bundleHash: 'h' },
+    jobName: 'wc',
+    incremental: true,
+    partitions: 1,
+    owned: [0],
+    totalBatches,
+    batchIds: Array.from({ length: totalBatches }, (_, i) => `b${i}`),
+    firstVersion: 1,
+    checkpointEveryBatches: 10,
+    maxBufferBytes: 256 * 1024 * 1024,
+    owners: ['merge-0'],
+    ...overrides,
+  });
+  /** Pushes one (batch, partition): a frame of `words` counted once each, then its marker. */
+  const push = (seq: number, words: string[], attempt = 1, marker = true) => {
+    const pairs = words.flatMap((w) => [canonicalKey(w), 1]);
+    const frames = { kind: 'frames' as const, workerId: 'merge-0' };
+    const base = { jobId: 'wc-1', run: 1, seq, partition: 0, attempt, from: 'map-0' };
+    coordinator.publish(frames, encodeMessage({ type: 'frame', ...base, pairs }));
+    if (!marker) return;
+    coordinator.publish(
+      frames,
+      encodeMessage({
+        type: 'batch-end',
+        ...base,
+        batchId: `b${seq}`,
+        frames: 1,
+        pairs: words.length,
+        records: words.length,
+      }),
+    );
+  };
+  const until = async (what: string, done: () => boolean) => {
+    for (let i = 0; i < 500 && !done(); i++) await settle();
+    if (!done()) throw new Error(`never happened: ${what}`);
+  };
+  return { bus, store, worker, reports, request, push, until };
+}
+
+function ofType<T extends ProtocolMessage['type']>(messages: readonly ProtocolMessage[], type: T) {
+  return messages.filter((m): m is Extract<ProtocolMessage, { type: T }> => m.type === type);
+}
+
+describe('MergeWorker', () => {
+  it('merges batches strictly in order whatever order they complete in', async () => {
+    const h = await setup();
+    h.push(2, ['c']);
+    h.push(1, ['b', 'a']);
+    for (let i = 0; i < 20; i++) await settle();
+    expect(ofType(h.reports, 'batch-merged')).toEqual([]);
+    h.push(0, ['a']);
+    await h.until('three batches merged', () => ofType(h.reports, 'batch-merged').length === 3);
+    expect(ofType(h.reports, 'batch-merged').map((m) => m.seq)).toEqual([0, 1, 2]);
+    await h.until('the checkpoint', () => ofType(h.reports, 'checkpoint-written').length === 1);
+    const written = ofType(h.reports, 'checkpoint-written')[0];
+    expect([written?.version, written?.throughSeq, written?.keyCounts]).toEqual([1, 2, [3]]);
+    await h.worker.close();
+  });
+
+  it('replaces what an older attempt delivered with the newer attempt, and drops a late older one', async () => {
+    const h = await setup({ totalBatches: 1 });
+    // Attempt 1 delivers a frame, then its worker is lost before the marker.
+    h.push(0, ['old', 'old'], 1, false);
+    h.push(0, ['new'], 2);
+    h.push(0, ['late'], 1);
+    await h.until('the checkpoint', () => ofType(h.reports, 'checkpoint-written').length === 1);
+    const info: VersionInfo = { version: 1, createdAtMs: 42, base: 0, batches: 1, records: 1, keys: 1, label: 'v1' };
+    await h.request({ type: 'commit-version', jobId: 'wc-1', jobName: 'wc', run: 1, last: true, info });
+    expect(await h.store.get('wc', 0, canonicalKey('new'), 1)).toBe(1);
+    expect(await h.store.get('wc', 0, canonicalKey('old'), 1)).toBeUndefined();
+    expect(await h.store.get('wc', 0, canonicalKey('late'), 1)).toBeUndefined();
+    await h.worker.close();
+  });
+
+  it('stores exactly the VersionInfo the coordinator sent, once, however often it is sent', async () => {
+    const h = await setup({ totalBatches: 1 });
+    h.push(0, ['a']);
+    await h.until('the checkpoint', () => ofType(h.reports, 'checkpoint-written').length === 1);
+    const info: VersionInfo = {
+      version: 1,
+      createdAtMs: 1_234,
+      base: 0,
+      batches: 1,
+      records: 1,
+      keys: 1,
+      label: 'one',
+    };
+    const commit: MessageBody = { type: 'commit-version', jobId: 'wc-1', jobName: 'wc', run: 1, last: false, info };
+    await h.request(commit);
+    await h.request(commit);
+    expect(await h.store.listVersions('wc')).toEqual([info]);
+    await h.worker.close();
+  });
+
+  it('spills buffers beyond the byte budget and still merges them right', async () => {
+    const h = await setup({ totalBatches: 4, maxBufferBytes: 64 });
+    const words = Array.from({ length: 40 }, (_, i) => `word-${i % 13}`);
+    // Batch 0 last: batches 1-3 wait in buffers far over 64 bytes.
+    for (const seq of [3, 2, 1, 0]) h.push(seq, words);
+    await h.until('the checkpoint', () => ofType(h.reports, 'checkpoint-written').length === 1);
+    expect(h.worker.stats().spilledBytes).toBeGreaterThan(0);
+    const info: VersionInfo = { version: 1, createdAtMs: 1, base: 0, batches: 4, records: 160, keys: 13, label: 'x' };
+    await h.request({ type: 'commit-version', jobId: 'wc-1', jobName: 'wc', run: 1, last: true, info });
+    for (let i = 0; i < 13; i++) {
+      const expected = 4 * words.filter((w) => w === `word-${i}`).length;
+      expect(await h.store.get('wc', 0, canonicalKey(`word-${i}`), 1)).toBe(expected);
+    }
+    await h.worker.close();
+  });
+
+  it('drain waits for the open run to close and refuses a new run meanwhile', async () => {
+    const h = await setup({ totalBatches: 1 });
+    h.push(0, ['a']);
+    await h.until('the checkpoint', () => ofType(h.reports, 'checkpoint-written').length === 1);
+    let drained = false;
+    const draining = h.worker.drain().then(() => {
+      drained = true;
+    });
+    expect(h.worker.state).toBe('draining');
+    await expect(
+      h.request({
+        type: 'run-start',
+        jobId: 'other-1',
+        run: 1,
+        job: { name: 'other', bundleHash: 'h' },
+        jobName: 'other',
+        incremental: true,
+        partitions: 1,
+        owned: [0],
+        totalBatches: 1,
+        batchIds: ['x'],
+        firstVersion: 1,
+        checkpointEveryBatches: 1,
+        maxBufferBytes: 1 << 20,
+      }),
+    ).rejects.toThrow(/draining/);
+    expect(drained).toBe(false);
+    const info: VersionInfo = { version: 1, createdAtMs: 1, base: 0, batches: 1, records: 1, keys: 1, label: 'x' };
+    await h.request({ type: 'commit-version', jobId: 'wc-1', jobName: 'wc', run: 1, last: true, info });
+    await draining;
+    expect(drained).toBe(true);
+    await h.worker.close();
+    expect(h.worker.state).toBe('closed');
+  });
+});
