@@ -1,5 +1,5 @@
 /**
- * Salting hot keys (docs/decisions/0011-salted-hot-keys.md): a hot key `k` travels as sub-keys
+ * Salting hot keys (docs/decisions/0016-salted-hot-keys.md): a hot key `k` travels as sub-keys
  * spread over `factor` partitions next to its home partition; the merge worker owning a sub-key
  * reduces it per batch and forwards the partial result to the owner of `k`, which folds the
  * partials into `k`'s state with the job's own `merge`. Sub-keys never reach the state.

@@ -183,7 +183,7 @@ export class PartitionMerger {
     this.batchesSinceCut.push(batchId);
   }
 
-  /** Folds partials into their keys' state one after another (salting, decisions/0011). */
+  /** Folds partials into their keys' state one after another (salting, decisions/0016). */
   private mergePartials(
     batchId: string,
     merge: NonNullable<ResolvedJob['merge']>,

@@ -1,5 +1,5 @@
 /**
- * The merge side of salting (docs/decisions/0011-salted-hot-keys.md), for one run:
+ * The merge side of salting (docs/decisions/0016-salted-hot-keys.md), for one run:
  *
  * - A partition holding sub-keys of hot keys reduces them as soon as its batch is complete (not
  *   when it is merged: that could wait on partials itself) and forwards each result, as a

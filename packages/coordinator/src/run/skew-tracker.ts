@@ -1,5 +1,5 @@
 /**
- * The coordinator's side of salting (docs/decisions/0011-salted-hot-keys.md): adds up the heavy
+ * The coordinator's side of salting (docs/decisions/0016-salted-hot-keys.md): adds up the heavy
  * keys map tasks report, decides which keys the next dispatched task salts and by what factor,
  * turns salting off for the run when a task's associativity check fails, and counts the pairs
  * each merge worker reduced (the `balance` that `mrm status` shows).

@@ -47,7 +47,7 @@ export const aggregates = {
 
 /**
  * The factory with every function it returns declared associative: salting may reduce a hot
- * key's values apart and merge the partials one after another (decisions/0011).
+ * key's values apart and merge the partials one after another (decisions/0016).
  */
 function associative<F extends (...args: never[]) => object>(factory: F): F {
   return ((...args: Parameters<F>) => declareAssociativeParts(factory(...args))) as F;
