@@ -74,7 +74,8 @@ export function runTimeline(
         break;
       }
       case 'commit-version': {
-        const v = num(m, 'version');
+        // The request carries the version's one VersionInfo (decided once by the coordinator).
+        const v = num(m.info as Field, 'version');
         if (!requested.has(v)) requested.set(v, s.atMs);
         // A request sent again to the same worker (after lost messages) counts by its first reply.
         const ack = s.reply !== undefined ? replyAt(s.reply) : undefined;

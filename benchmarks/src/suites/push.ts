@@ -200,7 +200,7 @@ async function run(context: SuiteContext) {
       try {
         const sniffer = await ClusterSniffer.start({
           url: cluster.url,
-          channels: [{ kind: 'worker', workerId: 'map-0' }, { kind: 'coordinator' }],
+          channels: [{ kind: 'worker', workerId: 'map-0' }, { kind: 'coordinator' }, { kind: 'heartbeats' }],
         });
         try {
           const mrm = () => pushRun(context, mrmBin, cluster, sniffer, { round, work, input });
