@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ProcessResult, runProcess } from '@mrm/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SUITES } from '../src/suites/index.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MAIN = join(ROOT, 'benchmarks', 'dist', 'main.js');
@@ -79,6 +80,7 @@ describe('the benchmark runner', () => {
   it('rejects an unknown suite with the list of known ones', async () => {
     const { code, stderr } = await bench(['no-such-suite']);
     expect(code).toBe(2);
-    expect(stderr).toContain("no suite 'no-such-suite' (suites: wordcount, cluster, latency, push)");
+    expect(stderr).toContain(`no suite 'no-such-suite' (suites: ${SUITES.map((s) => s.name).join(', ')})`);
+    expect(SUITES.map((s) => s.name)).toEqual(expect.arrayContaining(['wordcount', 'baselines', 'freshness']));
   });
 });

@@ -20,6 +20,7 @@ describe('ErrorCode', () => {
         'E_BAD_KEY',
         'E_BAD_OPTION',
         'E_BAD_VALUE',
+        'E_FENCED',
         'E_INPUT_MALFORMED',
         'E_INPUT_MISSING',
         'E_INTERNAL',
@@ -27,11 +28,13 @@ describe('ErrorCode', () => {
         'E_JOB_INVALID',
         'E_JOB_LOAD',
         'E_NO_SUCH_VERSION',
+        'E_NOT_FOUND',
         'E_PROTOCOL',
         'E_STATE',
         'E_TIMEOUT',
         'E_TRANSPORT',
         'E_USER_CODE',
+        'E_WORKER_LOST',
       ].sort(),
     );
   });
