@@ -6,8 +6,27 @@
 import type { KeyValueBucket, KeyValueEntry } from '@mrm/core';
 import { ErrorCode, MrmError } from '@mrm/core';
 import type { KV } from '@nats-io/kv';
-import { isWrongLastSequence, transportError } from './errors.js';
+import { isNoResponders, isTimeout, isWrongLastSequence, transportError } from './errors.js';
 import { decodeKvKey, encodeKvKey } from './subjects.js';
+
+/**
+ * Attempts of an operation that may be repeated safely (a read, an unconditional put) when
+ * JetStream does not answer: right after a server restart it takes a moment to be ready again.
+ */
+const RETRY_ATTEMPTS = 5;
+const RETRY_FIRST_DELAY_MS = 250;
+
+/** Runs `op`, again after a pause while it times out or finds no responder; bounded. */
+async function retried<T>(op: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await op();
+    } catch (error) {
+      if (attempt >= RETRY_ATTEMPTS || !(isTimeout(error) || isNoResponders(error))) throw error;
+      await new Promise((resolve) => setTimeout(resolve, RETRY_FIRST_DELAY_MS * 2 ** (attempt - 1)));
+    }
+  }
+}
 
 /** Checks done before every operation: "is the transport still open?". */
 export type AssertOpen = (operation: string) => void;
@@ -29,7 +48,7 @@ export class NatsKeyValueBucket implements KeyValueBucket {
     this.#assertOpen('kv.get');
     const encoded = encodeKvKey(key);
     try {
-      const entry = await this.#kv.get(encoded);
+      const entry = await retried(() => this.#kv.get(encoded));
       // Deletes are markers with an operation, not absences.
       if (entry === null || entry.operation !== 'PUT') return undefined;
       return { key, value: entry.value.slice(), revision: entry.revision };
@@ -42,7 +61,7 @@ export class NatsKeyValueBucket implements KeyValueBucket {
     this.#assertOpen('kv.put');
     const encoded = encodeKvKey(key);
     try {
-      return await this.#kv.put(encoded, value.slice());
+      return await retried(() => this.#kv.put(encoded, value.slice()));
     } catch (error) {
       throw transportError(`cannot put kv key '${key}' in bucket '${this.#name}'`, error);
     }
@@ -89,12 +108,14 @@ export class NatsKeyValueBucket implements KeyValueBucket {
     this.#assertOpen('kv.keys');
     try {
       // Encoded keys are single tokens, so a subject filter cannot express "starts with": filter here.
-      const keys: string[] = [];
-      for await (const encoded of await this.#kv.keys()) {
-        const key = decodeKvKey(encoded);
-        if (key.startsWith(prefix)) keys.push(key);
-      }
-      return keys;
+      return await retried(async () => {
+        const keys: string[] = [];
+        for await (const encoded of await this.#kv.keys()) {
+          const key = decodeKvKey(encoded);
+          if (key.startsWith(prefix)) keys.push(key);
+        }
+        return keys;
+      });
     } catch (error) {
       throw transportError(`cannot list the keys of bucket '${this.#name}'`, error);
     }
