@@ -79,11 +79,11 @@ describe('runTimeline', () => {
       at(10, { type: 'batch-merged', seq: 0 }),
       at(12, { type: 'batch-merged', seq: 1 }),
       at(20, { type: 'checkpoint-written', version: 4, throughSeq: 1 }),
-      at(25, { type: 'commit-version', version: 4 }, '_INBOX.a'),
+      at(25, { type: 'commit-version', info: { version: 4 } }, '_INBOX.a'),
       task(26, [2], 2), // a re-dispatch: the first dispatch counts
       at(30, { type: 'batch-merged', seq: 2 }),
       at(40, { type: 'checkpoint-written', version: 5, throughSeq: 2 }),
-      at(41, { type: 'commit-version', version: 5 }, '_INBOX.b'),
+      at(41, { type: 'commit-version', info: { version: 5 } }, '_INBOX.b'),
       at(99, { type: 'map-task', jobId: 'other', attempt: 1, split: { batches: [{ seq: 0 }] } }),
     ];
     const replies: Record<string, number> = { '_INBOX.a': 28, '_INBOX.b': 50 };
@@ -101,10 +101,10 @@ describe('runTimeline', () => {
     const seen = [
       task(0, [0]),
       at(10, { type: 'checkpoint-written', version: 1, throughSeq: 0 }),
-      at(11, { type: 'commit-version', version: 1 }, '_INBOX.a', 'mrm.worker.m0'),
-      at(11, { type: 'commit-version', version: 1 }, '_INBOX.b', 'mrm.worker.m1'),
+      at(11, { type: 'commit-version', info: { version: 1 } }, '_INBOX.a', 'mrm.worker.m0'),
+      at(11, { type: 'commit-version', info: { version: 1 } }, '_INBOX.b', 'mrm.worker.m1'),
       // The request to m1 sent again: its first reply counts.
-      at(30, { type: 'commit-version', version: 1 }, '_INBOX.c', 'mrm.worker.m1'),
+      at(30, { type: 'commit-version', info: { version: 1 } }, '_INBOX.c', 'mrm.worker.m1'),
     ];
     const replies: Record<string, number> = { '_INBOX.a': 12, '_INBOX.c': 33 };
     expect(runTimeline(seen, 'j', (s) => replies[s]).batches[0]?.committedMs).toBe(33);
