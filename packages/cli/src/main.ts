@@ -59,6 +59,29 @@ function httpOptions(command: Command): Command {
     .option('--http-token <token>', 'bearer token every HTTP request must carry ($MRM_HTTP_TOKEN)');
 }
 
+/**
+ * The options `run` and `submit` share: batching, checkpoints, errors, versions kept, code
+ * changes and salting. `what` names what `--on-error fail` fails ('run' or 'job').
+ */
+function withRunOptions(command: Command, what: 'run' | 'job'): Command {
+  return command
+    .option(
+      '-b, --batch-size <records>',
+      `records (lines) per micro-batch (default ${DEFAULT_BATCH_LINES}; a batch also ends past 32 MiB)`,
+      positiveInt,
+    )
+    .option(
+      '--checkpoint-every <batches>',
+      `commit a version every this many batches (default ${DEFAULT_CHECKPOINT_EVERY_BATCHES})`,
+      positiveInt,
+    )
+    .addOption(onErrorOption(what))
+    .addOption(keepVersionsOption())
+    .option('--reset', RESET_HELP)
+    .option('--allow-code-change', ALLOW_CODE_CHANGE_HELP)
+    .option('--salt <mode>', "spread hot keys over merge workers: 'auto' (default), 'off' or a factor", saltMode);
+}
+
 /** Builds the program (exported for tests). */
 export function buildProgram(): Command {
   const program = new Command('mrm')
@@ -70,28 +93,16 @@ export function buildProgram(): Command {
     .showHelpAfterError('(add --help for usage)')
     .configureOutput({ outputError: (str, write) => write(`mrm: ${str.replace(/^error: /, 'error: ')}`) });
 
-  program
-    .command('run')
-    .description('run a job in this process (no server); runs on the same --state merge incrementally')
-    .argument('<job>', 'job file (.ts or .js) whose default export is a job spec')
-    .requiredOption('-i, --input <path...>', 'input files, folders or globs (.gz too)')
-    .option('-s, --state <dir>', 'state directory', '.mrm')
-    .option('-o, --out <file>', "write the job's whole current result as JSON Lines ('-' for stdout)")
-    .option(
-      '-b, --batch-size <records>',
-      `records (lines) per micro-batch (default ${DEFAULT_BATCH_LINES}; a batch also ends past 32 MiB)`,
-      positiveInt,
-    )
-    .option(
-      '--checkpoint-every <batches>',
-      `commit a version every this many batches (default ${DEFAULT_CHECKPOINT_EVERY_BATCHES})`,
-      positiveInt,
-    )
-    .addOption(onErrorOption('run'))
-    .addOption(keepVersionsOption())
-    .option('--reset', RESET_HELP)
-    .option('--allow-code-change', ALLOW_CODE_CHANGE_HELP)
-    .option('--salt <mode>', "spread hot keys over merge workers: 'auto' (default), 'off' or a factor", saltMode)
+  withRunOptions(
+    program
+      .command('run')
+      .description('run a job in this process (no server); runs on the same --state merge incrementally')
+      .argument('<job>', 'job file (.ts or .js) whose default export is a job spec')
+      .requiredOption('-i, --input <path...>', 'input files, folders or globs (.gz too)')
+      .option('-s, --state <dir>', 'state directory', '.mrm')
+      .option('-o, --out <file>', "write the job's whole current result as JSON Lines ('-' for stdout)"),
+    'run',
+  )
     .option('--threads <n>', 'map threads (default: cores)', positiveInt)
     .option('-q, --quiet', 'no progress output (the summary line stays)')
     .option('-f, --follow', 'keep running: merge lines appended to the input files (also across rotation by rename)')
@@ -200,31 +211,19 @@ export function buildProgram(): Command {
     .option('--nats <url>', 'NATS URL (default: $MRM_NATS_URL)')
     .action(async (jobId: string, opts) => (await import('./commands/cancel.js')).cancelCommand(jobId, opts));
 
-  program
-    .command('submit')
-    .description('submit a job to the cluster; prints the job id on the first line')
-    .argument('<job>', 'job file (.ts or .js)')
-    .option('-i, --input <path...>', 'input files, folders or globs (.gz too)')
-    .option('--stream <subject>', 'a streaming job: read the stream `mrm publish` writes, until cancelled')
-    .option('--batch-interval <ms>', 'with --stream: milliseconds between micro-batches (default 500)', positiveInt)
-    .option('--nats <url>', 'NATS URL (default: $MRM_NATS_URL)')
-    .option('-w, --wait', 'return when the job has finished (exit 0) or failed (non-zero)')
-    .option('-o, --out <file>', "with --wait: write the job's result as JSON Lines ('-' for stdout)")
-    .option(
-      '-b, --batch-size <records>',
-      `records (lines) per micro-batch (default ${DEFAULT_BATCH_LINES}; a batch also ends past 32 MiB)`,
-      positiveInt,
-    )
-    .option(
-      '--checkpoint-every <batches>',
-      `commit a version every this many batches (default ${DEFAULT_CHECKPOINT_EVERY_BATCHES})`,
-      positiveInt,
-    )
-    .addOption(onErrorOption('job'))
-    .addOption(keepVersionsOption())
-    .option('--reset', RESET_HELP)
-    .option('--allow-code-change', ALLOW_CODE_CHANGE_HELP)
-    .option('--salt <mode>', "spread hot keys over merge workers: 'auto' (default), 'off' or a factor", saltMode)
+  withRunOptions(
+    program
+      .command('submit')
+      .description('submit a job to the cluster; prints the job id on the first line')
+      .argument('<job>', 'job file (.ts or .js)')
+      .option('-i, --input <path...>', 'input files, folders or globs (.gz too)')
+      .option('--stream <subject>', 'a streaming job: read the stream `mrm publish` writes, until cancelled')
+      .option('--batch-interval <ms>', 'with --stream: milliseconds between micro-batches (default 500)', positiveInt)
+      .option('--nats <url>', 'NATS URL (default: $MRM_NATS_URL)')
+      .option('-w, --wait', 'return when the job has finished (exit 0) or failed (non-zero)')
+      .option('-o, --out <file>', "with --wait: write the job's result as JSON Lines ('-' for stdout)"),
+    'job',
+  )
     .option('--priority <n>', 'higher runs first', Number.parseInt)
     .option('--shared-fs', 'workers read the input in place (default: upload it into the cluster)')
     .option('--timeout <ms>', 'with --wait: give up after this long', positiveInt)
