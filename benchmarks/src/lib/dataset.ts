@@ -17,6 +17,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { seededRandom } from '@mrm/testkit';
 import { BenchFailure } from '../suite.js';
 
 /** Where the corpus came from and how big it is. */
@@ -167,18 +168,6 @@ const GENERATED_BOOK_BYTES = 1_000_000;
 /** The seed of the generated corpus: the same text on every machine. */
 const GENERATED_SEED = 0x5eed_0009;
 
-/** A small deterministic PRNG (mulberry32): the same sequence for the same seed everywhere. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * A corpus of generated English-like text (a 60,000-word vocabulary drawn with a Zipf-like
  * skew, lines of 6–14 words) written once into `<cacheDir>/generated-corpus`, for machines
@@ -191,7 +180,7 @@ export function generatedCorpus(cacheDir: string): Corpus {
   if (!existsSync(done)) {
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
-    const random = mulberry32(GENERATED_SEED);
+    const random = seededRandom(GENERATED_SEED);
     const letters = 'etaoinshrdlcumwfgypbvkjxqz';
     const vocabulary = Array.from({ length: 60_000 }, (_, i) => {
       let word = '';
