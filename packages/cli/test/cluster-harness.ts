@@ -322,6 +322,19 @@ export class TestCluster {
     return this.spawnWorker(old.role, newId);
   }
 
+  /**
+   * Kills worker `name` (SIGKILL to its own pid, checked) and starts it again under the same id on
+   * the same state directory, as a container's restart policy does; waits until it is ready.
+   */
+  async restartWorker(name: string): Promise<ClusterProcess> {
+    const old = this.process(name);
+    await old.kill();
+    if ((await old.exited).signal !== 'SIGKILL') throw new Error(`${name} was not killed by SIGKILL`);
+    if (old.role === 'coordinator') throw new Error('restartWorker takes a worker');
+    this.processes.splice(this.processes.indexOf(old), 1);
+    return this.spawnWorker(old.role, name);
+  }
+
   /** Starts one more worker and waits until status shows it alive. */
   async addWorker(role: 'map' | 'merge', id: string): Promise<ClusterProcess> {
     const p = await this.spawnWorker(role, id);

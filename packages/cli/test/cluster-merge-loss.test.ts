@@ -32,4 +32,16 @@ describe('a cluster that loses a merge worker mid-job', () => {
     const restored = `${c.process('merge-1').output()}${c.process('merge-3').output()}`;
     expect(restored).toMatch(/restored a partition from its copies/);
   });
+
+  it('takes a merge worker restarted under the same id, before its heartbeats time out, as lost', {
+    timeout: 120_000,
+  }, async () => {
+    // As a container's restart policy does: the same id and state directory, back within seconds.
+    // Its heartbeats never stop for long, so only the new process's start time tells the coordinator.
+    const c = await TestCluster.start({ maps: 2, merges: 2, heartbeatTimeoutMs: 60_000 });
+    cluster = c;
+    await surviveMidJob(c, () => c.restartWorker('merge-2'), ['--checkpoint-every', '5']);
+    if (process.env.T_LOG) console.error(c.logs());
+    expect(c.coordinator.output()).toMatch(/worker lost .*worker=merge-2/);
+  });
 });

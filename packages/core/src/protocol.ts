@@ -151,6 +151,17 @@ export interface CreditMessage {
   readonly bytes: number;
 }
 
+/**
+ * Merge worker → every map worker (broadcast), when its process starts: credit owed by an earlier
+ * process under the same id (frames it never absorbed) will never come, so the window towards it
+ * starts full again.
+ */
+export interface CreditResetMessage {
+  readonly type: 'credit-reset';
+  readonly v: number;
+  readonly from: string;
+}
+
 /** Coordinator → merge worker: a run starts; these are your partitions. */
 export interface RunStartMessage {
   readonly type: 'run-start';
@@ -335,6 +346,7 @@ export type ProtocolMessage =
   | BatchEndMessage
   | PartialsMessage
   | CreditMessage
+  | CreditResetMessage
   | RunStartMessage
   | BatchMergedMessage
   | CheckpointWrittenMessage

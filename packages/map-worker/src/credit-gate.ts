@@ -88,10 +88,15 @@ export class CreditGate {
    * lost, and credit for a lost frame never comes back (the window would shrink for good).
    */
   resetAll(): void {
-    for (const [to, account] of this.accounts) {
-      account.available = this.windowBytes;
-      this.grant(to, 0); // wakes the pushes that were waiting
-    }
+    for (const to of this.accounts.keys()) this.reset(to); // also wakes the pushes that were waiting
+  }
+
+  /** Refills the window towards `to` (its process restarted: what it owed is lost with it). */
+  reset(to: string): void {
+    const a = this.accounts.get(to);
+    if (a === undefined) return;
+    a.available = this.windowBytes;
+    this.grant(to, 0);
   }
 
   /** Merge workers that pushes are waiting for credit from now. */

@@ -64,16 +64,26 @@ export class MapWorker {
     const { transport, id } = this.options;
     this.subscriptions.push(
       transport.subscribe({ kind: 'worker', workerId: id }, (payload) => this.onControl(payload)),
-      transport.subscribe({ kind: 'credits', workerId: id }, (payload) => {
-        const m = decodeMessage(payload);
-        if (m.type === 'credit') this.credits.grant(m.from, m.bytes);
-      }),
+      transport.subscribe({ kind: 'credits', workerId: id }, this.onCredit),
+      transport.subscribe({ kind: 'broadcast' }, this.onCredit),
     );
     this.unlisten = transport.onStateChange((state) => {
       if (state === 'connected') this.credits.resetAll();
     });
     this.lifecycle = 'running';
   }
+
+  /** Credit granted back by a merge worker, or voided by its restart. */
+  private onCredit = (payload: Uint8Array): void => {
+    let m: ReturnType<typeof decodeMessage>;
+    try {
+      m = decodeMessage(payload);
+    } catch {
+      return; // not ours (another encoding on the broadcast channel) or garbage
+    }
+    if (m.type === 'credit') this.credits.grant(m.from, m.bytes);
+    else if (m.type === 'credit-reset') this.credits.reset(m.from);
+  };
 
   private onControl(payload: Uint8Array): void {
     let m: ReturnType<typeof decodeMessage>;

@@ -94,6 +94,8 @@ export class MergeWorker {
       if (state === 'connected') this.resendReports();
     });
     this.lifecycle = 'running';
+    // Map workers may be waiting for credit an earlier process under this id never gave back.
+    transport.publish({ kind: 'broadcast' }, encodeMessage({ type: 'credit-reset', from: id }));
   }
 
   /** Answers a page of a partition's entries, or one key, as of a committed version. */

@@ -394,6 +394,7 @@ export class JobScheduler {
         signal,
       );
       const owners = await this.owners(job, mergeWorkers);
+      const runStartedMs = clock.nowMs();
       try {
         return await run(mapWorkers, owners);
       } catch (e) {
@@ -406,7 +407,8 @@ export class JobScheduler {
         });
         // A request may find the worker gone before its heartbeats stop: wait for the registry
         // to agree, at most one heartbeat timeout (then it is taken as alive again).
-        await untilLost(this.registry, clock, lost, this.options.heartbeatTimeoutMs + LOSS_GRACE_MS, signal);
+        const waitMs = this.options.heartbeatTimeoutMs + LOSS_GRACE_MS;
+        await untilLost(this.registry, clock, lost, runStartedMs, waitMs, signal);
       }
     }
   }

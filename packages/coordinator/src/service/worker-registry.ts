@@ -1,7 +1,8 @@
 /**
  * Workers known to the coordinator, from their heartbeats. A worker whose heartbeats stop for
  * `timeoutMs` is lost: the registry says so once (and again only if it comes back and is lost
- * again).
+ * again). So is a worker whose id comes back from a new process (another `startedAtMs`) before
+ * the timeout.
  */
 import type { Clock, HeartbeatMessage, TimerHandle, WorkerRole, WorkerStatus } from '@mrm/core';
 
@@ -17,6 +18,8 @@ interface Entry {
 /** Heartbeat bookkeeping. */
 export class WorkerRegistry {
   private readonly workers = new Map<string, Entry>();
+  /** When each worker was last found lost. */
+  private readonly lostAtMs = new Map<string, number>();
   private timer: TimerHandle | undefined;
   /** When the last check ran; a check much later than its interval means this process was busy. */
   private lastCheckMs: number | undefined;
@@ -49,6 +52,10 @@ export class WorkerRegistry {
   heartbeat(h: HeartbeatMessage): void {
     const now = this.clock.nowMs();
     const entry = this.workers.get(h.workerId);
+    // The same id from a new process (a restarted container keeps its name): the old process is
+    // gone, and with it everything it held in memory (open runs, credits). It is lost first, then
+    // joins again; without the loss a run would wait forever for the old process's reports.
+    if (entry?.alive === true && entry.startedAtMs !== h.startedAtMs) this.lose(h.workerId, entry);
     if (entry === undefined || !entry.alive || entry.startedAtMs !== h.startedAtMs) {
       this.workers.set(h.workerId, {
         role: h.role,
@@ -73,12 +80,15 @@ export class WorkerRegistry {
     // behind this timer. Judge nobody until they have been read.
     if (late) return;
     for (const [id, entry] of this.workers) {
-      if (entry.alive && now - entry.lastSeenMs > this.timeoutMs) {
-        entry.alive = false;
-        this.onLost(id, entry.role);
-        for (const listener of [...this.lostListeners]) listener(id);
-      }
+      if (entry.alive && now - entry.lastSeenMs > this.timeoutMs) this.lose(id, entry);
     }
+  }
+
+  private lose(id: string, entry: Entry): void {
+    entry.alive = false;
+    this.lostAtMs.set(id, this.clock.nowMs());
+    this.onLost(id, entry.role);
+    for (const listener of [...this.lostListeners]) listener(id);
   }
 
   /** Calls `listener` whenever a worker joins (or comes back); returns the unsubscribe. */
@@ -105,6 +115,11 @@ export class WorkerRegistry {
   allHeardSince(sinceMs: number): boolean {
     for (const e of this.workers.values()) if (e.alive && e.lastSeenMs < sinceMs) return false;
     return true;
+  }
+
+  /** True when the worker was found lost at or after `sinceMs` (it may be back since). */
+  lostSince(workerId: string, sinceMs: number): boolean {
+    return (this.lostAtMs.get(workerId) ?? Number.NEGATIVE_INFINITY) >= sinceMs;
   }
 
   /** True when the worker is alive. */

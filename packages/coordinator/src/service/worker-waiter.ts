@@ -13,17 +13,21 @@ export interface LiveWorkers {
 }
 
 /**
- * Resolves once the registry has also found `workerId` lost (a request found it gone before its
- * heartbeats stopped), or after `waitMs` (it is then taken as alive again), or on abort.
+ * Resolves once the registry has also found `workerId` lost since `sinceMs` (a request may find it
+ * gone before its heartbeats stop; a process restarted under its id is found lost and back at
+ * once), or after `waitMs` (it is then taken as alive again), or on abort.
  */
 export function untilLost(
   registry: WorkerRegistry,
   clock: Clock,
   workerId: string,
+  sinceMs: number,
   waitMs: number,
   signal: AbortSignal,
 ): Promise<void> {
-  if (!registry.isAlive(workerId) || signal.aborted) return Promise.resolve();
+  if (!registry.isAlive(workerId) || registry.lostSince(workerId, sinceMs) || signal.aborted) {
+    return Promise.resolve();
+  }
   return new Promise((resolve) => {
     const done = () => {
       unsubscribe();
