@@ -73,11 +73,13 @@ export type { CheckpointCopy, CopyManifest, ManifestEntry, PartitionCopyPlan } f
 export {
   CHECKPOINTS_BUCKET,
   checkpointBlobName,
+  checkpointBlobPrefix,
   DEFAULT_FULL_COPY_EVERY,
   decodeCheckpointCopy,
   encodeCheckpointCopy,
   LEASES_BUCKET,
   leaseKey,
+  manifestBlobNames,
   restoreChain,
 } from './checkpoint-copy.js';
 export { decode, encode, MSGPACK_OPTIONS } from './codec.js';
@@ -127,6 +129,7 @@ export type {
 export type { StreamInfo, StreamLog, StreamRecord } from './ports/stream-log.js';
 export { STREAM_SUBJECT_PATTERN } from './ports/stream-log.js';
 export type {
+  BlobInfo,
   BlobStore,
   BucketOptions,
   Channel,
