@@ -80,6 +80,7 @@ export {
   leaseKey,
   restoreChain,
 } from './checkpoint-copy.js';
+export { codeIdentityOf, declareCodeIdentity, describeArguments } from './code-identity.js';
 export { decode, encode, MSGPACK_OPTIONS } from './codec.js';
 export { combineValues } from './combine-values.js';
 export type { DeadLetter, DeadLetterStage, StoredDeadLetter } from './dead-letter.js';
