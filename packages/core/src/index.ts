@@ -59,6 +59,8 @@ export type {
   SubmitOptions,
   SubmitRequest,
   WorkerResources,
+  WorkerStatsReply,
+  WorkerStatsRequest,
   WorkerStatus,
 } from './api.js';
 export { API_VERSION, decodeApi, encodeApi, expectReply, JobState, WorkerRole } from './api.js';
