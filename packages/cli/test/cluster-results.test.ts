@@ -225,4 +225,3 @@ describe('a cluster of map and merge worker processes', () => {
     expect(s.workers.every((w) => w.phase === 'idle')).toBe(true);
   });
 });
-
