@@ -87,6 +87,12 @@ export function resolveJob(spec: unknown, where = 'job'): ResolvedJob {
     throw invalid(where, `description of job '${name}' must be a string`);
   }
   const window = s.window === undefined ? undefined : resolveWindow(s.window, `${where}: job '${name}'`);
+  if (window?.latenessMs !== undefined && typeof s.merge !== 'function') {
+    throw invalid(
+      where,
+      `window.lateness of job '${name}' needs an incremental job (one with 'merge'): a plain job has no final windows`,
+    );
+  }
   const jobSpec = s as unknown as JobSpec;
   return Object.freeze({
     ...jobSpec,

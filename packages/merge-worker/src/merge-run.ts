@@ -22,7 +22,7 @@ import {
 import { type CopyTarget, PartitionCopies } from './partition-copies.js';
 import { PartitionMerger } from './partition-merger.js';
 import { PlainAccumulator } from './plain-accumulator.js';
-import { type Report, RunReports } from './run-reports.js';
+import { type PartitionWritten, type Report, RunReports } from './run-reports.js';
 import { type ForwardPartials, type SaltedIncoming, SaltedPartials } from './salted-partials.js';
 import { ValueBuffer } from './value-buffer.js';
 
@@ -115,7 +115,14 @@ export class MergeRun {
       Math.floor(((start.maxBufferBytes / (1024 * 1024)) * PLAIN_VALUES_PER_MIB) / start.owned.length),
     );
     for (const partition of start.owned) {
-      const ctx = { store, jobName: start.jobName, job, partition, onError: start.onError ?? 'fail' };
+      const ctx = {
+        store,
+        jobName: start.jobName,
+        job,
+        partition,
+        onError: start.onError ?? 'fail',
+        ...(start.watermarkMs !== undefined ? { watermarkMs: start.watermarkMs } : {}),
+      };
       run.slots.set(partition, {
         partition,
         nextSeq: 0,
@@ -309,7 +316,7 @@ export class MergeRun {
         const setAside = inc.end.deadLetters ?? [];
         if (slot.merger !== undefined) {
           slot.merger.setAside(setAside);
-          await slot.merger.mergeBatch(batchId, inc.buffer, partials);
+          await slot.merger.mergeBatch(batchId, inc.buffer, partials, inc.end.eventTimes);
         } else await slot.plain?.add(batchId, inc.buffer, setAside);
         slot.nextSeq = seq + 1;
         this.metrics.add('mrm_partition_batches_merged_total', 1, { job: this.start.jobName });
@@ -341,6 +348,8 @@ export class MergeRun {
     if (!last && (seq + 1) % checkpointEveryBatches !== 0) return;
     const merger = slot.merger as PartitionMerger;
     const version = firstVersion + Math.floor(seq / checkpointEveryBatches);
+    // Final windows past retention leave the state with this version (merging waits for the scan).
+    await merger.dropFinalWindows();
     // Asynchronous: merging goes on while the checkpoint is written (and copied).
     const started = performance.now();
     this.checkpointing++;
@@ -358,6 +367,8 @@ export class MergeRun {
           digest: layer.digest,
           deadLetters: layer.deadLetterCount,
           full,
+          lateRecords: layer.lateRecords,
+          ...(layer.watermarkMs !== undefined ? { watermarkMs: layer.watermarkMs } : {}),
         });
       })
       .catch((e: unknown) => this.fail(e, `checkpoint:${slot.partition}`));
@@ -367,7 +378,7 @@ export class MergeRun {
     version: number,
     throughSeq: number,
     partition: number,
-    written: { digest: StateDigest; deadLetters: number; full?: boolean },
+    written: PartitionWritten,
   ): void {
     if (this.failed || this.closed) return;
     this.reports.checkpointWritten(version, throughSeq, partition, {
