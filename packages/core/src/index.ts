@@ -201,8 +201,6 @@ export {
   oldestVersionToKeep,
   pruneVersions,
 } from './version-retention.js';
-export type { Duration, EventTime, ResolvedWindow, WindowSpec } from './window.js';
-export { durationMs, eventTimeMs, windowStartsOf } from './window.js';
 export type { BatchEventTimes, LateRecords } from './watermark.js';
 export {
   EventTimeTally,
@@ -212,3 +210,5 @@ export {
   watermarkOf,
   windowStartOfKey,
 } from './watermark.js';
+export type { Duration, EventTime, ResolvedWindow, WindowSpec } from './window.js';
+export { durationMs, eventTimeMs, windowStartsOf } from './window.js';

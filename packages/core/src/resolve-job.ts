@@ -90,7 +90,7 @@ export function resolveJob(spec: unknown, where = 'job'): ResolvedJob {
   if (window?.latenessMs !== undefined && typeof s.merge !== 'function') {
     throw invalid(
       where,
-      `window.lateness of job '${name}' needs an incremental job (one with 'merge'): a plain job has no final windows`,
+      `job '${name}': window.lateness needs an incremental job (one with 'merge'): a plain job has no final windows`,
     );
   }
   const jobSpec = s as unknown as JobSpec;

@@ -15,7 +15,6 @@ import {
   type PartialsMessage,
   type ResolvedJob,
   type RunStartMessage,
-  type StateDigest,
   type StateStore,
   toWireError,
 } from '@mrm/core';
@@ -374,12 +373,7 @@ export class MergeRun {
       .catch((e: unknown) => this.fail(e, `checkpoint:${slot.partition}`));
   }
 
-  private onWritten(
-    version: number,
-    throughSeq: number,
-    partition: number,
-    written: PartitionWritten,
-  ): void {
+  private onWritten(version: number, throughSeq: number, partition: number, written: PartitionWritten): void {
     if (this.failed || this.closed) return;
     this.reports.checkpointWritten(version, throughSeq, partition, {
       ...written,

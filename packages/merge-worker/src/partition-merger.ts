@@ -157,7 +157,9 @@ export class PartitionMerger {
     // Values of final windows (as of the batch before this one) are late: not merged.
     const final = watermark?.watermarkMs !== undefined ? (k: CanonicalKey) => watermark.isFinal(k) : undefined;
     if (watermark !== undefined) this.countLate(batchId, watermark, times);
-    await this.previous(final === undefined ? buffer.values.keys() : [...buffer.values.keys()].filter((k) => !final(k)));
+    await this.previous(
+      final === undefined ? buffer.values.keys() : [...buffer.values.keys()].filter((k) => !final(k)),
+    );
     if (partials.length > 0) await this.previous([...partialEntries(partials)].map(([k]) => k));
     const { cache, dirty, origins } = this;
     const reduce = job.reduce;
@@ -240,7 +242,8 @@ export class PartitionMerger {
     await this.settle();
     const { store, jobName, partition } = this.ctx;
     const drops = Watermark.startsAtOrBefore(cutoff);
-    const start = this.droppedThrough !== undefined ? `["${new Date(this.droppedThrough + 1).toISOString()}` : undefined;
+    const start =
+      this.droppedThrough !== undefined ? `["${new Date(this.droppedThrough + 1).toISOString()}` : undefined;
     for await (const [k, stored] of store.scan(jobName, partition, {
       asOf: Number.POSITIVE_INFINITY,
       ...(start !== undefined ? { start } : {}),

@@ -111,7 +111,8 @@ export async function queryCommand(options: QueryCommandOptions): Promise<void> 
 
 /** One line of `mrm versions`: the version id first. */
 function versionLine(v: VersionInfo): string {
-  const late = v.watermarkMs !== undefined ? `\twatermark=${watermarkText(v.watermarkMs)}\tlate=${v.lateRecords ?? 0}` : '';
+  const late =
+    v.watermarkMs !== undefined ? `\twatermark=${watermarkText(v.watermarkMs)}\tlate=${v.lateRecords ?? 0}` : '';
   return `${v.version}\t${new Date(v.createdAtMs).toISOString()}\tbatches=${v.batches}\trecords=${v.records}\tkeys=${v.keys}${late}\t${v.label}\n`;
 }
 

@@ -31,7 +31,20 @@ function age(ms: number | undefined, now: number): string {
 
 function jobRows(jobs: readonly JobStatus[], now: number): string[][] {
   return [
-    ['JOB', 'NAME', 'STATE', 'BATCHES', 'LAG', 'RECORDS', 'DEAD', 'LATE', 'WATERMARK', 'VERSIONS', 'SUBMITTED', 'ERROR'],
+    [
+      'JOB',
+      'NAME',
+      'STATE',
+      'BATCHES',
+      'LAG',
+      'RECORDS',
+      'DEAD',
+      'LATE',
+      'WATERMARK',
+      'VERSIONS',
+      'SUBMITTED',
+      'ERROR',
+    ],
     ...jobs.map((j) => [
       j.jobId,
       j.name,
