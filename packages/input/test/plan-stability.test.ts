@@ -222,4 +222,3 @@ describe('planSource with a previous plan', () => {
     });
   });
 });
-
