@@ -145,6 +145,10 @@ export interface JobProgress {
   readonly lagBatches: number;
   /** Records and keys set aside as dead letters in committed versions (`onError: 'skip'`). */
   readonly deadLetters?: number;
+  /** A window with lateness: late records (not merged) as of the latest committed version, in total. */
+  readonly lateRecords?: number;
+  /** A window with lateness: the watermark of the latest committed version (ms since the epoch). */
+  readonly watermarkMs?: number;
 }
 
 /** A salted hot key and its factor (sub-keys). */

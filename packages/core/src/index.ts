@@ -204,5 +204,14 @@ export {
   oldestVersionToKeep,
   pruneVersions,
 } from './version-retention.js';
+export type { BatchEventTimes, LateRecords } from './watermark.js';
+export {
+  EventTimeTally,
+  eventTimeTallyOf,
+  trackEventTimes,
+  Watermark,
+  watermarkOf,
+  windowStartOfKey,
+} from './watermark.js';
 export type { Duration, EventTime, ResolvedWindow, WindowSpec } from './window.js';
 export { durationMs, eventTimeMs, windowStartsOf } from './window.js';

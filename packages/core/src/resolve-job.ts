@@ -91,6 +91,12 @@ export function resolveJob(spec: unknown, where = 'job'): ResolvedJob {
     throw invalid(where, `stateVersion of job '${name}' must be a string or a number`);
   }
   const window = s.window === undefined ? undefined : resolveWindow(s.window, `${where}: job '${name}'`);
+  if (window?.latenessMs !== undefined && typeof s.merge !== 'function') {
+    throw invalid(
+      where,
+      `job '${name}': window.lateness needs an incremental job (one with 'merge'): a plain job has no final windows`,
+    );
+  }
   const jobSpec = s as unknown as JobSpec;
   return Object.freeze({
     ...jobSpec,
