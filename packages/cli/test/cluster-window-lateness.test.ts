@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { mrm } from './cli-helpers.js';
 import { TestCluster } from './cluster-harness.js';
+import { parseMetricsText, sumOf } from './metrics-text.js';
 import { type TimedRecord, timedJob, timedRecords, windowReference } from './window-reference.js';
 
 const START = Date.parse('2025-06-01T12:00:00Z');
@@ -92,7 +93,12 @@ describe('event-time windows with allowed lateness on a cluster', () => {
   }, 240_000);
 
   it('streams out-of-order records: late ones counted, state bounded, exact through a SIGKILLed merge worker', async () => {
-    cluster = await TestCluster.start({ maps: 2, merges: 2, heartbeatTimeoutMs: 2000 });
+    cluster = await TestCluster.start({
+      maps: 2,
+      merges: 2,
+      heartbeatTimeoutMs: 2000,
+      coordinatorArgs: ['--http', '0'],
+    });
     const c = cluster;
     // Chunk 1 and 3 in event-time order; chunk 2 all older than chunk 1's newest record, some within
     // the lateness, some past it. So what is late does not depend on how rounds cut the stream.
@@ -167,6 +173,9 @@ describe('event-time windows with allowed lateness on a cluster', () => {
     expect(clusterLast.lateRecords).toBe(late);
     expect(status.progress?.lateRecords).toBe(late);
     expect(status.progress?.watermarkMs).toBe(clusterLast.watermarkMs);
+    const metrics = parseMetricsText(await (await fetch(`${await c.dashboardUrl()}/metrics`)).text());
+    expect(sumOf(metrics, 'mrm_late_records', { job: 'stream' })).toBe(late);
+    expect(sumOf(metrics, 'mrm_watermark_seconds', { job: 'stream' })).toBe(clusterLast.watermarkMs / 1000);
     // 111 minutes of windows went through; the state kept lateness + retain of them (and the newest).
     expect(Math.max(...versionFacts(clusterVersions.stdout).map((v) => (v as { keys: number }).keys))).toBeLessThan(20);
     expect(clusterLast.keys).toBeLessThanOrEqual(8);
