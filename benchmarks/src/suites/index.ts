@@ -1,5 +1,6 @@
 /** Every suite the runner knows, by name; a new suite is a file here and one line below. */
 import type { Suite } from '../suite.js';
+import { accessLogsSuite } from './access-logs.js';
 import { baselinesSuite } from './baselines.js';
 import { clusterSuite } from './cluster.js';
 import { freshnessSuite } from './freshness.js';
@@ -25,4 +26,5 @@ export const SUITES: readonly Suite[] = [
   recordsSuite,
   skewSuite,
   freshnessSuite,
+  accessLogsSuite,
 ];
