@@ -52,13 +52,13 @@ export async function runMapTask(
   let skipped = 0;
   const salting = new TaskSalting(task, job);
   for await (const batch of readSplitBatches(split, signal)) {
-    const table = acquireKeyTable(job);
+    const collector = new BatchCollector(job, acquireKeyTable(job), task.onError);
     try {
-      const collector = new BatchCollector(job, table, task.onError);
       records += await mapBatch(task, workerId, batch, { job, collector, salting }, onBatch, () => skipped++);
     } finally {
-      // After a failed batch the table is released here (finish releases it otherwise).
-      if (table.busy) table.release();
+      // After a failed batch the table is given back here (finish gave it back otherwise, and
+      // another batch may hold it by now: only the collector knows whether it still has it).
+      collector.release();
     }
   }
   return { records, skipped, ...salting.report() };
@@ -94,19 +94,20 @@ async function mapBatch(
   if (tally !== undefined) trackEventTimes(ctx as MapContext, tally);
   const map = job.map;
   const emit = collector.emit;
+  // A throw of the user's map, or a rejection of its promise (an async map): set aside or fatal.
+  const mapFailed = (e: unknown, line: number) => {
+    if (task.onError === 'skip' && !isMrmError(e)) setAside('map', line, `map threw: ${errorMessage(e)}`);
+    else throw userError(e, split.displayPath, line);
+  };
   const onRecord = (record: unknown, line: number) => {
     ctx.line = line;
     try {
       const r = map(record, emit, ctx as MapContext);
       if (r !== undefined && typeof (r as Promise<void>).then === 'function') {
-        pending.push((r as Promise<void>).catch((e: unknown) => Promise.reject(userError(e, split.displayPath, line))));
+        pending.push((r as Promise<void>).catch((e: unknown) => mapFailed(e, line)));
       }
     } catch (e) {
-      if (task.onError === 'skip' && !isMrmError(e)) {
-        setAside('map', line, `map threw: ${errorMessage(e)}`);
-        return;
-      }
-      throw userError(e, split.displayPath, line);
+      mapFailed(e, line);
     }
   };
   const onMalformed =
