@@ -103,6 +103,8 @@ export interface RunResult {
   readonly skippedRecords: number;
   /** Records and keys set aside as dead letters by this run (`onError: 'skip'`). */
   readonly deadLetters: number;
+  /** Late records of this run (a window with lateness: all their windows were final), not merged. */
+  readonly lateRecords: number;
   /** The job's latest committed version after the run (new, or the one it started from). */
   readonly latest: VersionInfo | undefined;
 }
@@ -167,7 +169,13 @@ export class Coordinator {
     const settings = resolveRunSettings(options, mapWorkers.length);
     const batchLines = resolveBatchLines(options.batchLines);
     const record = new JobRecord(store, job.name);
-    if (options.reset === true) await record.reset();
+    if (options.reset === true) {
+      await record.reset();
+      // Leases, manifest and copies too: new leases make every merge worker restore from new copies.
+      const copies = await this.options.leases?.forget(job.name);
+      if (copies !== undefined)
+        logger.info('forgot the leases, manifest and copies of a reset job', { job: job.name, copies });
+    }
     const base = await store.latestVersion(job.name);
     if (base !== undefined && options.allowCodeChange !== true) {
       await record.checkCode(job, base.version);
@@ -192,6 +200,7 @@ export class Coordinator {
       records: 0,
       skippedRecords: 0,
       deadLetters: 0,
+      lateRecords: 0,
       latest: base,
     };
     if (plan.batchIds.length === 0) return empty;
@@ -240,6 +249,7 @@ export class Coordinator {
         records: (last?.records ?? 0) - (job.incremental ? (base?.records ?? 0) : 0),
         skippedRecords: run.skipped,
         deadLetters: run.deadLetters,
+        lateRecords: run.lateRecords,
         skew: run.skewStatus(),
         latest: last ?? base,
       };

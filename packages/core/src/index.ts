@@ -59,6 +59,8 @@ export type {
   SubmitOptions,
   SubmitRequest,
   WorkerResources,
+  WorkerStatsReply,
+  WorkerStatsRequest,
   WorkerStatus,
 } from './api.js';
 export { API_VERSION, decodeApi, encodeApi, expectReply, JobState, WorkerRole } from './api.js';
@@ -73,13 +75,16 @@ export type { CheckpointCopy, CopyManifest, ManifestEntry, PartitionCopyPlan } f
 export {
   CHECKPOINTS_BUCKET,
   checkpointBlobName,
+  checkpointBlobPrefix,
   DEFAULT_FULL_COPY_EVERY,
   decodeCheckpointCopy,
   encodeCheckpointCopy,
   LEASES_BUCKET,
   leaseKey,
+  manifestBlobNames,
   restoreChain,
 } from './checkpoint-copy.js';
+export { codeIdentityOf, declareCodeIdentity, describeArguments } from './code-identity.js';
 export { decode, encode, MSGPACK_OPTIONS } from './codec.js';
 export { combineValues } from './combine-values.js';
 export type { DeadLetter, DeadLetterStage, StoredDeadLetter } from './dead-letter.js';
@@ -127,6 +132,7 @@ export type {
 export type { StreamInfo, StreamLog, StreamRecord } from './ports/stream-log.js';
 export { STREAM_SUBJECT_PATTERN } from './ports/stream-log.js';
 export type {
+  BlobInfo,
   BlobStore,
   BucketOptions,
   Channel,
@@ -201,5 +207,14 @@ export {
   oldestVersionToKeep,
   pruneVersions,
 } from './version-retention.js';
+export type { BatchEventTimes, LateRecords } from './watermark.js';
+export {
+  EventTimeTally,
+  eventTimeTallyOf,
+  trackEventTimes,
+  Watermark,
+  watermarkOf,
+  windowStartOfKey,
+} from './watermark.js';
 export type { Duration, EventTime, ResolvedWindow, WindowSpec } from './window.js';
 export { durationMs, eventTimeMs, windowStartsOf } from './window.js';
