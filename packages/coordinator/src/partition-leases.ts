@@ -26,32 +26,44 @@ interface Lease {
   readonly owner: string;
 }
 
+/** Options of {@link PartitionLeases.open}. */
+export interface PartitionLeasesOptions {
+  /** Runs before every write; throws when this coordinator may no longer write (it lost the lead). */
+  readonly guard?: () => Promise<void>;
+}
+
 /** Leases and copy manifests of every job (a cluster coordinator has one). */
 export class PartitionLeases {
   private constructor(
     private readonly leases: KeyValueBucket,
     private readonly manifests: KeyValueBucket,
+    private readonly guard: () => Promise<void>,
   ) {}
 
   /** Opens (creating if needed) the two buckets. */
-  static async open(transport: Transport): Promise<PartitionLeases> {
-    return new PartitionLeases(await transport.bucket(LEASES_BUCKET), await transport.bucket(CHECKPOINTS_BUCKET));
+  static async open(transport: Transport, options: PartitionLeasesOptions = {}): Promise<PartitionLeases> {
+    return new PartitionLeases(
+      await transport.bucket(LEASES_BUCKET),
+      await transport.bucket(CHECKPOINTS_BUCKET),
+      options.guard ?? (async () => {}),
+    );
   }
 
   /**
-   * Takes the lease of every partition for its owner in `owners` (a partition whose owner is
-   * unchanged keeps its lease and token) and builds each partition's restore chain at
-   * `baseVersion`, the latest committed version.
+   * Takes the lease of every partition for its owner in `owners` and builds each partition's
+   * restore chain at `baseVersion`, the latest committed version. Every run writes every lease
+   * anew, so each run holds tokens of its own: what an earlier run (of a coordinator that lost
+   * the lead, say) still sends under the old tokens is refused.
    */
   async prepare(job: string, owners: readonly string[], baseVersion: number): Promise<RunLeases> {
+    await this.guard();
     const tokens: number[] = [];
     for (let p = 0; p < owners.length; p++) {
       const owner = owners[p] as string;
       const key = leaseKey(job, p);
       const entry = await this.leases.get(key);
       const value = encode({ owner } satisfies Lease);
-      if (entry !== undefined && decode<Lease>(entry.value).owner === owner) tokens.push(entry.revision);
-      else if (entry !== undefined) tokens.push(await this.leases.update(key, value, entry.revision));
+      if (entry !== undefined) tokens.push(await this.leases.update(key, value, entry.revision));
       else tokens.push(await this.leases.create(key, value));
     }
     const stored = await this.manifests.get(job);
@@ -60,7 +72,7 @@ export class PartitionLeases {
     const manifest: CopyManifest = {
       partitions: owners.map((_, p) => (read?.partitions[p] ?? []).filter((e) => e.version <= baseVersion)),
     };
-    return new RunLeases(this.leases, this.manifests, job, owners, tokens, manifest, baseVersion);
+    return new RunLeases(this.leases, this.manifests, job, owners, tokens, manifest, baseVersion, this.guard);
   }
 }
 
@@ -75,6 +87,7 @@ export class RunLeases {
     readonly tokens: readonly number[],
     private manifest: CopyManifest,
     private readonly baseVersion: number,
+    private readonly guard: () => Promise<void> = async () => {},
   ) {}
 
   /** The copy plans of the partitions `worker` owns, for its run-start. */
@@ -94,6 +107,7 @@ export class RunLeases {
    * manifest, dropping copies a newer full snapshot made unnecessary.
    */
   async record(version: number, reports: readonly CheckpointWrittenMessage[]): Promise<void> {
+    await this.guard();
     for (let p = 0; p < this.tokens.length; p++) {
       const lease = await this.leases.get(leaseKey(this.job, p));
       if (lease?.revision !== this.tokens[p]) {

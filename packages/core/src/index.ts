@@ -118,6 +118,7 @@ export { METRICS, MetricKind, noMetrics } from './ports/metrics.js';
 export type {
   PartitionWrite,
   PruneResult,
+  RecordStore,
   ScanOptions,
   SpillArea,
   StateStore,
@@ -140,6 +141,7 @@ export type {
   Transport,
   TransportState,
 } from './ports/transport.js';
+export { isKvConflict } from './ports/transport.js';
 export { printable } from './printable.js';
 export type {
   AckMessage,
