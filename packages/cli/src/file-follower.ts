@@ -153,6 +153,9 @@ async function sourceOf(f: Followed, handle: FileHandle, generation: number): Pr
     gzip: false,
     size,
     endOffset: await completeLinesEnd(handle, size),
+    // Same identity, same inode: only appended to. Planning reads what was appended (and the
+    // last batch planned before, as a check), not the whole file again.
+    appendOnly: true,
   };
 }
 

@@ -13,6 +13,7 @@ import {
   DEFAULT_WORKER_WAIT_MS,
 } from '@mrm/coordinator/defaults';
 import { Command, Option } from 'commander';
+import { DEFAULT_HEARTBEAT_INTERVAL_MS } from './cluster/heartbeat-thread.js';
 import { oneOf, port, positiveInt, positiveNumber, saltMode, versionsToKeep } from './options.js';
 import { reportError } from './report.js';
 
@@ -209,6 +210,11 @@ export function buildProgram(): Command {
     .option('-s, --state <dir>', 'state directory (required for merge workers)')
     .option('--id <id>', 'worker id (default: <role>-<host>-<pid>); a merge worker keeps its id across restarts')
     .option('--threads <n>', 'map threads (default: cores)', positiveInt)
+    .option(
+      '--heartbeat-interval <ms>',
+      `milliseconds between heartbeats (default ${DEFAULT_HEARTBEAT_INTERVAL_MS}; keep it well under the coordinator's --heartbeat-timeout)`,
+      positiveInt,
+    )
     .action(async (opts) =>
       (await import('./commands/worker.js')).workerCommand({ ...opts, verbose: program.opts().verbose === true }),
     );

@@ -39,3 +39,17 @@ export function thousands(n: number): string {
 export function seconds(ms: number): string {
   return ms < 10_000 ? (ms / 1000).toFixed(2) : (ms / 1000).toFixed(1);
 }
+
+/**
+ * What a run or job says about late records (a window with lateness), or `''` when there were
+ * none: `12 late records (windows already final, not merged)`.
+ */
+export function lateNote(lateRecords: number | undefined): string {
+  if (lateRecords === undefined || lateRecords === 0) return '';
+  return `${thousands(lateRecords)} late record${lateRecords === 1 ? '' : 's'} (windows already final, not merged)`;
+}
+
+/** A watermark for people: ISO 8601 UTC, or `-` when there is none. */
+export function watermarkText(watermarkMs: number | undefined): string {
+  return watermarkMs === undefined ? '-' : new Date(watermarkMs).toISOString();
+}

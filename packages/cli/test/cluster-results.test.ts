@@ -204,4 +204,24 @@ describe('a cluster of map and merge worker processes', () => {
     // Work spread over the workers (least-loaded dispatch).
     expect(later.workers.filter((w) => w.role === 'map' && (w.stats.tasks ?? 0) > 0).length).toBeGreaterThan(1);
   });
+
+  it('shows counters as of now in status, not as of the last heartbeat', async () => {
+    // Heartbeats every 30 s: within this test, the beats carry only the counters of the start.
+    cluster = await TestCluster.start({
+      maps: 2,
+      merges: 1,
+      heartbeatTimeoutMs: 120_000,
+      workerArgs: ['--heartbeat-interval', '30000'],
+    });
+    const books = copyInto(join(cluster.dir, 'books'), BOOKS.slice(0, 2));
+    const { jobId } = await submit(cluster, [WORDCOUNT_JOB, '--input', ...books, '--batch-size', '500']);
+    const batches = (await cluster.jobStatus(jobId)).progress?.totalBatches ?? 0;
+    const s = await cluster.status();
+    const sum = (role: string, stat: string) =>
+      s.workers.filter((w) => w.role === role).reduce((n, w) => n + (w.stats[stat] ?? 0), 0);
+    expect(sum('map', 'tasks')).toBe(batches);
+    expect(sum('map', 'framesPushed')).toBeGreaterThan(0);
+    expect(sum('merge', 'framesReceived')).toBe(sum('map', 'framesPushed'));
+    expect(s.workers.every((w) => w.phase === 'idle')).toBe(true);
+  });
 });

@@ -182,4 +182,20 @@ describe('a job whose code changed under the same name', () => {
     expect(whole.code, whole.stderr).toBe(0);
     expect(readFileSync(out, 'utf8')).toBe(readFileSync(ref, 'utf8'));
   }, 240_000);
+
+  it('sees a changed argument of a built-in aggregate (topK(3) → topK(5)) and a bumped stateVersion', async () => {
+    const [day1, day2] = DAYS as [string, string];
+    const state = join(dir, 'state');
+    const top3 = writeJob(dir, 'top3.ts', PER_STATUS_TOPK);
+    expect((await mrm(['run', top3, '--input', day1, '--state', state, '-q'])).code).toBe(0);
+    const top5 = writeJob(dir, 'top5.ts', PER_STATUS_TOPK.replace('topK(3)', 'topK(5)'));
+    const refused = await mrm(['run', top5, '--input', day2, '--state', state, '-q']);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr.trim()).toMatch(/^.*the code of job 'per-status' changed since version 1 /);
+    const bumped = writeJob(dir, 'bumped.ts', PER_STATUS_TOPK.replace('name:', 'stateVersion: 2, name:'));
+    const again = await mrm(['run', bumped, '--input', day2, '--state', state, '-q']);
+    expect(again.code).not.toBe(0);
+    expect(again.stderr).toMatch(/changed since version 1/);
+    expect((await versionsJson(state, 'per-status')).map((v) => v.version)).toEqual([1]);
+  }, 120_000);
 });

@@ -103,6 +103,8 @@ export interface RunResult {
   readonly skippedRecords: number;
   /** Records and keys set aside as dead letters by this run (`onError: 'skip'`). */
   readonly deadLetters: number;
+  /** Late records of this run (a window with lateness: all their windows were final), not merged. */
+  readonly lateRecords: number;
   /** The job's latest committed version after the run (new, or the one it started from). */
   readonly latest: VersionInfo | undefined;
 }
@@ -192,6 +194,7 @@ export class Coordinator {
       records: 0,
       skippedRecords: 0,
       deadLetters: 0,
+      lateRecords: 0,
       latest: base,
     };
     if (plan.batchIds.length === 0) return empty;
@@ -240,6 +243,7 @@ export class Coordinator {
         records: (last?.records ?? 0) - (job.incremental ? (base?.records ?? 0) : 0),
         skippedRecords: run.skipped,
         deadLetters: run.deadLetters,
+        lateRecords: run.lateRecords,
         skew: run.skewStatus(),
         latest: last ?? base,
       };

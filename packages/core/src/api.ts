@@ -108,6 +108,20 @@ export interface StatusRequest {
   readonly jobId?: string;
 }
 
+/** Coordinator → one worker: your counters and phase as of now (for a status that does not lag a beat). */
+export interface WorkerStatsRequest {
+  readonly type: 'worker-stats';
+  readonly v: number;
+}
+
+/** Worker → coordinator: the answer to {@link WorkerStatsRequest}. */
+export interface WorkerStatsReply {
+  readonly type: 'worker-stats-reply';
+  readonly v: number;
+  readonly stats: Readonly<Record<string, number>>;
+  readonly phase?: string;
+}
+
 /** Client → coordinator: stop a queued or running job. */
 export interface CancelRequest {
   readonly type: 'cancel';
@@ -131,6 +145,10 @@ export interface JobProgress {
   readonly lagBatches: number;
   /** Records and keys set aside as dead letters in committed versions (`onError: 'skip'`). */
   readonly deadLetters?: number;
+  /** A window with lateness: late records (not merged) as of the latest committed version, in total. */
+  readonly lateRecords?: number;
+  /** A window with lateness: the watermark of the latest committed version (ms since the epoch). */
+  readonly watermarkMs?: number;
 }
 
 /** A salted hot key and its factor (sub-keys). */
@@ -314,6 +332,8 @@ export type ApiMessage =
   | HeartbeatMessage
   | SubmitRequest
   | StatusRequest
+  | WorkerStatsRequest
+  | WorkerStatsReply
   | CancelRequest
   | JobInfoRequest
   | StatusReply

@@ -5,8 +5,11 @@
  * never records it twice and a rolled-back version forgets it.
  */
 
-/** The user function that failed (`input`: a record that could not be parsed, e.g. bad JSON). */
-export type DeadLetterStage = 'input' | 'map' | 'combine' | 'reduce' | 'merge';
+/**
+ * The user function that failed (`input`: a record that could not be parsed, e.g. bad JSON;
+ * `late`: a record of a windowed job that arrived after its windows were final).
+ */
+export type DeadLetterStage = 'input' | 'map' | 'combine' | 'reduce' | 'merge' | 'late';
 
 /** One record or key set aside. */
 export interface DeadLetter {

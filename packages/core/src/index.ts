@@ -59,6 +59,8 @@ export type {
   SubmitOptions,
   SubmitRequest,
   WorkerResources,
+  WorkerStatsReply,
+  WorkerStatsRequest,
   WorkerStatus,
 } from './api.js';
 export { API_VERSION, decodeApi, encodeApi, expectReply, JobState, WorkerRole } from './api.js';
@@ -80,6 +82,7 @@ export {
   leaseKey,
   restoreChain,
 } from './checkpoint-copy.js';
+export { codeIdentityOf, declareCodeIdentity, describeArguments } from './code-identity.js';
 export { decode, encode, MSGPACK_OPTIONS } from './codec.js';
 export { combineValues } from './combine-values.js';
 export type { DeadLetter, DeadLetterStage, StoredDeadLetter } from './dead-letter.js';
@@ -203,5 +206,14 @@ export {
   oldestVersionToKeep,
   pruneVersions,
 } from './version-retention.js';
+export type { BatchEventTimes, LateRecords } from './watermark.js';
+export {
+  EventTimeTally,
+  eventTimeTallyOf,
+  trackEventTimes,
+  Watermark,
+  watermarkOf,
+  windowStartOfKey,
+} from './watermark.js';
 export type { Duration, EventTime, ResolvedWindow, WindowSpec } from './window.js';
 export { durationMs, eventTimeMs, windowStartsOf } from './window.js';

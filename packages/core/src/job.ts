@@ -76,6 +76,14 @@ export interface JobSpec<In = any, V = any, R = any, S = any, O = any> {
   finalize?: (key: Key, state: S) => O;
   /** Optional description shown by `mrm status`. */
   description?: string;
+  /**
+   * Optional: part of the fingerprint of the code that builds the state (docs/job-api.md). Change
+   * it when what the state means changes in a way the source of `combine`, `fold`, `reduce` and
+   * `merge` does not show (a value they capture from elsewhere): the next run is then refused
+   * until `--reset` (or `--allow-code-change`). Built-in aggregates need none: `topK(3)` and
+   * `topK(5)` already differ.
+   */
+  stateVersion?: string | number;
   /** Number of partitions of the job's state (default 16). Fixed at the first run. */
   partitions?: number;
   /**

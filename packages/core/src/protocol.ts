@@ -17,6 +17,7 @@ import type { InputFormat } from './job.js';
 import type { VersionInfo } from './ports/state-store.js';
 import type { SaltPlan } from './salting.js';
 import type { StateDigest } from './state-digest.js';
+import type { BatchEventTimes } from './watermark.js';
 
 /** The protocol version this build speaks. */
 export const PROTOCOL_VERSION = 1;
@@ -123,6 +124,8 @@ export interface BatchEndMessage {
    * `partials` message, and the batch is not complete here before all of them arrived.
    */
   readonly partialsFrom?: readonly number[];
+  /** Event times of the batch (jobs whose window has a lateness): the watermark moves on them. */
+  readonly eventTimes?: BatchEventTimes;
 }
 
 /**
@@ -194,6 +197,8 @@ export interface RunStartMessage {
   readonly copies?: readonly PartitionCopyPlan[];
   /** Owner of every partition (where partials of salted keys go). */
   readonly owners?: readonly string[];
+  /** The watermark of the version the run starts from (a window with lateness; absent: none yet). */
+  readonly watermarkMs?: number;
 }
 
 /** Merge worker → coordinator: a partition merged a batch. */
@@ -229,6 +234,10 @@ export interface CheckpointWrittenMessage {
   readonly deadLetters: number;
   /** Per partition (parallel to `partitions`): its copy is a full snapshot (with copies only). */
   readonly fulls?: readonly boolean[];
+  /** The watermark after the version's last batch (a window with lateness; absent: none yet). */
+  readonly watermarkMs?: number;
+  /** Late records (all their windows final) in the batches of this version, all partitions here. */
+  readonly lateRecords?: number;
   readonly from: string;
 }
 

@@ -35,6 +35,7 @@ const KNOWN_FIELDS = new Set<string>([
   'name',
   'input',
   'description',
+  'stateVersion',
   'partitions',
   'salt',
   'window',
@@ -86,7 +87,16 @@ export function resolveJob(spec: unknown, where = 'job'): ResolvedJob {
   if (s.description !== undefined && typeof s.description !== 'string') {
     throw invalid(where, `description of job '${name}' must be a string`);
   }
+  if (s.stateVersion !== undefined && typeof s.stateVersion !== 'string' && typeof s.stateVersion !== 'number') {
+    throw invalid(where, `stateVersion of job '${name}' must be a string or a number`);
+  }
   const window = s.window === undefined ? undefined : resolveWindow(s.window, `${where}: job '${name}'`);
+  if (window?.latenessMs !== undefined && typeof s.merge !== 'function') {
+    throw invalid(
+      where,
+      `job '${name}': window.lateness needs an incremental job (one with 'merge'): a plain job has no final windows`,
+    );
+  }
   const jobSpec = s as unknown as JobSpec;
   return Object.freeze({
     ...jobSpec,

@@ -18,6 +18,7 @@
 import { ErrorCode, MrmError } from './errors.js';
 import type { Emit, MapContext } from './job.js';
 import type { Key } from './key.js';
+import { eventTimeTallyOf } from './watermark.js';
 
 /** A duration: milliseconds, or text such as `'500ms'`, `'30s'`, `'10m'`, `'1h'`, `'1d'`. */
 export type Duration = number | string;
@@ -35,6 +36,19 @@ export interface WindowSpec<In = any> {
   slide?: Duration;
   /** Origin of the window grid (default: the Unix epoch); windows start at `offset + n·slide`. */
   offset?: Duration;
+  /**
+   * Allowed lateness: turns on the watermark (the latest event time merged so far minus this).
+   * A window whose end is at or before the watermark is final; a record that arrives when all
+   * its windows are final is late: counted, not merged (a dead letter with `--on-error skip`).
+   * Absent: no watermark, every record is merged, no window is ever final. Needs `merge`.
+   */
+  lateness?: Duration;
+  /**
+   * How long final windows stay in the state, in event time past the watermark: `'all'`
+   * (default) keeps them, `0` drops a window as soon as it is final, `'1h'` an hour after.
+   * Needs `lateness`.
+   */
+  retain?: Duration | 'all';
 }
 
 /** A validated window: durations in milliseconds. */
@@ -43,8 +57,13 @@ export interface ResolvedWindow {
   readonly sizeMs: number;
   readonly slideMs: number;
   readonly offsetMs: number;
+  /** Allowed lateness; absent: no watermark. */
+  readonly latenessMs?: number;
+  /** Final windows are dropped once their end is this far behind the watermark; absent: kept. */
+  readonly retainMs?: number;
 }
 
+const WINDOW_FIELDS = ['time', 'size', 'slide', 'offset', 'lateness', 'retain'];
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/;
 
@@ -72,10 +91,10 @@ export function resolveWindow(spec: unknown, where: string): ResolvedWindow {
   }
   const s = spec as Record<string, unknown>;
   for (const field of Object.keys(s)) {
-    if (!['time', 'size', 'slide', 'offset'].includes(field)) {
+    if (!WINDOW_FIELDS.includes(field)) {
       throw new MrmError(
         ErrorCode.JobInvalid,
-        `${where}: unknown window field '${field}' (known: time, size, slide, offset)`,
+        `${where}: unknown window field '${field}' (known: ${WINDOW_FIELDS.join(', ')})`,
       );
     }
   }
@@ -97,7 +116,24 @@ export function resolveWindow(spec: unknown, where: string): ResolvedWindow {
   if (sizeMs / slideMs > 1000) {
     throw new MrmError(ErrorCode.JobInvalid, `${where}: a record would fall in more than 1000 windows (size ÷ slide)`);
   }
-  return Object.freeze({ time: s.time as ResolvedWindow['time'], sizeMs, slideMs, offsetMs });
+  const latenessMs = s.lateness === undefined ? undefined : durationMs(s.lateness, `${where}: window.lateness`);
+  const retainMs =
+    s.retain === undefined || s.retain === 'all' ? undefined : durationMs(s.retain, `${where}: window.retain`);
+  if (s.retain !== undefined && latenessMs === undefined) {
+    throw new MrmError(
+      ErrorCode.JobInvalid,
+      `${where}: window.retain needs window.lateness (without a watermark no window is ever final)`,
+    );
+  }
+  // Absent fields stay absent: the code fingerprint of a window without lateness is unchanged.
+  return Object.freeze({
+    time: s.time as ResolvedWindow['time'],
+    sizeMs,
+    slideMs,
+    offsetMs,
+    ...(latenessMs !== undefined ? { latenessMs } : {}),
+    ...(retainMs !== undefined ? { retainMs } : {}),
+  });
 }
 
 /** Milliseconds since the epoch of an {@link EventTime}, or `undefined` when it is not a time. */
@@ -138,11 +174,7 @@ export function windowedMap(
   map: (record: unknown, emit: Emit, ctx: MapContext) => void | Promise<void>,
   w: ResolvedWindow,
 ): (record: unknown, emit: Emit, ctx: MapContext) => void | Promise<void> {
-  return (record, emit, ctx) => {
-    const raw = w.time(record, ctx);
-    const t = eventTimeMs(raw);
-    if (t === undefined) throw new Error(`window.time returned ${String(raw)}, not a time`);
-    const starts = windowStartsOf(t, w);
+  const mapWindowed = (record: unknown, emit: Emit, ctx: MapContext, starts: number[]) => {
     if (starts.length === 1) {
       const start = starts[0] as number;
       return map(record, (k, v) => emit(windowedKey(start, k), v), ctx);
@@ -157,5 +189,15 @@ export function windowedMap(
       },
       ctx,
     );
+  };
+  return (record, emit, ctx) => {
+    const raw = w.time(record, ctx);
+    const t = eventTimeMs(raw);
+    if (t === undefined) throw new Error(`window.time returned ${String(raw)}, not a time`);
+    const starts = windowStartsOf(t, w);
+    const result = mapWindowed(record, emit, ctx, starts);
+    // After map returned: a record whose map threw is a dead letter of map, not a late record too.
+    if (w.latenessMs !== undefined) eventTimeTallyOf(ctx)?.add(t, (starts.at(-1) as number) + w.sizeMs, ctx.line);
+    return result;
   };
 }

@@ -75,7 +75,8 @@ describe('event-time windows', () => {
       [{ size: '1m' }, /window.time must be a function/],
       [{ time: () => 0, size: '1m', slide: '2m' }, /must not exceed window.size/],
       [{ time: () => 0, size: 0 }, /above zero/],
-      [{ time: () => 0, size: '1m', lateness: 3 }, /unknown window field 'lateness'/],
+      [{ time: () => 0, size: '1m', allowedLateness: 3 }, /unknown window field 'allowedLateness'/],
+      [{ time: () => 0, size: '1m', lateness: 3 }, /window.lateness needs an incremental job/],
     ] as const) {
       expect(() => resolveJob({ ...base, window }, 'jobs/w.ts')).toThrow(pattern);
       expect(() => resolveJob({ ...base, window }, 'jobs/w.ts')).toThrow(/^jobs\/w.ts: job 'w': /);

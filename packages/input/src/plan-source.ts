@@ -62,9 +62,19 @@ export async function planSource(file: SourceFile, options: PlanSourceOptions): 
     const batch = reusable[index];
     return batch === undefined ? undefined : { batch, hash: createHash('sha256'), speculative: [] };
   };
-  let check = startCheck(0);
+  const trusted = trustedBatches(file, reusable);
+  batches.push(...reusable.slice(0, trusted));
+  // The next batch is where reading starts; its first line says whether the last trusted one tore a line.
+  const resume = reusable[trusted];
+  if (trusted > 0 && resume !== undefined) cutter.restartAt(resume.startOffset, resume.firstLine);
+  let check = startCheck(trusted);
 
-  for await (const { offset, bytes } of readChunks({ ...file, signal })) {
+  const startOffset = trusted > 0 ? resume?.startOffset : undefined;
+  for await (const { offset, bytes } of readChunks({
+    ...file,
+    ...(startOffset !== undefined ? { startOffset } : {}),
+    signal,
+  })) {
     let at = 0;
     while (check !== undefined && at < bytes.length) {
       const { batch, hash, speculative } = check;
@@ -105,4 +115,16 @@ export async function planSource(file: SourceFile, options: PlanSourceOptions): 
     batchLines,
     batches,
   };
+}
+
+/**
+ * How many leading batches of the previous plan an append-only source may take unread: all but the
+ * last (which is still checked), and none when the source is not known to be append-only, is
+ * gzip (no seeking), or now ends before the previous plan did (it was truncated).
+ */
+function trustedBatches(file: SourceFile, reusable: readonly PlannedBatch[]): number {
+  const last = reusable[reusable.length - 1];
+  if (file.appendOnly !== true || file.gzip || last === undefined) return 0;
+  if (last.endOffset > (file.endOffset ?? file.size)) return 0;
+  return reusable.length - 1;
 }

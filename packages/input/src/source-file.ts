@@ -27,6 +27,13 @@ export interface SourceFile {
    * its last complete line, so a line caught mid-write waits for its newline.
    */
   readonly endOffset?: number;
+  /**
+   * The caller knows this file was only appended to since the previous plan (a followed file:
+   * same inode, never shorter): planning trusts the previous plan's batches without reading them
+   * again, but for the last, which it still checks (a file truncated and written again shows
+   * there). A round of `--follow` then costs what was appended, not the whole file.
+   */
+  readonly appendOnly?: boolean;
 }
 
 const GZIP_MAGIC_0 = 0x1f;

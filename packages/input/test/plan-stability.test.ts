@@ -170,4 +170,55 @@ describe('planSource with a previous plan', () => {
     const from = first.batches[3]?.startOffset;
     expect(shapeOf(again.batches.slice(3))).toEqual(expectedBatches(sample, 100, from, 193));
   });
+
+  describe('of an append-only source (a followed file)', () => {
+    const appendOnly = (previous: SourcePlan, batchLines = 64) =>
+      planSource({ ...sourceOf(file), appendOnly: true }, { format: 'lines', batchLines, previous });
+
+    it('plans a grown file exactly as a full planning does', async () => {
+      const firstPart = sample.subarray(0, lineStart(sample, 301));
+      fs.writeFileSync(file, firstPart);
+      const first = await plan(64);
+      fs.appendFileSync(file, sample.subarray(firstPart.length));
+      expect(await appendOnly(first)).toEqual(await plan(64, first));
+    });
+
+    it('keeps line numbers after a previous batch that ended inside a line', async () => {
+      const torn = sample.subarray(0, lineStart(sample, 201) + 10); // line 200 caught mid-write
+      fs.writeFileSync(file, torn);
+      const first = await plan(64);
+      fs.appendFileSync(file, sample.subarray(torn.length));
+      const grown = await plan(64, first);
+      // Grow it again: the torn batch is now among the trusted ones.
+      fs.appendFileSync(file, sample);
+      expect(await appendOnly(grown)).toEqual(await plan(64, grown));
+    });
+
+    it('does not read the batches it trusts, but checks the last one', async () => {
+      fs.writeFileSync(file, sample);
+      const first = await plan(64);
+      // Rewrite a byte of the first batch in place: a full planning sees it, append-only does not.
+      const edited = Buffer.from(sample);
+      edited[10] = edited[10] === 0x41 ? 0x42 : 0x41;
+      fs.writeFileSync(file, Buffer.concat([edited, sample]));
+      const trusting = await appendOnly(first);
+      expect(trusting.batches.slice(0, first.batches.length)).toEqual(first.batches);
+      expect((await plan(64, first)).batches[0]?.batchId).not.toBe(first.batches[0]?.batchId);
+      // A change in the last previous batch (truncated and written again) is seen: fresh batches from there.
+      const lastStart = first.batches.at(-1)?.startOffset ?? 0;
+      const rewritten = Buffer.from(sample);
+      rewritten[lastStart + 1] = rewritten[lastStart + 1] === 0x41 ? 0x42 : 0x41;
+      fs.writeFileSync(file, Buffer.concat([rewritten, sample]));
+      const checked = await appendOnly(first);
+      expect(ids(checked.batches)).not.toContain(first.batches.at(-1)?.batchId);
+      expect(checked.batches.slice(0, -1).length).toBeGreaterThan(0);
+    });
+
+    it('plans a truncated file from the start', async () => {
+      fs.writeFileSync(file, sample);
+      const first = await plan(64);
+      fs.writeFileSync(file, sample.subarray(0, lineStart(sample, 101)));
+      expect(await appendOnly(first)).toEqual(await plan(64, first));
+    });
+  });
 });

@@ -6,6 +6,7 @@
 import {
   type DeadLetter,
   ErrorCode,
+  EventTimeTally,
   encodeMessage,
   errorMessage,
   isMrmError,
@@ -14,6 +15,7 @@ import {
   type MapTaskMessage,
   MrmError,
   type ResolvedJob,
+  trackEventTimes,
 } from '@mrm/core';
 import { type BatchText, forEachRecord, readSplitBatches } from '@mrm/input';
 import { BatchCollector, type PartitionOutput } from './batch-collector.js';
@@ -87,6 +89,9 @@ async function mapBatch(
     if (deadLetters.length >= MAX_DEAD_LETTERS_PER_BATCH) return;
     deadLetters.push({ stage, batchId: ctx.batchId, source: split.displayPath, line, message, atMs: Date.now() });
   };
+  // A window with lateness: the batch's event times go to its markers (the watermark moves on them).
+  const tally = job.window?.latenessMs !== undefined ? new EventTimeTally(task.onError === 'skip') : undefined;
+  if (tally !== undefined) trackEventTimes(ctx as MapContext, tally);
   const map = job.map;
   const emit = collector.emit;
   const onRecord = (record: unknown, line: number) => {
@@ -114,6 +119,7 @@ async function mapBatch(
     heavy: salting.heavy,
     ...(router !== undefined ? { router } : {}),
   });
+  const times = tally?.finish(split.displayPath);
   const markers = partitions.map((p) => {
     const partialsFrom = router?.partialsFrom(p.partition);
     return encodeMessage({
@@ -127,6 +133,7 @@ async function mapBatch(
       ...(partialsFrom !== undefined ? { partialsFrom } : {}),
       // The records set aside travel once, with partition 0, and are stored with its state.
       ...(p.partition === 0 && deadLetters.length > 0 ? { deadLetters } : {}),
+      ...(times !== undefined ? { eventTimes: p.partition === 0 ? times.first : times.all } : {}),
     });
   });
   await onBatch({ seq: batch.slice.seq, batchId: batch.slice.batchId, records: count, partitions, markers });

@@ -15,14 +15,13 @@ import {
   type PartialsMessage,
   type ResolvedJob,
   type RunStartMessage,
-  type StateDigest,
   type StateStore,
   toWireError,
 } from '@mrm/core';
 import { type CopyTarget, PartitionCopies } from './partition-copies.js';
 import { PartitionMerger } from './partition-merger.js';
 import { PlainAccumulator } from './plain-accumulator.js';
-import { type Report, RunReports } from './run-reports.js';
+import { type PartitionWritten, type Report, RunReports } from './run-reports.js';
 import { type ForwardPartials, type SaltedIncoming, SaltedPartials } from './salted-partials.js';
 import { ValueBuffer } from './value-buffer.js';
 
@@ -115,7 +114,14 @@ export class MergeRun {
       Math.floor(((start.maxBufferBytes / (1024 * 1024)) * PLAIN_VALUES_PER_MIB) / start.owned.length),
     );
     for (const partition of start.owned) {
-      const ctx = { store, jobName: start.jobName, job, partition, onError: start.onError ?? 'fail' };
+      const ctx = {
+        store,
+        jobName: start.jobName,
+        job,
+        partition,
+        onError: start.onError ?? 'fail',
+        ...(start.watermarkMs !== undefined ? { watermarkMs: start.watermarkMs } : {}),
+      };
       run.slots.set(partition, {
         partition,
         nextSeq: 0,
@@ -309,7 +315,7 @@ export class MergeRun {
         const setAside = inc.end.deadLetters ?? [];
         if (slot.merger !== undefined) {
           slot.merger.setAside(setAside);
-          await slot.merger.mergeBatch(batchId, inc.buffer, partials);
+          await slot.merger.mergeBatch(batchId, inc.buffer, partials, inc.end.eventTimes);
         } else await slot.plain?.add(batchId, inc.buffer, setAside);
         slot.nextSeq = seq + 1;
         this.metrics.add('mrm_partition_batches_merged_total', 1, { job: this.start.jobName });
@@ -341,6 +347,8 @@ export class MergeRun {
     if (!last && (seq + 1) % checkpointEveryBatches !== 0) return;
     const merger = slot.merger as PartitionMerger;
     const version = firstVersion + Math.floor(seq / checkpointEveryBatches);
+    // Final windows past retention leave the state with this version (merging waits for the scan).
+    await merger.dropFinalWindows();
     // Asynchronous: merging goes on while the checkpoint is written (and copied).
     const started = performance.now();
     this.checkpointing++;
@@ -358,17 +366,14 @@ export class MergeRun {
           digest: layer.digest,
           deadLetters: layer.deadLetterCount,
           full,
+          lateRecords: layer.lateRecords,
+          ...(layer.watermarkMs !== undefined ? { watermarkMs: layer.watermarkMs } : {}),
         });
       })
       .catch((e: unknown) => this.fail(e, `checkpoint:${slot.partition}`));
   }
 
-  private onWritten(
-    version: number,
-    throughSeq: number,
-    partition: number,
-    written: { digest: StateDigest; deadLetters: number; full?: boolean },
-  ): void {
+  private onWritten(version: number, throughSeq: number, partition: number, written: PartitionWritten): void {
     if (this.failed || this.closed) return;
     this.reports.checkpointWritten(version, throughSeq, partition, {
       ...written,

@@ -5,6 +5,7 @@
  * then in layers still being written, then in the store.
  */
 import {
+  type BatchEventTimes,
   type CanonicalKey,
   type DeadLetter,
   ErrorCode,
@@ -14,6 +15,8 @@ import {
   type StateDigest,
   type StateStore,
   unstorableReason,
+  Watermark,
+  watermarkOf,
 } from '@mrm/core';
 import { DeadLetterBox } from './dead-letter-box.js';
 import { DigestTracker } from './digest-tracker.js';
@@ -28,6 +31,8 @@ export interface PartitionContext {
   readonly partition: number;
   /** `skip`: a key whose reduce or merge fails is set aside as a dead letter (default `fail`). */
   readonly onError?: 'fail' | 'skip';
+  /** The watermark the run starts from (a window with lateness; absent: none yet). */
+  readonly watermarkMs?: number;
 }
 
 /** What one checkpoint of a partition wrote. */
@@ -43,6 +48,10 @@ export interface CheckpointLayer {
   readonly deadLetters: readonly DeadLetter[];
   /** Dead letters set aside since the checkpoint before (kept or only counted). */
   readonly deadLetterCount: number;
+  /** The watermark after the layer's last batch (a window with lateness; absent: none yet). */
+  readonly watermarkMs?: number;
+  /** Late records (not merged) in the layer's batches. */
+  readonly lateRecords: number;
 }
 
 /**
@@ -65,6 +74,12 @@ export class PartitionMerger {
   private readonly deadLetters: DeadLetterBox;
   /** Checkpoint writes still in flight (each removes itself when it settles). */
   private readonly pendingWrites = new Set<Promise<void>>();
+  /** The watermark, for a window with lateness (docs/decisions/0022). */
+  private readonly watermark: Watermark | undefined;
+  /** Late records since the last cut (counted from partition 0's markers only). */
+  private lateRecords = 0;
+  /** Windows starting at or before this were dropped from the state (ms), since this merger opened. */
+  private droppedThrough: number | undefined;
 
   private constructor(
     private readonly ctx: PartitionContext,
@@ -77,6 +92,7 @@ export class PartitionMerger {
   ) {
     this.cacheComplete = keyCount === 0;
     this.deadLetters = new DeadLetterBox(ctx.jobName);
+    this.watermark = watermarkOf(ctx.job.window, ctx.watermarkMs);
   }
 
   /** Opens a partition at the store's latest written state. */
@@ -128,11 +144,22 @@ export class PartitionMerger {
    * A throw, or a value that cannot be stored (see `unstorableReason`), fails the run naming the
    * function and key; with `onError: 'skip'` the key keeps its state and a dead letter records why.
    */
-  async mergeBatch(batchId: string, buffer: ValueBuffer, partials: readonly unknown[][] = []): Promise<void> {
+  async mergeBatch(
+    batchId: string,
+    buffer: ValueBuffer,
+    partials: readonly unknown[][] = [],
+    times?: BatchEventTimes,
+  ): Promise<void> {
     const { job } = this.ctx;
     const merge = job.merge;
     if (merge === undefined) throw new MrmError(ErrorCode.Internal, 'mergeBatch on a job without merge');
-    await this.previous(buffer.values.keys());
+    const { watermark } = this;
+    // Values of final windows (as of the batch before this one) are late: not merged.
+    const final = watermark?.watermarkMs !== undefined ? (k: CanonicalKey) => watermark.isFinal(k) : undefined;
+    if (watermark !== undefined) this.countLate(batchId, watermark, times);
+    await this.previous(
+      final === undefined ? buffer.values.keys() : [...buffer.values.keys()].filter((k) => !final(k)),
+    );
     if (partials.length > 0) await this.previous([...partialEntries(partials)].map(([k]) => k));
     const { cache, dirty, origins } = this;
     const reduce = job.reduce;
@@ -141,6 +168,7 @@ export class PartitionMerger {
     let ck: CanonicalKey = '';
     let added = 0;
     for (const [k, values] of buffer.values) {
+      if (final?.(k) === true) continue;
       // One try per key (not a closure per call): this is the merge hot path.
       try {
         ck = k;
@@ -179,8 +207,67 @@ export class PartitionMerger {
       }
     }
     this.keyCount += added;
-    if (partials.length > 0) this.mergePartials(batchId, merge, partials);
+    if (partials.length > 0) this.mergePartials(batchId, merge, partials, final);
     this.batchesSinceCut.push(batchId);
+    watermark?.advance(times);
+  }
+
+  /** Counts a batch's late records (and sets them aside with `onError: 'skip'`). */
+  private countLate(batchId: string, watermark: Watermark, times: BatchEventTimes | undefined): void {
+    const late = watermark.lateIn(times);
+    if (late.records === 0) return;
+    this.lateRecords += late.records;
+    if (this.ctx.onError !== 'skip') return;
+    const at = new Date(watermark.watermarkMs as number).toISOString();
+    this.deadLetters.add(
+      late.lines.map(([endMs, line]) => ({
+        stage: 'late' as const,
+        batchId,
+        ...(times?.source !== undefined ? { source: times.source } : {}),
+        line,
+        message: `late: its window ended at ${new Date(endMs).toISOString()}, at or before the watermark ${at}`,
+        atMs: Date.now(),
+      })),
+    );
+  }
+
+  /**
+   * Drops the windows that are final and past retention (a window with lateness and `retain`):
+   * their keys are deleted at the next checkpoint, so the state stays bounded on an endless stream.
+   * Waits for checkpoint writes in flight first (the store then holds everything but `dirty`).
+   */
+  async dropFinalWindows(): Promise<void> {
+    const cutoff = this.watermark?.dropCutoffMs();
+    if (cutoff === undefined || (this.droppedThrough !== undefined && cutoff <= this.droppedThrough)) return;
+    await this.settle();
+    const { store, jobName, partition } = this.ctx;
+    const drops = Watermark.startsAtOrBefore(cutoff);
+    const start =
+      this.droppedThrough !== undefined ? `["${new Date(this.droppedThrough + 1).toISOString()}` : undefined;
+    for await (const [k, stored] of store.scan(jobName, partition, {
+      asOf: Number.POSITIVE_INFINITY,
+      ...(start !== undefined ? { start } : {}),
+    })) {
+      if (!drops(k)) {
+        // Keys sort by window start (ISO text); only extended years (±YYYYYY) sort out of order, first.
+        if (k.charCodeAt(2) >= 48 && k.charCodeAt(2) <= 57) break;
+        continue;
+      }
+      this.drop(k, stored);
+    }
+    for (const [k, value] of this.dirty) if (value !== undefined && drops(k)) this.drop(k, undefined);
+    this.droppedThrough = cutoff;
+  }
+
+  /** Deletes a key of a dropped window; `stored` is its value in the store (as of the last cut). */
+  private drop(k: CanonicalKey, stored: unknown): void {
+    const { dirty, origins, cache } = this;
+    const current = dirty.has(k) ? dirty.get(k) : stored;
+    if (current === undefined) return;
+    if (!dirty.has(k)) origins.set(k, stored);
+    dirty.set(k, undefined);
+    cache.set(k, undefined);
+    this.keyCount--;
   }
 
   /** Folds partials into their keys' state one after another (salting, decisions/0016). */
@@ -188,9 +275,11 @@ export class PartitionMerger {
     batchId: string,
     merge: NonNullable<ResolvedJob['merge']>,
     partials: readonly unknown[][],
+    final: ((k: CanonicalKey) => boolean) | undefined,
   ): void {
     const { cache, dirty, origins } = this;
     for (const [k, partial] of partialEntries(partials)) {
+      if (final?.(k) === true) continue;
       const before = cache.get(k);
       let after: unknown;
       try {
@@ -232,6 +321,9 @@ export class PartitionMerger {
     this.origins = new Map();
     const setAside = this.deadLetters.count;
     const deadLetters = this.deadLetters.take();
+    const lateRecords = this.lateRecords;
+    this.lateRecords = 0;
+    const watermarkMs = this.watermark?.watermarkMs;
     const digest = this.digest.digest(this.keyCount);
     const write = store
       .writePartition({
@@ -259,6 +351,8 @@ export class PartitionMerger {
       digest,
       deadLetters,
       deadLetterCount: setAside,
+      lateRecords,
+      ...(watermarkMs !== undefined ? { watermarkMs } : {}),
     }));
   }
 

@@ -14,6 +14,10 @@ export interface PartitionWritten {
   readonly deadLetters: number;
   /** Its copy off the machine is a full one (absent when the run keeps no copies). */
   readonly full?: boolean;
+  /** Late records in the version's batches (a window with lateness). */
+  readonly lateRecords?: number;
+  /** The watermark after the version's last batch (a window with lateness; absent: none yet). */
+  readonly watermarkMs?: number;
 }
 
 /** Where a run sends its reports. */
@@ -69,6 +73,9 @@ export class RunReports {
     const { jobId, run } = this.start;
     const all = [...parts.values()];
     const copies = all.some((w) => w.full !== undefined);
+    // Every partition saw the same batch markers, so their watermarks agree.
+    const marks = all.flatMap((w) => (w.watermarkMs !== undefined ? [w.watermarkMs] : []));
+    const late = all.reduce((n, w) => n + (w.lateRecords ?? 0), 0);
     this.send({
       type: 'checkpoint-written',
       jobId,
@@ -80,6 +87,8 @@ export class RunReports {
       digests: all.map((w) => w.digest),
       deadLetters: all.reduce((n, w) => n + w.deadLetters, 0),
       ...(copies ? { fulls: all.map((w) => w.full === true) } : {}),
+      ...(marks.length > 0 ? { watermarkMs: Math.max(...marks) } : {}),
+      ...(late > 0 ? { lateRecords: late } : {}),
       from: this.workerId,
     });
   }

@@ -33,6 +33,7 @@ export function channelSubject(prefix: string, channel: Channel): string {
     case 'frames':
     case 'credits':
     case 'query':
+    case 'stats':
       return `${prefix}.${channel.kind}.${encodeToken('worker id', channel.workerId)}`;
   }
 }

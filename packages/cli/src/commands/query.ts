@@ -14,7 +14,7 @@ import {
 import { connectCluster } from '../cluster/connect.js';
 import { fetchJobInfo, openClusterResult } from '../cluster/remote-result.js';
 import { importJob } from '../job-loader.js';
-import { say } from '../report.js';
+import { say, watermarkText } from '../report.js';
 import { type ResultJob, writeJobResult } from '../result-output.js';
 import { openExistingStore, statePaths } from '../state-dir.js';
 
@@ -111,7 +111,9 @@ export async function queryCommand(options: QueryCommandOptions): Promise<void> 
 
 /** One line of `mrm versions`: the version id first. */
 function versionLine(v: VersionInfo): string {
-  return `${v.version}\t${new Date(v.createdAtMs).toISOString()}\tbatches=${v.batches}\trecords=${v.records}\tkeys=${v.keys}\t${v.label}\n`;
+  const late =
+    v.watermarkMs !== undefined ? `\twatermark=${watermarkText(v.watermarkMs)}\tlate=${v.lateRecords ?? 0}` : '';
+  return `${v.version}\t${new Date(v.createdAtMs).toISOString()}\tbatches=${v.batches}\trecords=${v.records}\tkeys=${v.keys}${late}\t${v.label}\n`;
 }
 
 /**
@@ -129,6 +131,8 @@ function versionJson(v: VersionInfo): string {
     records: v.records,
     base: v.base,
     label: v.label,
+    ...(v.watermarkMs !== undefined ? { watermark: watermarkText(v.watermarkMs), watermarkMs: v.watermarkMs } : {}),
+    ...(v.lateRecords !== undefined ? { lateRecords: v.lateRecords } : {}),
   })}\n`;
 }
 

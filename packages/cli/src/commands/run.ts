@@ -6,7 +6,7 @@ import { runEmbedded } from '../embedded-engine.js';
 import { followCommand } from '../follow-run.js';
 import { loadJob } from '../job-loader.js';
 import { ProgressBar } from '../progress.js';
-import { say, seconds, thousands } from '../report.js';
+import { lateNote, say, seconds, thousands } from '../report.js';
 import { writeJobResult } from '../result-output.js';
 import { saltSummary } from '../skew-text.js';
 import { ensureDirectory, statePaths } from '../state-dir.js';
@@ -54,6 +54,8 @@ export function summary(name: string, r: RunResult, ms: number): string {
   const skipped = r.sources.filter((s) => s.batches > 0 && s.included === 0).length;
   if (skipped > 0) parts.push(`${skipped} input${skipped === 1 ? '' : 's'} skipped`);
   if (r.skippedRecords > 0) parts.push(`${thousands(r.skippedRecords)} records skipped (malformed, or map threw)`);
+  const late = lateNote(r.lateRecords);
+  if (late !== '') parts.push(late);
   if (r.deadLetters > 0) {
     parts.push(
       `${thousands(r.deadLetters)} dead letter${r.deadLetters === 1 ? '' : 's'} (mrm dead-letters --job ${name})`,

@@ -2,6 +2,7 @@
 import { encodeApi, expectReply, type JobStatus, type StatusReply, type WorkerStatus } from '@mrm/core';
 import { connectCluster } from '../cluster/connect.js';
 import { statusJson } from '../cluster/status-json.js';
+import { watermarkText } from '../report.js';
 import { skewLines } from '../skew-text.js';
 
 /** Options of `mrm status`. */
@@ -30,7 +31,20 @@ function age(ms: number | undefined, now: number): string {
 
 function jobRows(jobs: readonly JobStatus[], now: number): string[][] {
   return [
-    ['JOB', 'NAME', 'STATE', 'BATCHES', 'LAG', 'RECORDS', 'DEAD', 'VERSIONS', 'SUBMITTED', 'ERROR'],
+    [
+      'JOB',
+      'NAME',
+      'STATE',
+      'BATCHES',
+      'LAG',
+      'RECORDS',
+      'DEAD',
+      'LATE',
+      'WATERMARK',
+      'VERSIONS',
+      'SUBMITTED',
+      'ERROR',
+    ],
     ...jobs.map((j) => [
       j.jobId,
       j.name,
@@ -39,6 +53,8 @@ function jobRows(jobs: readonly JobStatus[], now: number): string[][] {
       j.progress !== undefined ? String(j.progress.lagBatches) : '-',
       j.progress !== undefined ? String(j.progress.records) : '-',
       String(j.progress?.deadLetters ?? 0),
+      String(j.progress?.lateRecords ?? 0),
+      watermarkText(j.progress?.watermarkMs),
       j.versions !== undefined && j.versions.length > 0 ? `${j.versions[0]}–${j.versions.at(-1)}` : '-',
       age(j.submittedAtMs, now),
       j.error?.message ?? (j.stalled !== undefined ? `STALLED: ${j.stalled.message}` : ''),

@@ -17,7 +17,7 @@ import { connectCluster } from '../cluster/connect.js';
 import { shipInputs } from '../cluster/input-shipping.js';
 import { publishBundle } from '../cluster/job-shipping.js';
 import { loadJob } from '../job-loader.js';
-import { say, seconds, thousands } from '../report.js';
+import { lateNote, say, seconds, thousands } from '../report.js';
 import { writeClusterResult } from './query.js';
 
 /** Options of `mrm submit`. */
@@ -131,10 +131,12 @@ export async function submitCommand(jobPath: string, options: SubmitCommandOptio
     const ms = (status.finishedAtMs ?? 0) - (status.startedAtMs ?? 0);
     const versions = status.versions ?? [];
     const dead = status.progress?.deadLetters ?? 0;
+    const late = lateNote(status.progress?.lateRecords);
     const deadNote =
-      dead > 0
+      (late !== '' ? `, ${late}` : '') +
+      (dead > 0
         ? `, ${thousands(dead)} dead letter${dead === 1 ? '' : 's'} (mrm dead-letters --job ${loaded.job.name})`
-        : '';
+        : '');
     say(
       `${loaded.job.name}: ${thousands(status.progress?.records ?? 0)} records, ${thousands(status.progress?.totalBatches ?? 0)} batches${deadNote}, ${seconds(ms)} s${versions.length > 0 ? ` → version ${versions.at(-1)}` : ' → nothing new to merge'}`,
     );

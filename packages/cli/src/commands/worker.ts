@@ -1,12 +1,12 @@
 /** `mrm worker --role map|merge`: one worker in the foreground. */
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ErrorCode, MrmError, WorkerRole } from '@mrm/core';
+import { ErrorCode, encodeApi, MrmError, WorkerRole } from '@mrm/core';
 import { MapWorker, ThreadPoolMapExecutor } from '@mrm/map-worker';
 import { MergeWorker } from '@mrm/merge-worker';
 import { LmdbStateStore } from '@mrm/store-lmdb';
 import { type ClusterConnectOptions, clusterConnectOptions, connectCluster } from '../cluster/connect.js';
-import { startHeartbeatThread } from '../cluster/heartbeat-thread.js';
+import { DEFAULT_HEARTBEAT_INTERVAL_MS, startHeartbeatThread } from '../cluster/heartbeat-thread.js';
 import { InputCache } from '../cluster/input-shipping.js';
 import { clusterJobLoader, fetchBundle } from '../cluster/job-shipping.js';
 import { untilStopped } from '../cluster/lifecycle.js';
@@ -24,6 +24,8 @@ export interface WorkerCommandOptions extends ClusterConnectOptions, HttpCommand
   readonly state?: string;
   readonly id?: string;
   readonly threads?: number;
+  /** Milliseconds between heartbeats (default {@link DEFAULT_HEARTBEAT_INTERVAL_MS}). */
+  readonly heartbeatInterval?: number;
   readonly verbose?: boolean;
 }
 
@@ -97,8 +99,14 @@ export async function workerCommand(options: WorkerCommandOptions): Promise<void
     closers.unshift(() => (server as HttpServerHandle).close());
     logger.info('metrics ready', { url: `${server.url}/metrics` });
   }
+  // `mrm status` asks for counters as of now rather than showing those of the last beat.
+  const answersStats = transport.subscribe({ kind: 'stats', workerId: id }, (_payload, reply) =>
+    reply?.(encodeApi({ type: 'worker-stats-reply', stats: stats(), phase: phase() })),
+  );
+  closers.unshift(async () => answersStats.unsubscribe());
   // From a thread of its own: a busy main thread (user code, a long merge) still beats.
   const heartbeat = await startHeartbeatThread({
+    ...(options.heartbeatInterval !== undefined ? { intervalMs: options.heartbeatInterval } : {}),
     connect: clusterConnectOptions(options, `mrm-${id}`),
     workerId: id,
     role,

@@ -40,6 +40,10 @@ export interface RunSnapshot {
   readonly records: number;
   readonly lagBatches: number;
   readonly deadLetters: number;
+  /** A window with lateness: late records as of the latest committed version, in total. */
+  readonly lateRecords?: number;
+  /** A window with lateness: the watermark of the latest committed version. */
+  readonly watermarkMs?: number;
 }
 
 /** One run. `done` resolves with the committed versions. */
@@ -149,6 +153,7 @@ export class JobRun {
             onError: settings.onError,
             owners: this.owners,
             ...(ctx.leases !== undefined ? { copies: ctx.leases.plansFor(worker) } : {}),
+            ...(ctx.base?.watermarkMs !== undefined ? { watermarkMs: ctx.base.watermarkMs } : {}),
           }),
           `starting the run on merge worker ${worker}`,
         ),
@@ -228,15 +233,23 @@ export class JobRun {
     return out;
   }
 
+  /** Late records (all their windows final) in the versions committed so far by this run. */
+  get lateRecords(): number {
+    return this.committer.lateRecords;
+  }
+
   /** Progress for status reports. */
   snapshot(): RunSnapshot {
     const merged = this.merged.lowestUnmerged;
+    const latest = this.committer.versions.at(-1) ?? this.ctx.base;
     return {
       totalBatches: this.ctx.plan.batchIds.length,
       mergedBatches: merged,
       records: this.merged.records,
       lagBatches: Math.max(0, this.dispatcher.dispatchedBatches - merged),
       deadLetters: this.committer.deadLetters,
+      ...(latest?.lateRecords !== undefined ? { lateRecords: latest.lateRecords } : {}),
+      ...(latest?.watermarkMs !== undefined ? { watermarkMs: latest.watermarkMs } : {}),
     };
   }
 

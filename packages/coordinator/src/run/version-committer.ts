@@ -36,6 +36,7 @@ export class VersionCommitter {
   private readonly committedVersions: VersionInfo[] = [];
   private stopped = false;
   private deadLetterCount = 0;
+  private lateRecordCount = 0;
 
   constructor(
     private readonly ctx: JobRunContext,
@@ -55,6 +56,11 @@ export class VersionCommitter {
   /** Records and keys set aside as dead letters in the versions committed so far. */
   get deadLetters(): number {
     return this.deadLetterCount;
+  }
+
+  /** Late records (a window with lateness) in the versions committed so far. */
+  get lateRecords(): number {
+    return this.lateRecordCount;
   }
 
   /** Versions committed so far, in order. */
@@ -95,6 +101,9 @@ export class VersionCommitter {
     const prev = this.committedVersions.at(-1) ?? ctx.base;
     const incremental = ctx.job.incremental;
     const state = sumStateDigests(reports.flatMap((r) => r.digests));
+    const watermark = watermarkOf(reports, prev);
+    const late = reports.reduce((n, r) => n + (r.lateRecords ?? 0), 0);
+    const lateBefore = prev?.lateRecords;
     return {
       version,
       createdAtMs: ctx.clock.nowMs(),
@@ -105,6 +114,8 @@ export class VersionCommitter {
       label: `${ctx.jobId}: batches ${fromSeq + 1}–${throughSeq + 1} of ${ctx.plan.batchIds.length}`,
       hash: state.hash,
       bytes: state.bytes,
+      ...(watermark !== undefined ? { watermarkMs: watermark } : {}),
+      ...(lateBefore !== undefined || late > 0 ? { lateRecords: (lateBefore ?? 0) + late } : {}),
     };
   }
 
@@ -140,8 +151,19 @@ export class VersionCommitter {
     await commitIfNewer(ctx.store, ctx.job.name, info);
     await pruneVersions(ctx.store, ctx.job.name, ctx.settings.keepVersions);
     this.deadLetterCount += reports.reduce((n, r) => n + r.deadLetters, 0);
+    this.lateRecordCount += reports.reduce((n, r) => n + (r.lateRecords ?? 0), 0);
     this.committedVersions.push(info);
     ctx.metrics?.observe('mrm_commit_duration_seconds', (performance.now() - startedMs) / 1000, { job: ctx.job.name });
     this.events.committed(info, last);
   }
+}
+
+/**
+ * The watermark of a version: what its merge workers report (they agree: every partition saw the
+ * same batches), else the one before it (no event time in the version's batches).
+ */
+function watermarkOf(reports: readonly CheckpointWrittenMessage[], prev: VersionInfo | undefined): number | undefined {
+  let w = prev?.watermarkMs;
+  for (const r of reports) if (r.watermarkMs !== undefined && (w === undefined || r.watermarkMs > w)) w = r.watermarkMs;
+  return w;
 }

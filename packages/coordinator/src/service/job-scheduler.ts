@@ -18,6 +18,7 @@ import {
 import type { SourceFile } from '@mrm/input';
 import type { Coordinator, RunResult } from '../coordinator.js';
 import type { RunJobOptions } from '../run-settings.js';
+import { freshWorkerStats } from './fresh-worker-stats.js';
 import type { JobHistory } from './job-history.js';
 import { JobQueue } from './job-queue.js';
 import { JobWatchdog } from './job-watchdog.js';
@@ -109,7 +110,8 @@ export class JobScheduler {
   async statusReply(jobId?: string): Promise<Omit<StatusReply, 'v'>> {
     const jobs = jobId !== undefined ? [await this.jobStatus(jobId)].filter(isDefined) : await this.allJobs();
     if (jobId !== undefined && jobs.length === 0) throw new MrmError(ErrorCode.State, `no job with id '${jobId}'`);
-    const workers = this.registry.list().map((w) => {
+    const live = await freshWorkerStats(this.options.transport, this.registry.list());
+    const workers = live.map((w) => {
       const partitions: Record<string, number[]> = {};
       for (const [name, owners] of this.ownersByJob) {
         const mine = owners.flatMap((o, p) => (o === w.workerId ? [p] : []));

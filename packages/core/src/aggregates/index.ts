@@ -17,6 +17,7 @@
  * says otherwise (float rounding, approxDistinct's estimate, topK beyond its capacity).
  */
 import { declareAssociativeParts } from '../associativity.js';
+import { codeIdentityOf, declareCodeIdentity, describeArguments } from '../code-identity.js';
 import { approxDistinct } from './approx-distinct.js';
 import { count } from './count.js';
 import { distinct } from './distinct.js';
@@ -47,8 +48,20 @@ export const aggregates = {
 
 /**
  * The factory with every function it returns declared associative: salting may reduce a hot
- * key's values apart and merge the partials one after another (decisions/0016).
+ * key's values apart and merge the partials one after another (decisions/0016). Each function
+ * also carries what it was made from (`topK([5])`), which its source text does not show.
  */
 function associative<F extends (...args: never[]) => object>(factory: F): F {
-  return ((...args: Parameters<F>) => declareAssociativeParts(factory(...args))) as F;
+  return ((...args: Parameters<F>) => {
+    const parts = factory(...args) as Record<string, unknown>;
+    const identity = `${factory.name}(${describeArguments(args)})`;
+    for (const [name, fn] of Object.entries(parts)) {
+      if (typeof fn !== 'function') continue;
+      const known = codeIdentityOf(fn);
+      // A function shared by calls with other arguments gets a wrapper of its own to label.
+      const own = known === undefined || known === identity ? fn : (...a: unknown[]) => fn(...a);
+      parts[name] = declareCodeIdentity(own as (...a: never[]) => unknown, identity);
+    }
+    return declareAssociativeParts(parts);
+  }) as F;
 }

@@ -46,6 +46,13 @@ export interface VersionInfo {
   readonly hash?: string;
   /** Bytes of the state as of this version (keys' canonical UTF-8 bytes plus encoded values). */
   readonly bytes?: number;
+  /**
+   * A windowed job with allowed lateness: the watermark after the version's last batch (ms since
+   * the epoch; windows ending at or before it are final). Absent before any event time.
+   */
+  readonly watermarkMs?: number;
+  /** A windowed job with allowed lateness: late records (not merged) as of this version, in total. */
+  readonly lateRecords?: number;
 }
 
 /** The writes of one partition at one version. */

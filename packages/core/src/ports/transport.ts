@@ -29,6 +29,8 @@ export type Channel =
   | { readonly kind: 'credits'; readonly workerId: string }
   /** Queries answered by one merge worker. */
   | { readonly kind: 'query'; readonly workerId: string }
+  /** Fresh counters asked of one worker's process (API encoding; heartbeats carry them too, later). */
+  | { readonly kind: 'stats'; readonly workerId: string }
   /** Broadcast to every worker. */
   | { readonly kind: 'broadcast' }
   /** Progress events of one job (anyone may listen). */
