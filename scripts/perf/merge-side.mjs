@@ -1,40 +1,20 @@
 // Single-thread CPU of the merge side (decode, buffer, reduce+merge, checkpoint) for one file, 8 times.
 // node scripts/perf/merge-side.mjs <file.txt> [batchLines=50000]
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { wordcountProbe } from './wordcount-probe.mjs';
 
-const root =
-  process.argv.find((a) => a.startsWith('--packages='))?.slice(11) ??
-  new URL('../../packages', import.meta.url).pathname;
-const { BatchCollector } = await import(`${root}/map-worker/dist/index.js`);
-const { forEachRecord } = await import(`${root}/input/dist/index.js`);
-const { resolveJob, aggregates, decodeMessage } = await import(`${root}/core/dist/index.js`);
+const { root, core, input, job, batches, newCollector, cpu } = await wordcountProbe();
+const { forEachRecord } = input;
+const { decodeMessage } = core;
 const mw = await import(`${root}/merge-worker/dist/partition-merger.js`);
 const { ValueBuffer } = await import(`${root}/merge-worker/dist/value-buffer.js`);
 const { LmdbStateStore } = await import(`${root}/store-lmdb/dist/index.js`);
-const file = process.argv[2];
-const batchLines = +(process.argv[3] ?? 50000);
-const text = readFileSync(file, 'utf8');
-const WORD = /[A-Za-z]+/g;
-const job = resolveJob({
-  name: 'wc',
-  map(line, emit) {
-    for (const w of line.match(WORD) ?? []) emit(w, 1);
-  },
-  ...aggregates.sum(),
-});
-const lines = text.split('\n');
-const batches = [];
-for (let i = 0; i < lines.length; i += batchLines) batches.push(lines.slice(i, i + batchLines).join('\n'));
 const outs = batches.map((b) => {
-  const c = new BatchCollector(job);
+  const c = newCollector();
   forEachRecord(b, 'lines', 1, 'x', (r) => job.map(r, c.emit, {}));
   return c.finish({ jobId: 'j', run: 1, seq: 0, attempt: 0, from: 'm' }, 16, 0, 512 * 1024);
 });
-const cpu = () => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1e6;
-};
 rmSync(`${tmpdir()}/mrm-merge-side-store`, { recursive: true, force: true });
 const store = await LmdbStateStore.open({ path: `${tmpdir()}/mrm-merge-side-store` });
 const mergers = [];

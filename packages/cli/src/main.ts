@@ -14,7 +14,7 @@ import {
 } from '@mrm/coordinator/defaults';
 import { Command, Option } from 'commander';
 import { DEFAULT_HEARTBEAT_INTERVAL_MS } from './cluster/heartbeat-thread.js';
-import { oneOf, port, positiveInt, positiveNumber, saltMode, versionsToKeep } from './options.js';
+import { natsNodes, oneOf, port, positiveInt, positiveNumber, saltMode, versionsToKeep } from './options.js';
 import { reportError } from './report.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
@@ -39,8 +39,8 @@ const RESET_HELP = "start the job's state over: delete its versions first";
 const ALLOW_CODE_CHANGE_HELP = 'merge into state that other code of the job built (see docs/job-api.md)';
 
 /**
- * NATS login and TLS flags of every command that talks to a cluster (each also read from its
- * MRM_NATS_* environment variable).
+ * NATS login, TLS and replica flags of every command that talks to a cluster (each also read from
+ * its MRM_NATS_* environment variable).
  */
 function natsSecurityOptions(command: Command): Command {
   return command
@@ -50,7 +50,12 @@ function natsSecurityOptions(command: Command): Command {
     .option('--nats-token <token>', 'NATS token ($MRM_NATS_TOKEN)')
     .option('--nats-tls-ca <file>', 'CA certificate (PEM) to trust for NATS over TLS ($MRM_NATS_TLS_CA)')
     .option('--nats-tls-cert <file>', 'client certificate (PEM) for NATS mutual TLS ($MRM_NATS_TLS_CERT)')
-    .option('--nats-tls-key <file>', 'key (PEM) of the client certificate ($MRM_NATS_TLS_KEY)');
+    .option('--nats-tls-key <file>', 'key (PEM) of the client certificate ($MRM_NATS_TLS_KEY)')
+    .option(
+      '--nats-replicas <n>',
+      'JetStream replicas of the buckets and streams it creates (default: 3 on a NATS cluster, else 1; $MRM_NATS_REPLICAS)',
+      positiveInt,
+    );
 }
 
 /** HTTP flags of processes that serve metrics (and, on the coordinator, the API and dashboard). */
@@ -160,6 +165,7 @@ export function buildProgram(): Command {
     .option('--nats-user <user>', "the cluster's nats-server requires this user (with --nats-pass)")
     .option('--nats-pass <password>', 'password of --nats-user')
     .option('--nats-token <token>', "the cluster's nats-server requires this token")
+    .option('--nats-nodes <n>', 'nats-servers: 1, or a JetStream cluster of 3 or 5 (replicas 3)', natsNodes, 1)
     .option('--http-token <token>', 'bearer token of the dashboard and every /metrics ($MRM_HTTP_TOKEN)')
     .action(async (opts) => (await import('./commands/up.js')).upCommand(opts));
 

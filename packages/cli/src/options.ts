@@ -58,3 +58,11 @@ export function port(value: string): number {
   }
   return n;
 }
+
+/** `mrm up --nats-nodes`: 1, 3 or 5 (a JetStream cluster needs a majority alive: an odd count). */
+export function natsNodes(value: string): number {
+  if (!['1', '3', '5'].includes(value.trim())) {
+    throw new InvalidArgumentError(`'${value}' is not 1, 3 or 5 (a NATS cluster needs an odd number of nodes).`);
+  }
+  return Number(value);
+}

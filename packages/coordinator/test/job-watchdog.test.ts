@@ -41,17 +41,17 @@ const progress = (mergedBatches: number): JobProgress => ({
   lagBatches: 2,
 });
 
+/** A watchdog on a manual clock, with what it logs and the gauges it sets. */
+function watchdog(stallMs: number, phaseOf: (workerId: string) => string | undefined = () => undefined) {
+  const clock = manualClock();
+  const r = recorder();
+  const dog = new JobWatchdog({ clock, stallMs, logger: r.logger, metrics: r.metrics, phaseOf });
+  return { clock, r, dog };
+}
+
 describe('JobWatchdog', () => {
   it('names the worker a job waits for and its phase once the job makes no progress for the set time', () => {
-    const clock = manualClock();
-    const r = recorder();
-    const dog = new JobWatchdog({
-      clock,
-      stallMs: 5_000,
-      logger: r.logger,
-      metrics: r.metrics,
-      phaseOf: (id) => (id === 'merge-2' ? 'checkpointing wordcount' : undefined),
-    });
+    const { clock, r, dog } = watchdog(5_000, (id) => (id === 'merge-2' ? 'checkpointing wordcount' : undefined));
     expect(dog.check(job(progress(3)))).toBeUndefined();
     clock.advance(4_999);
     expect(dog.check(job(progress(3)))).toBeUndefined();
@@ -76,15 +76,7 @@ describe('JobWatchdog', () => {
   });
 
   it('says so when it cannot name a worker, and forgets a job that ended', () => {
-    const clock = manualClock();
-    const r = recorder();
-    const dog = new JobWatchdog({
-      clock,
-      stallMs: 100,
-      logger: r.logger,
-      metrics: r.metrics,
-      phaseOf: () => undefined,
-    });
+    const { clock, r, dog } = watchdog(100);
     dog.check(job(progress(0), []));
     clock.advance(200);
     expect(dog.check(job(progress(0), []))?.message).toMatch(/not started on the workers yet/);
@@ -93,15 +85,7 @@ describe('JobWatchdog', () => {
   });
 
   it('reports a worker without heartbeats as such', () => {
-    const clock = manualClock();
-    const r = recorder();
-    const dog = new JobWatchdog({
-      clock,
-      stallMs: 100,
-      logger: r.logger,
-      metrics: r.metrics,
-      phaseOf: () => undefined,
-    });
+    const { clock, r, dog } = watchdog(100);
     dog.check(job(progress(1)));
     clock.advance(100);
     const stall = dog.check(job(progress(1)));

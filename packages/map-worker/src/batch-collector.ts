@@ -44,6 +44,8 @@ export interface FrameHeader {
 export class BatchCollector {
   /** String keys the thread has seen, with this batch's values by id (see key-table.ts). */
   private readonly table: KeyTable;
+  /** True until this batch gave its key table back ({@link release}): it gives it back once. */
+  private holdsTable = true;
   /** String keys the table does not take (possibly too long), by their raw value. */
   private readonly byString = new Map<string, unknown[]>();
   /** Other keys by canonical form. */
@@ -170,6 +172,18 @@ export class BatchCollector {
   }
 
   /**
+   * Gives the key table back (`finish` does; call it after a batch that failed before). Only the
+   * first call releases: once given back, the thread's table may already collect another batch
+   * (an async `map` awaits while this batch's output waits for credit), and releasing it again
+   * would wipe that batch's values.
+   */
+  release(): void {
+    if (!this.holdsTable) return;
+    this.holdsTable = false;
+    this.table.release();
+  }
+
+  /**
    * Combines, partitions and encodes. Returns one entry per partition (also empty ones: every
    * partition gets its batch-end marker). A `router` salts hot keys; `heavy` counts the pairs
    * each key pushes. Releases the key table.
@@ -211,7 +225,7 @@ export class BatchCollector {
         } else add(table.keys[id] as string, ck, home, folding ? [value] : (value as unknown[]));
       }
     } finally {
-      table.release();
+      this.release();
     }
     for (const [key, values] of this.byString) {
       const ck = canonicalKey(key);

@@ -85,7 +85,10 @@ export class KeyTable {
     if (this.canonical.length > this.limits.keys || this.chars > this.limits.chars) this.clear();
   }
 
-  /** Ends the batch: every touched id back to no value. */
+  /**
+   * Ends the batch: every touched id back to no value. Once per {@link acquire}: a second call
+   * would wipe the values of whichever batch took the table since (BatchCollector.release guards).
+   */
   release(): void {
     for (const id of this.touched) this.values[id] = NO_VALUE;
     this.touched = [];

@@ -52,13 +52,13 @@ export async function runMapTask(
   let skipped = 0;
   const salting = new TaskSalting(task, job);
   for await (const batch of readSplitBatches(split, signal)) {
-    const table = acquireKeyTable(job);
+    const collector = new BatchCollector(job, acquireKeyTable(job), task.onError);
     try {
-      const collector = new BatchCollector(job, table, task.onError);
       records += await mapBatch(task, workerId, batch, { job, collector, salting }, onBatch, () => skipped++);
     } finally {
-      // After a failed batch the table is released here (finish releases it otherwise).
-      if (table.busy) table.release();
+      // After a failed batch the table is given back here (finish gave it back otherwise, and
+      // another batch may hold it by now: only the collector knows whether it still has it).
+      collector.release();
     }
   }
   return { records, skipped, ...salting.report() };

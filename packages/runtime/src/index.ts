@@ -17,4 +17,6 @@ export { MemorySpillArea } from './memory-spill-area.js';
 export { MemoryStateStore } from './memory-state-store.js';
 export type { MemoryBusOptions } from './memory-transport.js';
 export { DEFAULT_MEMORY_MAX_PAYLOAD_BYTES, MemoryBus, MemoryTransport } from './memory-transport.js';
-export { findNatsServer, freePort } from './nats-server-binary.js';
+export { findNatsServer, freePort, freePorts } from './nats-server-binary.js';
+export type { NatsClusterNodeConfig, NatsServerConfigOptions } from './nats-server-config.js';
+export { NATS_META_LEADER_PATTERN, natsServerConfig } from './nats-server-config.js';

@@ -49,3 +49,10 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/** `n` free loopback ports, all different (each is released before the next is asked for). */
+export async function freePorts(n: number): Promise<number[]> {
+  const ports = new Set<number>();
+  while (ports.size < n) ports.add(await freePort());
+  return [...ports];
+}

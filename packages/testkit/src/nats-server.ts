@@ -65,14 +65,12 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   }
   const ownsStoreDir = options.jetstream === true && options.storeDir === undefined;
   const storeDir = options.jetstream ? (options.storeDir ?? mkdtempSync(join(tmpdir(), 'mrm-nats-'))) : undefined;
-  if (ownsStoreDir && storeDir !== undefined) ownedStoreDirs.add(storeDir);
+  if (ownsStoreDir && storeDir !== undefined) ownStoreDir(storeDir);
   const args = ['-a', '127.0.0.1', '-p', String(port), ...(storeDir === undefined ? [] : ['-js', '-sd', storeDir])];
   const readyTimeoutMs = options.readyTimeoutMs ?? 10_000;
 
   const removeStoreDir = (): void => {
-    if (!ownsStoreDir || storeDir === undefined) return;
-    rmSync(storeDir, { recursive: true, force: true });
-    ownedStoreDirs.delete(storeDir);
+    if (ownsStoreDir && storeDir !== undefined) removeOwnedStoreDir(storeDir);
   };
   let child: ChildProcess;
   try {
@@ -99,8 +97,16 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   };
 }
 
-/** Spawns the server and waits for its "Server is ready" line (it logs to stderr). */
-function launch(binary: string, args: readonly string[], readyTimeoutMs: number): Promise<ChildProcess> {
+/**
+ * Spawns the server and waits for its "Server is ready" line (it logs to stderr), or for
+ * `readyPattern` (a cluster node: its metadata leader line) when given.
+ */
+export function launch(
+  binary: string,
+  args: readonly string[],
+  readyTimeoutMs: number,
+  readyPattern: RegExp = /Server is ready/,
+): Promise<ChildProcess> {
   installExitHook();
   return new Promise((resolve, reject) => {
     const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -115,7 +121,7 @@ function launch(binary: string, args: readonly string[], readyTimeoutMs: number)
     const timer = setTimeout(() => fail(`was not ready after ${readyTimeoutMs} ms`), readyTimeoutMs);
     const onData = (chunk: Buffer): void => {
       log += chunk.toString('utf8');
-      if (log.includes('Server is ready')) {
+      if (readyPattern.test(log)) {
         clearTimeout(timer);
         child.off('exit', onEarlyExit);
         child.stderr?.off('data', onData);
@@ -134,7 +140,7 @@ function launch(binary: string, args: readonly string[], readyTimeoutMs: number)
 }
 
 /** Terminates a server (SIGTERM, then SIGKILL after a grace period) and waits for the exit. */
-function kill(child: ChildProcess): Promise<void> {
+export function kill(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) {
     running.delete(child);
     return Promise.resolve();
@@ -148,6 +154,17 @@ function kill(child: ChildProcess): Promise<void> {
     });
     child.kill('SIGTERM');
   });
+}
+
+/** Records a directory to remove when the test process exits, should the test not remove it. */
+export function ownStoreDir(dir: string): void {
+  ownedStoreDirs.add(dir);
+}
+
+/** Removes a directory {@link ownStoreDir} recorded, and forgets it. */
+export function removeOwnedStoreDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+  ownedStoreDirs.delete(dir);
 }
 
 /**

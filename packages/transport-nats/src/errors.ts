@@ -18,12 +18,26 @@ export function isWrongLastSequence(error: unknown): boolean {
   );
 }
 
-/** True when a request found nobody subscribed to its subject. */
+/**
+ * True when a request found nobody subscribed to its subject, also when JetStream's client
+ * reports that as "jetstream is not enabled" (a stream without a leader answers nobody).
+ */
 export function isNoResponders(error: unknown): boolean {
-  return (
-    error instanceof errors.NoRespondersError ||
-    (error instanceof errors.RequestError && error.cause instanceof errors.NoRespondersError)
-  );
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (e instanceof errors.NoRespondersError) return true;
+  }
+  return false;
+}
+
+/** HTTP-like status of JetStream's "temporarily unavailable" answers (no leader, no quorum). */
+const UNAVAILABLE_STATUS = 503;
+
+/**
+ * True when JetStream could not take a request at all, so it was not applied: nobody answered
+ * (no leader, a server restarting), or JetStream answered "unavailable" (503).
+ */
+export function isUnavailable(error: unknown): boolean {
+  return isNoResponders(error) || (error instanceof JetStreamApiError && error.status === UNAVAILABLE_STATUS);
 }
 
 /** True when a request waited longer than its timeout. */

@@ -16,7 +16,7 @@ export { NatsStreamLog } from './nats-stream-log.js';
 export type { StateListener } from './nats-transport.js';
 export { NatsTransport } from './nats-transport.js';
 export type { NatsSecurityOptions, NatsTransportOptions, ResolvedNatsTransportOptions } from './options.js';
-export { DEFAULT_NATS_PREFIX, resolveNatsTransportOptions } from './options.js';
+export { DEFAULT_NATS_PREFIX, defaultReplicas, resolveNatsTransportOptions } from './options.js';
 export {
   blobBucketName,
   channelSubject,

@@ -9,6 +9,7 @@ import type { ObjectStore } from '@nats-io/obj';
 import { transportError } from './errors.js';
 import type { AssertOpen } from './nats-kv.js';
 import { owned } from './owned.js';
+import { type KeepTrying, retried } from './retry.js';
 
 /** Opens the object store on first use (and again after a failed attempt). */
 export type OpenObjectStore = () => Promise<ObjectStore>;
@@ -17,10 +18,17 @@ export type OpenObjectStore = () => Promise<ObjectStore>;
 export class NatsBlobStore implements BlobStore {
   readonly #open: OpenObjectStore;
   readonly #assertOpen: AssertOpen;
+  readonly #keepTrying: KeepTrying;
 
-  constructor(open: OpenObjectStore, assertOpen: AssertOpen) {
+  constructor(open: OpenObjectStore, assertOpen: AssertOpen, keepTrying: KeepTrying) {
     this.#open = open;
     this.#assertOpen = assertOpen;
+    this.#keepTrying = keepTrying;
+  }
+
+  /** Reads and writes of whole blobs by name are idempotent: tried again through a fail-over. */
+  #retried<T>(op: () => Promise<T>): Promise<T> {
+    return retried('idempotent', op, this.#keepTrying);
   }
 
   async put(name: string, data: Uint8Array): Promise<void> {
@@ -28,7 +36,7 @@ export class NatsBlobStore implements BlobStore {
     checkName(name);
     try {
       // putBlob reads `data` while it publishes chunks: a copy keeps the caller free to reuse it.
-      await (await this.#open()).putBlob({ name }, data.slice());
+      await this.#retried(async () => (await this.#open()).putBlob({ name }, data.slice()));
     } catch (error) {
       throw transportError(`cannot put blob '${name}'`, error);
     }
@@ -38,7 +46,7 @@ export class NatsBlobStore implements BlobStore {
     this.#assertOpen('blobs.get');
     checkName(name);
     try {
-      const data = await (await this.#open()).getBlob(name);
+      const data = await this.#retried(async () => (await this.#open()).getBlob(name));
       return data === null ? undefined : owned(data);
     } catch (error) {
       throw transportError(`cannot get blob '${name}'`, error);
@@ -49,7 +57,7 @@ export class NatsBlobStore implements BlobStore {
     this.#assertOpen('blobs.has');
     checkName(name);
     try {
-      const info = await (await this.#open()).info(name);
+      const info = await this.#retried(async () => (await this.#open()).info(name));
       return info !== null && !info.deleted;
     } catch (error) {
       throw transportError(`cannot look up blob '${name}'`, error);
@@ -60,7 +68,7 @@ export class NatsBlobStore implements BlobStore {
     this.#assertOpen('blobs.delete');
     checkName(name);
     try {
-      await (await this.#open()).delete(name);
+      await this.#retried(async () => (await this.#open()).delete(name));
     } catch (error) {
       throw transportError(`cannot delete blob '${name}'`, error);
     }

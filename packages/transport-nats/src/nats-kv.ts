@@ -1,32 +1,16 @@
 /**
  * A {@link KeyValueBucket} on a JetStream KV bucket (history 1, file storage). Revisions are the
  * stream sequence, so they grow with every write to the bucket; create and update are JetStream's
- * expected-last-sequence checks, so exactly one of two racing writers wins.
+ * expected-last-sequence checks, so exactly one of two racing writers wins. Every operation is
+ * tried again while JetStream is briefly unavailable (retry.ts); reads and idempotent writes also
+ * after a timeout, compare-and-set writes only when surely not applied.
  */
 import type { KeyValueBucket, KeyValueEntry } from '@mrm/core';
 import { ErrorCode, MrmError } from '@mrm/core';
 import type { KV } from '@nats-io/kv';
-import { isNoResponders, isTimeout, isWrongLastSequence, transportError } from './errors.js';
+import { isWrongLastSequence, transportError } from './errors.js';
+import { type KeepTrying, type RetryWhen, retried } from './retry.js';
 import { decodeKvKey, encodeKvKey } from './subjects.js';
-
-/**
- * Attempts of an operation that may be repeated safely (a read, an unconditional put) when
- * JetStream does not answer: right after a server restart it takes a moment to be ready again.
- */
-const RETRY_ATTEMPTS = 5;
-const RETRY_FIRST_DELAY_MS = 250;
-
-/** Runs `op`, again after a pause while it times out or finds no responder; bounded. */
-async function retried<T>(op: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await op();
-    } catch (error) {
-      if (attempt >= RETRY_ATTEMPTS || !(isTimeout(error) || isNoResponders(error))) throw error;
-      await new Promise((resolve) => setTimeout(resolve, RETRY_FIRST_DELAY_MS * 2 ** (attempt - 1)));
-    }
-  }
-}
 
 /** Checks done before every operation: "is the transport still open?". */
 export type AssertOpen = (operation: string) => void;
@@ -36,19 +20,24 @@ export class NatsKeyValueBucket implements KeyValueBucket {
   readonly #kv: KV;
   readonly #name: string;
   readonly #assertOpen: AssertOpen;
+  readonly #keepTrying: KeepTrying;
 
-  /** Wraps an opened bucket; `name` is the port's name (for messages), not the NATS one. */
-  constructor(kv: KV, name: string, assertOpen: AssertOpen) {
+  /**
+   * Wraps an opened bucket; `name` is the port's name (for messages), not the NATS one;
+   * `keepTrying` tells whether an operation may be tried again ({@link retried}).
+   */
+  constructor(kv: KV, name: string, assertOpen: AssertOpen, keepTrying: KeepTrying) {
     this.#kv = kv;
     this.#name = name;
     this.#assertOpen = assertOpen;
+    this.#keepTrying = keepTrying;
   }
 
   async get(key: string): Promise<KeyValueEntry | undefined> {
     this.#assertOpen('kv.get');
     const encoded = encodeKvKey(key);
     try {
-      const entry = await retried(() => this.#kv.get(encoded));
+      const entry = await this.#retried('idempotent', () => this.#kv.get(encoded));
       // Deletes are markers with an operation, not absences.
       if (entry === null || entry.operation !== 'PUT') return undefined;
       return { key, value: entry.value.slice(), revision: entry.revision };
@@ -61,7 +50,7 @@ export class NatsKeyValueBucket implements KeyValueBucket {
     this.#assertOpen('kv.put');
     const encoded = encodeKvKey(key);
     try {
-      return await retried(() => this.#kv.put(encoded, value.slice()));
+      return await this.#retried('idempotent', () => this.#kv.put(encoded, value.slice()));
     } catch (error) {
       throw transportError(`cannot put kv key '${key}' in bucket '${this.#name}'`, error);
     }
@@ -71,7 +60,7 @@ export class NatsKeyValueBucket implements KeyValueBucket {
     this.#assertOpen('kv.create');
     const encoded = encodeKvKey(key);
     try {
-      return await this.#kv.create(encoded, value.slice());
+      return await this.#retried('unapplied', () => this.#kv.create(encoded, value.slice()));
     } catch (error) {
       if (isWrongLastSequence(error)) {
         throw this.#conflict(`kv key '${key}' already exists in bucket '${this.#name}'`, key, error);
@@ -87,7 +76,7 @@ export class NatsKeyValueBucket implements KeyValueBucket {
     // nats.js refuses revision 0 (it means "create"); no entry is ever at a revision below 1.
     if (!Number.isInteger(revision) || revision <= 0) throw this.#conflict(stale, key);
     try {
-      return await this.#kv.update(encoded, value.slice(), revision);
+      return await this.#retried('unapplied', () => this.#kv.update(encoded, value.slice(), revision));
     } catch (error) {
       if (isWrongLastSequence(error)) throw this.#conflict(stale, key, error);
       throw transportError(`cannot update kv key '${key}' in bucket '${this.#name}'`, error);
@@ -98,7 +87,7 @@ export class NatsKeyValueBucket implements KeyValueBucket {
     this.#assertOpen('kv.delete');
     const encoded = encodeKvKey(key);
     try {
-      await this.#kv.delete(encoded);
+      await this.#retried('idempotent', () => this.#kv.delete(encoded));
     } catch (error) {
       throw transportError(`cannot delete kv key '${key}' from bucket '${this.#name}'`, error);
     }
@@ -108,7 +97,7 @@ export class NatsKeyValueBucket implements KeyValueBucket {
     this.#assertOpen('kv.keys');
     try {
       // Encoded keys are single tokens, so a subject filter cannot express "starts with": filter here.
-      return await retried(async () => {
+      return await this.#retried('idempotent', async () => {
         const keys: string[] = [];
         for await (const encoded of await this.#kv.keys()) {
           const key = decodeKvKey(encoded);
@@ -119,6 +108,11 @@ export class NatsKeyValueBucket implements KeyValueBucket {
     } catch (error) {
       throw transportError(`cannot list the keys of bucket '${this.#name}'`, error);
     }
+  }
+
+  /** Runs `op` with {@link retried} while JetStream is briefly unavailable. */
+  #retried<T>(when: RetryWhen, op: () => Promise<T>): Promise<T> {
+    return retried(when, op, this.#keepTrying);
   }
 
   #conflict(message: string, key: string, cause?: unknown): MrmError {

@@ -35,7 +35,11 @@ function checkSubject(subject: string): void {
 export class NatsStreamLog implements StreamLog {
   #jsm: Promise<JetStreamManager> | undefined;
 
-  constructor(private readonly nc: NatsConnection) {}
+  /** `replicas` gives the JetStream replicas of a stream this log creates (default 1). */
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly replicas: () => number = () => 1,
+  ) {}
 
   #manager(): Promise<JetStreamManager> {
     this.#jsm ??= jetstreamManager(this.nc).catch((e: unknown) => {
@@ -52,7 +56,7 @@ export class NatsStreamLog implements StreamLog {
     try {
       await jsm.streams.info(name);
     } catch {
-      await jsm.streams.add({ name, subjects: [subject] }).catch(async (e: unknown) => {
+      await jsm.streams.add({ name, subjects: [subject], num_replicas: this.replicas() }).catch(async (e: unknown) => {
         // Created meanwhile by another process: fine.
         if ((await jsm.streams.info(name).catch(() => undefined)) === undefined) throw e;
       });

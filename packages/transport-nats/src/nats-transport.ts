@@ -32,11 +32,13 @@ import { NatsBlobStore } from './nats-blobs.js';
 import { NatsKeyValueBucket } from './nats-kv.js';
 import { NatsStreamLog } from './nats-stream-log.js';
 import {
+  defaultReplicas,
   type NatsTransportOptions,
   type ResolvedNatsTransportOptions,
   resolveNatsTransportOptions,
 } from './options.js';
 import { owned } from './owned.js';
+import { retried } from './retry.js';
 import { connectionSecurity } from './security.js';
 import { blobBucketName, channelSubject, describeChannel, kvBucketName } from './subjects.js';
 
@@ -72,12 +74,15 @@ export class NatsTransport implements Transport {
     if (this.#state === 'closed') throw new MrmError(ErrorCode.Transport, `cannot ${operation}: transport is closed`);
   };
 
+  /** Whether a JetStream operation may be tried again: open, and on a server with JetStream. */
+  readonly #keepTrying = (): boolean => this.#state !== 'closed' && this.#nc.info?.jetstream === true;
+
   private constructor(nc: NatsConnection, options: ResolvedNatsTransportOptions) {
     this.#nc = nc;
     this.options = options;
     this.#logger = options.logger.child({ component: 'nats-transport' });
     this.#initialMaxPayloadBytes = nc.info?.max_payload ?? 1024 * 1024;
-    this.blobs = new NatsBlobStore(() => this.#openObjectStore(), this.#assertOpen);
+    this.blobs = new NatsBlobStore(() => this.#openObjectStore(), this.#assertOpen, this.#keepTrying);
     this.#watchStatus().catch((error: unknown) =>
       this.#logger.warn('nats status stream ended', { error: errorMessage(error) }),
     );
@@ -118,8 +123,16 @@ export class NatsTransport implements Transport {
   #streams: NatsStreamLog | undefined;
   /** Input streams of streaming jobs (JetStream), on this connection. */
   get streams(): NatsStreamLog {
-    this.#streams ??= new NatsStreamLog(this.#nc);
+    this.#streams ??= new NatsStreamLog(this.#nc, () => this.replicas);
     return this.#streams;
+  }
+
+  /**
+   * JetStream replicas of the streams, KV buckets and object store this transport creates: the
+   * option, else {@link defaultReplicas} from the server it is connected to now.
+   */
+  get replicas(): number {
+    return this.options.replicas ?? defaultReplicas(this.#nc.info, this.options.servers.length);
   }
 
   /** The server's max_payload (read again after a reconnect, in case the server changed). */
@@ -220,11 +233,12 @@ export class NatsTransport implements Transport {
     const ttlMs = options.ttlMs ?? 0;
     this.#kvm ??= new Kvm(this.#nc);
     const kvm = this.#kvm;
-    const open = () => kvm.create(bucket, { history: 1, ...(ttlMs > 0 ? { ttl: ttlMs } : {}) });
+    const replicas = this.replicas;
+    const open = () => kvm.create(bucket, { history: 1, replicas, ...(ttlMs > 0 ? { ttl: ttlMs } : {}) });
     try {
       // Two processes creating the same bucket at once: the loser's "stream exists" is resolved by opening.
-      const kv = await open().catch(open);
-      return new NatsKeyValueBucket(kv, name, this.#assertOpen);
+      const kv = await retried('idempotent', () => open().catch(open), this.#keepTrying);
+      return new NatsKeyValueBucket(kv, name, this.#assertOpen, this.#keepTrying);
     } catch (error) {
       throw transportError(`cannot open kv bucket '${name}' (JetStream ${bucket})`, error);
     }
@@ -309,7 +323,12 @@ export class NatsTransport implements Transport {
     if (this.#objectStore === undefined) {
       const bucket = blobBucketName(this.options.prefix);
       const objm = new Objm(this.#nc);
-      const attempt = objm.create(bucket).catch(() => objm.create(bucket));
+      const options = { replicas: this.replicas };
+      const attempt = retried(
+        'idempotent',
+        () => objm.create(bucket, options).catch(() => objm.create(bucket, options)),
+        this.#keepTrying,
+      );
       this.#objectStore = attempt;
       attempt.catch(() => {
         // Let the next call try again (JetStream may come back, or was still starting).

@@ -20,6 +20,13 @@ export interface NatsTransportOptions {
   readonly logger?: Logger;
   /** How to authenticate and encrypt; default none. */
   readonly security?: NatsSecurityOptions;
+  /**
+   * Copies JetStream keeps of every stream, KV bucket and object store this transport creates
+   * (1 to 5). Default: 3 when the server is a node of a cluster of three or more, else the
+   * cluster's size (1 for a server alone); see {@link defaultReplicas}. A bucket that already
+   * exists keeps the replicas it was created with.
+   */
+  readonly replicas?: number;
 }
 
 /** Credentials and TLS of a NATS connection (files are read when connecting). */
@@ -46,6 +53,8 @@ export interface ResolvedNatsTransportOptions {
   readonly reconnectWaitMs: number;
   readonly logger: Logger;
   readonly security: NatsSecurityOptions;
+  /** Undefined: from the server, when a bucket is created ({@link defaultReplicas}). */
+  readonly replicas: number | undefined;
 }
 
 /** The default subject prefix. */
@@ -77,7 +86,35 @@ export function resolveNatsTransportOptions(options: NatsTransportOptions): Reso
     reconnectWaitMs: positive('reconnectWaitMs', options.reconnectWaitMs ?? 1_000),
     logger: options.logger ?? silentLogger,
     security: resolveSecurity(options.security ?? {}),
+    replicas: options.replicas === undefined ? undefined : replicas(options.replicas),
   };
+}
+
+/** Most replicas JetStream allows for a stream. */
+const MAX_REPLICAS = 5;
+
+function replicas(value: number): number {
+  if (!Number.isInteger(value) || value < 1 || value > MAX_REPLICAS) {
+    throw new MrmError(
+      ErrorCode.BadOption,
+      `NATS replicas must be a whole number from 1 to ${MAX_REPLICAS}, got ${value}`,
+    );
+  }
+  return value;
+}
+
+/**
+ * The replicas of a bucket when none were asked for: as many as the cluster has servers, at most
+ * 3 (a majority of 3 survives the loss of one). The cluster's size is what the connected server
+ * advertises (`connect_urls`: every node's client URL) or the URLs the client was given, whichever
+ * is larger; a server that is no node of a cluster means 1.
+ */
+export function defaultReplicas(
+  info: { readonly cluster?: string; readonly connect_urls?: readonly string[] } | undefined,
+  givenServers: number,
+): number {
+  if (info?.cluster === undefined || info.cluster === '') return 1;
+  return Math.min(3, Math.max(givenServers, info.connect_urls?.length ?? 1));
 }
 
 function resolveSecurity(security: NatsSecurityOptions): NatsSecurityOptions {

@@ -1,6 +1,7 @@
 /**
- * Connecting a CLI process to the cluster's NATS server: the URL and, when the server asks for
- * them, credentials and TLS files. Each comes from its flag, else its environment variable, so
+ * Connecting a CLI process to the cluster's NATS server: the URL (several, comma-separated, for a
+ * NATS cluster), the JetStream replicas and, when the server asks for them, credentials and TLS
+ * files. Each comes from its flag, else its environment variable, so
  * `mrm up` passes them on to every process it starts through the environment.
  */
 import { ErrorCode, type Logger, MrmError } from '@mrm/core';
@@ -16,6 +17,8 @@ export interface ClusterConnectOptions {
   readonly natsTlsCa?: string;
   readonly natsTlsCert?: string;
   readonly natsTlsKey?: string;
+  /** JetStream replicas of what this process creates (`--nats-replicas`). */
+  readonly natsReplicas?: number;
 }
 
 /** Each security flag and the environment variable it falls back to. */
@@ -27,7 +30,22 @@ export const NATS_SECURITY_ENV = {
   natsTlsCa: 'MRM_NATS_TLS_CA',
   natsTlsCert: 'MRM_NATS_TLS_CERT',
   natsTlsKey: 'MRM_NATS_TLS_KEY',
-} as const satisfies Record<Exclude<keyof ClusterConnectOptions, 'nats'>, string>;
+} as const satisfies Record<Exclude<keyof ClusterConnectOptions, 'nats' | 'natsReplicas'>, string>;
+
+/** The environment variable `--nats-replicas` falls back to. */
+export const NATS_REPLICAS_ENV = 'MRM_NATS_REPLICAS';
+
+/** JetStream replicas from `--nats-replicas`, else `MRM_NATS_REPLICAS`; undefined: from the server. */
+export function natsReplicas(flag: number | undefined): number | undefined {
+  if (flag !== undefined) return flag;
+  const text = process.env[NATS_REPLICAS_ENV]?.trim();
+  if (text === undefined || text === '') return undefined;
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < 1) {
+    throw new MrmError(ErrorCode.BadOption, `${NATS_REPLICAS_ENV} must be a positive integer, got '${text}'`);
+  }
+  return n;
+}
 
 /** The NATS URL from `--nats`, else `MRM_NATS_URL`; a clear error when neither is set. */
 export function natsUrl(flag: string | undefined): string {
@@ -78,7 +96,13 @@ export function clusterConnectOptions(
 ): NatsTransportOptions {
   const flags: ClusterConnectOptions =
     typeof options === 'object' ? options : options !== undefined ? { nats: options } : {};
-  return { servers: natsUrl(flags.nats), name, security: natsSecurity(flags) };
+  const replicas = natsReplicas(flags.natsReplicas);
+  return {
+    servers: natsUrl(flags.nats),
+    name,
+    security: natsSecurity(flags),
+    ...(replicas !== undefined ? { replicas } : {}),
+  };
 }
 
 /** Connects to the cluster. */

@@ -8,9 +8,9 @@ import { ErrorCode, MrmError } from '@mrm/core';
 
 /** What `cluster.json` holds. */
 export interface ClusterRecord {
-  /** `nats://127.0.0.1:<port>`. */
+  /** `nats://127.0.0.1:<port>`; a NATS cluster's URLs comma-separated. */
   readonly url: string;
-  /** Process name (`nats-server`, `coordinator`, `map-0`, `merge-0`…) → pid. */
+  /** Process name (`nats-server` or `nats-server-<i>`, `coordinator`, `map-0`, `merge-0`…) → pid. */
   readonly pids: Readonly<Record<string, number>>;
   /** ISO time the cluster was started. */
   readonly startedAt: string;
@@ -24,8 +24,12 @@ export interface ClusterPaths {
   readonly root: string;
   readonly record: string;
   readonly logs: string;
-  /** JetStream store of the nats-server. */
+  /** JetStream store of the nats-server (those of a NATS cluster's nodes are under it). */
   readonly nats: string;
+  /** JetStream store of the nats-server `name` (`nats-server`, or `nats-server-<i>` of a cluster). */
+  natsStore(name: string): string;
+  /** Configuration file of the nats-server `name` (mode 0600: it may hold the login). */
+  natsConfig(name: string): string;
   /** Log file of the process `name`. */
   log(name: string): string;
   /** State directory of the process `name` (coordinator, map-<i>, merge-<i>). */
@@ -41,6 +45,8 @@ export function clusterPaths(dir: string): ClusterPaths {
     record: join(root, 'cluster.json'),
     logs,
     nats: join(root, 'nats'),
+    natsStore: (name) => (name === 'nats-server' ? join(root, 'nats') : join(root, 'nats', name)),
+    natsConfig: (name) => join(root, `${name}.conf`),
     log: (name) => join(logs, `${name}.log`),
     state: (name) => join(root, name),
   };

@@ -1,15 +1,16 @@
 /**
  * A local cluster of separate OS processes in one directory (`mrm up` / `mrm down`): a nats-server
- * with JetStream on a free loopback port, a coordinator, and map and merge workers with stable ids
+ * with JetStream on a free loopback port (or a JetStream cluster of several, routes on loopback),
+ * a coordinator, and map and merge workers with stable ids
  * (`map-0`, `merge-0`…), each detached with its log in `<dir>/logs`. Starting again in the same
  * directory keeps the JetStream data and every process's state, so merge workers find their
  * partitions again.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { ErrorCode, MrmError } from '@mrm/core';
+import { NATS_META_LEADER_PATTERN, natsServerConfig } from '@mrm/runtime';
 import {
   type ClusterPaths,
   type ClusterRecord,
@@ -21,12 +22,13 @@ import {
 import {
   findNatsServer,
   freePort,
+  freePorts,
   isClusterProcess,
   isRunning,
   signalGroup,
   spawnDetached,
 } from './local-processes.js';
-import { type ReadinessContext, waitForNats, waitForWorkers } from './local-readiness.js';
+import { type ReadinessContext, waitForLogLine, waitForNats, waitForWorkers } from './local-readiness.js';
 
 /** The `mrm` executable the cluster's processes run. */
 const MRM_BIN = fileURLToPath(new URL('../../bin/mrm.js', import.meta.url));
@@ -53,6 +55,8 @@ export interface LocalClusterOptions {
   readonly natsAuth?: { readonly user: string; readonly pass: string } | { readonly token: string };
   /** Bearer token of the dashboard and every `/metrics` (default none). */
   readonly httpToken?: string;
+  /** nats-servers: 1 (default), or a JetStream cluster of that many nodes. */
+  readonly natsNodes?: number;
 }
 
 /** Options of {@link stopLocalCluster}. */
@@ -82,21 +86,8 @@ async function launch(
     timeoutMs: readyTimeoutMs,
     ...(options.signal !== undefined ? { signal: options.signal } : {}),
   };
-  const nats = findNatsServer();
-  const port = await freePort();
-  record.url = `nats://127.0.0.1:${port}`;
   const auth = options.natsAuth;
-  const natsArgs = [
-    '-a',
-    '127.0.0.1',
-    '-p',
-    String(port),
-    '-js',
-    '-sd',
-    paths.nats,
-    // The login goes in a file only this user reads, not on a command line anyone can list.
-    ...(auth === undefined ? [] : ['-c', writeNatsAuthConfig(paths, auth)]),
-  ];
+  await startNats(ctx, paths, record, options.natsNodes ?? 1, auth);
   // Every process gets the login (and the HTTP token) through its environment, not its command line.
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -107,10 +98,6 @@ async function launch(
         : { MRM_NATS_USER: auth.user, MRM_NATS_PASS: auth.pass }),
     ...(options.httpToken !== undefined ? { MRM_HTTP_TOKEN: options.httpToken } : {}),
   };
-  const natsPid = spawnDetached(nats, natsArgs, paths.log(NATS_NAME));
-  record.pids[NATS_NAME] = natsPid;
-  writeClusterRecord(paths, record);
-  await waitForNats(ctx, natsPid, port);
 
   const mrm = async (name: string, args: readonly string[]): Promise<void> => {
     // Every process serves its metrics on a port of its own.
@@ -151,15 +138,70 @@ async function launch(
   await waitForWorkers(ctx, record.url, record.pids, workerIds, auth);
 }
 
-/** Writes the nats-server configuration holding the login (mode 0600); returns its path. */
-function writeNatsAuthConfig(paths: ClusterPaths, auth: NonNullable<LocalClusterOptions['natsAuth']>): string {
-  const file = join(paths.root, 'nats-auth.conf');
-  const body =
-    'token' in auth
-      ? `authorization {\n  token: ${JSON.stringify(auth.token)}\n}\n`
-      : `authorization {\n  user: ${JSON.stringify(auth.user)}\n  password: ${JSON.stringify(auth.pass)}\n}\n`;
-  writeFileSync(file, body, { mode: 0o600 });
-  return file;
+/** Names of the nats-servers of a cluster of `nodes` (in `cluster.json` and their logs). */
+function natsNames(nodes: number): string[] {
+  return nodes === 1 ? [NATS_NAME] : Array.from({ length: nodes }, (_, i) => `${NATS_NAME}-${i + 1}`);
+}
+
+/** True for the name of a nats-server of the cluster (stopped last). */
+function isNatsName(name: string): boolean {
+  return name === NATS_NAME || name.startsWith(`${NATS_NAME}-`);
+}
+
+/**
+ * Starts the nats-server (`nodes` 1) or a JetStream cluster of `nodes` servers with routes on
+ * loopback, each from a configuration file of its own (mode 0600: it may hold the login, which
+ * stays off command lines anyone can list). Sets `record.url` to the URLs clients connect with,
+ * comma-separated; resolves once every server accepts connections and a cluster has a metadata
+ * leader.
+ */
+async function startNats(
+  ctx: ReadinessContext,
+  paths: ClusterPaths,
+  record: { url: string; pids: Record<string, number>; startedAt: string },
+  nodes: number,
+  auth: LocalClusterOptions['natsAuth'],
+): Promise<void> {
+  const binary = findNatsServer();
+  const names = natsNames(nodes);
+  const ports = await freePorts(nodes === 1 ? 1 : 2 * nodes);
+  const clientPorts = ports.slice(0, nodes);
+  const routePorts = ports.slice(nodes);
+  const logOffsets = names.map((name) => logSize(paths.log(name)));
+  names.forEach((name, i) => {
+    const storeDir = paths.natsStore(name);
+    mkdirSync(storeDir, { recursive: true });
+    const file = paths.natsConfig(name);
+    const config = natsServerConfig({
+      serverName: name,
+      port: clientPorts[i] ?? 0,
+      storeDir,
+      ...(nodes > 1 ? { cluster: { name: 'mrm', routePort: routePorts[i] ?? 0, routePorts } } : {}),
+      ...(auth !== undefined ? { auth } : {}),
+    });
+    writeFileSync(file, config, { mode: 0o600 });
+    chmodSync(file, 0o600);
+    record.pids[name] = spawnDetached(binary, ['-c', file], paths.log(name));
+  });
+  record.url = clientPorts.map((port) => `nats://127.0.0.1:${port}`).join(',');
+  writeClusterRecord(paths, record);
+  for (const [i, name] of names.entries()) {
+    await waitForNats(ctx, name, record.pids[name] ?? 0, clientPorts[i] ?? 0);
+  }
+  if (nodes > 1) {
+    for (const [i, name] of names.entries()) {
+      await waitForLogLine(ctx, name, record.pids[name] ?? 0, NATS_META_LEADER_PATTERN, logOffsets[i] ?? 0);
+    }
+  }
+}
+
+/** Bytes in `file` now (0 when there is none): where this start's lines begin in an appended log. */
+function logSize(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
 }
 
 /**
@@ -223,15 +265,10 @@ async function stopProcesses(paths: ClusterPaths, record: ClusterRecord, graceMs
   const roles = await stopGroup(
     paths,
     record,
-    names.filter((n) => n !== NATS_NAME),
+    names.filter((n) => !isNatsName(n)),
     graceMs,
   );
-  const nats = await stopGroup(
-    paths,
-    record,
-    names.filter((n) => n === NATS_NAME),
-    graceMs,
-  );
+  const nats = await stopGroup(paths, record, names.filter(isNatsName), graceMs);
   return { stopped: [...roles.stopped, ...nats.stopped], killed: [...roles.killed, ...nats.killed] };
 }
 

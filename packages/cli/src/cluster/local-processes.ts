@@ -9,7 +9,7 @@ import { sep } from 'node:path';
 import { ErrorCode, MrmError } from '@mrm/core';
 
 /** Where nats-server and free ports are found: one place, shared with the test launcher. */
-export { findNatsServer, freePort } from '@mrm/runtime';
+export { findNatsServer, freePort, freePorts } from '@mrm/runtime';
 
 /** True when something accepts TCP connections on 127.0.0.1:`port`. */
 export function acceptsConnections(port: number): Promise<boolean> {

@@ -3,6 +3,7 @@
  * coordinator answers `status` listing every expected worker alive. A process that exits on the
  * way, the deadline, or an abort (Ctrl-C) ends the wait with one line naming the log to read.
  */
+import { readFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { ErrorCode, encodeApi, errorMessage, expectReply, MrmError } from '@mrm/core';
 import { NatsTransport } from '@mrm/transport-nats';
@@ -48,13 +49,42 @@ function assertInTime(ctx: ReadinessContext, waitingFor: string, logs: readonly 
   }
 }
 
-/** Resolves once the nats-server (pid `pid`) accepts connections on `port`. */
-export async function waitForNats(ctx: ReadinessContext, pid: number, port: number): Promise<void> {
+/** Resolves once the nats-server `name` (pid `pid`) accepts connections on `port`. */
+export async function waitForNats(ctx: ReadinessContext, name: string, pid: number, port: number): Promise<void> {
   for (;;) {
     if (await acceptsConnections(port)) return;
-    assertAlive(ctx, { 'nats-server': pid });
-    assertInTime(ctx, `nats-server does not accept connections on port ${port}`, [ctx.paths.log('nats-server')]);
+    assertAlive(ctx, { [name]: pid });
+    assertInTime(ctx, `${name} does not accept connections on port ${port}`, [ctx.paths.log(name)]);
     await delay(POLL_MS);
+  }
+}
+
+/**
+ * Resolves once the log of process `name` (pid `pid`) holds a line matching `pattern` after byte
+ * `fromOffset` (where this start's lines begin: logs are appended to across starts).
+ */
+export async function waitForLogLine(
+  ctx: ReadinessContext,
+  name: string,
+  pid: number,
+  pattern: RegExp,
+  fromOffset: number,
+): Promise<void> {
+  const file = ctx.paths.log(name);
+  for (;;) {
+    if (pattern.test(logTail(file, fromOffset))) return;
+    assertAlive(ctx, { [name]: pid });
+    assertInTime(ctx, `${name} has not logged ${pattern}`, [file]);
+    await delay(POLL_MS);
+  }
+}
+
+/** The text of `file` from byte `offset` on ('' when there is none). */
+function logTail(file: string, offset: number): string {
+  try {
+    return readFileSync(file).subarray(offset).toString('utf8');
+  } catch {
+    return '';
   }
 }
 

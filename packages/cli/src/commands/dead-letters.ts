@@ -1,13 +1,12 @@
 /** `mrm dead-letters`: the records and keys a job set aside (`--on-error skip`), as JSON Lines. */
 import { encodeApi, expectReply, type StoredDeadLetter, type Transport } from '@mrm/core';
-import { connectCluster } from '../cluster/connect.js';
+import { type ClusterConnectOptions, connectCluster } from '../cluster/connect.js';
 import { fetchJobInfo } from '../cluster/remote-result.js';
 import { withJobStore } from './query.js';
 
 /** Options of `mrm dead-letters`. */
-export interface DeadLettersCommandOptions {
+export interface DeadLettersCommandOptions extends ClusterConnectOptions {
   readonly state?: string;
-  readonly nats?: string;
   readonly job: string;
 }
 
@@ -58,7 +57,7 @@ async function* clusterDeadLetters(transport: Transport, job: string): AsyncIter
 export async function deadLettersCommand(options: DeadLettersCommandOptions): Promise<void> {
   const { job } = options;
   if (options.state === undefined) {
-    const transport = await connectCluster(options.nats, 'mrm-dead-letters');
+    const transport = await connectCluster(options, 'mrm-dead-letters');
     try {
       for await (const d of clusterDeadLetters(transport, job)) process.stdout.write(line(job, d));
     } finally {

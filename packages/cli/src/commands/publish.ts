@@ -6,12 +6,11 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { connectCluster } from '../cluster/connect.js';
+import { type ClusterConnectOptions, connectCluster } from '../cluster/connect.js';
 import { say, thousands } from '../report.js';
 
 /** Options of `mrm publish`. */
-export interface PublishCommandOptions {
-  readonly nats?: string;
+export interface PublishCommandOptions extends ClusterConnectOptions {
   readonly file?: string[];
   readonly quiet?: boolean;
 }
@@ -27,7 +26,7 @@ async function* linesOf(inputs: readonly Readable[]): AsyncIterable<Uint8Array> 
 
 /** Runs `mrm publish`; prints the stream's last sequence number on stdout. */
 export async function publishCommand(subject: string, options: PublishCommandOptions): Promise<void> {
-  const transport = await connectCluster(options.nats, 'mrm-publish');
+  const transport = await connectCluster(options, 'mrm-publish');
   try {
     await transport.streams.ensure(subject);
     const inputs = (options.file ?? []).map((path) => createReadStream(path));

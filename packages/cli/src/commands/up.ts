@@ -30,9 +30,14 @@ export interface UpCommandOptions {
   readonly natsPass?: string;
   readonly natsToken?: string;
   readonly httpToken?: string;
+  /** nats-servers: 1, or a JetStream cluster of 3 or 5 (default 1). */
+  readonly natsNodes?: number;
 }
 
-/** Runs `mrm up`: prints `MRM_NATS_URL=<url>` on stdout once every worker is alive. */
+/**
+ * Runs `mrm up`: prints `MRM_NATS_URL=<url>` on stdout once every worker is alive (with
+ * `--nats-nodes 3`, every node's URL, comma-separated, so that clients fail over).
+ */
 export async function upCommand(options: UpCommandOptions): Promise<void> {
   // Ctrl-C during start-up stops what was started (the processes are detached: they would not get it).
   const abort = new AbortController();
@@ -48,10 +53,15 @@ export async function upCommand(options: UpCommandOptions): Promise<void> {
       ...(options.threads !== undefined ? { threads: options.threads } : {}),
       ...(options.timeout !== undefined ? { readyTimeoutMs: options.timeout } : {}),
       ...natsAuthOf(options),
+      ...(options.natsNodes !== undefined ? { natsNodes: options.natsNodes } : {}),
       ...(httpToken(options) !== undefined ? { httpToken: httpToken(options) } : {}),
     });
+    const nats =
+      (options.natsNodes ?? 1) > 1
+        ? `a cluster of ${options.natsNodes} nats-servers (JetStream replicas 3)`
+        : 'nats-server';
     say(
-      `mrm: cluster ready in ${options.dir}: nats-server, coordinator, ${options.maps} map and ${options.merges} merge workers (logs in ${join(options.dir, 'logs')}; stop with mrm down --dir ${options.dir})`,
+      `mrm: cluster ready in ${options.dir}: ${nats}, coordinator, ${options.maps} map and ${options.merges} merge workers (logs in ${join(options.dir, 'logs')}; stop with mrm down --dir ${options.dir})`,
     );
     process.stdout.write(`MRM_NATS_URL=${record.url}\n`);
     if (record.dashboard !== undefined) process.stdout.write(`MRM_DASHBOARD=${record.dashboard}\n`);
