@@ -2,6 +2,7 @@
 import type { Suite } from '../suite.js';
 import { baselinesSuite } from './baselines.js';
 import { clusterSuite } from './cluster.js';
+import { coordinatorScaleSuite } from './coordinator-scale.js';
 import { freshnessSuite } from './freshness.js';
 import { incrementalSuite } from './incremental.js';
 import { latencySuite } from './latency.js';
@@ -25,4 +26,5 @@ export const SUITES: readonly Suite[] = [
   recordsSuite,
   skewSuite,
   freshnessSuite,
+  coordinatorScaleSuite,
 ];

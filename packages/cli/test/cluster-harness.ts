@@ -13,7 +13,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, watch } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { JobStatus, WorkerStatus } from '@mrm/core';
-import { type NatsServerHandle, startNatsServer } from '@mrm/testkit';
+import { type NatsServerHandle, type NatsServerOptions, startNatsServer } from '@mrm/testkit';
 import { onTestFailed } from 'vitest';
 import { type CliResult, MRM_BIN, tempDir } from './cli-helpers.js';
 
@@ -42,6 +42,12 @@ export interface TestClusterOptions {
   readonly coordinatorArgs?: readonly string[];
   /** More arguments of every `mrm worker` (`--metrics-port 0`…). */
   readonly workerArgs?: readonly string[];
+  /** Options of the nats-server (its `config`: TLS, an operator set-up…); JetStream is always on. */
+  readonly nats?: NatsServerOptions;
+  /** Environment of every process and `mrm` command (`MRM_NATS_CREDS`…), over a clean one. */
+  readonly env?: NodeJS.ProcessEnv;
+  /** The URL processes and commands are given; default the server's `nats://127.0.0.1:<port>`. */
+  readonly url?: (server: NatsServerHandle) => string;
 }
 
 /** How long a process may take to say it is ready, or the cluster to see a worker. */
@@ -208,7 +214,7 @@ export class TestCluster {
 
   /** Starts nats-server, a coordinator and the workers, and waits until status shows every worker alive. */
   static async start(options: TestClusterOptions = {}): Promise<TestCluster> {
-    const nats = await startNatsServer({ jetstream: true });
+    const nats = await startNatsServer({ ...options.nats, jetstream: true });
     const { dir, cleanup } = tempDir();
     const cluster = new TestCluster(nats, dir, options);
     cluster.cleanups.push(cleanup);
@@ -231,9 +237,9 @@ export class TestCluster {
     return cluster;
   }
 
-  /** `nats://127.0.0.1:<port>`. */
+  /** `nats://127.0.0.1:<port>` (or what the `url` option made of it). */
   get url(): string {
-    return this.nats.url;
+    return this.options.url?.(this.nats) ?? this.nats.url;
   }
 
   /** The coordinator process. */
@@ -254,7 +260,7 @@ export class TestCluster {
     // T_VERBOSE=1 makes every process log at debug level (for a failing test's story).
     const verbose = process.env.T_VERBOSE ? ['--verbose'] : [];
     const child = spawn(process.execPath, [MRM_BIN, ...verbose, ...args, '--state', stateDir], {
-      env: cleanEnv(),
+      env: cleanEnv(this.options.env),
       stdio: ['ignore', 'pipe', 'pipe'],
       // Its own process group, so kill(-pid) also takes whatever it started.
       detached: true,
@@ -390,7 +396,7 @@ export class TestCluster {
   mrm(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
     const child = spawn(process.execPath, [MRM_BIN, ...args], {
       cwd: this.dir,
-      env: cleanEnv(env),
+      env: cleanEnv({ ...this.options.env, ...env }),
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });

@@ -53,7 +53,7 @@ function busiestLeader(dir: string, names: readonly string[]): string {
 }
 
 describe('mrm up --nats-nodes 3', () => {
-  const cleanups: Array<() => Promise<unknown> | void> = [];
+  const cleanups: Array<() => unknown> = [];
   afterEach(async () => {
     for (const c of cleanups.reverse()) await c();
     cleanups.length = 0;

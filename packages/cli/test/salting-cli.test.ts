@@ -66,6 +66,52 @@ describe('mrm run with salting', () => {
     expect(readFileSync(join(dir, 'off.jsonl'), 'utf8')).toBe(expected);
   });
 
+  it('sets a hot key aside with --on-error skip when reduce throws on it, salted as unsalted', async () => {
+    // Declared associative (as the built-in aggregates are), so the sample check does not refuse salting.
+    const job = writeJob(
+      dir,
+      'poison-hot.ts',
+      `const associative = <T extends object>(fn: T): T =>
+  Object.defineProperty(fn, Symbol.for('mrm.associative'), { value: true });
+export default {
+  name: 'zipf-poison',
+  map(line: string, emit: (k: string, v: number) => void) { emit(line.slice(0, line.indexOf(' ')), 1); },
+  reduce: associative((k: string, vs: number[]) => {
+    if (k === 'key1') throw new Error('no key1');
+    return vs.reduce((a, b) => a + b, 0);
+  }),
+  merge: associative((_k: string, prev: number | undefined, next: number) => (prev ?? 0) + next),
+};
+`,
+    );
+    const expected = new Map(counts);
+    expected.delete('key1');
+    const letters: unknown[][] = [];
+    for (const [name, salt] of [
+      ['poison-salted', 'auto'],
+      ['poison-off', 'off'],
+    ] as const) {
+      const out = join(dir, `${name}.jsonl`);
+      const r = await mrm(args(job, name, '--salt', salt, '--on-error', 'skip', '--out', out));
+      expect(r.code, r.stderr).toBe(0);
+      if (salt === 'auto') expect(r.stderr, r.stderr).toMatch(/hot keys salted: "key1"×\d+/);
+      expect(readFileSync(out, 'utf8')).toBe(expectedLines(expected));
+      const d = await mrm(['dead-letters', '--job', 'zipf-poison', '--state', join(dir, name)]);
+      expect(d.code, d.stderr).toBe(0);
+      const list = d.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { stage: string; key: string; message: string; batch: string });
+      for (const letter of list) {
+        expect(letter).toMatchObject({ stage: 'reduce', key: 'key1', message: 'reduce threw: no key1' });
+      }
+      letters.push(list.map((l) => l.batch).sort());
+    }
+    // One dead letter per batch, salted or not.
+    expect(letters[0]).toEqual(letters[1]);
+    expect(letters[0]?.length).toBeGreaterThan(0);
+  });
+
   it('does not salt a merge that keeps the last value, and says so', async () => {
     const job = writeJob(dir, 'last.ts', LAST_JOB);
     const r = await mrm(args(job, 'last', '--salt', '4'));

@@ -56,6 +56,45 @@ describe('dead letters', () => {
     for (const letter of letters) expect(letter).toMatchObject({ batch: expect.any(String), at: expect.any(String) });
   }, 120_000);
 
+  it('sets aside a line whose async map rejects, as one that throws', async () => {
+    const job = writeJob(
+      dir,
+      'async-poison.ts',
+      `export default {
+  name: 'async-poison',
+  async map(line: string, emit: (k: string, v: number) => void) {
+    await new Promise((r) => setTimeout(r, 1));
+    if (line.includes('POISON')) throw new Error('poisoned line');
+    for (const w of line.split(' ')) emit(w, 1);
+  },
+  reduce: (_k: string, vs: number[]) => vs.reduce((a, b) => a + b, 0),
+  merge: (_k: string, prev: number | undefined, next: number) => (prev ?? 0) + next,
+};
+`,
+    );
+    const input = join(dir, 'in.txt');
+    writeFileSync(input, ['a b', 'x POISON y', 'b'].join('\n'));
+    const state = join(dir, 'state');
+    const out = join(dir, 'out.jsonl');
+    const r = await mrm(['run', job, '--input', input, '--state', state, '--on-error', 'skip', '--out', out, '-q']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/1 dead letter/);
+    expect(readJsonLines(out)).toEqual([
+      ['a', 1],
+      ['b', 2],
+    ]);
+    const d = await mrm(['dead-letters', '--job', 'async-poison', '--state', state]);
+    expect(JSON.parse(d.stdout)).toMatchObject({
+      stage: 'map',
+      source: input,
+      line: 2,
+      message: 'map threw: poisoned line',
+    });
+    const failed = await mrm(['run', job, '--input', input, '--state', join(dir, 'fail'), '-q']);
+    expect(failed.code).not.toBe(0);
+    expect(failed.stderr).toMatch(new RegExp(`map threw at ${input}:2: poisoned line`));
+  }, 120_000);
+
   it('with the default fail names the job, the key and the batch in one line and leaves the state as it was', {
     timeout: 120_000,
   }, async () => {

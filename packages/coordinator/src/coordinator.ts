@@ -169,7 +169,13 @@ export class Coordinator {
     const settings = resolveRunSettings(options, mapWorkers.length);
     const batchLines = resolveBatchLines(options.batchLines);
     const record = new JobRecord(store, job.name);
-    if (options.reset === true) await record.reset();
+    if (options.reset === true) {
+      await record.reset();
+      // Leases, manifest and copies too: new leases make every merge worker restore from new copies.
+      const copies = await this.options.leases?.forget(job.name);
+      if (copies !== undefined)
+        logger.info('forgot the leases, manifest and copies of a reset job', { job: job.name, copies });
+    }
     const base = await store.latestVersion(job.name);
     if (base !== undefined && options.allowCodeChange !== true) {
       await record.checkCode(job, base.version);

@@ -3,11 +3,18 @@
  * the leases key/value bucket (its revision is the fencing token merge workers write under), and
  * the copies of committed versions are listed in one manifest per job in the checkpoints bucket,
  * so that a new owner restores exactly the last committed version (see core's checkpoint-copy.ts).
+ *
+ * The manifest is also what keeps the blob store flat: a copy it no longer lists can never be part
+ * of a restore, so it is deleted — at once when a commit drops it from the manifest, and by a sweep
+ * of the job's copies at the start of each run (copies of versions that never committed, copies a
+ * deposed owner wrote late, deletions that failed before).
  */
 import {
+  type BlobStore,
   CHECKPOINTS_BUCKET,
   type CheckpointWrittenMessage,
   type CopyManifest,
+  checkpointBlobPrefix,
   decode,
   ErrorCode,
   encode,
@@ -16,6 +23,7 @@ import {
   leaseKey,
   type ManifestEntry,
   MrmError,
+  manifestBlobNames,
   type PartitionCopyPlan,
   restoreChain,
   type Transport,
@@ -37,16 +45,29 @@ export class PartitionLeases {
   private constructor(
     private readonly leases: KeyValueBucket,
     private readonly manifests: KeyValueBucket,
+    private readonly blobs: BlobStore,
     private readonly guard: () => Promise<void>,
   ) {}
 
-  /** Opens (creating if needed) the two buckets. */
+  /** Opens (creating if needed) the two buckets; copies are in the transport's blob store. */
   static async open(transport: Transport, options: PartitionLeasesOptions = {}): Promise<PartitionLeases> {
     return new PartitionLeases(
       await transport.bucket(LEASES_BUCKET),
       await transport.bucket(CHECKPOINTS_BUCKET),
+      transport.blobs,
       options.guard ?? (async () => {}),
     );
+  }
+
+  /**
+   * Forgets everything of `job` kept here (`--reset`): its leases, its manifest and every copy of
+   * its partitions. Returns how many copies were deleted.
+   */
+  async forget(job: string): Promise<number> {
+    await this.guard();
+    for (const key of await this.leases.keys(`${job}/p`)) await this.leases.delete(key);
+    await this.manifests.delete(job);
+    return deleteCopiesBut(this.blobs, job, new Set());
   }
 
   /**
@@ -72,8 +93,27 @@ export class PartitionLeases {
     const manifest: CopyManifest = {
       partitions: owners.map((_, p) => (read?.partitions[p] ?? []).filter((e) => e.version <= baseVersion)),
     };
-    return new RunLeases(this.leases, this.manifests, job, owners, tokens, manifest, baseVersion, this.guard);
+    // Nothing of the job writes copies between runs: every copy the manifest does not list is garbage.
+    await deleteCopiesBut(this.blobs, job, manifestBlobNames(job, manifest));
+    return new RunLeases(
+      this.leases,
+      this.manifests,
+      this.blobs,
+      job,
+      owners,
+      tokens,
+      manifest,
+      baseVersion,
+      this.guard,
+    );
   }
+}
+
+/** Deletes every copy of `job` whose name `keep` does not hold; returns how many. */
+async function deleteCopiesBut(blobs: BlobStore, job: string, keep: ReadonlySet<string>): Promise<number> {
+  const doomed = (await blobs.list(checkpointBlobPrefix(job))).filter((b) => !keep.has(b.name));
+  await Promise.all(doomed.map((b) => blobs.delete(b.name)));
+  return doomed.length;
 }
 
 /** The leases of one run. */
@@ -81,6 +121,7 @@ export class RunLeases {
   constructor(
     private readonly leases: KeyValueBucket,
     private readonly manifests: KeyValueBucket,
+    private readonly blobs: BlobStore,
     private readonly job: string,
     private readonly owners: readonly string[],
     /** Lease revision (fencing token) per partition. */
@@ -104,7 +145,7 @@ export class RunLeases {
   /**
    * Before `version` commits: checks every lease is still the one this run holds (else
    * `E_FENCED`: another coordinator took the job over), and records the version's copies in the
-   * manifest, dropping copies a newer full snapshot made unnecessary.
+   * manifest, dropping copies a newer full snapshot made unnecessary; then deletes those.
    */
   async record(version: number, reports: readonly CheckpointWrittenMessage[]): Promise<void> {
     await this.guard();
@@ -125,8 +166,14 @@ export class RunLeases {
         partitions[p] = keepFromLastFull(entries);
       });
     }
+    const before = manifestBlobNames(this.job, this.manifest);
     this.manifest = { partitions };
     await this.manifests.put(this.job, encode(this.manifest));
+    // Only now, with the manifest durable, can no restore read the dropped copies any more.
+    const kept = manifestBlobNames(this.job, this.manifest);
+    // A deletion that fails leaves garbage, not damage: the sweep of the job's next run deletes it.
+    const dropped = [...before].filter((name) => !kept.has(name));
+    await Promise.all(dropped.map((name) => this.blobs.delete(name).catch(() => {})));
   }
 }
 

@@ -67,9 +67,23 @@ export function leaseKey(job: string, partition: number): string {
   return `${job}/p${partition}`;
 }
 
+/** Prefix of the blob names of every copy of a job (job names never contain `/`). */
+export function checkpointBlobPrefix(job: string): string {
+  return `checkpoints/${job}/`;
+}
+
 /** Blob name of a copy. */
 export function checkpointBlobName(job: string, partition: number, version: number, token: number): string {
-  return `checkpoints/${job}/p${partition}/v${version}-t${token}`;
+  return `${checkpointBlobPrefix(job)}p${partition}/v${version}-t${token}`;
+}
+
+/** The blob names of every copy a manifest lists: the copies a restore may still read. */
+export function manifestBlobNames(job: string, manifest: CopyManifest): Set<string> {
+  const names = new Set<string>();
+  manifest.partitions.forEach((entries, p) => {
+    for (const e of entries) names.add(checkpointBlobName(job, p, e.version, e.token));
+  });
+  return names;
 }
 
 /**

@@ -75,11 +75,13 @@ export type { CheckpointCopy, CopyManifest, ManifestEntry, PartitionCopyPlan } f
 export {
   CHECKPOINTS_BUCKET,
   checkpointBlobName,
+  checkpointBlobPrefix,
   DEFAULT_FULL_COPY_EVERY,
   decodeCheckpointCopy,
   encodeCheckpointCopy,
   LEASES_BUCKET,
   leaseKey,
+  manifestBlobNames,
   restoreChain,
 } from './checkpoint-copy.js';
 export { codeIdentityOf, declareCodeIdentity, describeArguments } from './code-identity.js';
@@ -131,6 +133,7 @@ export type {
 export type { StreamInfo, StreamLog, StreamRecord } from './ports/stream-log.js';
 export { STREAM_SUBJECT_PATTERN } from './ports/stream-log.js';
 export type {
+  BlobInfo,
   BlobStore,
   BucketOptions,
   Channel,

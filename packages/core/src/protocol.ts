@@ -144,6 +144,11 @@ export interface PartialsMessage {
   readonly source: number;
   /** Flat list: canonical key, reduced partial, canonical key, partial… */
   readonly entries: unknown[];
+  /**
+   * Flat list: canonical key, message… — keys whose sub-key reduce threw here under `onError:
+   * 'skip'`: the home partition sets each aside for this batch instead of merging part of it.
+   */
+  readonly failed?: unknown[];
 }
 
 /** Merge worker → map worker: permission to push `bytes` more. */

@@ -94,19 +94,20 @@ async function mapBatch(
   if (tally !== undefined) trackEventTimes(ctx as MapContext, tally);
   const map = job.map;
   const emit = collector.emit;
+  // A throw of the user's map, or a rejection of its promise (an async map): set aside or fatal.
+  const mapFailed = (e: unknown, line: number) => {
+    if (task.onError === 'skip' && !isMrmError(e)) setAside('map', line, `map threw: ${errorMessage(e)}`);
+    else throw userError(e, split.displayPath, line);
+  };
   const onRecord = (record: unknown, line: number) => {
     ctx.line = line;
     try {
       const r = map(record, emit, ctx as MapContext);
       if (r !== undefined && typeof (r as Promise<void>).then === 'function') {
-        pending.push((r as Promise<void>).catch((e: unknown) => Promise.reject(userError(e, split.displayPath, line))));
+        pending.push((r as Promise<void>).catch((e: unknown) => mapFailed(e, line)));
       }
     } catch (e) {
-      if (task.onError === 'skip' && !isMrmError(e)) {
-        setAside('map', line, `map threw: ${errorMessage(e)}`);
-        return;
-      }
-      throw userError(e, split.displayPath, line);
+      mapFailed(e, line);
     }
   };
   const onMalformed =

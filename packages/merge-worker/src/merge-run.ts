@@ -85,7 +85,7 @@ export class MergeRun {
     forward?: ForwardPartials,
   ) {
     this.reports = new RunReports(start, workerId, start.owned, report);
-    this.salted = new SaltedPartials(job, start.jobId, start.run, start.owners, forward);
+    this.salted = new SaltedPartials(job, start.jobId, start.run, start.owners, forward, start.onError ?? 'fail');
   }
 
   /** Opens the partitions this worker owns (after rolling back writes of versions never committed). */
@@ -308,14 +308,14 @@ export class MergeRun {
         if (!this.salted.ready(seq, partition, inc.attempt, inc.end.partialsFrom)) return;
         slot.incoming.delete(seq);
         const partials = this.salted.take(seq, partition, inc.end.partialsFrom);
-        this.countPairs(seq, inc.pairs + partials.reduce((n, list) => n + list.length / 2, 0));
+        this.countPairs(seq, inc.pairs + partials.lists.reduce((n, list) => n + list.length / 2, 0));
         this.heldBytes -= inc.bytes;
         await this.unspill(seq, partition, inc);
         const batchId = this.start.batchIds[seq] ?? inc.end.batchId;
         const setAside = inc.end.deadLetters ?? [];
         if (slot.merger !== undefined) {
           slot.merger.setAside(setAside);
-          await slot.merger.mergeBatch(batchId, inc.buffer, partials, inc.end.eventTimes);
+          await slot.merger.mergeBatch(batchId, inc.buffer, partials.lists, inc.end.eventTimes, partials.failed);
         } else await slot.plain?.add(batchId, inc.buffer, setAside);
         slot.nextSeq = seq + 1;
         this.metrics.add('mrm_partition_batches_merged_total', 1, { job: this.start.jobName });

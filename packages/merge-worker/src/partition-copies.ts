@@ -27,8 +27,26 @@ export interface CopyTarget {
   readonly leases: KeyValueBucket;
 }
 
-/** Local metadata: the committed version this store holds a partition at. */
+/** Local metadata: the committed version this store holds a partition at, and under which lease. */
 const currentAtName = (partition: number) => `copy-at/p${partition}`;
+
+/** The value of a `copy-at` record. */
+interface CurrentAt {
+  readonly version: number;
+  /** The lease's revision when it was committed here. */
+  readonly token: number;
+}
+
+/**
+ * True when a `copy-at` record says this store holds the partition at `version` or later under the
+ * lease `token`. A lease taken again (the partition moved away and back, or `--reset` deleted the
+ * job's leases) has a new revision: whatever this store holds of the partition may be stale then.
+ */
+function isCurrent(record: unknown, token: number, version: number): boolean {
+  if (typeof record !== 'object' || record === null) return false; // older records: a number
+  const at = record as Partial<CurrentAt>;
+  return at.token === token && typeof at.version === 'number' && at.version >= version;
+}
 
 /** Copies of the partitions one merge worker owns in one run. */
 export class PartitionCopies {
@@ -52,18 +70,18 @@ export class PartitionCopies {
 
   /**
    * Makes the local store hold `partition` at `version` (the run's base, after discardAbove):
-   * nothing to do when this store held it at that version or later (this worker owned it then);
-   * otherwise (it moved here, or the store came back empty) the partition is replaced by its chain
-   * of copies. Returns the number of bytes downloaded.
+   * nothing to do when this store committed it at that version or later under the same lease (this
+   * worker has owned it since); otherwise (it moved here, the store came back empty, or the job was
+   * reset) the partition is replaced by its chain of copies. Returns the number of bytes downloaded.
    */
   async restoreIfStale(partition: number, version: number): Promise<number> {
     const { store, jobName } = this;
     if (version === 0) return 0;
-    const localAt = await store.getMeta<number>(jobName, currentAtName(partition));
-    // Held here through `localAt` (committed here, perhaps above what the coordinator committed):
-    // after discardAbove(version), the local partition is exactly `version`.
-    if (localAt !== undefined && localAt >= version) return 0;
     const plan = this.plans.get(partition);
+    const local = await store.getMeta<unknown>(jobName, currentAtName(partition));
+    // Committed here through a version at or above `version` (perhaps above what the coordinator
+    // committed): after discardAbove(version), the local partition is exactly `version`.
+    if (plan !== undefined && isCurrent(local, plan.token, version)) return 0;
     if (plan === undefined || plan.chain.length === 0) {
       throw new MrmError(
         ErrorCode.State,
@@ -95,21 +113,24 @@ export class PartitionCopies {
       keyCount = copy.keyCount;
     }
     await store.restorePartition({ job: jobName, partition, version, changes: entries, batches, keyCount });
-    await store.putMeta(jobName, currentAtName(partition), version);
+    await this.markCurrent([partition], version);
     this.logger.info('restored a partition from its copies', {
       job: jobName,
       partition,
       version,
-      localAt: localAt ?? 'none',
+      localAt: (local as Partial<CurrentAt> | undefined)?.version ?? 'none',
       copies: plan.chain.length,
       bytes,
     });
     return bytes;
   }
 
-  /** Records that the local store holds `partitions` at the committed `version`. */
+  /** Records that the local store holds `partitions` at the committed `version`, under this run's leases. */
   async markCurrent(partitions: Iterable<number>, version: number): Promise<void> {
-    for (const p of partitions) await this.store.putMeta(this.jobName, currentAtName(p), version);
+    for (const p of partitions) {
+      const record: CurrentAt = { version, token: this.planOf(p).token };
+      await this.store.putMeta(this.jobName, currentAtName(p), record);
+    }
   }
 
   /**

@@ -143,20 +143,29 @@ export class PartitionMerger {
    * of salted hot keys (`[key, partial, …]` lists from the partitions that held their sub-keys).
    * A throw, or a value that cannot be stored (see `unstorableReason`), fails the run naming the
    * function and key; with `onError: 'skip'` the key keeps its state and a dead letter records why.
+   * `failed` names salted keys whose sub-key reduce threw on another partition (`skip`): they keep
+   * their state for this batch (own values and partials alike), with one dead letter each here.
    */
   async mergeBatch(
     batchId: string,
     buffer: ValueBuffer,
     partials: readonly unknown[][] = [],
     times?: BatchEventTimes,
+    failed?: ReadonlyMap<CanonicalKey, string>,
   ): Promise<void> {
     const { job } = this.ctx;
     const merge = job.merge;
     if (merge === undefined) throw new MrmError(ErrorCode.Internal, 'mergeBatch on a job without merge');
     const { watermark } = this;
     // Values of final windows (as of the batch before this one) are late: not merged.
-    const final = watermark?.watermarkMs !== undefined ? (k: CanonicalKey) => watermark.isFinal(k) : undefined;
+    const isFinal = watermark?.watermarkMs !== undefined ? (k: CanonicalKey) => watermark.isFinal(k) : undefined;
+    // Keys whose salted part failed elsewhere keep their state, as if their reduce had thrown here.
+    const final =
+      failed === undefined || failed.size === 0 ? isFinal : (k: CanonicalKey) => failed.has(k) || isFinal?.(k) === true;
     if (watermark !== undefined) this.countLate(batchId, watermark, times);
+    for (const [key, message] of failed ?? []) {
+      this.deadLetters.add([{ stage: 'reduce', batchId, key, message, atMs: Date.now() }]);
+    }
     await this.previous(
       final === undefined ? buffer.values.keys() : [...buffer.values.keys()].filter((k) => !final(k)),
     );

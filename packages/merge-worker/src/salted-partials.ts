@@ -11,6 +11,7 @@
  * Sub-keys are never merged into any state, so results, queries, versions and hashes never see them.
  */
 import {
+  type CanonicalKey,
   isSubKey,
   keyOf,
   type MessageBody,
@@ -19,7 +20,7 @@ import {
   type ResolvedJob,
   unstorableReason,
 } from '@mrm/core';
-import { BadResult, userCodeError } from './partition-merger.js';
+import { BadResult, resultMessage, userCodeError } from './partition-merger.js';
 import { ValueBuffer } from './value-buffer.js';
 
 /** Sends a message to a merge worker's `frames` channel. */
@@ -38,6 +39,22 @@ export interface SaltedIncoming {
 interface Received {
   readonly attempt: number;
   readonly bySource: Map<number, unknown[]>;
+  /** Keys whose sub-key reduce threw on a source partition (`skip`), with the message. */
+  readonly failed: Map<CanonicalKey, string>;
+}
+
+/** The partials of a batch about to merge on its home partition. */
+export interface TakenPartials {
+  /** Flat `[key, partial, …]` lists, in source order. */
+  readonly lists: unknown[][];
+  /** Keys to set aside for this batch (their reduce threw on a source partition). */
+  readonly failed: ReadonlyMap<CanonicalKey, string>;
+}
+
+/** What goes to one home partition. */
+interface Outgoing {
+  readonly entries: unknown[];
+  readonly failed: unknown[];
 }
 
 /** Salting state of one run on one merge worker. */
@@ -50,6 +67,8 @@ export class SaltedPartials {
     private readonly run: number,
     private readonly owners: readonly string[] | undefined,
     private readonly forwardTo: ForwardPartials | undefined,
+    /** `skip`: a sub-key whose reduce throws is reported to its home partition, not fatal. */
+    private readonly onError: 'fail' | 'skip' = 'fail',
   ) {}
 
   /** Adds a frame's pairs: keys to `buffer`, sub-keys to the incoming batch's salted buffer. */
@@ -57,7 +76,7 @@ export class SaltedPartials {
     for (let i = 0; i + 1 < pairs.length; i += 2) {
       const k = pairs[i] as string;
       if (isSubKey(k)) {
-        inc.salted ??= new ValueBuffer(this.job);
+        inc.salted ??= new ValueBuffer(this.job, this.onError);
         inc.salted.add(k, pairs[i + 1]);
       } else buffer.add(k, pairs[i + 1]);
     }
@@ -70,28 +89,31 @@ export class SaltedPartials {
   forward(seq: number, partition: number, batchId: string, inc: SaltedIncoming): number {
     if (inc.forwarded === true || inc.salted === undefined) return 0;
     inc.forwarded = true;
-    const byHome = new Map<number, unknown[]>();
+    const byHome = new Map<number, Outgoing>();
     let reduced = 0;
     for (const [wire, values] of inc.salted.values) {
       const { home, canonical } = parseSubKey(wire);
+      let out = byHome.get(home);
+      if (out === undefined) {
+        // Even when every sub-key fails: the home partition waits for a message from each source.
+        out = { entries: [], failed: [] };
+        byHome.set(home, out);
+      }
       let partial: unknown;
       try {
         partial = this.job.reduce(keyOf(canonical), values);
         const bad = unstorableReason(partial);
         if (bad !== undefined) throw new BadResult(bad);
       } catch (e) {
-        throw userCodeError('reduce', canonical, batchId, e, this.job.name);
+        if (this.onError !== 'skip') throw userCodeError('reduce', canonical, batchId, e, this.job.name);
+        out.failed.push(canonical, resultMessage('reduce', e));
+        continue;
       }
       reduced += values.length;
-      let list = byHome.get(home);
-      if (list === undefined) {
-        list = [];
-        byHome.set(home, list);
-      }
-      list.push(canonical, partial);
+      out.entries.push(canonical, partial);
     }
     inc.salted = undefined;
-    for (const [home, entries] of byHome) {
+    for (const [home, { entries, failed }] of byHome) {
       const owner = this.owners?.[home];
       if (owner === undefined || this.forwardTo === undefined) continue;
       this.forwardTo(owner, {
@@ -103,6 +125,7 @@ export class SaltedPartials {
         partition: home,
         source: partition,
         entries,
+        ...(failed.length > 0 ? { failed } : {}),
       });
     }
     return reduced;
@@ -114,10 +137,12 @@ export class SaltedPartials {
     let r = this.received.get(id);
     if (r !== undefined && m.attempt < r.attempt) return;
     if (r === undefined || m.attempt > r.attempt) {
-      r = { attempt: m.attempt, bySource: new Map() };
+      r = { attempt: m.attempt, bySource: new Map(), failed: new Map() };
       this.received.set(id, r);
     }
     r.bySource.set(m.source, m.entries);
+    const failed = m.failed ?? [];
+    for (let i = 0; i + 1 < failed.length; i += 2) r.failed.set(failed[i] as CanonicalKey, String(failed[i + 1]));
   }
 
   /** True when every partition the marker names has sent its partials for this attempt. */
@@ -129,13 +154,13 @@ export class SaltedPartials {
     return true;
   }
 
-  /** Takes the partials of a batch about to merge, in source order (flat `[key, partial, …]` lists). */
-  take(seq: number, partition: number, from: readonly number[] | undefined): unknown[][] {
+  /** Takes the partials of a batch about to merge, and the keys to set aside. */
+  take(seq: number, partition: number, from: readonly number[] | undefined): TakenPartials {
     const id = `${seq}/${partition}`;
     const r = this.received.get(id);
     this.received.delete(id);
-    if (r === undefined || from === undefined) return [];
-    return from.map((p) => r.bySource.get(p) ?? []);
+    if (r === undefined || from === undefined) return { lists: [], failed: new Map() };
+    return { lists: from.map((p) => r.bySource.get(p) ?? []), failed: r.failed };
   }
 
   /** Forgets everything (the run closes). */

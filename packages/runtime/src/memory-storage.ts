@@ -3,7 +3,7 @@
  * {@link MemoryBus}, so it outlives any one connected transport, as JetStream data outlives a
  * client. Every value is copied in and out: a caller never shares bytes with the store.
  */
-import type { BlobStore, Clock, KeyValueBucket, KeyValueEntry } from '@mrm/core';
+import type { BlobInfo, BlobStore, Clock, KeyValueBucket, KeyValueEntry } from '@mrm/core';
 import { ErrorCode, MrmError } from '@mrm/core';
 
 /** Checks done before every operation: "is the transport still open?". */
@@ -42,6 +42,13 @@ export class MemoryBlobStore implements BlobStore {
   async delete(name: string): Promise<void> {
     this.#assertOpen('blobs.delete');
     this.#state.blobs.delete(checkName('blob name', name));
+  }
+
+  async list(prefix: string): Promise<BlobInfo[]> {
+    this.#assertOpen('blobs.list');
+    const found: BlobInfo[] = [];
+    for (const [name, data] of this.#state.blobs) if (name.startsWith(prefix)) found.push({ name, bytes: data.length });
+    return found;
   }
 }
 

@@ -14,6 +14,8 @@
 export { FAKE_CLOCK_START_MS, FakeClock, settle } from './fake-clock.js';
 export type { NatsClusterHandle, NatsClusterNode, NatsClusterOptions } from './nats-cluster.js';
 export { startNatsCluster } from './nats-cluster.js';
+export type { NatsOperatorCredentials, NatsTlsFiles } from './nats-security.js';
+export { natsOperatorCredentials, natsTlsFiles } from './nats-security.js';
 export type { NatsServerHandle, NatsServerOptions } from './nats-server.js';
 export { startNatsServer } from './nats-server.js';
 export type { ProcessResult, RunProcessOptions } from './run-process.js';

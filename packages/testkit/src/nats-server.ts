@@ -10,9 +10,9 @@
  * ```
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ErrorCode, MrmError } from '@mrm/core';
 import { findNatsServer, freePort } from '@mrm/runtime';
 
@@ -28,6 +28,11 @@ export interface NatsServerOptions {
   readonly binary?: string;
   /** How long to wait for "Server is ready"; default 10 000 ms. */
   readonly readyTimeoutMs?: number;
+  /**
+   * More configuration (nats-server's file format: `tls { … }`, `authorization { … }`, an
+   * operator set-up): written to a file the server reads with `-c`; the options above win.
+   */
+  readonly config?: string;
 }
 
 /** A running nats-server. */
@@ -66,11 +71,17 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   const ownsStoreDir = options.jetstream === true && options.storeDir === undefined;
   const storeDir = options.jetstream ? (options.storeDir ?? mkdtempSync(join(tmpdir(), 'mrm-nats-'))) : undefined;
   if (ownsStoreDir && storeDir !== undefined) ownStoreDir(storeDir);
-  const args = ['-a', '127.0.0.1', '-p', String(port), ...(storeDir === undefined ? [] : ['-js', '-sd', storeDir])];
+  const configFile = options.config === undefined ? undefined : writeConfig(options.config);
+  const args = [
+    ...(configFile === undefined ? [] : ['-c', configFile]),
+    ...['-a', '127.0.0.1', '-p', String(port)],
+    ...(storeDir === undefined ? [] : ['-js', '-sd', storeDir]),
+  ];
   const readyTimeoutMs = options.readyTimeoutMs ?? 10_000;
 
   const removeStoreDir = (): void => {
     if (ownsStoreDir && storeDir !== undefined) removeOwnedStoreDir(storeDir);
+    if (configFile !== undefined) removeOwnedStoreDir(dirname(configFile));
   };
   let child: ChildProcess;
   try {
@@ -95,6 +106,15 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
       child = await launch(binary, args, readyTimeoutMs);
     },
   };
+}
+
+/** Writes `config` into a new temporary folder (removed with the server); returns the file. */
+function writeConfig(config: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'mrm-nats-conf-'));
+  ownStoreDir(dir);
+  const file = join(dir, 'nats-server.conf');
+  writeFileSync(file, config, { mode: 0o600 });
+  return file;
 }
 
 /**

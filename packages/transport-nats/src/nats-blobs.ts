@@ -3,7 +3,7 @@
  * object store (128 KiB chunks), so they are not bound by the server's max_payload. The object
  * store base64url-encodes names into its subjects, so any non-empty name is safe as it is.
  */
-import type { BlobStore } from '@mrm/core';
+import type { BlobInfo, BlobStore } from '@mrm/core';
 import { ErrorCode, MrmError } from '@mrm/core';
 import type { ObjectStore } from '@nats-io/obj';
 import { transportError } from './errors.js';
@@ -71,6 +71,17 @@ export class NatsBlobStore implements BlobStore {
       await this.#retried(async () => (await this.#open()).delete(name));
     } catch (error) {
       throw transportError(`cannot delete blob '${name}'`, error);
+    }
+  }
+
+  async list(prefix: string): Promise<BlobInfo[]> {
+    this.#assertOpen('blobs.list');
+    try {
+      // The object store lists every object of the bucket (its metadata stream): filtered here.
+      const all = await (await this.#open()).list();
+      return all.filter((o) => o.name.startsWith(prefix)).map((o) => ({ name: o.name, bytes: o.size }));
+    } catch (error) {
+      throw transportError(`cannot list blobs under '${prefix}'`, error);
     }
   }
 }

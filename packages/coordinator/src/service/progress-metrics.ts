@@ -24,6 +24,8 @@ export class ProgressMetrics {
       metrics.add('mrm_records_merged_total', progress.records - last.records, labels);
     if (versions > last.versions) metrics.add('mrm_versions_committed_total', versions - last.versions, labels);
     metrics.set('mrm_lag_batches', progress.lagBatches, labels);
+    if (progress.watermarkMs !== undefined) metrics.set('mrm_watermark_seconds', progress.watermarkMs / 1000, labels);
+    if (progress.lateRecords !== undefined) metrics.set('mrm_late_records', progress.lateRecords, labels);
     this.last = {
       mergedBatches: Math.max(last.mergedBatches, progress.mergedBatches),
       records: Math.max(last.records, progress.records),

@@ -65,6 +65,16 @@ export const METRICS = {
     help: 'Batches dispatched to map workers but not yet merged everywhere.',
     labels: ['job'],
   },
+  mrm_watermark_seconds: {
+    kind: 'gauge',
+    help: 'Watermark of a windowed job with lateness, as of its latest committed version (seconds since the epoch).',
+    labels: ['job'],
+  },
+  mrm_late_records: {
+    kind: 'gauge',
+    help: 'Late records (windows already final, not merged) of a windowed job, as of its latest committed version.',
+    labels: ['job'],
+  },
   mrm_frames_received_total: { kind: 'counter', help: 'Frames received by a merge worker.', labels: [] },
   mrm_bytes_received_total: { kind: 'counter', help: 'Frame bytes received by a merge worker.', labels: [] },
   mrm_spill_bytes_total: {

@@ -59,12 +59,21 @@ export interface RequestOptions {
   readonly signal?: AbortSignal;
 }
 
+/** One stored blob, as {@link BlobStore.list} names it. */
+export interface BlobInfo {
+  readonly name: string;
+  /** Size of the blob's data in bytes. */
+  readonly bytes: number;
+}
+
 /** Durable, content-addressed (or named) blobs: job bundles, large values, uploaded input. */
 export interface BlobStore {
   put(name: string, data: Uint8Array): Promise<void>;
   get(name: string): Promise<Uint8Array | undefined>;
   has(name: string): Promise<boolean>;
   delete(name: string): Promise<void>;
+  /** The blobs whose name starts with `prefix` (deleted ones excluded), in no particular order. */
+  list(prefix: string): Promise<BlobInfo[]>;
 }
 
 /** One entry of a {@link KeyValueBucket}. */

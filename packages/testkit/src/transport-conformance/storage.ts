@@ -55,6 +55,23 @@ export function storageConformance(ctx: ConformanceContext): void {
       for (const n of names) await transport.blobs.delete(n);
     });
 
+    it('lists the blobs under a prefix with their sizes, deleted ones excluded', async () => {
+      const transport = await ctx.connect();
+      const base = unique('list');
+      await transport.blobs.put(`${base}/a`, bytes('one'));
+      await transport.blobs.put(`${base}/b`, bytes('three'));
+      await transport.blobs.put(`${base}x/c`, bytes('other prefix'));
+      await transport.blobs.delete(`${base}/a`);
+      await transport.blobs.put(`${base}/a2`, bytes('22'));
+      const listed = (await transport.blobs.list(`${base}/`)).sort((x, y) => x.name.localeCompare(y.name));
+      expect(listed).toEqual([
+        { name: `${base}/a2`, bytes: 2 },
+        { name: `${base}/b`, bytes: 5 },
+      ]);
+      expect(await transport.blobs.list(unique('nothing'))).toEqual([]);
+      for (const n of [`${base}/a2`, `${base}/b`, `${base}x/c`]) await transport.blobs.delete(n);
+    });
+
     it('rejects an empty blob name with E_TRANSPORT', async () => {
       const transport = await ctx.connect();
       await expectMrmError(() => transport.blobs.put('', bytes('x')), ErrorCode.Transport);

@@ -1,0 +1,154 @@
+/**
+ * The copies of partitions kept in JetStream, on a cluster of real processes: `--keep-versions`
+ * keeps their number flat (a restore needs only the newest full snapshot and the deltas after it),
+ * a partition restored from what is left gives the exact result, and `--reset` forgets the job's
+ * leases, manifest and copies, so nothing of the old state comes back when partitions move.
+ */
+import { join } from 'node:path';
+import { checkpointBlobPrefix, DEFAULT_FULL_COPY_EVERY } from '@mrm/core';
+import { NatsTransport } from '@mrm/transport-nats';
+import { afterEach, describe, expect, it } from 'vitest';
+import { mrm, writeJob } from './cli-helpers.js';
+import { cleanEnv, copyInto, expectSameResult, TestCluster } from './cluster-harness.js';
+import { DAYS, type VersionLine } from './state-helpers.js';
+
+const PARTITIONS = 4;
+const JOB = 'per-path';
+
+/** Requests per path: a few hundred keys, so every partition holds some. */
+const PER_PATH = `
+import { aggregates, defineJob } from '@mrm/core';
+export default defineJob({
+  name: '${JOB}',
+  partitions: ${PARTITIONS},
+  map(line: string, emit) {
+    const m = /"\\S+ (\\S+)/.exec(line);
+    if (m !== null) emit(m[1], 1);
+  },
+  ...aggregates.sum(),
+});
+`;
+
+/** Number and bytes of the job's copies in the cluster's object store. */
+async function copiesOf(url: string): Promise<{ count: number; bytes: number; versions: number[] }> {
+  const transport = await NatsTransport.connect({ servers: url });
+  try {
+    const blobs = await transport.blobs.list(checkpointBlobPrefix(JOB));
+
+    const versions = [...new Set(blobs.map((b) => Number(/\/v(\d+)-t/.exec(b.name)?.[1])))].sort((a, b) => a - b);
+    return { count: blobs.length, bytes: blobs.reduce((n, b) => n + b.bytes, 0), versions };
+  } finally {
+    await transport.close();
+  }
+}
+
+/** At most this many copies per partition: the newest full snapshot's chain and the one before. */
+const MAX_COPIES = PARTITIONS * (DEFAULT_FULL_COPY_EVERY + 1);
+
+describe('checkpoint copies in JetStream', () => {
+  let cluster: TestCluster | undefined;
+  afterEach(async () => {
+    await cluster?.stop();
+    cluster = undefined;
+  });
+
+  async function submit(c: TestCluster, args: string[]) {
+    const s = await c.mrm(['submit', ...args, '--nats', c.url, '--wait']);
+    if (s.code !== 0) throw new Error(`mrm submit failed (${s.code}): ${s.stderr}\n${c.logs()}`);
+    return s;
+  }
+
+  /** The embedded result and last version of the job over `inputs`. */
+  async function embedded(c: TestCluster, job: string, inputs: string[], name: string) {
+    const state = join(c.dir, `${name}-state`);
+    const out = join(c.dir, `${name}.jsonl`);
+    const r = await mrm(['run', job, '--input', ...inputs, '--state', state, '--out', out, '-q'], { env: cleanEnv() });
+    expect(r.code, r.stderr).toBe(0);
+    const v = await mrm(['versions', '--state', state, '--job', JOB, '--json']);
+    return { out, last: JSON.parse(v.stdout.trim().split('\n').at(-1) as string) as VersionLine };
+  }
+
+  async function lastVersion(c: TestCluster): Promise<VersionLine> {
+    const v = await c.mrm(['versions', '--nats', c.url, '--job', JOB, '--json']);
+    expect(v.code, v.stderr).toBe(0);
+    return JSON.parse(v.stdout.trim().split('\n').at(-1) as string) as VersionLine;
+  }
+
+  it('keeps the copies flat with --keep-versions, and restores a moved partition from what is left', {
+    timeout: 240_000,
+  }, async () => {
+    const c = await TestCluster.start({ maps: 1, merges: 2, heartbeatTimeoutMs: 1500 });
+    cluster = c;
+    const days = copyInto(join(c.dir, 'in'), DAYS);
+    const job = writeJob(c.dir, 'per-path.ts', PER_PATH);
+    // A version per 10-line batch: about 40, 20 and 15 versions.
+    const opts = ['--batch-size', '10', '--checkpoint-every', '1', '--keep-versions', '2'];
+    await submit(c, [job, '--input', days[0] as string, ...opts]);
+    const first = await copiesOf(c.url);
+    const firstVersion = (await lastVersion(c)).version;
+    expect(firstVersion).toBeGreaterThan(30);
+    await submit(c, [job, '--input', days[1] as string, ...opts]);
+    const second = await copiesOf(c.url);
+    const secondVersion = (await lastVersion(c)).version;
+    if (process.env.T_LOG) {
+      console.error(`copies after v${firstVersion}: ${first.count} (${first.bytes} bytes), versions ${first.versions}`);
+      console.error(
+        `copies after v${secondVersion}: ${second.count} (${second.bytes} bytes), versions ${second.versions}`,
+      );
+    }
+    // Without pruning there would be one copy per partition and version.
+    for (const copies of [first, second]) expect(copies.count).toBeLessThanOrEqual(MAX_COPIES);
+    expect(second.versions.at(-1)).toBe(secondVersion);
+    expect(second.versions[0]).toBeGreaterThan(firstVersion - DEFAULT_FULL_COPY_EVERY - 1);
+
+    // merge-2 dies: its partitions are restored on merge-1 from the copies that are left.
+    await c.process('merge-2').kill();
+    await c.until((s) => s.workers.some((w) => w.workerId === 'merge-2' && !w.alive), 'merge-2 lost');
+    const out = join(c.dir, 'out.jsonl');
+    const r = await c.submitWait(job, [days[2] as string], out, opts);
+    expect(r.code, `${r.stderr}\n${c.logs()}`).toBe(0);
+    expect(c.process('merge-1').output()).toMatch(/restored a partition from its copies/);
+    const reference = await embedded(c, job, days, 'reference');
+    expectSameResult(out, reference.out);
+    const last = await lastVersion(c);
+    expect({ hash: last.hash, keys: last.keys, bytes: last.bytes }).toEqual({
+      hash: reference.last.hash,
+      keys: reference.last.keys,
+      bytes: reference.last.bytes,
+    });
+    expect((await copiesOf(c.url)).count).toBeLessThanOrEqual(MAX_COPIES);
+    if (process.env.T_LOG) console.error(c.logs());
+  });
+
+  it('forgets leases, manifest and copies on --reset: a partition moved back holds only the new input', {
+    timeout: 240_000,
+  }, async () => {
+    const c = await TestCluster.start({ maps: 1, merges: 2, heartbeatTimeoutMs: 1500 });
+    cluster = c;
+    const days = copyInto(join(c.dir, 'in'), DAYS);
+    const job = writeJob(c.dir, 'per-path.ts', PER_PATH);
+    const opts = ['--batch-size', '10', '--checkpoint-every', '1'];
+    // Old state: merge-1 and merge-2 hold two partitions each at about version 40.
+    await submit(c, [job, '--input', days[0] as string, ...opts]);
+    // merge-2 is away while the job starts over from other input: merge-1 takes every partition.
+    await c.process('merge-2').kill();
+    await c.until((s) => s.workers.some((w) => w.workerId === 'merge-2' && !w.alive), 'merge-2 lost');
+    await submit(c, [job, '--input', days[1] as string, '--reset', ...opts]);
+    const copies = await copiesOf(c.url);
+    const resetVersion = (await lastVersion(c)).version;
+    // merge-2 comes back with its old disk and gets two partitions back, one of which it held
+    // before the reset at a version above the new state's: it must restore, not trust its disk.
+    await c.restartWorker('merge-2');
+    await c.waitForWorkers(['merge-2']);
+    const out = join(c.dir, 'out.jsonl');
+    const r = await c.submitWait(job, [days[2] as string], out, opts);
+    expect(r.code, `${r.stderr}\n${c.logs()}`).toBe(0);
+    expect(c.process('merge-2').output()).toMatch(/restored a partition from its copies/);
+    const reference = await embedded(c, job, days.slice(1), 'reference');
+    expectSameResult(out, reference.out);
+    expect((await lastVersion(c)).hash).toBe(reference.last.hash);
+    // Nothing of the old state is left in JetStream: the copies after the reset were all of the new one.
+    expect(copies.versions.at(-1)).toBe(resetVersion);
+    expect(c.coordinator.output()).toMatch(/forgot the leases, manifest and copies .*job=per-path/);
+  });
+});
