@@ -6,7 +6,10 @@
  * ends with the exact result.
  */
 import { join } from 'node:path';
+import type { JobStatus } from '@mrm/core';
+import { LmdbStateStore } from '@mrm/store-lmdb';
 import { afterEach, describe, expect, it } from 'vitest';
+import { statePaths } from '../src/state-dir.js';
 import { type ClusterProcess, copyInto, expectSameResult, TestCluster } from './cluster-harness.js';
 import { surviveMidJob } from './cluster-scenarios.js';
 
@@ -103,5 +106,39 @@ describe('coordinators that stand by and take over', () => {
     }, ['--checkpoint-every', '5']);
     expect(leader.output()).toMatch(/standing by again/);
     expect(leader.hasExited).toBe(false);
+  });
+
+  it('moves the records of a coordinator from before JetStream (its LMDB --state) into JetStream', async () => {
+    const c = await TestCluster.start({ maps: 0, merges: 0, coordinatorArgs: COORDINATOR_ARGS });
+    cluster = c;
+    // What an older coordinator left in its --state: a finished job's status and a job's version.
+    const old = await LmdbStateStore.open({ path: statePaths(join(c.dir, 'procs', 'coordinator-old')).lmdb });
+    const status: JobStatus = {
+      jobId: 'wordcount-old-1',
+      name: 'wordcount',
+      state: 'succeeded',
+      priority: 0,
+      submittedAtMs: 1_700_000_000_000,
+      versions: [1],
+    };
+    await old.putMeta('_mrm', `job:${String(status.submittedAtMs).padStart(15, '0')}:${status.jobId}`, status);
+    await old.putMeta('wordcount', 'shape', { partitions: 4, incremental: true, bundleHash: 'x', runs: 1 });
+    await old.commitVersion('wordcount', {
+      version: 1,
+      createdAtMs: 1_700_000_000_500,
+      base: 0,
+      batches: 1,
+      records: 10,
+      keys: 5,
+      label: 'old',
+    });
+    await old.close();
+    const upgraded = await c.restartCoordinator('coordinator-old');
+    expect(upgraded.output()).toMatch(/moved the coordinator records from its --state into JetStream .*jobs=2/);
+    expect((await c.jobStatus(status.jobId)).state).toBe('succeeded');
+    // A coordinator on another machine finds them in JetStream, not on its disk.
+    const fresh = await c.restartCoordinator('coordinator-new');
+    expect(fresh.output()).not.toMatch(/moved the coordinator records/);
+    expect((await c.jobStatus(status.jobId)).versions).toEqual([1]);
   });
 });

@@ -34,6 +34,8 @@ export type { KvRecordStoreOptions } from './kv-record-store.js';
 export { INLINE_RECORD_MAX_BYTES, KvRecordStore, RECORDS_BUCKET } from './kv-record-store.js';
 export type { PartitionLeasesOptions } from './partition-leases.js';
 export { PartitionLeases } from './partition-leases.js';
+export type { RecordCopy, RecordSource } from './record-copy.js';
+export { copyRecords } from './record-copy.js';
 export type { JobRunState, RunSnapshot } from './run/job-run.js';
 export type { RunProgress } from './run/run-context.js';
 export type { SourceOutcome } from './run-plan.js';

@@ -167,6 +167,11 @@ export class KvRecordStore implements RecordStore {
       .sort();
   }
 
+  /** True when the bucket held no metadata record when it was opened and none was written since. */
+  isEmpty(): boolean {
+    return this.metaKeys.size === 0;
+  }
+
   /** Writes nothing more (what was written is durable already). */
   async close(): Promise<void> {
     this.closed = true;

@@ -1,7 +1,8 @@
 import { ErrorCode, type KeyValueBucket, MrmError, type Transport, type VersionInfo } from '@mrm/core';
-import { MemoryBus } from '@mrm/runtime';
+import { MemoryBus, MemoryStateStore } from '@mrm/runtime';
 import { describe, expect, it } from 'vitest';
 import { INLINE_RECORD_MAX_BYTES, KvRecordStore } from '../src/kv-record-store.js';
+import { copyRecords } from '../src/record-copy.js';
 
 const version = (v: number): VersionInfo => ({
   version: v,
@@ -105,5 +106,23 @@ describe('KvRecordStore', () => {
     const store = await KvRecordStore.open(racing);
     await expect(store.commitVersion('wc', version(2))).rejects.toMatchObject({ code: ErrorCode.Fenced });
     expect((await other.listVersions('wc')).map((v) => v.version)).toEqual([1, 2]);
+  });
+});
+
+describe('copyRecords', () => {
+  it('moves every metadata record and committed version of every job into an empty record store', async () => {
+    const old = new MemoryStateStore();
+    await old.putMeta('wc', 'shape', { partitions: 2 });
+    await old.putMeta('wc', 'batches@000000000001', ['b1']);
+    await old.putMeta('_mrm', 'job:000000000000001:wc-1', { jobId: 'wc-1', state: 'succeeded' });
+    await old.commitVersion('wc', version(1));
+    await old.commitVersion('wc', version(2));
+    const store = await KvRecordStore.open(MemoryBus.create().connect());
+    expect(store.isEmpty()).toBe(true);
+    expect(await copyRecords(old, store)).toEqual({ jobs: 2, records: 3, versions: 2 });
+    expect(store.isEmpty()).toBe(false);
+    expect(await store.getMeta('wc', 'shape')).toEqual({ partitions: 2 });
+    expect(await store.listMeta('_mrm', 'job:')).toEqual(['job:000000000000001:wc-1']);
+    expect(await store.listVersions('wc')).toEqual([version(1), version(2)]);
   });
 });

@@ -3,9 +3,10 @@
  * cluster: one leads (its records in JetStream), the others stand by and take over when it dies
  * (decisions/0020).
  */
+import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { CoordinatorService, KvRecordStore, LeaderLease, PartitionLeases } from '@mrm/coordinator';
+import { CoordinatorService, copyRecords, KvRecordStore, LeaderLease, PartitionLeases } from '@mrm/coordinator';
 import type { Logger } from '@mrm/core';
 import type { NatsTransport } from '@mrm/transport-nats';
 import { type ClusterConnectOptions, connectCluster } from '../cluster/connect.js';
@@ -21,7 +22,7 @@ import { type HttpServerHandle, startHttpServer } from '../ops/http-server.js';
 import { MergeRate } from '../ops/merge-rate.js';
 import { metricsRoute } from '../ops/metrics-route.js';
 import { PromMetrics } from '../ops/prom-metrics.js';
-import { lockStateDir, type StatePaths, statePaths } from '../state-dir.js';
+import { lockStateDir, openExistingStore, type StatePaths, statePaths } from '../state-dir.js';
 
 /** Options of `mrm coordinator`. */
 export interface CoordinatorCommandOptions extends ClusterConnectOptions, HttpCommandOptions {
@@ -95,6 +96,7 @@ async function lead(options: CoordinatorCommandOptions, ctx: LeadContext): Promi
   const { transport, lease, logger, paths } = ctx;
   const guard = () => lease.confirm();
   const store = await KvRecordStore.open(transport, { guard });
+  await adoptLocalRecords(paths, store, logger);
   const inputs = new InputCache(transport, join(paths.root, 'inputs'), transport.streams);
   const metrics = new PromMetrics({ role: 'coordinator', worker: 'coordinator' });
   const mergeRate = new MergeRate();
@@ -161,4 +163,20 @@ async function lead(options: CoordinatorCommandOptions, ctx: LeadContext): Promi
   const outcome = await Promise.race([stopped, lease.lost.then(() => 'lost' as const)]);
   await close();
   return outcome;
+}
+
+/**
+ * Records of a coordinator from before they lived in JetStream (its LMDB under `--state`) move to
+ * JetStream the first time it leads, while JetStream holds none (decisions/0020). The local copy
+ * stays as it was.
+ */
+async function adoptLocalRecords(paths: StatePaths, records: KvRecordStore, logger: Logger): Promise<void> {
+  if (!records.isEmpty() || !existsSync(join(paths.lmdb, 'data.mdb'))) return;
+  const local = await openExistingStore(paths.root);
+  try {
+    const copied = await copyRecords(local, records);
+    if (copied.jobs > 0) logger.warn('moved the coordinator records from its --state into JetStream', { ...copied });
+  } finally {
+    await local.close();
+  }
 }
