@@ -127,6 +127,12 @@ export class ClusterSniffer {
     await this.nc.flush();
   }
 
+  /** Sends `payload` as a request on `channel` over this connection; resolves with the reply's body. */
+  async request(channel: Channel, payload: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
+    const reply = await this.nc.request(channelSubject(DEFAULT_NATS_PREFIX, channel), payload, { timeout: timeoutMs });
+    return reply.data;
+  }
+
   /** Unsubscribes and closes the connection. */
   async close(): Promise<void> {
     for (const s of this.subscriptions) s.unsubscribe();

@@ -5,14 +5,18 @@
  * MRM: a job whose map emits every input line as its own key with a ~1 KB value (nothing combines
  * away, so frames fill up to the default 512 KiB) on a fresh 1 + 1 local cluster per round. The
  * map worker's `framesPushed`/`bytesPushed` and the merge worker's `framesReceived`/`bytesReceived`
- * come from their heartbeats (the counters `mrm status --json` shows), read off the coordinator's
- * subject by a NATS connection of our own, which also stamps the first dispatch and the last
- * `task-done` (the map worker has published and flushed every frame). Bare NATS: one publisher
+ * are asked of each worker before and after the job on its stats subject (the counters as of the
+ * answer, as `mrm status` asks for them), by a NATS connection of our own that also stamps the
+ * first dispatch and the last `task-done` (the map worker has published and flushed every frame)
+ * off the coordinator's subject. Heartbeats are no measure of "after": a beat comes from a thread
+ * of its own and carries the counters the main thread posted up to a second or more before, so a
+ * beat sent after the job may still count fewer frames than were pushed. Bare NATS: one publisher
  * and one subscriber process on the cluster's nats-server (lib/cluster-bare-nats.ts).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { decodeApi, encodeApi } from '@mrm/core';
 import { bareNatsLoop } from '../lib/cluster-bare-nats.js';
 import { jobStatus, queryKey, runMrm, submittedJobId } from '../lib/cluster-cli.js';
 import { passThroughJobSource, pushInput, pushKey, pushValue, writeJobFile } from '../lib/cluster-jobs.js';
@@ -43,11 +47,25 @@ function isHeartbeatOf(workerId: string) {
 const statsOf = (s: SeenMessage | undefined): Stats => (s?.message?.stats as Stats | undefined) ?? {};
 const delta = (after: Stats, before: Stats, key: string) => (after[key] ?? 0) - (before[key] ?? 0);
 
-/** The latest heartbeat of `workerId` seen so far, or the next one. */
-async function heartbeat(sniffer: ClusterSniffer, workerId: string): Promise<SeenMessage> {
-  const is = isHeartbeatOf(workerId);
-  const seen = sniffer.seen.filter(is).at(-1);
-  return seen ?? sniffer.next(is, 10_000, `heartbeat from ${workerId}`);
+/** How long a worker gets to answer for its counters, and how often it is asked before the run fails. */
+const COUNTERS_TIMEOUT_MS = 10_000;
+const COUNTERS_ATTEMPTS = 3;
+
+/** The counters of `workerId` as of its answer (its main thread replies on its stats subject). */
+async function countersOf(sniffer: ClusterSniffer, workerId: string): Promise<Stats> {
+  let problem = '';
+  for (let attempt = 0; attempt < COUNTERS_ATTEMPTS; attempt++) {
+    try {
+      const reply = decodeApi(
+        await sniffer.request({ kind: 'stats', workerId }, encodeApi({ type: 'worker-stats' }), COUNTERS_TIMEOUT_MS),
+      );
+      if (reply.type === 'worker-stats-reply') return reply.stats;
+      problem = `it answered ${reply.type}`;
+    } catch (e) {
+      problem = String(e);
+    }
+  }
+  throw new BenchFailure(`${workerId} did not tell its counters (${problem})`);
 }
 
 /** One MRM push run on a running cluster. */
@@ -60,7 +78,7 @@ async function pushRun(
 ): Promise<PushSample> {
   const name = `push-${plan.round + 1}`;
   const job = writeJobFile(plan.work, `${name}.js`, passThroughJobSource(name, PARTITIONS));
-  const [mapBefore, mergeBefore] = await Promise.all([heartbeat(sniffer, 'map-0'), heartbeat(sniffer, 'merge-0')]);
+  const [mapA, mergeA] = await Promise.all([countersOf(sniffer, 'map-0'), countersOf(sniffer, 'merge-0')]);
   const cpuBefore = cluster.readings();
   const args = [
     'submit',
@@ -78,12 +96,9 @@ async function pushRun(
   const submitSeconds = (performance.now() - started) / 1000;
   const cpu = cpuBetween(cpuBefore, cluster.readings());
   const jobId = submittedJobId(stdout);
-  // Counters as of a heartbeat sent after the job ended: every frame is counted in them.
-  const ended = performance.now();
-  const [mapAfter, mergeAfter] = await Promise.all([
-    sniffer.next((s) => isHeartbeatOf('map-0')(s) && s.atMs > ended, 10_000, 'heartbeat from map-0'),
-    sniffer.next((s) => isHeartbeatOf('merge-0')(s) && s.atMs > ended, 10_000, 'heartbeat from merge-0'),
-  ]);
+  // Counters as of now, after the job ended: every frame is counted in them. The answers come
+  // over the sniffer's connection, after every message the server routed to it before them.
+  const [mapB, mergeB] = await Promise.all([countersOf(sniffer, 'map-0'), countersOf(sniffer, 'merge-0')]);
   const ofJob = (type: string) => sniffer.ofType(type).filter((s) => s.message?.jobId === jobId);
   const firstDispatch = ofJob('map-task')[0]?.atMs;
   const lastTaskDone = ofJob('task-done').at(-1)?.atMs;
@@ -91,12 +106,6 @@ async function pushRun(
   if (firstDispatch === undefined || lastTaskDone === undefined || lastMerged === undefined) {
     throw new BenchFailure(`did not see ${jobId}'s dispatches, task reports and merges on the coordinator's subjects`);
   }
-  const [mapA, mapB, mergeA, mergeB] = [
-    statsOf(mapBefore),
-    statsOf(mapAfter),
-    statsOf(mergeBefore),
-    statsOf(mergeAfter),
-  ];
   const frames = delta(mapB, mapA, 'framesPushed');
   const bytes = delta(mapB, mapA, 'bytesPushed');
   const mergeFrames = delta(mergeB, mergeA, 'framesReceived');

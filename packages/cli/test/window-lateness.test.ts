@@ -159,4 +159,40 @@ describe('event-time windows with allowed lateness (mrm run)', () => {
       ref.result,
     );
   }, 120_000);
+
+  it('with sliding windows drops a record only when all its windows are final (as Flink does)', async () => {
+    const job = writeJob(
+      dir,
+      'sliding.ts',
+      `import { aggregates, defineJob } from '@mrm/core';
+export default defineJob({
+  name: 'sliding',
+  input: 'jsonl',
+  window: { time: (r: { t: string }) => r.t, size: '10m', slide: '5m', lateness: 0 },
+  map(_r: { t: string }, emit) { emit('n', 1); },
+  ...aggregates.count(),
+});
+`,
+    );
+    // One record per batch. 10:12 sets the watermark to 10:12. 10:08 falls in [10:00, 10:10), final,
+    // and [10:05, 10:15), open: it counts in the open one only. 10:03's windows both ended: late.
+    const times = ['10:12', '10:08', '10:03', '10:21'].map((hm) => ({ t: `2025-06-01T${hm}:00Z` }));
+    writeFileSync(join(dir, 'sliding.jsonl'), times.map((r) => `${JSON.stringify(r)}\n`).join(''));
+    const r = await mrm(['run', job, '--input', 'sliding.jsonl', '--state', 'st', '--batch-size', '1', '--out', '-'], {
+      cwd: dir,
+    });
+    expect(r.code, r.stderr).toBe(0);
+    const counts = r.stdout
+      .split('\n')
+      .filter((l) => l.length > 0)
+      .map((l) => JSON.parse(l) as { key: [string, string]; value: number })
+      .map((e) => [e.key[0].slice(11, 16), e.value]);
+    expect(counts).toEqual([
+      ['10:05', 2],
+      ['10:10', 1],
+      ['10:15', 1],
+      ['10:20', 1],
+    ]);
+    expect(r.stderr).toContain('1 late record (windows already final, not merged)');
+  }, 60_000);
 });

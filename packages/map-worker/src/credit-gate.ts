@@ -38,9 +38,13 @@ export class CreditGate {
 
   /**
    * Spends `bytes` of credit towards `to`, waiting for grants when there is not enough. A payload
-   * larger than the whole window waits for the full window and then overdraws it.
+   * larger than the whole window waits for the full window and then overdraws it. Rejects when
+   * `signal` is (or becomes) aborted.
    */
   acquire(to: string, bytes: number, signal?: AbortSignal): Promise<void> | undefined {
+    // An abort listener never fires for a signal aborted already: such a push would wait for
+    // good when `to` is gone and grants nothing back.
+    if (signal?.aborted) return Promise.reject(signal.reason ?? new MrmError(ErrorCode.Aborted, 'push aborted'));
     const a = this.account(to);
     const need = Math.min(bytes, this.windowBytes);
     if (a.waiters.length === 0 && a.available >= need) {

@@ -51,13 +51,31 @@ export class ThreadPoolMapExecutor implements MapExecutor {
     return new ThreadPoolMapExecutor(slots, options.workerId);
   }
 
-  private acquire(): Promise<Slot> {
+  /**
+   * A free thread, or the next one to free up. A task aborted while it waits leaves the queue at
+   * once: it never runs (its abort listener would not fire for a signal aborted before it started,
+   * and it could then wait for credit from a merge worker that is gone, holding its thread for good).
+   */
+  private acquire(signal?: AbortSignal): Promise<Slot> {
+    if (signal?.aborted) return Promise.reject(abortReason(signal));
     const free = this.slots.find((s) => !s.busy);
     if (free !== undefined) {
       free.busy = true;
       return Promise.resolve(free);
     }
-    return new Promise((resolve) => this.waiters.push(resolve));
+    return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        const i = this.waiters.indexOf(take);
+        if (i >= 0) this.waiters.splice(i, 1);
+        reject(abortReason(signal));
+      };
+      const take = (slot: Slot) => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve(slot);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiters.push(take);
+    });
   }
 
   private release(slot: Slot): void {
@@ -72,7 +90,7 @@ export class ThreadPoolMapExecutor implements MapExecutor {
     signal?: AbortSignal,
   ): Promise<MapTaskTotals> {
     if (this.closed) throw new MrmError(ErrorCode.Aborted, 'map executor is closed');
-    const slot = await this.acquire();
+    const slot = await this.acquire(signal);
     const { worker } = slot;
     const send = (m: ToThread) => worker.postMessage(m);
     // A task that fails on the thread itself (user code) leaves the thread usable: only a failure
@@ -85,6 +103,8 @@ export class ThreadPoolMapExecutor implements MapExecutor {
     };
     const accepted: Promise<void>[] = [];
     try {
+      // Aborted between getting the thread and now: its abort listener below would never fire.
+      if (signal?.aborted) throw abortReason(signal);
       const totals = await new Promise<MapTaskTotals>((resolve, reject) => {
         let failed = false;
         const fail = (e: unknown) => {
@@ -99,7 +119,7 @@ export class ThreadPoolMapExecutor implements MapExecutor {
           }
           reject(e);
         };
-        const onAbort = () => fail(signal?.reason ?? new MrmError(ErrorCode.Aborted, 'map task aborted'));
+        const onAbort = () => fail(abortReason(signal));
         const onMessage = (m: FromThread) => {
           if (failed) return;
           if (m.kind === 'batch') {
@@ -144,4 +164,8 @@ export class ThreadPoolMapExecutor implements MapExecutor {
     this.closed = true;
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
+}
+
+function abortReason(signal: AbortSignal | undefined): unknown {
+  return signal?.reason ?? new MrmError(ErrorCode.Aborted, 'map task aborted');
 }

@@ -57,4 +57,15 @@ describe('CreditGate', () => {
     await expect(w).rejects.toThrow('stop');
     expect(gate.waitingFor()).toEqual([]);
   });
+
+  it('refuses a push whose signal aborted before it asked, credit or none, and spends nothing', async () => {
+    const gate = new CreditGate(100);
+    const ac = new AbortController();
+    ac.abort(new Error('superseded'));
+    // An abort listener would never fire for it: without the check it would wait for good here.
+    await expect(gate.acquire('m1', 100, ac.signal)).rejects.toThrow('superseded');
+    expect(gate.acquire('m1', 100)).toBeUndefined();
+    await expect(gate.acquire('m1', 10, ac.signal)).rejects.toThrow('superseded');
+    expect(gate.waitingFor()).toEqual([]);
+  });
 });

@@ -78,7 +78,7 @@ export class NatsBlobStore implements BlobStore {
     this.#assertOpen('blobs.list');
     try {
       // The object store lists every object of the bucket (its metadata stream): filtered here.
-      const all = await (await this.#open()).list();
+      const all = await this.#retried(async () => (await this.#open()).list());
       return all.filter((o) => o.name.startsWith(prefix)).map((o) => ({ name: o.name, bytes: o.size }));
     } catch (error) {
       throw transportError(`cannot list blobs under '${prefix}'`, error);
