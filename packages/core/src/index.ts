@@ -121,8 +121,10 @@ export { silentLogger } from './ports/logger.js';
 export type { MetricLabels, MetricName, MetricNameOf, MetricSpec, Metrics } from './ports/metrics.js';
 export { METRICS, MetricKind, noMetrics } from './ports/metrics.js';
 export type {
+  PartitionRestore,
   PartitionWrite,
   PruneResult,
+  RecordStore,
   ScanOptions,
   SpillArea,
   StateStore,
@@ -146,6 +148,7 @@ export type {
   Transport,
   TransportState,
 } from './ports/transport.js';
+export { isKvConflict } from './ports/transport.js';
 export { printable } from './printable.js';
 export type {
   AckMessage,
