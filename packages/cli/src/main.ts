@@ -8,6 +8,7 @@ import {
   DEFAULT_BATCH_LINES,
   DEFAULT_CHECKPOINT_EVERY_BATCHES,
   DEFAULT_HEARTBEAT_TIMEOUT_MS,
+  DEFAULT_LEADER_LEASE_MS,
   DEFAULT_STALL_TIMEOUT_MS,
   DEFAULT_WORKER_WAIT_MS,
 } from '@mrm/coordinator/defaults';
@@ -166,6 +167,7 @@ export function buildProgram(): Command {
     .option('--nats-token <token>', "the cluster's nats-server requires this token")
     .option('--nats-nodes <n>', 'nats-servers: 1, or a JetStream cluster of 3 or 5 (replicas 3)', natsNodes, 1)
     .option('--http-token <token>', 'bearer token of the dashboard and every /metrics ($MRM_HTTP_TOKEN)')
+    .option('--no-copies', 'the coordinator keeps no checkpoint copies (see `mrm coordinator --no-copies`)')
     .action(async (opts) => (await import('./commands/up.js')).upCommand(opts));
 
   program
@@ -178,7 +180,15 @@ export function buildProgram(): Command {
     .command('coordinator')
     .description('run the cluster coordinator in the foreground')
     .option('--nats <url>', 'NATS URL (default: $MRM_NATS_URL)')
-    .requiredOption('-s, --state <dir>', 'state directory (versions, plans, job history)')
+    .requiredOption(
+      '-s, --state <dir>',
+      'local cache (job bundles, inputs); versions, plans and job history live in JetStream',
+    )
+    .option(
+      '--leader-lease <ms>',
+      `a standby coordinator takes over after the leader is silent this long (default ${DEFAULT_LEADER_LEASE_MS})`,
+      positiveInt,
+    )
     .option(
       '--heartbeat-timeout <ms>',
       `a worker silent this long is lost (default ${DEFAULT_HEARTBEAT_TIMEOUT_MS})`,
@@ -192,6 +202,10 @@ export function buildProgram(): Command {
     )
     .option('--watchdog <ms>', 'warn (log, status, dashboard) about a job without progress this long', positiveInt)
     .option('--http <port>', 'serve the HTTP API and dashboard on this port (0: any free port)', port)
+    .option(
+      '--no-copies',
+      'keep no checkpoint copies in JetStream: a lost merge worker then fails the run (to measure what copies cost)',
+    )
     .action(async (opts) =>
       (await import('./commands/coordinator.js')).coordinatorCommand({
         ...opts,
