@@ -144,8 +144,9 @@ describe('a cluster under chaos', () => {
     }
     const finishedMs = Date.now();
     expect(r.code, `${r.stderr}\nkilled: ${killed.join(', ')}\n${c.logs()}`).toBe(0);
-    // The job outlasts the chaos (slowed down until the last kill), so the coordinator died under it.
-    expect(killed).toContain('coordinator');
+    // The job is slowed down until the last kill, so at least the first three (up to the
+    // coordinator's) hit it; the slow job takes ~45 s undisturbed, all six take ~30 s.
+    expect(killed.length).toBeGreaterThanOrEqual(Math.min(KILLS, 3));
     const run = await referenceRun;
     expect(run.code, run.stderr).toBe(0);
     expectSameResult(out, reference);
