@@ -1,5 +1,6 @@
 /** Every suite the runner knows, by name; a new suite is a file here and one line below. */
 import type { Suite } from '../suite.js';
+import { accessLogsSuite } from './access-logs.js';
 import { baselinesSuite } from './baselines.js';
 import { clusterSuite } from './cluster.js';
 import { coordinatorScaleSuite } from './coordinator-scale.js';
@@ -27,4 +28,5 @@ export const SUITES: readonly Suite[] = [
   skewSuite,
   freshnessSuite,
   coordinatorScaleSuite,
+  accessLogsSuite,
 ];

@@ -57,6 +57,16 @@
     );
   }
 
+  // A windowed job with lateness: its late records beside the records, its watermark on hover.
+  function recordsText(p) {
+    return p.lateRecords ? `${num(p.records)} (${num(p.lateRecords)} late)` : num(p.records);
+  }
+
+  function watermarkTitle(job) {
+    const w = job.progress?.watermarkMs;
+    return typeof w === 'number' ? { title: `watermark ${new Date(w).toISOString()}` } : {};
+  }
+
   function jobRow(job) {
     const versions = job.versions?.length ? `${job.versions[0]}–${job.versions.at(-1)}` : '-';
     const cancel =
@@ -86,7 +96,7 @@
       el('td', {}, el('span', { class: `state ${job.state}` }, job.state)),
       el('td', {}, progressBar(job)),
       el('td', { class: 'num' }, job.progress ? num(job.progress.lagBatches) : '-'),
-      el('td', { class: 'num' }, job.progress ? num(job.progress.records) : '-'),
+      el('td', { class: 'num', ...watermarkTitle(job) }, job.progress ? recordsText(job.progress) : '-'),
       el('td', {}, versions),
       el('td', {}, ago(job.submittedAtMs)),
       el('td', {}, cancel),

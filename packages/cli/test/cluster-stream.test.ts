@@ -1,7 +1,7 @@
 /**
  * A streaming job on a real cluster: a real access log published in chunks (`mrm publish`) while a
- * windowed job (`mrm submit --stream`) runs; a map worker and the coordinator killed with SIGKILL
- * on the way. Once the last chunk is merged, the live result equals one plain `mrm run` over the
+ * windowed job (`mrm submit --stream`) runs; a map worker, the coordinator and a merge worker
+ * killed with SIGKILL on the way. Once the last chunk is merged, the live result equals one plain `mrm run` over the
  * same lines, key for key, and status shows the stream caught up.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -50,7 +50,7 @@ async function until(c: TestCluster, n: number): Promise<void> {
 
 describe('a streaming job on a cluster', () => {
   it('keeps a windowed result current as records are published, exactly, through SIGKILLed processes', async () => {
-    cluster = await TestCluster.start({ maps: 2, merges: 1, heartbeatTimeoutMs: 2000 });
+    cluster = await TestCluster.start({ maps: 2, merges: 2, heartbeatTimeoutMs: 2000 });
     const c = cluster;
     await publish(c, LINES.slice(0, 1000), 'chunk-1');
     const submitted = await c.mrm([
@@ -79,6 +79,10 @@ describe('a streaming job on a cluster', () => {
     await c.restartCoordinator();
     expect((await coordinator.exited).signal).toBe('SIGKILL');
     await publish(c, LINES.slice(2000), 'chunk-3');
+    // A merge worker lost mid-stream: its partitions move to the other, restored from their copies.
+    const mergeWorker = c.process('merge-2');
+    await mergeWorker.kill();
+    expect((await mergeWorker.exited).signal).toBe('SIGKILL');
     await until(c, LINES.length);
 
     const status = (await c.jobStatus(jobId)) as { state: string; stream?: { subject: string; lag: number } };
