@@ -4,6 +4,7 @@
  * a partition restored from what is left gives the exact result, and `--reset` forgets the job's
  * leases, manifest and copies, so nothing of the old state comes back when partitions move.
  */
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkpointBlobPrefix, DEFAULT_FULL_COPY_EVERY } from '@mrm/core';
 import { NatsTransport } from '@mrm/transport-nats';
@@ -118,6 +119,76 @@ describe('checkpoint copies in JetStream', () => {
     });
     expect((await copiesOf(c.url)).count).toBeLessThanOrEqual(MAX_COPIES);
     if (process.env.T_LOG) console.error(c.logs());
+  });
+
+  it('carries dead letters and digests with the copies: a moved partition keeps them', {
+    timeout: 240_000,
+  }, async () => {
+    const c = await TestCluster.start({ maps: 1, merges: 2, heartbeatTimeoutMs: 1500 });
+    cluster = c;
+    // An async map that rejects on POISON lines; reduce throws on boom0…boom7 (keys on every partition).
+    const job = writeJob(
+      c.dir,
+      'poison.ts',
+      `export default {
+  name: 'poison-words',
+  partitions: ${PARTITIONS},
+  async map(line: string, emit: (k: string, v: number) => void) {
+    await Promise.resolve();
+    if (line.includes('POISON')) throw new Error('poisoned line');
+    for (const w of line.split(' ')) emit(w, 1);
+  },
+  reduce(k: string, vs: number[]) {
+    if (k.startsWith('boom')) throw new Error('no ' + k);
+    return vs.reduce((a, b) => a + b, 0);
+  },
+  merge: (_k: string, prev: number | undefined, next: number) => (prev ?? 0) + next,
+};
+`,
+    );
+    const lines = (n: number, salt: number) =>
+      Array.from({ length: n }, (_, i) =>
+        i % 17 === 5 ? 'x POISON y' : `w${(i * salt) % 40} w${i % 13} ${i % 9 === 0 ? `boom${i % 8}` : 'z'}`,
+      ).join('\n');
+    const inputs = [join(c.dir, 'one.txt'), join(c.dir, 'two.txt')];
+    writeFileSync(inputs[0] as string, lines(240, 7));
+    writeFileSync(inputs[1] as string, lines(60, 3));
+    const opts = ['--batch-size', '10', '--checkpoint-every', '1', '--on-error', 'skip'];
+    const letters = async () => {
+      const d = await c.mrm(['dead-letters', '--nats', c.url, '--job', 'poison-words']);
+      expect(d.code, d.stderr).toBe(0);
+      return d.stdout.trim().split('\n').sort();
+    };
+    await submit(c, [job, '--input', inputs[0] as string, ...opts]);
+    const before = await letters();
+    const partitions = new Set(before.map((l) => (JSON.parse(l) as { partition: number }).partition));
+    expect(partitions.size).toBe(PARTITIONS);
+    await c.process('merge-2').kill();
+    await c.until((s) => s.workers.some((w) => w.workerId === 'merge-2' && !w.alive), 'merge-2 lost');
+    await submit(c, [job, '--input', inputs[1] as string, ...opts]);
+    expect(c.process('merge-1').output()).toMatch(/restored a partition from its copies/);
+    const after = await letters();
+    // Every letter set aside before the move is still listed, once, with its version and partition.
+    for (const l of before) expect(after).toContain(l);
+    // The embedded run of both inputs sets the same records and keys aside and has the same hash.
+    const state = join(c.dir, 'embedded');
+    for (const input of inputs) {
+      const r = await mrm(['run', job, '--input', input, '--state', state, ...opts, '-q'], { env: cleanEnv() });
+      expect(r.code, r.stderr).toBe(0);
+    }
+    const local = await mrm(['dead-letters', '--state', state, '--job', 'poison-words']);
+    const what = (text: string[]) =>
+      text
+        .map((l) => {
+          const { stage, line, key, message } = JSON.parse(l) as Record<string, unknown>;
+          return JSON.stringify({ stage, line, key, message });
+        })
+        .sort();
+    expect(what(after)).toEqual(what(local.stdout.trim().split('\n')));
+    const v = await mrm(['versions', '--state', state, '--job', 'poison-words', '--json']);
+    const embeddedHash = (JSON.parse(v.stdout.trim().split('\n').at(-1) as string) as VersionLine).hash;
+    const cv = await c.mrm(['versions', '--nats', c.url, '--job', 'poison-words', '--json']);
+    expect((JSON.parse(cv.stdout.trim().split('\n').at(-1) as string) as VersionLine).hash).toBe(embeddedHash);
   });
 
   it('forgets leases, manifest and copies on --reset: a partition moved back holds only the new input', {

@@ -13,8 +13,10 @@
  */
 
 import { decode, encode } from './codec.js';
+import type { StoredDeadLetter } from './dead-letter.js';
 import { ErrorCode, MrmError } from './errors.js';
 import type { CanonicalKey } from './key.js';
+import type { StateDigest } from './state-digest.js';
 
 /** Key/value bucket of partition leases (`leaseKey` → owner). */
 export const LEASES_BUCKET = 'leases';
@@ -48,6 +50,13 @@ export interface CheckpointCopy {
   /** Ids of the batches merged at this version (deltas), or recorded so far (full snapshots). */
   readonly batches: string[];
   readonly keyCount: number;
+  /** Keys, bytes and hash of the partition at `version` (absent in copies made before they were kept). */
+  readonly digest?: StateDigest;
+  /**
+   * The partition's dead letters recorded at this version (deltas), or at every version up to it
+   * (full snapshots), each with the version that recorded it.
+   */
+  readonly deadLetters?: StoredDeadLetter[];
 }
 
 /** One copy of a committed version, as the manifest lists it. */

@@ -121,6 +121,7 @@ export { silentLogger } from './ports/logger.js';
 export type { MetricLabels, MetricName, MetricNameOf, MetricSpec, Metrics } from './ports/metrics.js';
 export { METRICS, MetricKind, noMetrics } from './ports/metrics.js';
 export type {
+  PartitionRestore,
   PartitionWrite,
   PruneResult,
   ScanOptions,

@@ -17,7 +17,9 @@ import {
   leaseKey,
   MrmError,
   type PartitionCopyPlan,
+  type StateDigest,
   type StateStore,
+  type StoredDeadLetter,
 } from '@mrm/core';
 import type { CheckpointLayer } from './partition-merger.js';
 
@@ -90,7 +92,9 @@ export class PartitionCopies {
     }
     const entries = new Map<CanonicalKey, unknown>();
     let batches: string[] = [];
+    let deadLetters: StoredDeadLetter[] = [];
     let keyCount = 0;
+    let digest: StateDigest | undefined;
     let bytes = 0;
     for (const name of plan.chain) {
       const data = await this.target.blobs.get(name);
@@ -105,14 +109,27 @@ export class PartitionCopies {
       if (copy.full) {
         entries.clear();
         batches = [];
+        deadLetters = [];
       }
       for (let i = 0; i < copy.entries.length; i += 2)
         entries.set(copy.entries[i] as CanonicalKey, copy.entries[i + 1]);
       for (const k of copy.deleted) entries.delete(k);
       batches.push(...copy.batches);
+      deadLetters.push(...(copy.deadLetters ?? []));
       keyCount = copy.keyCount;
+      // The last copy's digest is the partition's at `version` (none: it is computed by a scan).
+      digest = copy.digest;
     }
-    await store.restorePartition({ job: jobName, partition, version, changes: entries, batches, keyCount });
+    await store.restorePartition({
+      job: jobName,
+      partition,
+      version,
+      changes: entries,
+      batches,
+      keyCount,
+      deadLetters,
+      ...(digest !== undefined ? { digest } : {}),
+    });
     await this.markCurrent([partition], version);
     this.logger.info('restored a partition from its copies', {
       job: jobName,
@@ -141,11 +158,15 @@ export class PartitionCopies {
     const plan = this.planOf(partition);
     const full = this.needFull.has(partition) || version % this.fullEvery === 0;
     let copy: CheckpointCopy;
+    const { keyCount, digest } = layer;
     if (full) {
       const entries: unknown[] = [];
       for await (const [k, v] of this.store.scan(this.jobName, partition, { asOf: version })) entries.push(k, v);
       const batches = [...(await this.store.mergedBatches(this.jobName, partition))];
-      copy = { version, partition, full, entries, deleted: [], batches, keyCount: layer.keyCount };
+      const deadLetters: StoredDeadLetter[] = [];
+      for await (const d of this.store.deadLetters(this.jobName, version))
+        if (d.partition === partition) deadLetters.push(d);
+      copy = { version, partition, full, entries, deleted: [], batches, keyCount, digest, deadLetters };
     } else {
       const entries: unknown[] = [];
       const deleted: CanonicalKey[] = [];
@@ -153,7 +174,8 @@ export class PartitionCopies {
         if (v === undefined) deleted.push(k);
         else entries.push(k, v);
       }
-      copy = { version, partition, full, entries, deleted, batches: [...layer.batches], keyCount: layer.keyCount };
+      const deadLetters = layer.deadLetters.map((d) => ({ ...d, version, partition }));
+      copy = { version, partition, full, entries, deleted, batches: [...layer.batches], keyCount, digest, deadLetters };
     }
     await this.assertLease(partition);
     await this.target.blobs.put(

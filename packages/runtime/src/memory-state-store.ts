@@ -16,6 +16,7 @@ import {
   decode,
   ErrorCode,
   MrmError,
+  type PartitionRestore,
   type PartitionWrite,
   type PruneResult,
   type ScanOptions,
@@ -162,9 +163,21 @@ export class MemoryStateStore implements StateStore {
     this.#writePartition(write, false);
   }
 
-  async restorePartition(write: PartitionWrite): Promise<void> {
+  async restorePartition(restore: PartitionRestore): Promise<void> {
     this.#assertOpen('restorePartition');
+    const { deadLetters = [], ...write } = restore;
+    for (const letter of deadLetters) {
+      if (!(Number.isSafeInteger(letter.version) && letter.version >= 1 && letter.version <= restore.version)) {
+        throw new MrmError(
+          ErrorCode.State,
+          `a dead letter of partition ${restore.partition} of job ${restore.job} is at version ${letter.version}, not from 1 to ${restore.version}`,
+        );
+      }
+    }
     this.#writePartition(write, true);
+    const jobState = this.#job(restore.job);
+    jobState.deadLetters = jobState.deadLetters.filter((letter) => letter.partition !== restore.partition);
+    for (const letter of deadLetters) jobState.deadLetters.push({ ...letter, partition: restore.partition });
   }
 
   #writePartition(write: PartitionWrite, replace: boolean): void {

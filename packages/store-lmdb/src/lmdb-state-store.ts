@@ -20,6 +20,7 @@ import {
   isStateDigest,
   MrmError,
   MSGPACK_OPTIONS,
+  type PartitionRestore,
   type PartitionWrite,
   type PruneResult,
   type ScanOptions,
@@ -198,13 +199,29 @@ export class LmdbStateStore implements StateStore {
     await this.#writePartition(write, false);
   }
 
-  async restorePartition(write: PartitionWrite): Promise<void> {
+  async restorePartition(restore: PartitionRestore): Promise<void> {
     this.#life.assertOpen('restorePartition');
-    await this.#writePartition(write, true);
+    const { deadLetters = [], ...write } = restore;
+    for (const letter of deadLetters) {
+      if (!(Number.isSafeInteger(letter.version) && letter.version >= 1 && letter.version <= restore.version)) {
+        throw new MrmError(
+          ErrorCode.State,
+          `a dead letter of partition ${restore.partition} of job ${restore.job} is at version ${letter.version}, not from 1 to ${restore.version}`,
+        );
+      }
+    }
+    await this.#writePartition(write, true, lettersByVersion(deadLetters));
   }
 
-  /** A partition write; `replace`: first removes everything of the partition (a restore). */
-  async #writePartition(write: PartitionWrite, replace: boolean): Promise<void> {
+  /**
+   * A partition write; `replace`: first removes everything of the partition (a restore), whose
+   * dead letters are `restored` (by version) instead of the write's.
+   */
+  async #writePartition(
+    write: PartitionWrite,
+    replace: boolean,
+    restored?: ReadonlyMap<number, DeadLetter[]>,
+  ): Promise<void> {
     const { job, partition, version, digest } = write;
     const keyCount = digest?.keys ?? write.keyCount;
     checkVersionNumber(version, `partition write of job ${job}`);
@@ -220,9 +237,9 @@ export class LmdbStateStore implements StateStore {
     for (const [key] of changes) assertKeyFits(stateKey(job, partition, key, version), `key ${key.slice(0, 40)}…`);
     const batchIds = [...write.batches];
     for (const id of batchIds) assertKeyFits(batchKey(job, partition, id), `batch id ${id.slice(0, 40)}…`);
-    const letters = write.deadLetters ?? [];
-    for (const letter of letters)
-      assertKeyFits(deadLetterKey(job, version, partition, letter.batchId, 0), 'dead letter');
+    const letters = restored ?? new Map([[version, [...(write.deadLetters ?? [])]]]);
+    for (const [at, list] of letters)
+      for (const letter of list) assertKeyFits(deadLetterKey(job, at, partition, letter.batchId, 0), 'dead letter');
     const { state, batches, partstats, deadletters } = this.#dbs;
     const where = `partition ${partition} of job ${job} at version ${version}`;
     await this.#life.track(
@@ -233,6 +250,9 @@ export class LmdbStateStore implements StateStore {
           for (const key of batches.getKeys(batchPartition(job, partition))) doomed.push([batches, key]);
           const stats = partStatsDownFrom(job, partition, Number.POSITIVE_INFINITY);
           for (const key of partstats.getKeys(stats)) doomed.push([partstats, key]);
+          for (const key of deadletters.getKeys(jobRange(job))) {
+            if (parseDeadLetterKey(key).partition === partition) doomed.push([deadletters, key]);
+          }
           for (const [db, key] of doomed) db.remove(key);
         } else this.#assertAboveCommitted(job, version, `write ${where}`);
         // `undefined` (a deletion) is stored as such: the tombstone (MessagePack fixext 1, type 0).
@@ -254,7 +274,7 @@ export class LmdbStateStore implements StateStore {
         const statKey = partStatKey(job, partition, version);
         const stat = digest !== undefined ? { keys: digest.keys, bytes: digest.bytes, hash: digest.hash } : keyCount;
         if (stat !== undefined || partstats.get(statKey) === undefined) partstats.put(statKey, stat ?? null);
-        putDeadLetters(deadletters, job, version, partition, letters);
+        for (const [at, list] of letters) putDeadLetters(deadletters, job, at, partition, list);
       }),
     );
   }
@@ -496,6 +516,17 @@ function firstKey(db: StoreDatabase, start?: LmdbKey): LmdbKey | undefined {
 }
 
 /** Inside a write transaction: the dead letters of one partition write. */
+/** Stored dead letters grouped by the version that recorded them, as dead letters to put. */
+function lettersByVersion(letters: readonly StoredDeadLetter[]): Map<number, DeadLetter[]> {
+  const byVersion = new Map<number, DeadLetter[]>();
+  for (const { version, partition: _, ...letter } of letters) {
+    const list = byVersion.get(version);
+    if (list === undefined) byVersion.set(version, [letter]);
+    else list.push(letter);
+  }
+  return byVersion;
+}
+
 function putDeadLetters(
   db: StoreDatabase,
   job: string,

@@ -152,5 +152,53 @@ export function retentionConformance(store: () => StateStore): void {
       await s.pruneBelow('j', 1);
       expect(await collect(s.deadLetters('j', 1))).toHaveLength(2);
     });
+
+    it('are replaced, with the digest, by those of a restored partition, each at its own version', async () => {
+      const s = store();
+      for (const partition of [0, 1]) {
+        await s.writePartition({
+          job: 'j',
+          partition,
+          version: 1,
+          changes: [],
+          batches: ['b1'],
+          deadLetters: [letter('b1', 10 + partition)],
+        });
+      }
+      await s.commitVersion('j', info(1));
+      await s.writePartition({ job: 'j', partition: 1, version: 2, changes: [], batches: ['b2'] });
+      await s.commitVersion('j', info(2));
+      const digest = { keys: 1, bytes: 9, hash: `${'0'.repeat(31)}7` };
+      await s.restorePartition({
+        job: 'j',
+        partition: 0,
+        version: 2,
+        changes: [['"k"', 1]],
+        batches: ['b1', 'b2'],
+        digest,
+        deadLetters: [
+          { ...letter('b1', 3), version: 1, partition: 0 },
+          { ...letter('b2', 5), version: 2, partition: 0 },
+        ],
+      });
+      const all = await collect(s.deadLetters('j', 2));
+      expect(all.map((d) => [d.version, d.partition, d.line])).toEqual([
+        [1, 0, 3],
+        [1, 1, 11],
+        [2, 0, 5],
+      ]);
+      expect(all[0]).toEqual({ ...letter('b1', 3), version: 1, partition: 0 });
+      expect(await s.partitionDigest('j', 0, 2)).toEqual(digest);
+      await expect(
+        s.restorePartition({
+          job: 'j',
+          partition: 0,
+          version: 2,
+          changes: [],
+          batches: [],
+          deadLetters: [{ ...letter('b3', 1), version: 3, partition: 0 }],
+        }),
+      ).rejects.toMatchObject({ code: 'E_STATE' });
+    });
   });
 }

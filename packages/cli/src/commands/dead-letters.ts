@@ -31,7 +31,7 @@ function line(job: string, d: StoredDeadLetter): string {
   })}\n`;
 }
 
-/** Every dead letter a cluster's merge workers hold for a job, page by page. */
+/** Every dead letter of a job, each from its partition's owner, page by page. */
 async function* clusterDeadLetters(transport: Transport, job: string): AsyncIterable<StoredDeadLetter> {
   const info = await fetchJobInfo(transport, job, QUERY_TIMEOUT_MS);
   const version = info.versions.at(-1)?.version ?? 0;
@@ -45,7 +45,8 @@ async function* clusterDeadLetters(transport: Transport, job: string): AsyncIter
         { timeoutMs: QUERY_TIMEOUT_MS },
       );
       const page = expectReply(reply, 'dead-letters-reply');
-      all.push(...page.letters);
+      // A worker may still hold letters of partitions that moved away from it: their owner lists them.
+      all.push(...page.letters.filter((d) => info.owners[d.partition] === worker));
       skip += page.letters.length;
       if (page.done) break;
     }

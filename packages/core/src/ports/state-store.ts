@@ -75,6 +75,14 @@ export interface PartitionWrite {
   readonly deadLetters?: readonly DeadLetter[];
 }
 
+/**
+ * A partition restored from its copies: every live key at `version`, its batch record, digest, and
+ * its dead letters, each at the version that recorded it.
+ */
+export interface PartitionRestore extends Omit<PartitionWrite, 'deadLetters'> {
+  readonly deadLetters?: readonly StoredDeadLetter[];
+}
+
 /** What {@link StateStore.pruneBelow} removed. */
 export interface PruneResult {
   /** State entries removed (shadowed values and tombstones no kept version reads). */
@@ -145,12 +153,13 @@ export interface StateStore {
   /** Writes a partition's changes and batch record at a version, in one transaction. */
   writePartition(write: PartitionWrite): Promise<void>;
   /**
-   * Replaces everything of one partition by `write` (every live key at `write.version`, and the
-   * batch record): a partition restored from its copies after it moved to this store. Older
+   * Replaces everything of one partition by `restore` (every live key at `restore.version`, the
+   * batch record, the digest, and the partition's dead letters at their own versions, none above
+   * `restore.version`): a partition restored from its copies after it moved to this store. Older
    * versions of the partition are gone here afterwards. Not bound to versions above the latest
    * committed one.
    */
-  restorePartition(write: PartitionWrite): Promise<void>;
+  restorePartition(restore: PartitionRestore): Promise<void>;
   /** Makes a version visible: every partition has written it. Versions commit in increasing order. */
   commitVersion(job: string, info: VersionInfo): Promise<void>;
   /** Removes every partition write and version above `version` (crash recovery, failed runs). */
