@@ -8,6 +8,7 @@ import {
   DEFAULT_BATCH_LINES,
   DEFAULT_CHECKPOINT_EVERY_BATCHES,
   DEFAULT_HEARTBEAT_TIMEOUT_MS,
+  DEFAULT_LEADER_LEASE_MS,
   DEFAULT_STALL_TIMEOUT_MS,
   DEFAULT_WORKER_WAIT_MS,
 } from '@mrm/coordinator/defaults';
@@ -178,7 +179,15 @@ export function buildProgram(): Command {
     .command('coordinator')
     .description('run the cluster coordinator in the foreground')
     .option('--nats <url>', 'NATS URL (default: $MRM_NATS_URL)')
-    .requiredOption('-s, --state <dir>', 'state directory (versions, plans, job history)')
+    .requiredOption(
+      '-s, --state <dir>',
+      'local cache (job bundles, inputs); versions, plans and job history live in JetStream',
+    )
+    .option(
+      '--leader-lease <ms>',
+      `a standby coordinator takes over after the leader is silent this long (default ${DEFAULT_LEADER_LEASE_MS})`,
+      positiveInt,
+    )
     .option(
       '--heartbeat-timeout <ms>',
       `a worker silent this long is lost (default ${DEFAULT_HEARTBEAT_TIMEOUT_MS})`,

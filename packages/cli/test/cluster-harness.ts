@@ -276,16 +276,42 @@ export class TestCluster {
     return /dashboard ready .*url=(\S+)/.exec(this.coordinator.output())?.[1] ?? '';
   }
 
-  /** Kills the coordinator (SIGKILL) and starts a new one on the same state directory. */
-  async restartCoordinator(): Promise<ClusterProcess> {
+  /**
+   * Kills the coordinator (SIGKILL) and starts a new one: on the same state directory, or with
+   * `name`, on a new, empty one (as on another machine). Resolves once the new one leads (after
+   * the dead one's lead has lapsed).
+   */
+  async restartCoordinator(name = 'coordinator'): Promise<ClusterProcess> {
     await this.coordinator.kill();
-    return this.startCoordinator();
+    return this.startCoordinator(name);
   }
 
-  /** Starts the coordinator and waits until it says it is ready. */
-  private async startCoordinator(): Promise<ClusterProcess> {
+  /**
+   * Starts one more `mrm coordinator` on this cluster, on its own empty state directory; resolves
+   * once it says it stands by (or leads). {@link promote} it once it leads.
+   */
+  async addCoordinator(name: string): Promise<ClusterProcess> {
+    const p = this.spawn(name, 'coordinator', this.coordinatorArgs());
+    await p.waitForOutput(/standing by|coordinator ready/);
+    return p;
+  }
+
+  /** From now on {@link coordinator} (its log, its joins) is `p`: a standby that took over. */
+  promote(p: ClusterProcess): void {
+    this.coordinatorProcess = p;
+  }
+
+  /** Starts a coordinator and waits until it says it leads and is ready. */
+  private async startCoordinator(name = 'coordinator'): Promise<ClusterProcess> {
+    const p = this.spawn(name, 'coordinator', this.coordinatorArgs());
+    this.coordinatorProcess = p;
+    await p.waitForOutput(/coordinator ready/);
+    return p;
+  }
+
+  private coordinatorArgs(): string[] {
     const o = this.options;
-    const p = this.spawn('coordinator', 'coordinator', [
+    return [
       'coordinator',
       '--nats',
       this.url,
@@ -293,10 +319,7 @@ export class TestCluster {
       String(o.workerWaitMs ?? 5000),
       ...(o.heartbeatTimeoutMs !== undefined ? ['--heartbeat-timeout', String(o.heartbeatTimeoutMs)] : []),
       ...(o.coordinatorArgs ?? []),
-    ]);
-    this.coordinatorProcess = p;
-    await p.waitForOutput(/coordinator ready/);
-    return p;
+    ];
   }
 
   private async spawnWorker(role: 'map' | 'merge', id: string): Promise<ClusterProcess> {

@@ -12,11 +12,11 @@ import {
   type Metrics,
   MrmError,
   noMetrics,
+  type RecordStore,
   type ResolvedJob,
   type RoleState,
   runKey,
   type SkewStatus,
-  type StateStore,
   type Subscription,
   silentLogger,
   systemClock,
@@ -35,7 +35,7 @@ import { type RunJobOptions, resolveBatchLines, resolveRunSettings } from './run
 export interface CoordinatorOptions {
   readonly transport: Transport;
   /** The coordinator's own durable records (job shapes, plans, committed versions). */
-  readonly store: StateStore;
+  readonly store: RecordStore;
   /**
    * Partition leases and the manifest of checkpoint copies (a cluster): runs of incremental jobs
    * then keep a copy of every checkpoint off the machine, and partitions can move. Absent: no copies.
@@ -51,7 +51,7 @@ export interface CoordinatorOptions {
 /** {@link CoordinatorOptions} with defaults filled. */
 export interface ResolvedCoordinatorOptions {
   readonly transport: Transport;
-  readonly store: StateStore;
+  readonly store: RecordStore;
   readonly logger: Logger;
   readonly clock: Clock;
   readonly metrics: Metrics;

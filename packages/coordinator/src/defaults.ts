@@ -33,3 +33,8 @@ export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 5_000;
 export const DEFAULT_WORKER_WAIT_MS = 15_000;
 /** A running job without progress this long gets a stall warning naming what it waits for. */
 export const DEFAULT_WATCHDOG_MS = 60_000;
+/**
+ * A standby coordinator takes over after the leader's lease has not been renewed for this long
+ * (the leader renews it four times as often).
+ */
+export const DEFAULT_LEADER_LEASE_MS = 5_000;

@@ -19,6 +19,7 @@ export {
   DEFAULT_BATCH_LINES,
   DEFAULT_CHECKPOINT_EVERY_BATCHES,
   DEFAULT_HEARTBEAT_TIMEOUT_MS,
+  DEFAULT_LEADER_LEASE_MS,
   DEFAULT_MAX_BUFFER_BYTES,
   DEFAULT_MAX_FRAME_BYTES,
   DEFAULT_REQUEST_TIMEOUT_MS,
@@ -29,13 +30,20 @@ export {
 } from './defaults.js';
 export type { JobShape } from './job-record.js';
 export { JobRecord } from './job-record.js';
+export type { KvRecordStoreOptions } from './kv-record-store.js';
+export { INLINE_RECORD_MAX_BYTES, KvRecordStore, RECORDS_BUCKET } from './kv-record-store.js';
+export type { PartitionLeasesOptions } from './partition-leases.js';
 export { PartitionLeases } from './partition-leases.js';
+export type { RecordCopy, RecordSource } from './record-copy.js';
+export { copyRecords } from './record-copy.js';
 export type { JobRunState, RunSnapshot } from './run/job-run.js';
 export type { RunProgress } from './run/run-context.js';
 export type { SourceOutcome } from './run-plan.js';
 export type { RunJobOptions, RunSettings } from './run-settings.js';
 export { resolveBatchLines, resolveRunSettings } from './run-settings.js';
 export { CoordinatorService } from './service/coordinator-service.js';
+export type { LeaderLeaseOptions, LeaderState } from './service/leader-lease.js';
+export { LEADER_BUCKET, LeaderLease } from './service/leader-lease.js';
 export type {
   CoordinatorServiceOptions,
   ResolvedCoordinatorServiceOptions,

@@ -1,10 +1,10 @@
 /**
- * The coordinator's durable records in its StateStore metadata: the job's shape (fixed at the
+ * The coordinator's durable records in its RecordStore metadata: the job's shape (fixed at the
  * first run), plans of sources by path, and the ids of the batches committed in each version.
  * Every metadata name is built here.
  */
 import { createHash } from 'node:crypto';
-import { ErrorCode, MrmError, type ResolvedJob, type StateStore } from '@mrm/core';
+import { ErrorCode, MrmError, type RecordStore, type ResolvedJob } from '@mrm/core';
 import type { SourcePlan } from '@mrm/input';
 import { codeFingerprint } from './code-fingerprint.js';
 
@@ -30,7 +30,7 @@ const batchesName = (version: number) => `${BATCHES_PREFIX}${String(version).pad
 /** Reads and writes the coordinator's records of one job. */
 export class JobRecord {
   constructor(
-    private readonly store: StateStore,
+    private readonly store: RecordStore,
     readonly name: string,
   ) {}
 

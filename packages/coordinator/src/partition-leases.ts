@@ -34,20 +34,28 @@ interface Lease {
   readonly owner: string;
 }
 
+/** Options of {@link PartitionLeases.open}. */
+export interface PartitionLeasesOptions {
+  /** Runs before every write; throws when this coordinator may no longer write (it lost the lead). */
+  readonly guard?: () => Promise<void>;
+}
+
 /** Leases and copy manifests of every job (a cluster coordinator has one). */
 export class PartitionLeases {
   private constructor(
     private readonly leases: KeyValueBucket,
     private readonly manifests: KeyValueBucket,
     private readonly blobs: BlobStore,
+    private readonly guard: () => Promise<void>,
   ) {}
 
   /** Opens (creating if needed) the two buckets; copies are in the transport's blob store. */
-  static async open(transport: Transport): Promise<PartitionLeases> {
+  static async open(transport: Transport, options: PartitionLeasesOptions = {}): Promise<PartitionLeases> {
     return new PartitionLeases(
       await transport.bucket(LEASES_BUCKET),
       await transport.bucket(CHECKPOINTS_BUCKET),
       transport.blobs,
+      options.guard ?? (async () => {}),
     );
   }
 
@@ -56,25 +64,27 @@ export class PartitionLeases {
    * its partitions. Returns how many copies were deleted.
    */
   async forget(job: string): Promise<number> {
+    await this.guard();
     for (const key of await this.leases.keys(`${job}/p`)) await this.leases.delete(key);
     await this.manifests.delete(job);
     return deleteCopiesBut(this.blobs, job, new Set());
   }
 
   /**
-   * Takes the lease of every partition for its owner in `owners` (a partition whose owner is
-   * unchanged keeps its lease and token) and builds each partition's restore chain at
-   * `baseVersion`, the latest committed version.
+   * Takes the lease of every partition for its owner in `owners` and builds each partition's
+   * restore chain at `baseVersion`, the latest committed version. Every run writes every lease
+   * anew, so each run holds tokens of its own: what an earlier run (of a coordinator that lost
+   * the lead, say) still sends under the old tokens is refused.
    */
   async prepare(job: string, owners: readonly string[], baseVersion: number): Promise<RunLeases> {
+    await this.guard();
     const tokens: number[] = [];
     for (let p = 0; p < owners.length; p++) {
       const owner = owners[p] as string;
       const key = leaseKey(job, p);
       const entry = await this.leases.get(key);
       const value = encode({ owner } satisfies Lease);
-      if (entry !== undefined && decode<Lease>(entry.value).owner === owner) tokens.push(entry.revision);
-      else if (entry !== undefined) tokens.push(await this.leases.update(key, value, entry.revision));
+      if (entry !== undefined) tokens.push(await this.leases.update(key, value, entry.revision));
       else tokens.push(await this.leases.create(key, value));
     }
     const stored = await this.manifests.get(job);
@@ -85,7 +95,17 @@ export class PartitionLeases {
     };
     // Nothing of the job writes copies between runs: every copy the manifest does not list is garbage.
     await deleteCopiesBut(this.blobs, job, manifestBlobNames(job, manifest));
-    return new RunLeases(this.leases, this.manifests, this.blobs, job, owners, tokens, manifest, baseVersion);
+    return new RunLeases(
+      this.leases,
+      this.manifests,
+      this.blobs,
+      job,
+      owners,
+      tokens,
+      manifest,
+      baseVersion,
+      this.guard,
+    );
   }
 }
 
@@ -108,6 +128,7 @@ export class RunLeases {
     readonly tokens: readonly number[],
     private manifest: CopyManifest,
     private readonly baseVersion: number,
+    private readonly guard: () => Promise<void> = async () => {},
   ) {}
 
   /** The copy plans of the partitions `worker` owns, for its run-start. */
@@ -127,6 +148,7 @@ export class RunLeases {
    * manifest, dropping copies a newer full snapshot made unnecessary; then deletes those.
    */
   async record(version: number, reports: readonly CheckpointWrittenMessage[]): Promise<void> {
+    await this.guard();
     for (let p = 0; p < this.tokens.length; p++) {
       const lease = await this.leases.get(leaseKey(this.job, p));
       if (lease?.revision !== this.tokens[p]) {

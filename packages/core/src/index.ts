@@ -124,6 +124,7 @@ export type {
   PartitionRestore,
   PartitionWrite,
   PruneResult,
+  RecordStore,
   ScanOptions,
   SpillArea,
   StateStore,
@@ -147,6 +148,7 @@ export type {
   Transport,
   TransportState,
 } from './ports/transport.js';
+export { isKvConflict } from './ports/transport.js';
 export { printable } from './printable.js';
 export type {
   AckMessage,

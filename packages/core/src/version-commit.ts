@@ -1,5 +1,5 @@
 /** Committing a version in a store, once: the one "commit only if newer" guard of MRM. */
-import type { StateStore, VersionInfo } from './ports/state-store.js';
+import type { RecordStore, VersionInfo } from './ports/state-store.js';
 
 /**
  * Commits `info` in `store` unless the store already has `info.version` or a newer one (a commit
@@ -7,7 +7,7 @@ import type { StateStore, VersionInfo } from './ports/state-store.js';
  * committed. The coordinator's version committer and every merge worker commit through here,
  * with the same `info`.
  */
-export async function commitIfNewer(store: StateStore, job: string, info: VersionInfo): Promise<boolean> {
+export async function commitIfNewer(store: RecordStore, job: string, info: VersionInfo): Promise<boolean> {
   const latest = await store.latestVersion(job);
   if ((latest?.version ?? 0) >= info.version) return false;
   await store.commitVersion(job, info);

@@ -3,7 +3,7 @@
  * walks the job's state once, so it does not run at every commit: it waits until a tenth of the
  * kept count (at least one version) can go, which bounds the versions on disk to about 1.1 × n.
  */
-import type { PruneResult, StateStore } from './ports/state-store.js';
+import type { PruneResult, RecordStore } from './ports/state-store.js';
 
 /** Versions kept by default: bounds disk use while leaving plenty to query and compare. */
 export const DEFAULT_KEEP_VERSIONS = 100;
@@ -23,7 +23,7 @@ export function oldestVersionToKeep(versions: readonly number[], keep: number): 
 }
 
 /** Prunes a job's versions in `store` down to the `keep` newest when due; undefined when not. */
-export async function pruneVersions(store: StateStore, job: string, keep: number): Promise<PruneResult | undefined> {
+export async function pruneVersions(store: RecordStore, job: string, keep: number): Promise<PruneResult | undefined> {
   if (keep <= KEEP_ALL_VERSIONS) return undefined;
   const versions = (await store.listVersions(job)).map((v) => v.version);
   const oldestKept = oldestVersionToKeep(versions, keep);

@@ -313,6 +313,11 @@ export class JobRun {
    */
   async fail(error: unknown, keepCommitted = false): Promise<void> {
     if (this.finished) return;
+    if (isMrmError(error) && error.code === ErrorCode.Fenced) {
+      // Another coordinator leads now and runs the job on: rolling back here would undo its work.
+      await this.abandon(error.message, error);
+      return;
+    }
     this.settle('failed');
     if (isMrmError(error) && error.code === ErrorCode.WorkerLost) {
       await this.stopAfterLoss(error);
@@ -377,11 +382,10 @@ export class JobRun {
   /**
    * Gives the run up without rolling back (the coordinator is closing): map workers stop its
    * tasks, requests waiting give up, timers stop, and `done` rejects with `E_ABORTED` once a
-   * commit in progress has settled. What merge workers wrote and never committed is discarded
-   * when the job runs next.
+   * commit in progress has settled (or with `error`). What merge workers wrote and never
+   * committed is discarded when the job runs next.
    */
-  async abandon(reason: string): Promise<void> {
-    const error = new MrmError(ErrorCode.Aborted, reason);
+  async abandon(reason: string, error: MrmError = new MrmError(ErrorCode.Aborted, reason)): Promise<void> {
     if (this.finished) {
       // Settling already (a rollback in progress): its requests give up too.
       this.requests.abandon(error);

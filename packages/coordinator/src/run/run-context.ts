@@ -1,5 +1,5 @@
 /** What every part of a run shares: the run's identity, its plan, its ports and its settings. */
-import type { Clock, JobRef, Logger, Metrics, ResolvedJob, StateStore, Transport, VersionInfo } from '@mrm/core';
+import type { Clock, JobRef, Logger, Metrics, RecordStore, ResolvedJob, Transport, VersionInfo } from '@mrm/core';
 import type { JobRecord } from '../job-record.js';
 import type { RunLeases } from '../partition-leases.js';
 import type { RunPlan } from '../run-plan.js';
@@ -26,7 +26,7 @@ export interface JobRunContext {
   /** The job's latest committed version when the run started (what a failure rolls back to). */
   readonly base: VersionInfo | undefined;
   readonly record: JobRecord;
-  readonly store: StateStore;
+  readonly store: RecordStore;
   readonly transport: Transport;
   readonly clock: Clock;
   readonly mapWorkers: readonly string[];

@@ -2,7 +2,7 @@
  * Finished jobs on disk (the coordinator's store, under a reserved namespace no job name can
  * take), so `mrm status` answers for jobs that ended before a coordinator restart.
  */
-import type { JobStatus, StateStore, SubmitRequest } from '@mrm/core';
+import type { JobStatus, RecordStore, SubmitRequest } from '@mrm/core';
 
 /** Reserved metadata namespace: job names match `[a-z0-9]…`, so `_mrm` never collides. */
 const NAMESPACE = '_mrm';
@@ -13,7 +13,7 @@ const KEEP = 1000;
 
 /** Durable job statuses. */
 export class JobHistory {
-  constructor(private readonly store: StateStore) {}
+  constructor(private readonly store: RecordStore) {}
 
   /** Records a job's status (queued, running or finished). */
   async save(status: JobStatus): Promise<void> {

@@ -300,8 +300,10 @@ export class JobScheduler {
         ...(result.skew !== undefined ? { skew: result.skew } : {}),
       };
     } catch (e) {
-      if (this.closing.signal.aborted && !abort.signal.aborted) {
-        // Abandoned by close(): left as running on disk for the next coordinator to resume.
+      const fenced = isMrmError(e) && e.code === ErrorCode.Fenced;
+      if ((this.closing.signal.aborted && !abort.signal.aborted) || fenced) {
+        // Abandoned by close(), or another coordinator leads now: left as running in the records
+        // for the next (or new) leader to resume.
         logger.info('job left for the next coordinator to resume', { jobId: request.jobId });
         progressMetrics.finish();
         return status;

@@ -3,13 +3,13 @@
  * made at a job's first run is kept (decisions/0008); a job whose owner is gone cannot run yet.
  * The metadata record's name is kept here and nowhere else.
  */
-import { ErrorCode, type Logger, MrmError, type ResolvedJob, type StateStore } from '@mrm/core';
+import { ErrorCode, type Logger, MrmError, type RecordStore, type ResolvedJob } from '@mrm/core';
 import { assignPartitions } from '../partition-assignment.js';
 
 const OWNERS = 'owners';
 
 /** The stored owner of each partition of a job (empty before its first cluster run). */
-export async function storedOwners(store: StateStore, jobName: string): Promise<string[]> {
+export async function storedOwners(store: RecordStore, jobName: string): Promise<string[]> {
   return (await store.getMeta<string[]>(jobName, OWNERS)) ?? [];
 }
 
@@ -28,7 +28,7 @@ export interface OwnerPolicy {
  * stored owners when every one is alive (else a clear error), or a new round-robin assignment.
  */
 export async function assignOwners(
-  store: StateStore,
+  store: RecordStore,
   job: ResolvedJob,
   mergeWorkers: readonly string[],
   policy: OwnerPolicy,

@@ -8,7 +8,7 @@ import {
   type Metrics,
   MrmError,
   noMetrics,
-  type StateStore,
+  type RecordStore,
   type StreamLog,
   silentLogger,
   systemClock,
@@ -31,7 +31,7 @@ export interface StreamInput {
 export interface CoordinatorServiceOptions {
   readonly transport: Transport;
   /** The coordinator's own store (versions, plans, job history). */
-  readonly store: StateStore;
+  readonly store: RecordStore;
   /** Loads a submitted job's code (from the blob store). */
   readonly loadJob: JobLoader;
   /** Turns submitted inputs into files this process can plan (downloading uploads). */

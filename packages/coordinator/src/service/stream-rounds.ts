@@ -12,7 +12,7 @@
  * await rounds.run(signal);   // until the signal aborts
  * ```
  */
-import { type Clock, type StateStore, type StreamLog, type StreamStatus, systemClock } from '@mrm/core';
+import { type Clock, type RecordStore, type StreamLog, type StreamStatus, systemClock } from '@mrm/core';
 
 /** Records `from..to` (inclusive) of the stream of `subject`. */
 export interface StreamSegment {
@@ -35,7 +35,7 @@ export interface StreamCursor {
 /** Options of {@link StreamRounds}. */
 export interface StreamRoundsOptions {
   /** The coordinator's store: the cursor lives in the job's metadata. */
-  readonly store: StateStore;
+  readonly store: RecordStore;
   readonly streams: StreamLog;
   readonly jobName: string;
   readonly subject: string;

@@ -194,3 +194,23 @@ export interface StateStore {
   /** Waits for pending writes and closes. */
   close(): Promise<void>;
 }
+
+/**
+ * The part of a {@link StateStore} a coordinator keeps its own records in: committed versions and
+ * small metadata records (job shapes, plans, batch records, submissions, history), no partition
+ * state. The embedded engine's LMDB store is one; a cluster coordinator keeps them in JetStream
+ * key/value buckets instead, so that another coordinator can take over (decisions/0020).
+ */
+export type RecordStore = Pick<
+  StateStore,
+  | 'listVersions'
+  | 'latestVersion'
+  | 'commitVersion'
+  | 'discardAbove'
+  | 'pruneBelow'
+  | 'getMeta'
+  | 'putMeta'
+  | 'deleteMeta'
+  | 'listMeta'
+  | 'close'
+>;

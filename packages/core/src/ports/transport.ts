@@ -11,6 +11,8 @@
  * - blobs and kv entries survive the process that wrote them (in the in-memory adapter: the adapter).
  */
 
+import { isMrmError } from '../errors.js';
+
 /** Where a message goes. */
 export type Channel =
   /** Run reports to the coordinator (task results, merged batches, written checkpoints; protocol encoding). */
@@ -94,6 +96,15 @@ export interface KeyValueBucket {
   delete(key: string): Promise<void>;
   /** Keys that start with `prefix` (all when omitted). */
   keys(prefix?: string): Promise<string[]>;
+}
+
+/**
+ * True when `error` is a {@link KeyValueBucket.create} or {@link KeyValueBucket.update} that lost
+ * its compare-and-set (the key exists, or is at another revision): another writer got there first.
+ * Adapters mark it with `details.conflict`.
+ */
+export function isKvConflict(error: unknown): boolean {
+  return isMrmError(error) && error.details?.conflict === true;
 }
 
 /** Options of a key/value bucket. */
