@@ -18,7 +18,9 @@ export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const USAGE = `usage: mrm bench [suite...] [options]   (or: npm run bench -- …, node benchmarks/dist/main.js …)
 
 suites: ${SUITES.map((s) => `${s.name} (${s.description})`).join('; ')}
-        (default: all)
+        (default: all; with --quick: all but ${SUITES.filter((s) => s.inDefaultQuick === false)
+          .map((s) => s.name)
+          .join(', ')}, which run when named)
 options:
   --quick            one run at the first size only (a smoke test, not a measurement)
   --size-mb <n,...>  input sizes in MB instead of the suite's defaults
@@ -43,14 +45,16 @@ export function parseBenchArgs(
     throw new UsageError(e instanceof Error ? e.message : String(e));
   }
   const { values, positionals } = parsed;
-  const suites = positionals.length === 0 ? [...SUITES] : positionals.map(suiteNamed);
+  const quick = values.quick === true;
+  const suites =
+    positionals.length > 0 ? positionals.map(suiteNamed) : SUITES.filter((s) => !quick || s.inDefaultQuick !== false);
   const sizesMb = values['size-mb']?.split(',').map((s) => positiveNumber('--size-mb', s));
   const runs = values.runs !== undefined ? positiveNumber('--runs', values.runs) : undefined;
   if (runs !== undefined && !Number.isInteger(runs))
     throw new UsageError(`--runs: '${values.runs}' is not a whole number`);
   const dataDir = values.data ?? env.MRM_BENCH_DATA;
   const options: BenchOptions = {
-    quick: values.quick === true,
+    quick,
     ...(sizesMb !== undefined ? { sizesMb } : {}),
     ...(runs !== undefined ? { runs } : {}),
     ...(dataDir !== undefined && dataDir !== '' ? { dataDir: resolve(dataDir) } : {}),

@@ -44,6 +44,11 @@ export interface SuiteReport {
 export interface Suite {
   readonly name: string;
   readonly description: string;
+  /**
+   * false: `--quick` with no suite named leaves this suite out (its quick mode alone would take
+   * a large part of the 3 minutes `mrm bench --quick` may take); naming it runs it. Default true.
+   */
+  readonly inDefaultQuick?: boolean;
   run(context: SuiteContext): Promise<SuiteReport>;
 }
 

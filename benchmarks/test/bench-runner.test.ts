@@ -84,3 +84,15 @@ describe('the benchmark runner', () => {
     expect(SUITES.map((s) => s.name)).toEqual(expect.arrayContaining(['wordcount', 'baselines', 'freshness']));
   });
 });
+
+describe('parseBenchArgs', () => {
+  it('leaves the suites marked out of the default quick list out of a bare --quick, and runs them when named', async () => {
+    const { parseBenchArgs } = await import('../src/runner.js');
+    const names = (args: string[]) => parseBenchArgs(args, {}).suites.map((s) => s.name);
+    const left = SUITES.filter((s) => s.inDefaultQuick === false).map((s) => s.name);
+    expect(left).toEqual(expect.arrayContaining(['access-logs', 'recovery', 'checkpoint-cost']));
+    expect(names([])).toEqual(SUITES.map((s) => s.name));
+    expect(names(['--quick'])).toEqual(SUITES.map((s) => s.name).filter((n) => !left.includes(n)));
+    expect(names(['recovery', '--quick'])).toEqual(['recovery']);
+  });
+});

@@ -20,6 +20,8 @@ export interface ClusterSpec {
   readonly dir: string;
   /** Map threads per map worker (default: the worker's default, one per core). */
   readonly threads?: number;
+  /** false: `mrm up --no-copies` (no checkpoint copies in JetStream); default true. */
+  readonly copies?: boolean;
 }
 
 /** CPU seconds and peak RSS of one cluster process, read from `/proc`. */
@@ -126,6 +128,7 @@ export class LocalCluster {
     const dir = resolve(spec.dir);
     const args = [mrmBin, 'up', '--maps', String(spec.maps), '--merges', String(spec.merges), '--dir', dir];
     if (spec.threads !== undefined) args.push('--threads', String(spec.threads));
+    if (spec.copies === false) args.push('--no-copies');
     const started = performance.now();
     let stdout: string;
     try {
@@ -158,6 +161,23 @@ export class LocalCluster {
       if (cpuSeconds !== null) out[name] = { cpuSeconds, peakRssBytes: peakRss(pid) };
     }
     return out;
+  }
+
+  /** Sends SIGKILL to process `name` of the cluster (its own pid only); returns when sent. */
+  kill(name: string): void {
+    const pid = this.pids[name];
+    if (pid === undefined || !belongsTo(pid, this.spec.dir))
+      throw new BenchFailure(`no running process '${name}' in the cluster`);
+    process.kill(pid, 'SIGKILL');
+  }
+
+  /** The whole log of process `name` ('' when there is none). */
+  log(name: string): string {
+    try {
+      return readFileSync(join(this.spec.dir, 'logs', `${name}.log`), 'utf8');
+    } catch {
+      return '';
+    }
   }
 
   /** The log of process `name` (for a failure message). */

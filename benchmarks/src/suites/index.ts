@@ -2,6 +2,7 @@
 import type { Suite } from '../suite.js';
 import { accessLogsSuite } from './access-logs.js';
 import { baselinesSuite } from './baselines.js';
+import { checkpointCostSuite } from './checkpoint-cost.js';
 import { clusterSuite } from './cluster.js';
 import { coordinatorScaleSuite } from './coordinator-scale.js';
 import { freshnessSuite } from './freshness.js';
@@ -9,6 +10,7 @@ import { incrementalSuite } from './incremental.js';
 import { latencySuite } from './latency.js';
 import { pushSuite } from './push.js';
 import { recordsSuite } from './records.js';
+import { recoverySuite } from './recovery.js';
 import { skewSuite } from './skew.js';
 import { wordcountSuite } from './wordcount.js';
 
@@ -29,4 +31,6 @@ export const SUITES: readonly Suite[] = [
   freshnessSuite,
   coordinatorScaleSuite,
   accessLogsSuite,
+  checkpointCostSuite,
+  recoverySuite,
 ];

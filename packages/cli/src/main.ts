@@ -167,6 +167,7 @@ export function buildProgram(): Command {
     .option('--nats-token <token>', "the cluster's nats-server requires this token")
     .option('--nats-nodes <n>', 'nats-servers: 1, or a JetStream cluster of 3 or 5 (replicas 3)', natsNodes, 1)
     .option('--http-token <token>', 'bearer token of the dashboard and every /metrics ($MRM_HTTP_TOKEN)')
+    .option('--no-copies', 'the coordinator keeps no checkpoint copies (see `mrm coordinator --no-copies`)')
     .action(async (opts) => (await import('./commands/up.js')).upCommand(opts));
 
   program
@@ -201,6 +202,10 @@ export function buildProgram(): Command {
     )
     .option('--watchdog <ms>', 'warn (log, status, dashboard) about a job without progress this long', positiveInt)
     .option('--http <port>', 'serve the HTTP API and dashboard on this port (0: any free port)', port)
+    .option(
+      '--no-copies',
+      'keep no checkpoint copies in JetStream: a lost merge worker then fails the run (to measure what copies cost)',
+    )
     .action(async (opts) =>
       (await import('./commands/coordinator.js')).coordinatorCommand({
         ...opts,

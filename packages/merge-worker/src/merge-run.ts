@@ -361,11 +361,12 @@ export class MergeRun {
         });
       })
       .then(async (layer) => {
-        const full = (await this.copies?.ship(slot.partition, version, layer)) ?? false;
+        // Absent without copies, so the checkpoint-written report has no `fulls` then (as documented).
+        const full = await this.copies?.ship(slot.partition, version, layer);
         this.onWritten(version, seq, slot.partition, {
           digest: layer.digest,
           deadLetters: layer.deadLetterCount,
-          full,
+          ...(full !== undefined ? { full } : {}),
           lateRecords: layer.lateRecords,
           ...(layer.watermarkMs !== undefined ? { watermarkMs: layer.watermarkMs } : {}),
         });

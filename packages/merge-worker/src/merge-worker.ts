@@ -149,6 +149,7 @@ export class MergeWorker {
         const open = this.runs.get(runKey(m.jobId, m.run));
         // Commits only under the run's current leases (a deposed owner's commit is refused).
         await open?.assertLeases();
+        if (open === undefined) await this.assertCommitted(m.jobName, m.info.version, runKey(m.jobId, m.run));
         // Exactly the coordinator's VersionInfo (one commit time across the cluster).
         await commitIfNewer(this.options.store, m.jobName, m.info);
         // Before the ack: a run's last commit returns with the disk already trimmed.
@@ -166,6 +167,23 @@ export class MergeWorker {
       this.logger.warn('control message failed', { type: m.type, error: String(e) });
       reply?.(encodeNack(e));
     }
+  }
+
+  /**
+   * A commit for a run not open here is only a repeat of one already applied (its answer was lost
+   * after the run's last commit closed it). Anything newer comes from a run this worker lost — it
+   * restarted, or a newer run replaced it (a coordinator that lost the lead, a run stopped after
+   * a lost worker) and discarded its writes —: committing it would commit nothing. The run ends as
+   * for a lost worker (`E_WORKER_LOST`), and the job goes on from its last committed version.
+   */
+  private async assertCommitted(jobName: string, version: number, run: string): Promise<void> {
+    const latest = (await this.options.store.latestVersion(jobName))?.version ?? 0;
+    if (version <= latest) return;
+    throw new MrmError(
+      ErrorCode.WorkerLost,
+      `merge worker ${this.options.id} has no run ${run} open (it restarted, or a newer run replaced it): version ${version} of job '${jobName}' is not committed here`,
+      { details: { workerId: this.options.id } },
+    );
   }
 
   private async startRun(start: RunStartMessage): Promise<void> {

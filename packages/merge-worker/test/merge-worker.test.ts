@@ -142,6 +142,51 @@ describe('MergeWorker', () => {
     await h.worker.close();
   });
 
+  it('refuses a commit for a run a newer run replaced, and acks a repeat of an applied one', async () => {
+    const h = await setup({ totalBatches: 1 });
+    h.push(0, ['a']);
+    await h.until('the checkpoint', () => ofType(h.reports, 'checkpoint-written').length === 1);
+    const info: VersionInfo = { version: 1, createdAtMs: 7, base: 0, batches: 1, records: 1, keys: 1, label: 'v1' };
+    // A newer run of the job (another coordinator leads now) replaces run 1 and its writes.
+    await h.request({
+      type: 'run-start',
+      jobId: 'wc-1',
+      run: 2,
+      job: { name: 'wc', bundleHash: 'h' },
+      jobName: 'wc',
+      incremental: true,
+      partitions: 1,
+      owned: [0],
+      totalBatches: 1,
+      batchIds: ['b0'],
+      firstVersion: 1,
+      checkpointEveryBatches: 10,
+      maxBufferBytes: 256 * 1024 * 1024,
+      owners: ['merge-0'],
+    });
+    const late: MessageBody = { type: 'commit-version', jobId: 'wc-1', jobName: 'wc', run: 1, last: true, info };
+    await expect(h.request(late)).rejects.toThrow(/E_WORKER_LOST/);
+    expect(await h.store.listVersions('wc')).toEqual([]);
+    // Run 2 commits; the same commit again after its run closed is a harmless repeat.
+    const push = (words: string[]) => {
+      const base = { jobId: 'wc-1', run: 2, seq: 0, partition: 0, attempt: 1, from: 'map-0' };
+      const frames = { kind: 'frames' as const, workerId: 'merge-0' };
+      h.bus
+        .connect()
+        .publish(frames, encodeMessage({ type: 'frame', ...base, pairs: words.flatMap((w) => [canonicalKey(w), 1]) }));
+      h.bus
+        .connect()
+        .publish(frames, encodeMessage({ type: 'batch-end', ...base, batchId: 'b0', frames: 1, pairs: 1, records: 1 }));
+    };
+    push(['a']);
+    await h.until('run 2 checkpoint', () => ofType(h.reports, 'checkpoint-written').some((m) => m.run === 2));
+    const commit: MessageBody = { type: 'commit-version', jobId: 'wc-1', jobName: 'wc', run: 2, last: true, info };
+    await h.request(commit);
+    await h.request(commit);
+    expect(await h.store.listVersions('wc')).toEqual([info]);
+    await h.worker.close();
+  });
+
   it('spills buffers beyond the byte budget and still merges them right', async () => {
     const h = await setup({ totalBatches: 4, maxBufferBytes: 64 });
     const words = Array.from({ length: 40 }, (_, i) => `word-${i % 13}`);

@@ -57,6 +57,8 @@ export interface LocalClusterOptions {
   readonly httpToken?: string;
   /** nats-servers: 1 (default), or a JetStream cluster of that many nodes. */
   readonly natsNodes?: number;
+  /** false: the coordinator keeps no checkpoint copies (`mrm coordinator --no-copies`); default true. */
+  readonly copies?: boolean;
 }
 
 /** Options of {@link stopLocalCluster}. */
@@ -111,7 +113,14 @@ async function launch(
   };
   const httpPort = await freePort();
   record.dashboard = `http://127.0.0.1:${httpPort}`;
-  await mrm('coordinator', ['coordinator', '--state', paths.state('coordinator'), '--http', String(httpPort)]);
+  await mrm('coordinator', [
+    'coordinator',
+    '--state',
+    paths.state('coordinator'),
+    '--http',
+    String(httpPort),
+    ...(options.copies === false ? ['--no-copies'] : []),
+  ]);
   const threads = options.threads !== undefined ? ['--threads', String(options.threads)] : [];
   const workerIds: string[] = [];
   for (const [role, count] of [

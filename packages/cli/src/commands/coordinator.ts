@@ -37,6 +37,12 @@ export interface CoordinatorCommandOptions extends ClusterConnectOptions, HttpCo
   readonly watchdog?: number;
   /** Port of the HTTP API and dashboard (0: any free port); none when absent. */
   readonly http?: number;
+  /**
+   * Keep checkpoint copies in JetStream and partition leases (default true). `false`
+   * (`--no-copies`): no copies, fixed partition owners, and a lost merge worker fails the run;
+   * for measuring what the copies cost (docs/benchmarks.md, checkpoint-cost).
+   */
+  readonly copies?: boolean;
   readonly verbose?: boolean;
 }
 
@@ -111,7 +117,7 @@ async function lead(options: CoordinatorCommandOptions, ctx: LeadContext): Promi
     },
     logger,
     // Leases and checkpoint copies in JetStream: a lost merge worker's partitions move.
-    leases: await PartitionLeases.open(transport, { guard }),
+    ...(options.copies !== false ? { leases: await PartitionLeases.open(transport, { guard }) } : {}),
     metrics: mergeRate.observing(metrics),
     ...(options.heartbeatTimeout !== undefined ? { heartbeatTimeoutMs: options.heartbeatTimeout } : {}),
     ...(options.workerWait !== undefined ? { workerWaitMs: options.workerWait } : {}),

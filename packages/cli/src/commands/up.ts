@@ -32,6 +32,8 @@ export interface UpCommandOptions {
   readonly httpToken?: string;
   /** nats-servers: 1, or a JetStream cluster of 3 or 5 (default 1). */
   readonly natsNodes?: number;
+  /** false (`--no-copies`): the coordinator keeps no checkpoint copies. */
+  readonly copies?: boolean;
 }
 
 /**
@@ -55,6 +57,7 @@ export async function upCommand(options: UpCommandOptions): Promise<void> {
       ...natsAuthOf(options),
       ...(options.natsNodes !== undefined ? { natsNodes: options.natsNodes } : {}),
       ...(httpToken(options) !== undefined ? { httpToken: httpToken(options) } : {}),
+      ...(options.copies === false ? { copies: false } : {}),
     });
     const nats =
       (options.natsNodes ?? 1) > 1
