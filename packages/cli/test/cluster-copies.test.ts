@@ -92,6 +92,9 @@ describe('checkpoint copies in JetStream', () => {
     const second = await copiesOf(c.url);
     const secondVersion = (await lastVersion(c)).version;
     if (process.env.T_LOG) {
+      const { execFileSync } = await import('node:child_process');
+      const streams = join(c.nats.storeDir as string, 'jetstream', '$G', 'streams');
+      console.error(execFileSync('sh', ['-c', 'du -sb "$0"/*', streams]).toString());
       console.error(`copies after v${firstVersion}: ${first.count} (${first.bytes} bytes), versions ${first.versions}`);
       console.error(
         `copies after v${secondVersion}: ${second.count} (${second.bytes} bytes), versions ${second.versions}`,

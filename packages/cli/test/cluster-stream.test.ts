@@ -102,6 +102,40 @@ describe('a streaming job on a cluster', () => {
     expect((await c.mrm(['query', '--job', 'status-per-10-minutes', '--nats', c.url])).stdout).toBe(plain.stdout);
   }, 300_000);
 
+  it("runs batch jobs beside a streaming job, and refuses one of the streaming job's name", async () => {
+    cluster = await TestCluster.start({ maps: 1, merges: 1 });
+    const c = cluster;
+    await publish(c, LINES.slice(0, 500), 'chunk-1');
+    const submitted = await c.mrm(['submit', JOB, '--stream', 'logs.web', '--batch-interval', '200', '--nats', c.url]);
+    expect(submitted.code, submitted.stderr).toBe(0);
+    const streamId = submitted.stdout.split('\n')[0] as string;
+    await until(c, 500);
+
+    // A batch job of another name runs to its end while the stream keeps running.
+    const other = join(c.dir, 'other.ts');
+    writeFileSync(other, `import job from ${JSON.stringify(JOB)};\nexport default { ...job, name: 'batch-beside' };\n`);
+    writeFileSync(join(c.dir, 'some.log'), `${LINES.slice(500, 900).join('\n')}\n`);
+    const out = join(c.dir, 'batch.jsonl');
+    const batch = await c.submitWait(other, [join(c.dir, 'some.log')], out);
+    expect(batch.code, `${batch.stderr}\n${c.logs()}`).toBe(0);
+    const plain = await mrm(['run', other, '--input', 'some.log', '--state', 'plain', '--out', '-'], { cwd: c.dir });
+    expect(readFileSync(out, 'utf8')).toBe(plain.stdout);
+
+    // The stream still merges what is published.
+    await publish(c, LINES.slice(500, 800), 'chunk-2');
+    await until(c, 800);
+    expect((await c.jobStatus(streamId)).state).toBe('running');
+
+    // The streaming job's own name: refused with one line (two runs must not write one state).
+    const same = await c.submitWait(JOB, [join(c.dir, 'some.log')], join(c.dir, 'same.jsonl'));
+    expect(same.code).not.toBe(0);
+    expect(same.stderr.trim().split('\n').at(-1)).toMatch(
+      new RegExp(`job 'status-per-10-minutes' is already running as ${streamId} \\(a streaming job`),
+    );
+    expect((await c.jobStatus(streamId)).state).toBe('running');
+    expect((await c.mrm(['cancel', streamId, '--nats', c.url])).code).toBe(0);
+  }, 180_000);
+
   it('refuses --stream together with --input, and a bad subject, with one line each', async () => {
     cluster = await TestCluster.start({ maps: 1, merges: 1 });
     const both = await cluster.mrm(['submit', JOB, '--stream', 'logs.web', '--input', JOB, '--nats', cluster.url]);

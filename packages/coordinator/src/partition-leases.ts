@@ -112,7 +112,8 @@ export class PartitionLeases {
 /** Deletes every copy of `job` whose name `keep` does not hold; returns how many. */
 async function deleteCopiesBut(blobs: BlobStore, job: string, keep: ReadonlySet<string>): Promise<number> {
   const doomed = (await blobs.list(checkpointBlobPrefix(job))).filter((b) => !keep.has(b.name));
-  await Promise.all(doomed.map((b) => blobs.delete(b.name)));
+  // One at a time: a burst of purges keeps JetStream from answering lease reads in time.
+  for (const b of doomed) await blobs.delete(b.name);
   return doomed.length;
 }
 
@@ -173,7 +174,7 @@ export class RunLeases {
     const kept = manifestBlobNames(this.job, this.manifest);
     // A deletion that fails leaves garbage, not damage: the sweep of the job's next run deletes it.
     const dropped = [...before].filter((name) => !kept.has(name));
-    await Promise.all(dropped.map((name) => this.blobs.delete(name).catch(() => {})));
+    for (const name of dropped) await this.blobs.delete(name).catch(() => {});
   }
 }
 

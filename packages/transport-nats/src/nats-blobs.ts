@@ -14,16 +14,21 @@ import { type KeepTrying, retried } from './retry.js';
 /** Opens the object store on first use (and again after a failed attempt). */
 export type OpenObjectStore = () => Promise<ObjectStore>;
 
+/** Removes what the object store keeps of a deleted blob (its metadata tombstone). */
+export type PurgeDeleted = (name: string) => Promise<void>;
+
 /** The transport's blobs. */
 export class NatsBlobStore implements BlobStore {
   readonly #open: OpenObjectStore;
   readonly #assertOpen: AssertOpen;
   readonly #keepTrying: KeepTrying;
+  readonly #purgeDeleted: PurgeDeleted;
 
-  constructor(open: OpenObjectStore, assertOpen: AssertOpen, keepTrying: KeepTrying) {
+  constructor(open: OpenObjectStore, assertOpen: AssertOpen, keepTrying: KeepTrying, purgeDeleted: PurgeDeleted) {
     this.#open = open;
     this.#assertOpen = assertOpen;
     this.#keepTrying = keepTrying;
+    this.#purgeDeleted = purgeDeleted;
   }
 
   /** Reads and writes of whole blobs by name are idempotent: tried again through a fail-over. */
@@ -68,7 +73,12 @@ export class NatsBlobStore implements BlobStore {
     this.#assertOpen('blobs.delete');
     checkName(name);
     try {
-      await this.#retried(async () => (await this.#open()).delete(name));
+      await this.#retried(async () => {
+        await (await this.#open()).delete(name);
+        // The object store leaves a "deleted" metadata record per name, which pins its stream's file
+        // blocks on disk: without it, blocks that held only deleted blobs are removed.
+        await this.#purgeDeleted(name);
+      });
     } catch (error) {
       throw transportError(`cannot delete blob '${name}'`, error);
     }

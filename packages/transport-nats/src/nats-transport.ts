@@ -24,8 +24,9 @@ import type {
   TransportState,
 } from '@mrm/core';
 import { ErrorCode, errorMessage, MrmError } from '@mrm/core';
+import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
-import { type ObjectStore, Objm } from '@nats-io/obj';
+import { Base64UrlPaddedCodec, type ObjectStore, Objm } from '@nats-io/obj';
 import { connect, Empty, headers, type Msg, type NatsConnection, nuid } from '@nats-io/transport-node';
 import { isNoResponders, isTimeout, transportError } from './errors.js';
 import { NatsBlobStore } from './nats-blobs.js';
@@ -69,6 +70,7 @@ export class NatsTransport implements Transport {
   readonly #stateListeners = new Set<StateListener>();
   readonly #requests = new Set<PendingRequest>();
   #objectStore: Promise<ObjectStore> | undefined;
+  #jsm: Promise<JetStreamManager> | undefined;
   #kvm: Kvm | undefined;
   readonly #assertOpen = (operation: string): void => {
     if (this.#state === 'closed') throw new MrmError(ErrorCode.Transport, `cannot ${operation}: transport is closed`);
@@ -82,7 +84,12 @@ export class NatsTransport implements Transport {
     this.options = options;
     this.#logger = options.logger.child({ component: 'nats-transport' });
     this.#initialMaxPayloadBytes = nc.info?.max_payload ?? 1024 * 1024;
-    this.blobs = new NatsBlobStore(() => this.#openObjectStore(), this.#assertOpen, this.#keepTrying);
+    this.blobs = new NatsBlobStore(
+      () => this.#openObjectStore(),
+      this.#assertOpen,
+      this.#keepTrying,
+      (name) => this.#purgeBlobMeta(name),
+    );
     this.#watchStatus().catch((error: unknown) =>
       this.#logger.warn('nats status stream ended', { error: errorMessage(error) }),
     );
@@ -317,6 +324,18 @@ export class NatsTransport implements Transport {
       });
     }
     return transportError(`request to ${channelName} failed`, error);
+  }
+
+  /** Purges the metadata subject of blob `name` (after the object store deleted it). */
+  async #purgeBlobMeta(name: string): Promise<void> {
+    const bucket = blobBucketName(this.options.prefix);
+    this.#jsm ??= jetstreamManager(this.#nc).catch((e: unknown) => {
+      this.#jsm = undefined;
+      throw e;
+    });
+    // The object store's own names: stream OBJ_<bucket>, metadata subject $O.<bucket>.M.<name, base64url padded>.
+    const subject = `$O.${bucket}.M.${Base64UrlPaddedCodec.encode(name)}`;
+    await (await this.#jsm).streams.purge(`OBJ_${bucket}`, { filter: subject });
   }
 
   #openObjectStore(): Promise<ObjectStore> {

@@ -1,8 +1,9 @@
 /**
- * Submitted jobs, one at a time: a priority queue, a serial loop that runs the next job (waits
- * for workers, assigns partitions, runs it on the {@link Coordinator}), cancelling, the watchdog
- * over the running job, and the status of every job — the running one, then the queue, then the
- * history (seeds/003).
+ * Submitted jobs: a priority queue, a serial loop that runs the next job (waits for workers,
+ * assigns partitions, runs it on the {@link Coordinator}), cancelling, the watchdog over the
+ * running job, and the status of every job — the running ones, then the queue, then the history
+ * (seeds/003). Batch jobs run one at a time; a streaming job runs until it is cancelled, so it
+ * runs beside them instead of holding the loop (never beside another job of its name).
  */
 import {
   ErrorCode,
@@ -37,14 +38,24 @@ const MAX_REASSIGNMENTS = 20;
 /** Beyond one heartbeat timeout, how long to wait for the registry to find a worker lost. */
 const LOSS_GRACE_MS = 1_000;
 
+/** A job being run. */
+interface RunningJob {
+  status: JobStatus;
+  /** Aborted by `cancel`. */
+  readonly abort: AbortController;
+  /** Settles with the job's final status. */
+  readonly done: Promise<JobStatus>;
+  /** A streaming job (it runs beside the batch jobs, until cancelled). */
+  readonly streaming: boolean;
+}
+
 /** Queues jobs and runs them in order. */
 export class JobScheduler {
   private readonly queue = new JobQueue();
-  private running: JobStatus | undefined;
-  /** Aborted by `cancel` of the running job. */
-  private runningAbort: AbortController | undefined;
-  /** Settles with the running job's final status. */
-  private runningDone: Promise<JobStatus> | undefined;
+  /** The jobs being run, by id: at most one batch job, and streaming jobs. */
+  private readonly running = new Map<string, RunningJob>();
+  /** Streaming jobs' runs, which the serial loop does not wait for. */
+  private readonly detached = new Set<Promise<void>>();
   /** Partition owners of the jobs seen since start, for status. */
   private readonly ownersByJob = new Map<string, readonly string[]>();
   private readonly watchdog: JobWatchdog;
@@ -100,7 +111,8 @@ export class JobScheduler {
 
   /** A job's status: the running job, then the queue, then the history. */
   async jobStatus(jobId: string): Promise<JobStatus | undefined> {
-    if (this.running?.jobId === jobId) return this.running;
+    const running = this.running.get(jobId);
+    if (running !== undefined) return running.status;
     const queued = this.queue.find(jobId);
     if (queued !== undefined) return queuedStatus(queued.request, queued.submittedAtMs);
     return this.history.get(jobId);
@@ -141,11 +153,11 @@ export class JobScheduler {
       metrics.add('mrm_jobs_finished_total', 1, { state: 'cancelled' });
       return status;
     }
-    if (this.running?.jobId === jobId && this.runningAbort !== undefined) {
+    const running = this.running.get(jobId);
+    if (running !== undefined) {
       logger.info('job cancelled', { jobId, was: 'running' });
-      const done = this.runningDone;
-      this.runningAbort.abort(new MrmError(ErrorCode.Aborted, `job ${jobId} was cancelled`));
-      if (done !== undefined) return done;
+      running.abort.abort(new MrmError(ErrorCode.Aborted, `job ${jobId} was cancelled`));
+      return running.done;
     }
     const status = await this.jobStatus(jobId);
     if (status === undefined) throw new MrmError(ErrorCode.State, `no job with id '${jobId}'`);
@@ -158,10 +170,15 @@ export class JobScheduler {
     );
   }
 
-  /** Runs the watchdog over the running job and refreshes the gauges (called on a timer). */
+  /**
+   * Runs the watchdog over the running batch job (else a streaming one: between rounds a stream
+   * rightly makes no progress, so it is watched only alone) and refreshes the gauges (on a timer).
+   */
   watch(): void {
     const { metrics } = this.options;
-    const running = this.running;
+    const jobs = [...this.running.values()];
+    const entry = jobs.find((j) => !j.streaming) ?? jobs[0];
+    const running = entry?.status;
     const run = running !== undefined ? this.coordinator.activeRun(running.jobId) : undefined;
     const stall = this.watchdog.check(
       running === undefined
@@ -174,24 +191,25 @@ export class JobScheduler {
             blockers: () => run?.blockers() ?? [],
           },
     );
-    if (running !== undefined && this.running === running && stall?.message !== running.stalled?.message) {
+    if (entry !== undefined && running !== undefined && stall?.message !== running.stalled?.message) {
       const { stalled: _, ...rest } = running;
-      this.running = stall !== undefined ? { ...rest, stalled: stall } : rest;
-      void this.status.publish(this.running, false);
+      entry.status = stall !== undefined ? { ...rest, stalled: stall } : rest;
+      void this.status.publish(entry.status, false);
     }
     metrics.set('mrm_jobs', this.queue.size, { state: 'queued' });
-    metrics.set('mrm_jobs', this.running !== undefined ? 1 : 0, { state: 'running' });
+    metrics.set('mrm_jobs', this.running.size, { state: 'running' });
     for (const role of [WorkerRole.Map, WorkerRole.Merge]) {
       metrics.set('mrm_workers_alive', this.registry.alive(role).length, { worker_role: role });
     }
   }
 
-  /** Resolves when the job running now (and the loop's current step) has finished. */
+  /** Resolves when the jobs running now (and the loop's current step) have finished. */
   async idle(): Promise<void> {
     for (;;) {
       const current = this.loop;
       await current;
-      if (current === this.loop) return;
+      await Promise.all([...this.detached]);
+      if (current === this.loop && this.detached.size === 0) return;
     }
   }
 
@@ -204,10 +222,9 @@ export class JobScheduler {
     this.closing.abort(new MrmError(ErrorCode.Aborted, 'the coordinator is closing'));
   }
 
-  /** The running job, the queued ones, then the 50 most recent of the history. */
+  /** The running jobs, the queued ones, then the 50 most recent of the history. */
   private async allJobs(): Promise<JobStatus[]> {
-    const out: JobStatus[] = [];
-    if (this.running !== undefined) out.push(this.running);
+    const out: JobStatus[] = [...this.running.values()].map((r) => r.status);
     for (const q of this.queue.list()) out.push(queuedStatus(q.request, q.submittedAtMs));
     for (const h of await this.history.recent(50)) if (!out.some((j) => j.jobId === h.jobId)) out.push(h);
     return out;
@@ -220,38 +237,64 @@ export class JobScheduler {
       .catch((e: unknown) => this.options.logger.error('coordinator work failed', { error: String(e) }));
   }
 
-  /** Runs the highest-priority queued job. */
+  /**
+   * Runs the highest-priority queued job: a batch job to its end; a streaming job is started and
+   * left running beside the loop. A job whose name a running job holds fails at once (two runs
+   * must not write one job's state).
+   */
   private async runNext(): Promise<void> {
     if (this.closing.signal.aborted) return;
     const next = this.queue.shift();
     if (next === undefined) return;
     const { request } = next;
-    let status: JobStatus = {
-      ...queuedStatus(request, next.submittedAtMs),
-      state: 'running',
-      startedAtMs: this.options.clock.nowMs(),
-    };
-    this.running = status;
-    const abort = new AbortController();
-    this.runningAbort = abort;
-    let settle: (s: JobStatus) => void = () => {};
-    this.runningDone = new Promise((resolve) => {
-      settle = resolve;
-    });
-    try {
-      status = await this.runOne(request, status, abort);
-    } finally {
-      this.running = undefined;
-      this.runningAbort = undefined;
-      this.runningDone = undefined;
-      settle(status);
+    const queued = queuedStatus(request, next.submittedAtMs);
+    const holder = [...this.running.values()].find((r) => r.status.name === request.job.name);
+    if (holder !== undefined) {
+      await this.refuse(
+        queued,
+        `job '${request.job.name}' is already running as ${holder.status.jobId}${holder.streaming ? ' (a streaming job: it runs until cancelled)' : ''}: cancel it first, or submit under another job name`,
+      );
+      return;
     }
+    let settle: (s: JobStatus) => void = () => {};
+    const entry: RunningJob = {
+      status: { ...queued, state: 'running', startedAtMs: this.options.clock.nowMs() },
+      abort: new AbortController(),
+      done: new Promise((resolve) => {
+        settle = resolve;
+      }),
+      streaming: request.options.stream !== undefined,
+    };
+    this.running.set(request.jobId, entry);
+    const work = this.runOne(request, entry)
+      .catch((e: unknown): JobStatus => {
+        this.options.logger.error('coordinator work failed', { jobId: request.jobId, error: String(e) });
+        return entry.status;
+      })
+      .then((status) => {
+        this.running.delete(request.jobId);
+        settle(status);
+      });
+    if (!entry.streaming) return work;
+    this.detached.add(work);
+    void work.then(() => this.detached.delete(work));
+  }
+
+  /** Ends a queued job as failed without running it (one clear line in its status). */
+  private async refuse(queued: JobStatus, message: string): Promise<void> {
+    const { clock, logger, metrics } = this.options;
+    logger.warn('job refused', { jobId: queued.jobId, reason: message });
+    const error = toWireError(new MrmError(ErrorCode.State, message));
+    await this.status.publish({ ...queued, state: 'failed', finishedAtMs: clock.nowMs(), error }, true);
+    await this.history.dropRequest(queued.jobId);
+    metrics.add('mrm_jobs_finished_total', 1, { state: 'failed' });
   }
 
   /** Runs one job to its end; resolves with its final status (saved and published). */
-  private async runOne(request: SubmitRequest, started: JobStatus, abort: AbortController): Promise<JobStatus> {
+  private async runOne(request: SubmitRequest, entry: RunningJob): Promise<JobStatus> {
     const { clock, logger, metrics } = this.options;
-    let status = started;
+    const { abort } = entry;
+    let status = entry.status;
     const progressMetrics = new ProgressMetrics(metrics, request.job.name);
     await this.status.publish(status, true);
     try {
@@ -272,27 +315,27 @@ export class JobScheduler {
             signal: abort.signal,
             onProgress: (p) => {
               const run = this.coordinator.activeRun(request.jobId);
-              if (run === undefined || this.running === undefined) return;
+              if (run === undefined || this.running.get(request.jobId) !== entry) return;
               const progress = run.snapshot();
               progressMetrics.update(progress, p.versions.length);
               // Versions committed so far show while the job runs (queries can read them already).
-              this.running = {
-                ...this.running,
+              entry.status = {
+                ...entry.status,
                 progress,
                 skew: run.skewStatus(),
                 versions: p.versions.map((v) => v.version),
               };
-              void this.status.publish(this.running, false);
+              void this.status.publish(entry.status, false);
             },
           }),
         );
       const result =
         request.options.stream === undefined
           ? await runOnce(inputs)
-          : await this.runStream(request, job.name, runOnce, abort.signal);
+          : await this.runStream(request, job.name, runOnce, entry);
       status = {
         ...status,
-        ...(this.running?.progress !== undefined ? { progress: this.running.progress } : {}),
+        ...(entry.status.progress !== undefined ? { progress: entry.status.progress } : {}),
         state: 'succeeded',
         finishedAtMs: clock.nowMs(),
         versions: result.versions.map((v) => v.version),
@@ -308,10 +351,10 @@ export class JobScheduler {
         progressMetrics.finish();
         return status;
       }
-      const running = this.running;
+      const running = entry.status;
       const progress = {
-        ...(running?.progress !== undefined ? { progress: running.progress } : {}),
-        ...(running?.stream !== undefined ? { stream: running.stream, versions: running.versions ?? [] } : {}),
+        ...(running.progress !== undefined ? { progress: running.progress } : {}),
+        ...(running.stream !== undefined ? { stream: running.stream, versions: running.versions ?? [] } : {}),
       };
       if (abort.signal.aborted) {
         status = { ...status, ...progress, state: 'cancelled', finishedAtMs: clock.nowMs() };
@@ -322,7 +365,7 @@ export class JobScheduler {
     }
     progressMetrics.finish();
     metrics.add('mrm_jobs_finished_total', 1, { state: status.state });
-    this.running = undefined;
+    entry.status = status;
     await this.status.publish(status, true);
     await this.history.dropRequest(request.jobId);
     await this.history.prune();
@@ -337,8 +380,10 @@ export class JobScheduler {
     request: SubmitRequest,
     name: string,
     runOnce: (inputs: readonly SourceFile[]) => Promise<RunResult>,
-    signal: AbortSignal,
+    entry: RunningJob,
   ): Promise<RunResult> {
+    // Cancelled, or the coordinator closes (the job is then left for the next one to resume).
+    const signal = AbortSignal.any([entry.abort.signal, this.closing.signal]);
     const stream = request.options.stream;
     const input = this.options.streamInput;
     if (stream === undefined || input === undefined) {
@@ -362,9 +407,9 @@ export class JobScheduler {
         versions.push(...last.versions);
       },
       onProgress: (progress) => {
-        if (this.running?.jobId !== request.jobId) return;
-        this.running = { ...this.running, stream: progress, versions: versions.map((v) => v.version) };
-        void this.status.publish(this.running, false);
+        if (this.running.get(request.jobId) !== entry) return;
+        entry.status = { ...entry.status, stream: progress, versions: versions.map((v) => v.version) };
+        void this.status.publish(entry.status, false);
       },
     });
     await rounds.run(signal);
