@@ -120,6 +120,7 @@ export class LeaderLease {
    */
   async acquire(signal: AbortSignal): Promise<void> {
     if (this.leaderState === 'leading') return;
+    this.leaderState = 'standing-by';
     const pollMs = Math.min(MAX_POLL_MS, Math.max(10, Math.floor(this.leaseMs / POLLS_PER_LEASE)));
     /** The revision seen, and since when without a change (reset by a failed read: silence proves nothing). */
     let seen: { revision: number; sinceMs: number } | undefined;
