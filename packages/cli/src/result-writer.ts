@@ -1,6 +1,7 @@
 /**
  * Writing a result as JSON Lines: one line per key, exactly `{"key":<key>,"value":<value>}`,
- * nothing else. Files are written whole or not at all (`<out>.tmp`, then rename); `-` is stdout.
+ * nothing else. Files are written whole or not at all (`<out>.tmp`, then rename); `-` is stdout;
+ * a device or FIFO (`/dev/null`) is written into as it is.
  *
  * ```ts
  * const lines = await writeJsonLines(readResult(store, 'wordcount', { version, partitions }), 'out/wc.jsonl');
@@ -8,7 +9,7 @@
  */
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename, unlink } from 'node:fs/promises';
+import { mkdir, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { ErrorCode, errorMessage, isMrmError, MrmError } from '@mrm/core';
@@ -169,6 +170,26 @@ async function writeFileAtomically(entries: AsyncIterable<ResultEntry>, out: str
   }
 }
 
+/** True when `out` exists and is not a regular file or a folder (a device, a FIFO, a socket). */
+async function isSpecialFile(out: string): Promise<boolean> {
+  const info = await stat(out).catch(() => undefined);
+  return info !== undefined && !info.isFile() && !info.isDirectory();
+}
+
+/** Streams the entries into a device or FIFO as it is (no temporary file, no rename). */
+async function writeIntoSpecialFile(entries: AsyncIterable<ResultEntry>, out: string): Promise<number> {
+  const stream = createWriteStream(out, { flags: 'a' });
+  try {
+    const lines = await pump(entries, stream, false);
+    stream.end();
+    await once(stream, 'close');
+    return lines;
+  } catch (error) {
+    stream.destroy();
+    throw error;
+  }
+}
+
 /**
  * Writes entries as JSON Lines to `out`: a file path (parent folders created, the file replaced
  * only once complete), `-` for stdout, or a writable stream (left open). Each line is exactly
@@ -180,6 +201,9 @@ export async function writeJsonLines(entries: AsyncIterable<ResultEntry>, out: s
   if (typeof out !== 'string') return pump(entries, out, false);
   if (out === '-') return pump(entries, process.stdout, true);
   try {
+    // `/dev/null`, a FIFO, a terminal: written into as they are. Renaming a file over them would
+    // replace the device itself (as root, `--out /dev/null` broke the machine's /dev/null).
+    if (await isSpecialFile(out)) return await writeIntoSpecialFile(entries, out);
     return await writeFileAtomically(entries, out);
   } catch (error) {
     if (isMrmError(error)) throw error;

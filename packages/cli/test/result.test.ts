@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -324,6 +324,27 @@ describe('writeJsonLines', () => {
         '{"key":"quote\\"d","value":"é\\n"}\n',
     );
     expect(fs.readdirSync(path.dirname(out))).toEqual(['result.jsonl']);
+  });
+
+  it('writes into a FIFO or a device as it is, never renaming a file over it (`--out /dev/null`)', async () => {
+    const fifo = path.join(root, 'result.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const read = new Promise<string>((resolve, reject) => {
+      let text = '';
+      fs.createReadStream(fifo, 'utf8')
+        .on('data', (d) => {
+          text += String(d);
+        })
+        .on('end', () => resolve(text))
+        .on('error', reject);
+    });
+    expect(await writeJsonLines(entriesOf([{ key: '"a"', value: 1 }]), fifo)).toBe(1);
+    expect(await read).toBe('{"key":"a","value":1}\n');
+    expect(fs.statSync(fifo).isFIFO()).toBe(true);
+    expect(fs.readdirSync(root).filter((f) => f.startsWith('result.fifo'))).toEqual(['result.fifo']);
+    // The machine's own /dev/null stays a device.
+    expect(await writeJsonLines(entriesOf([{ key: '"a"', value: 1 }]), '/dev/null')).toBe(1);
+    expect(fs.statSync('/dev/null').isCharacterDevice()).toBe(true);
   });
 
   it('writes an empty file for an empty result', async () => {

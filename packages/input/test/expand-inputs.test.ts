@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -136,8 +137,10 @@ describe('expandInputs', () => {
   });
 
   it('names a path that is not a regular file', async () => {
-    const error = await rejectionOf(expandInputs(['/dev/null']));
-    expect(error).toMatchObject({ code: 'E_INPUT_MISSING', message: "input '/dev/null' is not a regular file" });
+    // A FIFO of its own (a test that relied on /dev/null failed where it had become a file).
+    execFileSync('mkfifo', [path.join(dir, 'pipe')]);
+    const error = await rejectionOf(expandInputs(['pipe'], { cwd: dir }));
+    expect(error).toMatchObject({ code: 'E_INPUT_MISSING', message: "input 'pipe' is not a regular file" });
   });
 
   it('names an empty spec', async () => {
