@@ -46,9 +46,12 @@ it('recovery: kills merge-1 mid-run, measures the restore and the replay, and th
   expect(k.partitionsRestored).toBeGreaterThan(0);
   expect(k.bytesRestored).toBeGreaterThan(0);
   expect(k.runsAfterKill).toBeGreaterThanOrEqual(1);
-  // At most the batches since the last committed version (every 10) are merged again.
+  // What merge-1 had merged past the last committed version is merged again. That is not bounded
+  // by one checkpoint interval: a merge worker runs ahead of the commits (batches in flight, a
+  // version written but not yet committed at the kill); 21 was seen with a version every 10.
+  // The exact result above is what shows that nothing was merged twice into the state.
   expect(k.batchesReplayed).toBeGreaterThanOrEqual(0);
-  expect(k.batchesReplayed).toBeLessThanOrEqual(10);
+  expect(k.batchesReplayed).toBeLessThanOrEqual(30); // the quick increment has 30 batches
   expect(ten.steady[0].recovery).toBeUndefined();
   expect(ten.medians.killedJobSeconds).toBeGreaterThan(0);
   expect(ten.killedOverSteady).toBeGreaterThan(0);
