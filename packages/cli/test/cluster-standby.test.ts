@@ -25,16 +25,16 @@ describe('coordinators that stand by and take over', () => {
     cluster = undefined;
   });
 
+  /** 2 map workers, `merges` merge workers and a leading coordinator (stopped after the test). */
+  async function startCluster(merges: number): Promise<TestCluster> {
+    cluster = await TestCluster.start({ maps: 2, merges, heartbeatTimeoutMs: 1500, coordinatorArgs: COORDINATOR_ARGS });
+    return cluster;
+  }
+
   it('a standby takes over from a leader killed with SIGKILL mid-job and finishes it exactly', {
     timeout: 180_000,
   }, async () => {
-    const c = await TestCluster.start({
-      maps: 2,
-      merges: 2,
-      heartbeatTimeoutMs: 1500,
-      coordinatorArgs: COORDINATOR_ARGS,
-    });
-    cluster = c;
+    const c = await startCluster(2);
     const leader = c.coordinator;
     const standby = await c.addCoordinator('coordinator-b');
     expect(standby.output()).toMatch(/standing by/);
@@ -55,13 +55,7 @@ describe('coordinators that stand by and take over', () => {
   it('a coordinator on an empty --state resumes the running job and answers for the jobs before it', {
     timeout: 180_000,
   }, async () => {
-    const c = await TestCluster.start({
-      maps: 2,
-      merges: 1,
-      heartbeatTimeoutMs: 1500,
-      coordinatorArgs: COORDINATOR_ARGS,
-    });
-    cluster = c;
+    const c = await startCluster(1);
     // A job that finished under the first coordinator.
     const wordcount = join(EXAMPLES, 'wordcount/job.ts');
     const small = copyInto(join(c.dir, 'small'), [join(EXAMPLES, 'wordcount/data/pg-metamorphosis.txt')]);
@@ -88,13 +82,7 @@ describe('coordinators that stand by and take over', () => {
   it('a leader paused while a standby took over does not act when it wakes, and the job ends exactly', {
     timeout: 180_000,
   }, async () => {
-    const c = await TestCluster.start({
-      maps: 2,
-      merges: 2,
-      heartbeatTimeoutMs: 1500,
-      coordinatorArgs: COORDINATOR_ARGS,
-    });
-    cluster = c;
+    const c = await startCluster(2);
     const leader = c.coordinator;
     const standby = await c.addCoordinator('coordinator-b');
     await surviveMidJob(c, async () => {

@@ -177,6 +177,7 @@ export type {
 export { decodeMessage, encodeMessage, PROTOCOL_VERSION } from './protocol.js';
 export type { JobLoader, ResolvedJob } from './resolve-job.js';
 export { DEFAULT_PARTITIONS, JOB_NAME_PATTERN, jobFromModule, resolveJob } from './resolve-job.js';
+export { checkRestoredLetters } from './restore-check.js';
 export type { RoleState } from './roles.js';
 export { runKey } from './roles.js';
 export type { ResolvedSalt, SaltPlan, SaltSetting } from './salting.js';

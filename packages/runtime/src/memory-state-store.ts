@@ -12,6 +12,7 @@
  */
 import {
   type CanonicalKey,
+  checkRestoredLetters,
   compareCanonicalKeys,
   decode,
   ErrorCode,
@@ -166,14 +167,7 @@ export class MemoryStateStore implements StateStore {
   async restorePartition(restore: PartitionRestore): Promise<void> {
     this.#assertOpen('restorePartition');
     const { deadLetters = [], ...write } = restore;
-    for (const letter of deadLetters) {
-      if (!(Number.isSafeInteger(letter.version) && letter.version >= 1 && letter.version <= restore.version)) {
-        throw new MrmError(
-          ErrorCode.State,
-          `a dead letter of partition ${restore.partition} of job ${restore.job} is at version ${letter.version}, not from 1 to ${restore.version}`,
-        );
-      }
-    }
+    checkRestoredLetters(restore);
     this.#writePartition(write, true);
     const jobState = this.#job(restore.job);
     jobState.deadLetters = jobState.deadLetters.filter((letter) => letter.partition !== restore.partition);

@@ -14,6 +14,7 @@
 import { mkdirSync } from 'node:fs';
 import {
   type CanonicalKey,
+  checkRestoredLetters,
   type DeadLetter,
   ErrorCode,
   errorMessage,
@@ -202,14 +203,7 @@ export class LmdbStateStore implements StateStore {
   async restorePartition(restore: PartitionRestore): Promise<void> {
     this.#life.assertOpen('restorePartition');
     const { deadLetters = [], ...write } = restore;
-    for (const letter of deadLetters) {
-      if (!(Number.isSafeInteger(letter.version) && letter.version >= 1 && letter.version <= restore.version)) {
-        throw new MrmError(
-          ErrorCode.State,
-          `a dead letter of partition ${restore.partition} of job ${restore.job} is at version ${letter.version}, not from 1 to ${restore.version}`,
-        );
-      }
-    }
+    checkRestoredLetters(restore);
     await this.#writePartition(write, true, lettersByVersion(deadLetters));
   }
 
