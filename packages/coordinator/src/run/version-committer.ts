@@ -32,6 +32,8 @@ export class VersionCommitter {
   private readonly ready = new Map<number, { throughSeq: number; reports: CheckpointWrittenMessage[] }>();
   /** The next version to hand to the commit chain. */
   private nextVersion: number;
+  /** The first batch of that version: one past the batches of the version before it. */
+  private nextFromSeq = 0;
   private chain: Promise<void> = Promise.resolve();
   private readonly committedVersions: VersionInfo[] = [];
   private stopped = false;
@@ -82,8 +84,10 @@ export class VersionCommitter {
     this.ready.set(m.version, { throughSeq: m.throughSeq, reports: [...reports.values()] });
     for (let next = this.ready.get(this.nextVersion); next !== undefined; next = this.ready.get(this.nextVersion)) {
       const version = this.nextVersion++;
+      const fromSeq = this.nextFromSeq;
+      this.nextFromSeq = next.throughSeq + 1;
       this.ready.delete(version);
-      this.chain = this.chain.then(() => this.commit(version, next.throughSeq, next.reports));
+      this.chain = this.chain.then(() => this.commit(version, fromSeq, next.throughSeq, next.reports));
       this.chain.catch((e: unknown) => this.events.failed(e));
     }
   }
@@ -94,10 +98,14 @@ export class VersionCommitter {
     await this.chain.catch(() => {});
   }
 
-  /** The version's info, built once: what every store of the cluster keeps. */
-  versionInfo(version: number, throughSeq: number, reports: readonly CheckpointWrittenMessage[]): VersionInfo {
+  /** The info of a version of batches `fromSeq..throughSeq`, built once: what every store of the cluster keeps. */
+  private versionInfo(
+    version: number,
+    fromSeq: number,
+    throughSeq: number,
+    reports: readonly CheckpointWrittenMessage[],
+  ): VersionInfo {
     const { ctx } = this;
-    const fromSeq = this.fromSeq(version);
     const prev = this.committedVersions.at(-1) ?? ctx.base;
     const incremental = ctx.job.incremental;
     const state = sumStateDigests(reports.flatMap((r) => r.digests));
@@ -111,7 +119,7 @@ export class VersionCommitter {
       batches: (incremental ? (prev?.batches ?? 0) : 0) + (throughSeq + 1 - fromSeq),
       records: (incremental ? (prev?.records ?? 0) : 0) + this.merged.recordsBetween(fromSeq, throughSeq),
       keys: reports.reduce((n, r) => n + r.keyCounts.reduce((a, b) => a + b, 0), 0),
-      label: `${ctx.jobId}: batches ${fromSeq + 1}–${throughSeq + 1} of ${ctx.plan.batchIds.length}`,
+      label: labelOf(ctx, fromSeq, throughSeq),
       hash: state.hash,
       bytes: state.bytes,
       ...(watermark !== undefined ? { watermarkMs: watermark } : {}),
@@ -119,21 +127,21 @@ export class VersionCommitter {
     };
   }
 
-  private fromSeq(version: number): number {
-    return this.ctx.job.incremental
-      ? (version - firstVersionOf(this.ctx)) * this.ctx.settings.checkpointEveryBatches
-      : 0;
-  }
-
-  private async commit(version: number, throughSeq: number, reports: CheckpointWrittenMessage[]): Promise<void> {
+  private async commit(
+    version: number,
+    fromSeq: number,
+    throughSeq: number,
+    reports: CheckpointWrittenMessage[],
+  ): Promise<void> {
     if (this.stopped) return;
     const { ctx } = this;
     const startedMs = performance.now();
-    const info = this.versionInfo(version, throughSeq, reports);
+    const info = this.versionInfo(version, fromSeq, throughSeq, reports);
     // Fencing and the copies' manifest: only copies made under this run's leases become committed.
     await ctx.leases?.record(version, reports);
-    await ctx.record.saveVersionBatches(version, ctx.plan.batchIds.slice(this.fromSeq(version), throughSeq + 1));
-    const last = version === firstVersionOf(ctx) + versionCountOf(ctx) - 1;
+    await ctx.record.saveVersionBatches(version, ctx.plan.batchIds.slice(fromSeq, throughSeq + 1));
+    // An open run (a stream) has no last version: it ends when it is stopped.
+    const last = ctx.open !== true && version === firstVersionOf(ctx) + versionCountOf(ctx) - 1;
     const message = encodeMessage({
       type: 'commit-version',
       jobId: ctx.jobId,
@@ -156,6 +164,16 @@ export class VersionCommitter {
     ctx.metrics?.observe('mrm_commit_duration_seconds', (performance.now() - startedMs) / 1000, { job: ctx.job.name });
     this.events.committed(info, last);
   }
+}
+
+/** What a version holds, for `mrm versions`: its batches of the run, or an idle stream's watermark advance. */
+function labelOf(ctx: JobRunContext, fromSeq: number, throughSeq: number): string {
+  if (ctx.open === true) {
+    return throughSeq < fromSeq
+      ? `${ctx.jobId}: idle stream, watermark advanced`
+      : `${ctx.jobId}: stream batches ${fromSeq + 1}–${throughSeq + 1}`;
+  }
+  return `${ctx.jobId}: batches ${fromSeq + 1}–${throughSeq + 1} of ${ctx.plan.batchIds.length}`;
 }
 
 /**
