@@ -162,7 +162,7 @@ describe('StreamFeed', () => {
   });
 
   it('cuts a backlog into segments of at most maxSegmentRecords, and holds back past maxPendingRecords', async () => {
-    const { store, streams, feed } = setup({ maxSegmentRecords: 4, maxPendingRecords: 8 });
+    const { store, streams, feed } = setup({ maxSegmentRecords: 4, maxPendingRecords: 8, maxPendingSegments: 3 });
     const run = new FakeRun(store, false);
     await streams.append(SUBJECT, rec(10));
     await feedUntil(feed, run, () => run.extensions.length >= 2);
@@ -176,6 +176,25 @@ describe('StreamFeed', () => {
       `stream:${SUBJECT}:5-8`,
       `stream:${SUBJECT}:9-10`,
     ]);
+  });
+
+  it('cuts no new segment while maxPendingSegments are not committed: the next one takes all that waited', async () => {
+    const { store, streams, feed } = setup({ maxPendingSegments: 1 });
+    const run = new FakeRun(store, false);
+    await streams.append(SUBJECT, rec(2));
+    const stop = new AbortController();
+    const feeding = feed.feed(run, stop.signal);
+    for (let i = 0; i < 200 && run.extensions.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    await streams.append(SUBJECT, rec(3));
+    await new Promise((r) => setTimeout(r, 30));
+    await streams.append(SUBJECT, rec(4));
+    await new Promise((r) => setTimeout(r, 30));
+    expect(run.extensions).toHaveLength(1);
+    run.commitAll();
+    for (let i = 0; i < 200 && run.extensions.length < 2; i++) await new Promise((r) => setTimeout(r, 5));
+    stop.abort();
+    await feeding;
+    expect(run.extensions.map((e) => e.identities[0])).toEqual([`stream:${SUBJECT}:1-2`, `stream:${SUBJECT}:3-9`]);
   });
 
   it('ends a run after segmentsPerRun segments, once they are committed', async () => {

@@ -8,8 +8,10 @@
  * A segment is written down (durably, in the coordinator's store) before any of it is dispatched,
  * and forgotten only once its version is committed, so after any crash the same ranges run again
  * with the same batch ids: what was committed is skipped, what was not is merged, nothing twice
- * (invariant 1). At most `maxPendingRecords` records are written down and not committed: when
- * merging falls behind, the rest waits in the stream (backpressure; the lag grows).
+ * (invariant 1). At most two segments and `maxPendingRecords` records are written down and not
+ * committed: when merging falls behind, the rest waits in the stream (backpressure; the lag
+ * grows) and the next segment takes all of it at once (up to `maxSegmentRecords`), so the cost of
+ * a version is shared by more records when the cluster is slow.
  *
  * With `idleTimeoutMs`, a stream without new records for that long (and nothing pending) gets an
  * *idle mark*: a segment of no records that moves the watermark on by the timeout, so event-time
@@ -59,6 +61,12 @@ export interface StreamFeedOptions {
   readonly maxSegmentRecords?: number;
   /** Records written down and not committed at most (default four segments). */
   readonly maxPendingRecords?: number;
+  /**
+   * Segments written down and not committed at most (default {@link DEFAULT_MAX_PENDING_SEGMENTS}):
+   * while they are, new records wait and the next segment takes them all, so a slow commit makes
+   * segments larger instead of making more of them.
+   */
+  readonly maxPendingSegments?: number;
   /** Segments one open run takes before it ends and the next starts (bounds a run's bookkeeping). */
   readonly segmentsPerRun?: number;
   /** A stream without new records this long gets an idle mark (absent: the watermark waits for records). */
@@ -71,6 +79,8 @@ export interface StreamFeedOptions {
 
 /** Default largest segment: the feed never reads more than this many records at once. */
 export const DEFAULT_MAX_SEGMENT_RECORDS = 100_000;
+/** Default segments in flight: one committing while the next is mapped and merged. */
+export const DEFAULT_MAX_PENDING_SEGMENTS = 2;
 /** Default segments per open run: an hour of one-second intervals. */
 export const DEFAULT_SEGMENTS_PER_RUN = 3_600;
 const CURSOR_META = 'stream-cursor';
@@ -156,6 +166,7 @@ export class StreamFeed {
     const maxPending = this.options.maxPendingRecords ?? 4 * max;
     const cursor = this.current;
     this.headSeq = (await streams.info(subject))?.lastSeq ?? 0;
+    if (cursor.pending.length >= (this.options.maxPendingSegments ?? DEFAULT_MAX_PENDING_SEGMENTS)) return [];
     const room = maxPending - cursor.pending.reduce((n, s) => n + recordsOf(s), 0);
     const through = Math.min(this.headSeq, cursor.nextSeq + room - 1);
     if (through < cursor.nextSeq) return [];
