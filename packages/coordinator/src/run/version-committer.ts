@@ -179,9 +179,7 @@ export class VersionCommitter {
     // Fencing and the copies' manifest: only copies made under this run's leases become committed.
     await ctx.leases?.record(group);
     await Promise.all(
-      group.map((v) =>
-        ctx.record.saveVersionBatches(v.version, ctx.plan.batchIds.slice(v.fromSeq, v.throughSeq + 1)),
-      ),
+      group.map((v) => ctx.record.saveVersionBatches(v.version, ctx.plan.batchIds.slice(v.fromSeq, v.throughSeq + 1))),
     );
     // An open run (a stream) has no last version: it ends when it is stopped.
     const last = ctx.open !== true && info.version === firstVersionOf(ctx) + versionCountOf(ctx) - 1;
