@@ -41,7 +41,11 @@ function roles() {
   const bus = MemoryBus.create();
   const store = new MemoryStateStore();
   const loadJob = async () => job;
-  const map = new MapWorker({ id: 'map-0', transport: bus.connect(), executor: new InlineMapExecutor(loadJob, 'map-0') });
+  const map = new MapWorker({
+    id: 'map-0',
+    transport: bus.connect(),
+    executor: new InlineMapExecutor(loadJob, 'map-0'),
+  });
   const merges = ['merge-0', 'merge-1'].map((id) => new MergeWorker({ id, transport: bus.connect(), store, loadJob }));
   const coordinator = new Coordinator({ transport: bus.connect(), store });
   for (const w of [map, ...merges]) w.start();
