@@ -131,6 +131,9 @@ export class StreamFeed {
     const send = async (segment: StreamSegment): Promise<void> => {
       const inputs = recordsOf(segment) > 0 ? [await this.options.source(segment)] : [];
       const committed = run.extend(inputs, segment.advanceWatermarkMs);
+      // Its failure reaches the feed through `acks`, maybe later: it is not an unhandled rejection
+      // meanwhile (that would end the process).
+      committed.catch(() => {});
       sent++;
       // Acknowledged strictly in order: versions commit in the order their segments were sent.
       acks = acks.then(() => committed).then(() => this.acknowledge(segment));
