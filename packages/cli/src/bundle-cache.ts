@@ -97,7 +97,8 @@ export async function readCachedBundle(
     entry.sourcePath !== sourcePath ||
     typeof entry.code !== 'string' ||
     typeof entry.files !== 'object' ||
-    entry.files === null
+    entry.files === null ||
+    typeof entry.files[sourcePath] !== 'string'
   ) {
     return undefined;
   }
