@@ -108,6 +108,9 @@ describe('a merge worker that joins a cluster', () => {
       cwd: local,
       env: cleanEnv(),
     });
+    expect(clusterVersions.code, clusterVersions.stderr).toBe(0);
+    expect(localVersions.code, localVersions.stderr).toBe(0);
+    expect(lastVersion(clusterVersions.stdout).hash).toMatch(/^[0-9a-f]{16,}$/);
     expect(lastVersion(clusterVersions.stdout)).toEqual(lastVersion(localVersions.stdout));
 
     // Run 3, the same workers: nothing moves and nothing is restored again.
