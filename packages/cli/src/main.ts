@@ -9,12 +9,13 @@ import {
   DEFAULT_CHECKPOINT_EVERY_BATCHES,
   DEFAULT_HEARTBEAT_TIMEOUT_MS,
   DEFAULT_LEADER_LEASE_MS,
+  DEFAULT_LIVENESS_PROBE_MS,
   DEFAULT_STALL_TIMEOUT_MS,
   DEFAULT_WORKER_WAIT_MS,
 } from '@mrm/coordinator/defaults';
 import { Command, Option } from 'commander';
 import { DEFAULT_HEARTBEAT_INTERVAL_MS } from './cluster/heartbeat-thread.js';
-import { natsNodes, oneOf, port, positiveInt, positiveNumber, saltMode, versionsToKeep } from './options.js';
+import { natsNodes, oneOf, port, positiveInt, positiveNumber, saltMode, versionsToKeep, wholeMs } from './options.js';
 import { reportError } from './report.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
@@ -193,6 +194,11 @@ export function buildProgram(): Command {
       '--heartbeat-timeout <ms>',
       `a worker silent this long is lost (default ${DEFAULT_HEARTBEAT_TIMEOUT_MS})`,
       positiveInt,
+    )
+    .option(
+      '--liveness-probe <ms>',
+      `ask every worker this often whether its process is there; a killed one is lost at once (default ${DEFAULT_LIVENESS_PROBE_MS}; 0: heartbeats alone)`,
+      wholeMs,
     )
     .option('--worker-wait <ms>', `how long a job waits for workers (default ${DEFAULT_WORKER_WAIT_MS})`, positiveInt)
     .option(
