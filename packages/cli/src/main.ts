@@ -251,6 +251,11 @@ export function buildProgram(): Command {
       .option('-i, --input <path...>', 'input files, folders or globs (.gz too)')
       .option('--stream <subject>', 'a streaming job: read the stream `mrm publish` writes, until cancelled')
       .option('--batch-interval <ms>', 'with --stream: milliseconds between micro-batches (default 500)', positiveInt)
+      .option(
+        '--idle-timeout <ms>',
+        'with --stream: after this long without records the watermark moves on by as much, so windows close',
+        positiveInt,
+      )
       .option('--nats <url>', 'NATS URL (default: $MRM_NATS_URL)')
       .option('-w, --wait', 'return when the job has finished (exit 0) or failed (non-zero)')
       .option('-o, --out <file>', "with --wait: write the job's result as JSON Lines ('-' for stdout)"),

@@ -23,13 +23,15 @@ import {
 } from '../defaults.js';
 import type { PartitionLeases } from '../partition-leases.js';
 import type { RunJobOptions } from '../run-settings.js';
-import type { StreamSegment } from './stream-rounds.js';
+import type { DEFAULT_SEGMENTS_PER_RUN, StreamSegment } from './stream-feed.js';
 
 /** How the service reads streaming jobs' input. */
 export interface StreamInput {
   readonly streams: StreamLog;
   /** The records of a segment as a local file (location `stream:…` for the map workers). */
   segmentSource(segment: StreamSegment): Promise<SourceFile>;
+  /** Segments one open run takes before the next run starts (default {@link DEFAULT_SEGMENTS_PER_RUN}). */
+  readonly segmentsPerRun?: number;
 }
 
 /** Options of {@link CoordinatorService}. */
