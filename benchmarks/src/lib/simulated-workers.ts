@@ -76,7 +76,9 @@ class SimulatedMergeWorker {
       });
     } else if (m.type === 'commit-version') {
       const open = this.runs.get(runKey(m.jobId, m.run));
-      open?.reports.confirm(m.info.version);
+      // The run is not open: version v ends at cut v (every k batches, the last one at the end).
+      const cut = (m.info.version - (open?.firstVersion ?? 0) + 1) * (open?.every ?? 1) - 1;
+      open?.reports.confirm(m.info.version, Math.min(cut, (open?.totalBatches ?? 0) - 1));
       if (m.last) this.runs.delete(runKey(m.jobId, m.run));
     } else if (m.type === 'resend-reports') {
       this.runs.get(runKey(m.jobId, m.run))?.reports.resend();

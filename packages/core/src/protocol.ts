@@ -204,6 +204,33 @@ export interface RunStartMessage {
   readonly owners?: readonly string[];
   /** The watermark of the version the run starts from (a window with lateness; absent: none yet). */
   readonly watermarkMs?: number;
+  /**
+   * An open run (a streaming job, docs/decisions/0027): `totalBatches` and `batchIds` are only
+   * its first batches; more come in `run-extend` messages, and a version is written at the end of
+   * each extension instead of every `checkpointEveryBatches` batches. It never ends by itself:
+   * the coordinator stops it with `run-abort`.
+   */
+  readonly open?: boolean;
+}
+
+/**
+ * Coordinator → merge workers (request), for an open run: batches `fromSeq..` (their stable ids in
+ * `batchIds`, possibly none) join the run, and version `version` is written once every partition
+ * has merged them. With `advanceWatermarkMs` (an idle stream) the watermark moves at least there
+ * before that version is written. A repeat (same `version`) is acknowledged and ignored.
+ */
+export interface RunExtendMessage {
+  readonly type: 'run-extend';
+  readonly v: number;
+  readonly jobId: string;
+  readonly run: number;
+  /** Seq of the first batch added (the run's batch count so far). */
+  readonly fromSeq: number;
+  readonly batchIds: readonly string[];
+  /** The version written after the last of these batches. */
+  readonly version: number;
+  /** Idle stream: the watermark moves at least to this before `version` is written. */
+  readonly advanceWatermarkMs?: number;
 }
 
 /**
@@ -259,7 +286,9 @@ export interface CheckpointWrittenMessage {
  * Coordinator → merge workers (request): every partition wrote `info.version`; commit it. The one
  * message that says a version is committed: the coordinator's version committer builds `info`
  * once (one `createdAtMs`), every merge worker stores exactly that and acks, then the coordinator
- * stores it too.
+ * stores it too. A group commit (several versions ready at once) is one request carrying the
+ * highest version as `info` and the ones before it in `earlier`: the worker commits them all in
+ * one write, and so does the coordinator after the acks (decisions/0029).
  */
 export interface CommitVersionMessage {
   readonly type: 'commit-version';
@@ -267,9 +296,16 @@ export interface CommitVersionMessage {
   readonly jobId: string;
   readonly jobName: string;
   readonly run: number;
-  /** True for the run's last version: the worker then forgets the run. */
+  /** True when `info` is the run's last version: the worker then forgets the run. */
   readonly last: boolean;
+  /** The highest version of the commit. */
   readonly info: VersionInfo;
+  /**
+   * The versions committed with `info` and below it, in increasing order, the first right after
+   * the last version committed before (absent: `info` alone). Each keeps its own info and stays
+   * listed and queryable.
+   */
+  readonly earlier?: readonly VersionInfo[];
   /**
    * Versions to keep (`--keep-versions`): after committing, the worker prunes versions older than
    * the `keepVersions` newest. Absent or 0: keep every version.
@@ -371,6 +407,7 @@ export type ProtocolMessage =
   | CreditMessage
   | CreditResetMessage
   | RunStartMessage
+  | RunExtendMessage
   | MergedThroughMessage
   | CheckpointWrittenMessage
   | CommitVersionMessage

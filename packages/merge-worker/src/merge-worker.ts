@@ -145,13 +145,24 @@ export class MergeWorker {
     }
     try {
       if (m.type === 'run-start') await this.startRun(m);
-      else if (m.type === 'commit-version') {
+      else if (m.type === 'run-extend') {
+        const open = this.runs.get(runKey(m.jobId, m.run));
+        if (open === undefined) {
+          throw new MrmError(
+            ErrorCode.WorkerLost,
+            `merge worker ${this.options.id} has no run ${runKey(m.jobId, m.run)} open to extend (it restarted, or a newer run replaced it)`,
+            { details: { workerId: this.options.id } },
+          );
+        }
+        open.extend(m);
+      } else if (m.type === 'commit-version') {
         const open = this.runs.get(runKey(m.jobId, m.run));
         // Commits only under the run's current leases (a deposed owner's commit is refused).
         await open?.assertLeases();
         if (open === undefined) await this.assertCommitted(m.jobName, m.info.version, runKey(m.jobId, m.run));
-        // Exactly the coordinator's VersionInfo (one commit time across the cluster).
-        await commitIfNewer(this.options.store, m.jobName, m.info);
+        // Exactly the coordinator's VersionInfos (one commit time across the cluster); a group
+        // commit's versions in one write (decisions/0029).
+        await commitIfNewer(this.options.store, m.jobName, [...(m.earlier ?? []), m.info]);
         // Before the ack: a run's last commit returns with the disk already trimmed.
         if (m.keepVersions !== undefined) await pruneVersions(this.options.store, m.jobName, m.keepVersions);
         await open?.committed(m.info.version);

@@ -130,12 +130,8 @@ export class RunReports {
     this.send({ type: 'task-failed', jobId, run, taskId, attempt: 0, error, from: this.workerId });
   }
 
-  /** Forgets the reports a committed version covers. */
-  confirm(version: number): void {
-    const { firstVersion, checkpointEveryBatches } = this.start;
-    const throughSeq = this.start.incremental
-      ? (version - firstVersion + 1) * checkpointEveryBatches - 1
-      : this.start.totalBatches - 1;
+  /** Forgets the reports a committed version (written after batch `throughSeq`) covers. */
+  confirm(version: number, throughSeq: number): void {
     const confirmed = Math.min(throughSeq, this.through);
     if (confirmed > this.confirmedThrough) {
       this.records.splice(0, confirmed - this.confirmedThrough);

@@ -102,7 +102,7 @@ describe('RunReports', () => {
     h.flush();
     for (const p of START.owned) h.reports.checkpointWritten(1, 1, p, WRITTEN);
     for (const p of START.owned) h.reports.checkpointWritten(2, 3, p, WRITTEN);
-    h.reports.confirm(1);
+    h.reports.confirm(1, 1);
     h.sent.length = 0;
     h.reports.resend();
     expect(h.merged()).toEqual([[2, 3, [12, 13], [3, 3]]]);
@@ -111,7 +111,7 @@ describe('RunReports', () => {
     h.merge(4);
     h.flush();
     expect(h.merged().at(-1)).toEqual([4, 4, [14], [3]]);
-    h.reports.confirm(2);
+    h.reports.confirm(2, 3);
     h.sent.length = 0;
     h.reports.resend();
     expect(h.merged()).toEqual([[4, 4, [14], [3]]]);

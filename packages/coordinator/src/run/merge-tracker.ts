@@ -6,7 +6,7 @@
  * (docs/decisions/0030-cumulative-merge-reports.md).
  */
 import type { MergedThroughMessage, SplitRef } from '@mrm/core';
-import { firstVersionOf, type JobRunContext } from './run-context.js';
+import type { JobRunContext } from './run-context.js';
 
 /** What one `merged-through` report changed. */
 export interface MergeReportOutcome {
@@ -29,8 +29,8 @@ export class MergeTracker {
   private readonly through = new Map<string, number>();
   /** Per merge worker: its `through` when a gap in its reports was last seen. */
   private readonly gapAt = new Map<string, number>();
-  /** Per seq: merge workers that merged it. */
-  private readonly reached: Uint32Array;
+  /** Per seq: merge workers that merged it (grows with an open run's plan). */
+  private readonly reached: number[] = [];
   private readonly recordsBySeq: number[] = [];
   private lowest = 0;
   private lines = 0;
@@ -38,7 +38,6 @@ export class MergeTracker {
 
   constructor(private readonly ctx: JobRunContext) {
     for (const w of ctx.mergeWorkers) this.through.set(w, -1);
-    this.reached = new Uint32Array(ctx.plan.batchIds.length);
   }
 
   /** The lowest seq not yet merged everywhere (every seq below it is). */
@@ -77,22 +76,6 @@ export class MergeTracker {
     return { pairs, advanced: this.advance(m.from, before, m.throughSeq), gap: false };
   }
 
-  /**
-   * Version `version` is committed: every merge worker wrote it, so every one merged its batches,
-   * even if a report saying so was lost (the worker no longer sends what a committed version covers).
-   */
-  versionCommitted(version: number): boolean {
-    const { ctx } = this;
-    const total = ctx.plan.batchIds.length;
-    const throughSeq = ctx.job.incremental
-      ? Math.min(total, (version - firstVersionOf(ctx) + 1) * ctx.settings.checkpointEveryBatches) - 1
-      : total - 1;
-    let advanced = false;
-    for (const [w, before] of this.through)
-      if (before < throughSeq && this.advance(w, before, throughSeq)) advanced = true;
-    return advanced;
-  }
-
   /** True when merge worker `worker` reported batch `seq` merged. */
   hasMerged(worker: string, seq: number): boolean {
     return (this.through.get(worker) ?? -1) >= seq;
@@ -117,12 +100,13 @@ export class MergeTracker {
 
   /** Worker `worker` merged `before + 1`..`throughSeq`; true when the prefix merged everywhere grew. */
   private advance(worker: string, before: number, throughSeq: number): boolean {
-    const last = Math.min(throughSeq, this.reached.length - 1);
+    const total = this.ctx.plan.batchIds.length;
+    const last = Math.min(throughSeq, total - 1);
     this.through.set(worker, throughSeq);
     for (let seq = before + 1; seq <= last; seq++) this.reached[seq] = (this.reached[seq] ?? 0) + 1;
     const everywhere = this.through.size;
     const from = this.lowest;
-    while (this.lowest < this.reached.length && this.reached[this.lowest] === everywhere) {
+    while (this.lowest < total && this.reached[this.lowest] === everywhere) {
       this.recordCount += this.recordsBySeq[this.lowest] ?? 0;
       this.lines += this.ctx.plan.batchLines[this.lowest] ?? 0;
       this.lowest++;
