@@ -94,7 +94,7 @@ export class NatsTransport implements Transport {
       async (name, data) =>
         putObject(
           {
-            js: (this.#js ??= jetstream(this.#nc)),
+            js: this.#jetstream(),
             jsm: await this.#manager(),
             bucket: blobBucketName(this.options.prefix),
             maxPayloadBytes: this.maxPayloadBytes,
@@ -337,6 +337,12 @@ export class NatsTransport implements Transport {
       });
     }
     return transportError(`request to ${channelName} failed`, error);
+  }
+
+  /** The JetStream client (made once). */
+  #jetstream(): JetStreamClient {
+    this.#js ??= jetstream(this.#nc);
+    return this.#js;
   }
 
   /** The JetStream manager (opened once; again after a failed attempt). */
