@@ -28,6 +28,10 @@ export interface RunTimeline {
   readonly redispatches: number;
   /** First dispatch to last acknowledged commit, milliseconds. */
   readonly spanMs: number | null;
+  /** Versions the run committed. */
+  readonly versions: number;
+  /** `commit-version` requests the coordinator sent (per merge worker; a group commit of several versions is one). */
+  readonly commitRequests: number;
 }
 
 interface Field {
@@ -53,6 +57,8 @@ export function runTimeline(
   /** Per version, per merge worker (the request's subject): when it first acknowledged. */
   const acked = new Map<number, Map<string, number | undefined>>();
   let redispatches = 0;
+  /** `commit-version` requests seen (one per merge worker and commit; a group commit is one). */
+  let commits = 0;
   for (const s of seen) {
     const m = s.message;
     if (m === undefined || m.jobId !== jobId) continue;
@@ -74,15 +80,20 @@ export function runTimeline(
         break;
       }
       case 'commit-version': {
-        // The request carries the version's one VersionInfo (decided once by the coordinator).
-        const v = num(m.info as Field, 'version');
-        if (!requested.has(v)) requested.set(v, s.atMs);
+        // The request carries the one VersionInfo of each version it commits (decided once by the
+        // coordinator): the highest as `info`, a group commit's others in `earlier`.
+        commits++;
+        const infos = [...((m.earlier as Field[] | undefined) ?? []), m.info as Field];
         // A request sent again to the same worker (after lost messages) counts by its first reply.
         const ack = s.reply !== undefined ? replyAt(s.reply) : undefined;
-        const byWorker = acked.get(v) ?? new Map<string, number | undefined>();
-        const before = byWorker.get(s.subject);
-        byWorker.set(s.subject, before === undefined ? ack : ack === undefined ? before : Math.min(before, ack));
-        acked.set(v, byWorker);
+        for (const info of infos) {
+          const v = num(info, 'version');
+          if (!requested.has(v)) requested.set(v, s.atMs);
+          const byWorker = acked.get(v) ?? new Map<string, number | undefined>();
+          const before = byWorker.get(s.subject);
+          byWorker.set(s.subject, before === undefined ? ack : ack === undefined ? before : Math.min(before, ack));
+          acked.set(v, byWorker);
+        }
         break;
       }
     }
@@ -116,6 +127,8 @@ export function runTimeline(
     jobId,
     batches,
     redispatches,
+    versions: committed.size,
+    commitRequests: commits,
     spanMs: Number.isFinite(first) && Number.isFinite(lastAck) ? round(lastAck - first, 2) : null,
   };
 }

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jobStatus, queryKey, runMrm, submittedJobId } from '../lib/cluster-cli.js';
 import { countingJobSource, LATENCY_KEYS, writeJobFile, writeLatencyInput } from '../lib/cluster-jobs.js';
-import { LocalCluster } from '../lib/cluster-local.js';
+import { cpuBetween, LocalCluster } from '../lib/cluster-local.js';
 import { ClusterSniffer } from '../lib/cluster-sniffer.js';
 import { BenchFailure, type Suite, type SuiteContext } from '../suite.js';
 import { type LatencyRun, latencyReport } from './latency-report.js';
@@ -94,6 +94,8 @@ async function run(context: SuiteContext) {
   const work = mkdtempSync(join(tmpdir(), 'mrm-bench-latency-'));
   const backlog: RunTimeline[] = [];
   const single: RunTimeline[] = [];
+  /** CPU seconds per cluster process over each scenario (submits included). */
+  const cpuSeconds: { backlog: Record<string, number>; single: Record<string, number> } = { backlog: {}, single: {} };
   let startupSeconds = 0;
   try {
     const cluster = await LocalCluster.start(mrmBin, { maps: 1, merges: 1, dir: join(work, 'cluster') });
@@ -110,19 +112,24 @@ async function run(context: SuiteContext) {
       });
       try {
         const bench = new LatencyBench(context, mrmBin, cluster, sniffer, work);
+        let readings = cluster.readings();
         for (let r = 0; r < runs; r++) {
           const name = `latency-backlog-${r + 1}`;
           const timeline = await bench.job(name, backlogBatches, `r${r}`);
           await bench.checkCounts(name, backlogBatches * LINES_PER_BATCH);
           backlog.push(timeline);
+          const seconds = (timeline.spanMs ?? 0) / 1000;
           log(
-            `backlog job ${r + 1}/${runs}: ${backlogBatches} batches in ${((timeline.spanMs ?? 0) / 1000).toFixed(2)} s`,
+            `backlog job ${r + 1}/${runs}: ${backlogBatches} batches in ${seconds.toFixed(2)} s, ${timeline.versions} versions in ${timeline.commitRequests} commit requests`,
           );
         }
+        cpuSeconds.backlog = cpuBetween(readings, cluster.readings());
+        readings = cluster.readings();
         for (let i = 0; i < singles; i++) {
           single.push(await bench.job('latency-single', 1, `s${i}`));
           log(`single-batch job ${i + 1}/${singles}: ${single.at(-1)?.batches[0]?.committedMs?.toFixed(1)} ms`);
         }
+        cpuSeconds.single = cpuBetween(readings, cluster.readings());
         if (singles > 0) await bench.checkCounts('latency-single', singles * LINES_PER_BATCH);
       } finally {
         await sniffer.close();
@@ -140,6 +147,7 @@ async function run(context: SuiteContext) {
     startupSeconds,
     backlog,
     single,
+    cpuSeconds,
   };
   return latencyReport(report);
 }

@@ -89,18 +89,29 @@ export class KvRecordStore implements RecordStore {
   }
 
   async commitVersion(job: string, info: VersionInfo): Promise<void> {
-    if (!Number.isSafeInteger(info.version) || info.version < 1) {
-      throw new MrmError(ErrorCode.NoSuchVersion, `cannot commit version ${info.version} of job ${job}`);
+    await this.commitVersions(job, [info]);
+  }
+
+  /** One compare-and-set of the job's version list for the whole group. */
+  async commitVersions(job: string, infos: readonly VersionInfo[]): Promise<void> {
+    for (const info of infos) {
+      if (!Number.isSafeInteger(info.version) || info.version < 1) {
+        throw new MrmError(ErrorCode.NoSuchVersion, `cannot commit version ${info.version} of job ${job}`);
+      }
     }
     await this.updateVersions(job, (versions) => {
-      const latest = versions.at(-1);
-      if (latest !== undefined && info.version <= latest.version) {
-        throw new MrmError(
-          ErrorCode.State,
-          `cannot commit version ${info.version} of job ${job}: version ${latest.version} of job ${job} is committed`,
-        );
+      const next = [...versions];
+      for (const info of infos) {
+        const latest = next.at(-1);
+        if (latest !== undefined && info.version <= latest.version) {
+          throw new MrmError(
+            ErrorCode.State,
+            `cannot commit version ${info.version} of job ${job}: version ${latest.version} of job ${job} is committed`,
+          );
+        }
+        next.push({ ...info });
       }
-      return [...versions, { ...info }];
+      return next;
     });
   }
 

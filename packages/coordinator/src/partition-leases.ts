@@ -144,36 +144,47 @@ export class RunLeases {
   }
 
   /**
-   * Before `version` commits: checks every lease is still the one this run holds (else
-   * `E_FENCED`: another coordinator took the job over), and records the version's copies in the
-   * manifest, dropping copies a newer full snapshot made unnecessary; then deletes those.
+   * Before `versions` commit (a group, in order): checks every lease is still the one this run
+   * holds (else `E_FENCED`: another coordinator took the job over), and records the versions'
+   * copies in the manifest — one check and one manifest write for the whole group —, dropping
+   * copies a newer full snapshot made unnecessary; then deletes those.
    */
-  async record(version: number, reports: readonly CheckpointWrittenMessage[]): Promise<void> {
+  async record(
+    versions: readonly { readonly version: number; readonly reports: readonly CheckpointWrittenMessage[] }[],
+  ): Promise<void> {
+    const first = versions[0]?.version;
+    const last = versions.at(-1)?.version;
+    if (first === undefined || last === undefined) return;
+    const what = first === last ? `version ${last} is` : `versions ${first}–${last} are`;
     await this.guard();
-    for (let p = 0; p < this.tokens.length; p++) {
-      const lease = await this.leases.get(leaseKey(this.job, p));
+    const leases = await Promise.all(this.tokens.map((_, p) => this.leases.get(leaseKey(this.job, p))));
+    leases.forEach((lease, p) => {
       if (lease?.revision !== this.tokens[p]) {
         throw new MrmError(
           ErrorCode.Fenced,
-          `the lease of partition ${p} of job '${this.job}' changed during the run (another coordinator?): version ${version} is not committed`,
+          `the lease of partition ${p} of job '${this.job}' changed during the run (another coordinator?): ${what} not committed`,
         );
       }
-    }
+    });
     const partitions = this.manifest.partitions.map((entries) => [...entries]);
-    for (const r of reports) {
-      r.partitions.forEach((p, i) => {
-        const entries = (partitions[p] ?? []).filter((e) => e.version < version);
-        entries.push({ version, token: this.tokens[p] as number, full: r.fulls?.[i] === true });
-        partitions[p] = keepFromLastFull(entries);
-      });
+    /** Every copy the manifest listed before or while recording: what no longer listed must go. */
+    const listed = manifestBlobNames(this.job, this.manifest);
+    for (const { version, reports } of versions) {
+      for (const r of reports) {
+        r.partitions.forEach((p, i) => {
+          const entries = (partitions[p] ?? []).filter((e) => e.version < version);
+          entries.push({ version, token: this.tokens[p] as number, full: r.fulls?.[i] === true });
+          partitions[p] = keepFromLastFull(entries);
+        });
+      }
+      for (const name of manifestBlobNames(this.job, { partitions })) listed.add(name);
     }
-    const before = manifestBlobNames(this.job, this.manifest);
     this.manifest = { partitions };
     await this.manifests.put(this.job, encode(this.manifest));
     // Only now, with the manifest durable, can no restore read the dropped copies any more.
     const kept = manifestBlobNames(this.job, this.manifest);
     // A deletion that fails leaves garbage, not damage: the sweep of the job's next run deletes it.
-    const dropped = [...before].filter((name) => !kept.has(name));
+    const dropped = [...listed].filter((name) => !kept.has(name));
     for (const name of dropped) await this.blobs.delete(name).catch(() => {});
   }
 }

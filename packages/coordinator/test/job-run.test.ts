@@ -5,6 +5,7 @@
  */
 import { ErrorCode, isMrmError, type ProtocolMessage, toWireError } from '@mrm/core';
 import { describe, expect, it } from 'vitest';
+import { JobRecord } from '../src/job-record.js';
 import { batchMerged, checkpointWritten, type ScriptedWorker, startRun, taskDone } from './run-harness.js';
 
 function ofType<T extends ProtocolMessage['type']>(
@@ -133,16 +134,59 @@ describe('JobRun commits', () => {
     expect(ofType(h.merges[0]?.received ?? [], 'commit-version')).toEqual([]);
     h.report(checkpointWritten(1, 1));
     const versions = await h.run.done;
+    // Both were ready when version 1 could commit: one group, version 2 carrying version 1.
     const commits = ofType(h.merges[0]?.received ?? [], 'commit-version');
-    expect(commits.map((c) => c.info.version)).toEqual([1, 2]);
-    expect(commits.map((c) => c.last)).toEqual([false, true]);
-    expect(await h.store.listVersions('wc')).toEqual(commits.map((c) => c.info));
-    expect(versions).toEqual(commits.map((c) => c.info));
+    expect(commits.map((c) => [...(c.earlier ?? []), c.info].map((i) => i.version))).toEqual([[1, 2]]);
+    expect(commits.map((c) => c.last)).toEqual([true]);
+    const infos = commits.flatMap((c) => [...(c.earlier ?? []), c.info]);
+    expect(await h.store.listVersions('wc')).toEqual(infos);
+    expect(versions).toEqual(infos);
     expect(versions.map((v) => [v.batches, v.records, v.keys])).toEqual([
       [2, 20, 4],
       [4, 40, 4],
     ]);
     expect(versions.map((v) => v.createdAtMs)).toEqual([h.clock.nowMs(), h.clock.nowMs()]);
+  });
+
+  it('commits every version ready at once as one group: one commit-version per merge worker, each version listed', async () => {
+    const h = await startRun({
+      batches: 5,
+      mergeWorkers: 2,
+      settings: { maxTasksInFlight: 5, checkpointEveryBatches: 1 },
+    });
+    for (let t = 0; t < 5; t++) h.report(taskDone(t));
+    for (const w of ['merge-0', 'merge-1']) for (let s = 0; s < 5; s++) h.report(batchMerged(s, w));
+    for (const w of h.merges) w.holding = true;
+    h.report(checkpointWritten(1, 0, 'merge-0'));
+    h.report(checkpointWritten(1, 0, 'merge-1'));
+    await h.settle();
+    // While version 1 commits, versions 2–5 are written everywhere, out of order.
+    for (const v of [3, 2, 5, 4]) {
+      h.report(checkpointWritten(v, v - 1, 'merge-1'));
+      h.report(checkpointWritten(v, v - 1, 'merge-0'));
+    }
+    await h.settle();
+    const requests = (w: ScriptedWorker | undefined) =>
+      ofType(w?.received ?? [], 'commit-version').map((c) => [...(c.earlier ?? []), c.info].map((i) => i.version));
+    expect(requests(h.merges[0])).toEqual([[1]]);
+    for (const w of h.merges) w.release();
+    const versions = await h.run.done;
+    for (const w of h.merges) expect(requests(w)).toEqual([[1], [2, 3, 4, 5]]);
+    const group = ofType(h.merges[0]?.received ?? [], 'commit-version')[1];
+    expect(group?.info.version).toBe(5);
+    expect(group?.last).toBe(true);
+    // Every version keeps its own info, in the coordinator's store as in the request.
+    expect(versions.map((v) => [v.version, v.batches, v.records])).toEqual([
+      [1, 1, 10],
+      [2, 2, 20],
+      [3, 3, 30],
+      [4, 4, 40],
+      [5, 5, 50],
+    ]);
+    expect(await h.store.listVersions('wc')).toEqual(versions);
+    expect([...(group?.earlier ?? []), group?.info]).toEqual(versions.slice(1));
+    // Each version's batch ids are recorded (the next run leaves them out).
+    expect(await new JobRecord(h.store, 'wc').committedBatches(5)).toEqual(new Set(['b0', 'b1', 'b2', 'b3', 'b4']));
   });
 
   it('waits for every merge worker to write a version before committing it', async () => {

@@ -1,7 +1,7 @@
 import { ErrorCode, type KeyValueBucket, MrmError, type Transport, type VersionInfo } from '@mrm/core';
 import { MemoryBus, MemoryStateStore } from '@mrm/runtime';
 import { describe, expect, it } from 'vitest';
-import { INLINE_RECORD_MAX_BYTES, KvRecordStore } from '../src/kv-record-store.js';
+import { INLINE_RECORD_MAX_BYTES, KvRecordStore, RECORDS_BUCKET } from '../src/kv-record-store.js';
 import { copyRecords } from '../src/record-copy.js';
 
 const version = (v: number): VersionInfo => ({
@@ -45,6 +45,19 @@ describe('KvRecordStore', () => {
     expect(await store.pruneBelow('wc', 2)).toEqual({ entries: 0, versions: 1 });
     expect((await store.listVersions('wc')).map((v) => v.version)).toEqual([2, 3]);
     await expect(store.pruneBelow('wc', 7)).rejects.toMatchObject({ code: ErrorCode.NoSuchVersion });
+  });
+
+  it('commits a group of versions in one compare-and-set of the version list, all or none', async () => {
+    const transport = MemoryBus.create().connect();
+    const store = await KvRecordStore.open(transport);
+    await store.commitVersion('wc', version(1));
+    const bucket = await transport.bucket(RECORDS_BUCKET);
+    const before = (await bucket.get('v/wc'))?.revision ?? 0;
+    await store.commitVersions('wc', [version(2), version(3), version(4)]);
+    expect((await bucket.get('v/wc'))?.revision).toBe(before + 1);
+    expect(await store.listVersions('wc')).toEqual([1, 2, 3, 4].map(version));
+    await expect(store.commitVersions('wc', [version(5), version(5)])).rejects.toMatchObject({ code: ErrorCode.State });
+    expect((await store.listVersions('wc')).map((v) => v.version)).toEqual([1, 2, 3, 4]);
   });
 
   it('keeps a record too large for one message in a blob, and removes the blob with it', async () => {

@@ -38,6 +38,10 @@ export interface ScriptedWorker {
   readonly received: ProtocolMessage[];
   /** While true, requests get no reply. */
   silent: boolean;
+  /** While true, replies to requests wait until {@link release}. */
+  holding: boolean;
+  /** Sends the replies held so far (and stops holding). */
+  release(): void;
 }
 
 /** Everything a test needs around one run. */
@@ -85,10 +89,22 @@ export async function startRun(options: RunHarnessOptions = {}): Promise<RunHarn
   const clock = new FakeClock();
   const store = new MemoryStateStore();
   const scripted = (id: string): ScriptedWorker => {
-    const worker: ScriptedWorker = { id, received: [], silent: false };
+    const held: Array<() => void> = [];
+    const worker: ScriptedWorker = {
+      id,
+      received: [],
+      silent: false,
+      holding: false,
+      release() {
+        worker.holding = false;
+        for (const send of held.splice(0)) send();
+      },
+    };
     bus.connect().subscribe({ kind: 'worker', workerId: id }, (payload, reply) => {
       worker.received.push(decodeMessage(payload));
-      if (reply !== undefined && !worker.silent) reply(encodeAck());
+      if (reply === undefined || worker.silent) return;
+      if (worker.holding) held.push(() => reply(encodeAck()));
+      else reply(encodeAck());
     });
     return worker;
   };

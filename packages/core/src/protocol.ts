@@ -250,7 +250,9 @@ export interface CheckpointWrittenMessage {
  * Coordinator → merge workers (request): every partition wrote `info.version`; commit it. The one
  * message that says a version is committed: the coordinator's version committer builds `info`
  * once (one `createdAtMs`), every merge worker stores exactly that and acks, then the coordinator
- * stores it too.
+ * stores it too. A group commit (several versions ready at once) is one request carrying the
+ * highest version as `info` and the ones before it in `earlier`: the worker commits them all in
+ * one write, and so does the coordinator after the acks (decisions/0029).
  */
 export interface CommitVersionMessage {
   readonly type: 'commit-version';
@@ -258,9 +260,16 @@ export interface CommitVersionMessage {
   readonly jobId: string;
   readonly jobName: string;
   readonly run: number;
-  /** True for the run's last version: the worker then forgets the run. */
+  /** True when `info` is the run's last version: the worker then forgets the run. */
   readonly last: boolean;
+  /** The highest version of the commit. */
   readonly info: VersionInfo;
+  /**
+   * The versions committed with `info` and below it, in increasing order, the first right after
+   * the last version committed before (absent: `info` alone). Each keeps its own info and stays
+   * listed and queryable.
+   */
+  readonly earlier?: readonly VersionInfo[];
   /**
    * Versions to keep (`--keep-versions`): after committing, the worker prunes versions older than
    * the `keepVersions` newest. Absent or 0: keep every version.

@@ -150,8 +150,9 @@ export class MergeWorker {
         // Commits only under the run's current leases (a deposed owner's commit is refused).
         await open?.assertLeases();
         if (open === undefined) await this.assertCommitted(m.jobName, m.info.version, runKey(m.jobId, m.run));
-        // Exactly the coordinator's VersionInfo (one commit time across the cluster).
-        await commitIfNewer(this.options.store, m.jobName, m.info);
+        // Exactly the coordinator's VersionInfos (one commit time across the cluster); a group
+        // commit's versions in one write (decisions/0029).
+        await commitIfNewer(this.options.store, m.jobName, [...(m.earlier ?? []), m.info]);
         // Before the ack: a run's last commit returns with the disk already trimmed.
         if (m.keepVersions !== undefined) await pruneVersions(this.options.store, m.jobName, m.keepVersions);
         await open?.committed(m.info.version);

@@ -142,6 +142,47 @@ describe('MergeWorker', () => {
     await h.worker.close();
   });
 
+  it('commits a group commit-version (earlier versions with the highest) in one store write, each version listed', async () => {
+    const h = await setup({ totalBatches: 3, checkpointEveryBatches: 1 });
+    h.push(0, ['a']);
+    h.push(1, ['a', 'b']);
+    h.push(2, ['c']);
+    await h.until('three checkpoints', () => ofType(h.reports, 'checkpoint-written').length === 3);
+    const writes: number[][] = [];
+    const commitVersions = h.store.commitVersions.bind(h.store);
+    h.store.commitVersions = (job, infos) => {
+      writes.push(infos.map((i) => i.version));
+      return commitVersions(job, infos);
+    };
+    const info = (version: number): VersionInfo => ({
+      version,
+      createdAtMs: 7,
+      base: 0,
+      batches: version,
+      records: version,
+      keys: version,
+      label: `v${version}`,
+    });
+    const commit: MessageBody = {
+      type: 'commit-version',
+      jobId: 'wc-1',
+      jobName: 'wc',
+      run: 1,
+      last: false,
+      info: info(3),
+      earlier: [info(1), info(2)],
+    };
+    await h.request(commit);
+    await h.request(commit); // sent again after a lost reply: nothing more to commit
+    expect(writes).toEqual([[1, 2, 3]]);
+    expect(await h.store.listVersions('wc')).toEqual([info(1), info(2), info(3)]);
+    expect(await h.store.get('wc', 0, canonicalKey('a'), 1)).toBe(1);
+    expect(await h.store.get('wc', 0, canonicalKey('a'), 2)).toBe(2);
+    expect(await h.store.get('wc', 0, canonicalKey('c'), 2)).toBeUndefined();
+    expect(await h.store.get('wc', 0, canonicalKey('c'), 3)).toBe(1);
+    await h.worker.close();
+  });
+
   it('refuses a commit for a run a newer run replaced, and acks a repeat of an applied one', async () => {
     const h = await setup({ totalBatches: 1 });
     h.push(0, ['a']);

@@ -222,12 +222,26 @@ export class MemoryStateStore implements StateStore {
   }
 
   async commitVersion(job: string, info: VersionInfo): Promise<void> {
+    await this.commitVersions(job, [info]);
+  }
+
+  async commitVersions(job: string, infos: readonly VersionInfo[]): Promise<void> {
     this.#assertOpen('commitVersion');
-    checkVersionNumber(info.version, `commit of job ${job}`);
-    const record = decode<VersionInfo>(encodeValue({ ...info }, `version ${info.version} of job ${job}`));
+    // Everything is checked and encoded before anything is kept: all or none.
+    const records = infos.map((info) => {
+      checkVersionNumber(info.version, `commit of job ${job}`);
+      return decode<VersionInfo>(encodeValue({ ...info }, `version ${info.version} of job ${job}`));
+    });
     const jobState = this.#job(job);
-    assertAboveCommitted(jobState, job, info.version, `commit version ${info.version} of job ${job}`);
-    jobState.versions.push(record);
+    records.forEach((record, i) => {
+      const what = `commit version ${record.version} of job ${job}`;
+      assertAboveCommitted(jobState, job, record.version, what);
+      const before = records[i - 1]?.version;
+      if (before !== undefined && record.version <= before) {
+        throw new MrmError(ErrorCode.State, `cannot ${what}: version ${before} comes before it in the same commit`);
+      }
+    });
+    jobState.versions.push(...records);
   }
 
   async discardAbove(job: string, version: number): Promise<void> {

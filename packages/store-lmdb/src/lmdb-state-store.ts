@@ -274,14 +274,21 @@ export class LmdbStateStore implements StateStore {
   }
 
   async commitVersion(job: string, info: VersionInfo): Promise<void> {
+    await this.commitVersions(job, [info]);
+  }
+
+  async commitVersions(job: string, infos: readonly VersionInfo[]): Promise<void> {
     this.#life.assertOpen('commitVersion');
-    checkVersionNumber(info.version, `commit of job ${job}`);
-    const record: VersionInfo = { ...info };
+    for (const info of infos) checkVersionNumber(info.version, `commit of job ${job}`);
+    const records: VersionInfo[] = infos.map((info) => ({ ...info }));
     const { versions } = this.#dbs;
+    // One transaction, one flush: a group of versions costs one fsync, and commits all or none.
     await this.#life.track(
       writeAtomically(versions, this.#durable, () => {
-        this.#assertAboveCommitted(job, info.version, `commit version ${info.version} of job ${job}`);
-        putValue(versions, versionKey(job, info.version), record, `version ${info.version} of job ${job}`);
+        for (const record of records) {
+          this.#assertAboveCommitted(job, record.version, `commit version ${record.version} of job ${job}`);
+          putValue(versions, versionKey(job, record.version), record, `version ${record.version} of job ${job}`);
+        }
       }),
     );
   }

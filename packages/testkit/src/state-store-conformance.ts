@@ -98,6 +98,22 @@ export function stateStoreConformance(name: string, create: () => Promise<StateS
         expect((await store.listVersions('wc')).map((info) => info.version)).toEqual([2, 3]);
       });
 
+      it('commits a group of versions in one call, each listed with its own record and read as of itself', async () => {
+        for (const version of [1, 2, 3]) await write('wc', 0, version, [['a', version]]);
+        await store.commitVersions('wc', [versionInfo(1), versionInfo(2), versionInfo(3)]);
+        expect(await store.listVersions('wc')).toEqual([versionInfo(1), versionInfo(2), versionInfo(3)]);
+        for (const version of [1, 2, 3]) expect(await store.get('wc', 0, canonicalKey('a'), version)).toBe(version);
+      });
+
+      it('commits a group all or none: a version not above the one before rejects the whole group with E_STATE', async () => {
+        await commit('wc', 1);
+        await expectCode(store.commitVersions('wc', [versionInfo(2), versionInfo(3), versionInfo(3)]), ErrorCode.State);
+        await expectCode(store.commitVersions('wc', [versionInfo(2), versionInfo(1)]), ErrorCode.State);
+        expect((await store.listVersions('wc')).map((info) => info.version)).toEqual([1]);
+        await store.commitVersions('wc', [versionInfo(2), versionInfo(3)]);
+        expect((await store.listVersions('wc')).map((info) => info.version)).toEqual([1, 2, 3]);
+      });
+
       it('rejects writing a partition at an already committed version with E_STATE', async () => {
         await write('wc', 0, 1, [['a', 1]]);
         await commit('wc', 1);

@@ -4,6 +4,7 @@ import { expandInputs } from '@mrm/input';
 import { warnAboutBinaryInputs } from '../binary-input-warning.js';
 import { runEmbedded } from '../embedded-engine.js';
 import { followCommand } from '../follow-run.js';
+import { type JobFlags, jobOptionsFromFlags } from '../job-flags.js';
 import { loadJob } from '../job-loader.js';
 import { ProgressBar } from '../progress.js';
 import { lateNote, say, seconds, thousands } from '../report.js';
@@ -12,18 +13,10 @@ import { saltSummary } from '../skew-text.js';
 import { ensureDirectory, statePaths } from '../state-dir.js';
 
 /** Options of `mrm run`. */
-export interface RunCommandOptions {
+export interface RunCommandOptions extends JobFlags {
   readonly input: string[];
   readonly state: string;
   readonly out?: string;
-  readonly batchSize?: number;
-  readonly checkpointEvery?: number;
-  readonly onError?: 'fail' | 'skip';
-  readonly keepVersions?: number;
-  readonly reset?: boolean;
-  readonly allowCodeChange?: boolean;
-  /** `auto`, `off` or a factor. */
-  readonly salt?: string;
   readonly threads?: number;
   readonly quiet?: boolean;
   /** Keep running and merge what is appended to the input files. */
@@ -89,15 +82,7 @@ export async function runCommand(jobPath: string, options: RunCommandOptions): P
       ref: loaded.ref,
       inputs,
       stateDir: options.state,
-      options: {
-        ...(options.batchSize !== undefined ? { batchLines: options.batchSize } : {}),
-        ...(options.checkpointEvery !== undefined ? { checkpointEveryBatches: options.checkpointEvery } : {}),
-        ...(options.onError !== undefined ? { onError: options.onError } : {}),
-        ...(options.keepVersions !== undefined ? { keepVersions: options.keepVersions } : {}),
-        ...(options.reset === true ? { reset: true } : {}),
-        ...(options.allowCodeChange === true ? { allowCodeChange: true } : {}),
-        ...(options.salt !== undefined ? { salt: options.salt } : {}),
-      },
+      options: jobOptionsFromFlags(options),
       ...(options.threads !== undefined ? { threads: options.threads } : {}),
       onSource: (s) => {
         const line = describeSource(s);

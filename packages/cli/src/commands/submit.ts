@@ -16,12 +16,13 @@ import { userCacheDir } from '../cache-dir.js';
 import { connectCluster } from '../cluster/connect.js';
 import { shipInputs } from '../cluster/input-shipping.js';
 import { publishBundle } from '../cluster/job-shipping.js';
+import { type JobFlags, jobOptionsFromFlags } from '../job-flags.js';
 import { loadJob } from '../job-loader.js';
 import { lateNote, say, seconds, thousands } from '../report.js';
 import { writeClusterResult } from './query.js';
 
 /** Options of `mrm submit`. */
-export interface SubmitCommandOptions {
+export interface SubmitCommandOptions extends JobFlags {
   /** Input files, folders or globs; or, for a streaming job, `stream`. */
   readonly input?: string[];
   /** Subject of the input stream of a streaming job (`mrm publish` writes it). */
@@ -31,14 +32,6 @@ export interface SubmitCommandOptions {
   readonly nats?: string;
   readonly wait?: boolean;
   readonly out?: string;
-  readonly batchSize?: number;
-  readonly checkpointEvery?: number;
-  readonly onError?: 'fail' | 'skip';
-  readonly keepVersions?: number;
-  readonly reset?: boolean;
-  readonly allowCodeChange?: boolean;
-  /** `auto`, `off` or a factor. */
-  readonly salt?: string;
   readonly priority?: number;
   readonly sharedFs?: boolean;
   readonly timeout?: number;
@@ -82,13 +75,7 @@ export async function submitCommand(jobPath: string, options: SubmitCommandOptio
           job: { name: loaded.job.name, bundleHash: loaded.bundle.hash },
           inputs,
           options: {
-            ...(options.batchSize !== undefined ? { batchLines: options.batchSize } : {}),
-            ...(options.checkpointEvery !== undefined ? { checkpointEveryBatches: options.checkpointEvery } : {}),
-            ...(options.onError !== undefined ? { onError: options.onError } : {}),
-            ...(options.keepVersions !== undefined ? { keepVersions: options.keepVersions } : {}),
-            ...(options.reset === true ? { reset: true } : {}),
-            ...(options.allowCodeChange === true ? { allowCodeChange: true } : {}),
-            ...(options.salt !== undefined ? { salt: options.salt } : {}),
+            ...jobOptionsFromFlags(options),
             ...(options.priority !== undefined ? { priority: options.priority } : {}),
             ...(options.stream !== undefined
               ? {

@@ -3,6 +3,13 @@
  * for a version, it builds the version's {@link VersionInfo} once (one `createdAtMs`, from the
  * run's clock), records the version's batch ids, asks every merge worker to commit exactly that
  * info (`commit-version`), then commits it in the coordinator's store — versions strictly in order.
+ *
+ * Group commit (decisions/0029): one commit is in flight at a time, and it takes every version
+ * ready at that moment (written everywhere, the ones before it committed or in the same group):
+ * one lease check and manifest write, one `commit-version` request per merge worker carrying the
+ * highest version and the ones below it, one write (one flush) in each store. Under a backlog the
+ * cost of a commit is shared by every version that piled up while the one before was committing;
+ * with nothing waiting a group is one version and nothing waits for a timer.
  */
 import {
   type CheckpointWrittenMessage,
@@ -24,19 +31,28 @@ export interface VersionCommitterEvents {
   readonly failed: (error: unknown) => void;
 }
 
-/** Commits a run's versions in order. */
+/** A version every merge worker wrote: what its commit needs. */
+export interface ReadyVersion {
+  readonly version: number;
+  readonly throughSeq: number;
+  readonly reports: readonly CheckpointWrittenMessage[];
+}
+
+/** Commits a run's versions in order, every version ready at once in one group. */
 export class VersionCommitter {
   /** Per version: reports of merge workers, by worker. */
   private readonly written = new Map<number, Map<string, CheckpointWrittenMessage>>();
-  /** Versions every merge worker wrote, waiting for the ones before them to commit. */
-  private readonly ready = new Map<number, { throughSeq: number; reports: CheckpointWrittenMessage[] }>();
-  /** The next version to hand to the commit chain. */
+  /** Versions every merge worker wrote, not yet taken into a commit. */
+  private readonly ready = new Map<number, ReadyVersion>();
+  /** The next version to take into a commit. */
   private nextVersion: number;
-  private chain: Promise<void> = Promise.resolve();
+  /** The commit in flight (at most one), else undefined. */
+  private committing: Promise<void> | undefined;
   private readonly committedVersions: VersionInfo[] = [];
   private stopped = false;
   private deadLetterCount = 0;
   private lateRecordCount = 0;
+  private groupCount = 0;
 
   constructor(
     private readonly ctx: JobRunContext,
@@ -68,9 +84,15 @@ export class VersionCommitter {
     return this.committedVersions;
   }
 
+  /** Commits (groups of versions) done so far: at most {@link versions}' length. */
+  get commits(): number {
+    return this.groupCount;
+  }
+
   /**
    * Takes a `checkpoint-written`; once every merge worker wrote the version, commits it — strictly
-   * after every version before it, whatever order the reports arrive in.
+   * after every version before it, whatever order the reports arrive in, together with every
+   * other version ready when its commit starts.
    */
   onCheckpointWritten(m: CheckpointWrittenMessage): void {
     if (this.stopped || m.version < this.nextVersion || this.ready.has(m.version)) return;
@@ -79,26 +101,50 @@ export class VersionCommitter {
     this.written.set(m.version, reports);
     if (reports.size < this.ctx.mergeWorkers.length) return;
     this.written.delete(m.version);
-    this.ready.set(m.version, { throughSeq: m.throughSeq, reports: [...reports.values()] });
+    this.ready.set(m.version, { version: m.version, throughSeq: m.throughSeq, reports: [...reports.values()] });
+    this.pump();
+  }
+
+  /** Starts a commit of every version ready in order, unless one is in flight (it pumps again when done). */
+  private pump(): void {
+    if (this.stopped || this.committing !== undefined) return;
+    const group: ReadyVersion[] = [];
     for (let next = this.ready.get(this.nextVersion); next !== undefined; next = this.ready.get(this.nextVersion)) {
-      const version = this.nextVersion++;
-      this.ready.delete(version);
-      this.chain = this.chain.then(() => this.commit(version, next.throughSeq, next.reports));
-      this.chain.catch((e: unknown) => this.events.failed(e));
+      this.ready.delete(this.nextVersion++);
+      group.push(next);
     }
+    if (group.length === 0) return;
+    this.committing = this.commit(group).then(
+      () => {
+        this.committing = undefined;
+        this.pump();
+      },
+      (e: unknown) => {
+        // The run fails; `stop` still waits for this commit to have settled.
+        this.stopped = true;
+        this.events.failed(e);
+      },
+    );
   }
 
   /** Commits nothing more; resolves when a commit in progress has settled. */
   async stop(): Promise<void> {
     this.stopped = true;
-    await this.chain.catch(() => {});
+    await this.committing;
   }
 
-  /** The version's info, built once: what every store of the cluster keeps. */
-  versionInfo(version: number, throughSeq: number, reports: readonly CheckpointWrittenMessage[]): VersionInfo {
+  /**
+   * The version's info, built once: what every store of the cluster keeps. `prev` is the version
+   * before it (default: the last one committed).
+   */
+  versionInfo(
+    version: number,
+    throughSeq: number,
+    reports: readonly CheckpointWrittenMessage[],
+    prev: VersionInfo | undefined = this.committedVersions.at(-1) ?? this.ctx.base,
+  ): VersionInfo {
     const { ctx } = this;
     const fromSeq = this.fromSeq(version);
-    const prev = this.committedVersions.at(-1) ?? ctx.base;
     const incremental = ctx.job.incremental;
     const state = sumStateDigests(reports.flatMap((r) => r.digests));
     const watermark = watermarkOf(reports, prev);
@@ -125,15 +171,26 @@ export class VersionCommitter {
       : 0;
   }
 
-  private async commit(version: number, throughSeq: number, reports: CheckpointWrittenMessage[]): Promise<void> {
+  /** Commits `group` (consecutive versions, the first right after the last committed) as one. */
+  private async commit(group: readonly ReadyVersion[]): Promise<void> {
     if (this.stopped) return;
     const { ctx } = this;
     const startedMs = performance.now();
-    const info = this.versionInfo(version, throughSeq, reports);
+    const infos: VersionInfo[] = [];
+    for (const v of group) {
+      infos.push(
+        this.versionInfo(v.version, v.throughSeq, v.reports, infos.at(-1) ?? this.committedVersions.at(-1) ?? ctx.base),
+      );
+    }
+    const info = infos.at(-1) as VersionInfo;
     // Fencing and the copies' manifest: only copies made under this run's leases become committed.
-    await ctx.leases?.record(version, reports);
-    await ctx.record.saveVersionBatches(version, ctx.plan.batchIds.slice(this.fromSeq(version), throughSeq + 1));
-    const last = version === firstVersionOf(ctx) + versionCountOf(ctx) - 1;
+    await ctx.leases?.record(group);
+    await Promise.all(
+      group.map((v) =>
+        ctx.record.saveVersionBatches(v.version, ctx.plan.batchIds.slice(this.fromSeq(v.version), v.throughSeq + 1)),
+      ),
+    );
+    const last = info.version === firstVersionOf(ctx) + versionCountOf(ctx) - 1;
     const message = encodeMessage({
       type: 'commit-version',
       jobId: ctx.jobId,
@@ -141,20 +198,25 @@ export class VersionCommitter {
       run: ctx.run,
       last,
       info,
+      ...(infos.length > 1 ? { earlier: infos.slice(0, -1) } : {}),
       keepVersions: ctx.settings.keepVersions,
     });
+    const what = infos.length > 1 ? `versions ${infos[0]?.version}–${info.version}` : `version ${info.version}`;
     await Promise.all(
       ctx.mergeWorkers.map((worker) =>
-        this.requests.idempotent(worker, message, `committing version ${version} on merge worker ${worker}`),
+        this.requests.idempotent(worker, message, `committing ${what} on merge worker ${worker}`),
       ),
     );
-    await commitIfNewer(ctx.store, ctx.job.name, info);
+    await commitIfNewer(ctx.store, ctx.job.name, infos);
     await pruneVersions(ctx.store, ctx.job.name, ctx.settings.keepVersions);
-    this.deadLetterCount += reports.reduce((n, r) => n + r.deadLetters, 0);
-    this.lateRecordCount += reports.reduce((n, r) => n + (r.lateRecords ?? 0), 0);
-    this.committedVersions.push(info);
+    this.groupCount++;
+    for (const [i, v] of group.entries()) {
+      this.deadLetterCount += v.reports.reduce((n, r) => n + r.deadLetters, 0);
+      this.lateRecordCount += v.reports.reduce((n, r) => n + (r.lateRecords ?? 0), 0);
+      this.committedVersions.push(infos[i] as VersionInfo);
+    }
     ctx.metrics?.observe('mrm_commit_duration_seconds', (performance.now() - startedMs) / 1000, { job: ctx.job.name });
-    this.events.committed(info, last);
+    for (const [i, v] of infos.entries()) this.events.committed(v, last && i === infos.length - 1);
   }
 }
 

@@ -90,7 +90,7 @@ export const METRICS = {
   },
   mrm_commit_duration_seconds: {
     kind: 'histogram',
-    help: 'Time the coordinator took to commit one version on every merge worker.',
+    help: 'Time the coordinator took to commit one group of versions (all those ready at once) everywhere.',
     labels: ['job'],
     buckets: DURATION_BUCKETS,
   },

@@ -162,6 +162,12 @@ export interface StateStore {
   restorePartition(restore: PartitionRestore): Promise<void>;
   /** Makes a version visible: every partition has written it. Versions commit in increasing order. */
   commitVersion(job: string, info: VersionInfo): Promise<void>;
+  /**
+   * Makes several versions visible in one write (group commit: one transaction and one flush for
+   * all of them): all or none. `infos` go in increasing order, the first above the latest
+   * committed version, each rejected with `E_STATE` as {@link commitVersion} would reject it.
+   */
+  commitVersions(job: string, infos: readonly VersionInfo[]): Promise<void>;
   /** Removes every partition write and version above `version` (crash recovery, failed runs). */
   discardAbove(job: string, version: number): Promise<void>;
   /**
@@ -206,6 +212,7 @@ export type RecordStore = Pick<
   | 'listVersions'
   | 'latestVersion'
   | 'commitVersion'
+  | 'commitVersions'
   | 'discardAbove'
   | 'pruneBelow'
   | 'getMeta'
