@@ -97,6 +97,27 @@ describe('runTimeline', () => {
     ]);
   });
 
+  it('times every version of a group commit by its one request and reply', () => {
+    const seen = [
+      task(0, [0]),
+      task(1, [1]),
+      task(2, [2]),
+      at(10, { type: 'checkpoint-written', version: 1, throughSeq: 0 }),
+      at(11, { type: 'commit-version', info: { version: 1 } }, '_INBOX.a'),
+      at(12, { type: 'checkpoint-written', version: 2, throughSeq: 1 }),
+      at(13, { type: 'checkpoint-written', version: 3, throughSeq: 2 }),
+      at(20, { type: 'commit-version', info: { version: 3 }, earlier: [{ version: 2 }] }, '_INBOX.b'),
+    ];
+    const replies: Record<string, number> = { '_INBOX.a': 15, '_INBOX.b': 24 };
+    const t = runTimeline(seen, 'j', (s) => replies[s]);
+    expect(t.batches.map((b) => [b.version, b.commitRequestedMs, b.committedMs])).toEqual([
+      [1, 11, 15],
+      [2, 19, 23],
+      [3, 18, 22],
+    ]);
+    expect([t.versions, t.commitRequests]).toEqual([3, 2]);
+  });
+
   it('counts a version committed when the last merge worker acknowledged, and not before', () => {
     const seen = [
       task(0, [0]),
@@ -181,7 +202,13 @@ describe('the cluster benchmark suites (tiny mode)', () => {
     expect(p.p50).toBeLessThanOrEqual(p.p90);
     expect(p.p90).toBeLessThanOrEqual(p.p99);
     expect(p.p99).toBeLessThanOrEqual(p.max);
-    expect(stdout).toContain('p99 < 50 ms');
+    expect(stdout).toContain('p50 < 10, p99 < 25 ms');
+    // Group commit: 20 versions, in at most 20 requests; CPU per version of each process.
+    expect(backlog.versions).toBe(20);
+    expect(backlog.commitRequests).toBeGreaterThanOrEqual(1);
+    expect(backlog.commitRequests).toBeLessThanOrEqual(20);
+    expect(json.cpu.backlog.msPerVersion.coordinator).toBeGreaterThan(0);
+    expect(stdout).toMatch(/versions\/s, 20 versions in \d+ commit requests/);
   }, 120_000);
 
   it('push: measures MRM push and the bare NATS loop on the same server and stops the cluster', async () => {

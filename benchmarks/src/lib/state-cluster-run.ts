@@ -44,6 +44,10 @@ export interface StateRunPlan {
 /** What a kill cost. */
 export interface Recovery {
   readonly killedAfterBatches: number;
+  /** Kill → the coordinator logged the victim lost (its log's clock; null when not found). */
+  readonly secondsToLoss: number | null;
+  /** Kill → the first `run-start` of the run that replaced the lost one. */
+  readonly secondsToNewRun: number;
   /** Kill → the first batch merged by the run that replaced the lost one. */
   readonly secondsToMergeAgain: number;
   /** Longest run-start of the new run at a merge worker (a restore happens inside it). */
@@ -89,6 +93,7 @@ function recoveryOf(
   cluster: LocalCluster,
   jobId: string,
   killAtMs: number,
+  killAtEpochMs: number,
   after: number,
 ): Recovery {
   const ofJob = sniffer.seen.filter((s) => s.message?.jobId === jobId);
@@ -122,8 +127,14 @@ function recoveryOf(
     }
   }
   const restoreSeconds = Math.max(0, ...restores) / 1000;
+  const newRunAtMs = Math.min(...starts.filter((s) => num(s, 'run') === firstNew).map((s) => s.atMs));
+  // `<ISO time> WARN worker lost … worker=merge-1` (the CLI's console logger).
+  const lostLine = new RegExp(`^(\\S+) \\S+ worker lost .*worker=${VICTIM}\\b`, 'm').exec(cluster.log('coordinator'));
+  const lostAtEpochMs = lostLine === null ? Number.NaN : Date.parse(lostLine[1] as string);
   return {
     killedAfterBatches: after,
+    secondsToLoss: Number.isNaN(lostAtEpochMs) ? null : (lostAtEpochMs - killAtEpochMs) / 1000,
+    secondsToNewRun: (newRunAtMs - killAtMs) / 1000,
     secondsToMergeAgain: (again.atMs - killAtMs) / 1000,
     restoreSeconds,
     bytesRestored,
@@ -166,6 +177,7 @@ export async function stateRun(plan: StateRunPlan, log: (line: string) => void):
       const cpuBefore = cluster.readings();
       const running = measureChild(process.execPath, args);
       let killAtMs: number | undefined;
+      let killAtEpochMs = 0;
       const after = plan.killAfterBatches;
       if (after !== undefined) {
         let seen = 0;
@@ -178,6 +190,7 @@ export async function stateRun(plan: StateRunPlan, log: (line: string) => void):
           }),
         ]);
         killAtMs = performance.now();
+        killAtEpochMs = Date.now();
         cluster.kill(VICTIM);
         log(`${plan.label}: killed ${VICTIM} (SIGKILL) after it merged ${after} batches`);
       }
@@ -209,7 +222,7 @@ export async function stateRun(plan: StateRunPlan, log: (line: string) => void):
         startupSeconds: cluster.startupSeconds,
         cpuSeconds,
         ...(killAtMs !== undefined && after !== undefined
-          ? { recovery: recoveryOf(sniffer, cluster, jobId, killAtMs, after) }
+          ? { recovery: recoveryOf(sniffer, cluster, jobId, killAtMs, killAtEpochMs, after) }
           : {}),
       };
     } finally {

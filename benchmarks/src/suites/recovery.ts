@@ -33,6 +33,8 @@ interface EveryFigures {
   readonly killed: StateRunResult[];
   readonly steady: StateRunResult[];
   readonly medians: {
+    readonly secondsToLoss: number | null;
+    readonly secondsToNewRun: number | null;
     readonly secondsToMergeAgain: number | null;
     readonly restoreSeconds: number | null;
     readonly bytesRestored: number | null;
@@ -59,6 +61,8 @@ function figuresOf(every: number, killed: StateRunResult[], steady: StateRunResu
     killed,
     steady,
     medians: {
+      secondsToLoss: rec((r) => r.secondsToLoss),
+      secondsToNewRun: rec((r) => r.secondsToNewRun),
       secondsToMergeAgain: rec((r) => r.secondsToMergeAgain),
       restoreSeconds: rec((r) => r.restoreSeconds),
       bytesRestored: rec((r) => r.bytesRestored),
@@ -119,7 +123,7 @@ async function run(context: SuiteContext): Promise<SuiteReport> {
             if (k.partitionsRestored === 0)
               throw new BenchFailure(`${label}: no live merge worker restored a partition from its copies`);
             log(
-              `${label}: merging again ${k.secondsToMergeAgain.toFixed(2)} s after the kill; restored ${(k.bytesRestored / 1e6).toFixed(1)} MB in ${k.restoreSeconds.toFixed(2)} s; ${k.batchesReplayed} batches merged again`,
+              `${label}: after the kill: lost ${fixed(k.secondsToLoss)} s, new run ${k.secondsToNewRun.toFixed(2)} s, merging again ${k.secondsToMergeAgain.toFixed(2)} s; restored ${(k.bytesRestored / 1e6).toFixed(1)} MB in ${k.restoreSeconds.toFixed(2)} s; ${k.batchesReplayed} batches merged again`,
             );
           }
           ((kill ? killed : steady).get(every) as StateRunResult[]).push(result);
@@ -141,6 +145,8 @@ async function run(context: SuiteContext): Promise<SuiteReport> {
     [
       '--checkpoint-every',
       'runs',
+      'kill → lost s',
+      'kill → new run s',
       'kill → merging again s',
       'restore s',
       'MB restored',
@@ -155,6 +161,8 @@ async function run(context: SuiteContext): Promise<SuiteReport> {
       return [
         String(f.checkpointEvery),
         String(f.killed.length),
+        fixed(m.secondsToLoss),
+        fixed(m.secondsToNewRun),
         fixed(m.secondsToMergeAgain),
         fixed(m.restoreSeconds),
         m.bytesRestored === null ? '?' : (m.bytesRestored / 1e6).toFixed(1),

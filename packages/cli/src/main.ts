@@ -9,12 +9,13 @@ import {
   DEFAULT_CHECKPOINT_EVERY_BATCHES,
   DEFAULT_HEARTBEAT_TIMEOUT_MS,
   DEFAULT_LEADER_LEASE_MS,
+  DEFAULT_LIVENESS_PROBE_MS,
   DEFAULT_STALL_TIMEOUT_MS,
   DEFAULT_WORKER_WAIT_MS,
 } from '@mrm/coordinator/defaults';
 import { Command, Option } from 'commander';
 import { DEFAULT_HEARTBEAT_INTERVAL_MS } from './cluster/heartbeat-thread.js';
-import { natsNodes, oneOf, port, positiveInt, positiveNumber, saltMode, versionsToKeep } from './options.js';
+import { natsNodes, oneOf, port, positiveInt, positiveNumber, saltMode, versionsToKeep, wholeMs } from './options.js';
 import { reportError } from './report.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
@@ -194,6 +195,11 @@ export function buildProgram(): Command {
       `a worker silent this long is lost (default ${DEFAULT_HEARTBEAT_TIMEOUT_MS})`,
       positiveInt,
     )
+    .option(
+      '--liveness-probe <ms>',
+      `ask every worker this often whether its process is there; a killed one is lost at once (default ${DEFAULT_LIVENESS_PROBE_MS}; 0: heartbeats alone)`,
+      wholeMs,
+    )
     .option('--worker-wait <ms>', `how long a job waits for workers (default ${DEFAULT_WORKER_WAIT_MS})`, positiveInt)
     .option(
       '--stall-timeout <ms>',
@@ -245,6 +251,11 @@ export function buildProgram(): Command {
       .option('-i, --input <path...>', 'input files, folders or globs (.gz too)')
       .option('--stream <subject>', 'a streaming job: read the stream `mrm publish` writes, until cancelled')
       .option('--batch-interval <ms>', 'with --stream: milliseconds between micro-batches (default 500)', positiveInt)
+      .option(
+        '--idle-timeout <ms>',
+        'with --stream: after this long without records the watermark moves on by as much, so windows close',
+        positiveInt,
+      )
       .option('--nats <url>', 'NATS URL (default: $MRM_NATS_URL)')
       .option('-w, --wait', 'return when the job has finished (exit 0) or failed (non-zero)')
       .option('-o, --out <file>', "with --wait: write the job's result as JSON Lines ('-' for stdout)"),

@@ -11,6 +11,15 @@ export function positiveInt(value: string): number {
   return n;
 }
 
+/** A whole number of milliseconds, 0 included (0 turns the thing off). */
+export function wholeMs(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) {
+    throw new InvalidArgumentError(`'${value}' is not a whole number of milliseconds.`);
+  }
+  return n;
+}
+
 /** A count of versions to keep: a whole number, or `all` (0: keep every version). */
 export function versionsToKeep(value: string): number {
   if (value.trim() === 'all') return 0;

@@ -1,7 +1,8 @@
 /**
  * Busy is not dead: a merge worker whose event loop is blocked by user code for several heartbeat
- * timeouts (a long synchronous merge) keeps sending heartbeats from its heartbeat thread, so the
- * coordinator does not take it for dead and the job finishes with the exact result.
+ * timeouts (a long synchronous merge) keeps sending heartbeats from its heartbeat thread, and that
+ * thread answers the coordinator's liveness probe (every 500 ms, 1 s timeout: the block lasts six
+ * of them), so the coordinator does not take it for dead and the job finishes with the exact result.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -33,6 +33,31 @@ describe('a cluster that loses a merge worker mid-job', () => {
     expect(restored).toMatch(/restored a partition from its copies/);
   });
 
+  it('finds a killed merge worker lost within seconds, not after its 30 s heartbeat timeout', {
+    timeout: 120_000,
+  }, async () => {
+    // Heartbeats alone would take 30 s: only the liveness probe (no responders on the killed
+    // process's connections) can find it lost sooner.
+    const c = await TestCluster.start({ maps: 2, merges: 3, heartbeatTimeoutMs: 30_000 });
+    cluster = c;
+    const victim = c.process('merge-2');
+    let killedAtMs = 0;
+    await surviveMidJob(c, async () => {
+      killedAtMs = Date.now();
+      await victim.kill();
+      expect((await victim.exited).signal).toBe('SIGKILL');
+    }, ['--checkpoint-every', '5']);
+    if (process.env.T_LOG) console.error(c.logs());
+    const log = c.coordinator.output();
+    // `<ISO time> WARN worker lost worker=merge-2 role=merge why=…` (the coordinator's log).
+    const lost = /^(\S+) \S+ worker lost .*worker=merge-2\b.*$/m.exec(log);
+    expect(lost, log).not.toBeNull();
+    expect(lost?.[0]).toMatch(/liveness probe/);
+    // The probe looks every 500 ms and again 250 ms later; the rest is a loaded machine's slack.
+    expect(Date.parse(lost?.[1] ?? '') - killedAtMs).toBeLessThan(5_000);
+    expect(log).toMatch(/moving its partitions to the live merge workers .*worker=merge-2/);
+  });
+
   it('takes a merge worker restarted under the same id, before its heartbeats time out, as lost', {
     timeout: 120_000,
   }, async () => {

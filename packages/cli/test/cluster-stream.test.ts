@@ -69,7 +69,17 @@ describe('a streaming job on a cluster', () => {
     const jobId = submitted.stdout.split('\n')[0] as string;
     await until(c, 1000);
 
-    await publish(c, LINES.slice(1000, 2000), 'chunk-2');
+    // Many micro-batches, one run (decisions/0027): each chunk is a segment of the open run.
+    for (let part = 0; part < 4; part++) {
+      const from = 1000 + part * 200;
+      await publish(c, LINES.slice(from, from + 200), `chunk-1-${part}`);
+      await until(c, from + 200);
+    }
+    const streaming = (await c.jobStatus(jobId)) as { stream?: { rounds: number; runs?: number } };
+    expect(streaming.stream?.runs).toBe(1);
+    expect(streaming.stream?.rounds).toBeGreaterThanOrEqual(5);
+
+    await publish(c, LINES.slice(1800, 2000), 'chunk-2');
     const mapWorker = c.process('map-1');
     process.kill(mapWorker.pid, 'SIGKILL');
     expect((await mapWorker.exited).signal).toBe('SIGKILL');

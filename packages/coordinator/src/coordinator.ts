@@ -28,7 +28,7 @@ import { JobRecord } from './job-record.js';
 import type { PartitionLeases } from './partition-leases.js';
 import { JobRun } from './run/job-run.js';
 import type { RunProgress } from './run/run-context.js';
-import { planRun, type SourceOutcome } from './run-plan.js';
+import { type PlanRunOptions, planRun, type SourceOutcome } from './run-plan.js';
 import { type RunJobOptions, resolveBatchLines, resolveRunSettings } from './run-settings.js';
 
 /** Options of {@link Coordinator}. */
@@ -86,6 +86,28 @@ export interface RunJobRequest {
   readonly signal?: AbortSignal;
   readonly onSource?: (outcome: SourceOutcome) => void;
   readonly onProgress?: (progress: RunProgress) => void;
+  /**
+   * An open run (a streaming job, docs/decisions/0027): `inputs` are ignored; once the run has
+   * started, this feeds it through its {@link OpenRun} and resolves when it stops feeding. The run
+   * then ends once what it was fed is committed (unless `signal` aborted it: a cancel). A
+   * rejection fails the run.
+   */
+  readonly open?: (run: OpenRun) => Promise<void>;
+}
+
+/** An open run, as its feeder sees it. */
+export interface OpenRun {
+  /** Aborted when the run has ended (failed, cancelled, or finished after its feeder stopped). */
+  readonly signal: AbortSignal;
+  /** The job's latest committed version (when nothing is pending, the state every next batch merges into). */
+  readonly latest: () => VersionInfo | undefined;
+  /**
+   * Plans `inputs` as the run's next batches (those already committed are left out) and
+   * dispatches them; resolves with the version committed after them, undefined when there was
+   * nothing to merge. With `advanceWatermarkMs` (an idle stream) that version moves the
+   * watermark at least there, even without batches. Extensions are taken in call order.
+   */
+  readonly extend: (inputs: readonly SourceFile[], advanceWatermarkMs?: number) => Promise<VersionInfo | undefined>;
 }
 
 /** What a run did. */
@@ -203,7 +225,7 @@ export class Coordinator {
       lateRecords: 0,
       latest: base,
     };
-    if (plan.batchIds.length === 0) return empty;
+    if (plan.batchIds.length === 0 && request.open === undefined) return empty;
     if (this.lifecycle === 'closed') throw new MrmError(ErrorCode.Aborted, 'the coordinator closed');
     const owners =
       request.owners ??
@@ -231,6 +253,7 @@ export class Coordinator {
       logger,
       metrics,
       ...(request.onProgress !== undefined ? { onProgress: request.onProgress } : {}),
+      ...(request.open !== undefined ? { open: true } : {}),
     });
     const key = runKey(request.jobId, runNumber);
     this.runs.set(key, run);
@@ -239,6 +262,13 @@ export class Coordinator {
     if (request.signal?.aborted === true) onAbort();
     try {
       await run.start().catch((e: unknown) => run.fail(e));
+      if (request.open !== undefined) {
+        const feeder = this.openRun(run, record, { format: job.input, batchLines, merged }, base);
+        request.open(feeder).then(
+          () => run.finishOpen(),
+          (e: unknown) => run.fail(e),
+        );
+      }
       const versions = await run.done;
       await record.recordBundle(request.ref.bundleHash, job);
       const last = versions.at(-1);
@@ -257,6 +287,37 @@ export class Coordinator {
       request.signal?.removeEventListener('abort', onAbort);
       this.runs.delete(key);
     }
+  }
+
+  /** The feeder's side of an open run: extensions planned and dispatched one after the other. */
+  private openRun(
+    run: JobRun,
+    record: JobRecord,
+    planning: Pick<PlanRunOptions, 'format' | 'batchLines' | 'merged'>,
+    base: VersionInfo | undefined,
+  ): OpenRun {
+    let chain: Promise<unknown> = Promise.resolve();
+    let latest = base;
+    const ended = new AbortController();
+    const end = () => ended.abort(new MrmError(ErrorCode.Aborted, 'the run has ended'));
+    run.done.then(end, end);
+    return {
+      signal: ended.signal,
+      latest: () => latest,
+      extend: (inputs, advanceWatermarkMs) => {
+        const dispatched = chain.then(async () => {
+          const part = await planRun(record, inputs, { ...planning, firstSeq: run.plannedBatches });
+          return run.extend(part, advanceWatermarkMs);
+        });
+        chain = dispatched.catch(() => {});
+        return dispatched.then(async (version) => {
+          if (version === undefined) return undefined;
+          const info = await run.committedVersion(version);
+          if (latest === undefined || info.version > latest.version) latest = info;
+          return info;
+        });
+      },
+    };
   }
 
   /** The run in progress for a job id, if any. */

@@ -29,6 +29,11 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
 export const DEFAULT_STALL_TIMEOUT_MS = 30_000;
 /** A worker is lost after this long without a heartbeat. */
 export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 5_000;
+/**
+ * Every live worker is asked this often whether its process is still there; a killed one is lost
+ * within about this long plus 250 ms, not after the heartbeat timeout (decisions/0024). 0: off.
+ */
+export const DEFAULT_LIVENESS_PROBE_MS = 500;
 /** How long a job waits for at least one map and one merge worker. */
 export const DEFAULT_WORKER_WAIT_MS = 15_000;
 /** A running job without progress this long gets a stall warning naming what it waits for. */

@@ -13,7 +13,13 @@
  * @packageDocumentation
  */
 
-export type { CoordinatorOptions, ResolvedCoordinatorOptions, RunJobRequest, RunResult } from './coordinator.js';
+export type {
+  CoordinatorOptions,
+  OpenRun,
+  ResolvedCoordinatorOptions,
+  RunJobRequest,
+  RunResult,
+} from './coordinator.js';
 export { Coordinator, resolveCoordinatorOptions } from './coordinator.js';
 export {
   DEFAULT_BATCH_LINES,
@@ -50,5 +56,5 @@ export type {
   StreamInput,
 } from './service/service-options.js';
 export { resolveCoordinatorServiceOptions } from './service/service-options.js';
-export type { StreamSegment } from './service/stream-rounds.js';
-export { segmentIdentity } from './service/stream-rounds.js';
+export type { StreamSegment } from './service/stream-feed.js';
+export { segmentIdentity } from './service/stream-feed.js';

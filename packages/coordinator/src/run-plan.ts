@@ -36,6 +36,8 @@ export interface PlanRunOptions {
   readonly signal?: AbortSignal;
   /** Called after each source is planned. */
   readonly onSource?: (outcome: SourceOutcome) => void;
+  /** Seq of the first batch (an open run's extension continues its run's seqs; default 0). */
+  readonly firstSeq?: number;
 }
 
 /** Plans every source and numbers the batches to run. */
@@ -62,7 +64,7 @@ export async function planRun(
       plan.batchLines.push(b.lines);
       lines += b.lines;
     }
-    plan.splits.push(...splitsOf(source, plan.batchIds.length - only.size, { only }));
+    plan.splits.push(...splitsOf(source, (options.firstSeq ?? 0) + plan.batchIds.length - only.size, { only }));
     const outcome = { displayPath: file.displayPath, batches: source.batches.length, included: only.size, lines };
     plan.sources.push(outcome);
     options.onSource?.(outcome);

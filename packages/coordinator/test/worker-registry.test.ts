@@ -57,6 +57,18 @@ describe('WorkerRegistry', () => {
     expect(reg.lostSince('m2', 0)).toBe(false);
   });
 
+  it('loses a worker declared lost at once, but not a new process under its id', () => {
+    const { events, reg } = registry(60_000);
+    reg.heartbeat(beat('m1', 1));
+    reg.heartbeat(beat('m2', 1));
+    reg.heartbeat(beat('m2', 2)); // m2 restarted: a verdict about its old process is stale
+    expect(reg.declareLost('m2', 1, 'probe')).toBe(false);
+    expect(reg.declareLost('m1', 1, 'probe')).toBe(true);
+    expect(reg.declareLost('m1', 1, 'probe')).toBe(false);
+    expect(events).toEqual(['joined m1', 'joined m2', 'lost m2', 'joined m2', 'lost m1']);
+    expect(reg.alive('merge')).toEqual(['m2']);
+  });
+
   it('tells loss listeners about a restart too', () => {
     const { events, reg } = registry();
     const lost: string[] = [];

@@ -54,8 +54,8 @@ export interface SubmitOptions {
   /** Higher runs first (default 0). */
   readonly priority?: number;
   /**
-   * A streaming job: it reads the stream of this subject (no `inputs`) in rounds, one every
-   * `batchIntervalMs`, and runs until cancelled.
+   * A streaming job: it reads the stream of this subject (no `inputs`), a segment every
+   * `batchIntervalMs` added to one open run, and runs until cancelled.
    */
   readonly stream?: StreamSubmitOptions;
 }
@@ -64,6 +64,11 @@ export interface SubmitOptions {
 export interface StreamSubmitOptions {
   readonly subject: string;
   readonly batchIntervalMs: number;
+  /**
+   * A stream without new records this long moves the watermark on by as much (an idle mark,
+   * recorded like a segment, so replays agree; docs/decisions/0027). Absent: it waits for records.
+   */
+  readonly idleTimeoutMs?: number;
 }
 
 /** What a worker process uses, sampled at each heartbeat. */
@@ -217,8 +222,10 @@ export interface StreamStatus {
   readonly committedSeq: number;
   /** Records published and not yet committed. */
   readonly lag: number;
-  /** Rounds run so far by this coordinator. */
+  /** Segments committed so far by this coordinator (one version each; an idle mark counts). */
   readonly rounds: number;
+  /** Runs this coordinator started for the job (an open run takes many segments; decisions/0027). */
+  readonly runs?: number;
 }
 
 /** What the coordinator knows of one worker. */

@@ -1,7 +1,10 @@
-/** Workers announce themselves to the coordinator with a heartbeat every interval. */
+/**
+ * Workers announce themselves to the coordinator with a heartbeat every interval, and answer its
+ * liveness probe on the same connection (decisions/0024).
+ */
 import { encodeApi, type WorkerResources, type WorkerRole } from './api.js';
 import type { Clock, TimerHandle } from './ports/clock.js';
-import type { Transport } from './ports/transport.js';
+import type { Subscription, Transport } from './ports/transport.js';
 
 /** Options of {@link startHeartbeat}. */
 export interface HeartbeatOptions {
@@ -23,9 +26,25 @@ export interface HeartbeatOptions {
   readonly alive?: () => boolean;
 }
 
-/** Sends a heartbeat now and every interval until the returned handle is cancelled. */
+/** What a worker answers to the coordinator's liveness probe (any reply means "here"). */
+const HERE = new Uint8Array(0);
+
+/**
+ * Answers the coordinator's liveness probe on `transport` until unsubscribed. While the process
+ * lives, the subscription exists; when it dies, the server drops it with the connection, and a
+ * probe gets "no responders" at once: a positive sign of death, where silence proves nothing.
+ */
+function answerLiveness(transport: Transport, workerId: string): Subscription {
+  return transport.subscribe({ kind: 'liveness', workerId }, (_payload, reply) => reply?.(HERE));
+}
+
+/**
+ * Sends a heartbeat now and every interval, and answers the liveness probe on the same
+ * connection ({@link answerLiveness}), until the returned handle is cancelled.
+ */
 export function startHeartbeat(options: HeartbeatOptions): TimerHandle {
   const startedAtMs = options.clock.nowMs();
+  const liveness = answerLiveness(options.transport, options.workerId);
   const beat = () => {
     if (options.transport.state === 'closed' || options.alive?.() === false) return;
     try {
@@ -47,5 +66,11 @@ export function startHeartbeat(options: HeartbeatOptions): TimerHandle {
     }
   };
   beat();
-  return options.clock.every(options.intervalMs ?? 1000, beat);
+  const timer = options.clock.every(options.intervalMs ?? 1000, beat);
+  return {
+    cancel() {
+      timer.cancel();
+      liveness.unsubscribe();
+    },
+  };
 }

@@ -168,6 +168,7 @@ export type {
   ProtocolMessageType,
   ResendReportsMessage,
   RunAbortMessage,
+  RunExtendMessage,
   RunStartMessage,
   SaltingOutcome,
   SplitRef,

@@ -204,6 +204,33 @@ export interface RunStartMessage {
   readonly owners?: readonly string[];
   /** The watermark of the version the run starts from (a window with lateness; absent: none yet). */
   readonly watermarkMs?: number;
+  /**
+   * An open run (a streaming job, docs/decisions/0027): `totalBatches` and `batchIds` are only
+   * its first batches; more come in `run-extend` messages, and a version is written at the end of
+   * each extension instead of every `checkpointEveryBatches` batches. It never ends by itself:
+   * the coordinator stops it with `run-abort`.
+   */
+  readonly open?: boolean;
+}
+
+/**
+ * Coordinator → merge workers (request), for an open run: batches `fromSeq..` (their stable ids in
+ * `batchIds`, possibly none) join the run, and version `version` is written once every partition
+ * has merged them. With `advanceWatermarkMs` (an idle stream) the watermark moves at least there
+ * before that version is written. A repeat (same `version`) is acknowledged and ignored.
+ */
+export interface RunExtendMessage {
+  readonly type: 'run-extend';
+  readonly v: number;
+  readonly jobId: string;
+  readonly run: number;
+  /** Seq of the first batch added (the run's batch count so far). */
+  readonly fromSeq: number;
+  readonly batchIds: readonly string[];
+  /** The version written after the last of these batches. */
+  readonly version: number;
+  /** Idle stream: the watermark moves at least to this before `version` is written. */
+  readonly advanceWatermarkMs?: number;
 }
 
 /** Merge worker → coordinator: a partition merged a batch. */
@@ -371,6 +398,7 @@ export type ProtocolMessage =
   | CreditMessage
   | CreditResetMessage
   | RunStartMessage
+  | RunExtendMessage
   | BatchMergedMessage
   | CheckpointWrittenMessage
   | CommitVersionMessage

@@ -183,6 +183,17 @@ export class Watermark {
   }
 
   /**
+   * Moves W on to at least `ms`, whatever the batches said: the advance of an idle stream, which
+   * the coordinator recorded in the run's plan (so a replay moves it the same way). Nothing
+   * happens before the first event time (there is no W to move).
+   */
+  advanceTo(ms: number): void {
+    if (this.current === undefined || ms <= this.current) return;
+    this.current = ms;
+    this.closed = this.cutoffOf(ms);
+  }
+
+  /**
    * Windows that leave the state now: those starting at or before the returned cutoff (ms), i.e.
    * ending at or before `W − retain`. Undefined when final windows are kept or there is no W yet.
    */

@@ -14,6 +14,7 @@ import {
   noMetrics,
   type PartialsMessage,
   type ResolvedJob,
+  type RunExtendMessage,
   type RunStartMessage,
   type StateStore,
   toWireError,
@@ -21,6 +22,7 @@ import {
 import { type CopyTarget, PartitionCopies } from './partition-copies.js';
 import { PartitionMerger } from './partition-merger.js';
 import { PlainAccumulator } from './plain-accumulator.js';
+import { type Cut, RunCuts } from './run-cuts.js';
 import { type PartitionWritten, type Report, RunReports } from './run-reports.js';
 import { type ForwardPartials, type SaltedIncoming, SaltedPartials } from './salted-partials.js';
 import { ValueBuffer } from './value-buffer.js';
@@ -42,6 +44,8 @@ interface Incoming extends SaltedIncoming {
 interface PartitionSlot {
   readonly partition: number;
   nextSeq: number;
+  /** The next version this partition writes. */
+  nextVersion: number;
   readonly incoming: Map<number, Incoming>;
   readonly merger?: PartitionMerger;
   readonly plain?: PlainAccumulator;
@@ -74,6 +78,8 @@ export class MergeRun {
   private readonly salted: SaltedPartials;
   /** Per seq: key/value pairs reduced here (what `balance` in status measures). */
   private readonly pairsBySeq = new Map<number, number>();
+  /** The run's batch ids and where it writes versions (an open run learns more of them). */
+  private readonly cuts: RunCuts;
 
   private constructor(
     readonly start: RunStartMessage,
@@ -85,6 +91,7 @@ export class MergeRun {
     forward?: ForwardPartials,
   ) {
     this.reports = new RunReports(start, workerId, start.owned, report);
+    this.cuts = new RunCuts(start);
     this.salted = new SaltedPartials(job, start.jobId, start.run, start.owners, forward, start.onError ?? 'fail');
   }
 
@@ -125,6 +132,7 @@ export class MergeRun {
       run.slots.set(partition, {
         partition,
         nextSeq: 0,
+        nextVersion: start.firstVersion,
         incoming: new Map(),
         busy: false,
         draining: Promise.resolve(),
@@ -162,7 +170,7 @@ export class MergeRun {
    */
   private incoming(seq: number, partition: number, attempt: number): Incoming | undefined {
     const slot = this.slots.get(partition);
-    if (slot === undefined || seq < slot.nextSeq || seq >= this.start.totalBatches) return undefined;
+    if (slot === undefined || seq < slot.nextSeq || seq >= this.cuts.total) return undefined;
     let inc = slot.incoming.get(seq);
     if (inc !== undefined && attempt < inc.attempt) return undefined;
     if (inc !== undefined && attempt > inc.attempt) {
@@ -280,7 +288,7 @@ export class MergeRun {
       return;
     }
     try {
-      this.salted.forward(seq, partition, this.start.batchIds[seq] ?? end.batchId, inc);
+      this.salted.forward(seq, partition, this.cuts.idOf(seq) ?? end.batchId, inc);
     } catch (e) {
       this.fail(e, `reduce:${partition}`);
       return;
@@ -302,6 +310,7 @@ export class MergeRun {
     try {
       for (;;) {
         if (this.failed || this.closed) return;
+        await this.writeCuts(slot);
         const seq = slot.nextSeq;
         const inc = slot.incoming.get(seq);
         if (inc?.end === undefined || inc.frames < inc.end.frames) return;
@@ -311,7 +320,7 @@ export class MergeRun {
         this.countPairs(seq, inc.pairs + partials.lists.reduce((n, list) => n + list.length / 2, 0));
         this.heldBytes -= inc.bytes;
         await this.unspill(seq, partition, inc);
-        const batchId = this.start.batchIds[seq] ?? inc.end.batchId;
+        const batchId = this.cuts.idOf(seq) ?? inc.end.batchId;
         const setAside = inc.end.deadLetters ?? [];
         if (slot.merger !== undefined) {
           slot.merger.setAside(setAside);
@@ -324,7 +333,6 @@ export class MergeRun {
           this.pairsBySeq.delete(seq);
           return pairs;
         });
-        await this.maybeCheckpoint(slot, seq);
       }
     } catch (e) {
       this.fail(e, `merge:${partition}`);
@@ -333,20 +341,36 @@ export class MergeRun {
     }
   }
 
-  private async maybeCheckpoint(slot: PartitionSlot, seq: number): Promise<void> {
-    const { totalBatches, checkpointEveryBatches, firstVersion } = this.start;
-    const last = seq === totalBatches - 1;
+  /**
+   * An open run takes more batches, and the version to write after them. A repeat is ignored;
+   * partitions that merged everything already write the new version at once (a cut of no batches).
+   */
+  extend(m: RunExtendMessage): void {
+    if (this.failed || this.closed || !this.cuts.extend(m)) return;
+    for (const partition of this.slots.keys()) this.drain(partition);
+  }
+
+  /** Writes every version whose batches this partition has merged, in order. */
+  private async writeCuts(slot: PartitionSlot): Promise<void> {
+    for (let cut = this.cuts.cutOf(slot.nextVersion); cut !== undefined && cut.throughSeq < slot.nextSeq; ) {
+      slot.nextVersion++;
+      await this.checkpoint(slot, cut);
+      if (this.failed || this.closed) return;
+      cut = this.cuts.cutOf(slot.nextVersion);
+    }
+  }
+
+  private async checkpoint(slot: PartitionSlot, cut: Cut): Promise<void> {
+    const { version, throughSeq: seq } = cut;
     if (slot.plain !== undefined) {
-      if (!last) return;
-      const written = await slot.plain.finish(firstVersion);
+      const written = await slot.plain.finish(version);
       this.spilledBytes += slot.plain.spilledBytes;
       this.metrics.add('mrm_spill_bytes_total', slot.plain.spilledBytes);
-      this.onWritten(firstVersion, seq, slot.partition, written);
+      this.onWritten(version, seq, slot.partition, written);
       return;
     }
-    if (!last && (seq + 1) % checkpointEveryBatches !== 0) return;
     const merger = slot.merger as PartitionMerger;
-    const version = firstVersion + Math.floor(seq / checkpointEveryBatches);
+    if (cut.advanceWatermarkMs !== undefined) merger.advanceWatermark(cut.advanceWatermarkMs);
     // Final windows past retention leave the state with this version (merging waits for the scan).
     await merger.dropFinalWindows();
     // Asynchronous: merging goes on while the checkpoint is written (and copied).
@@ -390,7 +414,11 @@ export class MergeRun {
     if (this.checkpointing > 0) return `checkpointing ${this.start.jobName}`;
     let lowest: PartitionSlot | undefined;
     for (const slot of this.slots.values()) if (lowest === undefined || slot.nextSeq < lowest.nextSeq) lowest = slot;
-    if (lowest === undefined || lowest.nextSeq >= this.start.totalBatches) return `finishing ${this.start.jobName}`;
+    if (lowest === undefined || lowest.nextSeq >= this.cuts.total) {
+      return this.start.open === true
+        ? `waiting for batches of ${this.start.jobName}`
+        : `finishing ${this.start.jobName}`;
+    }
     const busy = [...this.slots.values()].some((s) => s.busy);
     return `${busy ? 'merging' : 'waiting for'} batch ${lowest.nextSeq + 1} of ${this.start.jobName}`;
   }
@@ -410,7 +438,9 @@ export class MergeRun {
 
   /** Forgets the reports a committed version covers. */
   confirm(version: number): void {
-    this.reports.confirm(version);
+    const cut = this.cuts.cutOf(version);
+    if (cut !== undefined) this.reports.confirm(version, cut.throughSeq);
+    this.cuts.forget(version);
   }
 
   /** Sends again every report not yet confirmed (after the transport reconnected). */

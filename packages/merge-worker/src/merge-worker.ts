@@ -145,7 +145,17 @@ export class MergeWorker {
     }
     try {
       if (m.type === 'run-start') await this.startRun(m);
-      else if (m.type === 'commit-version') {
+      else if (m.type === 'run-extend') {
+        const open = this.runs.get(runKey(m.jobId, m.run));
+        if (open === undefined) {
+          throw new MrmError(
+            ErrorCode.WorkerLost,
+            `merge worker ${this.options.id} has no run ${runKey(m.jobId, m.run)} open to extend (it restarted, or a newer run replaced it)`,
+            { details: { workerId: this.options.id } },
+          );
+        }
+        open.extend(m);
+      } else if (m.type === 'commit-version') {
         const open = this.runs.get(runKey(m.jobId, m.run));
         // Commits only under the run's current leases (a deposed owner's commit is refused).
         await open?.assertLeases();

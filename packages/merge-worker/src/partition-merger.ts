@@ -254,6 +254,14 @@ export class PartitionMerger {
   }
 
   /**
+   * An idle stream's watermark advance, recorded in the run's plan by the coordinator
+   * (docs/decisions/0027): W moves at least to `ms` (nothing before the first event time).
+   */
+  advanceWatermark(ms: number): void {
+    this.watermark?.advanceTo(ms);
+  }
+
+  /**
    * Drops the windows that are final and past retention (a window with lateness and `retain`):
    * their keys are deleted at the next checkpoint, so the state stays bounded on an endless stream.
    * Waits for checkpoint writes in flight first (the store then holds everything but `dirty`).

@@ -99,12 +99,8 @@ export class RunReports {
     this.send({ type: 'task-failed', jobId, run, taskId, attempt: 0, error, from: this.workerId });
   }
 
-  /** Forgets the reports a committed version covers. */
-  confirm(version: number): void {
-    const { firstVersion, checkpointEveryBatches } = this.start;
-    const throughSeq = this.start.incremental
-      ? (version - firstVersion + 1) * checkpointEveryBatches - 1
-      : this.start.totalBatches - 1;
+  /** Forgets the reports a committed version (written after batch `throughSeq`) covers. */
+  confirm(version: number, throughSeq: number): void {
     this.unconfirmed = this.unconfirmed.filter((r) =>
       r.type === 'batch-merged' ? r.seq > throughSeq : r.type === 'checkpoint-written' ? r.version > version : true,
     );

@@ -34,6 +34,7 @@ export function channelSubject(prefix: string, channel: Channel): string {
     case 'credits':
     case 'query':
     case 'stats':
+    case 'liveness':
       return `${prefix}.${channel.kind}.${encodeToken('worker id', channel.workerId)}`;
   }
 }

@@ -20,6 +20,7 @@ describe('channelSubject', () => {
     [{ kind: 'frames', workerId: 'w-1' }, 'mrm.frames.w-1'],
     [{ kind: 'credits', workerId: 'map_2' }, 'mrm.credits.map_2'],
     [{ kind: 'query', workerId: 'host/7' }, 'mrm.query.host/7'],
+    [{ kind: 'liveness', workerId: 'merge-1' }, 'mrm.liveness.merge-1'],
     [{ kind: 'events', jobId: 'job.42' }, 'mrm.events.job=2E42'],
   ])('maps %o to %s', (channel, subject) => {
     expect(channelSubject('mrm', channel)).toBe(subject);

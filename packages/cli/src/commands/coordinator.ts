@@ -30,6 +30,8 @@ export interface CoordinatorCommandOptions extends ClusterConnectOptions, HttpCo
   /** A standby takes over after the leader is silent this long (default DEFAULT_LEADER_LEASE_MS). */
   readonly leaderLease?: number;
   readonly heartbeatTimeout?: number;
+  /** Probe every worker's process this often (0: off; default DEFAULT_LIVENESS_PROBE_MS). */
+  readonly livenessProbe?: number;
   readonly workerWait?: number;
   /** Re-dispatch a job's unfinished tasks after this long without any report (default DEFAULT_STALL_TIMEOUT_MS). */
   readonly stallTimeout?: number;
@@ -120,6 +122,7 @@ async function lead(options: CoordinatorCommandOptions, ctx: LeadContext): Promi
     ...(options.copies !== false ? { leases: await PartitionLeases.open(transport, { guard }) } : {}),
     metrics: mergeRate.observing(metrics),
     ...(options.heartbeatTimeout !== undefined ? { heartbeatTimeoutMs: options.heartbeatTimeout } : {}),
+    ...(options.livenessProbe !== undefined ? { livenessProbeMs: options.livenessProbe } : {}),
     ...(options.workerWait !== undefined ? { workerWaitMs: options.workerWait } : {}),
     ...(options.stallTimeout !== undefined ? { runOptions: { stallTimeoutMs: options.stallTimeout } } : {}),
     ...(options.watchdog !== undefined ? { watchdogMs: options.watchdog } : {}),

@@ -27,8 +27,10 @@ export interface SubmitCommandOptions extends JobFlags {
   readonly input?: string[];
   /** Subject of the input stream of a streaming job (`mrm publish` writes it). */
   readonly stream?: string;
-  /** With `stream`: milliseconds between rounds. */
+  /** With `stream`: milliseconds between micro-batches (segments). */
   readonly batchInterval?: number;
+  /** With `stream`: milliseconds without records after which the watermark moves on by as much. */
+  readonly idleTimeout?: number;
   readonly nats?: string;
   readonly wait?: boolean;
   readonly out?: string;
@@ -38,7 +40,7 @@ export interface SubmitCommandOptions extends JobFlags {
 }
 
 const REQUEST_TIMEOUT_MS = 15_000;
-/** Default milliseconds between two rounds of a streaming job. */
+/** Default milliseconds between two micro-batches (segments) of a streaming job. */
 export const DEFAULT_STREAM_BATCH_INTERVAL_MS = 500;
 
 /** Runs `mrm submit`. */
@@ -51,6 +53,9 @@ export async function submitCommand(jobPath: string, options: SubmitCommandOptio
   }
   if (options.batchInterval !== undefined && options.stream === undefined) {
     throw new MrmError(ErrorCode.BadOption, '--batch-interval goes with --stream');
+  }
+  if (options.idleTimeout !== undefined && options.stream === undefined) {
+    throw new MrmError(ErrorCode.BadOption, '--idle-timeout goes with --stream');
   }
   const loaded = await loadJob(jobPath, await userCacheDir('submit-bundles'));
   const files = options.input !== undefined ? await expandInputs(options.input) : [];
@@ -82,6 +87,7 @@ export async function submitCommand(jobPath: string, options: SubmitCommandOptio
                   stream: {
                     subject: options.stream,
                     batchIntervalMs: options.batchInterval ?? DEFAULT_STREAM_BATCH_INTERVAL_MS,
+                    ...(options.idleTimeout !== undefined ? { idleTimeoutMs: options.idleTimeout } : {}),
                   },
                 }
               : {}),

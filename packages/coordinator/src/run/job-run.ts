@@ -15,6 +15,7 @@ import {
   type SkewStatus,
   type VersionInfo,
 } from '@mrm/core';
+import type { RunPlan } from '../run-plan.js';
 import { MergeRequests, mergeWorkerLost } from './merge-requests.js';
 import { MergeTracker } from './merge-tracker.js';
 import { firstVersionOf, type JobRunContext } from './run-context.js';
@@ -61,6 +62,10 @@ export class JobRun {
   private readonly skew: SkewTracker;
   private lastCommitted = false;
   private runState: JobRunState = 'created';
+  /** An open run: the next version an extension commits. */
+  private nextCutVersion: number;
+  /** An open run: callers waiting for a version to commit. */
+  private readonly waiting = new Map<number, { resolve: (v: VersionInfo) => void; reject: (e: unknown) => void }>();
   private resolveDone!: (versions: VersionInfo[]) => void;
   private rejectDone!: (e: unknown) => void;
   /** Settles when the run has committed its last version, or failed and rolled back, or was abandoned. */
@@ -72,6 +77,12 @@ export class JobRun {
       this.rejectDone = reject;
     });
     this.done.catch(() => {}); // the caller awaits it; a run failed before anyone did is not unhandled
+    this.nextCutVersion = firstVersionOf(ctx);
+    // Whoever still waits for a version when the run ends learns why it will not come.
+    this.done.then(
+      () => this.rejectWaiting(new MrmError(ErrorCode.State, `run ${ctx.run} of job '${ctx.job.name}' ended`)),
+      (e: unknown) => this.rejectWaiting(e),
+    );
     const { partitions } = ctx.job;
     this.owners =
       ctx.owners !== undefined
@@ -87,7 +98,10 @@ export class JobRun {
     this.skew = new SkewTracker(ctx.job, ctx.settings.saltSetting ?? ctx.job.salt, ctx.mergeWorkers);
     this.dispatcher = new TaskDispatcher(ctx, this.owners, this.merged, () => this.skew.planFor());
     this.committer = new VersionCommitter(ctx, this.merged, this.requests, {
-      committed: (_info, last) => {
+      committed: (info, last) => {
+        const waiter = this.waiting.get(info.version);
+        this.waiting.delete(info.version);
+        waiter?.resolve(info);
         if (this.finished) return;
         this.progress();
         if (last) this.lastCommitted = true;
@@ -154,6 +168,7 @@ export class JobRun {
             owners: this.owners,
             ...(ctx.leases !== undefined ? { copies: ctx.leases.plansFor(worker) } : {}),
             ...(ctx.base?.watermarkMs !== undefined ? { watermarkMs: ctx.base.watermarkMs } : {}),
+            ...(ctx.open === true ? { open: true } : {}),
           }),
           `starting the run on merge worker ${worker}`,
         ),
@@ -163,6 +178,80 @@ export class JobRun {
     this.progress();
     this.dispatcher.fill();
     this.stall.start();
+  }
+
+  /**
+   * An open run takes `part` (planned with seqs from `plan.batchIds.length` on) as its next
+   * batches, and will commit one version after them — with `advanceWatermarkMs` (an idle stream)
+   * even without batches. Every merge worker acknowledges the batches before any is dispatched.
+   * Resolves with that version's number once dispatched (see {@link committedVersion}); undefined
+   * when there is nothing to merge. Calls must not overlap (the caller chains them).
+   */
+  async extend(part: RunPlan, advanceWatermarkMs?: number): Promise<number | undefined> {
+    const { ctx } = this;
+    if (ctx.open !== true) throw new MrmError(ErrorCode.State, `run ${ctx.run} of job '${ctx.job.name}' is not open`);
+    if (part.batchIds.length === 0 && advanceWatermarkMs === undefined) return undefined;
+    if (this.finished) throw new MrmError(ErrorCode.State, `run ${ctx.run} of job '${ctx.job.name}' has ended`);
+    const version = this.nextCutVersion++;
+    const message = encodeMessage({
+      type: 'run-extend',
+      jobId: ctx.jobId,
+      run: ctx.run,
+      fromSeq: ctx.plan.batchIds.length,
+      batchIds: part.batchIds,
+      version,
+      ...(advanceWatermarkMs !== undefined ? { advanceWatermarkMs } : {}),
+    });
+    await Promise.all(
+      ctx.mergeWorkers.map((w) => this.requests.idempotent(w, message, `extending the run on merge worker ${w}`)),
+    );
+    ctx.plan.batchIds.push(...part.batchIds);
+    ctx.plan.batchLines.push(...part.batchLines);
+    ctx.plan.splits.push(...part.splits);
+    ctx.plan.sources.push(...part.sources);
+    this.stall.touch();
+    this.dispatcher.fill();
+    return version;
+  }
+
+  /** Resolves once `version` of this run is committed; rejects when the run ends before. */
+  committedVersion(version: number): Promise<VersionInfo> {
+    const versions = this.committer.versions;
+    for (let i = versions.length - 1; i >= 0 && (versions[i] as VersionInfo).version >= version; i--) {
+      if ((versions[i] as VersionInfo).version === version) return Promise.resolve(versions[i] as VersionInfo);
+    }
+    if (this.finished) {
+      return this.done.then(() => {
+        throw new MrmError(ErrorCode.State, `run ${this.ctx.run} ended before version ${version} was committed`);
+      });
+    }
+    return new Promise((resolve, reject) => this.waiting.set(version, { resolve, reject }));
+  }
+
+  /**
+   * Ends an open run without losing anything: once every version it was extended to is
+   * committed, its merge workers close it (nothing above the last committed version to discard)
+   * and `done` resolves with the versions. Nothing happens when the run has ended already.
+   */
+  async finishOpen(): Promise<void> {
+    const last = this.nextCutVersion - 1;
+    if (last >= firstVersionOf(this.ctx)) await this.committedVersion(last).catch(() => {});
+    if (this.finished) return;
+    this.settle('committed');
+    const { ctx } = this;
+    const rollbackTo = this.committer.versions.at(-1)?.version ?? ctx.base?.version ?? 0;
+    try {
+      await rollBack(ctx, this.requests, ctx.mergeWorkers, rollbackTo, 'the open run ends (it is renewed)');
+    } catch (e) {
+      this.rejectDone(e);
+      return;
+    }
+    this.resolveDone([...this.committer.versions]);
+  }
+
+  private rejectWaiting(e: unknown): void {
+    for (const w of this.waiting.values()) w.reject(e);
+    this.waiting.clear();
   }
 
   /**
@@ -201,6 +290,11 @@ export class JobRun {
     }
   }
 
+  /** Batches planned so far (an open run's next extension starts at this seq). */
+  get plannedBatches(): number {
+    return this.ctx.plan.batchIds.length;
+  }
+
   /** Versions this run has committed so far. */
   get versionsCommitted(): number {
     return this.committer.versions.length;
@@ -226,6 +320,8 @@ export class JobRun {
       return out;
     }
     const version = firstVersionOf(ctx) + this.committer.versions.length;
+    // An open run with every extension committed waits for nobody (an idle stream).
+    if (ctx.open === true && version === this.nextCutVersion) return out;
     const written = this.committer.writersOf(version);
     for (const w of ctx.mergeWorkers) {
       if (written?.has(w) !== true) out.push({ workerId: w, waitingFor: `version ${version} written` });

@@ -40,6 +40,11 @@ export interface JobRunContext {
   /** Where commit durations go (default: nowhere). */
   readonly metrics?: Metrics;
   readonly onProgress?: (progress: RunProgress) => void;
+  /**
+   * An open run (a streaming job, docs/decisions/0027): `plan` starts empty and grows by
+   * {@link JobRun.extend}; a version is committed after each extension; the run ends when stopped.
+   */
+  readonly open?: boolean;
 }
 
 /** The first version this run writes. */

@@ -51,6 +51,8 @@ export class TaskDispatcher {
   private readonly saltPlans = new Map<number, SaltPlan | undefined>();
   private nextTask = 0;
   private inFlight = 0;
+  /** Batches of the tasks dispatched so far (a counter: an open run's tasks only grow). */
+  private batchesDispatched = 0;
   private skippedRecords = 0;
 
   constructor(
@@ -81,9 +83,7 @@ export class TaskDispatcher {
 
   /** Batches of the tasks dispatched so far. */
   get dispatchedBatches(): number {
-    let n = 0;
-    for (const index of this.tasks.keys()) n += this.ctx.plan.splits[index]?.batches.length ?? 0;
-    return n;
+    return this.batchesDispatched;
   }
 
   /** Dispatches tasks until the window is full. */
@@ -95,6 +95,7 @@ export class TaskDispatcher {
       const firstSeq = split.batches[0]?.seq ?? 0;
       if (firstSeq >= this.merged.lowestUnmerged + maxBatchesAhead && this.inFlight > 0) return;
       this.inFlight++;
+      this.batchesDispatched += split.batches.length;
       this.send(this.nextTask++, 1);
     }
   }

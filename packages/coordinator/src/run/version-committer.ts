@@ -38,6 +38,12 @@ export interface ReadyVersion {
   readonly reports: readonly CheckpointWrittenMessage[];
 }
 
+/** A ready version taken into a commit, with the first batch it holds. */
+interface GroupedVersion extends ReadyVersion {
+  /** One past the last batch of the version before it (a version of no batches: `throughSeq + 1`). */
+  readonly fromSeq: number;
+}
+
 /** Commits a run's versions in order, every version ready at once in one group. */
 export class VersionCommitter {
   /** Per version: reports of merge workers, by worker. */
@@ -46,6 +52,8 @@ export class VersionCommitter {
   private readonly ready = new Map<number, ReadyVersion>();
   /** The next version to take into a commit. */
   private nextVersion: number;
+  /** The first batch of that version: one past the batches of the version before it. */
+  private nextFromSeq = 0;
   /** The commit in flight (at most one), else undefined. */
   private committing: Promise<void> | undefined;
   private readonly committedVersions: VersionInfo[] = [];
@@ -108,10 +116,11 @@ export class VersionCommitter {
   /** Starts a commit of every version ready in order, unless one is in flight (it pumps again when done). */
   private pump(): void {
     if (this.stopped || this.committing !== undefined) return;
-    const group: ReadyVersion[] = [];
+    const group: GroupedVersion[] = [];
     for (let next = this.ready.get(this.nextVersion); next !== undefined; next = this.ready.get(this.nextVersion)) {
       this.ready.delete(this.nextVersion++);
-      group.push(next);
+      group.push({ ...next, fromSeq: this.nextFromSeq });
+      this.nextFromSeq = next.throughSeq + 1;
     }
     if (group.length === 0) return;
     this.committing = this.commit(group).then(
@@ -133,18 +142,10 @@ export class VersionCommitter {
     await this.committing;
   }
 
-  /**
-   * The version's info, built once: what every store of the cluster keeps. `prev` is the version
-   * before it (default: the last one committed).
-   */
-  versionInfo(
-    version: number,
-    throughSeq: number,
-    reports: readonly CheckpointWrittenMessage[],
-    prev: VersionInfo | undefined = this.committedVersions.at(-1) ?? this.ctx.base,
-  ): VersionInfo {
+  /** The info of version `v`, built once: what every store of the cluster keeps. `prev` is the version before it. */
+  private versionInfo(v: GroupedVersion, prev: VersionInfo | undefined): VersionInfo {
     const { ctx } = this;
-    const fromSeq = this.fromSeq(version);
+    const { version, fromSeq, throughSeq, reports } = v;
     const incremental = ctx.job.incremental;
     const state = sumStateDigests(reports.flatMap((r) => r.digests));
     const watermark = watermarkOf(reports, prev);
@@ -157,7 +158,7 @@ export class VersionCommitter {
       batches: (incremental ? (prev?.batches ?? 0) : 0) + (throughSeq + 1 - fromSeq),
       records: (incremental ? (prev?.records ?? 0) : 0) + this.merged.recordsBetween(fromSeq, throughSeq),
       keys: reports.reduce((n, r) => n + r.keyCounts.reduce((a, b) => a + b, 0), 0),
-      label: `${ctx.jobId}: batches ${fromSeq + 1}–${throughSeq + 1} of ${ctx.plan.batchIds.length}`,
+      label: labelOf(ctx, fromSeq, throughSeq),
       hash: state.hash,
       bytes: state.bytes,
       ...(watermark !== undefined ? { watermarkMs: watermark } : {}),
@@ -165,32 +166,23 @@ export class VersionCommitter {
     };
   }
 
-  private fromSeq(version: number): number {
-    return this.ctx.job.incremental
-      ? (version - firstVersionOf(this.ctx)) * this.ctx.settings.checkpointEveryBatches
-      : 0;
-  }
-
   /** Commits `group` (consecutive versions, the first right after the last committed) as one. */
-  private async commit(group: readonly ReadyVersion[]): Promise<void> {
+  private async commit(group: readonly GroupedVersion[]): Promise<void> {
     if (this.stopped) return;
     const { ctx } = this;
     const startedMs = performance.now();
     const infos: VersionInfo[] = [];
     for (const v of group) {
-      infos.push(
-        this.versionInfo(v.version, v.throughSeq, v.reports, infos.at(-1) ?? this.committedVersions.at(-1) ?? ctx.base),
-      );
+      infos.push(this.versionInfo(v, infos.at(-1) ?? this.committedVersions.at(-1) ?? ctx.base));
     }
     const info = infos.at(-1) as VersionInfo;
     // Fencing and the copies' manifest: only copies made under this run's leases become committed.
     await ctx.leases?.record(group);
     await Promise.all(
-      group.map((v) =>
-        ctx.record.saveVersionBatches(v.version, ctx.plan.batchIds.slice(this.fromSeq(v.version), v.throughSeq + 1)),
-      ),
+      group.map((v) => ctx.record.saveVersionBatches(v.version, ctx.plan.batchIds.slice(v.fromSeq, v.throughSeq + 1))),
     );
-    const last = info.version === firstVersionOf(ctx) + versionCountOf(ctx) - 1;
+    // An open run (a stream) has no last version: it ends when it is stopped.
+    const last = ctx.open !== true && info.version === firstVersionOf(ctx) + versionCountOf(ctx) - 1;
     const message = encodeMessage({
       type: 'commit-version',
       jobId: ctx.jobId,
@@ -218,6 +210,16 @@ export class VersionCommitter {
     ctx.metrics?.observe('mrm_commit_duration_seconds', (performance.now() - startedMs) / 1000, { job: ctx.job.name });
     for (const [i, v] of infos.entries()) this.events.committed(v, last && i === infos.length - 1);
   }
+}
+
+/** What a version holds, for `mrm versions`: its batches of the run, or an idle stream's watermark advance. */
+function labelOf(ctx: JobRunContext, fromSeq: number, throughSeq: number): string {
+  if (ctx.open === true) {
+    return throughSeq < fromSeq
+      ? `${ctx.jobId}: idle stream, watermark advanced`
+      : `${ctx.jobId}: stream batches ${fromSeq + 1}–${throughSeq + 1}`;
+  }
+  return `${ctx.jobId}: batches ${fromSeq + 1}–${throughSeq + 1} of ${ctx.plan.batchIds.length}`;
 }
 
 /**

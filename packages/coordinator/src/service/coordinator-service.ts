@@ -22,6 +22,7 @@ import { JobRecord } from '../job-record.js';
 import { routeApiRequest } from './api-router.js';
 import { JobHistory } from './job-history.js';
 import { JobScheduler } from './job-scheduler.js';
+import { LivenessProbe } from './liveness-probe.js';
 import { storedOwners } from './partition-owners.js';
 import {
   type CoordinatorServiceOptions,
@@ -40,6 +41,8 @@ export class CoordinatorService {
   private readonly coordinator: Coordinator;
   private readonly registry: WorkerRegistry;
   private readonly scheduler: JobScheduler;
+  /** Finds killed workers at once (undefined with `livenessProbeMs` 0). */
+  private readonly probe: LivenessProbe | undefined;
   private readonly subscriptions: Subscription[] = [];
   private unlisten: (() => void) | undefined;
   /** Set from our reconnect until every live worker has been heard from again. */
@@ -62,8 +65,8 @@ export class CoordinatorService {
     this.registry = new WorkerRegistry(
       clock,
       this.options.heartbeatTimeoutMs,
-      (id, role) => {
-        logger.warn('worker lost', { worker: id, role });
+      (id, role, why) => {
+        logger.warn('worker lost', { worker: id, role, why });
         for (const run of this.coordinator.activeRuns()) run.workerLost(id);
       },
       (id, role) => logger.info('worker joined', { worker: id, role }),
@@ -75,6 +78,18 @@ export class CoordinatorService {
       history,
       new StatusPublisher(transport, history, clock),
     );
+    this.probe =
+      this.options.livenessProbeMs > 0
+        ? new LivenessProbe({
+            transport,
+            clock,
+            logger,
+            registry: this.registry,
+            everyMs: this.options.livenessProbeMs,
+            // Our own connection away or back only just: workers may still be reconnecting.
+            canJudge: () => transport.state === 'connected' && this.reconnectedAtMs === undefined,
+          })
+        : undefined;
   }
 
   /** Where the service is in its lifecycle. */
@@ -89,6 +104,7 @@ export class CoordinatorService {
     const { transport, clock } = this.options;
     this.coordinator.start();
     this.registry.start();
+    this.probe?.start();
     this.subscriptions.push(
       transport.subscribe({ kind: 'heartbeats' }, (payload) => this.onHeartbeat(payload)),
       transport.subscribe({ kind: 'api' }, (payload, reply) => void routeApiRequest(payload, reply, this.api)),
@@ -196,6 +212,7 @@ export class CoordinatorService {
     this.watchdogTimer?.cancel();
     for (const s of this.subscriptions) s.unsubscribe();
     this.registry.stop();
+    this.probe?.stop();
     this.scheduler.stop();
     await this.coordinator.close();
     await this.scheduler.idle();

@@ -17,7 +17,7 @@ import {
   WorkerRole,
 } from '@mrm/core';
 import type { SourceFile } from '@mrm/input';
-import type { Coordinator, RunResult } from '../coordinator.js';
+import type { Coordinator, OpenRun, RunResult } from '../coordinator.js';
 import type { RunJobOptions } from '../run-settings.js';
 import { freshWorkerStats } from './fresh-worker-stats.js';
 import type { JobHistory } from './job-history.js';
@@ -27,7 +27,7 @@ import { assignOwners } from './partition-owners.js';
 import { ProgressMetrics } from './progress-metrics.js';
 import type { ResolvedCoordinatorServiceOptions } from './service-options.js';
 import type { StatusPublisher } from './status-publisher.js';
-import { StreamRounds } from './stream-rounds.js';
+import { StreamFeed } from './stream-feed.js';
 import type { WorkerRegistry } from './worker-registry.js';
 import { untilLost, waitForWorkers } from './worker-waiter.js';
 
@@ -35,6 +35,8 @@ import { untilLost, waitForWorkers } from './worker-waiter.js';
 const WORKERS_SETTLE_MS = 2000;
 /** Times one job's partitions are reassigned after lost merge workers before the job fails. */
 const MAX_REASSIGNMENTS = 20;
+/** Versions a streaming job's status lists (its newest). */
+const STREAM_STATUS_VERSIONS = 100;
 /** Beyond one heartbeat timeout, how long to wait for the registry to find a worker lost. */
 const LOSS_GRACE_MS = 1_000;
 
@@ -301,7 +303,7 @@ export class JobScheduler {
       const job = await this.options.loadJob(request.job);
       const inputs = await this.options.resolveInputs(request.inputs);
       abort.signal.throwIfAborted();
-      const runOnce = (runInputs: readonly SourceFile[]): Promise<RunResult> =>
+      const runOnce = (runInputs: readonly SourceFile[], open?: (run: OpenRun) => Promise<void>): Promise<RunResult> =>
         this.runMoving(job, abort.signal, (mapWorkers, owners) =>
           this.coordinator.runJob({
             jobId: request.jobId,
@@ -313,6 +315,7 @@ export class JobScheduler {
             owners,
             options: { ...this.options.runOptions, ...runOptionsOf(request) },
             signal: abort.signal,
+            ...(open !== undefined ? { open } : {}),
             onProgress: (p) => {
               const run = this.coordinator.activeRun(request.jobId);
               if (run === undefined || this.running.get(request.jobId) !== entry) return;
@@ -323,7 +326,10 @@ export class JobScheduler {
                 ...entry.status,
                 progress,
                 skew: run.skewStatus(),
-                versions: p.versions.map((v) => v.version),
+                // A stream's open run commits thousands: its status names the newest.
+                versions: (entry.streaming ? p.versions.slice(-STREAM_STATUS_VERSIONS) : p.versions).map(
+                  (v) => v.version,
+                ),
               };
               void this.status.publish(entry.status, false);
             },
@@ -373,13 +379,14 @@ export class JobScheduler {
   }
 
   /**
-   * A streaming job: rounds over its input stream until it is stopped. Each round runs the job
-   * over the segments not yet committed; the result gathers every round's versions.
+   * A streaming job: one open run after another over its input stream (decisions/0027), each fed
+   * a segment every interval until it has taken its share, the job is stopped, or a merge worker
+   * is lost (then `runMoving` moves the partitions and the next run resumes what was pending).
    */
   private async runStream(
     request: SubmitRequest,
     name: string,
-    runOnce: (inputs: readonly SourceFile[]) => Promise<RunResult>,
+    runOnce: (inputs: readonly SourceFile[], open: (run: OpenRun) => Promise<void>) => Promise<RunResult>,
     entry: RunningJob,
   ): Promise<RunResult> {
     // Cancelled, or the coordinator closes (the job is then left for the next one to resume).
@@ -392,30 +399,27 @@ export class JobScheduler {
         `job ${request.jobId} reads a stream, and this coordinator has no stream access`,
       );
     }
-    const versions: RunResult['versions'][number][] = [];
-    let last: RunResult | undefined;
-    const rounds = new StreamRounds({
+    const feed = new StreamFeed({
       store: this.options.store,
       streams: input.streams,
       jobName: name,
       subject: stream.subject,
       intervalMs: stream.batchIntervalMs,
+      ...(stream.idleTimeoutMs !== undefined ? { idleTimeoutMs: stream.idleTimeoutMs } : {}),
+      ...(input.segmentsPerRun !== undefined ? { segmentsPerRun: input.segmentsPerRun } : {}),
       clock: this.options.clock,
-      runRound: async (segments) => {
-        const sources = await Promise.all(segments.map((s) => input.segmentSource(s)));
-        last = await runOnce(sources);
-        versions.push(...last.versions);
-      },
+      source: (segment) => input.segmentSource(segment),
       onProgress: (progress) => {
         if (this.running.get(request.jobId) !== entry) return;
-        entry.status = { ...entry.status, stream: progress, versions: versions.map((v) => v.version) };
+        entry.status = { ...entry.status, stream: progress };
         void this.status.publish(entry.status, false);
       },
     });
-    await rounds.run(signal);
-    // Stopped between rounds: the job was cancelled (its state is as of its last round).
-    signal.throwIfAborted();
-    return { ...(last ?? (await runOnce([]))), versions };
+    for (;;) {
+      await runOnce([], (run) => feed.feed(run, signal));
+      // Stopped: the job was cancelled (its state is as of its last committed version).
+      signal.throwIfAborted();
+    }
   }
 
   /**

@@ -15,16 +15,23 @@ import {
   type Transport,
 } from '@mrm/core';
 import type { SourceFile } from '@mrm/input';
-import { DEFAULT_HEARTBEAT_TIMEOUT_MS, DEFAULT_WATCHDOG_MS, DEFAULT_WORKER_WAIT_MS } from '../defaults.js';
+import {
+  DEFAULT_HEARTBEAT_TIMEOUT_MS,
+  DEFAULT_LIVENESS_PROBE_MS,
+  DEFAULT_WATCHDOG_MS,
+  DEFAULT_WORKER_WAIT_MS,
+} from '../defaults.js';
 import type { PartitionLeases } from '../partition-leases.js';
 import type { RunJobOptions } from '../run-settings.js';
-import type { StreamSegment } from './stream-rounds.js';
+import type { DEFAULT_SEGMENTS_PER_RUN, StreamSegment } from './stream-feed.js';
 
 /** How the service reads streaming jobs' input. */
 export interface StreamInput {
   readonly streams: StreamLog;
   /** The records of a segment as a local file (location `stream:…` for the map workers). */
   segmentSource(segment: StreamSegment): Promise<SourceFile>;
+  /** Segments one open run takes before the next run starts (default {@link DEFAULT_SEGMENTS_PER_RUN}). */
+  readonly segmentsPerRun?: number;
 }
 
 /** Options of {@link CoordinatorService}. */
@@ -40,6 +47,11 @@ export interface CoordinatorServiceOptions {
   readonly clock?: Clock;
   /** A worker is lost after this long without a heartbeat (default {@link DEFAULT_HEARTBEAT_TIMEOUT_MS}). */
   readonly heartbeatTimeoutMs?: number;
+  /**
+   * Every live worker's process is probed this often; one whose connections to NATS are gone is
+   * lost at once (default {@link DEFAULT_LIVENESS_PROBE_MS}; 0: heartbeats alone decide).
+   */
+  readonly livenessProbeMs?: number;
   /** How long a job waits for at least one map and one merge worker (default {@link DEFAULT_WORKER_WAIT_MS}). */
   readonly workerWaitMs?: number;
   /** Options applied to every run (tests shorten timeouts with it). */
@@ -74,6 +86,10 @@ export function resolveCoordinatorServiceOptions(
     logger: options.logger ?? silentLogger,
     clock: options.clock ?? systemClock,
     heartbeatTimeoutMs: positiveMs('heartbeat-timeout', options.heartbeatTimeoutMs, DEFAULT_HEARTBEAT_TIMEOUT_MS),
+    livenessProbeMs:
+      options.livenessProbeMs === 0
+        ? 0
+        : positiveMs('liveness-probe', options.livenessProbeMs, DEFAULT_LIVENESS_PROBE_MS),
     workerWaitMs: positiveMs('worker-wait', options.workerWaitMs, DEFAULT_WORKER_WAIT_MS),
     runOptions: options.runOptions ?? {},
     leases: options.leases,

@@ -2,7 +2,7 @@
  * Workers known to the coordinator, from their heartbeats. A worker whose heartbeats stop for
  * `timeoutMs` is lost: the registry says so once (and again only if it comes back and is lost
  * again). So is a worker whose id comes back from a new process (another `startedAtMs`) before
- * the timeout.
+ * the timeout, and one the liveness probe found gone ({@link WorkerRegistry.declareLost}).
  */
 import type { Clock, HeartbeatMessage, TimerHandle, WorkerRole, WorkerStatus } from '@mrm/core';
 
@@ -29,7 +29,7 @@ export class WorkerRegistry {
   constructor(
     private readonly clock: Clock,
     private readonly timeoutMs: number,
-    private readonly onLost: (workerId: string, role: WorkerRole) => void,
+    private readonly onLost: (workerId: string, role: WorkerRole, why: string) => void,
     private readonly onJoined: (workerId: string, role: WorkerRole) => void = () => {},
   ) {}
 
@@ -55,7 +55,9 @@ export class WorkerRegistry {
     // The same id from a new process (a restarted container keeps its name): the old process is
     // gone, and with it everything it held in memory (open runs, credits). It is lost first, then
     // joins again; without the loss a run would wait forever for the old process's reports.
-    if (entry?.alive === true && entry.startedAtMs !== h.startedAtMs) this.lose(h.workerId, entry);
+    if (entry?.alive === true && entry.startedAtMs !== h.startedAtMs) {
+      this.lose(h.workerId, entry, 'it came back as a new process');
+    }
     if (entry === undefined || !entry.alive || entry.startedAtMs !== h.startedAtMs) {
       this.workers.set(h.workerId, {
         role: h.role,
@@ -80,14 +82,27 @@ export class WorkerRegistry {
     // behind this timer. Judge nobody until they have been read.
     if (late) return;
     for (const [id, entry] of this.workers) {
-      if (entry.alive && now - entry.lastSeenMs > this.timeoutMs) this.lose(id, entry);
+      if (entry.alive && now - entry.lastSeenMs > this.timeoutMs) {
+        this.lose(id, entry, `no heartbeat for ${this.timeoutMs} ms`);
+      }
     }
   }
 
-  private lose(id: string, entry: Entry): void {
+  /**
+   * Loses the worker now, if it is alive and still the process that started at `startedAtMs` (a
+   * verdict about a process says nothing of the one that replaced it). True when it was lost.
+   */
+  declareLost(workerId: string, startedAtMs: number, why: string): boolean {
+    const entry = this.workers.get(workerId);
+    if (entry?.alive !== true || entry.startedAtMs !== startedAtMs) return false;
+    this.lose(workerId, entry, why);
+    return true;
+  }
+
+  private lose(id: string, entry: Entry, why: string): void {
     entry.alive = false;
     this.lostAtMs.set(id, this.clock.nowMs());
-    this.onLost(id, entry.role);
+    this.onLost(id, entry.role, why);
     for (const listener of [...this.lostListeners]) listener(id);
   }
 

@@ -31,6 +31,12 @@ export type Channel =
   | { readonly kind: 'query'; readonly workerId: string }
   /** Fresh counters asked of one worker's process (API encoding; heartbeats carry them too, later). */
   | { readonly kind: 'stats'; readonly workerId: string }
+  /**
+   * Is one worker's process there? Answered (any payload) from the connection its heartbeats go
+   * out on, which the worker's main thread cannot block; "no responders" means that connection's
+   * subscriptions are gone (the coordinator's liveness probe: decisions/0024).
+   */
+  | { readonly kind: 'liveness'; readonly workerId: string }
   /** Broadcast to every worker. */
   | { readonly kind: 'broadcast' }
   /** Progress events of one job (anyone may listen). */
