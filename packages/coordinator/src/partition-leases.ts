@@ -167,18 +167,20 @@ export class RunLeases {
       }
     });
     const partitions = this.manifest.partitions.map((entries) => [...entries]);
-    /** Every copy the manifest listed before or while recording: what no longer listed must go. */
-    const listed = manifestBlobNames(this.job, this.manifest);
     for (const { version, reports } of versions) {
       for (const r of reports) {
         r.partitions.forEach((p, i) => {
           const entries = (partitions[p] ?? []).filter((e) => e.version < version);
           entries.push({ version, token: this.tokens[p] as number, full: r.fulls?.[i] === true });
-          partitions[p] = keepFromLastFull(entries);
+          partitions[p] = entries;
         });
       }
-      for (const name of manifestBlobNames(this.job, { partitions })) listed.add(name);
     }
+    /** Every copy listed before or added now: those the trimmed manifest no longer lists must go. */
+    const listed = manifestBlobNames(this.job, this.manifest);
+    for (const name of manifestBlobNames(this.job, { partitions })) listed.add(name);
+    // The group may still fail to commit: the chain of the version before it stays whole.
+    for (const [p, entries] of partitions.entries()) partitions[p] = keepFromLastFull(entries, first - 1);
     this.manifest = { partitions };
     await this.manifests.put(this.job, encode(this.manifest));
     // Only now, with the manifest durable, can no restore read the dropped copies any more.
@@ -190,10 +192,14 @@ export class RunLeases {
 }
 
 /**
- * Drops the copies older than the newest full snapshot below the newest entry: the chain of the
- * version before stays whole until a later version is recorded (its commit may still fail).
+ * Drops the copies older than the newest full snapshot at or below `committed` (the last version
+ * committed before the versions being recorded): its chain stays whole until a later version
+ * commits, since the versions being recorded may still fail to.
  */
-function keepFromLastFull(entries: ManifestEntry[]): ManifestEntry[] {
-  for (let i = entries.length - 2; i >= 0; i--) if (entries[i]?.full === true) return entries.slice(i);
+function keepFromLastFull(entries: ManifestEntry[], committed: number): ManifestEntry[] {
+  for (let i = entries.length - 1; i >= 0; i--) {
+    const e = entries[i] as ManifestEntry;
+    if (e.full && e.version <= committed) return entries.slice(i);
+  }
   return entries;
 }
