@@ -15,7 +15,7 @@ import { BenchFailure } from '../suite.js';
 import { jobStatus, queryToFile, runMrm, submittedJobId } from './cluster-cli.js';
 import { writeJobFile } from './cluster-jobs.js';
 import { cpuBetween, LocalCluster } from './cluster-local.js';
-import { ClusterSniffer, type SeenMessage } from './cluster-sniffer.js';
+import { ClusterSniffer, mergedSeqs, type SeenMessage } from './cluster-sniffer.js';
 import { measureChild } from './measure-child.js';
 import { type StateInputs, stateJobSource } from './state-job.js';
 
@@ -84,7 +84,7 @@ export interface StateRunResult {
   readonly recovery?: Recovery;
 }
 
-const merged = (s: SeenMessage, jobId: string) => s.message?.type === 'batch-merged' && s.message.jobId === jobId;
+const merged = (s: SeenMessage, jobId: string) => s.message?.type === 'merged-through' && s.message.jobId === jobId;
 const num = (s: SeenMessage, field: string) => Number(s.message?.[field]);
 
 /** Reads a recovery off the messages seen and the merge workers' logs. */
@@ -115,7 +115,7 @@ function recoveryOf(
   const victimMerged = new Set(
     before
       .filter((s) => merged(s, jobId) && s.message?.from === VICTIM && num(s, 'run') === oldRun)
-      .map((s) => oldIds[num(s, 'seq')]),
+      .flatMap((s) => mergedSeqs(s.message).map((seq) => oldIds[seq])),
   );
   const newIds = (starts.find((s) => num(s, 'run') === firstNew)?.message?.batchIds as string[] | undefined) ?? [];
   let bytesRestored = 0;
@@ -180,11 +180,15 @@ export async function stateRun(plan: StateRunPlan, log: (line: string) => void):
       let killAtEpochMs = 0;
       const after = plan.killAfterBatches;
       if (after !== undefined) {
-        let seen = 0;
         const isVictims = (s: SeenMessage) =>
-          s.message?.type === 'batch-merged' && s.message.jobId !== stateJobId && s.message.from === VICTIM;
+          s.message?.type === 'merged-through' && s.message.jobId !== stateJobId && s.message.from === VICTIM;
         await Promise.race([
-          sniffer.next((s) => isVictims(s) && ++seen >= after, TIMEOUT_MS, `batch ${after} merged by ${VICTIM}`),
+          // Cumulative: merged through seq after - 1 is `after` batches merged.
+          sniffer.next(
+            (s) => isVictims(s) && Number(s.message?.throughSeq) + 1 >= after,
+            TIMEOUT_MS,
+            `batch ${after} merged by ${VICTIM}`,
+          ),
           running.then(() => {
             throw new BenchFailure(`the increment finished before ${VICTIM} had merged ${after} batches`);
           }),
