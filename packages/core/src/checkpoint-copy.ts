@@ -31,6 +31,13 @@ export interface PartitionCopyPlan {
   readonly partition: number;
   /** Revision of the partition's lease: copies are written under it, and refused once it changes. */
   readonly token: number;
+  /**
+   * The lease revision at which this owner's unbroken hold of the partition began (equal to
+   * `token` in the run that gave it the partition). Every run takes a new `token`, but the tenure
+   * stays while the owner does: a store that committed the partition under this tenure holds the
+   * committed state and needs no restore (decisions/0025). Absent from older coordinators: `token`.
+   */
+  readonly tenure?: number;
   /** Blob names to restore the partition at the run's base version from, full snapshot first. */
   readonly chain: readonly string[];
   /** True when no complete chain exists: the first copy of the run must be a full snapshot. */
