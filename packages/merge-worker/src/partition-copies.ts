@@ -165,6 +165,8 @@ export class PartitionCopies {
     const plan = this.planOf(partition);
     const full = this.needFull.has(partition) || version % this.fullEvery === 0;
     let copy: CheckpointCopy;
+    /** Encoded values to reuse (a delta's: the digest encoded them already). */
+    let encoded: ReadonlyMap<CanonicalKey, Uint8Array> | undefined;
     const { keyCount, digest } = layer;
     if (full) {
       const entries: unknown[] = [];
@@ -183,11 +185,12 @@ export class PartitionCopies {
       }
       const deadLetters = layer.deadLetters.map((d) => ({ ...d, version, partition }));
       copy = { version, partition, full, entries, deleted, batches: [...layer.batches], keyCount, digest, deadLetters };
+      encoded = layer.encoded;
     }
     await this.assertLease(partition);
     await this.target.blobs.put(
       checkpointBlobName(this.jobName, partition, version, plan.token),
-      encodeCheckpointCopy(copy),
+      encodeCheckpointCopy(copy, encoded),
     );
     this.needFull.delete(partition);
     return full;
