@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { BenchFailure } from '../suite.js';
 import { jobStatus, queryToFile, runMrm, submittedJobId } from './cluster-cli.js';
 import { writeJobFile } from './cluster-jobs.js';
-import { LocalCluster } from './cluster-local.js';
+import { cpuBetween, LocalCluster } from './cluster-local.js';
 import { ClusterSniffer, mergedSeqs, type SeenMessage } from './cluster-sniffer.js';
 import { measureChild } from './measure-child.js';
 import { type StateInputs, stateJobSource } from './state-job.js';
@@ -75,6 +75,12 @@ export interface StateRunResult {
   /** The merge workers reported checkpoint copies (`fulls` in checkpoint-written): the copies were on. */
   readonly copied: boolean;
   readonly startupSeconds: number;
+  /**
+   * CPU seconds (user + system) each process of the cluster spent during the increment (from its
+   * submission to its end): `merge-0`…, `coordinator`, `nats-server`, `map-0`… (a killed one is
+   * left out). Steadier than job seconds on a shared machine.
+   */
+  readonly cpuSeconds: Readonly<Record<string, number>>;
   readonly recovery?: Recovery;
 }
 
@@ -168,6 +174,7 @@ export async function stateRun(plan: StateRunPlan, log: (line: string) => void):
         '--checkpoint-every',
         String(plan.checkpointEvery),
       ];
+      const cpuBefore = cluster.readings();
       const running = measureChild(process.execPath, args);
       let killAtMs: number | undefined;
       let killAtEpochMs = 0;
@@ -192,6 +199,7 @@ export async function stateRun(plan: StateRunPlan, log: (line: string) => void):
         log(`${plan.label}: killed ${VICTIM} (SIGKILL) after it merged ${after} batches`);
       }
       const m = await running;
+      const cpuSeconds = cpuBetween(cpuBefore, cluster.readings());
       if (m.code !== 0) {
         throw new BenchFailure(
           `mrm submit of the increment (${plan.label}) failed: ${m.stderr.trim().split('\n').slice(-2).join(' | ')} | coordinator: ${cluster.logTail('coordinator')}`,
@@ -216,6 +224,7 @@ export async function stateRun(plan: StateRunPlan, log: (line: string) => void):
           (s) => s.message?.type === 'checkpoint-written' && s.message.jobId === jobId && s.message.fulls !== undefined,
         ),
         startupSeconds: cluster.startupSeconds,
+        cpuSeconds,
         ...(killAtMs !== undefined && after !== undefined
           ? { recovery: recoveryOf(sniffer, cluster, jobId, killAtMs, killAtEpochMs, after) }
           : {}),
