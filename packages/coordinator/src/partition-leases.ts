@@ -204,7 +204,7 @@ export class RunLeases {
     const listed = manifestBlobNames(this.job, this.manifest);
     for (const name of manifestBlobNames(this.job, { partitions })) listed.add(name);
     // The group may still fail to commit: the chain of the version before it stays whole.
-    for (const [p, entries] of partitions.entries()) partitions[p] = keepFromLastFull(entries, first - 1);
+    for (const [p, entries] of partitions.entries()) partitions[p] = keepChains(entries, first - 1);
     this.manifest = { partitions };
     await this.manifests.put(this.job, encode(this.manifest));
     // Only now, with the manifest durable, can no restore read the dropped copies any more.
@@ -216,14 +216,20 @@ export class RunLeases {
 }
 
 /**
- * Drops the copies older than the newest full snapshot at or below `committed` (the last version
- * committed before the versions being recorded): its chain stays whole until a later version
- * commits, since the versions being recorded may still fail to.
+ * The copies a restore may still need: the chain of `committed` (the last version committed
+ * before the versions being recorded, which may still fail to commit) and the chain of the newest
+ * entry — each from its newest full snapshot at or below it. Copies between the two chains (a
+ * group's versions before its last full snapshot) can never start a restore.
  */
-function keepFromLastFull(entries: ManifestEntry[], committed: number): ManifestEntry[] {
-  for (let i = entries.length - 1; i >= 0; i--) {
-    const e = entries[i] as ManifestEntry;
-    if (e.full && e.version <= committed) return entries.slice(i);
-  }
-  return entries;
+function keepChains(entries: readonly ManifestEntry[], committed: number): ManifestEntry[] {
+  const chainStart = (version: number): number => {
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const e = entries[i] as ManifestEntry;
+      if (e.full && e.version <= version) return i;
+    }
+    return 0;
+  };
+  const ofCommitted = chainStart(committed);
+  const ofNewest = chainStart(entries.at(-1)?.version ?? 0);
+  return entries.filter((e, i) => i >= ofNewest || (i >= ofCommitted && e.version <= committed));
 }

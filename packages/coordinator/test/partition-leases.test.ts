@@ -45,10 +45,11 @@ describe('RunLeases.record', () => {
     };
     await run.record([written(1, true)]);
     const revision = (await manifests.get('wc'))?.revision ?? 0;
-    // Versions 2–4 in one group, a full snapshot at 3: version 1 (committed) keeps its chain.
+    // Versions 2–4 in one group, a full snapshot at 3: version 1 (committed) keeps its chain, 4
+    // gets its own, and 2 can never start a restore.
     await run.record([written(2, false), written(3, true), written(4, false)]);
     expect((await manifests.get('wc'))?.revision).toBe(revision + 1);
-    expect(await versionsListed()).toEqual([1, 2, 3, 4]);
+    expect(await versionsListed()).toEqual([1, 3, 4]);
     // Once 5 commits after the group, the chain from the full snapshot at 3 is enough.
     await run.record([written(5, false)]);
     expect(await versionsListed()).toEqual([3, 4, 5]);
