@@ -11,6 +11,8 @@ import { promisify } from 'node:util';
 import { BenchFailure } from '../suite.js';
 
 const execFileAsync = promisify(execFile);
+/** How long `mrm up` may wait for the cluster to be ready. */
+const READY_TIMEOUT_MS = 120_000;
 
 /** How to start a local cluster. */
 export interface ClusterSpec {
@@ -129,6 +131,8 @@ export class LocalCluster {
     const args = [mrmBin, 'up', '--maps', String(spec.maps), '--merges', String(spec.merges), '--dir', dir];
     if (spec.threads !== undefined) args.push('--threads', String(spec.threads));
     if (spec.copies === false) args.push('--no-copies');
+    // Two minutes, not `mrm up`'s 30 s: on a loaded shared machine workers take longer to come up.
+    args.push('--timeout', String(READY_TIMEOUT_MS));
     const started = performance.now();
     let stdout: string;
     try {

@@ -25,6 +25,16 @@ export interface SeenMessage {
   readonly bytes: number;
 }
 
+/**
+ * The batches a `merged-through` report tells about for the first time (`fromSeq`..`throughSeq`;
+ * a resend may repeat some); none for any other message.
+ */
+export function mergedSeqs(message: SeenMessage['message']): number[] {
+  if (message?.type !== 'merged-through') return [];
+  const from = Number(message.fromSeq);
+  return Array.from({ length: Number(message.throughSeq) - from + 1 }, (_, i) => from + i);
+}
+
 /** Options of {@link ClusterSniffer.start}. */
 export interface SnifferOptions {
   readonly url: string;

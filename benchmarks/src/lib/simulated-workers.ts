@@ -6,8 +6,10 @@
  * A simulated map worker takes a `map-task` and reports `task-done` at once; instead of pushing
  * frames it tells every simulated merge worker in this process that the batches of the task are
  * complete (frames never pass through the coordinator, so that traffic is left out). A simulated
- * merge worker acks `run-start` and `commit-version`, and reports `batch-merged` in seq order and
- * `checkpoint-written` at every cut, as docs/protocol.md describes.
+ * merge worker acks `run-start` and `commit-version` and reports through the real merge worker's
+ * {@link RunReports} — every owned partition merges each complete batch in seq order and writes a
+ * checkpoint at every cut — so its `merged-through` (coalesced per event-loop turn),
+ * `checkpoint-written`, confirmations and resends are exactly a real merge worker's.
  */
 import {
   decodeMessage,
@@ -15,22 +17,39 @@ import {
   encodeMessage,
   type MapTaskMessage,
   type MessageBody,
-  type RunStartMessage,
   runKey,
   type Subscription,
   type Transport,
 } from '@mrm/core';
+import { RunReports } from '@mrm/merge-worker';
 
 /** A digest of an empty partition (any 32 hex digits: the committer combines them). */
 const EMPTY_HASH = '0'.repeat(32);
+const EMPTY_WRITE = { digest: { keys: 0, bytes: 0, hash: EMPTY_HASH }, deadLetters: 0 };
 
 /** One run as a simulated merge worker sees it. */
 interface OpenRun {
-  readonly start: RunStartMessage;
-  /** The next seq to report merged (reports go out in seq order, as real merges do). */
+  readonly reports: RunReports;
+  readonly owned: readonly number[];
+  readonly every: number;
+  readonly firstVersion: number;
+  readonly totalBatches: number;
+  /** The next seq to merge (partitions merge in seq order). */
   next: number;
-  /** Seqs complete but not yet reported (a later one finished first), with their records. */
+  /** Seqs complete but not yet merged (a later one arrived first), with their records. */
   readonly waiting: Map<number, number>;
+}
+
+/** Publishes reports to the coordinator, counting them. */
+class Reporter {
+  count = 0;
+
+  constructor(private readonly transport: Transport) {}
+
+  send(body: MessageBody): void {
+    this.count++;
+    this.transport.publish({ kind: 'coordinator' }, encodeMessage(body));
+  }
 }
 
 /** A merge worker that merges nothing. */
@@ -39,15 +58,30 @@ class SimulatedMergeWorker {
 
   constructor(
     readonly id: string,
-    private readonly transport: Transport,
+    private readonly reporter: Reporter,
   ) {}
 
   onControl(payload: Uint8Array, reply: ((payload: Uint8Array) => void) | undefined): void {
     const m = decodeMessage(payload);
     if (m.type === 'run-start') {
-      this.runs.set(runKey(m.jobId, m.run), { start: m, next: 0, waiting: new Map() });
-    } else if (m.type === 'commit-version' && m.last) {
-      this.runs.delete(runKey(m.jobId, m.run));
+      const reports = new RunReports(m, this.id, m.owned, (body) => this.reporter.send(body));
+      this.runs.set(runKey(m.jobId, m.run), {
+        reports,
+        owned: m.owned,
+        every: m.checkpointEveryBatches,
+        firstVersion: m.firstVersion,
+        totalBatches: m.totalBatches,
+        next: 0,
+        waiting: new Map(),
+      });
+    } else if (m.type === 'commit-version') {
+      const open = this.runs.get(runKey(m.jobId, m.run));
+      // The run is not open: version v ends at cut v (every k batches, the last one at the end).
+      const cut = (m.info.version - (open?.firstVersion ?? 0) + 1) * (open?.every ?? 1) - 1;
+      open?.reports.confirm(m.info.version, Math.min(cut, (open?.totalBatches ?? 0) - 1));
+      if (m.last) this.runs.delete(runKey(m.jobId, m.run));
+    } else if (m.type === 'resend-reports') {
+      this.runs.get(runKey(m.jobId, m.run))?.reports.resend();
     } else if (m.type === 'run-abort') {
       this.runs.delete(runKey(m.jobId, m.run));
     }
@@ -61,40 +95,16 @@ class SimulatedMergeWorker {
     open.waiting.set(seq, records);
     for (let r = open.waiting.get(open.next); r !== undefined; r = open.waiting.get(open.next)) {
       open.waiting.delete(open.next);
-      this.merged(open, open.next++, r);
+      this.merge(open, open.next++, r);
     }
   }
 
-  private merged(open: OpenRun, seq: number, records: number): void {
-    const { start } = open;
-    const owned = start.owned;
-    this.report({
-      type: 'batch-merged',
-      jobId: start.jobId,
-      run: start.run,
-      seq,
-      records,
-      partitions: owned,
-      from: this.id,
-    });
-    const every = start.checkpointEveryBatches;
-    if ((seq + 1) % every !== 0 && seq !== start.totalBatches - 1) return;
-    this.report({
-      type: 'checkpoint-written',
-      jobId: start.jobId,
-      run: start.run,
-      version: start.firstVersion + Math.floor(seq / every),
-      throughSeq: seq,
-      partitions: owned,
-      keyCounts: owned.map(() => 0),
-      digests: owned.map(() => ({ keys: 0, bytes: 0, hash: EMPTY_HASH })),
-      deadLetters: 0,
-      from: this.id,
-    });
-  }
-
-  private report(body: MessageBody): void {
-    this.transport.publish({ kind: 'coordinator' }, encodeMessage(body));
+  /** Every owned partition merges batch `seq`, and writes a checkpoint at a cut. */
+  private merge(open: OpenRun, seq: number, records: number): void {
+    for (const _ of open.owned) open.reports.merged(seq, records, () => 0);
+    if ((seq + 1) % open.every !== 0 && seq !== open.totalBatches - 1) return;
+    const version = open.firstVersion + Math.floor(seq / open.every);
+    for (const p of open.owned) open.reports.checkpointWritten(version, seq, p, EMPTY_WRITE);
   }
 }
 
@@ -102,7 +112,7 @@ class SimulatedMergeWorker {
 class SimulatedMapWorker {
   constructor(
     readonly id: string,
-    private readonly transport: Transport,
+    private readonly reporter: Reporter,
     private readonly merges: readonly SimulatedMergeWorker[],
   ) {}
 
@@ -118,21 +128,18 @@ class SimulatedMapWorker {
       records += lines;
       for (const merge of this.merges) merge.batchComplete(task.jobId, task.run, batch.seq, lines);
     }
-    this.transport.publish(
-      { kind: 'coordinator' },
-      encodeMessage({
-        type: 'task-done',
-        jobId: task.jobId,
-        run: task.run,
-        taskId: task.taskId,
-        attempt: task.attempt,
-        records,
-        skipped: 0,
-        pairs: 0,
-        heavy: [],
-        from: this.id,
-      }),
-    );
+    this.reporter.send({
+      type: 'task-done',
+      jobId: task.jobId,
+      run: task.run,
+      taskId: task.taskId,
+      attempt: task.attempt,
+      records,
+      skipped: 0,
+      pairs: 0,
+      heavy: [],
+      from: this.id,
+    });
   }
 }
 
@@ -140,16 +147,19 @@ class SimulatedMapWorker {
 export interface SimulatedWorkers {
   readonly mapWorkers: readonly string[];
   readonly mergeWorkers: readonly string[];
+  /** Reports published to the coordinator so far (every message it handles from them). */
+  reports(): number;
   close(): void;
 }
 
 /** Starts `maps` map and `merges` merge workers answering on `transport` (ids `sim-map-i`, `sim-merge-i`). */
 export function startSimulatedWorkers(transport: Transport, maps: number, merges: number): SimulatedWorkers {
+  const reporter = new Reporter(transport);
   const subscriptions: Subscription[] = [];
-  const mergeWorkers = Array.from({ length: merges }, (_, i) => new SimulatedMergeWorker(`sim-merge-${i}`, transport));
+  const mergeWorkers = Array.from({ length: merges }, (_, i) => new SimulatedMergeWorker(`sim-merge-${i}`, reporter));
   const mapWorkers = Array.from(
     { length: maps },
-    (_, i) => new SimulatedMapWorker(`sim-map-${i}`, transport, mergeWorkers),
+    (_, i) => new SimulatedMapWorker(`sim-map-${i}`, reporter, mergeWorkers),
   );
   for (const w of mergeWorkers) {
     subscriptions.push(transport.subscribe({ kind: 'worker', workerId: w.id }, (p, reply) => w.onControl(p, reply)));
@@ -160,6 +170,7 @@ export function startSimulatedWorkers(transport: Transport, maps: number, merges
   return {
     mapWorkers: mapWorkers.map((w) => w.id),
     mergeWorkers: mergeWorkers.map((w) => w.id),
+    reports: () => reporter.count,
     close: () => {
       for (const s of subscriptions) s.unsubscribe();
     },

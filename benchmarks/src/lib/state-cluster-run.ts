@@ -14,8 +14,8 @@ import { join } from 'node:path';
 import { BenchFailure } from '../suite.js';
 import { jobStatus, queryToFile, runMrm, submittedJobId } from './cluster-cli.js';
 import { writeJobFile } from './cluster-jobs.js';
-import { LocalCluster } from './cluster-local.js';
-import { ClusterSniffer, type SeenMessage } from './cluster-sniffer.js';
+import { cpuBetween, LocalCluster } from './cluster-local.js';
+import { ClusterSniffer, mergedSeqs, type SeenMessage } from './cluster-sniffer.js';
 import { measureChild } from './measure-child.js';
 import { type StateInputs, stateJobSource } from './state-job.js';
 
@@ -75,10 +75,16 @@ export interface StateRunResult {
   /** The merge workers reported checkpoint copies (`fulls` in checkpoint-written): the copies were on. */
   readonly copied: boolean;
   readonly startupSeconds: number;
+  /**
+   * CPU seconds (user + system) each process of the cluster spent during the increment (from its
+   * submission to its end): `merge-0`…, `coordinator`, `nats-server`, `map-0`… (a killed one is
+   * left out). Steadier than job seconds on a shared machine.
+   */
+  readonly cpuSeconds: Readonly<Record<string, number>>;
   readonly recovery?: Recovery;
 }
 
-const merged = (s: SeenMessage, jobId: string) => s.message?.type === 'batch-merged' && s.message.jobId === jobId;
+const merged = (s: SeenMessage, jobId: string) => s.message?.type === 'merged-through' && s.message.jobId === jobId;
 const num = (s: SeenMessage, field: string) => Number(s.message?.[field]);
 
 /** Reads a recovery off the messages seen and the merge workers' logs. */
@@ -109,7 +115,7 @@ function recoveryOf(
   const victimMerged = new Set(
     before
       .filter((s) => merged(s, jobId) && s.message?.from === VICTIM && num(s, 'run') === oldRun)
-      .map((s) => oldIds[num(s, 'seq')]),
+      .flatMap((s) => mergedSeqs(s.message).map((seq) => oldIds[seq])),
   );
   const newIds = (starts.find((s) => num(s, 'run') === firstNew)?.message?.batchIds as string[] | undefined) ?? [];
   let bytesRestored = 0;
@@ -168,16 +174,21 @@ export async function stateRun(plan: StateRunPlan, log: (line: string) => void):
         '--checkpoint-every',
         String(plan.checkpointEvery),
       ];
+      const cpuBefore = cluster.readings();
       const running = measureChild(process.execPath, args);
       let killAtMs: number | undefined;
       let killAtEpochMs = 0;
       const after = plan.killAfterBatches;
       if (after !== undefined) {
-        let seen = 0;
         const isVictims = (s: SeenMessage) =>
-          s.message?.type === 'batch-merged' && s.message.jobId !== stateJobId && s.message.from === VICTIM;
+          s.message?.type === 'merged-through' && s.message.jobId !== stateJobId && s.message.from === VICTIM;
         await Promise.race([
-          sniffer.next((s) => isVictims(s) && ++seen >= after, TIMEOUT_MS, `batch ${after} merged by ${VICTIM}`),
+          // Cumulative: merged through seq after - 1 is `after` batches merged.
+          sniffer.next(
+            (s) => isVictims(s) && Number(s.message?.throughSeq) + 1 >= after,
+            TIMEOUT_MS,
+            `batch ${after} merged by ${VICTIM}`,
+          ),
           running.then(() => {
             throw new BenchFailure(`the increment finished before ${VICTIM} had merged ${after} batches`);
           }),
@@ -188,6 +199,7 @@ export async function stateRun(plan: StateRunPlan, log: (line: string) => void):
         log(`${plan.label}: killed ${VICTIM} (SIGKILL) after it merged ${after} batches`);
       }
       const m = await running;
+      const cpuSeconds = cpuBetween(cpuBefore, cluster.readings());
       if (m.code !== 0) {
         throw new BenchFailure(
           `mrm submit of the increment (${plan.label}) failed: ${m.stderr.trim().split('\n').slice(-2).join(' | ')} | coordinator: ${cluster.logTail('coordinator')}`,
@@ -212,6 +224,7 @@ export async function stateRun(plan: StateRunPlan, log: (line: string) => void):
           (s) => s.message?.type === 'checkpoint-written' && s.message.jobId === jobId && s.message.fulls !== undefined,
         ),
         startupSeconds: cluster.startupSeconds,
+        cpuSeconds,
         ...(killAtMs !== undefined && after !== undefined
           ? { recovery: recoveryOf(sniffer, cluster, jobId, killAtMs, killAtEpochMs, after) }
           : {}),

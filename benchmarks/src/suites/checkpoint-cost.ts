@@ -28,12 +28,34 @@ const SETTINGS: Record<string, { copies: boolean; every: number; label: string; 
   'local-10': { copies: false, every: 10, label: 'no copies, checkpoint every 10', color: '#805ad5' },
   none: { copies: false, every: 1_000_000, label: 'no copies, one version at the end', color: '#718096' },
 };
-const QUICK = ['copies-10', 'none'];
+/** Quick: copies every 10, the local checkpoint alone every 10 (which tells the two costs apart), none. */
+const QUICK = ['copies-10', 'local-10', 'none'];
 /** State in MB (100 MB per merge worker) and the increment; `--quick` much smaller. */
 const FULL = { stateMb: 300, batches: 200, batchLines: 2000, runs: 3 };
 const SMALL = { stateMb: 3, batches: 30, batchLines: 200, runs: 1 };
 /** The goal: with copies every 10 batches, throughput at least this share of no checkpoints. */
 const GOAL_SHARE = 0.9;
+
+/** Median CPU milliseconds per increment batch: the three merge workers together, the coordinator, nats-server. */
+interface CpuPerBatch {
+  readonly merge: number | null;
+  readonly coordinator: number | null;
+  readonly nats: number | null;
+}
+
+function cpuPerBatch(runs: readonly StateRunResult[], batches: number): CpuPerBatch {
+  const perBatch = (pick: (cpu: Readonly<Record<string, number>>) => number) =>
+    median(runs.map((r) => Math.round((pick(r.cpuSeconds) * 1000) / batches)));
+  return {
+    merge: perBatch((cpu) =>
+      Object.entries(cpu)
+        .filter(([name]) => name.startsWith('merge-'))
+        .reduce((n, [, s]) => n + s, 0),
+    ),
+    coordinator: perBatch((cpu) => cpu.coordinator ?? 0),
+    nats: perBatch((cpu) => cpu['nats-server'] ?? 0),
+  };
+}
 
 async function run(context: SuiteContext): Promise<SuiteReport> {
   const { options, repoRoot, log } = context;
@@ -84,10 +106,11 @@ async function run(context: SuiteContext): Promise<SuiteReport> {
           jobSeconds: round(median(rs.map((x) => x.jobSeconds)) ?? 0),
           recordsPerSecond: Math.round(median(rs.map((x) => x.recordsPerSecond)) ?? 0),
           versions: median(rs.map((x) => x.versions)),
+          cpu: cpuPerBatch(rs, size.batches),
         },
       ];
     }),
-  ) as Record<string, { jobSeconds: number; recordsPerSecond: number; versions: number | null }>;
+  ) as Record<string, { jobSeconds: number; recordsPerSecond: number; versions: number | null; cpu: CpuPerBatch }>;
   const none = medians.none?.recordsPerSecond ?? 0;
   const shareOfNone = Object.fromEntries(
     ids.map((id) => [id, none > 0 ? round((medians[id]?.recordsPerSecond ?? 0) / none) : null]),
@@ -100,7 +123,17 @@ async function run(context: SuiteContext): Promise<SuiteReport> {
   };
   const goalText = `copies every 10 / no checkpoints = ${share10?.toFixed(2) ?? '?'} (goal ≥ ${GOAL_SHARE}: ${goal.met === null ? 'not measured' : goal.met ? 'met' : 'not met'})`;
   const rows = [
-    ['setting', 'runs', 'versions', 'median job s', 'records/s', '÷ no checkpoints'],
+    [
+      'setting',
+      'runs',
+      'versions',
+      'median job s',
+      'records/s',
+      '÷ no checkpoints',
+      'merge CPU ms/batch',
+      'coordinator CPU ms/batch',
+      'nats-server CPU ms/batch',
+    ],
     ...ids.map((id) => [
       SETTINGS[id]?.label ?? id,
       String(results[id]?.length ?? 0),
@@ -108,6 +141,9 @@ async function run(context: SuiteContext): Promise<SuiteReport> {
       (medians[id]?.jobSeconds ?? 0).toFixed(2),
       (medians[id]?.recordsPerSecond ?? 0).toLocaleString('en-US'),
       shareOfNone[id]?.toFixed(2) ?? '',
+      String(medians[id]?.cpu.merge ?? ''),
+      String(medians[id]?.cpu.coordinator ?? ''),
+      String(medians[id]?.cpu.nats ?? ''),
     ]),
   ];
   const described = describeInputs(inputs);

@@ -23,6 +23,8 @@ export interface ScaleSample {
   readonly tasksPerSecond: number;
   /** Coordinator CPU milliseconds per task in the tasks phase. */
   readonly cpuMsPerTask: number;
+  /** Reports the workers sent the coordinator per task in the tasks phase (counted by them). */
+  readonly reportsPerTask: number;
   readonly versions: number;
   readonly versionsSeconds: number;
   readonly versionsPerSecond: number;
@@ -35,12 +37,9 @@ export interface ScaleRun {
   readonly samples: readonly ScaleSample[];
 }
 
-/**
- * Messages the coordinator handles per task in the tasks phase: the dispatch, the task-done and
- * one batch-merged per merge worker (versions are rare there).
- */
+/** Messages the coordinator handles per task in the tasks phase: the dispatch and the reports it gets. */
 function messagesPerTask(s: ScaleSample): number {
-  return 2 + s.mergeWorkers;
+  return 1 + s.reportsPerTask;
 }
 
 /** Coordinator CPU microseconds per message handled in the tasks phase. */
@@ -60,14 +59,25 @@ export function scaleReport(run: ScaleRun): SuiteReport {
     workers: last?.workers ?? null,
     met: last !== undefined && last.workers >= 200 ? last.tasksPerSecond >= TASKS_GOAL : null,
     cpuPerMessageGrowth: growth === null ? null : round(growth, 2),
+    cpuPerTaskGrowth:
+      first !== undefined && last !== undefined ? round(last.cpuMsPerTask / first.cpuMsPerTask, 2) : null,
     superLinear: growth === null ? null : growth > SUPERLINEAR_FACTOR,
   };
   const rows = [
-    ['workers (map + merge)', 'tasks/s', 'CPU ms/task', 'CPU µs/message', 'versions/s', 'CPU ms/version'],
+    [
+      'workers (map + merge)',
+      'tasks/s',
+      'CPU ms/task',
+      'messages/task',
+      'CPU µs/message',
+      'versions/s',
+      'CPU ms/version',
+    ],
     ...samples.map((s) => [
       `${s.workers} (${s.mapWorkers} + ${s.mergeWorkers})`,
       s.tasksPerSecond.toFixed(0),
       s.cpuMsPerTask.toFixed(3),
+      messagesPerTask(s).toFixed(2),
       cpuUsPerMessage(s).toFixed(1),
       s.versionsPerSecond.toFixed(0),
       s.cpuMsPerVersion.toFixed(2),
@@ -82,6 +92,7 @@ export function scaleReport(run: ScaleRun): SuiteReport {
     '',
     verdict,
     `coordinator CPU per message, most workers / fewest: ${goal.cpuPerMessageGrowth ?? '-'} (above ${SUPERLINEAR_FACTOR}: super-linear)`,
+    `coordinator CPU per task, most workers / fewest: ${goal.cpuPerTaskGrowth ?? '-'} (for ${last?.workers ?? '-'} / ${first?.workers ?? '-'} workers)`,
   ].join('\n');
   const panel = (title: string, unit: string, pick: (s: ScaleSample) => number): BarPanel => ({
     title,

@@ -11,10 +11,11 @@
  *   second from the first dispatch to the last commit (planning excluded);
  * - **versions**: a version per batch: committed versions per second.
  *
- * Each merge worker reports every batch and every version (as real ones do), so the coordinator
- * handles `merge workers` reports per batch: a cost per task that grows linearly with them is
- * expected; what grows faster than that is the finding. The coordinator's CPU seconds per task
- * (this process: the coordinator and little else) are reported beside the rates.
+ * Each merge worker reports as a real one does: cumulative `merged-through` reports, coalesced per
+ * event-loop turn, and a `checkpoint-written` per version. The simulated workers count the reports
+ * they publish, so the coordinator's messages per task (its dispatch and the reports) are measured,
+ * not assumed. The coordinator's CPU seconds per task (this process: the coordinator and little
+ * else) are reported beside the rates.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -58,6 +59,21 @@ async function startWorkers(url: string, maps: number, merges: number): Promise<
     child.once('exit', (code) => reject(new BenchFailure(`the simulated workers exited (${code}): ${stderr.trim()}`)));
   });
   return child;
+}
+
+/** Reports the simulated workers have published to the coordinator so far. */
+async function reportsSent(child: ChildProcess): Promise<number> {
+  const answer = new Promise<number>((resolve) => {
+    const onData = (d: Buffer) => {
+      const m = /reports (\d+)/.exec(d.toString());
+      if (m === null) return;
+      child.stdout?.off('data', onData);
+      resolve(Number(m[1]));
+    };
+    child.stdout?.on('data', onData);
+  });
+  child.stdin?.write('reports\n');
+  return answer;
 }
 
 /** Runs one job of `batches` one-line batches; returns its seconds and the coordinator's CPU seconds. */
@@ -125,7 +141,9 @@ async function run(context: SuiteContext) {
         merges: Array.from({ length: merges }, (_, i) => `sim-merge-${i}`),
       };
       try {
+        const reportsBefore = await reportsSent(child);
         const t = await timedRun(coordinator, work, 'tasks', tasks, TASKS_PHASE_CHECKPOINT, ids);
+        const reports = (await reportsSent(child)) - reportsBefore;
         const v = await timedRun(coordinator, work, 'versions', versions, 1, ids);
         const sample: ScaleSample = {
           workers: maps + merges,
@@ -135,6 +153,7 @@ async function run(context: SuiteContext) {
           tasksSeconds: round(t.seconds, 3),
           tasksPerSecond: round(tasks / t.seconds, 1),
           cpuMsPerTask: round((t.cpuSeconds * 1000) / tasks, 4),
+          reportsPerTask: round(reports / tasks, 3),
           versions: v.versions,
           versionsSeconds: round(v.seconds, 3),
           versionsPerSecond: round(v.versions / v.seconds, 1),

@@ -1,12 +1,12 @@
 /**
  * Per-batch timelines of one cluster run, read off the messages a {@link ClusterSniffer} saw:
  * when each batch was dispatched to a map worker (`map-task`), merged on every merge worker
- * (`batch-merged`), written into a checkpoint (`checkpoint-written`), when the coordinator asked
+ * (`merged-through`), written into a checkpoint (`checkpoint-written`), when the coordinator asked
  * the merge workers to commit the version that covers it (`commit-version`) and when the last of
  * them acknowledged (the reply to that request): from then on the version is committed in the
  * merge workers' stores and queryable (the coordinator records it in its own store next).
  */
-import type { SeenMessage } from '../lib/cluster-sniffer.js';
+import { mergedSeqs, type SeenMessage } from '../lib/cluster-sniffer.js';
 import { round } from '../lib/stats.js';
 
 /** One batch's timeline, milliseconds after its dispatch (null: that step was not seen). */
@@ -69,9 +69,9 @@ export function runTimeline(
         for (const b of split.batches) if (!dispatched.has(b.seq)) dispatched.set(b.seq, s.atMs);
         break;
       }
-      case 'batch-merged':
-        // One report per merge worker: the batch is merged when the last one has it.
-        merged.set(num(m, 'seq'), Math.max(merged.get(num(m, 'seq')) ?? 0, s.atMs));
+      case 'merged-through':
+        // Cumulative reports of each merge worker: a batch is merged when the last one has it.
+        for (const seq of mergedSeqs(m)) merged.set(seq, Math.max(merged.get(seq) ?? 0, s.atMs));
         break;
       case 'checkpoint-written': {
         const v = num(m, 'version');

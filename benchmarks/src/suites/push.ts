@@ -102,7 +102,7 @@ async function pushRun(
   const ofJob = (type: string) => sniffer.ofType(type).filter((s) => s.message?.jobId === jobId);
   const firstDispatch = ofJob('map-task')[0]?.atMs;
   const lastTaskDone = ofJob('task-done').at(-1)?.atMs;
-  const lastMerged = ofJob('batch-merged').at(-1)?.atMs;
+  const lastMerged = ofJob('merged-through').at(-1)?.atMs;
   if (firstDispatch === undefined || lastTaskDone === undefined || lastMerged === undefined) {
     throw new BenchFailure(`did not see ${jobId}'s dispatches, task reports and merges on the coordinator's subjects`);
   }

@@ -13,13 +13,15 @@
  * ```
  */
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { JobRef, ResolvedJob } from '@mrm/core';
 import { ErrorCode, errorMessage, jobFromModule, MrmError } from '@mrm/core';
-import type { Message, Plugin } from 'esbuild';
-import { build } from 'esbuild';
+import type { BuildOptions, Message, Plugin } from 'esbuild';
+import { hashBuildFiles, readCachedBundle, writeCachedBundle } from './bundle-cache.js';
 
 /** A bundled job file: self-contained ESM code except for bare `@mrm/*` imports. */
 export interface JobBundle {
@@ -106,12 +108,55 @@ function describeBuildError(error: unknown, jobPath: string, absolutePath: strin
   });
 }
 
+/** esbuild's options for a job file in `workingDir` (the job's folder). */
+function buildOptions(sourcePath: string, workingDir: string): BuildOptions {
+  return {
+    entryPoints: [sourcePath],
+    absWorkingDir: workingDir,
+    bundle: true,
+    packages: 'bundle',
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    write: false,
+    metafile: true,
+    sourcemap: 'inline',
+    sourcesContent: false,
+    sourceRoot: `${pathToFileURL(workingDir).href}/`,
+    banner: { js: REQUIRE_BANNER },
+    logLevel: 'silent',
+    plugins: [frameworkExternal],
+  };
+}
+
+let settingsFingerprint: string | undefined;
+
 /**
- * Bundles a job file into one ESM module with `@mrm/*` imports left as bare specifiers.
- * Throws {@link MrmError} `E_JOB_LOAD` when the file is missing or does not build
- * (`jobs/x.ts:12:5: <what esbuild says>`).
+ * What else than the input files decides a bundle's code: the build options (paths aside), the
+ * plugin's code and esbuild's version (read from its package.json: importing esbuild is part of
+ * the cost the bundle cache saves). A cached bundle built under other settings is not used.
  */
-export async function bundleJob(jobPath: string): Promise<JobBundle> {
+function buildSettings(): string {
+  if (settingsFingerprint === undefined) {
+    const esbuildPackage = createRequire(import.meta.url).resolve('esbuild/package.json');
+    const { version } = JSON.parse(readFileSync(esbuildPackage, 'utf8')) as { version: string };
+    // Functions (the plugin's hooks) by their source text.
+    const options = JSON.stringify(buildOptions('', '/'), (_key, value: unknown) =>
+      typeof value === 'function' ? value.toString() : value,
+    );
+    settingsFingerprint = sha256Hex(`esbuild ${version}\0${options}`);
+  }
+  return settingsFingerprint;
+}
+
+/** The bundle of a job file and the absolute paths of the files that went into it. */
+interface BuiltBundle {
+  readonly bundle: JobBundle;
+  readonly inputs: string[];
+}
+
+/** Runs esbuild on a job file (see {@link bundleJob}). */
+async function buildBundle(jobPath: string): Promise<BuiltBundle> {
   const sourcePath = path.resolve(jobPath);
   const info = await stat(sourcePath).catch(() => undefined);
   if (info === undefined) throw new MrmError(ErrorCode.JobLoad, `job file '${jobPath}' does not exist`);
@@ -121,30 +166,48 @@ export async function bundleJob(jobPath: string): Promise<JobBundle> {
   // back at the real files.
   const workingDir = path.dirname(sourcePath);
   let code: string;
+  let inputs: string[];
   try {
-    const result = await build({
-      entryPoints: [sourcePath],
-      absWorkingDir: workingDir,
-      bundle: true,
-      packages: 'bundle',
-      format: 'esm',
-      platform: 'node',
-      target: 'node20',
-      write: false,
-      sourcemap: 'inline',
-      sourcesContent: false,
-      sourceRoot: `${pathToFileURL(workingDir).href}/`,
-      banner: { js: REQUIRE_BANNER },
-      logLevel: 'silent',
-      plugins: [frameworkExternal],
-    });
-    const output = result.outputFiles[0];
+    // Loaded on first use: a run whose bundle is cached never loads esbuild.
+    const { build } = await import('esbuild');
+    const result = await build(buildOptions(sourcePath, workingDir));
+    const output = result.outputFiles?.[0];
     if (output === undefined) throw new Error('esbuild produced no output');
     code = output.text;
+    // Inputs of other namespaces (the CommonJS bridge to @mrm/*) are made by the plugin, not read.
+    inputs = Object.keys(result.metafile?.inputs ?? {})
+      .filter((name) => !name.startsWith(`${CJS_BRIDGE_NAMESPACE}:`))
+      .map((name) => path.resolve(workingDir, name));
   } catch (error) {
     throw describeBuildError(error, jobPath, sourcePath, workingDir);
   }
-  return { code, hash: sha256Hex(code), sourcePath };
+  return { bundle: { code, hash: sha256Hex(code), sourcePath }, inputs };
+}
+
+/**
+ * Bundles a job file into one ESM module with `@mrm/*` imports left as bare specifiers.
+ * Throws {@link MrmError} `E_JOB_LOAD` when the file is missing or does not build
+ * (`jobs/x.ts:12:5: <what esbuild says>`).
+ */
+export async function bundleJob(jobPath: string): Promise<JobBundle> {
+  return (await buildBundle(jobPath)).bundle;
+}
+
+/**
+ * {@link bundleJob} through a cache of bundles by job file in `buildCache` (see bundle-cache.ts):
+ * the cached bundle when neither the job file, nor any file it imports, nor the build settings
+ * changed; else a fresh one, which is then cached.
+ */
+export async function bundleJobCached(jobPath: string, buildCache: string): Promise<JobBundle> {
+  const sourcePath = path.resolve(jobPath);
+  const settings = buildSettings();
+  const cached = await readCachedBundle(buildCache, sourcePath, settings);
+  if (cached !== undefined) return cached;
+  const started = Date.now();
+  const { bundle, inputs } = await buildBundle(jobPath);
+  const files = await hashBuildFiles(inputs, started);
+  if (files !== undefined) await writeCachedBundle(buildCache, bundle, files, settings);
+  return bundle;
 }
 
 /** Bare `@mrm/...` specifiers in `from '…'`, `import '…'` and `import('…')`. */
@@ -218,9 +281,16 @@ export async function importJob(bundlePath: string, where: string): Promise<Reso
   return jobFromModule(moduleNamespace, where);
 }
 
-/** Bundles a job file, writes the bundle into `cacheDir` and imports it. */
-export async function loadJob(jobPath: string, cacheDir: string): Promise<LoadedJob> {
-  const bundle = await bundleJob(jobPath);
+/** Options of {@link loadJob}. */
+export interface LoadJobOptions {
+  /** A folder caching bundles by job file (see {@link bundleJobCached}); absent: always bundle. */
+  readonly buildCache?: string;
+}
+
+/** Bundles a job file (or takes its cached bundle), writes the bundle into `cacheDir` and imports it. */
+export async function loadJob(jobPath: string, cacheDir: string, options: LoadJobOptions = {}): Promise<LoadedJob> {
+  const bundle =
+    options.buildCache !== undefined ? await bundleJobCached(jobPath, options.buildCache) : await bundleJob(jobPath);
   const bundlePath = await materializeBundle(bundle, cacheDir);
   const job = await importJob(bundlePath, jobPath);
   return { job, bundle, bundlePath, ref: { name: job.name, bundleHash: bundle.hash, bundlePath } };

@@ -51,7 +51,7 @@ export interface TestClusterOptions {
 }
 
 /** How long a process may take to say it is ready, or the cluster to see a worker. */
-const READY_TIMEOUT_MS = 20_000;
+const READY_TIMEOUT_MS = Number(process.env.T_READY_TIMEOUT_MS ?? 20_000);
 /** Time between two `mrm status` polls. */
 const POLL_MS = 200;
 

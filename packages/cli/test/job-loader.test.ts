@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 import type { Key } from '@mrm/core';
 import { ErrorCode, MrmError } from '@mrm/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { bundleJob, importJob, loadJob, materializeBundle } from '../src/job-loader.js';
+import { bundleJob, bundleJobCached, importJob, loadJob, materializeBundle } from '../src/job-loader.js';
 
 let root: string;
 let cacheDir: string;
@@ -286,6 +286,124 @@ describe('bundleJob', () => {
     const after = await bundleJob(jobFile);
 
     expect(after.hash).not.toBe(before.hash);
+  });
+});
+
+describe('bundleJobCached', () => {
+  let buildCache: string;
+
+  beforeEach(() => {
+    buildCache = path.join(root, 'builds');
+  });
+
+  /** Dates every file under the temp root a minute back, as files not being edited are. */
+  function settle(): void {
+    const past = new Date(Date.now() - 60_000);
+    for (const entry of fs.readdirSync(root, { recursive: true, withFileTypes: true })) {
+      if (entry.isFile()) fs.utimesSync(path.join(entry.parentPath, entry.name), past, past);
+    }
+  }
+
+  /** Replaces the cached code of every entry by a marker, so a bundle served from the cache shows. */
+  function poisonCache(): string {
+    const marker = 'export default "served from the cache";\n';
+    const entries = fs.readdirSync(buildCache).filter((f) => f.endsWith('.json'));
+    expect(entries).toHaveLength(1);
+    for (const name of entries) {
+      const file = path.join(buildCache, name);
+      fs.writeFileSync(file, JSON.stringify({ ...JSON.parse(fs.readFileSync(file, 'utf8')), code: marker }));
+    }
+    return marker;
+  }
+
+  it('serves an unchanged job from the cache, without bundling it again', async () => {
+    const jobFile = writeFiles({ 'jobs/wordcount.ts': WORDCOUNT_TS, 'jobs/lib/words.ts': WORDS_TS });
+    settle();
+
+    const first = await bundleJobCached(jobFile, buildCache);
+    const second = await bundleJobCached(typed(jobFile), buildCache);
+    const marker = poisonCache();
+    const third = await bundleJobCached(jobFile, buildCache);
+
+    expect(first).toEqual(await bundleJob(jobFile));
+    expect(second).toEqual(first);
+    expect(third.code).toBe(marker);
+    expect(third.hash).toBe(createHash('sha256').update(marker).digest('hex'));
+  });
+
+  it('bundles again when the job file changes', async () => {
+    const jobFile = writeFiles({ 'jobs/wordcount.ts': WORDCOUNT_TS, 'jobs/lib/words.ts': WORDS_TS });
+    settle();
+    await bundleJobCached(jobFile, buildCache);
+    poisonCache();
+
+    fs.writeFileSync(jobFile, WORDCOUNT_TS.replace("name: 'wordcount'", "name: 'wordcount2'"));
+    settle();
+    const after = await bundleJobCached(jobFile, buildCache);
+
+    expect(after.code).toContain('wordcount2');
+    expect(after).toEqual(await bundleJob(jobFile));
+  });
+
+  it('bundles again when a module the job imports changes', async () => {
+    const jobFile = writeFiles({ 'jobs/wordcount.ts': WORDCOUNT_TS, 'jobs/lib/words.ts': WORDS_TS });
+    settle();
+    const before = await bundleJobCached(jobFile, buildCache);
+    poisonCache();
+
+    fs.writeFileSync(path.join(root, 'jobs/lib/words.ts'), WORDS_TS.replace('toLowerCase', 'toUpperCase'));
+    settle();
+    const after = await bundleJobCached(jobFile, buildCache);
+
+    expect(after.code).toContain('toUpperCase');
+    expect(after.hash).not.toBe(before.hash);
+  });
+
+  it('bundles again when a tsconfig.json appears above the job (it may change the output)', async () => {
+    const jobFile = writeFiles({ 'jobs/wordcount.ts': WORDCOUNT_TS, 'jobs/lib/words.ts': WORDS_TS });
+    settle();
+    const before = await bundleJobCached(jobFile, buildCache);
+    const marker = poisonCache();
+
+    writeFiles({ 'tsconfig.json': '{ "compilerOptions": { "strict": true } }\n' });
+    settle();
+    const after = await bundleJobCached(jobFile, buildCache);
+
+    expect(after.code).not.toBe(marker);
+    expect(after.code).toBe(before.code);
+  });
+
+  it('bundles again when an imported module is deleted, and fails as bundling does', async () => {
+    const jobFile = writeFiles({ 'jobs/wordcount.ts': WORDCOUNT_TS, 'jobs/lib/words.ts': WORDS_TS });
+    settle();
+    await bundleJobCached(jobFile, buildCache);
+    poisonCache();
+
+    fs.rmSync(path.join(root, 'jobs/lib/words.ts'));
+    const error = await loadError(bundleJobCached(jobFile, buildCache));
+
+    expect(error.code).toBe(ErrorCode.JobLoad);
+    expect(error.message).toMatch(/Could not resolve "\.\/lib\/words"/);
+  });
+
+  it('does not cache a bundle of files modified just before it was built (an edit may be under way)', async () => {
+    const jobFile = writeFiles({ 'jobs/wordcount.ts': WORDCOUNT_TS, 'jobs/lib/words.ts': WORDS_TS });
+
+    const bundle = await bundleJobCached(jobFile, buildCache);
+
+    expect(bundle).toEqual(await bundleJob(jobFile));
+    expect(fs.existsSync(buildCache) ? fs.readdirSync(buildCache) : []).toEqual([]);
+  });
+
+  it('treats a malformed cache entry as a miss', async () => {
+    const jobFile = writeFiles({ 'jobs/wordcount.ts': WORDCOUNT_TS, 'jobs/lib/words.ts': WORDS_TS });
+    settle();
+    await bundleJobCached(jobFile, buildCache);
+    for (const name of fs.readdirSync(buildCache)) fs.writeFileSync(path.join(buildCache, name), '{ not json');
+
+    const bundle = await bundleJobCached(jobFile, buildCache);
+
+    expect(bundle).toEqual(await bundleJob(jobFile));
   });
 });
 

@@ -81,6 +81,13 @@ export interface RunJobRequest {
   /** Merge workers of the run; partition p is owned by `owners[p]`, else `mergeWorkers[p % n]`. */
   readonly mergeWorkers: readonly string[];
   readonly owners?: readonly string[];
+  /**
+   * Called when the run starts (it has batches to merge), before its leases are taken, with the
+   * owners it runs with: where the caller stores them. A run with nothing to merge does not call
+   * it, so an assignment that moves partitions is never stored without the run whose merge
+   * workers restore them (queries read from the stored owners).
+   */
+  readonly onOwners?: (owners: readonly string[]) => Promise<void>;
   readonly options?: RunJobOptions;
   /** Aborting stops the run; versions it already committed stay (a cancel). */
   readonly signal?: AbortSignal;
@@ -230,6 +237,7 @@ export class Coordinator {
     const owners =
       request.owners ??
       Array.from({ length: job.partitions }, (_, p) => mergeWorkers[p % mergeWorkers.length] as string);
+    await request.onOwners?.(owners);
     const leases =
       job.incremental && this.options.leases !== undefined
         ? await this.options.leases.prepare(job.name, owners, base?.version ?? 0)

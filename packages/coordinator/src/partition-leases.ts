@@ -32,6 +32,11 @@ import {
 /** The value of a lease. */
 interface Lease {
   readonly owner: string;
+  /**
+   * The revision of the lease's first write for this owner, when it is not this entry's own (the
+   * owner's tenure: it stays while the owner does, whereas every run writes a new revision).
+   */
+  readonly since?: number;
 }
 
 /** Options of {@link PartitionLeases.open}. */
@@ -74,18 +79,28 @@ export class PartitionLeases {
    * Takes the lease of every partition for its owner in `owners` and builds each partition's
    * restore chain at `baseVersion`, the latest committed version. Every run writes every lease
    * anew, so each run holds tokens of its own: what an earlier run (of a coordinator that lost
-   * the lead, say) still sends under the old tokens is refused.
+   * the lead, say) still sends under the old tokens is refused. A partition whose owner stays
+   * keeps its tenure, so that owner reuses its own store (decisions/0025).
    */
   async prepare(job: string, owners: readonly string[], baseVersion: number): Promise<RunLeases> {
     await this.guard();
     const tokens: number[] = [];
+    const tenures: number[] = [];
     for (let p = 0; p < owners.length; p++) {
       const owner = owners[p] as string;
       const key = leaseKey(job, p);
       const entry = await this.leases.get(key);
-      const value = encode({ owner } satisfies Lease);
-      if (entry !== undefined) tokens.push(await this.leases.update(key, value, entry.revision));
-      else tokens.push(await this.leases.create(key, value));
+      const held = entry !== undefined ? decode<Lease>(entry.value) : undefined;
+      // The same owner again: its tenure goes on (a lease written before tenures: its revision,
+      // which is the token the owner's store last committed under).
+      const since = entry !== undefined && held?.owner === owner ? (held.since ?? entry.revision) : undefined;
+      const value = encode({ owner, ...(since !== undefined ? { since } : {}) } satisfies Lease);
+      const token =
+        entry !== undefined
+          ? await this.leases.update(key, value, entry.revision)
+          : await this.leases.create(key, value);
+      tokens.push(token);
+      tenures.push(since ?? token);
     }
     const stored = await this.manifests.get(job);
     const read = stored !== undefined ? decode<CopyManifest>(stored.value) : undefined;
@@ -102,6 +117,7 @@ export class PartitionLeases {
       job,
       owners,
       tokens,
+      tenures,
       manifest,
       baseVersion,
       this.guard,
@@ -127,6 +143,8 @@ export class RunLeases {
     private readonly owners: readonly string[],
     /** Lease revision (fencing token) per partition. */
     readonly tokens: readonly number[],
+    /** Per partition, the revision at which its owner's tenure began (see {@link Lease.since}). */
+    private readonly tenures: readonly number[],
     private manifest: CopyManifest,
     private readonly baseVersion: number,
     private readonly guard: () => Promise<void> = async () => {},
@@ -138,7 +156,13 @@ export class RunLeases {
     this.owners.forEach((owner, partition) => {
       if (owner !== worker) return;
       const chain = restoreChain(this.job, this.manifest, partition, this.baseVersion);
-      plans.push({ partition, token: this.tokens[partition] as number, chain, shipFull: chain.length === 0 });
+      plans.push({
+        partition,
+        token: this.tokens[partition] as number,
+        tenure: this.tenures[partition] as number,
+        chain,
+        shipFull: chain.length === 0,
+      });
     });
     return plans;
   }
@@ -167,18 +191,20 @@ export class RunLeases {
       }
     });
     const partitions = this.manifest.partitions.map((entries) => [...entries]);
-    /** Every copy the manifest listed before or while recording: what no longer listed must go. */
-    const listed = manifestBlobNames(this.job, this.manifest);
     for (const { version, reports } of versions) {
       for (const r of reports) {
         r.partitions.forEach((p, i) => {
           const entries = (partitions[p] ?? []).filter((e) => e.version < version);
           entries.push({ version, token: this.tokens[p] as number, full: r.fulls?.[i] === true });
-          partitions[p] = keepFromLastFull(entries);
+          partitions[p] = entries;
         });
       }
-      for (const name of manifestBlobNames(this.job, { partitions })) listed.add(name);
     }
+    /** Every copy listed before or added now: those the trimmed manifest no longer lists must go. */
+    const listed = manifestBlobNames(this.job, this.manifest);
+    for (const name of manifestBlobNames(this.job, { partitions })) listed.add(name);
+    // The group may still fail to commit: the chain of the version before it stays whole.
+    for (const [p, entries] of partitions.entries()) partitions[p] = keepChains(entries, first - 1);
     this.manifest = { partitions };
     await this.manifests.put(this.job, encode(this.manifest));
     // Only now, with the manifest durable, can no restore read the dropped copies any more.
@@ -190,10 +216,20 @@ export class RunLeases {
 }
 
 /**
- * Drops the copies older than the newest full snapshot below the newest entry: the chain of the
- * version before stays whole until a later version is recorded (its commit may still fail).
+ * The copies a restore may still need: the chain of `committed` (the last version committed
+ * before the versions being recorded, which may still fail to commit) and the chain of the newest
+ * entry — each from its newest full snapshot at or below it. Copies between the two chains (a
+ * group's versions before its last full snapshot) can never start a restore.
  */
-function keepFromLastFull(entries: ManifestEntry[]): ManifestEntry[] {
-  for (let i = entries.length - 2; i >= 0; i--) if (entries[i]?.full === true) return entries.slice(i);
-  return entries;
+function keepChains(entries: readonly ManifestEntry[], committed: number): ManifestEntry[] {
+  const chainStart = (version: number): number => {
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const e = entries[i] as ManifestEntry;
+      if (e.full && e.version <= version) return i;
+    }
+    return 0;
+  };
+  const ofCommitted = chainStart(committed);
+  const ofNewest = chainStart(entries.at(-1)?.version ?? 0);
+  return entries.filter((e, i) => i >= ofNewest || (i >= ofCommitted && e.version <= committed));
 }

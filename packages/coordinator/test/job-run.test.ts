@@ -6,7 +6,7 @@
 import { ErrorCode, isMrmError, type ProtocolMessage, toWireError } from '@mrm/core';
 import { describe, expect, it } from 'vitest';
 import { JobRecord } from '../src/job-record.js';
-import { batchMerged, checkpointWritten, type ScriptedWorker, startRun, taskDone } from './run-harness.js';
+import { checkpointWritten, mergedThrough, type ScriptedWorker, startRun, taskDone } from './run-harness.js';
 
 function ofType<T extends ProtocolMessage['type']>(
   messages: readonly ProtocolMessage[],
@@ -28,7 +28,7 @@ describe('JobRun dispatch window', () => {
   it('dispatches no batch maxBatchesAhead past the lowest batch not yet merged everywhere', async () => {
     const h = await startRun({ batches: 6, settings: { maxTasksInFlight: 4, maxBatchesAhead: 2 } });
     expect(h.tasksSent()).toEqual(['t0#1@map-0', 't1#1@map-0']);
-    h.report(batchMerged(0));
+    h.report(mergedThrough(0));
     await h.settle();
     expect(h.tasksSent()).toEqual(['t0#1@map-0', 't1#1@map-0', 't2#1@map-0']);
     await h.run.abandon('test over');
@@ -36,11 +36,11 @@ describe('JobRun dispatch window', () => {
 
   it('counts a batch merged only once every merge worker reported it', async () => {
     const h = await startRun({ batches: 6, mergeWorkers: 2, settings: { maxTasksInFlight: 4, maxBatchesAhead: 2 } });
-    h.report(batchMerged(0, 'merge-0'));
-    h.report(batchMerged(0, 'merge-0'));
+    h.report(mergedThrough(0, 'merge-0'));
+    h.report(mergedThrough(0, 'merge-0'));
     await h.settle();
     expect(h.run.snapshot().mergedBatches).toBe(0);
-    h.report(batchMerged(0, 'merge-1'));
+    h.report(mergedThrough(0, 'merge-1'));
     await h.settle();
     expect(h.run.snapshot().mergedBatches).toBe(1);
     await h.run.abandon('test over');
@@ -57,7 +57,7 @@ describe('JobRun dispatching again', () => {
   it('after stallTimeoutMs without a report, sends unfinished tasks as new attempts and asks for reports again', async () => {
     const h = await startRun({ batches: 2, settings: { stallTimeoutMs: 1_000 } });
     h.report(taskDone(0));
-    h.report(batchMerged(0));
+    h.report(mergedThrough(0));
     await h.clock.advance(900);
     expect(h.tasksSent()).toEqual(['t0#1@map-0', 't1#1@map-0']);
     await h.clock.advance(400);
@@ -70,7 +70,7 @@ describe('JobRun dispatching again', () => {
   it('a report resets the stall clock', async () => {
     const h = await startRun({ batches: 2, settings: { stallTimeoutMs: 1_000 } });
     await h.clock.advance(800);
-    h.report(batchMerged(0));
+    h.report(mergedThrough(0));
     await h.clock.advance(800);
     expect(h.tasksSent()).toHaveLength(2);
     await h.run.abandon('test over');
@@ -79,7 +79,7 @@ describe('JobRun dispatching again', () => {
   it("gives a lost map worker's unmerged tasks to the others as new attempts", async () => {
     const h = await startRun({ batches: 4, mapWorkers: 2, settings: { maxTasksInFlight: 4 } });
     h.report(taskDone(0, 1, 'map-0'));
-    h.report(batchMerged(0));
+    h.report(mergedThrough(0));
     await h.settle();
     h.run.workerLost('map-0');
     await h.settle();
@@ -94,7 +94,7 @@ describe('JobRun dispatching again', () => {
     await h.clock.advance(1_100);
     expect(h.tasksSent()).toEqual(['t0#1@map-0', 't0#2@map-0']);
     h.report(taskDone(0, 1));
-    h.report(batchMerged(0));
+    h.report(mergedThrough(0));
     h.report(checkpointWritten(1, 0));
     await h.settle();
     await h.settle();
@@ -127,7 +127,7 @@ describe('JobRun commits', () => {
   it('commits versions in order, each with one VersionInfo the merge workers and the store share', async () => {
     const h = await startRun({ batches: 4, settings: { maxTasksInFlight: 4 } });
     for (let t = 0; t < 4; t++) h.report(taskDone(t));
-    for (let s = 0; s < 4; s++) h.report(batchMerged(s));
+    h.report(mergedThrough(3, 'merge-0', 0));
     // Version 2's reports arrive first: it still commits after version 1.
     h.report(checkpointWritten(2, 3));
     await h.clock.advance(10);
@@ -155,7 +155,7 @@ describe('JobRun commits', () => {
       settings: { maxTasksInFlight: 5, checkpointEveryBatches: 1 },
     });
     for (let t = 0; t < 5; t++) h.report(taskDone(t));
-    for (const w of ['merge-0', 'merge-1']) for (let s = 0; s < 5; s++) h.report(batchMerged(s, w));
+    for (const w of ['merge-0', 'merge-1']) h.report(mergedThrough(4, w, 0));
     for (const w of h.merges) w.holding = true;
     h.report(checkpointWritten(1, 0, 'merge-0'));
     h.report(checkpointWritten(1, 0, 'merge-1'));
@@ -247,7 +247,7 @@ describe('JobRun abandon', () => {
     const h = await startRun({ batches: 1 });
     (h.merges[0] as ScriptedWorker).silent = true;
     h.report(taskDone(0));
-    h.report(batchMerged(0));
+    h.report(mergedThrough(0));
     h.report(checkpointWritten(1, 0));
     await h.clock.advance(10);
     expect(ofType(h.merges[0]?.received ?? [], 'commit-version')).toHaveLength(1);

@@ -166,9 +166,27 @@ export function taskDone(task: number, attempt = 1, from = 'map-0'): MessageBody
   return { type: 'task-done', jobId: 'wc-1', run: 1, taskId: `t${task}`, attempt, records: 10, skipped: 0, from };
 }
 
-/** A merge worker's report that it merged a batch. */
-export function batchMerged(seq: number, from = 'merge-0'): MessageBody {
-  return { type: 'batch-merged', jobId: 'wc-1', run: 1, seq, records: 10, partitions: [0, 1, 2, 3], from };
+/**
+ * A merge worker's cumulative report: it merged every batch through `throughSeq`, and this report
+ * carries the figures of `fromSeq`..`throughSeq` (`records` per batch, default 10 each; 5 pairs each).
+ */
+export function mergedThrough(
+  throughSeq: number,
+  from = 'merge-0',
+  fromSeq = throughSeq,
+  records: readonly number[] = Array.from({ length: throughSeq - fromSeq + 1 }, () => 10),
+): MessageBody {
+  return {
+    type: 'merged-through',
+    jobId: 'wc-1',
+    run: 1,
+    fromSeq,
+    throughSeq,
+    records,
+    pairs: records.map(() => 5),
+    partitions: [0, 1, 2, 3],
+    from,
+  };
 }
 
 /** A merge worker's report that it wrote a version. */

@@ -31,6 +31,13 @@ export interface PartitionCopyPlan {
   readonly partition: number;
   /** Revision of the partition's lease: copies are written under it, and refused once it changes. */
   readonly token: number;
+  /**
+   * The lease revision at which this owner's unbroken hold of the partition began (equal to
+   * `token` in the run that gave it the partition). Every run takes a new `token`, but the tenure
+   * stays while the owner does: a store that committed the partition under this tenure holds the
+   * committed state and needs no restore (decisions/0025). Absent from older coordinators: `token`.
+   */
+  readonly tenure?: number;
   /** Blob names to restore the partition at the run's base version from, full snapshot first. */
   readonly chain: readonly string[];
   /** True when no complete chain exists: the first copy of the run must be a full snapshot. */
@@ -118,9 +125,49 @@ export function restoreChain(
   return [];
 }
 
-/** Encodes a copy for the blob store. */
-export function encodeCheckpointCopy(copy: CheckpointCopy): Uint8Array {
-  return encode(copy);
+/**
+ * Encodes a copy for the blob store. `encoded`, when given, holds the MessagePack encoding of
+ * values in `copy.entries`, by key (the bytes a merge worker already made for the digest): those
+ * go in as they are instead of being encoded again. Either way the bytes decode to `copy`.
+ */
+export function encodeCheckpointCopy(
+  copy: CheckpointCopy,
+  encoded?: ReadonlyMap<CanonicalKey, Uint8Array>,
+): Uint8Array {
+  if (encoded === undefined || encoded.size === 0) return encode(copy);
+  const { entries, ...rest } = copy;
+  const fields = Object.entries(rest).filter(([, v]) => v !== undefined);
+  // A MessagePack map is its header then key, value, key, value…: `entries` goes last.
+  const parts: Uint8Array[] = [lengthHeader(fields.length + 1, MAP_HEADERS)];
+  for (const [name, value] of fields) parts.push(encode(name), encode(value));
+  parts.push(encode('entries'), lengthHeader(entries.length, ARRAY_HEADERS));
+  for (let i = 0; i < entries.length; i += 2) {
+    const key = entries[i] as CanonicalKey;
+    parts.push(encode(key), encoded.get(key) ?? encode(entries[i + 1]));
+  }
+  return concatBytes(parts);
+}
+
+/** MessagePack header bytes of a map or array: the fix form's base, then the 16- and 32-bit forms. */
+const MAP_HEADERS = [0x80, 0xde, 0xdf] as const;
+const ARRAY_HEADERS = [0x90, 0xdc, 0xdd] as const;
+
+function lengthHeader(n: number, [fix, b16, b32]: readonly [number, number, number]): Uint8Array {
+  if (n < 16) return Uint8Array.of(fix | n);
+  if (n < 0x10000) return Uint8Array.of(b16, n >>> 8, n & 0xff);
+  return Uint8Array.of(b32, n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
+}
+
+function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const p of parts) length += p.byteLength;
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
 }
 
 /** Decodes a copy; throws `E_STATE` naming the blob when it is not one. */

@@ -153,7 +153,6 @@ export { printable } from './printable.js';
 export type {
   AckMessage,
   BatchEndMessage,
-  BatchMergedMessage,
   BatchSlice,
   CheckpointWrittenMessage,
   CommitVersionMessage,
@@ -161,6 +160,7 @@ export type {
   FrameMessage,
   JobRef,
   MapTaskMessage,
+  MergedThroughMessage,
   MessageBody,
   PartialsMessage,
   PartMessage,

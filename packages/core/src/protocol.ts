@@ -233,19 +233,28 @@ export interface RunExtendMessage {
   readonly advanceWatermarkMs?: number;
 }
 
-/** Merge worker → coordinator: a partition merged a batch. */
-export interface BatchMergedMessage {
-  readonly type: 'batch-merged';
+/**
+ * Merge worker → coordinator, cumulative: every batch up to `throughSeq` is merged on every
+ * partition this worker owns (they merge in seq order, so what is merged here is always a prefix).
+ * A worker coalesces: it sends one report per event-loop turn at most, covering every batch it
+ * merged since the last one (`fromSeq`..`throughSeq`), and, when asked to resend, one report from
+ * the first batch no committed version covers. The coordinator applies the part it has not seen.
+ */
+export interface MergedThroughMessage {
+  readonly type: 'merged-through';
   readonly v: number;
   readonly jobId: string;
   readonly run: number;
-  readonly seq: number;
-  /** Input records in the batch (from its end markers). */
-  readonly records: number;
+  /** The first batch whose figures this report carries (those before it were reported before). */
+  readonly fromSeq: number;
+  /** Every batch up to this one is merged here. */
+  readonly throughSeq: number;
+  /** Input records per batch `fromSeq`..`throughSeq` (from its end markers). */
+  readonly records: readonly number[];
+  /** Key/value pairs this worker reduced per batch `fromSeq`..`throughSeq` (sub-keys and partials included). */
+  readonly pairs: readonly number[];
   readonly partitions: readonly number[];
   readonly from: string;
-  /** Key/value pairs this worker reduced for the batch (sub-keys and partials included). */
-  readonly pairs?: number;
 }
 
 /** Merge worker → coordinator: partitions wrote a checkpoint (not yet committed). */
@@ -399,7 +408,7 @@ export type ProtocolMessage =
   | CreditResetMessage
   | RunStartMessage
   | RunExtendMessage
-  | BatchMergedMessage
+  | MergedThroughMessage
   | CheckpointWrittenMessage
   | CommitVersionMessage
   | RunAbortMessage

@@ -3,6 +3,7 @@ import {
   checkpointBlobName,
   decodeCheckpointCopy,
   ErrorCode,
+  encode,
   encodeCheckpointCopy,
   MrmError,
   restoreChain,
@@ -45,6 +46,33 @@ describe('checkpoint copies', () => {
       keyCount: 1,
     };
     expect(decodeCheckpointCopy(encodeCheckpointCopy(copy), 'n')).toEqual(copy);
+  });
+
+  it('decode alike whether their values are encoded with the copy or spliced in already encoded', () => {
+    // 1, 20 and 40,000 entries: the fix, 16-bit and 32-bit array headers; one value not given encoded.
+    for (const n of [2, 20, 40_000]) {
+      const entries: unknown[] = [];
+      const encoded = new Map<string, Uint8Array>();
+      for (let i = 0; i < n; i++) {
+        const key = `"k${i}"`;
+        const value = i % 3 === 0 ? [i, 'é'.repeat(i % 40)] : { n: i, big: 2 ** 40 + i };
+        entries.push(key, value);
+        if (i !== n - 1) encoded.set(key, encode(value));
+      }
+      const copy = {
+        version: 9,
+        partition: 1,
+        full: false,
+        entries,
+        deleted: ['"gone"'],
+        batches: ['b1', 'b2'],
+        keyCount: n,
+        digest: { keys: n, bytes: 123, hash: '0'.repeat(32) },
+        deadLetters: [],
+      };
+      const spliced = encodeCheckpointCopy(copy, encoded);
+      expect(decodeCheckpointCopy(spliced, 'n')).toEqual(copy);
+    }
   });
 
   it('refuse bytes that are not a copy with E_STATE naming the blob', () => {

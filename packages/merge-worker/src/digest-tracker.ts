@@ -10,9 +10,19 @@ import { type CanonicalKey, encode, type StateDigest, stateHashOf, stateHashToBi
 const SEPARATOR = Buffer.of(0);
 
 /** Entry hash (as a number below 2^128) and byte size of one live key. */
-export function entryDigest(key: CanonicalKey, value: unknown): { readonly hash: bigint; readonly bytes: number } {
+export interface EntryDigest {
+  readonly hash: bigint;
+  readonly bytes: number;
+}
+
+/** The entry digest of `key` holding `value`. */
+export function entryDigest(key: CanonicalKey, value: unknown): EntryDigest {
+  return encodedEntryDigest(key, encode(value));
+}
+
+/** The entry digest of `key` holding the value whose MessagePack encoding is `valueBytes`. */
+export function encodedEntryDigest(key: CanonicalKey, valueBytes: Uint8Array): EntryDigest {
   const keyBytes = Buffer.from(key, 'utf8');
-  const valueBytes = encode(value);
   const md5 = digestBytes('md5', Buffer.concat([keyBytes, SEPARATOR, valueBytes]), 'buffer');
   return {
     hash: (md5.readBigUInt64BE(0) << 64n) | md5.readBigUInt64BE(8),
@@ -36,15 +46,13 @@ export class DigestTracker {
     return new DigestTracker(digest?.bytes ?? 0, digest === undefined ? 0n : stateHashToBigInt(digest.hash));
   }
 
-  /** A key's value changed from `before` to `after` (`undefined`: absent). */
-  replace(key: CanonicalKey, before: unknown, after: unknown): void {
-    if (before !== undefined) this.add(key, before, -1);
-    if (after !== undefined) this.add(key, after, 1);
-  }
-
   /** Adds (sign 1) or removes (sign -1) a live key. */
   add(key: CanonicalKey, value: unknown, sign: 1 | -1 = 1): void {
-    const entry = entryDigest(key, value);
+    this.addEntry(entryDigest(key, value), sign);
+  }
+
+  /** Adds (sign 1) or removes (sign -1) a live key by its entry digest. */
+  addEntry(entry: EntryDigest, sign: 1 | -1 = 1): void {
     this.bytes += sign * entry.bytes;
     this.hash += sign === 1 ? entry.hash : -entry.hash;
   }

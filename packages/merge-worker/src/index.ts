@@ -16,3 +16,5 @@ export type { MergeWorkerStats } from './merge-worker.js';
 export { MergeWorker } from './merge-worker.js';
 export type { MergeWorkerOptions, ResolvedMergeWorkerOptions } from './merge-worker-options.js';
 export { resolveMergeWorkerOptions } from './merge-worker-options.js';
+export type { PartitionWritten, Report, ScheduleFlush } from './run-reports.js';
+export { RunReports } from './run-reports.js';

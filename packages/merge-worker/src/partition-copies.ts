@@ -35,19 +35,22 @@ const currentAtName = (partition: number) => `copy-at/p${partition}`;
 /** The value of a `copy-at` record. */
 interface CurrentAt {
   readonly version: number;
-  /** The lease's revision when it was committed here. */
+  /** The owner's tenure of the lease when it was committed here (see PartitionCopyPlan.tenure). */
   readonly token: number;
 }
 
+/** The tenure a plan's partition is held under (a plan of an older coordinator: its token). */
+const tenureOf = (plan: PartitionCopyPlan): number => plan.tenure ?? plan.token;
+
 /**
  * True when a `copy-at` record says this store holds the partition at `version` or later under the
- * lease `token`. A lease taken again (the partition moved away and back, or `--reset` deleted the
- * job's leases) has a new revision: whatever this store holds of the partition may be stale then.
+ * owner's tenure `tenure`. A lease taken again (the partition moved away and back, or `--reset`
+ * deleted the job's leases) starts a new tenure: whatever this store holds of it may be stale then.
  */
-function isCurrent(record: unknown, token: number, version: number): boolean {
+function isCurrent(record: unknown, tenure: number, version: number): boolean {
   if (typeof record !== 'object' || record === null) return false; // older records: a number
   const at = record as Partial<CurrentAt>;
-  return at.token === token && typeof at.version === 'number' && at.version >= version;
+  return at.token === tenure && typeof at.version === 'number' && at.version >= version;
 }
 
 /** Copies of the partitions one merge worker owns in one run. */
@@ -72,8 +75,8 @@ export class PartitionCopies {
 
   /**
    * Makes the local store hold `partition` at `version` (the run's base, after discardAbove):
-   * nothing to do when this store committed it at that version or later under the same lease (this
-   * worker has owned it since); otherwise (it moved here, the store came back empty, or the job was
+   * nothing to do when this store committed it at that version or later in the owner's current
+   * tenure (this worker has owned it since); otherwise (it moved here, the store came back empty, or the job was
    * reset) the partition is replaced by its chain of copies. Returns the number of bytes downloaded.
    */
   async restoreIfStale(partition: number, version: number): Promise<number> {
@@ -83,7 +86,7 @@ export class PartitionCopies {
     const local = await store.getMeta<unknown>(jobName, currentAtName(partition));
     // Committed here through a version at or above `version` (perhaps above what the coordinator
     // committed): after discardAbove(version), the local partition is exactly `version`.
-    if (plan !== undefined && isCurrent(local, plan.token, version)) return 0;
+    if (plan !== undefined && isCurrent(local, tenureOf(plan), version)) return 0;
     if (plan === undefined || plan.chain.length === 0) {
       throw new MrmError(
         ErrorCode.State,
@@ -142,13 +145,13 @@ export class PartitionCopies {
     return bytes;
   }
 
-  /** Records that the local store holds `partitions` at the committed `version`, under this run's leases. */
+  /** Records that the local store holds `partitions` at the committed `version`, in this run's tenures. */
   async markCurrent(partitions: Iterable<number>, version: number): Promise<void> {
     // Written all at once: the store batches them into one transaction and one flush (a record
     // each, written one after the other, cost a flush each on every commit).
     await Promise.all(
       [...partitions].map((p) => {
-        const record: CurrentAt = { version, token: this.planOf(p).token };
+        const record: CurrentAt = { version, token: tenureOf(this.planOf(p)) };
         return this.store.putMeta(this.jobName, currentAtName(p), record);
       }),
     );
@@ -162,6 +165,8 @@ export class PartitionCopies {
     const plan = this.planOf(partition);
     const full = this.needFull.has(partition) || version % this.fullEvery === 0;
     let copy: CheckpointCopy;
+    /** Encoded values to reuse (a delta's: the digest encoded them already). */
+    let encoded: ReadonlyMap<CanonicalKey, Uint8Array> | undefined;
     const { keyCount, digest } = layer;
     if (full) {
       const entries: unknown[] = [];
@@ -180,11 +185,12 @@ export class PartitionCopies {
       }
       const deadLetters = layer.deadLetters.map((d) => ({ ...d, version, partition }));
       copy = { version, partition, full, entries, deleted, batches: [...layer.batches], keyCount, digest, deadLetters };
+      encoded = layer.encoded;
     }
     await this.assertLease(partition);
     await this.target.blobs.put(
       checkpointBlobName(this.jobName, partition, version, plan.token),
-      encodeCheckpointCopy(copy),
+      encodeCheckpointCopy(copy, encoded),
     );
     this.needFull.delete(partition);
     return full;

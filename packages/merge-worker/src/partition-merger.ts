@@ -9,6 +9,7 @@ import {
   type CanonicalKey,
   type DeadLetter,
   ErrorCode,
+  encode,
   errorMessage,
   MrmError,
   type ResolvedJob,
@@ -19,7 +20,7 @@ import {
   watermarkOf,
 } from '@mrm/core';
 import { DeadLetterBox } from './dead-letter-box.js';
-import { DigestTracker } from './digest-tracker.js';
+import { DigestTracker, type EntryDigest, encodedEntryDigest, entryDigest } from './digest-tracker.js';
 import { keyOfCanonical } from './key-cache.js';
 import type { ValueBuffer } from './value-buffer.js';
 
@@ -39,6 +40,11 @@ export interface PartitionContext {
 export interface CheckpointLayer {
   /** Keys changed since the checkpoint before; `undefined` deletes. */
   readonly changes: ReadonlyMap<CanonicalKey, unknown>;
+  /**
+   * The MessagePack encoding of each value in `changes` (deleted keys have none): computed once
+   * for the digest, reused by the copy kept off the machine.
+   */
+  readonly encoded: ReadonlyMap<CanonicalKey, Uint8Array>;
   readonly batches: readonly string[];
   /** Live keys after the write. */
   readonly keyCount: number;
@@ -70,6 +76,12 @@ export class PartitionMerger {
   private batchesSinceCut: string[] = [];
   /** Per key changed since the last cut: its value as of the last cut (for the digest). */
   private origins = new Map<CanonicalKey, unknown>();
+  /**
+   * Entry digests of values as of the last cut, kept for keys a checkpoint wrote (and the cache
+   * holds): the next checkpoint that changes such a key subtracts this instead of encoding and
+   * hashing its old value again. Evicted with the cache, so it never holds more keys than it.
+   */
+  private readonly cutDigests = new Map<CanonicalKey, EntryDigest>();
   /** Dead letters since the last cut. */
   private readonly deadLetters: DeadLetterBox;
   /** Checkpoint writes still in flight (each removes itself when it settles). */
@@ -135,6 +147,7 @@ export class PartitionMerger {
       if (this.cache.size <= target) break;
       if (this.dirty.has(k) || this.flushing.some((layer) => layer.has(k))) continue;
       this.cache.delete(k);
+      this.cutDigests.delete(k);
     }
   }
 
@@ -334,7 +347,7 @@ export class PartitionMerger {
     this.flushing.push(layer);
     const batches = this.batchesSinceCut;
     this.batchesSinceCut = [];
-    for (const [k, after] of layer) this.digest.replace(k, this.origins.get(k), after);
+    const encoded = this.cutDigest(layer);
     this.origins = new Map();
     const setAside = this.deadLetters.count;
     const deadLetters = this.deadLetters.take();
@@ -363,6 +376,7 @@ export class PartitionMerger {
     const keyCount = this.keyCount;
     return write.then(() => ({
       changes: layer,
+      encoded,
       batches,
       keyCount,
       digest,
@@ -371,6 +385,31 @@ export class PartitionMerger {
       lateRecords,
       ...(watermarkMs !== undefined ? { watermarkMs } : {}),
     }));
+  }
+
+  /**
+   * Moves the digest from the last cut to this one over the keys `layer` changed: each key's entry
+   * as of the last cut out (kept from the checkpoint that wrote it, else computed from its origin),
+   * its new entry in. Returns the new values' encodings (the copy reuses them).
+   */
+  private cutDigest(layer: ReadonlyMap<CanonicalKey, unknown>): Map<CanonicalKey, Uint8Array> {
+    const { digest, cutDigests, origins } = this;
+    const encoded = new Map<CanonicalKey, Uint8Array>();
+    for (const [k, after] of layer) {
+      const before = origins.get(k);
+      const was = cutDigests.get(k) ?? (before === undefined ? undefined : entryDigest(k, before));
+      if (was !== undefined) digest.addEntry(was, -1);
+      if (after === undefined) {
+        cutDigests.delete(k);
+        continue;
+      }
+      const bytes = encode(after);
+      const now = encodedEntryDigest(k, bytes);
+      digest.addEntry(now);
+      cutDigests.set(k, now);
+      encoded.set(k, bytes);
+    }
+    return encoded;
   }
 
   /** Waits for every write started so far (successful or not). */

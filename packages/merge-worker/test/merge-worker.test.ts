@@ -91,17 +91,28 @@ function ofType<T extends ProtocolMessage['type']>(messages: readonly ProtocolMe
   return messages.filter((m): m is Extract<ProtocolMessage, { type: T }> => m.type === type);
 }
 
+/** The seqs the `merged-through` reports carry, in the order they were reported. */
+function mergedSeqs(messages: readonly ProtocolMessage[]): number[] {
+  return ofType(messages, 'merged-through').flatMap((m) =>
+    Array.from({ length: m.throughSeq - m.fromSeq + 1 }, (_, i) => m.fromSeq + i),
+  );
+}
+
 describe('MergeWorker', () => {
   it('merges batches strictly in order whatever order they complete in', async () => {
     const h = await setup();
     h.push(2, ['c']);
     h.push(1, ['b', 'a']);
     for (let i = 0; i < 20; i++) await settle();
-    expect(ofType(h.reports, 'batch-merged')).toEqual([]);
+    expect(ofType(h.reports, 'merged-through')).toEqual([]);
     h.push(0, ['a']);
-    await h.until('three batches merged', () => ofType(h.reports, 'batch-merged').length === 3);
-    expect(ofType(h.reports, 'batch-merged').map((m) => m.seq)).toEqual([0, 1, 2]);
+    await h.until('three batches merged', () => mergedSeqs(h.reports).length === 3);
+    // Cumulative reports, each batch in exactly one of them, in order.
+    expect(mergedSeqs(h.reports)).toEqual([0, 1, 2]);
     await h.until('the checkpoint', () => ofType(h.reports, 'checkpoint-written').length === 1);
+    // The merges a checkpoint covers are reported before it.
+    const lastMerged = h.reports.findLastIndex((m) => m.type === 'merged-through');
+    expect(lastMerged).toBeLessThan(h.reports.findIndex((m) => m.type === 'checkpoint-written'));
     const written = ofType(h.reports, 'checkpoint-written')[0];
     expect([written?.version, written?.throughSeq, written?.keyCounts]).toEqual([1, 2, [3]]);
     await h.worker.close();

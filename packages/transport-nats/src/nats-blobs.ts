@@ -1,6 +1,6 @@
 /**
- * A {@link BlobStore} on one JetStream object store bucket: blobs of any size are chunked by the
- * object store (128 KiB chunks), so they are not bound by the server's max_payload. The object
+ * A {@link BlobStore} on one JetStream object store bucket: blobs of any size are chunked (up to
+ * 512 KiB a chunk, object-put.ts), so they are not bound by the server's max_payload. The object
  * store base64url-encodes names into its subjects, so any non-empty name is safe as it is.
  */
 import type { BlobInfo, BlobStore } from '@mrm/core';
@@ -17,18 +17,29 @@ export type OpenObjectStore = () => Promise<ObjectStore>;
 /** Removes what the object store keeps of a deleted blob (its metadata tombstone). */
 export type PurgeDeleted = (name: string) => Promise<void>;
 
+/** Writes a blob in the object store's layout (see object-put.ts), into a bucket that exists. */
+export type PutObject = (name: string, data: Uint8Array) => Promise<void>;
+
 /** The transport's blobs. */
 export class NatsBlobStore implements BlobStore {
   readonly #open: OpenObjectStore;
   readonly #assertOpen: AssertOpen;
   readonly #keepTrying: KeepTrying;
   readonly #purgeDeleted: PurgeDeleted;
+  readonly #putObject: PutObject;
 
-  constructor(open: OpenObjectStore, assertOpen: AssertOpen, keepTrying: KeepTrying, purgeDeleted: PurgeDeleted) {
+  constructor(
+    open: OpenObjectStore,
+    assertOpen: AssertOpen,
+    keepTrying: KeepTrying,
+    purgeDeleted: PurgeDeleted,
+    putObject: PutObject,
+  ) {
     this.#open = open;
     this.#assertOpen = assertOpen;
     this.#keepTrying = keepTrying;
     this.#purgeDeleted = purgeDeleted;
+    this.#putObject = putObject;
   }
 
   /** Reads and writes of whole blobs by name are idempotent: tried again through a fail-over. */
@@ -40,8 +51,12 @@ export class NatsBlobStore implements BlobStore {
     this.#assertOpen('blobs.put');
     checkName(name);
     try {
-      // putBlob reads `data` while it publishes chunks: a copy keeps the caller free to reuse it.
-      await this.#retried(async () => (await this.#open()).putBlob({ name }, data.slice()));
+      // The bucket is created on first use; the write itself goes out in the object store's layout
+      // with its chunks' acknowledgements awaited together (object-put.ts). A retry writes anew.
+      await this.#retried(async () => {
+        await this.#open();
+        await this.#putObject(name, data);
+      });
     } catch (error) {
       throw transportError(`cannot put blob '${name}'`, error);
     }

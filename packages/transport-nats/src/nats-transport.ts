@@ -24,14 +24,15 @@ import type {
   TransportState,
 } from '@mrm/core';
 import { ErrorCode, errorMessage, MrmError } from '@mrm/core';
-import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
+import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
-import { Base64UrlPaddedCodec, type ObjectStore, Objm } from '@nats-io/obj';
+import { type ObjectStore, Objm } from '@nats-io/obj';
 import { connect, Empty, headers, type Msg, type NatsConnection, nuid } from '@nats-io/transport-node';
 import { isNoResponders, isTimeout, transportError } from './errors.js';
 import { NatsBlobStore } from './nats-blobs.js';
 import { NatsKeyValueBucket } from './nats-kv.js';
 import { NatsStreamLog } from './nats-stream-log.js';
+import { objectMetaSubject, objectStreamName, putObject } from './object-put.js';
 import {
   defaultReplicas,
   type NatsTransportOptions,
@@ -71,6 +72,7 @@ export class NatsTransport implements Transport {
   readonly #requests = new Set<PendingRequest>();
   #objectStore: Promise<ObjectStore> | undefined;
   #jsm: Promise<JetStreamManager> | undefined;
+  #js: JetStreamClient | undefined;
   #kvm: Kvm | undefined;
   readonly #assertOpen = (operation: string): void => {
     if (this.#state === 'closed') throw new MrmError(ErrorCode.Transport, `cannot ${operation}: transport is closed`);
@@ -89,6 +91,17 @@ export class NatsTransport implements Transport {
       this.#assertOpen,
       this.#keepTrying,
       (name) => this.#purgeBlobMeta(name),
+      async (name, data) =>
+        putObject(
+          {
+            js: this.#jetstream(),
+            jsm: await this.#manager(),
+            bucket: blobBucketName(this.options.prefix),
+            maxPayloadBytes: this.maxPayloadBytes,
+          },
+          name,
+          data,
+        ),
     );
     this.#watchStatus().catch((error: unknown) =>
       this.#logger.warn('nats status stream ended', { error: errorMessage(error) }),
@@ -326,16 +339,27 @@ export class NatsTransport implements Transport {
     return transportError(`request to ${channelName} failed`, error);
   }
 
-  /** Purges the metadata subject of blob `name` (after the object store deleted it). */
-  async #purgeBlobMeta(name: string): Promise<void> {
-    const bucket = blobBucketName(this.options.prefix);
+  /** The JetStream client (made once). */
+  #jetstream(): JetStreamClient {
+    this.#js ??= jetstream(this.#nc);
+    return this.#js;
+  }
+
+  /** The JetStream manager (opened once; again after a failed attempt). */
+  #manager(): Promise<JetStreamManager> {
     this.#jsm ??= jetstreamManager(this.#nc).catch((e: unknown) => {
       this.#jsm = undefined;
       throw e;
     });
-    // The object store's own names: stream OBJ_<bucket>, metadata subject $O.<bucket>.M.<name, base64url padded>.
-    const subject = `$O.${bucket}.M.${Base64UrlPaddedCodec.encode(name)}`;
-    await (await this.#jsm).streams.purge(`OBJ_${bucket}`, { filter: subject });
+    return this.#jsm;
+  }
+
+  /** Purges the metadata subject of blob `name` (after the object store deleted it). */
+  async #purgeBlobMeta(name: string): Promise<void> {
+    const bucket = blobBucketName(this.options.prefix);
+    await (await this.#manager()).streams.purge(objectStreamName(bucket), {
+      filter: objectMetaSubject(bucket, name),
+    });
   }
 
   #openObjectStore(): Promise<ObjectStore> {

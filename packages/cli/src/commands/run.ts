@@ -2,6 +2,7 @@
 import type { RunResult, SourceOutcome } from '@mrm/coordinator';
 import { expandInputs } from '@mrm/input';
 import { warnAboutBinaryInputs } from '../binary-input-warning.js';
+import { userCacheDir } from '../cache-dir.js';
 import { runEmbedded } from '../embedded-engine.js';
 import { followCommand } from '../follow-run.js';
 import { type JobFlags, jobOptionsFromFlags } from '../job-flags.js';
@@ -67,7 +68,10 @@ export async function runCommand(jobPath: string, options: RunCommandOptions): P
   const started = performance.now();
   const paths = statePaths(options.state);
   await ensureDirectory(paths.bundles);
-  const loaded = await loadJob(jobPath, paths.bundles);
+  // Bundles by job file are cached per user (not per state folder): a run on a fresh --state of an
+  // unchanged job skips esbuild. No usable cache folder: bundle every time.
+  const buildCache = await userCacheDir('job-builds').catch(() => undefined);
+  const loaded = await loadJob(jobPath, paths.bundles, buildCache !== undefined ? { buildCache } : {});
   if (options.follow === true) return followCommand(loaded, options);
   const inputs = await expandInputs(options.input);
   await warnAboutBinaryInputs(inputs);

@@ -64,7 +64,7 @@ function jobRows(jobs: readonly JobStatus[], now: number): string[][] {
 
 function workerRows(workers: readonly WorkerStatus[], now: number): string[][] {
   return [
-    ['WORKER', 'ROLE', 'ALIVE', 'SEEN', 'CPU', 'MEMORY', 'DOING', 'STATS'],
+    ['WORKER', 'ROLE', 'ALIVE', 'SEEN', 'CPU', 'MEMORY', 'PARTITIONS', 'DOING', 'STATS'],
     ...workers.map((w) => [
       w.workerId,
       w.role,
@@ -72,12 +72,19 @@ function workerRows(workers: readonly WorkerStatus[], now: number): string[][] {
       age(w.lastSeenMs, now),
       w.resources !== undefined ? `${w.resources.cpuPercent.toFixed(1)}%` : '-',
       w.resources !== undefined ? `${Math.round(w.resources.rssBytes / (1024 * 1024))} MiB` : '-',
+      partitionsText(w.partitions),
       w.phase ?? '-',
       Object.entries(w.stats)
         .map(([k, v]) => `${k}=${Math.round(v)}`)
         .join(' '),
     ]),
   ];
+}
+
+/** How many partitions of each job a merge worker owns (`wordcount:8 logs:4`), so a user sees the balance. */
+function partitionsText(partitions: WorkerStatus['partitions']): string {
+  const jobs = Object.entries(partitions ?? {});
+  return jobs.length > 0 ? jobs.map(([job, ps]) => `${job}:${ps.length}`).join(' ') : '-';
 }
 
 /** Runs `mrm status`. */

@@ -1,7 +1,8 @@
 /**
  * One run of a job on the coordinator: the supervisor of its parts. It starts the run on the
  * merge workers, routes each report to the part it concerns — {@link TaskDispatcher} (map tasks
- * and the window), {@link MergeTracker} (merged batches), {@link VersionCommitter} (versions) —,
+ * and the window), {@link MergeTracker} (merged batches, from cumulative `merged-through`
+ * reports), {@link VersionCommitter} (versions) —,
  * reacts to silence ({@link StallDetector}) and lost workers, and settles `done`: with the
  * committed versions, or, after a failure, once every merge worker rolled back.
  */
@@ -263,11 +264,16 @@ export class JobRun {
     if (this.finished) return;
     this.stall.touch();
     this.requests.resendPending(reason);
-    // A lost batch-merged or checkpoint-written report would hold the run forever (its batches are
+    // A lost merged-through or checkpoint-written report would hold the run forever (its batches are
     // merged: dispatching their tasks again brings no new report), so merge workers send theirs again.
-    const resend = encodeMessage({ type: 'resend-reports', jobId: this.ctx.jobId, run: this.ctx.run });
-    for (const w of this.ctx.mergeWorkers) this.ctx.transport.publish({ kind: 'worker', workerId: w }, resend);
+    this.askResend(this.ctx.mergeWorkers);
     this.dispatcher.redispatchUnfinished(reason);
+  }
+
+  /** Asks merge workers to send again the reports no committed version covers. */
+  private askResend(workers: readonly string[]): void {
+    const resend = encodeMessage({ type: 'resend-reports', jobId: this.ctx.jobId, run: this.ctx.run });
+    for (const w of workers) this.ctx.transport.publish({ kind: 'worker', workerId: w }, resend);
   }
 
   /**
@@ -313,9 +319,8 @@ export class JobRun {
       const index = ctx.plan.splits.findIndex((s) => s.batches.some((b) => b.seq === seq));
       const task = this.dispatcher.taskOf(index);
       if (task !== undefined && !task.done) out.push({ workerId: task.worker, waitingFor: `map task t${index}` });
-      const reported = this.merged.reportersOf(seq);
       for (const w of ctx.mergeWorkers) {
-        if (reported?.has(w) !== true) out.push({ workerId: w, waitingFor: `batch ${seq + 1} merged` });
+        if (!this.merged.hasMerged(w, seq)) out.push({ workerId: w, waitingFor: `batch ${seq + 1} merged` });
       }
       return out;
     }
@@ -365,12 +370,16 @@ export class JobRun {
         if (outcome.kind === 'fatal') void this.fail(fromWireError(outcome.error));
         return;
       }
-      case 'batch-merged':
-        if (this.merged.isNewReport(m.seq, m.from)) this.skew.onMerged(m.from, m.pairs ?? 0);
-        if (!this.merged.onBatchMerged(m.seq, m.records, m.from)) return;
+      case 'merged-through': {
+        const outcome = this.merged.onMergedThrough(m);
+        // A report skipped batches (one was lost in between): the worker sends them again.
+        if (outcome.gap) this.askResend([m.from]);
+        if (outcome.pairs > 0) this.skew.onMerged(m.from, outcome.pairs);
+        if (!outcome.advanced) return;
         this.progress();
         this.dispatcher.fill();
         return;
+      }
       case 'checkpoint-written':
         this.committer.onCheckpointWritten(m);
         return;

@@ -23,7 +23,7 @@ import { freshWorkerStats } from './fresh-worker-stats.js';
 import type { JobHistory } from './job-history.js';
 import { JobQueue } from './job-queue.js';
 import { JobWatchdog } from './job-watchdog.js';
-import { assignOwners } from './partition-owners.js';
+import { assignOwners, type OwnerAssignment, saveOwners, storedOwners } from './partition-owners.js';
 import { ProgressMetrics } from './progress-metrics.js';
 import type { ResolvedCoordinatorServiceOptions } from './service-options.js';
 import type { StatusPublisher } from './status-publisher.js';
@@ -58,7 +58,7 @@ export class JobScheduler {
   private readonly running = new Map<string, RunningJob>();
   /** Streaming jobs' runs, which the serial loop does not wait for. */
   private readonly detached = new Set<Promise<void>>();
-  /** Partition owners of the jobs seen since start, for status. */
+  /** Partition owners of the jobs run or shown since start, for status. */
   private readonly ownersByJob = new Map<string, readonly string[]>();
   private readonly watchdog: JobWatchdog;
   private loop: Promise<void> = Promise.resolve();
@@ -124,6 +124,7 @@ export class JobScheduler {
   async statusReply(jobId?: string): Promise<Omit<StatusReply, 'v'>> {
     const jobs = jobId !== undefined ? [await this.jobStatus(jobId)].filter(isDefined) : await this.allJobs();
     if (jobId !== undefined && jobs.length === 0) throw new MrmError(ErrorCode.State, `no job with id '${jobId}'`);
+    await this.learnOwners(jobs.map((j) => j.name));
     const live = await freshWorkerStats(this.options.transport, this.registry.list());
     const workers = live.map((w) => {
       const partitions: Record<string, number[]> = {};
@@ -304,7 +305,7 @@ export class JobScheduler {
       const inputs = await this.options.resolveInputs(request.inputs);
       abort.signal.throwIfAborted();
       const runOnce = (runInputs: readonly SourceFile[], open?: (run: OpenRun) => Promise<void>): Promise<RunResult> =>
-        this.runMoving(job, abort.signal, (mapWorkers, owners) =>
+        this.runMoving(job, abort.signal, (mapWorkers, owners, onOwners) =>
           this.coordinator.runJob({
             jobId: request.jobId,
             job,
@@ -313,6 +314,7 @@ export class JobScheduler {
             mapWorkers,
             mergeWorkers: [...new Set(owners)],
             owners,
+            onOwners,
             options: { ...this.options.runOptions, ...runOptionsOf(request) },
             signal: abort.signal,
             ...(open !== undefined ? { open } : {}),
@@ -430,7 +432,7 @@ export class JobScheduler {
   private async runMoving<T>(
     job: ResolvedJob,
     cancel: AbortSignal,
-    run: (mapWorkers: string[], owners: string[]) => Promise<T>,
+    run: (mapWorkers: string[], owners: string[], onOwners: () => Promise<void>) => Promise<T>,
   ): Promise<T> {
     const { clock, logger } = this.options;
     const signal = AbortSignal.any([cancel, this.closing.signal]);
@@ -446,10 +448,14 @@ export class JobScheduler {
         job.name,
         signal,
       );
-      const owners = await this.owners(job, mergeWorkers);
+      // Assigned anew before every run: the safe point to rebalance (decisions/0025).
+      const assignment = await assignOwners(this.options.store, job, mergeWorkers, {
+        movable: this.options.leases !== undefined,
+        isAlive: (w) => this.registry.isAlive(w),
+      });
       const runStartedMs = clock.nowMs();
       try {
-        return await run(mapWorkers, owners);
+        return await run(mapWorkers, assignment.owners, () => this.keepOwners(job.name, assignment));
       } catch (e) {
         if (!isMrmError(e) || e.code !== ErrorCode.WorkerLost || this.options.leases === undefined) throw e;
         if (reassignments >= MAX_REASSIGNMENTS || signal.aborted) throw e;
@@ -466,14 +472,21 @@ export class JobScheduler {
     }
   }
 
-  private async owners(job: ResolvedJob, mergeWorkers: readonly string[]): Promise<string[]> {
-    const owners = await assignOwners(this.options.store, job, mergeWorkers, {
-      movable: this.options.leases !== undefined,
-      isAlive: (w) => this.registry.isAlive(w),
-      logger: this.options.logger,
-    });
-    this.ownersByJob.set(job.name, owners);
-    return owners;
+  /**
+   * Reads the stored owners of jobs not run since this coordinator started (it was restarted, or
+   * took over), so that status shows each merge worker's partitions from the start.
+   */
+  private async learnOwners(names: readonly string[]): Promise<void> {
+    for (const name of new Set(names)) {
+      if (this.ownersByJob.has(name)) continue;
+      this.ownersByJob.set(name, await storedOwners(this.options.store, name));
+    }
+  }
+
+  /** Stores the owners a run starts with (only then: a run with nothing to merge moves nothing). */
+  private async keepOwners(name: string, assignment: OwnerAssignment): Promise<void> {
+    await saveOwners(this.options.store, name, assignment, this.options.logger);
+    this.ownersByJob.set(name, assignment.owners);
   }
 }
 

@@ -1,7 +1,10 @@
 /**
- * Partition ownership. State lives on the merge worker that owns a partition, so the assignment
- * made at a job's first run is kept (decisions/0008); a job whose owner is gone cannot run yet.
- * The metadata record's name is kept here and nowhere else.
+ * Partition ownership, decided at the start of every run (the only safe point: a run's owners and
+ * leases do not change until it ends). With leases (a cluster, a job with `merge`) the partitions
+ * are rebalanced over the live merge workers each time: a lost worker's go to the others, a worker
+ * that joined takes its share, and nothing else moves (decisions/0015, 0025). Without them the
+ * assignment made at a job's first run is kept (decisions/0008). The metadata record's name is kept
+ * here and nowhere else.
  */
 import { ErrorCode, type Logger, MrmError, type RecordStore, type ResolvedJob } from '@mrm/core';
 import { assignPartitions } from '../partition-assignment.js';
@@ -18,43 +21,57 @@ export interface OwnerPolicy {
   /** Partitions can move (leases and copies in JetStream): a lost owner's go to the live workers. */
   readonly movable: boolean;
   readonly isAlive: (workerId: string) => boolean;
-  readonly logger: Logger;
+}
+
+/** Owners for a job's next run, and how many partitions they move. */
+export interface OwnerAssignment {
+  readonly owners: string[];
+  /** Partitions whose owner differs from the stored one (0 at a job's first run). */
+  readonly moved: number;
 }
 
 /**
- * The owners of a job's partitions, stored before they are used. With movable partitions (an
- * incremental job with leases): a balanced, sticky assignment over the live `mergeWorkers` (a
- * lost owner's partitions go to the live ones; one that joined takes its share). Otherwise the
- * stored owners when every one is alive (else a clear error), or a new round-robin assignment.
+ * The owners of a job's partitions for its next run (store them with {@link saveOwners} when the
+ * run starts). With movable partitions (an incremental job with leases): a balanced, sticky
+ * assignment over the live `mergeWorkers` (a lost owner's partitions go to the live ones; one that
+ * joined takes its share). Otherwise the stored owners when every one is alive (else a clear
+ * error), or a new round-robin assignment.
  */
 export async function assignOwners(
   store: RecordStore,
   job: ResolvedJob,
   mergeWorkers: readonly string[],
   policy: OwnerPolicy,
-): Promise<string[]> {
+): Promise<OwnerAssignment> {
   const { isAlive } = policy;
   const stored = await store.getMeta<string[]>(job.name, OWNERS);
   const previous = stored?.length === job.partitions ? stored : undefined;
   if (policy.movable && job.incremental) {
     const owners = assignPartitions(previous, mergeWorkers, job.partitions);
-    const moved = owners.filter((w, p) => previous !== undefined && previous[p] !== w).length;
-    if (moved > 0)
-      policy.logger.info('partitions move', { job: job.name, moved, owners: [...new Set(owners)].join(',') });
-    await store.putMeta(job.name, OWNERS, owners);
-    return owners;
+    return { owners, moved: owners.filter((w, p) => previous !== undefined && previous[p] !== w).length };
   }
-  if (stored !== undefined && stored.length === job.partitions) {
-    const missing = [...new Set(stored)].filter((w) => !isAlive(w));
+  if (previous !== undefined) {
+    const missing = [...new Set(previous)].filter((w) => !isAlive(w));
     if (missing.length > 0) {
       throw new MrmError(
         ErrorCode.JobFailed,
         `job '${job.name}' has state on merge worker${missing.length > 1 ? 's' : ''} ${missing.join(', ')}, which ${missing.length > 1 ? 'are' : 'is'} not running; start ${missing.length > 1 ? 'them' : 'it'} again with the same --id and --state`,
       );
     }
-    return stored;
+    return { owners: previous, moved: 0 };
   }
   const owners = Array.from({ length: job.partitions }, (_, p) => mergeWorkers[p % mergeWorkers.length] as string);
-  await store.putMeta(job.name, OWNERS, owners);
-  return owners;
+  return { owners, moved: 0 };
+}
+
+/** Stores the owners a run of `jobName` starts with; logs when partitions move. */
+export async function saveOwners(
+  store: RecordStore,
+  jobName: string,
+  assignment: OwnerAssignment,
+  logger: Logger,
+): Promise<void> {
+  const { owners, moved } = assignment;
+  if (moved > 0) logger.info('partitions move', { job: jobName, moved, owners: [...new Set(owners)].join(',') });
+  await store.putMeta(jobName, OWNERS, owners);
 }

@@ -1,0 +1,97 @@
+/**
+ * The copy manifest a group commit records (decisions/0029): one write for the group's versions,
+ * and the chain of the version committed before the group stays whole until a later one commits.
+ * Leases: a new token every run, a tenure that stays while the owner does (decisions/0025).
+ */
+import {
+  CHECKPOINTS_BUCKET,
+  type CheckpointWrittenMessage,
+  type CopyManifest,
+  decode,
+  PROTOCOL_VERSION,
+} from '@mrm/core';
+import { MemoryBus } from '@mrm/runtime';
+import { describe, expect, it } from 'vitest';
+import { PartitionLeases } from '../src/partition-leases.js';
+
+/** merge-0's checkpoint-written of `version` for partition 0, its copy full or a delta. */
+function written(version: number, full: boolean): { version: number; reports: CheckpointWrittenMessage[] } {
+  const report: CheckpointWrittenMessage = {
+    type: 'checkpoint-written',
+    v: PROTOCOL_VERSION,
+    jobId: 'wc-1',
+    run: 1,
+    version,
+    throughSeq: version - 1,
+    partitions: [0],
+    keyCounts: [1],
+    digests: [{ keys: 1, bytes: 1, hash: '0'.repeat(32) }],
+    deadLetters: 0,
+    fulls: [full],
+    from: 'merge-0',
+  };
+  return { version, reports: [report] };
+}
+
+describe('RunLeases.record', () => {
+  it('records a group in one manifest write and keeps the chain of the version before the group', async () => {
+    const transport = MemoryBus.create().connect();
+    const leases = await PartitionLeases.open(transport);
+    const run = await leases.prepare('wc', ['merge-0'], 0);
+    const manifests = await transport.bucket(CHECKPOINTS_BUCKET);
+    const versionsListed = async () => {
+      const entry = await manifests.get('wc');
+      return decode<CopyManifest>(entry?.value as Uint8Array).partitions[0]?.map((e) => e.version);
+    };
+    await run.record([written(1, true)]);
+    const revision = (await manifests.get('wc'))?.revision ?? 0;
+    // Versions 2–4 in one group, a full snapshot at 3: version 1 (committed) keeps its chain, 4
+    // gets its own, and 2 can never start a restore.
+    await run.record([written(2, false), written(3, true), written(4, false)]);
+    expect((await manifests.get('wc'))?.revision).toBe(revision + 1);
+    expect(await versionsListed()).toEqual([1, 3, 4]);
+    // Once 5 commits after the group, the chain from the full snapshot at 3 is enough.
+    await run.record([written(5, false)]);
+    expect(await versionsListed()).toEqual([3, 4, 5]);
+  });
+});
+
+/** Token and tenure of every partition in `worker`'s copy plans of a run. */
+function plans(run: Awaited<ReturnType<PartitionLeases['prepare']>>, owners: readonly string[]) {
+  return [...new Set(owners)]
+    .flatMap((w) => run.plansFor(w))
+    .sort((a, b) => a.partition - b.partition)
+    .map(({ token, tenure }) => ({ token, tenure: tenure as number }));
+}
+
+describe('PartitionLeases', () => {
+  it('gives every run new tokens, and keeps a tenure while its owner stays', async () => {
+    const leases = await PartitionLeases.open(MemoryBus.create().connect());
+    const first = plans(await leases.prepare('job', ['a', 'b'], 0), ['a', 'b']);
+    // The run that gives a partition its owner starts the tenure.
+    for (const p of first) expect(p.tenure).toBe(p.token);
+
+    const second = plans(await leases.prepare('job', ['a', 'b'], 1), ['a', 'b']);
+    second.forEach((p, i) => {
+      expect(p.token).toBeGreaterThan(first[i]?.token ?? Infinity);
+      expect(p.tenure).toBe(first[i]?.tenure);
+    });
+
+    // Partition 0 moves to b and back: each move starts a new tenure; partition 1 keeps its own.
+    const moved = plans(await leases.prepare('job', ['b', 'b'], 2), ['b']);
+    expect(moved[0]?.tenure).toBe(moved[0]?.token);
+    expect(moved[1]?.tenure).toBe(first[1]?.tenure);
+    const back = plans(await leases.prepare('job', ['a', 'b'], 3), ['a', 'b']);
+    expect(back[0]?.tenure).toBe(back[0]?.token);
+    expect(back[0]?.tenure).not.toBe(first[0]?.tenure);
+    expect(back[1]?.tenure).toBe(first[1]?.tenure);
+
+    // --reset forgets the leases: the same owners start new tenures.
+    await leases.forget('job');
+    const reset = plans(await leases.prepare('job', ['a', 'b'], 0), ['a', 'b']);
+    reset.forEach((p, i) => {
+      expect(p.tenure).toBe(p.token);
+      expect(p.tenure).not.toBe(back[i]?.tenure);
+    });
+  });
+});
