@@ -59,16 +59,21 @@ it('recovery: kills merge-1 mid-run, measures the restore and the replay, and th
   expect(svg).toContain('kill → merging again');
 });
 
-it('checkpoint-cost: copies every 10 against no copies at all, both exact', { timeout: 300_000 }, async () => {
+it('checkpoint-cost: copies every 10 against local checkpoints and none at all, all exact', {
+  timeout: 300_000,
+}, async () => {
   const { json } = await bench('checkpoint-cost');
   expect(json.correctness.passed).toBe(true);
-  expect(Object.keys(json.samples).sort()).toEqual(['copies-10', 'none']);
+  expect(Object.keys(json.samples).sort()).toEqual(['copies-10', 'local-10', 'none']);
   const [copies] = json.samples['copies-10'];
+  const [local] = json.samples['local-10'];
   const [none] = json.samples.none;
   expect(copies.copied).toBe(true);
+  expect(local.copied).toBe(false);
   expect(none.copied).toBe(false);
   // 30 batches, a version every 10; none: one version at the end.
   expect(copies.versions).toBe(3);
+  expect(local.versions).toBe(3);
   expect(none.versions).toBe(1);
   expect(json.shareOfNoCheckpoints.none).toBe(1);
   expect(json.goal.share).toBeCloseTo(
