@@ -29,7 +29,22 @@ const out = join(dir, 'out.jsonl');
 writeFileSync(log, '');
 const child = spawn(
   process.execPath,
-  [BIN, 'run', job, '--input', log, '--state', join(dir, 'state'), '--out', out, '--follow', '--batch-interval', `${INTERVAL}`, '--threads', '1'],
+  [
+    BIN,
+    'run',
+    job,
+    '--input',
+    log,
+    '--state',
+    join(dir, 'state'),
+    '--out',
+    out,
+    '--follow',
+    '--batch-interval',
+    `${INTERVAL}`,
+    '--threads',
+    '1',
+  ],
   { stdio: ['ignore', 'ignore', 'pipe'] },
 );
 let stderr = '';

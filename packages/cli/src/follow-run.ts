@@ -9,7 +9,7 @@ import type { VersionInfo } from '@mrm/core';
 import type { RunCommandOptions } from './commands/run.js';
 import { openEmbeddedEngine } from './embedded-engine.js';
 import { FileFollower } from './file-follower.js';
-import { FollowFeed, type FollowedVersion } from './follow-feed.js';
+import { type FollowedVersion, FollowFeed } from './follow-feed.js';
 import { jobOptionsFromFlags } from './job-flags.js';
 import type { LoadedJob } from './job-loader.js';
 import { lateNote, say, seconds, thousands, watermarkText } from './report.js';

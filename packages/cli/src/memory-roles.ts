@@ -33,7 +33,11 @@ export function startMemoryRoles(
   const bus = MemoryBus.create();
   const store = new MemoryStateStore();
   const loadJob = async () => job;
-  const map = new MapWorker({ id: 'map-0', transport: bus.connect(), executor: new InlineMapExecutor(loadJob, 'map-0') });
+  const map = new MapWorker({
+    id: 'map-0',
+    transport: bus.connect(),
+    executor: new InlineMapExecutor(loadJob, 'map-0'),
+  });
   const merges = Array.from(
     { length: options.mergeWorkers ?? 2 },
     (_, i) => new MergeWorker({ id: `merge-${i}`, transport: bus.connect(), store, loadJob }),

@@ -57,5 +57,4 @@ export type {
 } from './service/service-options.js';
 export { resolveCoordinatorServiceOptions } from './service/service-options.js';
 export type { StreamCursor, StreamFeedOptions, StreamSegment } from './service/stream-feed.js';
-export { StreamFeed } from './service/stream-feed.js';
-export { segmentIdentity } from './service/stream-feed.js';
+export { StreamFeed, segmentIdentity } from './service/stream-feed.js';

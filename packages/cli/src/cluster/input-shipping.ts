@@ -97,9 +97,7 @@ export class InputCache {
       this.inflight.delete(old);
       const segment = parseStreamLocation(old);
       if (segment !== undefined) {
-        void fetched
-          ?.then(() => releaseSegment(segment, join(this.dir, 'streams')))
-          .catch(() => {});
+        void fetched?.then(() => releaseSegment(segment, join(this.dir, 'streams'))).catch(() => {});
       }
     }
   }
