@@ -29,10 +29,13 @@ const job = resolveJob({
   ...aggregates.sum(),
 });
 
-async function setup(overrides: Partial<Omit<RunStartMessage, 'type' | 'v'>> = {}) {
+async function setup(
+  overrides: Partial<Omit<RunStartMessage, 'type' | 'v'>> = {},
+  loadJob: () => Promise<typeof job> = async () => job,
+) {
   const bus = MemoryBus.create();
   const store = new MemoryStateStore();
-  const worker = new MergeWorker({ id: 'merge-0', transport: bus.connect(), store, loadJob: async () => job });
+  const worker = new MergeWorker({ id: 'merge-0', transport: bus.connect(), store, loadJob });
   worker.start();
   const coordinator = bus.connect();
   const reports: ProtocolMessage[] = [];
@@ -150,6 +153,77 @@ describe('MergeWorker', () => {
     await h.request(commit);
     await h.request(commit);
     expect(await h.store.listVersions('wc')).toEqual([info]);
+    await h.worker.close();
+  });
+
+  it('acks both deliveries of one commit that race each other, committing the version once', async () => {
+    const h = await setup({ totalBatches: 1 });
+    h.push(0, ['a']);
+    await h.until('the checkpoint', () => ofType(h.reports, 'checkpoint-written').length === 1);
+    // A store that takes a while to say what is committed (a busy disk): the coordinator's resend
+    // (it does after a reconnect) arrives while the first delivery is still being applied.
+    const latestVersion = h.store.latestVersion.bind(h.store);
+    h.store.latestVersion = async (job) => {
+      const latest = await latestVersion(job);
+      await new Promise((r) => setTimeout(r, 20));
+      return latest;
+    };
+    const info: VersionInfo = { version: 1, createdAtMs: 5, base: 0, batches: 1, records: 1, keys: 1, label: 'v1' };
+    const commit: MessageBody = { type: 'commit-version', jobId: 'wc-1', jobName: 'wc', run: 1, last: true, info };
+    await Promise.all([h.request(commit), h.request(commit)]);
+    expect(await h.store.listVersions('wc')).toEqual([info]);
+    expect(await h.store.get('wc', 0, canonicalKey('a'), 1)).toBe(1);
+    await h.worker.close();
+  });
+
+  it('opens runs of a job one after the other: a newer run-start closes an older run still opening', async () => {
+    // Run 2 opens slowly (its job code, or a restore, takes a while); run 3 replaces it meanwhile.
+    let release = (): void => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    let loads = 0;
+    const h = await setup({ totalBatches: 1 }, async () => {
+      if (++loads === 2) await gate;
+      return job;
+    });
+    const start = (run: number): MessageBody => ({
+      type: 'run-start',
+      jobId: 'wc-1',
+      run,
+      job: { name: 'wc', bundleHash: 'h' },
+      jobName: 'wc',
+      incremental: true,
+      partitions: 1,
+      owned: [0],
+      totalBatches: 1,
+      batchIds: ['b0'],
+      firstVersion: 1,
+      checkpointEveryBatches: 10,
+      maxBufferBytes: 256 * 1024 * 1024,
+      owners: ['merge-0'],
+    });
+    const second = h.request(start(2));
+    await h.until('run 2 opening', () => loads === 2);
+    const third = h.request(start(3));
+    for (let i = 0; i < 20; i++) await settle();
+    release();
+    await Promise.all([second, third]);
+    // Only run 3 is open: frames of run 2 are dropped, those of run 3 merge.
+    const frames = { kind: 'frames' as const, workerId: 'merge-0' };
+    const publisher = h.bus.connect();
+    for (const run of [2, 3]) {
+      const base = { jobId: 'wc-1', run, seq: 0, partition: 0, attempt: 1, from: 'map-0' };
+      publisher.publish(frames, encodeMessage({ type: 'frame', ...base, pairs: [canonicalKey(`r${run}`), 1] }));
+      publisher.publish(
+        frames,
+        encodeMessage({ type: 'batch-end', ...base, batchId: 'b0', frames: 1, pairs: 1, records: 1 }),
+      );
+    }
+    await h.until('run 3 checkpoint', () => ofType(h.reports, 'checkpoint-written').some((m) => m.run === 3));
+    for (let i = 0; i < 20; i++) await settle();
+    expect(ofType(h.reports, 'checkpoint-written').map((m) => m.run)).toEqual([3]);
+    expect(loads).toBe(3);
     await h.worker.close();
   });
 

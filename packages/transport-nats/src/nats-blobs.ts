@@ -8,7 +8,6 @@ import { ErrorCode, MrmError } from '@mrm/core';
 import type { ObjectStore } from '@nats-io/obj';
 import { transportError } from './errors.js';
 import type { AssertOpen } from './nats-kv.js';
-import { owned } from './owned.js';
 import { type KeepTrying, retried } from './retry.js';
 
 /** Opens the object store on first use (and again after a failed attempt). */
@@ -20,6 +19,9 @@ export type PurgeDeleted = (name: string) => Promise<void>;
 /** Writes a blob in the object store's layout (see object-put.ts), into a bucket that exists. */
 export type PutObject = (name: string, data: Uint8Array) => Promise<void>;
 
+/** Reads a blob of the object store without a consumer (see object-get.ts), from a bucket that exists. */
+export type GetObject = (name: string) => Promise<Uint8Array | undefined>;
+
 /** The transport's blobs. */
 export class NatsBlobStore implements BlobStore {
   readonly #open: OpenObjectStore;
@@ -27,6 +29,7 @@ export class NatsBlobStore implements BlobStore {
   readonly #keepTrying: KeepTrying;
   readonly #purgeDeleted: PurgeDeleted;
   readonly #putObject: PutObject;
+  readonly #getObject: GetObject;
 
   constructor(
     open: OpenObjectStore,
@@ -34,12 +37,14 @@ export class NatsBlobStore implements BlobStore {
     keepTrying: KeepTrying,
     purgeDeleted: PurgeDeleted,
     putObject: PutObject,
+    getObject: GetObject,
   ) {
     this.#open = open;
     this.#assertOpen = assertOpen;
     this.#keepTrying = keepTrying;
     this.#purgeDeleted = purgeDeleted;
     this.#putObject = putObject;
+    this.#getObject = getObject;
   }
 
   /** Reads and writes of whole blobs by name are idempotent: tried again through a fail-over. */
@@ -66,8 +71,10 @@ export class NatsBlobStore implements BlobStore {
     this.#assertOpen('blobs.get');
     checkName(name);
     try {
-      const data = await this.#retried(async () => (await this.#open()).getBlob(name));
-      return data === null ? undefined : owned(data);
+      return await this.#retried(async () => {
+        await this.#open();
+        return this.#getObject(name);
+      });
     } catch (error) {
       throw transportError(`cannot get blob '${name}'`, error);
     }

@@ -32,6 +32,7 @@ import { isNoResponders, isTimeout, transportError } from './errors.js';
 import { NatsBlobStore } from './nats-blobs.js';
 import { NatsKeyValueBucket } from './nats-kv.js';
 import { NatsStreamLog } from './nats-stream-log.js';
+import { getObject } from './object-get.js';
 import { objectMetaSubject, objectStreamName, putObject } from './object-put.js';
 import {
   defaultReplicas,
@@ -102,6 +103,7 @@ export class NatsTransport implements Transport {
           name,
           data,
         ),
+      async (name) => getObject({ jsm: await this.#manager(), bucket: blobBucketName(this.options.prefix) }, name),
     );
     this.#watchStatus().catch((error: unknown) =>
       this.#logger.warn('nats status stream ended', { error: errorMessage(error) }),
