@@ -22,6 +22,9 @@ export type PutObject = (name: string, data: Uint8Array) => Promise<void>;
 /** Reads a blob of the object store without a consumer (see object-get.ts), from a bucket that exists. */
 export type GetObject = (name: string) => Promise<Uint8Array | undefined>;
 
+/** Lists every blob without a consumer (see stream-listing.ts), of a bucket that exists. */
+export type ListObjects = () => Promise<BlobInfo[]>;
+
 /** The transport's blobs. */
 export class NatsBlobStore implements BlobStore {
   readonly #open: OpenObjectStore;
@@ -30,6 +33,7 @@ export class NatsBlobStore implements BlobStore {
   readonly #purgeDeleted: PurgeDeleted;
   readonly #putObject: PutObject;
   readonly #getObject: GetObject;
+  readonly #listObjects: ListObjects;
 
   constructor(
     open: OpenObjectStore,
@@ -38,6 +42,7 @@ export class NatsBlobStore implements BlobStore {
     purgeDeleted: PurgeDeleted,
     putObject: PutObject,
     getObject: GetObject,
+    listObjects: ListObjects,
   ) {
     this.#open = open;
     this.#assertOpen = assertOpen;
@@ -45,6 +50,7 @@ export class NatsBlobStore implements BlobStore {
     this.#purgeDeleted = purgeDeleted;
     this.#putObject = putObject;
     this.#getObject = getObject;
+    this.#listObjects = listObjects;
   }
 
   /** Reads and writes of whole blobs by name are idempotent: tried again through a fail-over. */
@@ -110,8 +116,11 @@ export class NatsBlobStore implements BlobStore {
     this.#assertOpen('blobs.list');
     try {
       // The object store lists every object of the bucket (its metadata stream): filtered here.
-      const all = await this.#retried(async () => (await this.#open()).list());
-      return all.filter((o) => o.name.startsWith(prefix)).map((o) => ({ name: o.name, bytes: o.size }));
+      const all = await this.#retried(async () => {
+        await this.#open();
+        return this.#listObjects();
+      });
+      return all.filter((o) => o.name.startsWith(prefix));
     } catch (error) {
       throw transportError(`cannot list blobs under '${prefix}'`, error);
     }

@@ -43,6 +43,7 @@ import {
 import { owned } from './owned.js';
 import { retried } from './retry.js';
 import { connectionSecurity } from './security.js';
+import { listKvKeys, listObjects } from './stream-listing.js';
 import { blobBucketName, channelSubject, describeChannel, kvBucketName } from './subjects.js';
 
 /** Listens to {@link NatsTransport.state} changes. */
@@ -104,6 +105,7 @@ export class NatsTransport implements Transport {
           data,
         ),
       async (name) => getObject({ jsm: await this.#manager(), bucket: blobBucketName(this.options.prefix) }, name),
+      async () => listObjects(await this.#manager(), blobBucketName(this.options.prefix)),
     );
     this.#watchStatus().catch((error: unknown) =>
       this.#logger.warn('nats status stream ended', { error: errorMessage(error) }),
@@ -260,7 +262,9 @@ export class NatsTransport implements Transport {
     try {
       // Two processes creating the same bucket at once: the loser's "stream exists" is resolved by opening.
       const kv = await retried('idempotent', () => open().catch(open), this.#keepTrying);
-      return new NatsKeyValueBucket(kv, name, this.#assertOpen, this.#keepTrying);
+      return new NatsKeyValueBucket(kv, name, this.#assertOpen, this.#keepTrying, async () =>
+        listKvKeys(await this.#manager(), bucket),
+      );
     } catch (error) {
       throw transportError(`cannot open kv bucket '${name}' (JetStream ${bucket})`, error);
     }
