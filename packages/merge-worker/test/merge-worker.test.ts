@@ -29,6 +29,28 @@ const job = resolveJob({
   ...aggregates.sum(),
 });
 
+/** A `run-start` of job wc (one partition, owned by merge-0) for `run`. */
+function runStart(run: number, overrides: Partial<Omit<RunStartMessage, 'type' | 'v'>> = {}): MessageBody {
+  const totalBatches = overrides.totalBatches ?? 1;
+  return {
+    type: 'run-start',
+    jobId: 'wc-1',
+    run,
+    job: { name: 'wc', bundleHash: 'h' },
+    jobName: 'wc',
+    incremental: true,
+    partitions: 1,
+    owned: [0],
+    totalBatches,
+    batchIds: Array.from({ length: totalBatches }, (_, i) => `b${i}`),
+    firstVersion: 1,
+    checkpointEveryBatches: 10,
+    maxBufferBytes: 256 * 1024 * 1024,
+    owners: ['merge-0'],
+    ...overrides,
+  };
+}
+
 async function setup(
   overrides: Partial<Omit<RunStartMessage, 'type' | 'v'>> = {},
   loadJob: () => Promise<typeof job> = async () => job,
@@ -46,24 +68,7 @@ async function setup(
     );
     if (reply.type !== 'ack' || !reply.ok) throw new Error(`nack: ${JSON.stringify(reply)}`);
   };
-  const totalBatches = overrides.totalBatches ?? 3;
-  await request({
-    type: 'run-start',
-    jobId: 'wc-1',
-    run: 1,
-    job: { name: 'wc', bundleHash: 'h' },
-    jobName: 'wc',
-    incremental: true,
-    partitions: 1,
-    owned: [0],
-    totalBatches,
-    batchIds: Array.from({ length: totalBatches }, (_, i) => `b${i}`),
-    firstVersion: 1,
-    checkpointEveryBatches: 10,
-    maxBufferBytes: 256 * 1024 * 1024,
-    owners: ['merge-0'],
-    ...overrides,
-  });
+  await request(runStart(1, { totalBatches: 3, ...overrides }));
   /** Pushes one (batch, partition): a frame of `words` counted once each, then its marker. */
   const push = (seq: number, words: string[], attempt = 1, marker = true) => {
     const pairs = words.flatMap((w) => [canonicalKey(w), 1]);
@@ -187,25 +192,9 @@ describe('MergeWorker', () => {
       if (++loads === 2) await gate;
       return job;
     });
-    const start = (run: number): MessageBody => ({
-      type: 'run-start',
-      jobId: 'wc-1',
-      run,
-      job: { name: 'wc', bundleHash: 'h' },
-      jobName: 'wc',
-      incremental: true,
-      partitions: 1,
-      owned: [0],
-      totalBatches: 1,
-      batchIds: ['b0'],
-      firstVersion: 1,
-      checkpointEveryBatches: 10,
-      maxBufferBytes: 256 * 1024 * 1024,
-      owners: ['merge-0'],
-    });
-    const second = h.request(start(2));
+    const second = h.request(runStart(2));
     await h.until('run 2 opening', () => loads === 2);
-    const third = h.request(start(3));
+    const third = h.request(runStart(3));
     for (let i = 0; i < 20; i++) await settle();
     release();
     await Promise.all([second, third]);
@@ -274,22 +263,7 @@ describe('MergeWorker', () => {
     await h.until('the checkpoint', () => ofType(h.reports, 'checkpoint-written').length === 1);
     const info: VersionInfo = { version: 1, createdAtMs: 7, base: 0, batches: 1, records: 1, keys: 1, label: 'v1' };
     // A newer run of the job (another coordinator leads now) replaces run 1 and its writes.
-    await h.request({
-      type: 'run-start',
-      jobId: 'wc-1',
-      run: 2,
-      job: { name: 'wc', bundleHash: 'h' },
-      jobName: 'wc',
-      incremental: true,
-      partitions: 1,
-      owned: [0],
-      totalBatches: 1,
-      batchIds: ['b0'],
-      firstVersion: 1,
-      checkpointEveryBatches: 10,
-      maxBufferBytes: 256 * 1024 * 1024,
-      owners: ['merge-0'],
-    });
+    await h.request(runStart(2));
     const late: MessageBody = { type: 'commit-version', jobId: 'wc-1', jobName: 'wc', run: 1, last: true, info };
     await expect(h.request(late)).rejects.toThrow(/E_WORKER_LOST/);
     expect(await h.store.listVersions('wc')).toEqual([]);
