@@ -306,6 +306,9 @@ export class Coordinator {
   ): OpenRun {
     let chain: Promise<unknown> = Promise.resolve();
     let latest = base;
+    // A batch taken by an earlier extension is not planned again (a followed file is extended
+    // with the whole file each time: only what was appended since is new).
+    const taken = new Set(planning.merged);
     const ended = new AbortController();
     const end = () => ended.abort(new MrmError(ErrorCode.Aborted, 'the run has ended'));
     run.done.then(end, end);
@@ -314,7 +317,8 @@ export class Coordinator {
       latest: () => latest,
       extend: (inputs, advanceWatermarkMs) => {
         const dispatched = chain.then(async () => {
-          const part = await planRun(record, inputs, { ...planning, firstSeq: run.plannedBatches });
+          const part = await planRun(record, inputs, { ...planning, merged: taken, firstSeq: run.plannedBatches });
+          for (const id of part.batchIds) taken.add(id);
           return run.extend(part, advanceWatermarkMs);
         });
         chain = dispatched.catch(() => {});

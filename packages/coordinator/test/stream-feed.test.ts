@@ -1,6 +1,6 @@
-import type { StreamInfo, StreamLog, StreamRecord, VersionInfo } from '@mrm/core';
+import type { StreamLog, VersionInfo } from '@mrm/core';
 import type { SourceFile } from '@mrm/input';
-import { MemoryStateStore } from '@mrm/runtime';
+import { MemoryStateStore, MemoryStreamLog } from '@mrm/runtime';
 import { describe, expect, it } from 'vitest';
 import type { OpenRun } from '../src/coordinator.js';
 import {
@@ -9,28 +9,6 @@ import {
   type StreamFeedOptions,
   type StreamSegment,
 } from '../src/service/stream-feed.js';
-
-/** A stream log in memory: records appended to arrays, per subject. */
-class ArrayStreamLog implements StreamLog {
-  readonly records = new Map<string, Uint8Array[]>();
-  async ensure(subject: string): Promise<void> {
-    if (!this.records.has(subject)) this.records.set(subject, []);
-  }
-  async append(subject: string, records: Iterable<Uint8Array>): Promise<number> {
-    const list = this.records.get(subject) ?? [];
-    this.records.set(subject, list);
-    for (const r of records) list.push(r);
-    return list.length;
-  }
-  async info(subject: string): Promise<StreamInfo | undefined> {
-    const list = this.records.get(subject);
-    return list === undefined ? undefined : { firstSeq: list.length > 0 ? 1 : 0, lastSeq: list.length };
-  }
-  async *read(subject: string, from: number, to: number): AsyncIterable<StreamRecord> {
-    const list = this.records.get(subject) ?? [];
-    for (let seq = from; seq <= to; seq++) yield { seq, data: list[seq - 1] as Uint8Array };
-  }
-}
 
 const rec = (n: number) => Array.from({ length: n }, (_, i) => new Uint8Array([i % 256]));
 const SUBJECT = 'logs.web';
@@ -101,7 +79,7 @@ class FakeRun implements OpenRun {
 
 function setup(options: Partial<StreamFeedOptions> = {}) {
   const store = new MemoryStateStore();
-  const streams = new ArrayStreamLog();
+  const streams = new MemoryStreamLog();
   const feed = new StreamFeed({ ...feedOptions(store, streams), ...options });
   return { store, streams, feed };
 }

@@ -27,7 +27,7 @@ import { assignOwners, type OwnerAssignment, saveOwners, storedOwners } from './
 import { ProgressMetrics } from './progress-metrics.js';
 import type { ResolvedCoordinatorServiceOptions } from './service-options.js';
 import type { StatusPublisher } from './status-publisher.js';
-import { StreamFeed } from './stream-feed.js';
+import { StreamFeed, type StreamSegment } from './stream-feed.js';
 import type { WorkerRegistry } from './worker-registry.js';
 import { untilLost, waitForWorkers } from './worker-waiter.js';
 
@@ -411,6 +411,9 @@ export class JobScheduler {
       ...(input.segmentsPerRun !== undefined ? { segmentsPerRun: input.segmentsPerRun } : {}),
       clock: this.options.clock,
       source: (segment) => input.segmentSource(segment),
+      ...(input.releaseSegment !== undefined
+        ? { release: (segment: StreamSegment) => input.releaseSegment?.(segment) ?? Promise.resolve() }
+        : {}),
       onProgress: (progress) => {
         if (this.running.get(request.jobId) !== entry) return;
         entry.status = { ...entry.status, stream: progress };

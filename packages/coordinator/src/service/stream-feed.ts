@@ -27,6 +27,7 @@
 import { type Clock, type RecordStore, type StreamLog, type StreamStatus, systemClock } from '@mrm/core';
 import type { SourceFile } from '@mrm/input';
 import type { OpenRun } from '../coordinator.js';
+import { JobRecord } from '../job-record.js';
 
 /** Records `from..to` (inclusive) of the stream of `subject`; an idle mark holds none (`to = from − 1`). */
 export interface StreamSegment {
@@ -46,6 +47,12 @@ export interface StreamCursor {
   readonly pending: readonly StreamSegment[];
   /** Records committed so far (for status). */
   readonly committedRecords: number;
+  /**
+   * Versions of segments the cursor moved past whose batch records are still kept, as ranges
+   * `[first, last]` (consecutive versions make one): they go once `--keep-versions` has pruned the
+   * version (absent in cursors written before).
+   */
+  readonly acknowledged?: ReadonlyArray<readonly [number, number]>;
 }
 
 /** Options of {@link StreamFeed}. */
@@ -73,6 +80,8 @@ export interface StreamFeedOptions {
   readonly idleTimeoutMs?: number;
   /** The input file of a segment of records (read from the stream). */
   readonly source: (segment: StreamSegment) => Promise<SourceFile>;
+  /** Lets go of what {@link source} made for a segment (its local file), once it is committed. */
+  readonly release?: (segment: StreamSegment) => Promise<void>;
   readonly onProgress?: (progress: StreamStatus) => void;
   readonly clock?: Clock;
 }
@@ -94,11 +103,22 @@ function recordsOf(s: StreamSegment): number {
   return Math.max(0, s.to - s.from + 1);
 }
 
+/** `ranges` with `version` added (it extends the last range when it follows it). */
+function withVersion(
+  ranges: ReadonlyArray<readonly [number, number]>,
+  version: number,
+): Array<readonly [number, number]> {
+  const last = ranges.at(-1);
+  if (last !== undefined && last[1] + 1 === version) return [...ranges.slice(0, -1), [last[0], version]];
+  return [...ranges, [version, version]];
+}
+
 /** Feeds a streaming job's open runs from its input stream. */
 export class StreamFeed {
   /** The cursor as it is (written to the store after every change, in order). */
   private state: StreamCursor | undefined;
   private writes: Promise<void> = Promise.resolve();
+  private record: JobRecord | undefined;
   private headSeq = 0;
   private runs = 0;
   private committedSegments = 0;
@@ -123,6 +143,7 @@ export class StreamFeed {
     const { clock = systemClock, intervalMs, idleTimeoutMs, segmentsPerRun = DEFAULT_SEGMENTS_PER_RUN } = this.options;
     await this.options.streams.ensure(this.options.subject);
     this.state = await this.cursor();
+    this.record = new JobRecord(this.options.store, this.options.jobName);
     this.runs++;
     const failed = new AbortController();
     const stop = AbortSignal.any([signal, run.signal, failed.signal]);
@@ -136,7 +157,7 @@ export class StreamFeed {
       committed.catch(() => {});
       sent++;
       // Acknowledged strictly in order: versions commit in the order their segments were sent.
-      acks = acks.then(() => committed).then(() => this.acknowledge(segment));
+      acks = acks.then(() => committed).then((info) => this.acknowledge(segment, info?.version));
       acks.catch((e: unknown) => {
         if (!failed.signal.aborted) failed.abort(e);
       });
@@ -203,8 +224,12 @@ export class StreamFeed {
     return [mark];
   }
 
-  /** `segment`'s version is committed: it leaves the cursor (the acknowledgement). */
-  private async acknowledge(segment: StreamSegment): Promise<void> {
+  /**
+   * `segment`'s version is committed: it leaves the cursor (the acknowledgement); then what was
+   * kept for it goes (its plan, its local file, and the batch records of versions retention has
+   * pruned), so a stream's records stay bounded however long it runs.
+   */
+  private async acknowledge(segment: StreamSegment, version: number | undefined): Promise<void> {
     const cursor = this.current;
     const [first, ...rest] = cursor.pending;
     if (first === undefined || first.from !== segment.from || first.to !== segment.to) {
@@ -212,10 +237,44 @@ export class StreamFeed {
         `stream cursor out of order: ${segmentIdentity(segment)} committed before ${first ? segmentIdentity(first) : 'nothing'}`,
       );
     }
-    this.state = { ...cursor, pending: rest, committedRecords: cursor.committedRecords + recordsOf(segment) };
+    this.state = {
+      ...cursor,
+      pending: rest,
+      committedRecords: cursor.committedRecords + recordsOf(segment),
+      acknowledged: version !== undefined ? withVersion(cursor.acknowledged ?? [], version) : cursor.acknowledged,
+    };
     this.committedSegments++;
     await this.persist();
     this.progress();
+    // Only after the cursor moved past it: a replay plans a pending segment against its plan.
+    if (recordsOf(segment) > 0) {
+      await this.store.forgetPlan(segmentIdentity(segment));
+      await this.options.release?.(segment);
+    }
+    await this.forgetPrunedBatches();
+  }
+
+  /** Batch records of acknowledged versions that `--keep-versions` pruned go (never planned again). */
+  private async forgetPrunedBatches(): Promise<void> {
+    const acknowledged = this.current.acknowledged ?? [];
+    const first = acknowledged[0]?.[0];
+    if (first === undefined) return;
+    const oldestKept = (await this.options.store.listVersions(this.options.jobName))[0]?.version;
+    if (oldestKept === undefined || first >= oldestKept) return;
+    const gone: number[] = [];
+    const kept: Array<readonly [number, number]> = [];
+    for (const [from, to] of acknowledged) {
+      for (let v = from; v <= Math.min(to, oldestKept - 1); v++) gone.push(v);
+      if (to >= oldestKept) kept.push([Math.max(from, oldestKept), to]);
+    }
+    await this.store.forgetVersionBatches(gone);
+    this.state = { ...this.current, acknowledged: kept };
+    await this.persist();
+  }
+
+  private get store(): JobRecord {
+    if (this.record === undefined) throw new Error('the stream feed has no job record yet');
+    return this.record;
   }
 
   private get current(): StreamCursor {
