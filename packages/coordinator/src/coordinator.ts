@@ -115,6 +115,8 @@ export interface OpenRun {
    * watermark at least there, even without batches. Extensions are taken in call order.
    */
   readonly extend: (inputs: readonly SourceFile[], advanceWatermarkMs?: number) => Promise<VersionInfo | undefined>;
+  /** The run's merge workers (a merge worker that joined since has no partitions in it). */
+  readonly mergeWorkers: readonly string[];
 }
 
 /** What a run did. */
@@ -271,7 +273,7 @@ export class Coordinator {
     try {
       await run.start().catch((e: unknown) => run.fail(e));
       if (request.open !== undefined) {
-        const feeder = this.openRun(run, record, { format: job.input, batchLines, merged }, base);
+        const feeder = this.openRun(run, record, { format: job.input, batchLines, merged }, base, mergeWorkers);
         request.open(feeder).then(
           () => run.finishOpen(),
           (e: unknown) => run.fail(e),
@@ -303,6 +305,7 @@ export class Coordinator {
     record: JobRecord,
     planning: Pick<PlanRunOptions, 'format' | 'batchLines' | 'merged'>,
     base: VersionInfo | undefined,
+    mergeWorkers: readonly string[],
   ): OpenRun {
     let chain: Promise<unknown> = Promise.resolve();
     let latest = base;
@@ -314,6 +317,7 @@ export class Coordinator {
     run.done.then(end, end);
     return {
       signal: ended.signal,
+      mergeWorkers,
       latest: () => latest,
       extend: (inputs, advanceWatermarkMs) => {
         const dispatched = chain.then(async () => {

@@ -27,6 +27,7 @@ interface Extension {
  */
 class FakeRun implements OpenRun {
   readonly extensions: Extension[] = [];
+  readonly mergeWorkers = ['merge-1'];
   private readonly ended = new AbortController();
   private readonly held: Array<{ resolve: (v: VersionInfo) => void; reject: (e: unknown) => void }> = [];
   private version = 0;
@@ -185,6 +186,29 @@ describe('StreamFeed', () => {
     await feeding;
     expect(run.extensions).toHaveLength(2);
     expect(await feed.cursor()).toMatchObject({ nextSeq: 3, pending: [], committedRecords: 2 });
+  });
+
+  it('ends a run on renew() once what it sent is committed, and takes no segment after; the next run goes on', async () => {
+    const { store, streams, feed } = setup();
+    const held = new FakeRun(store, false);
+    await streams.append(SUBJECT, rec(2));
+    const feeding = feed.feed(held, new AbortController().signal);
+    for (let i = 0; i < 400 && held.extensions.length < 1; i++) await new Promise((r) => setTimeout(r, 5));
+    feed.renew();
+    await streams.append(SUBJECT, rec(3));
+    await new Promise((r) => setTimeout(r, 40));
+    let returned = false;
+    void feeding.then(() => (returned = true));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(returned).toBe(false); // its segment is not committed yet
+    held.commitAll();
+    await feeding;
+    expect(held.extensions.map((e) => e.identities)).toEqual([[`stream:${SUBJECT}:1-2`]]);
+    expect(await feed.cursor()).toMatchObject({ nextSeq: 3, pending: [], committedRecords: 2 });
+    // The next run is fed as usual (renew() is spent).
+    const run = new FakeRun(store);
+    await feedUntil(feed, run, () => run.extensions.length >= 1);
+    expect(run.extensions.map((e) => e.identities)).toEqual([[`stream:${SUBJECT}:3-5`]]);
   });
 
   it('moves an idle stream’s watermark on by the idle timeout, written down before it is sent', async () => {

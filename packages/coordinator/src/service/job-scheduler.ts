@@ -382,8 +382,9 @@ export class JobScheduler {
 
   /**
    * A streaming job: one open run after another over its input stream (decisions/0027), each fed
-   * a segment every interval until it has taken its share, the job is stopped, or a merge worker
-   * is lost (then `runMoving` moves the partitions and the next run resumes what was pending).
+   * a segment every interval until it has taken its share, the job is stopped, a merge worker
+   * joins (the next run gives it its share), or a merge worker is lost (then `runMoving` moves the
+   * partitions and the next run resumes what was pending).
    */
   private async runStream(
     request: SubmitRequest,
@@ -420,10 +421,28 @@ export class JobScheduler {
         void this.status.publish(entry.status, false);
       },
     });
-    for (;;) {
-      await runOnce([], (run) => feed.feed(run, signal));
-      // Stopped: the job was cancelled (its state is as of its last committed version).
-      signal.throwIfAborted();
+    // A merge worker that joins mid-stream takes its share at once: the open run ends at its next
+    // segment and the next run rebalances (decisions/0025), instead of after `segmentsPerRun`.
+    let inRun: readonly string[] | undefined;
+    const joined = () => inRun !== undefined && this.registry.alive('merge').some((w) => !inRun?.includes(w));
+    const unsubscribe = this.registry.onJoin(() => {
+      if (joined()) feed.renew();
+    });
+    try {
+      for (;;) {
+        await runOnce([], (run) => {
+          inRun = run.mergeWorkers;
+          const fed = feed.feed(run, signal);
+          // One that joined between the assignment and now.
+          if (joined()) feed.renew();
+          return fed;
+        });
+        inRun = undefined;
+        // Stopped: the job was cancelled (its state is as of its last committed version).
+        signal.throwIfAborted();
+      }
+    } finally {
+      unsubscribe();
     }
   }
 

@@ -122,6 +122,8 @@ export class StreamFeed {
   private headSeq = 0;
   private runs = 0;
   private committedSegments = 0;
+  /** Set by {@link renew}: the open run takes no more segments and ends once they are committed. */
+  private renewing = false;
 
   constructor(private readonly options: StreamFeedOptions) {}
 
@@ -136,11 +138,14 @@ export class StreamFeed {
   /**
    * Feeds `run`: first the segments written down and not committed (a resume), then every new
    * range of records, until `signal` aborts (a cancel: returns at once), the run ends (returns),
-   * a segment fails (rejects), or the run took `segmentsPerRun` segments (returns once they are
-   * all committed, for the next run to go on).
+   * a segment fails (rejects), or the run took `segmentsPerRun` segments or {@link renew} was
+   * called (returns once those sent are all committed, for the next run to go on).
    */
   async feed(run: OpenRun, signal: AbortSignal): Promise<void> {
     const { clock = systemClock, intervalMs, idleTimeoutMs, segmentsPerRun = DEFAULT_SEGMENTS_PER_RUN } = this.options;
+    this.renewing = false;
+    const renewal = new AbortController();
+    this.onRenew = () => renewal.abort();
     await this.options.streams.ensure(this.options.subject);
     this.state = await this.cursor();
     this.record = new JobRecord(this.options.store, this.options.jobName);
@@ -164,7 +169,7 @@ export class StreamFeed {
     };
     for (const segment of this.state.pending) await send(segment);
     let lastRecordsAtMs = clock.nowMs();
-    while (!stop.aborted && sent < segmentsPerRun) {
+    while (!stop.aborted && sent < segmentsPerRun && !this.renewing) {
       const started = clock.nowMs();
       let fresh = await this.cut();
       if (fresh.length > 0) lastRecordsAtMs = started;
@@ -175,12 +180,26 @@ export class StreamFeed {
       for (const segment of fresh) if (!stop.aborted) await send(segment);
       this.progress();
       const wait = Math.max(0, intervalMs - (clock.nowMs() - started));
-      if (!stop.aborted) await clock.sleep(wait, stop).catch(() => {});
+      if (!stop.aborted) await clock.sleep(wait, AbortSignal.any([stop, renewal.signal])).catch(() => {});
     }
+    this.onRenew = () => {};
     // Cancelled, or the run ended (its own failure says why): what is pending stays written down.
     if (signal.aborted || run.signal.aborted) return;
     if (failed.signal.aborted) throw failed.signal.reason;
     await acks;
+  }
+
+  private onRenew: () => void = () => {};
+
+  /**
+   * Ends the open run early, as if it had taken its `segmentsPerRun`: it takes no new segment, and
+   * `feed` returns once those sent are committed, so that the next run starts — and assigns the
+   * partitions anew (a merge worker that joined takes its share, decisions/0025). Nothing is lost:
+   * what the stream holds beyond the last segment waits for the next run.
+   */
+  renew(): void {
+    this.renewing = true;
+    this.onRenew();
   }
 
   /** Cuts what was appended since the last look into segments (at most the room left), written down first. */
