@@ -1,10 +1,12 @@
 // Catch-up latency of `mrm run --follow` (docs/decisions/0033): a real `mrm run --follow` process
-// follows a log that this script appends to, APPENDS times, LINES lines each, one append every
-// GAP ms on average (uniform in GAP/2..3·GAP/2, seeded, so appends fall at every phase of the
-// interval alike); per append, the time from the append to the `--out` file counting every line appended so
-// far (a word count: the result is rewritten after each version). Prints p50, p90 and max.
+// follows a log that this script appends to, APPENDS times, LINES lines each, on a schedule of its
+// own (gaps uniform in GAP/2..3·GAP/2, seeded, from one append time to the next, not from the
+// catch-up: so appends fall at every phase of mrm's looks alike); per append, the time from it to
+// the `--out` file counting every line appended so far (a line count: the result is rewritten
+// after each version). Prints its p50, p90 and max, and the p50 and p90 of what mrm printed per
+// version (its look at the file → the version committed).
 // node scripts/perf/follow-catch-up.mjs [--bin=packages/cli/bin/mrm.js] [--interval=250]
-//   [--appends=20] [--lines=2000] [--gap=700]
+//   [--appends=20] [--lines=2000] [--gap=1500]
 // `--bin` another checkout's bin (e.g. /work/main/packages/cli/bin/mrm.js) measures its code.
 import { spawn } from 'node:child_process';
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,7 +18,7 @@ const BIN = resolve(opt('bin', new URL('../../packages/cli/bin/mrm.js', import.m
 const INTERVAL = Number(opt('interval', 250));
 const APPENDS = Number(opt('appends', 20));
 const LINES = Number(opt('lines', 2000));
-const GAP = Number(opt('gap', 700));
+const GAP = Number(opt('gap', 1500));
 
 const dir = mkdtempSync(join(tmpdir(), 'mrm-follow-catch-up-'));
 const job = join(dir, 'count.mjs');
@@ -74,7 +76,10 @@ try {
     await new Promise((r) => setTimeout(r, 10));
   }
   let expected = 1;
+  let appendAtMs = performance.now();
   for (let a = 0; a < APPENDS; a++) {
+    appendAtMs += GAP * (0.5 + random());
+    await new Promise((r) => setTimeout(r, Math.max(0, appendAtMs - performance.now())));
     appendFileSync(log, Array.from({ length: LINES }, (_, i) => `line ${a} ${i}\n`).join(''));
     expected += LINES;
     const at = performance.now();
@@ -83,15 +88,16 @@ try {
       await new Promise((r) => setTimeout(r, 5));
     }
     latencies.push(performance.now() - at);
-    await new Promise((r) => setTimeout(r, GAP * (0.5 + random())));
   }
 } finally {
   child.kill('SIGINT');
   await new Promise((r) => child.once('exit', r));
   rmSync(dir, { recursive: true, force: true });
 }
-const sorted = [...latencies].sort((a, b) => a - b);
-const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))].toFixed(0);
+const quantile = (xs, q) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))];
+// What mrm itself printed per version: the time from its look at the file to the commit (a run
+// per round before decisions/0033, an extension of the open run after).
+const perVersion = [...stderr.matchAll(/ (\d+\.\d+) s[ ,].*→ version/g)].map((m) => Number(m[1]) * 1000);
 console.log(
-  `${BIN}: --batch-interval ${INTERVAL}, ${APPENDS} appends of ${LINES} lines: catch-up p50 ${at(0.5)} ms, p90 ${at(0.9)} ms, max ${sorted.at(-1).toFixed(0)} ms`,
+  `${BIN}: --batch-interval ${INTERVAL}, ${APPENDS} appends of ${LINES} lines: catch-up p50 ${quantile(latencies, 0.5).toFixed(0)} ms, p90 ${quantile(latencies, 0.9).toFixed(0)} ms, max ${Math.max(...latencies).toFixed(0)} ms; look to commit p50 ${quantile(perVersion, 0.5)} ms, p90 ${quantile(perVersion, 0.9)} ms (${perVersion.length} versions)`,
 );

@@ -79,26 +79,34 @@ export class InputCache {
           : this.fetch(location.slice(BLOB_PREFIX.length));
       p.catch(() => this.inflight.delete(location));
       this.inflight.set(location, p);
-      if (segment !== undefined) this.keepSegment(location);
+      if (segment !== undefined) {
+        // Once fetched, a segment is looked for on disk again: `fetchSegment` reuses the file, or
+        // fetches it again when it was let go. So the map holds only fetches in progress.
+        const fetched = p;
+        const settled = () => {
+          if (this.inflight.get(location) === fetched) this.inflight.delete(location);
+        };
+        fetched.then(settled, settled);
+        this.keepSegment(location);
+      }
     }
     return p;
   }
 
   /**
    * An endless stream fetches segment after segment: only the newest {@link MAX_CACHED_SEGMENTS}
-   * stay (a task of an older one, if any, fetches it again from the stream).
+   * stay on disk (a task of an older one, if any, fetches it again from the stream; only one that
+   * was handed the path just before it went would fail, which takes more than 32 streaming jobs
+   * on one worker at once).
    */
   private keepSegment(location: string): void {
+    this.segments.delete(location);
     this.segments.add(location);
     for (const old of this.segments) {
       if (this.segments.size <= MAX_CACHED_SEGMENTS) break;
       this.segments.delete(old);
-      const fetched = this.inflight.get(old);
-      this.inflight.delete(old);
       const segment = parseStreamLocation(old);
-      if (segment !== undefined) {
-        void fetched?.then(() => releaseSegment(segment, join(this.dir, 'streams'))).catch(() => {});
-      }
+      if (segment !== undefined) void releaseSegment(segment, join(this.dir, 'streams')).catch(() => {});
     }
   }
 
