@@ -60,7 +60,6 @@ import {
   stateAsOf,
   stateKey,
   statePartition,
-  statePartitionAfter,
   versionKey,
   versionsAbove,
   versionsDownFrom,
@@ -152,29 +151,16 @@ export class LmdbStateStore implements StateStore {
     const { asOf } = options;
     checkAsOf(asOf);
     const base = this.#baseAt(job, asOf);
-    // Each key's entries come newest first: the first one at or below asOf decides the key. The
-    // older entries of a decided key (one per version that changed it: a state with many versions
-    // has many) are jumped over with a new cursor position instead of being read and decoded one
-    // by one; a key with a single entry costs no jump.
+    // Each key's entries come newest first: the first one at or below asOf decides the key.
     let decided: CanonicalKey | undefined;
-    let range = statePartition(job, partition, options.start);
-    for (;;) {
-      let jump = false;
-      for (const entry of this.#dbs.state.getRange(range)) {
-        const { key, version } = parseStateKey(entry.key);
-        if (key === decided) {
-          jump = true;
-          break;
-        }
-        if (version > asOf) continue;
-        decided = key;
-        if (entry.value === undefined || version < base) continue;
-        yield [key, entry.value];
-        // Never step the LMDB cursor again once the environment may be closed.
-        this.#life.assertOpen('scan');
-      }
-      if (!jump || decided === undefined) return;
-      range = statePartitionAfter(job, partition, decided);
+    for (const entry of this.#dbs.state.getRange(statePartition(job, partition, options.start))) {
+      const { key, version } = parseStateKey(entry.key);
+      if (key === decided || version > asOf) continue;
+      decided = key;
+      if (entry.value === undefined || version < base) continue;
+      yield [key, entry.value];
+      // Never step the LMDB cursor again once the environment may be closed.
+      this.#life.assertOpen('scan');
     }
   }
 
