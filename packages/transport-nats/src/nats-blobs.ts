@@ -1,7 +1,14 @@
 /**
- * A {@link BlobStore} on one JetStream object store bucket: blobs of any size are chunked (up to
- * 512 KiB a chunk, object-put.ts), so they are not bound by the server's max_payload. The object
- * store base64url-encodes names into its subjects, so any non-empty name is safe as it is.
+ * A {@link BlobStore} on JetStream, in two places (docs/decisions/0031): a blob of at most
+ * `smallLimit` bytes is one message of the small-blob stream (small-blobs.ts: one publish to put,
+ * one direct get to read, one purge to delete), a larger one an object of the object store bucket,
+ * chunked (up to 512 KiB a chunk, object-put.ts), so it is not bound by the server's max_payload.
+ * Both base64url-encode names into their subjects, so any non-empty name is safe as it is.
+ *
+ * A name lives in one place: a large put removes a small blob of the same name, and a small put
+ * leaves an older object of the name shadowed (reads look at the small blobs first) until the name
+ * is deleted, which removes both. Blobs written before small blobs existed are objects, and are
+ * read, listed and deleted as before.
  */
 import type { BlobInfo, BlobStore } from '@mrm/core';
 import { ErrorCode, MrmError } from '@mrm/core';
@@ -10,6 +17,7 @@ import { transportError } from './errors.js';
 import type { AssertOpen } from './nats-kv.js';
 import { owned } from './owned.js';
 import { type KeepTrying, retried } from './retry.js';
+import { deleteSmallBlob, getSmallBlob, listSmallBlobs, putSmallBlob, type SmallBlobsTarget } from './small-blobs.js';
 
 /** Opens the object store on first use (and again after a failed attempt). */
 export type OpenObjectStore = () => Promise<ObjectStore>;
@@ -20,6 +28,12 @@ export type PurgeDeleted = (name: string) => Promise<void>;
 /** Writes a blob in the object store's layout (see object-put.ts), into a bucket that exists. */
 export type PutObject = (name: string, data: Uint8Array) => Promise<void>;
 
+/** The small-blob stream (created on first use) and the largest blob it takes. */
+export interface SmallBlobAccess {
+  readonly open: () => Promise<SmallBlobsTarget>;
+  readonly limit: () => number;
+}
+
 /** The transport's blobs. */
 export class NatsBlobStore implements BlobStore {
   readonly #open: OpenObjectStore;
@@ -27,6 +41,7 @@ export class NatsBlobStore implements BlobStore {
   readonly #keepTrying: KeepTrying;
   readonly #purgeDeleted: PurgeDeleted;
   readonly #putObject: PutObject;
+  readonly #small: SmallBlobAccess;
 
   constructor(
     open: OpenObjectStore,
@@ -34,12 +49,14 @@ export class NatsBlobStore implements BlobStore {
     keepTrying: KeepTrying,
     purgeDeleted: PurgeDeleted,
     putObject: PutObject,
+    small: SmallBlobAccess,
   ) {
     this.#open = open;
     this.#assertOpen = assertOpen;
     this.#keepTrying = keepTrying;
     this.#purgeDeleted = purgeDeleted;
     this.#putObject = putObject;
+    this.#small = small;
   }
 
   /** Reads and writes of whole blobs by name are idempotent: tried again through a fail-over. */
@@ -51,11 +68,18 @@ export class NatsBlobStore implements BlobStore {
     this.#assertOpen('blobs.put');
     checkName(name);
     try {
+      if (data.byteLength <= this.#small.limit()) {
+        // One message, replacing any earlier one of the name; an older object stays shadowed.
+        await this.#retried(async () => putSmallBlob(await this.#small.open(), name, data));
+        return;
+      }
       // The bucket is created on first use; the write itself goes out in the object store's layout
       // with its chunks' acknowledgements awaited together (object-put.ts). A retry writes anew.
       await this.#retried(async () => {
         await this.#open();
         await this.#putObject(name, data);
+        // A small blob of the name would shadow the object just written.
+        await deleteSmallBlob(await this.#small.open(), name);
       });
     } catch (error) {
       throw transportError(`cannot put blob '${name}'`, error);
@@ -66,8 +90,12 @@ export class NatsBlobStore implements BlobStore {
     this.#assertOpen('blobs.get');
     checkName(name);
     try {
-      const data = await this.#retried(async () => (await this.#open()).getBlob(name));
-      return data === null ? undefined : owned(data);
+      return await this.#retried(async () => {
+        const small = await getSmallBlob(await this.#small.open(), name);
+        if (small !== undefined) return small;
+        const data = await (await this.#open()).getBlob(name);
+        return data === null ? undefined : owned(data);
+      });
     } catch (error) {
       throw transportError(`cannot get blob '${name}'`, error);
     }
@@ -77,8 +105,11 @@ export class NatsBlobStore implements BlobStore {
     this.#assertOpen('blobs.has');
     checkName(name);
     try {
-      const info = await this.#retried(async () => (await this.#open()).info(name));
-      return info !== null && !info.deleted;
+      return await this.#retried(async () => {
+        if ((await getSmallBlob(await this.#small.open(), name)) !== undefined) return true;
+        const info = await (await this.#open()).info(name);
+        return info !== null && !info.deleted;
+      });
     } catch (error) {
       throw transportError(`cannot look up blob '${name}'`, error);
     }
@@ -89,10 +120,17 @@ export class NatsBlobStore implements BlobStore {
     checkName(name);
     try {
       await this.#retried(async () => {
-        await (await this.#open()).delete(name);
-        // The object store leaves a "deleted" metadata record per name, which pins its stream's file
-        // blocks on disk: without it, blocks that held only deleted blobs are removed.
-        await this.#purgeDeleted(name);
+        // Both places at once: a small blob is one purge, and the object store answers "no such
+        // object" with one lookup.
+        await Promise.all([
+          (async () => deleteSmallBlob(await this.#small.open(), name))(),
+          (async () => {
+            const deleted = await (await this.#open()).delete(name);
+            // The object store leaves a "deleted" metadata record per name, which pins its stream's
+            // file blocks on disk: without it, blocks that held only deleted blobs are removed.
+            if (deleted.success) await this.#purgeDeleted(name);
+          })(),
+        ]);
       });
     } catch (error) {
       throw transportError(`cannot delete blob '${name}'`, error);
@@ -103,8 +141,15 @@ export class NatsBlobStore implements BlobStore {
     this.#assertOpen('blobs.list');
     try {
       // The object store lists every object of the bucket (its metadata stream): filtered here.
-      const all = await this.#retried(async () => (await this.#open()).list());
-      return all.filter((o) => o.name.startsWith(prefix)).map((o) => ({ name: o.name, bytes: o.size }));
+      const [objects, small] = await this.#retried(async () =>
+        Promise.all([(await this.#open()).list(), listSmallBlobs(await this.#small.open(), prefix)]),
+      );
+      const found = new Map<string, BlobInfo>(small.map((b) => [b.name, b]));
+      for (const o of objects) {
+        // A small blob of the same name shadows an older object (see the class comment).
+        if (o.name.startsWith(prefix) && !found.has(o.name)) found.set(o.name, { name: o.name, bytes: o.size });
+      }
+      return [...found.values()];
     } catch (error) {
       throw transportError(`cannot list blobs under '${prefix}'`, error);
     }

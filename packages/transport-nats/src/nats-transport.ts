@@ -42,6 +42,7 @@ import {
 import { owned } from './owned.js';
 import { retried } from './retry.js';
 import { connectionSecurity } from './security.js';
+import { ensureSmallBlobStream, type SmallBlobsTarget, smallBlobLimit } from './small-blobs.js';
 import { blobBucketName, channelSubject, describeChannel, kvBucketName } from './subjects.js';
 
 /** Listens to {@link NatsTransport.state} changes. */
@@ -71,6 +72,7 @@ export class NatsTransport implements Transport {
   readonly #stateListeners = new Set<StateListener>();
   readonly #requests = new Set<PendingRequest>();
   #objectStore: Promise<ObjectStore> | undefined;
+  #smallBlobs: Promise<SmallBlobsTarget> | undefined;
   #jsm: Promise<JetStreamManager> | undefined;
   #js: JetStreamClient | undefined;
   #kvm: Kvm | undefined;
@@ -102,6 +104,7 @@ export class NatsTransport implements Transport {
           name,
           data,
         ),
+      { open: () => this.#openSmallBlobs(), limit: () => smallBlobLimit(this.maxPayloadBytes) },
     );
     this.#watchStatus().catch((error: unknown) =>
       this.#logger.warn('nats status stream ended', { error: errorMessage(error) }),
@@ -360,6 +363,27 @@ export class NatsTransport implements Transport {
     await (await this.#manager()).streams.purge(objectStreamName(bucket), {
       filter: objectMetaSubject(bucket, name),
     });
+  }
+
+  /** The small-blob stream (created on first use; again after a failed attempt). */
+  #openSmallBlobs(): Promise<SmallBlobsTarget> {
+    if (this.#smallBlobs === undefined) {
+      const attempt = (async () => {
+        const target: SmallBlobsTarget = {
+          js: this.#jetstream(),
+          jsm: await this.#manager(),
+          prefix: this.options.prefix,
+          replicas: this.replicas,
+        };
+        await retried('idempotent', () => ensureSmallBlobStream(target), this.#keepTrying);
+        return target;
+      })();
+      this.#smallBlobs = attempt;
+      attempt.catch(() => {
+        if (this.#smallBlobs === attempt) this.#smallBlobs = undefined;
+      });
+    }
+    return this.#smallBlobs;
   }
 
   #openObjectStore(): Promise<ObjectStore> {
