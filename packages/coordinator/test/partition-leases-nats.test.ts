@@ -63,6 +63,8 @@ describe('copy retention with small blobs', () => {
       await run.record([written(3, true)]);
       // 3 is a full snapshot and 2 committed before it: 1–2 go once 4 commits.
       await run.record([written(4, false)]);
+      // The deletions go on after the manifest is written; the committer waits for them.
+      await run.dropped();
       expect(await kept()).toEqual([name(3), name(4)].sort((a, b) => a.localeCompare(b)));
       expect(await objects.info(name(1))).toBeNull();
       expect(await messages()).toBe(2);
