@@ -6,6 +6,7 @@ import { buildDataset, copiesFor, findCorpus } from '../src/lib/dataset.js';
 import { measureChild } from '../src/lib/measure-child.js';
 import { median } from '../src/lib/stats.js';
 import { countDifferences } from '../src/lib/word-counts.js';
+import { recomputedAt } from '../src/suites/incremental.js';
 
 let dir: string;
 beforeEach(() => {
@@ -109,5 +110,16 @@ describe('measureChild', () => {
       if (previous === undefined) delete process.env.MRM_BENCH_RSS;
       else process.env.MRM_BENCH_RSS = previous;
     }
+  });
+});
+
+describe('recomputedAt (incremental suite)', () => {
+  it('runs the full recomputes where the figures, the checks and the chart need them, and nowhere else', () => {
+    const at = Array.from({ length: 51 }, (_, i) => i + 1).filter((n) => recomputedAt(n, 51, 5));
+    expect(at).toEqual([1, 2, 3, 4, 5, 6, 10, 20, 25, 30, 40, 47, 48, 49, 50, 51]);
+  });
+
+  it('runs them at every increment of a short run', () => {
+    expect([1, 2, 3, 4].every((n) => recomputedAt(n, 4, 2))).toBe(true);
   });
 });

@@ -14,12 +14,9 @@ const SEGMENTS = arg('segments', 40);
 const LINES = arg('lines', 2500);
 const ROUNDS = arg('rounds', 3);
 const packages = resolve(new URL('../../packages', import.meta.url).pathname);
-const { Coordinator } = await import(`${packages}/coordinator/dist/index.js`);
+const { startMemoryRoles } = await import(`${packages}/cli/dist/index.js`);
 const { aggregates, resolveJob } = await import(`${packages}/core/dist/index.js`);
 const { expandInputs } = await import(`${packages}/input/dist/index.js`);
-const { InlineMapExecutor, MapWorker } = await import(`${packages}/map-worker/dist/index.js`);
-const { MergeWorker } = await import(`${packages}/merge-worker/dist/index.js`);
-const { MemoryBus, MemoryStateStore } = await import(`${packages}/runtime/dist/index.js`);
 
 const job = resolveJob({
   name: 'wc',
@@ -37,38 +34,7 @@ for (let s = 0; s < SEGMENTS; s++) {
   files.push((await expandInputs([f]))[0]);
 }
 
-function roles() {
-  const bus = MemoryBus.create();
-  const store = new MemoryStateStore();
-  const loadJob = async () => job;
-  const map = new MapWorker({
-    id: 'map-0',
-    transport: bus.connect(),
-    executor: new InlineMapExecutor(loadJob, 'map-0'),
-  });
-  const merges = ['merge-0', 'merge-1'].map((id) => new MergeWorker({ id, transport: bus.connect(), store, loadJob }));
-  const coordinator = new Coordinator({ transport: bus.connect(), store });
-  for (const w of [map, ...merges]) w.start();
-  coordinator.start();
-  const request = (inputs, open) =>
-    coordinator.runJob({
-      jobId: `j-${Math.random()}`,
-      job,
-      ref: { name: job.name, bundleHash: 'perf' },
-      inputs,
-      mapWorkers: [map.id],
-      mergeWorkers: merges.map((w) => w.id),
-      ...(open !== undefined ? { open } : {}),
-    });
-  return {
-    store,
-    request,
-    close: async () => {
-      await coordinator.close();
-      for (const w of [map, ...merges]) await w.close();
-    },
-  };
-}
+const roles = () => startMemoryRoles(job);
 
 const contenders = {
   rounds: async (r) => {

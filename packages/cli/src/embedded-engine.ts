@@ -6,6 +6,7 @@
 import { availableParallelism } from 'node:os';
 import {
   Coordinator,
+  type OpenRun,
   type RunJobOptions,
   type RunProgress,
   type RunResult,
@@ -37,6 +38,13 @@ export interface EmbeddedRunInput {
   readonly signal?: AbortSignal;
   readonly onSource?: (outcome: SourceOutcome) => void;
   readonly onProgress?: (progress: RunProgress) => void;
+  /** Options of this run over the engine's (e.g. `reset: false` for the runs after the first). */
+  readonly options?: RunJobOptions;
+  /**
+   * An open run (`mrm run --follow`, docs/decisions/0033): `inputs` are ignored, and this feeds
+   * the run until it resolves; the run then ends once what it was fed is committed.
+   */
+  readonly open?: (run: OpenRun) => Promise<void>;
 }
 
 /** One embedded run. */
@@ -47,7 +55,7 @@ export interface EmbeddedRunRequest extends EmbeddedEngineOptions, EmbeddedRunIn
 
 /**
  * An open embedded engine: the state directory locked, LMDB open, the roles started. Runs one
- * job's runs one after another (`mrm run --follow` runs one per round); close it when done.
+ * job's runs one after another (`mrm run --follow`: open runs, renewed now and then); close it when done.
  */
 export interface EmbeddedEngine {
   readonly store: LmdbStateStore;
@@ -111,7 +119,8 @@ export async function openEmbeddedEngine(request: EmbeddedEngineOptions): Promis
           inputs: input.inputs,
           mapWorkers: [mapWorker.id],
           mergeWorkers: [mergeWorker.id],
-          options: { maxTasksInFlight: 2 * threads, ...request.options },
+          options: { maxTasksInFlight: 2 * threads, ...request.options, ...input.options },
+          ...(input.open !== undefined ? { open: input.open } : {}),
           ...(input.signal !== undefined ? { signal: input.signal } : {}),
           ...(input.onSource !== undefined ? { onSource: input.onSource } : {}),
           ...(input.onProgress !== undefined ? { onProgress: input.onProgress } : {}),

@@ -1,20 +1,34 @@
 /**
- * `mrm run --follow`: keeps one embedded engine open and, every `--batch-interval`, merges what
- * was appended to the input files (one run per round with something new). Ctrl-C (or SIGTERM)
- * stops after the round in progress; a second Ctrl-C stops at once, like a crash, and a restart
- * resumes after the last committed version either way.
+ * `mrm run --follow`: one embedded engine and one open run (docs/decisions/0033) that takes, every
+ * `--batch-interval`, what was appended to the input files, a version after each. Ctrl-C (or
+ * SIGTERM) stops after the version in progress is committed; a second Ctrl-C stops at once, like
+ * a crash, and a restart resumes after the last committed version either way.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
+import type { RunJobOptions } from '@mrm/coordinator';
+import type { VersionInfo } from '@mrm/core';
 import type { RunCommandOptions } from './commands/run.js';
-import { summary } from './commands/run.js';
 import { openEmbeddedEngine } from './embedded-engine.js';
 import { FileFollower } from './file-follower.js';
+import { type FollowedVersion, FollowFeed } from './follow-feed.js';
+import { jobOptionsFromFlags } from './job-flags.js';
 import type { LoadedJob } from './job-loader.js';
-import { say } from './report.js';
+import { lateNote, say, seconds, thousands, watermarkText } from './report.js';
 import { writeJobResult } from './result-output.js';
 
-/** Default milliseconds between two rounds of `--follow`. */
+/** Default milliseconds between two looks at the followed files. */
 export const DEFAULT_BATCH_INTERVAL_MS = 1000;
+
+/** The line `--follow` prints per version. */
+function versionLine(name: string, v: FollowedVersion, before: VersionInfo | undefined): string {
+  const { info } = v;
+  const records = info.records - (before?.records ?? 0);
+  const parts = v.idle
+    ? [`${name}: no new lines, watermark ${watermarkText(info.watermarkMs)}`]
+    : [`${name}: ${thousands(records)} records`, `${thousands(info.keys)} keys`, `${seconds(v.ms)} s`];
+  const late = lateNote((info.lateRecords ?? 0) - (before?.lateRecords ?? 0));
+  if (late !== '') parts.push(late);
+  return `${parts.join(', ')} → version ${info.version}`;
+}
 
 /** Runs `mrm run --follow` until SIGINT or SIGTERM. */
 export async function followCommand(loaded: LoadedJob, options: RunCommandOptions): Promise<void> {
@@ -24,39 +38,35 @@ export async function followCommand(loaded: LoadedJob, options: RunCommandOption
   const onSignal = () => {
     if (stop.signal.aborted) process.exit(130);
     stop.abort();
-    if (options.quiet !== true) say('stopping after the round in progress (Ctrl-C again to stop at once)');
+    if (options.quiet !== true) say('stopping after the version in progress (Ctrl-C again to stop at once)');
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const merged = new Map<string, number>();
   try {
     const engine = await openEmbeddedEngine({
       job: loaded.job,
       ref: loaded.ref,
       stateDir: options.state,
-      options: {
-        ...(options.batchSize !== undefined ? { batchLines: options.batchSize } : {}),
-        ...(options.checkpointEvery !== undefined ? { checkpointEveryBatches: options.checkpointEvery } : {}),
-        ...(options.onError !== undefined ? { onError: options.onError } : {}),
-      },
+      options: jobOptionsFromFlags(options),
       ...(options.threads !== undefined ? { threads: options.threads } : {}),
     });
     try {
+      let before: VersionInfo | undefined = await engine.store.latestVersion(loaded.job.name);
+      const feed = new FollowFeed({
+        follower,
+        intervalMs,
+        ...(options.idleTimeout !== undefined ? { idleTimeoutMs: options.idleTimeout } : {}),
+        onVersion: async (v) => {
+          if (options.out !== undefined) await writeJobResult(engine.store, loaded.job, { out: options.out });
+          say(versionLine(loaded.job.name, v, before));
+          before = v.info;
+        },
+      });
       if (options.quiet !== true) say(`following ${options.input.join(', ')} every ${intervalMs} ms (Ctrl-C stops)`);
-      while (!stop.signal.aborted) {
-        const sources = await follower.round();
-        // Planning reads a file again from its start: only when it has new complete lines.
-        if (sources.some((s) => merged.get(s.identity ?? s.path) !== s.endOffset)) {
-          const started = performance.now();
-          const result = await engine.run({ inputs: sources });
-          await follower.roundDone();
-          for (const s of sources) merged.set(s.identity ?? s.path, s.endOffset ?? s.size);
-          if (result.versions.length > 0) {
-            if (options.out !== undefined) await writeJobResult(engine.store, loaded.job, { out: options.out });
-            say(summary(loaded.job.name, result, performance.now() - started));
-          }
-        }
-        await sleep(intervalMs, undefined, { signal: stop.signal }).catch(() => {});
+      // One open run after another: a run ends only when stopped, or after its share of
+      // extensions (the next starts at once; `--reset` applies to the first only).
+      for (let next: RunJobOptions = {}; !stop.signal.aborted; next = { reset: false }) {
+        await engine.run({ inputs: [], options: next, open: (run) => feed.feed(run, stop.signal) });
       }
     } finally {
       await engine.close();

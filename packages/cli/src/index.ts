@@ -19,6 +19,8 @@ export { openEmbeddedEngine, runEmbedded } from './embedded-engine.js';
 export type { JobBundle, LoadedJob } from './job-loader.js';
 export { bundleJob, importJob, loadJob, materializeBundle } from './job-loader.js';
 export { buildProgram, main } from './main.js';
+export type { MemoryRoles } from './memory-roles.js';
+export { startMemoryRoles } from './memory-roles.js';
 export { writeJobResult } from './result-output.js';
 export type { ReadResultOptions, ResultEntry } from './result-reader.js';
 export { readKey, readResult } from './result-reader.js';

@@ -114,7 +114,12 @@ export function buildProgram(): Command {
     .option('--threads <n>', 'map threads (default: cores)', positiveInt)
     .option('-q, --quiet', 'no progress output (the summary line stays)')
     .option('-f, --follow', 'keep running: merge lines appended to the input files (also across rotation by rename)')
-    .option('--batch-interval <ms>', 'with --follow: milliseconds between rounds (default 1000)', positiveInt)
+    .option('--batch-interval <ms>', 'with --follow: milliseconds between micro-batches (default 1000)', positiveInt)
+    .option(
+      '--idle-timeout <ms>',
+      'with --follow: after this long without new lines the watermark moves on by as much, so windows close',
+      positiveInt,
+    )
     .action(async (job: string, opts) => (await import('./commands/run.js')).runCommand(job, opts));
 
   program

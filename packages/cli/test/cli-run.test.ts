@@ -1,5 +1,6 @@
-import { copyFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { expectedLines, mrm, tempDir, writeJob } from './cli-helpers.js';
 
@@ -172,6 +173,55 @@ describe('mrm run', () => {
     // Work checkpointed before the kill is not redone.
     if (committed !== '') expect(again.stderr).toContain('already merged');
     expect(readFileSync(out, 'utf8')).toBe(expectedLines(referenceTraffic([big])));
+  });
+
+  it('trusts unchanged files of a folder by their stat, and still gives the exact result after a kill', async () => {
+    // decisions/0032: files older than the racy margin (2 s) are stamped and not read again.
+    const marker = join(dir, 'killed-once');
+    const job = writeJob(
+      dir,
+      'crash.ts',
+      LOG_JOB.replace(
+        'map(line: string, emit) {',
+        `map(line: string, emit, ctx) {
+    if (ctx.source.endsWith('c.log') && ctx.line === 1500 && !existsSync(${JSON.stringify(marker)})) {
+      writeFileSync(${JSON.stringify(marker)}, '');
+      process.kill(process.pid, 'SIGKILL');
+    }`,
+      ).replace(
+        "import { defineJob } from '@mrm/core';",
+        "import { defineJob } from '@mrm/core';\nimport { existsSync, writeFileSync } from 'node:fs';",
+      ),
+    );
+    const input = join(dir, 'in');
+    mkdirSync(input);
+    const [a, b] = DAYS as [string, string];
+    copyFileSync(a, join(input, 'a.log'));
+    copyFileSync(b, join(input, 'b.log'));
+    await sleep(2200);
+    const st = join(dir, 'st');
+    const args = ['run', job, '--input', input, '--state', st, '--batch-size', '50', '--checkpoint-every', '3'];
+    expect((await mrm(args)).code).toBe(0);
+    const text = DAYS.map((d) => readFileSync(d, 'utf8')).join('');
+    writeFileSync(join(input, 'c.log'), text.repeat(Math.ceil(3000 / text.split('\n').length)));
+    const killed = await mrm(args);
+    expect(killed.signal).toBe('SIGKILL');
+    const out = join(dir, 'out.jsonl');
+    const again = await mrm([...args, '--out', out]);
+    expect(again.code, again.stderr).toBe(0);
+    const files = ['a.log', 'b.log', 'c.log'].map((f) => join(input, f));
+    expect(readFileSync(out, 'utf8')).toBe(expectedLines(referenceTraffic(files)));
+
+    // A same-size rewrite with its modification time put back is still seen (its ctime moved).
+    const aPath = join(input, 'a.log');
+    const { atime, mtime } = statSync(aPath);
+    const original = readFileSync(aPath, 'utf8');
+    const at = original.indexOf(' 200 ');
+    writeFileSync(aPath, `${original.slice(0, at)} 404 ${original.slice(at + 5)}`);
+    utimesSync(aPath, atime, mtime);
+    const rewritten = await mrm([...args, '--out', out]);
+    expect(rewritten.code, rewritten.stderr).toBe(0);
+    expect(rewritten.stderr).toMatch(/a\.log: \d+ of \d+ batches already merged, merging the rest/);
   });
 
   it('runs a job without merge as plain MapReduce, a new full version per run', async () => {

@@ -24,8 +24,8 @@ afterEach(() => {
   for (const c of cleanups.splice(0)) c();
 });
 
-function follow(dir: string, inputs: string[], out: string): ChildProcess {
-  const args = [MRM_BIN, 'run', JOB, '--state', join(dir, 'state'), '--out', out, '--follow'];
+function follow(dir: string, inputs: string[], out: string, job = JOB, extra: string[] = []): ChildProcess {
+  const args = [MRM_BIN, 'run', job, '--state', join(dir, 'state'), '--out', out, '--follow', ...extra];
   const child = spawn(process.execPath, [...args, '--batch-interval', '100', '--input', ...inputs], {
     cwd: dir,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -67,17 +67,102 @@ function exited(child: ChildProcess): Promise<number | string> {
   });
 }
 
-/** The result of one plain run over `lines`. */
-async function reference(lines: readonly string[]): Promise<string> {
+/** The result of one plain run over `lines` (one batch: nothing is late in it). */
+async function reference(lines: readonly string[], job = JOB): Promise<string> {
   const { dir, cleanup } = tempDir();
   cleanups.push(cleanup);
   writeFileSync(join(dir, 'all.log'), `${lines.join('\n')}\n`);
-  const r = await mrm(['run', JOB, '--input', 'all.log', '--state', 'st', '--out', 'ref.jsonl'], { cwd: dir });
+  const r = await mrm(['run', job, '--input', 'all.log', '--state', 'st', '--out', 'ref.jsonl'], { cwd: dir });
   expect(r.code, r.stderr).toBe(0);
   return readFileSync(join(dir, 'ref.jsonl'), 'utf8');
 }
 
+const stderrOf = (child: ChildProcess) => (child as unknown as { stderrText: string }).stderrText;
+
+/** Waits until the follower's output has a line matching `pattern`; returns every such line. */
+async function printed(child: ChildProcess, pattern: RegExp): Promise<string[]> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const lines = stderrOf(child)
+      .split('\n')
+      .filter((l) => pattern.test(l));
+    if (lines.length > 0) return lines;
+    if (child.exitCode !== null) throw new Error(`follower exited: ${stderrOf(child)}`);
+    if (Date.now() > deadline) throw new Error(`no line like ${pattern}: ${stderrOf(child)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Requests per status and minute, with a watermark 2 s behind the latest request time. */
+const MINUTE_JOB = `import { aggregates, defineJob } from '@mrm/core';
+import { entryOf, requestTime } from ${JSON.stringify(join(EXAMPLES, 'window-time.js'))};
+export default defineJob({
+  name: 'status-per-minute',
+  window: { time: requestTime, size: '1m', lateness: '2s' },
+  map(line: string, emit) {
+    const entry = entryOf(line);
+    emit(entry === undefined ? 'malformed' : entry.status, 1);
+  },
+  ...aggregates.count(),
+});
+`;
+
+/** A real log line with its request time set to `ms` (whole seconds, as the log writes them). */
+function at(line: string, ms: number): string {
+  const d = new Date(ms);
+  const month = d.toLocaleString('en-US', { month: 'short', timeZone: 'UTC' });
+  const p = (n: number) => String(n).padStart(2, '0');
+  const stamp = `${p(d.getUTCDate())}/${month}/${d.getUTCFullYear()}:${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
+  return line.replace(/\[[^\]]+\]/, `[${stamp}]`);
+}
+
 describe('mrm run --follow', () => {
+  it('with --idle-timeout, moves the watermark on when the log stops growing, so the last window becomes final', async () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    writeFileSync(join(dir, 'minute.ts'), MINUTE_JOB);
+    const job = join(dir, 'minute.ts');
+    const log = join(dir, 'access.log');
+    const out = join(dir, 'out.jsonl');
+    const START = Date.parse('2015-05-17T10:00:00Z');
+    // Ten minutes of requests, one a second: the last at 10:09:59, so W0 = 10:09:57 and the window
+    // [10:09, 10:10) is still open.
+    const lines = LOG_LINES.slice(0, 600).map((l, i) => at(l, START + i * 1000));
+    writeFileSync(log, '');
+    const child = follow(dir, ['access.log'], out, job, ['--idle-timeout', '1500']);
+    for (let c = 0; c < 3; c++) {
+      appendFileSync(log, `${lines.slice(c * 200, (c + 1) * 200).join('\n')}\n`);
+      await caughtUp(child, out, (c + 1) * 200);
+    }
+    const idleFrom = stderrOf(child).length;
+    // While the log is idle, each mark moves W on by 1.5 s: at 10:10:00 the window is final.
+    const marks = await printed(child, /no new lines, watermark 2015-05-17T10:10:00\.000Z/);
+    expect(marks).toHaveLength(1);
+    const w0 = START + 599_000 - 2_000;
+    const idleMarks = stderrOf(child)
+      .slice(idleFrom)
+      .split('\n')
+      .filter((l) => l.includes('no new lines'));
+    expect(idleMarks.length).toBeGreaterThanOrEqual(2);
+    for (const line of idleMarks) {
+      const w = Date.parse(/watermark (\S+)/.exec(line)?.[1] ?? '');
+      // Every mark's watermark is W0 plus whole timeouts: decided from the committed one, no clock.
+      expect((w - w0) % 1500, line).toBe(0);
+    }
+    expect(readFileSync(out, 'utf8')).toBe(await reference(lines, job));
+
+    // Final means final: a request of 10:09:30 is late (counted, not merged); one of 10:10:05 opens
+    // the next window.
+    const late = at(LOG_LINES[600] as string, START + 570_000);
+    const next = at(LOG_LINES[601] as string, START + 605_000);
+    appendFileSync(log, `${late}\n${next}\n`);
+    await printed(child, /1 late record/);
+    await caughtUp(child, out, 601);
+    child.kill('SIGINT');
+    expect(await exited(child)).toBe(0);
+    expect(readFileSync(out, 'utf8')).toBe(await reference([...lines, next], job));
+  });
+
   it('merges appended lines into windows, waits for a line to be complete, survives rotation, stops on Ctrl-C', async () => {
     const { dir, cleanup } = tempDir();
     cleanups.push(cleanup);
@@ -106,22 +191,28 @@ describe('mrm run --follow', () => {
     expect(readFileSync(out, 'utf8')).toBe(await reference(LOG_LINES));
   });
 
-  it('resumes exactly after SIGKILL: a restart merges only what the killed process had not committed', async () => {
+  it('resumes exactly after SIGKILL of the follower at any moment: a restart merges only what was not committed', async () => {
     const { dir, cleanup } = tempDir();
     cleanups.push(cleanup);
     const log = join(dir, 'access.log');
     const out = join(dir, 'out.jsonl');
-    writeFileSync(log, `${LOG_LINES.slice(0, 1500).join('\n')}\n`);
-    const child = follow(dir, ['access.log'], out);
-    await caughtUp(child, out, 1500);
-    // More lines, and the follower killed while it may be merging them.
-    appendFileSync(log, `${LOG_LINES.slice(1500, 2500).join('\n')}\n`);
-    await new Promise((r) => setTimeout(r, 150));
-    expect(child.pid).toBeDefined();
-    process.kill(child.pid as number, 'SIGKILL');
-    expect(await exited(child)).toBe('SIGKILL');
-
-    appendFileSync(log, `${LOG_LINES.slice(2500).join('\n')}\n`);
+    writeFileSync(log, `${LOG_LINES.slice(0, 1000).join('\n')}\n`);
+    const first = follow(dir, ['access.log'], out);
+    await caughtUp(first, out, 1000);
+    process.kill(first.pid as number, 'SIGKILL');
+    expect(await exited(first)).toBe('SIGKILL');
+    // Each restart is killed at another moment: starting, planning, merging, committing, idle.
+    let appended = 1000;
+    for (const afterMs of [50, 400, 800, 1200, 1600]) {
+      const child = follow(dir, ['access.log'], out);
+      appendFileSync(log, `${LOG_LINES.slice(appended, appended + 350).join('\n')}\n`);
+      appended += 350;
+      await new Promise((r) => setTimeout(r, afterMs));
+      expect(child.pid).toBeDefined();
+      process.kill(child.pid as number, 'SIGKILL');
+      expect(await exited(child)).toBe('SIGKILL');
+    }
+    appendFileSync(log, `${LOG_LINES.slice(appended).join('\n')}\n`);
     const again = follow(dir, ['access.log'], out);
     await caughtUp(again, out, LOG_LINES.length);
     again.kill('SIGINT');

@@ -7,13 +7,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Coordinator, type OpenRun } from '@mrm/coordinator';
-import { aggregates, type JobRef, type ResolvedJob, resolveJob, type StateStore, type VersionInfo } from '@mrm/core';
+import { aggregates, type ResolvedJob, resolveJob, type StateStore, type VersionInfo } from '@mrm/core';
 import { expandInputs } from '@mrm/input';
-import { InlineMapExecutor, MapWorker } from '@mrm/map-worker';
-import { MergeWorker } from '@mrm/merge-worker';
-import { MemoryBus, MemoryStateStore } from '@mrm/runtime';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startMemoryRoles } from '../src/memory-roles.js';
 import { readResult } from '../src/result-reader.js';
 
 const wordcount = resolveJob({
@@ -39,38 +36,7 @@ const windowed = resolveJob({
 
 /** A coordinator, one map worker and two merge workers on one in-memory store. */
 function startRoles(job: ResolvedJob) {
-  const bus = MemoryBus.create();
-  const store = new MemoryStateStore();
-  const loadJob = async () => job;
-  const map = new MapWorker({
-    id: 'map-0',
-    transport: bus.connect(),
-    executor: new InlineMapExecutor(loadJob, 'map-0'),
-  });
-  const merges = ['merge-0', 'merge-1'].map((id) => new MergeWorker({ id, transport: bus.connect(), store, loadJob }));
-  const coordinator = new Coordinator({ transport: bus.connect(), store });
-  for (const w of [map, ...merges]) w.start();
-  coordinator.start();
-  const ref: JobRef = { name: job.name, bundleHash: 'test' };
-  const request = (inputs: Awaited<ReturnType<typeof expandInputs>>, open?: (run: OpenRun) => Promise<void>) =>
-    coordinator.runJob({
-      jobId: `j-${Math.random()}`,
-      job,
-      ref,
-      inputs,
-      mapWorkers: [map.id],
-      mergeWorkers: merges.map((w) => w.id),
-      options: { batchLines: 30 },
-      ...(open !== undefined ? { open } : {}),
-    });
-  return {
-    store,
-    request,
-    close: async () => {
-      await coordinator.close();
-      for (const w of [map, ...merges]) await w.close();
-    },
-  };
+  return startMemoryRoles(job, { run: { batchLines: 30 } });
 }
 
 async function resultOf(store: StateStore, job: ResolvedJob): Promise<Record<string, unknown>> {

@@ -115,6 +115,8 @@ export interface OpenRun {
    * watermark at least there, even without batches. Extensions are taken in call order.
    */
   readonly extend: (inputs: readonly SourceFile[], advanceWatermarkMs?: number) => Promise<VersionInfo | undefined>;
+  /** The run's merge workers (a merge worker that joined since has no partitions in it). */
+  readonly mergeWorkers: readonly string[];
 }
 
 /** What a run did. */
@@ -271,7 +273,7 @@ export class Coordinator {
     try {
       await run.start().catch((e: unknown) => run.fail(e));
       if (request.open !== undefined) {
-        const feeder = this.openRun(run, record, { format: job.input, batchLines, merged }, base);
+        const feeder = this.openRun(run, record, { format: job.input, batchLines, merged }, base, mergeWorkers);
         request.open(feeder).then(
           () => run.finishOpen(),
           (e: unknown) => run.fail(e),
@@ -303,18 +305,24 @@ export class Coordinator {
     record: JobRecord,
     planning: Pick<PlanRunOptions, 'format' | 'batchLines' | 'merged'>,
     base: VersionInfo | undefined,
+    mergeWorkers: readonly string[],
   ): OpenRun {
     let chain: Promise<unknown> = Promise.resolve();
     let latest = base;
+    // A batch taken by an earlier extension is not planned again (a followed file is extended
+    // with the whole file each time: only what was appended since is new).
+    const taken = new Set(planning.merged);
     const ended = new AbortController();
     const end = () => ended.abort(new MrmError(ErrorCode.Aborted, 'the run has ended'));
     run.done.then(end, end);
     return {
       signal: ended.signal,
+      mergeWorkers,
       latest: () => latest,
       extend: (inputs, advanceWatermarkMs) => {
         const dispatched = chain.then(async () => {
-          const part = await planRun(record, inputs, { ...planning, firstSeq: run.plannedBatches });
+          const part = await planRun(record, inputs, { ...planning, merged: taken, firstSeq: run.plannedBatches });
+          for (const id of part.batchIds) taken.add(id);
           return run.extend(part, advanceWatermarkMs);
         });
         chain = dispatched.catch(() => {});

@@ -56,5 +56,5 @@ export type {
   StreamInput,
 } from './service/service-options.js';
 export { resolveCoordinatorServiceOptions } from './service/service-options.js';
-export type { StreamSegment } from './service/stream-feed.js';
-export { segmentIdentity } from './service/stream-feed.js';
+export type { StreamCursor, StreamFeedOptions, StreamSegment } from './service/stream-feed.js';
+export { StreamFeed, segmentIdentity } from './service/stream-feed.js';

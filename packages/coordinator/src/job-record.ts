@@ -125,6 +125,22 @@ export class JobRecord {
     return this.store.putMeta(this.name, planName(plan.identity), plan);
   }
 
+  /**
+   * Forgets a source's plan: a stream segment's, once its version is committed and the cursor has
+   * moved past it (it is never planned again).
+   */
+  forgetPlan(identity: string): Promise<void> {
+    return this.store.deleteMeta(this.name, planName(identity));
+  }
+
+  /**
+   * Forgets the batch ids of `versions` (a stream's: versions below the oldest one kept whose
+   * segments the cursor has moved past, so those batches are never planned again).
+   */
+  async forgetVersionBatches(versions: readonly number[]): Promise<void> {
+    for (const v of versions) await this.store.deleteMeta(this.name, batchesName(v));
+  }
+
   /** Records the batch ids a version will commit (written before the commit; see docs/architecture.md). */
   saveVersionBatches(version: number, batchIds: readonly string[]): Promise<void> {
     return this.store.putMeta(this.name, batchesName(version), batchIds);

@@ -55,7 +55,8 @@ export async function planRun(
       ...(previous !== undefined ? { previous } : {}),
       ...(options.signal !== undefined ? { signal: options.signal } : {}),
     });
-    await record.savePlan(source);
+    // A plan taken as it was (the file's stamp unchanged, decisions/0032) is stored already.
+    if (source !== previous) await record.savePlan(source);
     const only = new Set(source.batches.filter((b) => !options.merged.has(b.batchId)).map((b) => b.batchId));
     let lines = 0;
     for (const b of source.batches) {

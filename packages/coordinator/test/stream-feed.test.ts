@@ -1,6 +1,6 @@
-import type { StreamInfo, StreamLog, StreamRecord, VersionInfo } from '@mrm/core';
+import type { StreamLog, VersionInfo } from '@mrm/core';
 import type { SourceFile } from '@mrm/input';
-import { MemoryStateStore } from '@mrm/runtime';
+import { MemoryStateStore, MemoryStreamLog } from '@mrm/runtime';
 import { describe, expect, it } from 'vitest';
 import type { OpenRun } from '../src/coordinator.js';
 import {
@@ -9,28 +9,6 @@ import {
   type StreamFeedOptions,
   type StreamSegment,
 } from '../src/service/stream-feed.js';
-
-/** A stream log in memory: records appended to arrays, per subject. */
-class ArrayStreamLog implements StreamLog {
-  readonly records = new Map<string, Uint8Array[]>();
-  async ensure(subject: string): Promise<void> {
-    if (!this.records.has(subject)) this.records.set(subject, []);
-  }
-  async append(subject: string, records: Iterable<Uint8Array>): Promise<number> {
-    const list = this.records.get(subject) ?? [];
-    this.records.set(subject, list);
-    for (const r of records) list.push(r);
-    return list.length;
-  }
-  async info(subject: string): Promise<StreamInfo | undefined> {
-    const list = this.records.get(subject);
-    return list === undefined ? undefined : { firstSeq: list.length > 0 ? 1 : 0, lastSeq: list.length };
-  }
-  async *read(subject: string, from: number, to: number): AsyncIterable<StreamRecord> {
-    const list = this.records.get(subject) ?? [];
-    for (let seq = from; seq <= to; seq++) yield { seq, data: list[seq - 1] as Uint8Array };
-  }
-}
 
 const rec = (n: number) => Array.from({ length: n }, (_, i) => new Uint8Array([i % 256]));
 const SUBJECT = 'logs.web';
@@ -49,6 +27,7 @@ interface Extension {
  */
 class FakeRun implements OpenRun {
   readonly extensions: Extension[] = [];
+  readonly mergeWorkers = ['merge-1'];
   private readonly ended = new AbortController();
   private readonly held: Array<{ resolve: (v: VersionInfo) => void; reject: (e: unknown) => void }> = [];
   private version = 0;
@@ -101,7 +80,7 @@ class FakeRun implements OpenRun {
 
 function setup(options: Partial<StreamFeedOptions> = {}) {
   const store = new MemoryStateStore();
-  const streams = new ArrayStreamLog();
+  const streams = new MemoryStreamLog();
   const feed = new StreamFeed({ ...feedOptions(store, streams), ...options });
   return { store, streams, feed };
 }
@@ -207,6 +186,29 @@ describe('StreamFeed', () => {
     await feeding;
     expect(run.extensions).toHaveLength(2);
     expect(await feed.cursor()).toMatchObject({ nextSeq: 3, pending: [], committedRecords: 2 });
+  });
+
+  it('ends a run on renew() once what it sent is committed, and takes no segment after; the next run goes on', async () => {
+    const { store, streams, feed } = setup();
+    const held = new FakeRun(store, false);
+    await streams.append(SUBJECT, rec(2));
+    const feeding = feed.feed(held, new AbortController().signal);
+    for (let i = 0; i < 400 && held.extensions.length < 1; i++) await new Promise((r) => setTimeout(r, 5));
+    feed.renew();
+    await streams.append(SUBJECT, rec(3));
+    await new Promise((r) => setTimeout(r, 40));
+    let returned = false;
+    void feeding.then(() => (returned = true));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(returned).toBe(false); // its segment is not committed yet
+    held.commitAll();
+    await feeding;
+    expect(held.extensions.map((e) => e.identities)).toEqual([[`stream:${SUBJECT}:1-2`]]);
+    expect(await feed.cursor()).toMatchObject({ nextSeq: 3, pending: [], committedRecords: 2 });
+    // The next run is fed as usual (renew() is spent).
+    const run = new FakeRun(store);
+    await feedUntil(feed, run, () => run.extensions.length >= 1);
+    expect(run.extensions.map((e) => e.identities)).toEqual([[`stream:${SUBJECT}:3-5`]]);
   });
 
   it('moves an idle stream’s watermark on by the idle timeout, written down before it is sent', async () => {

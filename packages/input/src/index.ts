@@ -18,6 +18,8 @@ export { MAX_BATCH_BYTES } from './batch-cutter.js';
 export { BATCH_ID_LENGTH, batchIdOf } from './batch-id.js';
 export type { ExpandInputsOptions } from './expand-inputs.js';
 export { expandInputs } from './expand-inputs.js';
+export type { FileStamp } from './file-stamp.js';
+export { isRacy, RACY_MARGIN_MS, readStamp, sameStamp } from './file-stamp.js';
 export { forEachRecord } from './for-each-record.js';
 export { looksLikeText, TEXT_SNIFF_BYTES } from './looks-like-text.js';
 export type { PlanSourceOptions } from './plan-source.js';

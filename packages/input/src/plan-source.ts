@@ -9,6 +9,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { ErrorCode, type InputFormat, MrmError } from '@mrm/core';
 import { throwIfAborted } from './abort.js';
 import { BatchCutter, type BatchDraft } from './batch-cutter.js';
+import { type FileStamp, isFileStamp, isRacy, RACY_MARGIN_MS, readStamp, sameStamp } from './file-stamp.js';
 import { readChunks } from './read-chunks.js';
 import { reusableBatches } from './reusable-batches.js';
 import type { SourceFile } from './source-file.js';
@@ -22,6 +23,8 @@ export interface PlanSourceOptions {
   /** The plan an earlier run stored for the same path; its matching batches are reused as they are. */
   readonly previous?: SourcePlan;
   readonly signal?: AbortSignal;
+  /** See {@link RACY_MARGIN_MS} (tests shorten it). */
+  readonly racyMarginMs?: number;
 }
 
 const NEWLINE = 0x0a;
@@ -55,6 +58,8 @@ export async function planSource(file: SourceFile, options: PlanSourceOptions): 
   }
   throwIfAborted(signal, `planning input '${file.displayPath}'`);
   const reusable = reusableBatches(file, options.previous);
+  const unchanged = unchangedPlan(file, options, reusable);
+  if (unchanged !== undefined) return unchanged;
   const batches: PlannedBatch[] = [];
   const commit = (draft: BatchDraft) => batches.push({ ordinal: batches.length, ...draft });
   const cutter = new BatchCutter(file.identity ?? file.path, batchLines);
@@ -103,6 +108,7 @@ export async function planSource(file: SourceFile, options: PlanSourceOptions): 
   cutter.finish(commit);
 
   const last = batches[batches.length - 1];
+  const stamp = await trustworthyStamp(file, options.racyMarginMs ?? RACY_MARGIN_MS);
   return {
     path: file.path,
     identity: file.identity ?? file.path,
@@ -114,7 +120,47 @@ export async function planSource(file: SourceFile, options: PlanSourceOptions): 
     lines: last === undefined ? 0 : last.firstLine + last.lines - 1,
     batchLines,
     batches,
+    ...(stamp !== undefined ? { stamp } : {}),
   };
+}
+
+/**
+ * The previous plan itself when the file is provably as it was when that plan was made: its
+ * stamp (device, inode, size, mtime, ctime) equals the stamp stored with the plan, which was
+ * stored only when not racy. The plan must be whole (every batch well-formed, ending at the
+ * file's end for a plain file), and the file planned to its end (not a followed file's last
+ * complete line). Anything else: undefined, and the file is read as before.
+ */
+function unchangedPlan(
+  file: SourceFile,
+  options: PlanSourceOptions,
+  reusable: readonly PlannedBatch[],
+): SourcePlan | undefined {
+  const previous = options.previous;
+  if (previous === undefined || file.stamp === undefined || file.endOffset !== undefined) return undefined;
+  if ((previous.identity ?? previous.path) !== (file.identity ?? file.path)) return undefined;
+  if (!isFileStamp(previous.stamp) || !sameStamp(previous.stamp, file.stamp)) return undefined;
+  if (reusable.length !== previous.batches.length) return undefined;
+  const end = reusable.at(-1)?.endOffset ?? 0;
+  if (previous.size !== end || (!file.gzip && end !== file.size)) return undefined;
+  if (previous.format !== options.format || previous.gzip !== file.gzip) return undefined;
+  const location = file.location ?? file.path;
+  if (previous.path === file.path && previous.location === location && previous.displayPath === file.displayPath) {
+    return previous;
+  }
+  return { ...previous, path: file.path, location, displayPath: file.displayPath };
+}
+
+/**
+ * The file's stamp from before it was read, when it can vouch for what was read: not racy, and
+ * the same after reading (a change while it was read moved it). Undefined otherwise: the next
+ * plan reads the file again.
+ */
+async function trustworthyStamp(file: SourceFile, racyMarginMs: number): Promise<FileStamp | undefined> {
+  const before = file.stamp;
+  if (before === undefined || file.endOffset !== undefined || isRacy(before, racyMarginMs)) return undefined;
+  const after = await readStamp(file.path).catch(() => undefined);
+  return after !== undefined && sameStamp(before, after) ? before : undefined;
 }
 
 /**

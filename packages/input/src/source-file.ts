@@ -2,8 +2,10 @@
  * One input file as `expandInputs` found it, checked once: it exists, is a regular file, can be
  * opened, and a `.gz` name really holds gzip.
  */
+import type { BigIntStats } from 'node:fs';
 import { open, realpath, stat } from 'node:fs/promises';
 import { ErrorCode, MrmError } from '@mrm/core';
+import { type FileStamp, stampOf } from './file-stamp.js';
 
 /** An input file ready to be planned. */
 export interface SourceFile {
@@ -34,6 +36,11 @@ export interface SourceFile {
    * there). A round of `--follow` then costs what was appended, not the whole file.
    */
   readonly appendOnly?: boolean;
+  /**
+   * The file's stat when it was found (before it is read). Planning takes a stored plan whose
+   * stamp is the same without reading the file (decisions/0032); no stamp, no such shortcut.
+   */
+  readonly stamp?: FileStamp;
 }
 
 const GZIP_MAGIC_0 = 0x1f;
@@ -68,9 +75,10 @@ export function missing(displayPath: string, e?: unknown): MrmError {
  * (permissions, ACLs and mounts all have a say), and it lets us read the gzip magic in passing.
  */
 export async function sourceFileOf(absPath: string, displayPath: string): Promise<SourceFile> {
-  let info: Awaited<ReturnType<typeof stat>>;
+  let info: BigIntStats;
+  const takenAtMs = Date.now();
   try {
-    info = await stat(absPath);
+    info = await stat(absPath, { bigint: true });
   } catch (e) {
     throw isNotFound(e) ? missing(displayPath, e) : unreadable(displayPath, e);
   }
@@ -88,7 +96,7 @@ export async function sourceFileOf(absPath: string, displayPath: string): Promis
   }
   try {
     // An empty .gz has nothing to verify; the readers treat it as zero bytes.
-    if (gzip && info.size > 0) {
+    if (gzip && info.size > 0n) {
       const magic = Buffer.alloc(2);
       const { bytesRead } = await handle.read(magic, 0, 2, 0);
       if (bytesRead < 2 || magic[0] !== GZIP_MAGIC_0 || magic[1] !== GZIP_MAGIC_1) {
@@ -100,5 +108,11 @@ export async function sourceFileOf(absPath: string, displayPath: string): Promis
   } finally {
     await handle.close();
   }
-  return { path: await realpath(absPath), displayPath, gzip, size: info.size };
+  return {
+    path: await realpath(absPath),
+    displayPath,
+    gzip,
+    size: Number(info.size),
+    stamp: stampOf(info, takenAtMs),
+  };
 }

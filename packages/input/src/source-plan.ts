@@ -1,4 +1,5 @@
 import type { InputFormat } from '@mrm/core';
+import type { FileStamp } from './file-stamp.js';
 
 /** One micro-batch of a source: a run of whole lines, named by its content. */
 export interface PlannedBatch {
@@ -41,4 +42,9 @@ export interface SourcePlan {
   readonly batchLines: number;
   /** Contiguous batches covering bytes 0..size in order. */
   readonly batches: readonly PlannedBatch[];
+  /**
+   * The file's stamp when it was read for this plan, kept only when it can vouch for the content
+   * (not racy, unchanged while it was read): the next plan of an identical stamp reads nothing.
+   */
+  readonly stamp?: FileStamp;
 }

@@ -35,7 +35,21 @@ describe('expandInputs', () => {
     const file = put('access.log');
     const [source, ...rest] = await expandInputs(['access.log'], { cwd: dir });
     expect(rest).toEqual([]);
-    expect(source).toEqual({ path: file, displayPath: 'access.log', gzip: false, size: sample.length });
+    const st = fs.statSync(file, { bigint: true });
+    expect(source).toEqual({
+      path: file,
+      displayPath: 'access.log',
+      gzip: false,
+      size: sample.length,
+      stamp: {
+        dev: String(st.dev),
+        ino: String(st.ino),
+        size: String(sample.length),
+        mtimeNs: String(st.mtimeNs),
+        ctimeNs: String(st.ctimeNs),
+        takenAtMs: expect.any(Number),
+      },
+    });
   });
 
   it('resolves symlinks to the real path', async () => {

@@ -38,17 +38,21 @@ export class ThreadPoolMapExecutor implements MapExecutor {
 
   private constructor(
     slots: Slot[],
+    threads: number,
     private readonly workerId: string,
   ) {
     this.slots = slots;
-    this.concurrency = slots.length;
+    this.concurrency = threads;
   }
 
-  /** Starts the threads. */
+  /**
+   * Starts one thread now (it loads while the run is planned); the others start only when a task
+   * finds every started thread busy. A run of one small task (an increment of one batch) then
+   * never pays for starting and loading threads it would not use (decisions/0032).
+   */
   static create(options: ThreadPoolOptions): ThreadPoolMapExecutor {
     const threads = Math.max(1, options.threads ?? availableParallelism());
-    const slots = Array.from({ length: threads }, () => ({ worker: startThread(), busy: false }));
-    return new ThreadPoolMapExecutor(slots, options.workerId);
+    return new ThreadPoolMapExecutor([{ worker: startThread(), busy: false }], threads, options.workerId);
   }
 
   /**
@@ -62,6 +66,11 @@ export class ThreadPoolMapExecutor implements MapExecutor {
     if (free !== undefined) {
       free.busy = true;
       return Promise.resolve(free);
+    }
+    if (this.slots.length < this.concurrency) {
+      const started = { worker: startThread(), busy: true };
+      this.slots.push(started);
+      return Promise.resolve(started);
     }
     return new Promise((resolve, reject) => {
       const onAbort = () => {

@@ -15,6 +15,7 @@
 
 export { MemorySpillArea } from './memory-spill-area.js';
 export { MemoryStateStore } from './memory-state-store.js';
+export { MemoryStreamLog } from './memory-stream-log.js';
 export type { MemoryBusOptions } from './memory-transport.js';
 export { DEFAULT_MEMORY_MAX_PAYLOAD_BYTES, MemoryBus, MemoryTransport } from './memory-transport.js';
 export { findNatsServer, freePort, freePorts } from './nats-server-binary.js';

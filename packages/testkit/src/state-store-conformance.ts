@@ -210,6 +210,36 @@ export function stateStoreConformance(name: string, create: () => Promise<StateS
         ]);
       });
 
+      it('scans keys with many versions (and deletions) as of every version, as a model says', async () => {
+        // Keys that prefix one another, each changed in some versions and deleted in others: a
+        // scan that jumps over a key's older entries must land on the next key, never inside.
+        const keys = ['a', 'ab', 'abc', 'b', 'ba', 'c'];
+        const model: Array<Map<string, number>> = [new Map()];
+        for (let version = 1; version <= 12; version++) {
+          const next = new Map(model[version - 1]);
+          const changes: Array<[string, number | undefined]> = [];
+          keys.forEach((key, i) => {
+            if ((version * (i + 3)) % 4 === 0) return;
+            const value = (version * 7 + i) % 5 === 0 ? undefined : version * 10 + i;
+            changes.push([key, value]);
+            if (value === undefined) next.delete(key);
+            else next.set(key, value);
+          });
+          await write('wc', 0, version, changes);
+          await commit('wc', version);
+          model.push(next);
+        }
+        for (let version = 1; version <= 12; version++) {
+          const expected = [...(model[version] as Map<string, number>)]
+            .sort(([x], [y]) => compareCanonicalKeys(canonicalKey(x), canonicalKey(y)))
+            .map(([key, value]) => [canonicalKey(key), value]);
+          expect(await scan('wc', 0, version)).toEqual(expected);
+          expect(await scan('wc', 0, version, canonicalKey('ab'))).toEqual(
+            expected.filter(([key]) => compareCanonicalKeys(key as string, canonicalKey('ab')) >= 0),
+          );
+        }
+      });
+
       it('reads uncommitted writes as of Infinity, and not as of the latest committed version', async () => {
         await write('wc', 0, 1, [['a', 1]]);
         await commit('wc', 1);

@@ -8,9 +8,14 @@ import { access, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCode, type InputRef, MrmError, type StreamLog, type Transport } from '@mrm/core';
 import type { SourceFile } from '@mrm/input';
-import { fetchSegment, parseStreamLocation } from './stream-input.js';
+import { fetchSegment, parseStreamLocation, releaseSegment } from './stream-input.js';
 
 const BLOB_PREFIX = 'blob:';
+/**
+ * Stream segments a worker keeps on disk: a streaming job has at most two segments in flight
+ * (decisions/0027), so this covers many streaming jobs at once.
+ */
+export const MAX_CACHED_SEGMENTS = 64;
 /** Largest input file `submit` uploads (the blob store holds it in one piece). */
 export const MAX_UPLOAD_BYTES = 1024 * 1024 * 1024;
 
@@ -46,6 +51,8 @@ export async function shipInputs(
  */
 export class InputCache {
   private readonly inflight = new Map<string, Promise<string>>();
+  /** Stream segments fetched, oldest first: at most {@link MAX_CACHED_SEGMENTS} stay on disk. */
+  private readonly segments = new Set<string>();
 
   constructor(
     private readonly transport: Transport,
@@ -72,8 +79,35 @@ export class InputCache {
           : this.fetch(location.slice(BLOB_PREFIX.length));
       p.catch(() => this.inflight.delete(location));
       this.inflight.set(location, p);
+      if (segment !== undefined) {
+        // Once fetched, a segment is looked for on disk again: `fetchSegment` reuses the file, or
+        // fetches it again when it was let go. So the map holds only fetches in progress.
+        const fetched = p;
+        const settled = () => {
+          if (this.inflight.get(location) === fetched) this.inflight.delete(location);
+        };
+        fetched.then(settled, settled);
+        this.keepSegment(location);
+      }
     }
     return p;
+  }
+
+  /**
+   * An endless stream fetches segment after segment: only the newest {@link MAX_CACHED_SEGMENTS}
+   * stay on disk (a task of an older one, if any, fetches it again from the stream; only one that
+   * was handed the path just before it went would fail, which takes more than 32 streaming jobs
+   * on one worker at once).
+   */
+  private keepSegment(location: string): void {
+    this.segments.delete(location);
+    this.segments.add(location);
+    for (const old of this.segments) {
+      if (this.segments.size <= MAX_CACHED_SEGMENTS) break;
+      this.segments.delete(old);
+      const segment = parseStreamLocation(old);
+      if (segment !== undefined) void releaseSegment(segment, join(this.dir, 'streams')).catch(() => {});
+    }
   }
 
   private async fetch(name: string): Promise<string> {

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { access, mkdir, rename, stat } from 'node:fs/promises';
+import { access, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { type StreamSegment, segmentIdentity } from '@mrm/coordinator';
@@ -30,9 +30,19 @@ export function parseStreamLocation(location: string): StreamSegment | undefined
   return { subject: m[1] as string, from: Number(m[2]), to: Number(m[3]) };
 }
 
+/** Where a segment's local copy lives in `dir`. */
+function segmentFile(s: StreamSegment, dir: string): string {
+  return join(dir, `${s.subject}-${s.from}-${s.to}.lines`);
+}
+
+/** Deletes a segment's local copy in `dir` (its version is committed: it is not read again). */
+export async function releaseSegment(s: StreamSegment, dir: string): Promise<void> {
+  await rm(segmentFile(s, dir), { force: true });
+}
+
 /** Reads a segment into `dir` (once: an existing copy is reused) and returns its local path. */
 export async function fetchSegment(streams: StreamLog, s: StreamSegment, dir: string): Promise<string> {
-  const local = join(dir, `${s.subject}-${s.from}-${s.to}.lines`);
+  const local = segmentFile(s, dir);
   if (
     await access(local).then(
       () => true,

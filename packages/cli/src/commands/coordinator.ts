@@ -13,7 +13,7 @@ import { type ClusterConnectOptions, connectCluster } from '../cluster/connect.j
 import { InputCache, resolveInputRefs } from '../cluster/input-shipping.js';
 import { clusterJobLoader } from '../cluster/job-shipping.js';
 import { untilStopped } from '../cluster/lifecycle.js';
-import { segmentSource } from '../cluster/stream-input.js';
+import { releaseSegment, segmentSource } from '../cluster/stream-input.js';
 import { consoleLogger } from '../console-logger.js';
 import { coordinatorRoutes } from '../ops/coordinator-routes.js';
 import { loadDashboardAssets } from '../ops/dashboard-assets.js';
@@ -116,6 +116,7 @@ async function lead(options: CoordinatorCommandOptions, ctx: LeadContext): Promi
     streamInput: {
       streams: transport.streams,
       segmentSource: (segment) => segmentSource(transport.streams, segment, join(paths.root, 'inputs', 'streams')),
+      releaseSegment: (segment) => releaseSegment(segment, join(paths.root, 'inputs', 'streams')),
     },
     logger,
     // Leases and checkpoint copies in JetStream: a lost merge worker's partitions move.

@@ -1,5 +1,6 @@
 /** `mrm run`: a job over inputs in this process, incrementally on the same --state. */
 import type { RunResult, SourceOutcome } from '@mrm/coordinator';
+import { ErrorCode, MrmError } from '@mrm/core';
 import { expandInputs } from '@mrm/input';
 import { warnAboutBinaryInputs } from '../binary-input-warning.js';
 import { userCacheDir } from '../cache-dir.js';
@@ -22,8 +23,10 @@ export interface RunCommandOptions extends JobFlags {
   readonly quiet?: boolean;
   /** Keep running and merge what is appended to the input files. */
   readonly follow?: boolean;
-  /** With `follow`: milliseconds between rounds. */
+  /** With `follow`: milliseconds between two looks at the files. */
   readonly batchInterval?: number;
+  /** With `follow`: after this long without new lines the watermark moves on by as much. */
+  readonly idleTimeout?: number;
 }
 
 function describeSource(s: SourceOutcome): string | undefined {
@@ -34,7 +37,7 @@ function describeSource(s: SourceOutcome): string | undefined {
   return undefined;
 }
 
-/** The run summary line (also one per round of `--follow`). */
+/** The run summary line. */
 export function summary(name: string, r: RunResult, ms: number): string {
   const last = r.versions.at(-1);
   const rate = r.records / Math.max(0.001, ms / 1000);
@@ -73,6 +76,12 @@ export async function runCommand(jobPath: string, options: RunCommandOptions): P
   const buildCache = await userCacheDir('job-builds').catch(() => undefined);
   const loaded = await loadJob(jobPath, paths.bundles, buildCache !== undefined ? { buildCache } : {});
   if (options.follow === true) return followCommand(loaded, options);
+  for (const [flag, given] of [
+    ['--batch-interval', options.batchInterval],
+    ['--idle-timeout', options.idleTimeout],
+  ] as const) {
+    if (given !== undefined) throw new MrmError(ErrorCode.BadOption, `${flag} goes with --follow`);
+  }
   const inputs = await expandInputs(options.input);
   await warnAboutBinaryInputs(inputs);
   const bar = new ProgressBar(options.quiet === true ? false : undefined);

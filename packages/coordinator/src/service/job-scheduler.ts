@@ -27,7 +27,7 @@ import { assignOwners, type OwnerAssignment, saveOwners, storedOwners } from './
 import { ProgressMetrics } from './progress-metrics.js';
 import type { ResolvedCoordinatorServiceOptions } from './service-options.js';
 import type { StatusPublisher } from './status-publisher.js';
-import { StreamFeed } from './stream-feed.js';
+import { StreamFeed, type StreamSegment } from './stream-feed.js';
 import type { WorkerRegistry } from './worker-registry.js';
 import { untilLost, waitForWorkers } from './worker-waiter.js';
 
@@ -382,8 +382,9 @@ export class JobScheduler {
 
   /**
    * A streaming job: one open run after another over its input stream (decisions/0027), each fed
-   * a segment every interval until it has taken its share, the job is stopped, or a merge worker
-   * is lost (then `runMoving` moves the partitions and the next run resumes what was pending).
+   * a segment every interval until it has taken its share, the job is stopped, a merge worker
+   * joins (the next run gives it its share), or a merge worker is lost (then `runMoving` moves the
+   * partitions and the next run resumes what was pending).
    */
   private async runStream(
     request: SubmitRequest,
@@ -411,16 +412,37 @@ export class JobScheduler {
       ...(input.segmentsPerRun !== undefined ? { segmentsPerRun: input.segmentsPerRun } : {}),
       clock: this.options.clock,
       source: (segment) => input.segmentSource(segment),
+      ...(input.releaseSegment !== undefined
+        ? { release: (segment: StreamSegment) => input.releaseSegment?.(segment) ?? Promise.resolve() }
+        : {}),
       onProgress: (progress) => {
         if (this.running.get(request.jobId) !== entry) return;
         entry.status = { ...entry.status, stream: progress };
         void this.status.publish(entry.status, false);
       },
     });
-    for (;;) {
-      await runOnce([], (run) => feed.feed(run, signal));
-      // Stopped: the job was cancelled (its state is as of its last committed version).
-      signal.throwIfAborted();
+    // A merge worker that joins mid-stream takes its share at once: the open run ends at its next
+    // segment and the next run rebalances (decisions/0025), instead of after `segmentsPerRun`.
+    let inRun: readonly string[] | undefined;
+    const joined = () => inRun !== undefined && this.registry.alive('merge').some((w) => !inRun?.includes(w));
+    const unsubscribe = this.registry.onJoin(() => {
+      if (joined()) feed.renew();
+    });
+    try {
+      for (;;) {
+        await runOnce([], (run) => {
+          inRun = run.mergeWorkers;
+          const fed = feed.feed(run, signal);
+          // One that joined between the assignment and now.
+          if (joined()) feed.renew();
+          return fed;
+        });
+        inRun = undefined;
+        // Stopped: the job was cancelled (its state is as of its last committed version).
+        signal.throwIfAborted();
+      }
+    } finally {
+      unsubscribe();
     }
   }
 

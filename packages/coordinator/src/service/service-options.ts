@@ -30,6 +30,8 @@ export interface StreamInput {
   readonly streams: StreamLog;
   /** The records of a segment as a local file (location `stream:…` for the map workers). */
   segmentSource(segment: StreamSegment): Promise<SourceFile>;
+  /** Deletes what `segmentSource` made for a segment, once its version is committed. */
+  releaseSegment?(segment: StreamSegment): Promise<void>;
   /** Segments one open run takes before the next run starts (default {@link DEFAULT_SEGMENTS_PER_RUN}). */
   readonly segmentsPerRun?: number;
 }

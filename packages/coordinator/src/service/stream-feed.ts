@@ -27,6 +27,7 @@
 import { type Clock, type RecordStore, type StreamLog, type StreamStatus, systemClock } from '@mrm/core';
 import type { SourceFile } from '@mrm/input';
 import type { OpenRun } from '../coordinator.js';
+import { JobRecord } from '../job-record.js';
 
 /** Records `from..to` (inclusive) of the stream of `subject`; an idle mark holds none (`to = from − 1`). */
 export interface StreamSegment {
@@ -46,6 +47,12 @@ export interface StreamCursor {
   readonly pending: readonly StreamSegment[];
   /** Records committed so far (for status). */
   readonly committedRecords: number;
+  /**
+   * Versions of segments the cursor moved past whose batch records are still kept, as ranges
+   * `[first, last]` (consecutive versions make one): they go once `--keep-versions` has pruned the
+   * version (absent in cursors written before).
+   */
+  readonly acknowledged?: ReadonlyArray<readonly [number, number]>;
 }
 
 /** Options of {@link StreamFeed}. */
@@ -73,6 +80,8 @@ export interface StreamFeedOptions {
   readonly idleTimeoutMs?: number;
   /** The input file of a segment of records (read from the stream). */
   readonly source: (segment: StreamSegment) => Promise<SourceFile>;
+  /** Lets go of what {@link source} made for a segment (its local file), once it is committed. */
+  readonly release?: (segment: StreamSegment) => Promise<void>;
   readonly onProgress?: (progress: StreamStatus) => void;
   readonly clock?: Clock;
 }
@@ -94,14 +103,27 @@ function recordsOf(s: StreamSegment): number {
   return Math.max(0, s.to - s.from + 1);
 }
 
+/** `ranges` with `version` added (it extends the last range when it follows it). */
+function withVersion(
+  ranges: ReadonlyArray<readonly [number, number]>,
+  version: number,
+): Array<readonly [number, number]> {
+  const last = ranges.at(-1);
+  if (last !== undefined && last[1] + 1 === version) return [...ranges.slice(0, -1), [last[0], version]];
+  return [...ranges, [version, version]];
+}
+
 /** Feeds a streaming job's open runs from its input stream. */
 export class StreamFeed {
   /** The cursor as it is (written to the store after every change, in order). */
   private state: StreamCursor | undefined;
   private writes: Promise<void> = Promise.resolve();
+  private record: JobRecord | undefined;
   private headSeq = 0;
   private runs = 0;
   private committedSegments = 0;
+  /** Set by {@link renew}: the open run takes no more segments and ends once they are committed. */
+  private renewing = false;
 
   constructor(private readonly options: StreamFeedOptions) {}
 
@@ -116,13 +138,17 @@ export class StreamFeed {
   /**
    * Feeds `run`: first the segments written down and not committed (a resume), then every new
    * range of records, until `signal` aborts (a cancel: returns at once), the run ends (returns),
-   * a segment fails (rejects), or the run took `segmentsPerRun` segments (returns once they are
-   * all committed, for the next run to go on).
+   * a segment fails (rejects), or the run took `segmentsPerRun` segments or {@link renew} was
+   * called (returns once those sent are all committed, for the next run to go on).
    */
   async feed(run: OpenRun, signal: AbortSignal): Promise<void> {
     const { clock = systemClock, intervalMs, idleTimeoutMs, segmentsPerRun = DEFAULT_SEGMENTS_PER_RUN } = this.options;
+    this.renewing = false;
+    const renewal = new AbortController();
+    this.onRenew = () => renewal.abort();
     await this.options.streams.ensure(this.options.subject);
     this.state = await this.cursor();
+    this.record = new JobRecord(this.options.store, this.options.jobName);
     this.runs++;
     const failed = new AbortController();
     const stop = AbortSignal.any([signal, run.signal, failed.signal]);
@@ -136,14 +162,14 @@ export class StreamFeed {
       committed.catch(() => {});
       sent++;
       // Acknowledged strictly in order: versions commit in the order their segments were sent.
-      acks = acks.then(() => committed).then(() => this.acknowledge(segment));
+      acks = acks.then(() => committed).then((info) => this.acknowledge(segment, info?.version));
       acks.catch((e: unknown) => {
         if (!failed.signal.aborted) failed.abort(e);
       });
     };
     for (const segment of this.state.pending) await send(segment);
     let lastRecordsAtMs = clock.nowMs();
-    while (!stop.aborted && sent < segmentsPerRun) {
+    while (!stop.aborted && sent < segmentsPerRun && !this.renewing) {
       const started = clock.nowMs();
       let fresh = await this.cut();
       if (fresh.length > 0) lastRecordsAtMs = started;
@@ -154,12 +180,26 @@ export class StreamFeed {
       for (const segment of fresh) if (!stop.aborted) await send(segment);
       this.progress();
       const wait = Math.max(0, intervalMs - (clock.nowMs() - started));
-      if (!stop.aborted) await clock.sleep(wait, stop).catch(() => {});
+      if (!stop.aborted) await clock.sleep(wait, AbortSignal.any([stop, renewal.signal])).catch(() => {});
     }
+    this.onRenew = () => {};
     // Cancelled, or the run ended (its own failure says why): what is pending stays written down.
     if (signal.aborted || run.signal.aborted) return;
     if (failed.signal.aborted) throw failed.signal.reason;
     await acks;
+  }
+
+  private onRenew: () => void = () => {};
+
+  /**
+   * Ends the open run early, as if it had taken its `segmentsPerRun`: it takes no new segment, and
+   * `feed` returns once those sent are committed, so that the next run starts — and assigns the
+   * partitions anew (a merge worker that joined takes its share, decisions/0025). Nothing is lost:
+   * what the stream holds beyond the last segment waits for the next run.
+   */
+  renew(): void {
+    this.renewing = true;
+    this.onRenew();
   }
 
   /** Cuts what was appended since the last look into segments (at most the room left), written down first. */
@@ -203,8 +243,12 @@ export class StreamFeed {
     return [mark];
   }
 
-  /** `segment`'s version is committed: it leaves the cursor (the acknowledgement). */
-  private async acknowledge(segment: StreamSegment): Promise<void> {
+  /**
+   * `segment`'s version is committed: it leaves the cursor (the acknowledgement); then what was
+   * kept for it goes (its plan, its local file, and the batch records of versions retention has
+   * pruned), so a stream's records stay bounded however long it runs.
+   */
+  private async acknowledge(segment: StreamSegment, version: number | undefined): Promise<void> {
     const cursor = this.current;
     const [first, ...rest] = cursor.pending;
     if (first === undefined || first.from !== segment.from || first.to !== segment.to) {
@@ -212,10 +256,44 @@ export class StreamFeed {
         `stream cursor out of order: ${segmentIdentity(segment)} committed before ${first ? segmentIdentity(first) : 'nothing'}`,
       );
     }
-    this.state = { ...cursor, pending: rest, committedRecords: cursor.committedRecords + recordsOf(segment) };
+    this.state = {
+      ...cursor,
+      pending: rest,
+      committedRecords: cursor.committedRecords + recordsOf(segment),
+      acknowledged: version !== undefined ? withVersion(cursor.acknowledged ?? [], version) : cursor.acknowledged,
+    };
     this.committedSegments++;
     await this.persist();
     this.progress();
+    // Only after the cursor moved past it: a replay plans a pending segment against its plan.
+    if (recordsOf(segment) > 0) {
+      await this.store.forgetPlan(segmentIdentity(segment));
+      await this.options.release?.(segment);
+    }
+    await this.forgetPrunedBatches();
+  }
+
+  /** Batch records of acknowledged versions that `--keep-versions` pruned go (never planned again). */
+  private async forgetPrunedBatches(): Promise<void> {
+    const acknowledged = this.current.acknowledged ?? [];
+    const first = acknowledged[0]?.[0];
+    if (first === undefined) return;
+    const oldestKept = (await this.options.store.listVersions(this.options.jobName))[0]?.version;
+    if (oldestKept === undefined || first >= oldestKept) return;
+    const gone: number[] = [];
+    const kept: Array<readonly [number, number]> = [];
+    for (const [from, to] of acknowledged) {
+      for (let v = from; v <= Math.min(to, oldestKept - 1); v++) gone.push(v);
+      if (to >= oldestKept) kept.push([Math.max(from, oldestKept), to]);
+    }
+    await this.store.forgetVersionBatches(gone);
+    this.state = { ...this.current, acknowledged: kept };
+    await this.persist();
+  }
+
+  private get store(): JobRecord {
+    if (this.record === undefined) throw new Error('the stream feed has no job record yet');
+    return this.record;
   }
 
   private get current(): StreamCursor {
