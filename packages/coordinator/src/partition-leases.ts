@@ -127,9 +127,9 @@ export class PartitionLeases {
 
 /** Deletes every copy of `job` whose name `keep` does not hold; returns how many. */
 async function deleteCopiesBut(blobs: BlobStore, job: string, keep: ReadonlySet<string>): Promise<number> {
-  const doomed = (await blobs.list(checkpointBlobPrefix(job))).filter((b) => !keep.has(b.name));
+  const doomed = (await blobs.names(checkpointBlobPrefix(job))).filter((name) => !keep.has(name));
   // One at a time: a burst of purges keeps JetStream from answering lease reads in time.
-  for (const b of doomed) await blobs.delete(b.name);
+  for (const name of doomed) await blobs.delete(name);
   return doomed.length;
 }
 

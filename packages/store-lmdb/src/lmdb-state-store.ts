@@ -30,6 +30,7 @@ import {
   type StoredDeadLetter,
   type StoreState,
   type VersionInfo,
+  versionsToCommit,
 } from '@mrm/core';
 import { type DatabaseOptions, open, type RootDatabase } from 'lmdb';
 import {
@@ -285,7 +286,9 @@ export class LmdbStateStore implements StateStore {
     // One transaction, one flush: a group of versions costs one fsync, and commits all or none.
     await this.#life.track(
       writeAtomically(versions, this.#durable, () => {
-        for (const record of records) {
+        // A repeat of this very commit (a request delivered twice, racing) is done already.
+        const committed = (v: number) => versions.get(versionKey(job, v)) as VersionInfo | undefined;
+        for (const record of versionsToCommit(job, records, committed)) {
           this.#assertAboveCommitted(job, record.version, `commit version ${record.version} of job ${job}`);
           putValue(versions, versionKey(job, record.version), record, `version ${record.version} of job ${job}`);
         }

@@ -1,9 +1,11 @@
 /**
  * A {@link BlobStore} on JetStream, in two places (docs/decisions/0031): a blob of at most
  * `smallLimit` bytes is one message of the small-blob stream (small-blobs.ts: one publish to put,
- * one direct get to read, one purge to delete), a larger one an object of the object store bucket,
+ * one message-get to read, one purge to delete), a larger one an object of the object store bucket,
  * chunked (up to 512 KiB a chunk, object-put.ts), so it is not bound by the server's max_payload.
- * Both base64url-encode names into their subjects, so any non-empty name is safe as it is.
+ * Both base64url-encode names into their subjects, so any non-empty name is safe as it is. Reads
+ * and listings use stream message-gets and stream info, never a consumer (object-get.ts,
+ * stream-listing.ts).
  *
  * A name lives in one place: a large put removes a small blob of the same name, and a small put
  * leaves an older object of the name shadowed (reads look at the small blobs first) until the name
@@ -15,9 +17,15 @@ import { ErrorCode, MrmError } from '@mrm/core';
 import type { ObjectStore } from '@nats-io/obj';
 import { transportError } from './errors.js';
 import type { AssertOpen } from './nats-kv.js';
-import { owned } from './owned.js';
 import { type KeepTrying, retried } from './retry.js';
-import { deleteSmallBlob, getSmallBlob, listSmallBlobs, putSmallBlob, type SmallBlobsTarget } from './small-blobs.js';
+import {
+  deleteSmallBlob,
+  getSmallBlob,
+  listSmallBlobs,
+  putSmallBlob,
+  type SmallBlobsTarget,
+  smallBlobNames,
+} from './small-blobs.js';
 
 /** Opens the object store on first use (and again after a failed attempt). */
 export type OpenObjectStore = () => Promise<ObjectStore>;
@@ -28,35 +36,39 @@ export type PurgeDeleted = (name: string) => Promise<void>;
 /** Writes a blob in the object store's layout (see object-put.ts), into a bucket that exists. */
 export type PutObject = (name: string, data: Uint8Array) => Promise<void>;
 
+/** Reads a blob of the object store without a consumer (see object-get.ts), from a bucket that exists. */
+export type GetObject = (name: string) => Promise<Uint8Array | undefined>;
+
+/** Lists every blob without a consumer (see stream-listing.ts), of a bucket that exists. */
+export type ListObjects = () => Promise<BlobInfo[]>;
+
 /** The small-blob stream (created on first use) and the largest blob it takes. */
 export interface SmallBlobAccess {
   readonly open: () => Promise<SmallBlobsTarget>;
   readonly limit: () => number;
 }
 
+/** How the blob store reaches the object store (large blobs, and every blob of older builds). */
+export interface ObjectAccess {
+  readonly open: OpenObjectStore;
+  readonly put: PutObject;
+  readonly get: GetObject;
+  readonly list: ListObjects;
+  readonly purgeDeleted: PurgeDeleted;
+}
+
 /** The transport's blobs. */
 export class NatsBlobStore implements BlobStore {
-  readonly #open: OpenObjectStore;
+  readonly #objects: ObjectAccess;
+  readonly #small: SmallBlobAccess;
   readonly #assertOpen: AssertOpen;
   readonly #keepTrying: KeepTrying;
-  readonly #purgeDeleted: PurgeDeleted;
-  readonly #putObject: PutObject;
-  readonly #small: SmallBlobAccess;
 
-  constructor(
-    open: OpenObjectStore,
-    assertOpen: AssertOpen,
-    keepTrying: KeepTrying,
-    purgeDeleted: PurgeDeleted,
-    putObject: PutObject,
-    small: SmallBlobAccess,
-  ) {
-    this.#open = open;
+  constructor(objects: ObjectAccess, small: SmallBlobAccess, assertOpen: AssertOpen, keepTrying: KeepTrying) {
+    this.#objects = objects;
+    this.#small = small;
     this.#assertOpen = assertOpen;
     this.#keepTrying = keepTrying;
-    this.#purgeDeleted = purgeDeleted;
-    this.#putObject = putObject;
-    this.#small = small;
   }
 
   /** Reads and writes of whole blobs by name are idempotent: tried again through a fail-over. */
@@ -76,8 +88,8 @@ export class NatsBlobStore implements BlobStore {
       // The bucket is created on first use; the write itself goes out in the object store's layout
       // with its chunks' acknowledgements awaited together (object-put.ts). A retry writes anew.
       await this.#retried(async () => {
-        await this.#open();
-        await this.#putObject(name, data);
+        await this.#objects.open();
+        await this.#objects.put(name, data);
         // A small blob of the name would shadow the object just written.
         await deleteSmallBlob(await this.#small.open(), name);
       });
@@ -93,8 +105,8 @@ export class NatsBlobStore implements BlobStore {
       return await this.#retried(async () => {
         const small = await getSmallBlob(await this.#small.open(), name);
         if (small !== undefined) return small;
-        const data = await (await this.#open()).getBlob(name);
-        return data === null ? undefined : owned(data);
+        await this.#objects.open();
+        return this.#objects.get(name);
       });
     } catch (error) {
       throw transportError(`cannot get blob '${name}'`, error);
@@ -107,7 +119,7 @@ export class NatsBlobStore implements BlobStore {
     try {
       return await this.#retried(async () => {
         if ((await getSmallBlob(await this.#small.open(), name)) !== undefined) return true;
-        const info = await (await this.#open()).info(name);
+        const info = await (await this.#objects.open()).info(name);
         return info !== null && !info.deleted;
       });
     } catch (error) {
@@ -125,10 +137,10 @@ export class NatsBlobStore implements BlobStore {
         await Promise.all([
           (async () => deleteSmallBlob(await this.#small.open(), name))(),
           (async () => {
-            const deleted = await (await this.#open()).delete(name);
+            const deleted = await (await this.#objects.open()).delete(name);
             // The object store leaves a "deleted" metadata record per name, which pins its stream's
             // file blocks on disk: without it, blocks that held only deleted blobs are removed.
-            if (deleted.success) await this.#purgeDeleted(name);
+            if (deleted.success) await this.#objects.purgeDeleted(name);
           })(),
         ]);
       });
@@ -141,19 +153,40 @@ export class NatsBlobStore implements BlobStore {
     this.#assertOpen('blobs.list');
     try {
       // The object store lists every object of the bucket (its metadata stream): filtered here.
-      const [objects, small] = await this.#retried(async () =>
-        Promise.all([(await this.#open()).list(), listSmallBlobs(await this.#small.open(), prefix)]),
-      );
-      const found = new Map<string, BlobInfo>(small.map((b) => [b.name, b]));
-      for (const o of objects) {
-        // A small blob of the same name shadows an older object (see the class comment).
-        if (o.name.startsWith(prefix) && !found.has(o.name)) found.set(o.name, { name: o.name, bytes: o.size });
-      }
-      return [...found.values()];
+      const [objects, small] = await this.#retried(async () => {
+        await this.#objects.open();
+        return Promise.all([this.#objects.list(), listSmallBlobs(await this.#small.open(), prefix)]);
+      });
+      return union(prefix, small, objects);
     } catch (error) {
       throw transportError(`cannot list blobs under '${prefix}'`, error);
     }
   }
+
+  async names(prefix: string): Promise<string[]> {
+    this.#assertOpen('blobs.names');
+    try {
+      // As list, without reading the small blobs' data for their sizes.
+      const [objects, small] = await this.#retried(async () => {
+        await this.#objects.open();
+        return Promise.all([this.#objects.list(), smallBlobNames(await this.#small.open(), prefix)]);
+      });
+      return union(
+        prefix,
+        small.map((name) => ({ name, bytes: 0 })),
+        objects,
+      ).map((b) => b.name);
+    } catch (error) {
+      throw transportError(`cannot list blobs under '${prefix}'`, error);
+    }
+  }
+}
+
+/** The blobs under `prefix`, each name once: a small blob shadows an older object of its name. */
+function union(prefix: string, small: readonly BlobInfo[], objects: readonly BlobInfo[]): BlobInfo[] {
+  const found = new Map<string, BlobInfo>(small.map((b) => [b.name, b]));
+  for (const o of objects) if (o.name.startsWith(prefix) && !found.has(o.name)) found.set(o.name, o);
+  return [...found.values()];
 }
 
 function checkName(name: string): void {

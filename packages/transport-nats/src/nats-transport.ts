@@ -32,6 +32,7 @@ import { isNoResponders, isTimeout, transportError } from './errors.js';
 import { NatsBlobStore } from './nats-blobs.js';
 import { NatsKeyValueBucket } from './nats-kv.js';
 import { NatsStreamLog } from './nats-stream-log.js';
+import { getObject } from './object-get.js';
 import { objectMetaSubject, objectStreamName, putObject } from './object-put.js';
 import {
   defaultReplicas,
@@ -43,6 +44,8 @@ import { owned } from './owned.js';
 import { retried } from './retry.js';
 import { connectionSecurity } from './security.js';
 import { ensureSmallBlobStream, type SmallBlobsTarget, smallBlobLimit } from './small-blobs.js';
+import { listKvKeys, listObjects } from './stream-listing.js';
+
 import { blobBucketName, channelSubject, describeChannel, kvBucketName } from './subjects.js';
 
 /** Listens to {@link NatsTransport.state} changes. */
@@ -88,23 +91,23 @@ export class NatsTransport implements Transport {
     this.options = options;
     this.#logger = options.logger.child({ component: 'nats-transport' });
     this.#initialMaxPayloadBytes = nc.info?.max_payload ?? 1024 * 1024;
+    const bucket = blobBucketName(this.options.prefix);
     this.blobs = new NatsBlobStore(
-      () => this.#openObjectStore(),
+      {
+        open: () => this.#openObjectStore(),
+        put: async (name, data) =>
+          putObject(
+            { js: this.#jetstream(), jsm: await this.#manager(), bucket, maxPayloadBytes: this.maxPayloadBytes },
+            name,
+            data,
+          ),
+        get: async (name) => getObject({ jsm: await this.#manager(), bucket }, name),
+        list: async () => listObjects(await this.#manager(), bucket),
+        purgeDeleted: (name) => this.#purgeBlobMeta(name),
+      },
+      { open: () => this.#openSmallBlobs(), limit: () => smallBlobLimit(this.maxPayloadBytes) },
       this.#assertOpen,
       this.#keepTrying,
-      (name) => this.#purgeBlobMeta(name),
-      async (name, data) =>
-        putObject(
-          {
-            js: this.#jetstream(),
-            jsm: await this.#manager(),
-            bucket: blobBucketName(this.options.prefix),
-            maxPayloadBytes: this.maxPayloadBytes,
-          },
-          name,
-          data,
-        ),
-      { open: () => this.#openSmallBlobs(), limit: () => smallBlobLimit(this.maxPayloadBytes) },
     );
     this.#watchStatus().catch((error: unknown) =>
       this.#logger.warn('nats status stream ended', { error: errorMessage(error) }),
@@ -261,7 +264,9 @@ export class NatsTransport implements Transport {
     try {
       // Two processes creating the same bucket at once: the loser's "stream exists" is resolved by opening.
       const kv = await retried('idempotent', () => open().catch(open), this.#keepTrying);
-      return new NatsKeyValueBucket(kv, name, this.#assertOpen, this.#keepTrying);
+      return new NatsKeyValueBucket(kv, name, this.#assertOpen, this.#keepTrying, async () =>
+        listKvKeys(await this.#manager(), bucket),
+      );
     } catch (error) {
       throw transportError(`cannot open kv bucket '${name}' (JetStream ${bucket})`, error);
     }

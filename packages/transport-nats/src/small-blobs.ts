@@ -2,13 +2,18 @@
  * Small blobs as one JetStream message each (docs/decisions/0031). A blob of at most
  * {@link smallBlobLimit} bytes is the one message on its own subject of the stream
  * `BLOBS_<prefix>` (at most one message per subject: a put replaces, a purge of the subject
- * deletes, leaving nothing behind), read back with one direct get. The object store spends a
+ * deletes, leaving nothing behind), read back with one stream message-get. The object store spends a
  * metadata record, a chunk, a metadata lookup per put and four requests one after another per
  * delete on the same blob; a version's checkpoint copies (one per partition, most a few KB) were
  * most of a version's JetStream work that way.
  */
+import type { BlobInfo } from '@mrm/core';
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import { Base64UrlPaddedCodec } from '@nats-io/obj';
+import { lastMessages, subjectsOf } from './stream-listing.js';
+
+/** First token of every small blob's subject (as `$O` is the object store's). */
+const SUBJECT_ROOT = '$MRMB';
 
 /** Largest blob kept as one message (bounded by half the server's max_payload too). */
 export const SMALL_BLOB_MAX_BYTES = 256 * 1024;
@@ -28,12 +33,6 @@ export function smallBlobSubject(prefix: string, name: string): string {
   return `${SUBJECT_ROOT}.${prefix}.${Base64UrlPaddedCodec.encode(name)}`;
 }
 
-/** First token of every small blob's subject (as `$O` is the object store's). */
-const SUBJECT_ROOT = '$MRMB';
-
-/** Header a headers-only consumer sets to the size of the message it left out. */
-const MSG_SIZE_HEADER = 'Nats-Msg-Size';
-
 /** What the small-blob functions need of a connection (the stream exists: {@link ensureSmallBlobStream}). */
 export interface SmallBlobsTarget {
   readonly js: JetStreamClient;
@@ -52,7 +51,6 @@ export async function ensureSmallBlobStream(t: SmallBlobsTarget): Promise<void> 
       name,
       subjects: [`${SUBJECT_ROOT}.${t.prefix}.>`],
       max_msgs_per_subject: 1,
-      allow_direct: true,
       num_replicas: t.replicas,
     };
     await t.jsm.streams.add(config).catch(async (e: unknown) => {
@@ -66,12 +64,16 @@ export async function putSmallBlob(t: SmallBlobsTarget, name: string, data: Uint
   await t.js.publish(smallBlobSubject(t.prefix, name), data);
 }
 
-/** Blob `name`, or undefined when no small blob has that name. */
+/**
+ * Blob `name`, or undefined when no small blob has that name: a stream message-get, which the
+ * stream's leader answers (a direct get may be answered by a replica that lags behind, and a copy
+ * a version committed with must be found).
+ */
 export async function getSmallBlob(t: SmallBlobsTarget, name: string): Promise<Uint8Array | undefined> {
-  const m = await t.jsm.direct.getMessage(smallBlobStreamName(t.prefix), {
+  const m = await t.jsm.streams.getMessage(smallBlobStreamName(t.prefix), {
     last_by_subj: smallBlobSubject(t.prefix, name),
   });
-  // A copy, as a plain Uint8Array: the message's data is a view into the socket's read buffer.
+  // A copy, as a plain Uint8Array: the message's data may be a view into a larger buffer.
   return m === null ? undefined : new Uint8Array(m.data);
 }
 
@@ -81,34 +83,34 @@ export async function deleteSmallBlob(t: SmallBlobsTarget, name: string): Promis
   return r.purged > 0;
 }
 
-/**
- * Every small blob whose name starts with `prefix`, with its size: one headers-only pass over the
- * stream (the payloads are not sent), names decoded from the subjects.
- */
-export async function listSmallBlobs(t: SmallBlobsTarget, prefix: string): Promise<{ name: string; bytes: number }[]> {
-  const stream = smallBlobStreamName(t.prefix);
-  const { state } = await t.jsm.streams.info(stream);
-  if (state.messages === 0) return [];
-  const subjectStart = smallBlobSubject(t.prefix, '').length;
-  const consumer = await t.js.consumers.get(stream, { headers_only: true });
-  const found: { name: string; bytes: number }[] = [];
-  try {
-    for (;;) {
-      const batch = await consumer.fetch({ max_messages: 1000, expires: 2000 });
-      let pending = -1;
-      let got = 0;
-      for await (const m of batch) {
-        got++;
-        pending = m.info.pending;
-        const name = Base64UrlPaddedCodec.decode(m.subject.slice(subjectStart)) as string;
-        if (name.startsWith(prefix)) found.push({ name, bytes: Number(m.headers?.get(MSG_SIZE_HEADER) ?? 0) });
-        if (pending === 0) break;
-      }
-      // Done when the last message read had nothing after it (or the stream ran dry meanwhile).
-      if (pending === 0 || got === 0) break;
-    }
-  } finally {
-    await consumer.delete().catch(() => {});
+/** The subjects of the small blobs whose name starts with `prefix`, by name: one stream info request. */
+async function subjectsUnder(t: SmallBlobsTarget, prefix: string): Promise<Map<string, string>> {
+  const root = smallBlobSubject(t.prefix, '');
+  const found = new Map<string, string>();
+  for (const subject of await subjectsOf(t.jsm, smallBlobStreamName(t.prefix), `${root}>`)) {
+    const name = Base64UrlPaddedCodec.decode(subject.slice(root.length)) as string;
+    if (name.startsWith(prefix)) found.set(name, subject);
   }
+  return found;
+}
+
+/** The names of the small blobs that start with `prefix` (stream info: no data is read). */
+export async function smallBlobNames(t: SmallBlobsTarget, prefix: string): Promise<string[]> {
+  return [...(await subjectsUnder(t, prefix)).keys()];
+}
+
+/**
+ * Every small blob whose name starts with `prefix`, with its size: the names from stream info, the
+ * sizes from a message-get of each (no consumer: see stream-listing.ts). Reads every such blob:
+ * {@link smallBlobNames} when the sizes are not needed.
+ */
+export async function listSmallBlobs(t: SmallBlobsTarget, prefix: string): Promise<BlobInfo[]> {
+  const subjects = await subjectsUnder(t, prefix);
+  const messages = await lastMessages(t.jsm, smallBlobStreamName(t.prefix), [...subjects.values()]);
+  const found: BlobInfo[] = [];
+  [...subjects.keys()].forEach((name, i) => {
+    const m = messages[i];
+    if (m != null) found.push({ name, bytes: m.data.byteLength });
+  });
   return found;
 }

@@ -1,6 +1,6 @@
 /**
  * Small blobs are one message each in the small-blob stream (decisions/0031): put, get, has, list
- * (with sizes) and delete work on them without the object store, a name lives in one place when
+ * (with sizes), names and delete work on them without the object store, a name lives in one place when
  * its size class changes, and blobs written as objects by older builds are still read, listed and
  * deleted.
  */
@@ -50,6 +50,7 @@ describe('NatsTransport small blobs', () => {
         { name: 's/p1/v1', bytes: 0 },
       ]);
       expect(await transport.blobs.list('s/p1')).toEqual([{ name: 's/p1/v1', bytes: 0 }]);
+      expect((await transport.blobs.names('s/')).sort()).toEqual(['s/p0/v1', 's/p1/v1']);
 
       // A put replaces: still one message for the name.
       const again = randomBytes(100);
@@ -95,6 +96,9 @@ describe('NatsTransport small blobs', () => {
       expect(Buffer.from((await transport.blobs.get('m/old')) ?? []).equals(small)).toBe(true);
       expect(await transport.blobs.has('m/old')).toBe(true);
       expect(await transport.blobs.list('m/')).toEqual([{ name: 'm/old', bytes: small.byteLength }]);
+      await transport.blobs.put('m/new', small);
+      expect((await transport.blobs.names('m/')).sort()).toEqual(['m/new', 'm/old']);
+      await transport.blobs.delete('m/new');
       await transport.blobs.delete('m/old');
       expect(await transport.blobs.get('m/old')).toBeUndefined();
       expect(await store.info('m/old')).toBeNull();
