@@ -95,6 +95,7 @@ export {
   errorMessage,
   fromWireError,
   isMrmError,
+  isTransientFailure,
   MrmError,
   toWireError,
   UnrecoverableError,
