@@ -12,12 +12,20 @@
 import { type CanonicalKey, ErrorCode, MrmError } from '@mrm/core';
 
 /** Version of this layout, stored in the `store` database; bumped on any incompatible change. */
-export const LAYOUT_VERSION = 1;
+export const LAYOUT_VERSION = 2;
+
+/** The layout before the `latest` database; a writable open migrates it, a read-only one reads it as it is. */
+export const LAYOUT_WITHOUT_LATEST = 1;
 
 /** Names of the LMDB databases of one environment. */
 export const DB_NAMES = Object.freeze({
   /** [job, partition, canonicalKey, -version] → value, or `undefined` for a deletion (tombstone). */
   state: 'state',
+  /**
+   * [job, partition, canonicalKey] → [version, value or `undefined`]: each key's newest `state`
+   * entry (layout 2 on), so a scan as of the latest version reads one entry per key.
+   */
+  latest: 'latest',
   /** [job, partition, batchId] → version that merged the batch. */
   batches: 'batches',
   /** [job, version] → VersionInfo of a committed version. */
@@ -102,6 +110,31 @@ export function statePartition(job: string, partition: number, from?: CanonicalK
 export function parseStateKey(key: LmdbKey): { readonly key: CanonicalKey; readonly version: number } {
   return { key: key[2] as CanonicalKey, version: -(key[3] as number) };
 }
+
+// --- latest --------------------------------------------------------------------------------
+
+/** Key of a key's newest entry in `latest`. */
+export function latestKey(job: string, partition: number, key: CanonicalKey): LmdbKey {
+  return [job, partition, key];
+}
+
+/** Every key's newest entry of a partition, from key `from` on when given. */
+export function latestPartition(job: string, partition: number, from?: CanonicalKey): KeyRange {
+  return statePartition(job, partition, from);
+}
+
+/** The canonical key of a `latest` key. */
+export function latestKeyOf(key: LmdbKey): CanonicalKey {
+  return key[2] as CanonicalKey;
+}
+
+/** The `latest` key of a `state` entry's key. */
+export function latestKeyOfState(key: LmdbKey): LmdbKey {
+  return key.slice(0, 3);
+}
+
+/** A `latest` value: the version of the key's newest entry and that entry's value. */
+export type LatestEntry = readonly [version: number, value: unknown];
 
 // --- batches ---------------------------------------------------------------------------------
 

@@ -47,7 +47,11 @@ import {
   jobRange,
   LAYOUT_RECORD,
   LAYOUT_VERSION,
+  LAYOUT_WITHOUT_LATEST,
+  type LatestEntry,
   type LmdbKey,
+  latestKeyOf,
+  latestPartition,
   metaFrom,
   metaKey,
   metaNameOf,
@@ -64,6 +68,7 @@ import {
   versionsAbove,
   versionsDownFrom,
 } from './key-layout.js';
+import { applyRepairs, buildLatest, type LatestRepair, noteWritten, repairsAbove } from './latest-index.js';
 import { LmdbSpillArea } from './lmdb-spill-area.js';
 import { type LmdbStoreOptions, type ResolvedLmdbStoreOptions, resolveLmdbStoreOptions } from './options.js';
 import { pruneJob } from './prune.js';
@@ -81,6 +86,8 @@ export class LmdbStateStore implements StateStore {
   readonly #root: RootDatabase;
   readonly #dbs: Databases;
   readonly #life: StoreLifecycle;
+  /** False for a store of layout 1 opened read-only: it has no `latest` database to read. */
+  readonly #hasLatest: boolean;
   #closing: Promise<void> | undefined;
 
   private constructor(
@@ -88,13 +95,14 @@ export class LmdbStateStore implements StateStore {
     root: RootDatabase,
     dbs: Databases,
     life: StoreLifecycle,
-    epoch: number,
+    session: Session,
   ) {
     this.options = options;
     this.#root = root;
     this.#dbs = dbs;
     this.#life = life;
-    this.spill = new LmdbSpillArea(dbs.spill, life, epoch);
+    this.#hasLatest = session.hasLatest;
+    this.spill = new LmdbSpillArea(dbs.spill, life, session.epoch);
   }
 
   /**
@@ -106,8 +114,8 @@ export class LmdbStateStore implements StateStore {
     const root = openEnvironment(resolved);
     try {
       const dbs = openDatabases(root);
-      const epoch = await startSession(dbs.store, resolved);
-      return new LmdbStateStore(resolved, root, dbs, new StoreLifecycle(resolved.path), epoch);
+      const session = await startSession(dbs, resolved);
+      return new LmdbStateStore(resolved, root, dbs, new StoreLifecycle(resolved.path), session);
     } catch (e) {
       await root.close();
       throw e;
@@ -151,16 +159,57 @@ export class LmdbStateStore implements StateStore {
     const { asOf } = options;
     checkAsOf(asOf);
     const base = this.#baseAt(job, asOf);
-    // Each key's entries come newest first: the first one at or below asOf decides the key.
+    // As of the latest committed version or later, `latest` decides nearly every key; as of an
+    // older version nearly every changed key would need its history, which the walk reads in order.
+    const older = asOf < (this.#committedAtOrBelow(job, Number.POSITIVE_INFINITY)?.version ?? 0);
+    const entries =
+      this.#hasLatest && !older
+        ? this.#newestEntries(job, partition, asOf, options.start)
+        : this.#walkedEntries(job, partition, asOf, options.start);
+    for (const { key, version, value } of entries) {
+      if (value === undefined || version < base) continue;
+      yield [key, value];
+      // Never step the LMDB cursor again once the environment may be closed.
+      this.#life.assertOpen('scan');
+    }
+  }
+
+  /**
+   * Each key's newest entry at or below `asOf`, in key order, from every entry of the partition:
+   * each key's entries come newest first, so the first one at or below asOf decides the key.
+   */
+  *#walkedEntries(job: string, partition: number, asOf: number, start?: CanonicalKey): Iterable<ScannedEntry> {
     let decided: CanonicalKey | undefined;
-    for (const entry of this.#dbs.state.getRange(statePartition(job, partition, options.start))) {
+    for (const entry of this.#dbs.state.getRange(statePartition(job, partition, start))) {
       const { key, version } = parseStateKey(entry.key);
       if (key === decided || version > asOf) continue;
       decided = key;
-      if (entry.value === undefined || version < base) continue;
-      yield [key, entry.value];
-      // Never step the LMDB cursor again once the environment may be closed.
-      this.#life.assertOpen('scan');
+      yield { key, version, value: entry.value };
+    }
+  }
+
+  /**
+   * Each key's newest entry at or below `asOf`, in key order, from `latest`: one entry per key,
+   * plus a range of the key's history in `state` when its newest entry is above `asOf`. Both read
+   * in one read transaction, so the scan sees one snapshot.
+   */
+  *#newestEntries(job: string, partition: number, asOf: number, start?: CanonicalKey): Iterable<ScannedEntry> {
+    const transaction = this.#root.useReadTransaction();
+    try {
+      const range = { ...latestPartition(job, partition, start), transaction };
+      for (const entry of this.#dbs.latest.getRange(range)) {
+        const key = latestKeyOf(entry.key);
+        const [version, value] = entry.value as LatestEntry;
+        if (version <= asOf) yield { key, version, value };
+        else {
+          const history = { ...stateAsOf(job, partition, key, asOf), transaction };
+          for (const older of this.#dbs.state.getRange(history)) {
+            yield { key, version: parseStateKey(older.key).version, value: older.value };
+          }
+        }
+      }
+    } finally {
+      transaction.done();
     }
   }
 
@@ -235,13 +284,14 @@ export class LmdbStateStore implements StateStore {
     const letters = restored ?? new Map([[version, [...(write.deadLetters ?? [])]]]);
     for (const [at, list] of letters)
       for (const letter of list) assertKeyFits(deadLetterKey(job, at, partition, letter.batchId, 0), 'dead letter');
-    const { state, batches, partstats, deadletters } = this.#dbs;
+    const { state, latest, batches, partstats, deadletters } = this.#dbs;
     const where = `partition ${partition} of job ${job} at version ${version}`;
     await this.#life.track(
       writeAtomically(state, this.#durable, () => {
         if (replace) {
           const doomed: [StoreDatabase, LmdbKey][] = [];
           for (const key of state.getKeys(statePartition(job, partition))) doomed.push([state, key]);
+          for (const key of latest.getKeys(latestPartition(job, partition))) doomed.push([latest, key]);
           for (const key of batches.getKeys(batchPartition(job, partition))) doomed.push([batches, key]);
           const stats = partStatsDownFrom(job, partition, Number.POSITIVE_INFINITY);
           for (const key of partstats.getKeys(stats)) doomed.push([partstats, key]);
@@ -256,6 +306,7 @@ export class LmdbStateStore implements StateStore {
           for (const [key, value] of changes) {
             current = key;
             state.put(stateKey(job, partition, key, version), value);
+            noteWritten(latest, job, partition, key, version, value);
           }
         } catch (e) {
           throw badValue(`key ${current?.slice(0, 40)} in ${where}`, e);
@@ -301,10 +352,11 @@ export class LmdbStateStore implements StateStore {
     if (!(Number.isSafeInteger(version) && version >= 0)) {
       throw new MrmError(ErrorCode.NoSuchVersion, `cannot discard job ${job} above version ${version}`);
     }
-    const { state, batches, versions, partstats, deadletters } = this.#dbs;
+    const { state, latest, batches, versions, partstats, deadletters } = this.#dbs;
     await this.#life.track(
       writeAtomically(state, this.#durable, () => {
         const doomed: [StoreDatabase, LmdbKey][] = [];
+        const repairs: LatestRepair[] = [];
         for (const key of versions.getKeys(versionsAbove(job, version))) doomed.push([versions, key]);
         for (const key of deadletters.getKeys(deadLettersAbove(job, version))) doomed.push([deadletters, key]);
         // Every partition write leaves a partstats record, so these are exactly the partitions to clean.
@@ -316,15 +368,15 @@ export class LmdbStateStore implements StateStore {
           doomed.push([partstats, key]);
         }
         for (const partition of partitions) {
-          for (const key of state.getKeys(statePartition(job, partition))) {
-            if (parseStateKey(key).version > version) doomed.push([state, key]);
-          }
+          repairs.push(...repairsAbove(state, job, partition, version, (key) => doomed.push([state, key])));
           for (const { key, value } of batches.getRange(batchPartition(job, partition))) {
             if ((value as number) > version) doomed.push([batches, key]);
           }
         }
         // Removed after the scans: the cursors above must not see their own deletions.
         for (const [db, key] of doomed) db.remove(key);
+        // Each key whose newest entry went gets the newest one left, or leaves `latest`.
+        applyRepairs(state, latest, repairs);
       }),
     );
   }
@@ -332,11 +384,11 @@ export class LmdbStateStore implements StateStore {
   async dropJob(job: string): Promise<void> {
     this.#life.assertOpen('dropJob');
     const range = jobRange(job);
-    const { versions, meta, state, batches, deadletters, partstats } = this.#dbs;
+    const { versions, meta, state, latest, batches, deadletters, partstats } = this.#dbs;
     const drop = async (): Promise<void> => {
       // Versions first, partstats last: a crash half-way leaves no readable version and the job
       // still listed, so dropping it again finishes the work.
-      for (const db of [versions, meta, state, batches, deadletters, partstats]) {
+      for (const db of [versions, meta, state, latest, batches, deadletters, partstats]) {
         await removeInBatches(db, (limit) => [...db.getKeys({ ...range, limit })]);
       }
       if (this.#durable) await state.flushed;
@@ -477,6 +529,7 @@ function openDatabases(root: RootDatabase): Databases {
   const db = (name: string): StoreDatabase => root.openDB<unknown, LmdbKey>(name, options);
   return {
     state: db(DB_NAMES.state),
+    latest: db(DB_NAMES.latest),
     batches: db(DB_NAMES.batches),
     versions: db(DB_NAMES.versions),
     partstats: db(DB_NAMES.partstats),
@@ -487,20 +540,32 @@ function openDatabases(root: RootDatabase): Databases {
   };
 }
 
-/** Checks the layout version (writing it into a new store) and counts this open: the spill epoch. */
-async function startSession(store: StoreDatabase, options: ResolvedLmdbStoreOptions): Promise<number> {
+/** What opening a store found: its spill epoch, and whether it has the `latest` database. */
+interface Session {
+  readonly epoch: number;
+  readonly hasLatest: boolean;
+}
+
+/**
+ * Checks the layout version (writing it into a new store, migrating a store of layout 1 by
+ * building `latest`) and counts this open: the spill epoch.
+ */
+async function startSession(dbs: Databases, options: ResolvedLmdbStoreOptions): Promise<Session> {
+  const { store, state, latest } = dbs;
   if (options.readOnly) {
-    // Nothing to count: a read-only store never spills.
-    checkLayout(store.get(LAYOUT_RECORD) ?? LAYOUT_VERSION, options);
-    return 0;
+    // Nothing to count: a read-only store never spills. Layout 1 is read without `latest`.
+    const layout = store.get(LAYOUT_RECORD) ?? LAYOUT_VERSION;
+    if (layout !== LAYOUT_WITHOUT_LATEST) checkLayout(layout, options);
+    return { epoch: 0, hasLatest: layout !== LAYOUT_WITHOUT_LATEST };
   }
   return writeAtomically(store, !options.noSync, () => {
     const layout = store.get(LAYOUT_RECORD);
-    if (layout === undefined) store.put(LAYOUT_RECORD, LAYOUT_VERSION);
-    else checkLayout(layout, options);
+    if (layout === LAYOUT_WITHOUT_LATEST) buildLatest(state, latest);
+    else if (layout !== undefined) checkLayout(layout, options);
+    if (layout !== LAYOUT_VERSION) store.put(LAYOUT_RECORD, LAYOUT_VERSION);
     const epoch = ((store.get(SPILL_EPOCH_RECORD) as number | undefined) ?? 0) + 1;
     store.put(SPILL_EPOCH_RECORD, epoch);
-    return epoch;
+    return { epoch, hasLatest: true };
   });
 }
 
@@ -509,9 +574,16 @@ function checkLayout(layout: unknown, options: ResolvedLmdbStoreOptions): void {
   if (layout !== LAYOUT_VERSION) {
     throw new MrmError(
       ErrorCode.State,
-      `the LMDB state store at ${options.path} has key layout ${String(layout)}; this version reads layout ${LAYOUT_VERSION}`,
+      `the LMDB state store at ${options.path} has key layout ${String(layout)}; this version reads layouts ${LAYOUT_WITHOUT_LATEST} and ${LAYOUT_VERSION}`,
     );
   }
+}
+
+/** A key's entry a scan decides on: its newest at or below the version read as of. */
+interface ScannedEntry {
+  readonly key: CanonicalKey;
+  readonly version: number;
+  readonly value: unknown;
 }
 
 function firstKey(db: StoreDatabase, start?: LmdbKey): LmdbKey | undefined {

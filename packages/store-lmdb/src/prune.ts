@@ -15,6 +15,7 @@ import {
   statePartition,
   versionsDownFrom,
 } from './key-layout.js';
+import { noteRemoved } from './latest-index.js';
 import type { StoreDatabase } from './transactions.js';
 
 /** Most keys removed in one write transaction. */
@@ -23,6 +24,7 @@ export const PRUNE_CHUNK = 10_000;
 /** The databases pruning touches. */
 export interface PruneDatabases {
   readonly state: StoreDatabase;
+  readonly latest: StoreDatabase;
   readonly versions: StoreDatabase;
   readonly partstats: StoreDatabase;
 }
@@ -30,47 +32,74 @@ export interface PruneDatabases {
 /**
  * The state entries of one partition that no version from `oldestKept` on reads. Per key, entries
  * come newest first: those above `oldestKept` stay; the first at or below it (the value as of
- * `oldestKept`) stays unless it is a tombstone or below `base`; every older one goes.
+ * `oldestKept`) stays unless it is a tombstone or below `base`; every older one goes. A doomed
+ * entry that was its key's newest goes into `newest` (the key leaves `latest` with it).
  */
-function* doomedEntries(db: StoreDatabase, job: string, partition: number, oldestKept: number, base: number) {
+function* doomedEntries(
+  db: StoreDatabase,
+  job: string,
+  partition: number,
+  oldestKept: number,
+  base: number,
+  newest: Set<LmdbKey>,
+) {
   let current: string | undefined;
   let anchored = false;
+  let newer = false;
   for (const { key: lmdbKey, value } of db.getRange(statePartition(job, partition))) {
     const { key, version } = parseStateKey(lmdbKey);
     if (key !== current) {
       current = key;
       anchored = false;
+      newer = false;
     }
-    if (version > oldestKept) continue;
+    if (version > oldestKept) {
+      newer = true;
+      continue;
+    }
     if (anchored) {
       yield lmdbKey;
       continue;
     }
     anchored = true;
     // Absent as of oldestKept (and so at every later version that has no newer entry).
-    if (value === undefined || version < base) yield lmdbKey;
+    if (value === undefined || version < base) {
+      if (!newer) newest.add(lmdbKey);
+      yield lmdbKey;
+    }
   }
 }
 
-/** Removes keys in transactions of at most {@link PRUNE_CHUNK}; resolves with how many. */
-async function removeAll(db: StoreDatabase, keys: Iterable<LmdbKey>, durable: boolean): Promise<number> {
-  let removed = 0;
+/**
+ * Removes keys in transactions of at most {@link PRUNE_CHUNK}; resolves with how many. `removed`
+ * runs in the transaction after each removal.
+ */
+async function removeAll(
+  db: StoreDatabase,
+  keys: Iterable<LmdbKey>,
+  durable: boolean,
+  removed?: (key: LmdbKey) => void,
+): Promise<number> {
+  let count = 0;
   let chunk: LmdbKey[] = [];
   const flush = async () => {
     const doomed = chunk;
     chunk = [];
     await db.transaction(() => {
-      for (const key of doomed) db.remove(key);
+      for (const key of doomed) {
+        db.remove(key);
+        removed?.(key);
+      }
     });
-    removed += doomed.length;
+    count += doomed.length;
   };
   for (const key of keys) {
     chunk.push(key);
     if (chunk.length >= PRUNE_CHUNK) await flush();
   }
   if (chunk.length > 0) await flush();
-  if (removed > 0 && durable) await db.flushed;
-  return removed;
+  if (count > 0 && durable) await db.flushed;
+  return count;
 }
 
 /**
@@ -112,7 +141,11 @@ export async function pruneJob(
   settleStats();
   let entries = 0;
   for (const partition of partitions) {
-    entries += await removeAll(dbs.state, doomedEntries(dbs.state, job, partition, oldestKept, base), durable);
+    const newest = new Set<LmdbKey>();
+    const doomed = doomedEntries(dbs.state, job, partition, oldestKept, base, newest);
+    entries += await removeAll(dbs.state, doomed, durable, (key) => {
+      if (newest.delete(key)) noteRemoved(dbs.latest, key);
+    });
   }
   await removeAll(dbs.partstats, doomedStats, durable);
   const doomedVersions = [...dbs.versions.getKeys({ ...versionsDownFrom(job, oldestKept), exclusiveStart: true })];

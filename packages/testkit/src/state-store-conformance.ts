@@ -19,6 +19,7 @@ import {
 } from '@mrm/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { seededRandom, VersionedModel } from './state-store-model.js';
+import { newestEntryConformance } from './state-store-newest-conformance.js';
 import { retentionConformance } from './state-store-retention-conformance.js';
 
 /** A fresh store for one test; `cleanup` runs after the suite has closed the store. */
@@ -68,6 +69,7 @@ export function stateStoreConformance(name: string, create: () => Promise<StateS
       collect(store.scan(job, partition, start === undefined ? { asOf } : { asOf, start }));
 
     retentionConformance(() => store);
+    newestEntryConformance(() => store);
 
     describe('versions', () => {
       it('lists committed versions oldest first and reports the newest as latest', async () => {
