@@ -187,6 +187,11 @@ export function partStatsDownFrom(job: string, partition: number, asOf: number):
   return { start: [job, partition, asOf], end: [job, partition, 0], reverse: true };
 }
 
+/** The first write of a partition above `version`, if any. */
+export function partStatAbove(job: string, partition: number, version: number): KeyRange {
+  return { start: [job, partition, version], end: [job, partition, AFTER], exclusiveStart: true, limit: 1 };
+}
+
 /** Partition and version of a partition write record's key. */
 export function parsePartStatKey(key: LmdbKey): { readonly partition: number; readonly version: number } {
   return { partition: key[1] as number, version: key[2] as number };

@@ -18,8 +18,8 @@ import type { StoreDatabase } from './transactions.js';
 
 /**
  * Inside a write transaction, after putting a `state` entry at `version`: makes it the key's
- * newest entry unless the key has a newer one (a write of an older uncommitted version after a
- * newer one).
+ * newest entry. `checkNewer`: first looks whether the key has a newer one (an older uncommitted
+ * version written after a newer one), which only a partition with a write above `version` can have.
  */
 export function noteWritten(
   latest: StoreDatabase,
@@ -28,9 +28,10 @@ export function noteWritten(
   key: CanonicalKey,
   version: number,
   value: unknown,
+  checkNewer: boolean,
 ): void {
   const at = latestKey(job, partition, key);
-  const newest = latest.get(at) as LatestEntry | undefined;
+  const newest = checkNewer ? (latest.get(at) as LatestEntry | undefined) : undefined;
   if (newest === undefined || newest[0] <= version) latest.put(at, [version, value]);
 }
 

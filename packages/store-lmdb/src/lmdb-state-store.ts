@@ -58,6 +58,7 @@ import {
   parseDeadLetterKey,
   parsePartStatKey,
   parseStateKey,
+  partStatAbove,
   partStatKey,
   partStatsDownFrom,
   SPILL_EPOCH_RECORD,
@@ -300,13 +301,16 @@ export class LmdbStateStore implements StateStore {
           }
           for (const [db, key] of doomed) db.remove(key);
         } else this.#assertAboveCommitted(job, version, `write ${where}`);
+        // Every partition write leaves a partstats record: without one above this version, no key
+        // of the partition has a newer entry, and `latest` takes each change without a look.
+        const newerWritten = [...partstats.getKeys(partStatAbove(job, partition, version))].length > 0;
         // `undefined` (a deletion) is stored as such: the tombstone (MessagePack fixext 1, type 0).
         let current: CanonicalKey | undefined;
         try {
           for (const [key, value] of changes) {
             current = key;
             state.put(stateKey(job, partition, key, version), value);
-            noteWritten(latest, job, partition, key, version, value);
+            noteWritten(latest, job, partition, key, version, value, newerWritten);
           }
         } catch (e) {
           throw badValue(`key ${current?.slice(0, 40)} in ${where}`, e);

@@ -1,39 +1,9 @@
 /** The `latest` database (decisions/0036): kept equal to each key's newest `state` entry, and migrated into. */
-import fs from 'node:fs';
-import os from 'node:os';
-import { type CanonicalKey, canonicalKey, type VersionInfo } from '@mrm/core';
+import { canonicalKey } from '@mrm/core';
 import { LAYOUT_VERSION, LmdbStateStore } from '@mrm/store-lmdb';
 import { open } from 'lmdb';
-import { afterEach, describe, expect, it } from 'vitest';
-
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
-
-function tempDir(): string {
-  const dir = fs.mkdtempSync(`${os.tmpdir()}/mrm-latest-`);
-  dirs.push(dir);
-  return dir;
-}
-
-function info(version: number, base = 0): VersionInfo {
-  return {
-    version,
-    createdAtMs: version,
-    base,
-    batches: version,
-    records: version,
-    keys: version,
-    label: `v${version}`,
-  };
-}
-
-async function scanAll(store: LmdbStateStore, job: string, partition: number, asOf: number) {
-  const entries: (readonly [CanonicalKey, unknown])[] = [];
-  for await (const entry of store.scan(job, partition, { asOf })) entries.push(entry);
-  return entries;
-}
+import { describe, expect, it } from 'vitest';
+import { info, scanAll, tempDir } from './store-test-helpers.js';
 
 const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((key) => canonicalKey(key)) as [string, string, string, string];
 
@@ -187,7 +157,7 @@ describe('the latest database', () => {
     await store.close();
     // What layout 1 wrote: no `latest` database.
     const raw = open({ path: dir, maxDbs: 9 });
-    await raw.openDB('latest').drop();
+    await raw.openDB({ name: 'latest' }).drop();
     await raw.openDB('store', { encoding: 'msgpack' }).put(['layout'], 1);
     await raw.close();
 

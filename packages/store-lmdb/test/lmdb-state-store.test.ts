@@ -1,23 +1,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { type CanonicalKey, canonicalKey, ErrorCode, encode, type VersionInfo } from '@mrm/core';
+import { canonicalKey, ErrorCode, encode } from '@mrm/core';
 import { LAYOUT_VERSION, LmdbStateStore, resolveLmdbStoreOptions } from '@mrm/store-lmdb';
 import { stateStoreConformance } from '@mrm/testkit/conformance';
 import { open } from 'lmdb';
-import { afterEach, describe, expect, it } from 'vitest';
-
-const tempDirs: string[] = [];
-
-function tempDir(): string {
-  const dir = fs.mkdtempSync(`${os.tmpdir()}/mrm-`);
-  tempDirs.push(dir);
-  return dir;
-}
-
-afterEach(() => {
-  for (const dir of tempDirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
-});
+import { describe, expect, it } from 'vitest';
+import { info, scanAll, tempDir } from './store-test-helpers.js';
 
 stateStoreConformance('LmdbStateStore', async () => {
   const dir = fs.mkdtempSync(`${os.tmpdir()}/mrm-`);
@@ -26,24 +15,6 @@ stateStoreConformance('LmdbStateStore', async () => {
     cleanup: async () => fs.rmSync(dir, { recursive: true, force: true }),
   };
 });
-
-function info(version: number, base = 0): VersionInfo {
-  return {
-    version,
-    createdAtMs: version,
-    base,
-    batches: version,
-    records: version,
-    keys: version,
-    label: `v${version}`,
-  };
-}
-
-async function scanAll(store: LmdbStateStore, job: string, partition: number, asOf: number) {
-  const entries: (readonly [CanonicalKey, unknown])[] = [];
-  for await (const entry of store.scan(job, partition, { asOf })) entries.push(entry);
-  return entries;
-}
 
 const [a, b, c] = ['a', 'b', 'c'].map((key) => canonicalKey(key)) as [string, string, string];
 

@@ -18,6 +18,7 @@ import {
   type VersionInfo,
 } from '@mrm/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { collect, versionInfo } from './state-store-fixtures.js';
 import { seededRandom, VersionedModel } from './state-store-model.js';
 import { newestEntryConformance } from './state-store-newest-conformance.js';
 import { retentionConformance } from './state-store-retention-conformance.js';
@@ -766,25 +767,6 @@ export function stateStoreConformance(name: string, create: () => Promise<StateS
       expect(await store.mergedBatches(job, 0)).toEqual(new Set(['batch-1', 'batch-2', 'batch-3']));
     });
   });
-}
-
-/** A version record with fixed fields, so tests can compare whole records. */
-function versionInfo(version: number, base = 0): VersionInfo {
-  return {
-    version,
-    createdAtMs: 1_700_000_000_000 + version,
-    base,
-    batches: version,
-    records: version * 10,
-    keys: version,
-    label: `version ${version}`,
-  };
-}
-
-async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
-  const items: T[] = [];
-  for await (const item of iterable) items.push(item);
-  return items;
 }
 
 async function expectCode(promise: Promise<unknown>, code: ErrorCode): Promise<void> {

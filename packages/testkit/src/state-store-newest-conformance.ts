@@ -4,31 +4,15 @@
  * resets, dropJob). An adapter may answer those scans from an index of each key's newest entry
  * (the LMDB store's `latest`, decisions/0036); these cases fail if that index goes wrong.
  */
-import { type CanonicalKey, canonicalKey, compareCanonicalKeys, type StateStore, type VersionInfo } from '@mrm/core';
+import { type CanonicalKey, canonicalKey, compareCanonicalKeys, type StateStore } from '@mrm/core';
 import { describe, expect, it } from 'vitest';
+import { collect, versionInfo } from './state-store-fixtures.js';
 import { seededRandom, VersionedModel } from './state-store-model.js';
 
 const INFINITY = Number.POSITIVE_INFINITY;
 
-function info(version: number, base = 0): VersionInfo {
-  return {
-    version,
-    createdAtMs: version,
-    base,
-    batches: version,
-    records: version,
-    keys: version,
-    label: `v${version}`,
-  };
-}
-
-async function scanOf(store: StateStore, job: string, partition: number, asOf: number, start?: CanonicalKey) {
-  const entries: (readonly [CanonicalKey, unknown])[] = [];
-  for await (const entry of store.scan(job, partition, start === undefined ? { asOf } : { asOf, start })) {
-    entries.push(entry);
-  }
-  return entries;
-}
+const scanOf = (store: StateStore, job: string, partition: number, asOf: number, start?: CanonicalKey) =>
+  collect(store.scan(job, partition, start === undefined ? { asOf } : { asOf, start }));
 
 const k = (key: string): CanonicalKey => canonicalKey(key);
 
@@ -47,7 +31,7 @@ export function newestEntryConformance(store: () => StateStore): void {
         ],
         batches: [],
       });
-      await s.commitVersion('j', info(1));
+      await s.commitVersion('j', versionInfo(1));
       await s.writePartition({
         job: 'j',
         partition: 0,
@@ -58,7 +42,7 @@ export function newestEntryConformance(store: () => StateStore): void {
         ],
         batches: [],
       });
-      await s.commitVersion('j', info(2));
+      await s.commitVersion('j', versionInfo(2));
       await s.writePartition({
         job: 'j',
         partition: 0,
@@ -107,7 +91,7 @@ export function newestEntryConformance(store: () => StateStore): void {
         [k('a'), 3],
         [k('b'), 2],
       ]);
-      await s.commitVersion('j', info(2));
+      await s.commitVersion('j', versionInfo(2));
       expect(await scanOf(s, 'j', 0, 2)).toEqual([
         [k('a'), 2],
         [k('b'), 2],
@@ -126,11 +110,11 @@ export function newestEntryConformance(store: () => StateStore): void {
         ],
         batches: [],
       });
-      await s.commitVersion('j', info(1));
+      await s.commitVersion('j', versionInfo(1));
       await s.writePartition({ job: 'j', partition: 0, version: 2, changes: [[k('a'), undefined]], batches: [] });
-      await s.commitVersion('j', info(2));
+      await s.commitVersion('j', versionInfo(2));
       await s.writePartition({ job: 'j', partition: 0, version: 3, changes: [[k('b'), 3]], batches: [] });
-      await s.commitVersion('j', info(3));
+      await s.commitVersion('j', versionInfo(3));
       // Version 4 is written but not committed while pruning: its entries stay.
       await s.writePartition({ job: 'j', partition: 0, version: 4, changes: [[k('c'), 4]], batches: [] });
       expect(await s.pruneBelow('j', 3)).toEqual({ entries: 3, versions: 2 });
@@ -139,9 +123,9 @@ export function newestEntryConformance(store: () => StateStore): void {
         [k('b'), 3],
         [k('c'), 4],
       ]);
-      await s.commitVersion('j', info(4));
+      await s.commitVersion('j', versionInfo(4));
       await s.writePartition({ job: 'j', partition: 0, version: 5, changes: [[k('a'), 5]], batches: [] });
-      await s.commitVersion('j', info(5));
+      await s.commitVersion('j', versionInfo(5));
       expect(await scanOf(s, 'j', 0, 5)).toEqual([
         [k('a'), 5],
         [k('b'), 3],
@@ -201,7 +185,7 @@ export function newestEntryConformance(store: () => StateStore): void {
           model.discardAbove(committed);
         } else {
           if (reset) base = version;
-          await s.commitVersion('j', info(version, base));
+          await s.commitVersion('j', versionInfo(version, base));
           committed = version;
         }
         if (committed > 0 && random() < 0.15) {
@@ -222,7 +206,7 @@ export function newestEntryConformance(store: () => StateStore): void {
       await s.dropJob('j');
       for (const p of partitions) expect(await scanOf(s, 'j', p, INFINITY)).toEqual([]);
       await s.writePartition({ job: 'j', partition: 0, version: 1, changes: [[k('x'), 1]], batches: [] });
-      await s.commitVersion('j', info(1));
+      await s.commitVersion('j', versionInfo(1));
       expect(await scanOf(s, 'j', 0, 1)).toEqual([[k('x'), 1]]);
     });
   });

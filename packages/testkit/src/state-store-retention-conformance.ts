@@ -5,23 +5,8 @@
  */
 import { type CanonicalKey, canonicalKey, type DeadLetter, ErrorCode, type StateStore } from '@mrm/core';
 import { describe, expect, it } from 'vitest';
+import { collect, versionInfo } from './state-store-fixtures.js';
 import { seededRandom } from './state-store-model.js';
-
-async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
-  const items: T[] = [];
-  for await (const item of iterable) items.push(item);
-  return items;
-}
-
-const info = (version: number, base = 0) => ({
-  version,
-  createdAtMs: 1_700_000_000_000 + version,
-  base,
-  batches: version,
-  records: version,
-  keys: 0,
-  label: `v${version}`,
-});
 
 /** Registers the specifications; `store()` is the store of the running test. */
 export function retentionConformance(store: () => StateStore): void {
@@ -60,7 +45,7 @@ export function retentionConformance(store: () => StateStore): void {
           }
           await s.writePartition({ job: 'j', partition, version: v, changes, batches: [`b${v}`] });
         }
-        await s.commitVersion('j', info(v));
+        await s.commitVersion('j', versionInfo(v));
       }
       for (let v = 1; v <= VERSIONS; v++) {
         const perPartition = new Map<number, [CanonicalKey, unknown][]>();
@@ -90,7 +75,7 @@ export function retentionConformance(store: () => StateStore): void {
       const s = store();
       for (let v = 1; v <= 3; v++) {
         await s.writePartition({ job: 'j', partition: 0, version: v, changes: [[`"run${v}"`, v]], batches: [] });
-        await s.commitVersion('j', info(v, v));
+        await s.commitVersion('j', versionInfo(v, v));
       }
       const result = await s.pruneBelow('j', 3);
       expect(result).toEqual({ entries: 2, versions: 2 });
@@ -123,7 +108,7 @@ export function retentionConformance(store: () => StateStore): void {
         batches: ['b1'],
         deadLetters: [letter('b1', 3), letter('b1', 7)],
       });
-      await s.commitVersion('j', info(1));
+      await s.commitVersion('j', versionInfo(1));
       await s.writePartition({
         job: 'j',
         partition: 2,
@@ -165,9 +150,9 @@ export function retentionConformance(store: () => StateStore): void {
           deadLetters: [letter('b1', 10 + partition)],
         });
       }
-      await s.commitVersion('j', info(1));
+      await s.commitVersion('j', versionInfo(1));
       await s.writePartition({ job: 'j', partition: 1, version: 2, changes: [], batches: ['b2'] });
-      await s.commitVersion('j', info(2));
+      await s.commitVersion('j', versionInfo(2));
       const digest = { keys: 1, bytes: 9, hash: `${'0'.repeat(31)}7` };
       await s.restorePartition({
         job: 'j',

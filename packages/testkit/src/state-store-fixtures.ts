@@ -1,0 +1,22 @@
+/** Small helpers shared by the StateStore conformance specifications. */
+import type { VersionInfo } from '@mrm/core';
+
+/** A version record with fixed fields, so tests can compare whole records. */
+export function versionInfo(version: number, base = 0): VersionInfo {
+  return {
+    version,
+    createdAtMs: 1_700_000_000_000 + version,
+    base,
+    batches: version,
+    records: version * 10,
+    keys: version,
+    label: `version ${version}`,
+  };
+}
+
+/** Every item of an async iterable, in order. */
+export async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
+  const items: T[] = [];
+  for await (const item of iterable) items.push(item);
+  return items;
+}
