@@ -6,6 +6,10 @@
  * so is the coordinator (its successor leads once the dead one's lease lapsed, and resumes the job
  * from JetStream). The result equals the single-process run (`mrm run`), key for key.
  *
+ * The same on a three-node NATS cluster (replicas 3), where one kill is of a nats-server (SIGKILL,
+ * mid-job: streams it led elect new leaders while the job goes on) and the coordinator's is
+ * replaced by a standby that was already waiting (merge, nats, standby, merge, map, merge).
+ *
  * `T_CHAOS_KILLS=<n>` kills n times instead (the same mix, repeated), for a longer soak.
  */
 import { rmSync, writeFileSync } from 'node:fs';
@@ -22,6 +26,12 @@ const BOOKS = ['pg-frankenstein.txt', 'pg-tom_sawyer.txt', 'pg-being_ernest.txt'
 const KILLS = Number(process.env.T_CHAOS_KILLS ?? 6);
 /** Who is killed, in turn. */
 const VICTIMS = ['merge', 'map', 'coordinator', 'merge', 'merge', 'map'] as const;
+/**
+ * On a three-node NATS cluster: a NATS node dies too, and the coordinator is replaced by a standby
+ * that was waiting (it takes the lead), not by a coordinator started after the kill.
+ */
+const CLUSTER_VICTIMS = ['merge', 'nats', 'standby', 'merge', 'map', 'merge'] as const;
+type Victim = (typeof VICTIMS)[number] | (typeof CLUSTER_VICTIMS)[number];
 /** Gives up waiting for the job this long after the last kill (then prints the cluster's status). */
 const FINISH_MS = 60_000;
 
@@ -73,6 +83,51 @@ async function pickVictim(c: TestCluster, pool: readonly string[], role: 'map' |
   return from[Math.floor(Math.random() * from.length)] as string;
 }
 
+/** One run of the chaos: the cluster's shape, and who is killed in turn. */
+interface Chaos {
+  readonly natsNodes: number;
+  readonly victims: readonly Victim[];
+}
+
+/** Kills `victim` (a role, a NATS node or the leading coordinator) and replaces it; returns who died. */
+async function killOne(
+  c: TestCluster,
+  victim: Victim,
+  i: number,
+  live: Record<'map' | 'merge', string[]>,
+): Promise<string> {
+  if (victim === 'coordinator') {
+    // Its successor starts on an empty --state, as on another machine (records are in JetStream).
+    const dead = c.coordinator.name;
+    await c.restartCoordinator(`coordinator-new-${i + 1}`);
+    return dead;
+  }
+  if (victim === 'standby') {
+    // A standby (empty --state) waits already; the leader dies; the standby takes the lead.
+    const standby = await c.addCoordinator(`coordinator-standby-${i + 1}`);
+    const dead = c.coordinator.name;
+    await c.coordinator.kill();
+    await standby.waitForOutput(/ leading /, 30_000);
+    c.promote(standby);
+    return dead;
+  }
+  const nodes = victim === 'nats' ? c.natsCluster.nodes : [];
+  if (victim === 'nats' && nodes.every((n) => n.running)) {
+    // One node of three at most (a majority must stay); every process holds all three URLs.
+    const node = nodes[Math.floor(Math.random() * nodes.length)] as (typeof nodes)[number];
+    await node.kill();
+    return `nats-server ${node.name}`;
+  }
+  const role = victim === 'nats' ? 'merge' : victim;
+  const pool = live[role];
+  const dead = await pickVictim(c, pool, role);
+  pool.splice(pool.indexOf(dead), 1);
+  const fresh = `${role}-new-${i + 1}`;
+  await c.replaceWorker(dead, fresh);
+  pool.push(fresh);
+  return dead;
+}
+
 describe('a cluster under chaos', () => {
   let cluster: TestCluster | undefined;
   afterEach(async () => {
@@ -80,11 +135,10 @@ describe('a cluster under chaos', () => {
     cluster = undefined;
   });
 
-  it('gives the single-process result while merge workers, map workers and the coordinator are killed', {
-    timeout: 300_000,
-  }, async () => {
+  /** Runs the chaos on a cluster of `natsNodes` nats-servers; the cluster is stopped after the test. */
+  async function underChaos(chaos: Chaos): Promise<void> {
     const startedMs = Date.now();
-    const c = await TestCluster.start({ maps: 2, merges: 3, heartbeatTimeoutMs: 1500 });
+    const c = await TestCluster.start({ maps: 2, merges: 3, heartbeatTimeoutMs: 1500, natsNodes: chaos.natsNodes });
     cluster = c;
     const marker = join(c.dir, 'under-way');
     const slow = join(c.dir, 'slow');
@@ -114,26 +168,15 @@ describe('a cluster under chaos', () => {
     });
     await fileAppears(marker, 60_000);
     const underWayMs = Date.now();
-    const live = { map: ['map-1', 'map-2'], merge: ['merge-1', 'merge-2', 'merge-3'] };
+    const live: Record<'map' | 'merge', string[]> = {
+      map: ['map-1', 'map-2'],
+      merge: ['merge-1', 'merge-2', 'merge-3'],
+    };
     const killed: string[] = [];
     for (let i = 0; i < KILLS && !finished; i++) {
       await sleep(1000 + Math.floor(Math.random() * 1000));
       if (finished) break;
-      const role = VICTIMS[i % VICTIMS.length] as (typeof VICTIMS)[number];
-      if (role === 'coordinator') {
-        // Its successor starts on an empty --state, as on another machine (records are in JetStream).
-        const dead = c.coordinator.name;
-        await c.restartCoordinator(`coordinator-new-${i + 1}`);
-        killed.push(dead);
-        continue;
-      }
-      const pool = live[role];
-      const victim = await pickVictim(c, pool, role);
-      pool.splice(pool.indexOf(victim), 1);
-      const fresh = `${role}-new-${i + 1}`;
-      await c.replaceWorker(victim, fresh);
-      pool.push(fresh);
-      killed.push(victim);
+      killed.push(await killOne(c, chaos.victims[i % chaos.victims.length] as Victim, i, live));
     }
     const lastKillMs = Date.now();
     rmSync(slow);
@@ -160,5 +203,21 @@ describe('a cluster under chaos', () => {
           `reference waited for ${s(Date.now() - finishedMs)}\n${c.logs()}`,
       );
     }
-  });
+  }
+
+  it(
+    'gives the single-process result while merge workers, map workers and the coordinator are killed',
+    {
+      timeout: 300_000,
+    },
+    () => underChaos({ natsNodes: 1, victims: VICTIMS }),
+  );
+
+  it(
+    'gives the single-process result on a 3-node NATS cluster while a NATS node, workers and the leading coordinator die',
+    {
+      timeout: 360_000,
+    },
+    () => underChaos({ natsNodes: 3, victims: CLUSTER_VICTIMS }),
+  );
 });

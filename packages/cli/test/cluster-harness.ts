@@ -1,5 +1,6 @@
 /**
- * A real cluster for integration tests: a nats-server (JetStream, free port), a coordinator and
+ * A real cluster for integration tests: a nats-server (JetStream, free port; or a cluster of
+ * `natsNodes` of them, routes on loopback), a coordinator and
  * map / merge workers, each a separate `mrm` process in its own process group with its own temp
  * state directory, and a stable id. `stop()` kills every process and removes every directory.
  *
@@ -13,7 +14,13 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, watch } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { JobStatus, WorkerStatus } from '@mrm/core';
-import { type NatsServerHandle, type NatsServerOptions, startNatsServer } from '@mrm/testkit';
+import {
+  type NatsClusterHandle,
+  type NatsServerHandle,
+  type NatsServerOptions,
+  startNatsCluster,
+  startNatsServer,
+} from '@mrm/testkit';
 import { onTestFailed } from 'vitest';
 import { type CliResult, MRM_BIN, tempDir } from './cli-helpers.js';
 
@@ -44,6 +51,11 @@ export interface TestClusterOptions {
   readonly workerArgs?: readonly string[];
   /** Options of the nats-server (its `config`: TLS, an operator set-up…); JetStream is always on. */
   readonly nats?: NatsServerOptions;
+  /**
+   * nats-servers of a JetStream cluster to run on instead of one server (then `nats` options and
+   * `url` do not apply, and {@link TestCluster.natsCluster} gives the nodes); default 1.
+   */
+  readonly natsNodes?: number;
   /** Environment of every process and `mrm` command (`MRM_NATS_CREDS`…), over a clean one. */
   readonly env?: NodeJS.ProcessEnv;
   /** The URL processes and commands are given; default the server's `nats://127.0.0.1:<port>`. */
@@ -206,7 +218,7 @@ export class TestCluster {
   private coordinatorProcess: ClusterProcess | undefined;
 
   private constructor(
-    readonly nats: NatsServerHandle,
+    private readonly server: NatsServerHandle | NatsClusterHandle,
     /** A temp dir for the test's own files (jobs, inputs, outputs); removed by `stop()`. */
     readonly dir: string,
     private readonly options: TestClusterOptions,
@@ -214,7 +226,9 @@ export class TestCluster {
 
   /** Starts nats-server, a coordinator and the workers, and waits until status shows every worker alive. */
   static async start(options: TestClusterOptions = {}): Promise<TestCluster> {
-    const nats = await startNatsServer({ ...options.nats, jetstream: true });
+    const nodes = options.natsNodes ?? 1;
+    const nats =
+      nodes > 1 ? await startNatsCluster({ nodes }) : await startNatsServer({ ...options.nats, jetstream: true });
     const { dir, cleanup } = tempDir();
     const cluster = new TestCluster(nats, dir, options);
     cluster.cleanups.push(cleanup);
@@ -237,9 +251,21 @@ export class TestCluster {
     return cluster;
   }
 
-  /** `nats://127.0.0.1:<port>` (or what the `url` option made of it). */
+  /** `nats://127.0.0.1:<port>` (or what the `url` option made of it); every node's URL on a NATS cluster. */
   get url(): string {
-    return this.options.url?.(this.nats) ?? this.nats.url;
+    return 'nodes' in this.server ? this.server.url : (this.options.url?.(this.server) ?? this.server.url);
+  }
+
+  /** The one nats-server (throws when the cluster runs on several: see {@link natsCluster}). */
+  get nats(): NatsServerHandle {
+    if ('nodes' in this.server) throw new Error('this test cluster runs on a NATS cluster: use natsCluster');
+    return this.server;
+  }
+
+  /** The nats-servers of a cluster started with `natsNodes` (throws on one server). */
+  get natsCluster(): NatsClusterHandle {
+    if (!('nodes' in this.server)) throw new Error('this test cluster runs on one nats-server: use nats');
+    return this.server;
   }
 
   /** The coordinator process. */
@@ -464,7 +490,7 @@ export class TestCluster {
       }
     }
     await Promise.all(this.processes.map((p) => p.kill()));
-    await this.nats.stop();
+    await this.server.stop();
     for (const c of this.cleanups) c();
   }
 }

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { mrm } from './cli-helpers.js';
 import { TestCluster } from './cluster-harness.js';
+import { publishLines, untilCounted } from './stream-helpers.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../../examples/access-logs/', import.meta.url));
 const JOB = join(EXAMPLES, 'status-per-10-minutes.ts');
@@ -25,38 +26,15 @@ afterEach(async () => {
   cluster = undefined;
 });
 
-async function counted(c: TestCluster): Promise<number> {
-  const r = await c.mrm(['query', '--job', JOB_NAME, '--nats', c.url]);
-  if (r.code !== 0) return -1;
-  let sum = 0;
-  for (const line of r.stdout.split('\n')) if (line.length > 0) sum += (JSON.parse(line) as { value: number }).value;
-  return sum;
-}
-
-async function until(c: TestCluster, n: number): Promise<void> {
-  const deadline = Date.now() + 90_000;
-  for (let got = await counted(c); got !== n; got = await counted(c)) {
-    if (Date.now() > deadline) throw new Error(`the live result counts ${got} requests, not ${n}\n${c.logs()}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
-
-async function publish(c: TestCluster, lines: readonly string[], name: string): Promise<void> {
-  const file = join(c.dir, name);
-  writeFileSync(file, `${lines.join('\n')}\n`);
-  const r = await c.mrm(['publish', 'logs.web', '--file', file, '--nats', c.url]);
-  expect(r.code, r.stderr).toBe(0);
-}
-
 describe('a merge worker that joins a running stream', () => {
   it('takes its share at the next segment, restored from copies, and the result stays exact', async () => {
     const c = await TestCluster.start({ maps: 1, merges: 1 });
     cluster = c;
-    await publish(c, LINES.slice(0, 1000), 'chunk-1');
+    await publishLines(c, 'logs.web', LINES.slice(0, 1000), 'chunk-1');
     const submitted = await c.mrm(['submit', JOB, '--stream', 'logs.web', '--batch-interval', '200', '--nats', c.url]);
     expect(submitted.code, submitted.stderr).toBe(0);
     const jobId = submitted.stdout.split('\n')[0] as string;
-    await until(c, 1000);
+    await untilCounted(c, JOB_NAME, 1000);
     const owned = async (id: string) =>
       (await c.status()).workers.find((w) => w.workerId === id)?.partitions?.[JOB_NAME] ?? [];
     const partitions = (await owned('merge-1')).length;
@@ -73,8 +51,8 @@ describe('a merge worker that joins a running stream', () => {
     expect((await owned('merge-2')).length).toBe(partitions / 2);
 
     // The stream goes on over both workers, exactly.
-    await publish(c, LINES.slice(1000), 'chunk-2');
-    await until(c, LINES.length);
+    await publishLines(c, 'logs.web', LINES.slice(1000), 'chunk-2');
+    await untilCounted(c, JOB_NAME, LINES.length);
     const restored = [...joined.output().matchAll(RESTORED)].map((m) => Number(m[1])).sort((a, b) => a - b);
     expect(restored).toEqual([...(await owned('merge-2'))].sort((a, b) => a - b));
     const status = (await c.jobStatus(jobId)) as { state: string; stream?: { runs?: number; lag: number } };

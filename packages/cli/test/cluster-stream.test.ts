@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { mrm } from './cli-helpers.js';
 import { TestCluster } from './cluster-harness.js';
+import { publishLines, untilCounted } from './stream-helpers.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../../examples/access-logs/', import.meta.url));
 const JOB = join(EXAMPLES, 'status-per-10-minutes.ts');
@@ -24,35 +25,11 @@ afterEach(async () => {
   cluster = undefined;
 });
 
-/** Requests counted by the job's live result (every line counts one). */
-async function counted(c: TestCluster): Promise<number> {
-  const r = await c.mrm(['query', '--job', 'status-per-10-minutes', '--nats', c.url]);
-  if (r.code !== 0) return -1;
-  let sum = 0;
-  for (const line of r.stdout.split('\n')) if (line.length > 0) sum += (JSON.parse(line) as { value: number }).value;
-  return sum;
-}
-
-async function publish(c: TestCluster, lines: readonly string[], name: string): Promise<void> {
-  const file = join(c.dir, name);
-  writeFileSync(file, `${lines.join('\n')}\n`);
-  const r = await c.mrm(['publish', 'logs.web', '--file', file, '--nats', c.url]);
-  expect(r.code, r.stderr).toBe(0);
-}
-
-async function until(c: TestCluster, n: number): Promise<void> {
-  const deadline = Date.now() + 90_000;
-  for (let got = await counted(c); got !== n; got = await counted(c)) {
-    if (Date.now() > deadline) throw new Error(`the live result counts ${got} requests, not ${n}\n${c.logs()}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
-
 describe('a streaming job on a cluster', () => {
   it('keeps a windowed result current as records are published, exactly, through SIGKILLed processes', async () => {
     cluster = await TestCluster.start({ maps: 2, merges: 2, heartbeatTimeoutMs: 2000 });
     const c = cluster;
-    await publish(c, LINES.slice(0, 1000), 'chunk-1');
+    await publishLines(c, 'logs.web', LINES.slice(0, 1000), 'chunk-1');
     const submitted = await c.mrm([
       'submit',
       JOB,
@@ -67,33 +44,33 @@ describe('a streaming job on a cluster', () => {
     ]);
     expect(submitted.code, submitted.stderr).toBe(0);
     const jobId = submitted.stdout.split('\n')[0] as string;
-    await until(c, 1000);
+    await untilCounted(c, 'status-per-10-minutes', 1000);
 
     // Many micro-batches, one run (decisions/0027): each chunk is a segment of the open run.
     for (let part = 0; part < 4; part++) {
       const from = 1000 + part * 200;
-      await publish(c, LINES.slice(from, from + 200), `chunk-1-${part}`);
-      await until(c, from + 200);
+      await publishLines(c, 'logs.web', LINES.slice(from, from + 200), `chunk-1-${part}`);
+      await untilCounted(c, 'status-per-10-minutes', from + 200);
     }
     const streaming = (await c.jobStatus(jobId)) as { stream?: { rounds: number; runs?: number } };
     expect(streaming.stream?.runs).toBe(1);
     expect(streaming.stream?.rounds).toBeGreaterThanOrEqual(5);
 
-    await publish(c, LINES.slice(1800, 2000), 'chunk-2');
+    await publishLines(c, 'logs.web', LINES.slice(1800, 2000), 'chunk-2');
     const mapWorker = c.process('map-1');
     process.kill(mapWorker.pid, 'SIGKILL');
     expect((await mapWorker.exited).signal).toBe('SIGKILL');
-    await until(c, 2000);
+    await untilCounted(c, 'status-per-10-minutes', 2000);
 
     const coordinator = c.coordinator;
     await c.restartCoordinator();
     expect((await coordinator.exited).signal).toBe('SIGKILL');
-    await publish(c, LINES.slice(2000), 'chunk-3');
+    await publishLines(c, 'logs.web', LINES.slice(2000), 'chunk-3');
     // A merge worker lost mid-stream: its partitions move to the other, restored from their copies.
     const mergeWorker = c.process('merge-2');
     await mergeWorker.kill();
     expect((await mergeWorker.exited).signal).toBe('SIGKILL');
-    await until(c, LINES.length);
+    await untilCounted(c, 'status-per-10-minutes', LINES.length);
 
     const status = (await c.jobStatus(jobId)) as { state: string; stream?: { subject: string; lag: number } };
     expect(status.state).toBe('running');
@@ -115,11 +92,11 @@ describe('a streaming job on a cluster', () => {
   it("runs batch jobs beside a streaming job, and refuses one of the streaming job's name", async () => {
     cluster = await TestCluster.start({ maps: 1, merges: 1 });
     const c = cluster;
-    await publish(c, LINES.slice(0, 500), 'chunk-1');
+    await publishLines(c, 'logs.web', LINES.slice(0, 500), 'chunk-1');
     const submitted = await c.mrm(['submit', JOB, '--stream', 'logs.web', '--batch-interval', '200', '--nats', c.url]);
     expect(submitted.code, submitted.stderr).toBe(0);
     const streamId = submitted.stdout.split('\n')[0] as string;
-    await until(c, 500);
+    await untilCounted(c, 'status-per-10-minutes', 500);
 
     // A batch job of another name runs to its end while the stream keeps running.
     const other = join(c.dir, 'other.ts');
@@ -132,8 +109,8 @@ describe('a streaming job on a cluster', () => {
     expect(readFileSync(out, 'utf8')).toBe(plain.stdout);
 
     // The stream still merges what is published.
-    await publish(c, LINES.slice(500, 800), 'chunk-2');
-    await until(c, 800);
+    await publishLines(c, 'logs.web', LINES.slice(500, 800), 'chunk-2');
+    await untilCounted(c, 'status-per-10-minutes', 800);
     expect((await c.jobStatus(streamId)).state).toBe('running');
 
     // The streaming job's own name: refused with one line (two runs must not write one state).

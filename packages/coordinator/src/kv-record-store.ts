@@ -31,6 +31,7 @@ import {
   type RecordStore,
   type Transport,
   type VersionInfo,
+  versionsToCommit,
 } from '@mrm/core';
 
 /** Key/value bucket of the coordinator's records. */
@@ -101,7 +102,8 @@ export class KvRecordStore implements RecordStore {
     }
     await this.updateVersions(job, (versions) => {
       const next = [...versions];
-      for (const info of infos) {
+      // A repeat of this very commit (sent again while the first was being written) is done already.
+      for (const info of versionsToCommit(job, infos, (v) => versions.find((i) => i.version === v))) {
         const latest = next.at(-1);
         if (latest !== undefined && info.version <= latest.version) {
           throw new MrmError(

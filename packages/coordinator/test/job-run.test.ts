@@ -3,7 +3,7 @@
  * the dispatch window, dispatching again (stall, lost worker, transport cut), attempts, commit
  * order with one VersionInfo everywhere, rollback and abandoning.
  */
-import { ErrorCode, isMrmError, type ProtocolMessage, toWireError } from '@mrm/core';
+import { ErrorCode, isMrmError, MrmError, type ProtocolMessage, toWireError } from '@mrm/core';
 import { describe, expect, it } from 'vitest';
 import { JobRecord } from '../src/job-record.js';
 import { checkpointWritten, mergedThrough, type ScriptedWorker, startRun, taskDone } from './run-harness.js';
@@ -230,6 +230,33 @@ describe('JobRun failure', () => {
     await h.settle();
     // Nobody is asked to roll back: the next run start discards what was never committed.
     expect(ofType(h.merges[1]?.received ?? [], 'run-abort')).toEqual([]);
+    expect(ofType(h.merges[0]?.received ?? [], 'run-abort')).toEqual([]);
+    expect(ofType(h.maps[0]?.received ?? [], 'run-abort')).toHaveLength(1);
+    expect(h.clock.pendingTimers).toBe(0);
+  });
+
+  it('ends the run without a rollback when the infrastructure fails past its retries, keeping what was committed', async () => {
+    const h = await startRun({ batches: 2, settings: { maxTasksInFlight: 2, checkpointEveryBatches: 1 } });
+    // Version 2's commit in the coordinator's records fails as the transport does once its own
+    // retries are spent (a NATS cluster without a leader for too long).
+    const commitVersions = h.store.commitVersions.bind(h.store);
+    h.store.commitVersions = async (job, infos) => {
+      if (infos.some((i) => i.version === 2)) {
+        throw new MrmError(ErrorCode.Transport, 'cannot update kv key: no responders');
+      }
+      return commitVersions(job, infos);
+    };
+    for (let t = 0; t < 2; t++) h.report(taskDone(t));
+    h.report(mergedThrough(0, 'merge-0', 0));
+    h.report(checkpointWritten(1, 0));
+    await h.settle();
+    h.report(mergedThrough(1, 'merge-0', 1));
+    h.report(checkpointWritten(2, 1));
+    const error = await h.run.done.catch((e: unknown) => e);
+    expect(isMrmError(error) && error.code).toBe(ErrorCode.Transport);
+    await h.settle();
+    // Version 1 stays committed; nobody is rolled back to the run's start (the next run goes on).
+    expect((await h.store.listVersions('wc')).map((v) => v.version)).toEqual([1]);
     expect(ofType(h.merges[0]?.received ?? [], 'run-abort')).toEqual([]);
     expect(ofType(h.maps[0]?.received ?? [], 'run-abort')).toHaveLength(1);
     expect(h.clock.pendingTimers).toBe(0);

@@ -39,7 +39,12 @@ describe('KvRecordStore', () => {
   it('commits versions in order only, discards above a version and prunes below one', async () => {
     const store = await KvRecordStore.open(MemoryBus.create().connect());
     for (const v of [1, 2, 3, 4]) await store.commitVersion('wc', version(v));
-    await expect(store.commitVersion('wc', version(4))).rejects.toMatchObject({ code: ErrorCode.State });
+    await expect(store.commitVersion('wc', { ...version(4), label: 'another run' })).rejects.toMatchObject({
+      code: ErrorCode.State,
+    });
+    // The same commit again (sent again while the first was being written) is a repeat: skipped.
+    await store.commitVersions('wc', [version(3), version(4)]);
+    expect((await store.listVersions('wc')).map((v) => v.version)).toEqual([1, 2, 3, 4]);
     await store.discardAbove('wc', 3);
     expect((await store.listVersions('wc')).map((v) => v.version)).toEqual([1, 2, 3]);
     expect(await store.pruneBelow('wc', 2)).toEqual({ entries: 0, versions: 1 });

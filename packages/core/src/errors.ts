@@ -75,6 +75,16 @@ export class UnrecoverableError extends Error {
   override readonly name = 'UnrecoverableError' as const;
 }
 
+/**
+ * True when `e` is a failure of MRM's own infrastructure that a later attempt may well not meet:
+ * the transport failed after its own bounded retries (`E_TRANSPORT`), or a request to a worker
+ * timed out (`E_TIMEOUT`). A user's error (an `UnrecoverableError` too), a lost compare-and-set
+ * (`E_FENCED`), a lost worker or a bad option is not.
+ */
+export function isTransientFailure(e: unknown): boolean {
+  return isMrmError(e) && (e.code === ErrorCode.Transport || e.code === ErrorCode.Timeout);
+}
+
 /** True when `e` is an {@link MrmError}, also across module copies (checks the shape, not the class). */
 export function isMrmError(e: unknown): e is MrmError {
   return (

@@ -95,6 +95,7 @@ export {
   errorMessage,
   fromWireError,
   isMrmError,
+  isTransientFailure,
   MrmError,
   toWireError,
   UnrecoverableError,
@@ -205,7 +206,7 @@ export {
   sumStateDigests,
 } from './state-digest.js';
 export { MAX_VALUE_DEPTH, unstorableReason } from './storable-value.js';
-export { commitIfNewer } from './version-commit.js';
+export { commitIfNewer, versionsToCommit } from './version-commit.js';
 export {
   DEFAULT_KEEP_VERSIONS,
   KEEP_ALL_VERSIONS,

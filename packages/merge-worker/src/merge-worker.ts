@@ -58,6 +58,8 @@ export class MergeWorker {
   private bytesReceived = 0;
   /** Runs being opened (partition state restored). */
   private restoring = 0;
+  /** Per job, the run start under way (runs of a job open one after the other: {@link startRun}). */
+  private readonly starting = new Map<string, Promise<void>>();
   private partCounter = 0;
   private lifecycle: RoleState = 'created';
   private readonly options: ResolvedMergeWorkerOptions;
@@ -197,7 +199,25 @@ export class MergeWorker {
     );
   }
 
+  /**
+   * Opens runs of one job one after the other. A run-start that arrives while an older run of the
+   * job is still opening (restoring partitions: its coordinator gave up on it, or took the lead
+   * meanwhile) waits for it and then closes it; the same run-start sent again finds its run open.
+   * Opened side by side, both restored the same partitions, and the older run, done last, stayed
+   * open beside the newer one.
+   */
   private async startRun(start: RunStartMessage): Promise<void> {
+    const before = this.starting.get(start.jobName) ?? Promise.resolve();
+    const mine = before.catch(() => {}).then(() => this.openRun(start));
+    this.starting.set(start.jobName, mine);
+    try {
+      await mine;
+    } finally {
+      if (this.starting.get(start.jobName) === mine) this.starting.delete(start.jobName);
+    }
+  }
+
+  private async openRun(start: RunStartMessage): Promise<void> {
     const key = runKey(start.jobId, start.run);
     if (this.runs.has(key)) return;
     if (this.lifecycle !== 'running') {

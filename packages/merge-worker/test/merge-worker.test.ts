@@ -29,25 +29,13 @@ const job = resolveJob({
   ...aggregates.sum(),
 });
 
-async function setup(overrides: Partial<Omit<RunStartMessage, 'type' | 'v'>> = {}) {
-  const bus = MemoryBus.create();
-  const store = new MemoryStateStore();
-  const worker = new MergeWorker({ id: 'merge-0', transport: bus.connect(), store, loadJob: async () => job });
-  worker.start();
-  const coordinator = bus.connect();
-  const reports: ProtocolMessage[] = [];
-  coordinator.subscribe({ kind: 'coordinator' }, (payload) => reports.push(decodeMessage(payload)));
-  const request = async (body: MessageBody) => {
-    const reply = decodeMessage(
-      await coordinator.request({ kind: 'worker', workerId: 'merge-0' }, encodeMessage(body), { timeoutMs: 5_000 }),
-    );
-    if (reply.type !== 'ack' || !reply.ok) throw new Error(`nack: ${JSON.stringify(reply)}`);
-  };
-  const totalBatches = overrides.totalBatches ?? 3;
-  await request({
+/** A `run-start` of job wc (one partition, owned by merge-0) for `run`. */
+function runStart(run: number, overrides: Partial<Omit<RunStartMessage, 'type' | 'v'>> = {}): MessageBody {
+  const totalBatches = overrides.totalBatches ?? 1;
+  return {
     type: 'run-start',
     jobId: 'wc-1',
-    run: 1,
+    run,
     job: { name: 'wc', bundleHash: 'h' },
     jobName: 'wc',
     incremental: true,
@@ -60,7 +48,27 @@ async function setup(overrides: Partial<Omit<RunStartMessage, 'type' | 'v'>> = {
     maxBufferBytes: 256 * 1024 * 1024,
     owners: ['merge-0'],
     ...overrides,
-  });
+  };
+}
+
+async function setup(
+  overrides: Partial<Omit<RunStartMessage, 'type' | 'v'>> = {},
+  loadJob: () => Promise<typeof job> = async () => job,
+) {
+  const bus = MemoryBus.create();
+  const store = new MemoryStateStore();
+  const worker = new MergeWorker({ id: 'merge-0', transport: bus.connect(), store, loadJob });
+  worker.start();
+  const coordinator = bus.connect();
+  const reports: ProtocolMessage[] = [];
+  coordinator.subscribe({ kind: 'coordinator' }, (payload) => reports.push(decodeMessage(payload)));
+  const request = async (body: MessageBody) => {
+    const reply = decodeMessage(
+      await coordinator.request({ kind: 'worker', workerId: 'merge-0' }, encodeMessage(body), { timeoutMs: 5_000 }),
+    );
+    if (reply.type !== 'ack' || !reply.ok) throw new Error(`nack: ${JSON.stringify(reply)}`);
+  };
+  await request(runStart(1, { totalBatches: 3, ...overrides }));
   /** Pushes one (batch, partition): a frame of `words` counted once each, then its marker. */
   const push = (seq: number, words: string[], attempt = 1, marker = true) => {
     const pairs = words.flatMap((w) => [canonicalKey(w), 1]);
@@ -153,6 +161,61 @@ describe('MergeWorker', () => {
     await h.worker.close();
   });
 
+  it('acks both deliveries of one commit that race each other, committing the version once', async () => {
+    const h = await setup({ totalBatches: 1 });
+    h.push(0, ['a']);
+    await h.until('the checkpoint', () => ofType(h.reports, 'checkpoint-written').length === 1);
+    // A store that takes a while to say what is committed (a busy disk): the coordinator's resend
+    // (it does after a reconnect) arrives while the first delivery is still being applied.
+    const latestVersion = h.store.latestVersion.bind(h.store);
+    h.store.latestVersion = async (job) => {
+      const latest = await latestVersion(job);
+      await new Promise((r) => setTimeout(r, 20));
+      return latest;
+    };
+    const info: VersionInfo = { version: 1, createdAtMs: 5, base: 0, batches: 1, records: 1, keys: 1, label: 'v1' };
+    const commit: MessageBody = { type: 'commit-version', jobId: 'wc-1', jobName: 'wc', run: 1, last: true, info };
+    await Promise.all([h.request(commit), h.request(commit)]);
+    expect(await h.store.listVersions('wc')).toEqual([info]);
+    expect(await h.store.get('wc', 0, canonicalKey('a'), 1)).toBe(1);
+    await h.worker.close();
+  });
+
+  it('opens runs of a job one after the other: a newer run-start closes an older run still opening', async () => {
+    // Run 2 opens slowly (its job code, or a restore, takes a while); run 3 replaces it meanwhile.
+    let release = (): void => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    let loads = 0;
+    const h = await setup({ totalBatches: 1 }, async () => {
+      if (++loads === 2) await gate;
+      return job;
+    });
+    const second = h.request(runStart(2));
+    await h.until('run 2 opening', () => loads === 2);
+    const third = h.request(runStart(3));
+    for (let i = 0; i < 20; i++) await settle();
+    release();
+    await Promise.all([second, third]);
+    // Only run 3 is open: frames of run 2 are dropped, those of run 3 merge.
+    const frames = { kind: 'frames' as const, workerId: 'merge-0' };
+    const publisher = h.bus.connect();
+    for (const run of [2, 3]) {
+      const base = { jobId: 'wc-1', run, seq: 0, partition: 0, attempt: 1, from: 'map-0' };
+      publisher.publish(frames, encodeMessage({ type: 'frame', ...base, pairs: [canonicalKey(`r${run}`), 1] }));
+      publisher.publish(
+        frames,
+        encodeMessage({ type: 'batch-end', ...base, batchId: 'b0', frames: 1, pairs: 1, records: 1 }),
+      );
+    }
+    await h.until('run 3 checkpoint', () => ofType(h.reports, 'checkpoint-written').some((m) => m.run === 3));
+    for (let i = 0; i < 20; i++) await settle();
+    expect(ofType(h.reports, 'checkpoint-written').map((m) => m.run)).toEqual([3]);
+    expect(loads).toBe(3);
+    await h.worker.close();
+  });
+
   it('commits a group commit-version (earlier versions with the highest) in one store write, each version listed', async () => {
     const h = await setup({ totalBatches: 3, checkpointEveryBatches: 1 });
     h.push(0, ['a']);
@@ -200,22 +263,7 @@ describe('MergeWorker', () => {
     await h.until('the checkpoint', () => ofType(h.reports, 'checkpoint-written').length === 1);
     const info: VersionInfo = { version: 1, createdAtMs: 7, base: 0, batches: 1, records: 1, keys: 1, label: 'v1' };
     // A newer run of the job (another coordinator leads now) replaces run 1 and its writes.
-    await h.request({
-      type: 'run-start',
-      jobId: 'wc-1',
-      run: 2,
-      job: { name: 'wc', bundleHash: 'h' },
-      jobName: 'wc',
-      incremental: true,
-      partitions: 1,
-      owned: [0],
-      totalBatches: 1,
-      batchIds: ['b0'],
-      firstVersion: 1,
-      checkpointEveryBatches: 10,
-      maxBufferBytes: 256 * 1024 * 1024,
-      owners: ['merge-0'],
-    });
+    await h.request(runStart(2));
     const late: MessageBody = { type: 'commit-version', jobId: 'wc-1', jobName: 'wc', run: 1, last: true, info };
     await expect(h.request(late)).rejects.toThrow(/E_WORKER_LOST/);
     expect(await h.store.listVersions('wc')).toEqual([]);

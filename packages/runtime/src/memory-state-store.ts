@@ -26,6 +26,7 @@ import {
   type StoredDeadLetter,
   type StoreState,
   type VersionInfo,
+  versionsToCommit,
 } from '@mrm/core';
 import { encodeValue } from './encode-value.js';
 import { MemorySpillArea } from './memory-spill-area.js';
@@ -233,15 +234,12 @@ export class MemoryStateStore implements StateStore {
       return decode<VersionInfo>(encodeValue({ ...info }, `version ${info.version} of job ${job}`));
     });
     const jobState = this.#job(job);
-    records.forEach((record, i) => {
-      const what = `commit version ${record.version} of job ${job}`;
-      assertAboveCommitted(jobState, job, record.version, what);
-      const before = records[i - 1]?.version;
-      if (before !== undefined && record.version <= before) {
-        throw new MrmError(ErrorCode.State, `cannot ${what}: version ${before} comes before it in the same commit`);
-      }
-    });
-    jobState.versions.push(...records);
+    // A repeat of this very commit (a request delivered twice, racing) is done already.
+    const fresh = versionsToCommit(job, records, (v) => jobState.versions.find((info) => info.version === v));
+    for (const record of fresh) {
+      assertAboveCommitted(jobState, job, record.version, `commit version ${record.version} of job ${job}`);
+    }
+    jobState.versions.push(...fresh);
   }
 
   async discardAbove(job: string, version: number): Promise<void> {

@@ -98,14 +98,6 @@ export function statePartition(job: string, partition: number, from?: CanonicalK
   return { start: from === undefined ? [job, partition] : [job, partition, from], end: [job, partition, AFTER] };
 }
 
-/**
- * The entries of a partition after every entry of `key` (versions are stored negated, so every
- * entry of a key sorts below `[…, key, 0]`): where a scan jumps to skip a key's older versions.
- */
-export function statePartitionAfter(job: string, partition: number, key: CanonicalKey): KeyRange {
-  return { start: [job, partition, key, 0], end: [job, partition, AFTER] };
-}
-
 /** The canonical key and version of a state entry's key. */
 export function parseStateKey(key: LmdbKey): { readonly key: CanonicalKey; readonly version: number } {
   return { key: key[2] as CanonicalKey, version: -(key[3] as number) };

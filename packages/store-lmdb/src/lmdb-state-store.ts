@@ -30,6 +30,7 @@ import {
   type StoredDeadLetter,
   type StoreState,
   type VersionInfo,
+  versionsToCommit,
 } from '@mrm/core';
 import { type DatabaseOptions, open, type RootDatabase } from 'lmdb';
 import {
@@ -59,7 +60,6 @@ import {
   stateAsOf,
   stateKey,
   statePartition,
-  statePartitionAfter,
   versionKey,
   versionsAbove,
   versionsDownFrom,
@@ -151,29 +151,16 @@ export class LmdbStateStore implements StateStore {
     const { asOf } = options;
     checkAsOf(asOf);
     const base = this.#baseAt(job, asOf);
-    // Each key's entries come newest first: the first one at or below asOf decides the key. The
-    // older entries of a decided key (one per version that changed it: a state with many versions
-    // has many) are jumped over with a new cursor position instead of being read and decoded one
-    // by one; a key with a single entry costs no jump.
+    // Each key's entries come newest first: the first one at or below asOf decides the key.
     let decided: CanonicalKey | undefined;
-    let range = statePartition(job, partition, options.start);
-    for (;;) {
-      let jump = false;
-      for (const entry of this.#dbs.state.getRange(range)) {
-        const { key, version } = parseStateKey(entry.key);
-        if (key === decided) {
-          jump = true;
-          break;
-        }
-        if (version > asOf) continue;
-        decided = key;
-        if (entry.value === undefined || version < base) continue;
-        yield [key, entry.value];
-        // Never step the LMDB cursor again once the environment may be closed.
-        this.#life.assertOpen('scan');
-      }
-      if (!jump || decided === undefined) return;
-      range = statePartitionAfter(job, partition, decided);
+    for (const entry of this.#dbs.state.getRange(statePartition(job, partition, options.start))) {
+      const { key, version } = parseStateKey(entry.key);
+      if (key === decided || version > asOf) continue;
+      decided = key;
+      if (entry.value === undefined || version < base) continue;
+      yield [key, entry.value];
+      // Never step the LMDB cursor again once the environment may be closed.
+      this.#life.assertOpen('scan');
     }
   }
 
@@ -299,7 +286,9 @@ export class LmdbStateStore implements StateStore {
     // One transaction, one flush: a group of versions costs one fsync, and commits all or none.
     await this.#life.track(
       writeAtomically(versions, this.#durable, () => {
-        for (const record of records) {
+        // A repeat of this very commit (a request delivered twice, racing) is done already.
+        const committed = (v: number) => versions.get(versionKey(job, v)) as VersionInfo | undefined;
+        for (const record of versionsToCommit(job, records, committed)) {
           this.#assertAboveCommitted(job, record.version, `commit version ${record.version} of job ${job}`);
           putValue(versions, versionKey(job, record.version), record, `version ${record.version} of job ${job}`);
         }

@@ -92,10 +92,24 @@ export function stateStoreConformance(name: string, create: () => Promise<StateS
 
       it('rejects committing a version that is not above the latest with E_STATE', async () => {
         await commit('wc', 2);
-        await expectCode(commit('wc', 2), ErrorCode.State);
+        await expectCode(store.commitVersion('wc', { ...versionInfo(2), label: 'another run' }), ErrorCode.State);
         await expectCode(commit('wc', 1), ErrorCode.State);
         await commit('wc', 3);
         expect((await store.listVersions('wc')).map((info) => info.version)).toEqual([2, 3]);
+      });
+
+      it('skips a version committed already with exactly the same info (a repeated commit), alone or in a group', async () => {
+        await commit('wc', 1);
+        await commit('wc', 2);
+        await commit('wc', 2);
+        await store.commitVersions('wc', [versionInfo(1), versionInfo(2), versionInfo(3)]);
+        expect(await store.listVersions('wc')).toEqual([versionInfo(1), versionInfo(2), versionInfo(3)]);
+        // The same number with other content is another version: refused, and the group with it.
+        await expectCode(
+          store.commitVersions('wc', [{ ...versionInfo(3), batches: 9 }, versionInfo(4)]),
+          ErrorCode.State,
+        );
+        expect((await store.listVersions('wc')).map((info) => info.version)).toEqual([1, 2, 3]);
       });
 
       it('commits a group of versions in one call, each listed with its own record and read as of itself', async () => {

@@ -8,7 +8,6 @@ import { ErrorCode, MrmError } from '@mrm/core';
 import type { ObjectStore } from '@nats-io/obj';
 import { transportError } from './errors.js';
 import type { AssertOpen } from './nats-kv.js';
-import { owned } from './owned.js';
 import { type KeepTrying, retried } from './retry.js';
 
 /** Opens the object store on first use (and again after a failed attempt). */
@@ -20,6 +19,12 @@ export type PurgeDeleted = (name: string) => Promise<void>;
 /** Writes a blob in the object store's layout (see object-put.ts), into a bucket that exists. */
 export type PutObject = (name: string, data: Uint8Array) => Promise<void>;
 
+/** Reads a blob of the object store without a consumer (see object-get.ts), from a bucket that exists. */
+export type GetObject = (name: string) => Promise<Uint8Array | undefined>;
+
+/** Lists every blob without a consumer (see stream-listing.ts), of a bucket that exists. */
+export type ListObjects = () => Promise<BlobInfo[]>;
+
 /** The transport's blobs. */
 export class NatsBlobStore implements BlobStore {
   readonly #open: OpenObjectStore;
@@ -27,6 +32,8 @@ export class NatsBlobStore implements BlobStore {
   readonly #keepTrying: KeepTrying;
   readonly #purgeDeleted: PurgeDeleted;
   readonly #putObject: PutObject;
+  readonly #getObject: GetObject;
+  readonly #listObjects: ListObjects;
 
   constructor(
     open: OpenObjectStore,
@@ -34,12 +41,16 @@ export class NatsBlobStore implements BlobStore {
     keepTrying: KeepTrying,
     purgeDeleted: PurgeDeleted,
     putObject: PutObject,
+    getObject: GetObject,
+    listObjects: ListObjects,
   ) {
     this.#open = open;
     this.#assertOpen = assertOpen;
     this.#keepTrying = keepTrying;
     this.#purgeDeleted = purgeDeleted;
     this.#putObject = putObject;
+    this.#getObject = getObject;
+    this.#listObjects = listObjects;
   }
 
   /** Reads and writes of whole blobs by name are idempotent: tried again through a fail-over. */
@@ -66,8 +77,10 @@ export class NatsBlobStore implements BlobStore {
     this.#assertOpen('blobs.get');
     checkName(name);
     try {
-      const data = await this.#retried(async () => (await this.#open()).getBlob(name));
-      return data === null ? undefined : owned(data);
+      return await this.#retried(async () => {
+        await this.#open();
+        return this.#getObject(name);
+      });
     } catch (error) {
       throw transportError(`cannot get blob '${name}'`, error);
     }
@@ -103,8 +116,11 @@ export class NatsBlobStore implements BlobStore {
     this.#assertOpen('blobs.list');
     try {
       // The object store lists every object of the bucket (its metadata stream): filtered here.
-      const all = await this.#retried(async () => (await this.#open()).list());
-      return all.filter((o) => o.name.startsWith(prefix)).map((o) => ({ name: o.name, bytes: o.size }));
+      const all = await this.#retried(async () => {
+        await this.#open();
+        return this.#listObjects();
+      });
+      return all.filter((o) => o.name.startsWith(prefix));
     } catch (error) {
       throw transportError(`cannot list blobs under '${prefix}'`, error);
     }

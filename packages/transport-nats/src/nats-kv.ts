@@ -15,19 +15,25 @@ import { decodeKvKey, encodeKvKey } from './subjects.js';
 /** Checks done before every operation: "is the transport still open?". */
 export type AssertOpen = (operation: string) => void;
 
+/** Lists the encoded keys of the bucket that hold a value. */
+export type ListKeys = () => Promise<string[]>;
+
 /** One bucket, as the port sees it. */
 export class NatsKeyValueBucket implements KeyValueBucket {
   readonly #kv: KV;
   readonly #name: string;
   readonly #assertOpen: AssertOpen;
   readonly #keepTrying: KeepTrying;
+  readonly #listKeys: ListKeys;
 
   /**
    * Wraps an opened bucket; `name` is the port's name (for messages), not the NATS one;
-   * `keepTrying` tells whether an operation may be tried again ({@link retried}).
+   * `keepTrying` tells whether an operation may be tried again ({@link retried}); `listKeys` lists
+   * the bucket's encoded keys (stream-listing.ts: the library's `keys()` needs a consumer).
    */
-  constructor(kv: KV, name: string, assertOpen: AssertOpen, keepTrying: KeepTrying) {
+  constructor(kv: KV, name: string, assertOpen: AssertOpen, keepTrying: KeepTrying, listKeys: ListKeys) {
     this.#kv = kv;
+    this.#listKeys = listKeys;
     this.#name = name;
     this.#assertOpen = assertOpen;
     this.#keepTrying = keepTrying;
@@ -99,7 +105,7 @@ export class NatsKeyValueBucket implements KeyValueBucket {
       // Encoded keys are single tokens, so a subject filter cannot express "starts with": filter here.
       return await this.#retried('idempotent', async () => {
         const keys: string[] = [];
-        for await (const encoded of await this.#kv.keys()) {
+        for (const encoded of await this.#listKeys()) {
           const key = decodeKvKey(encoded);
           if (key.startsWith(prefix)) keys.push(key);
         }

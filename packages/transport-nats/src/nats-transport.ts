@@ -32,6 +32,7 @@ import { isNoResponders, isTimeout, transportError } from './errors.js';
 import { NatsBlobStore } from './nats-blobs.js';
 import { NatsKeyValueBucket } from './nats-kv.js';
 import { NatsStreamLog } from './nats-stream-log.js';
+import { getObject } from './object-get.js';
 import { objectMetaSubject, objectStreamName, putObject } from './object-put.js';
 import {
   defaultReplicas,
@@ -42,6 +43,7 @@ import {
 import { owned } from './owned.js';
 import { retried } from './retry.js';
 import { connectionSecurity } from './security.js';
+import { listKvKeys, listObjects } from './stream-listing.js';
 import { blobBucketName, channelSubject, describeChannel, kvBucketName } from './subjects.js';
 
 /** Listens to {@link NatsTransport.state} changes. */
@@ -102,6 +104,8 @@ export class NatsTransport implements Transport {
           name,
           data,
         ),
+      async (name) => getObject({ jsm: await this.#manager(), bucket: blobBucketName(this.options.prefix) }, name),
+      async () => listObjects(await this.#manager(), blobBucketName(this.options.prefix)),
     );
     this.#watchStatus().catch((error: unknown) =>
       this.#logger.warn('nats status stream ended', { error: errorMessage(error) }),
@@ -258,7 +262,9 @@ export class NatsTransport implements Transport {
     try {
       // Two processes creating the same bucket at once: the loser's "stream exists" is resolved by opening.
       const kv = await retried('idempotent', () => open().catch(open), this.#keepTrying);
-      return new NatsKeyValueBucket(kv, name, this.#assertOpen, this.#keepTrying);
+      return new NatsKeyValueBucket(kv, name, this.#assertOpen, this.#keepTrying, async () =>
+        listKvKeys(await this.#manager(), bucket),
+      );
     } catch (error) {
       throw transportError(`cannot open kv bucket '${name}' (JetStream ${bucket})`, error);
     }

@@ -29,7 +29,7 @@ export interface ObjectPutTarget {
 }
 
 /** The metadata record of an object, as `@nats-io/obj` writes and reads it. */
-interface ObjectMeta {
+export interface ObjectMeta {
   readonly bucket: string;
   readonly nuid: string;
   readonly size: number;
@@ -45,6 +45,11 @@ interface ObjectMeta {
 /** Metadata subject of object `name` in `bucket`. */
 export function objectMetaSubject(bucket: string, name: string): string {
   return `$O.${bucket}.M.${Base64UrlPaddedCodec.encode(name)}`;
+}
+
+/** The `digest` field of an object's metadata for the SHA-256 `sha` of its data. */
+export function objectDigest(sha: Uint8Array): string {
+  return `SHA-256=${Base64UrlPaddedCodec.encode(sha)}`;
 }
 
 /** Stream of the object store `bucket`. */
@@ -93,7 +98,7 @@ export async function putObject(target: ObjectPutTarget, name: string, data: Uin
       description: '',
       options: { max_chunk_size: chunkBytes },
       mtime: new Date().toISOString(),
-      digest: `SHA-256=${Base64UrlPaddedCodec.encode(sha.digest())}`,
+      digest: objectDigest(sha.digest()),
       deleted: false,
     };
     const h = headers();

@@ -11,6 +11,7 @@ import {
   encodeMessage,
   fromWireError,
   isMrmError,
+  isTransientFailure,
   MrmError,
   type ProtocolMessage,
   type SkewStatus,
@@ -424,7 +425,8 @@ export class JobRun {
       return;
     }
     this.settle('failed');
-    if (isMrmError(error) && error.code === ErrorCode.WorkerLost) {
+    if (isMrmError(error) && (error.code === ErrorCode.WorkerLost || isTransientFailure(error))) {
+      // Not the job's fault: what was committed stays, and the scheduler may run the job on.
       await this.stopAfterLoss(error);
       return;
     }
@@ -459,7 +461,8 @@ export class JobRun {
   }
 
   /**
-   * Ends the run after a merge worker was lost, keeping every version it committed: map workers
+   * Ends the run after a merge worker was lost, or on a transient failure of the infrastructure
+   * (`isTransientFailure`), keeping every version it committed: map workers
    * stop, the surviving merge workers close the run when the next one starts (run-start discards
    * above the last committed version), and so does the coordinator's own store now.
    */
@@ -469,7 +472,8 @@ export class JobRun {
     this.requests.abandon(error);
     await this.committer.stop();
     const committed = (await ctx.store.latestVersion(ctx.job.name))?.version ?? 0;
-    ctx.logger.warn('merge worker lost; the run stops after its last committed version', {
+    const why = error.code === ErrorCode.WorkerLost ? 'merge worker lost' : 'the infrastructure failed';
+    ctx.logger.warn(`${why}; the run stops after its last committed version`, {
       jobId: ctx.jobId,
       committed,
       reason: error.message,

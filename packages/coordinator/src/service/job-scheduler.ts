@@ -8,6 +8,7 @@
 import {
   ErrorCode,
   isMrmError,
+  isTransientFailure,
   type JobStatus,
   MrmError,
   type ResolvedJob,
@@ -39,6 +40,13 @@ const MAX_REASSIGNMENTS = 20;
 const STREAM_STATUS_VERSIONS = 100;
 /** Beyond one heartbeat timeout, how long to wait for the registry to find a worker lost. */
 const LOSS_GRACE_MS = 1_000;
+/**
+ * Runs of a job started again after a transient failure of the infrastructure (`E_TRANSPORT` after
+ * the transport's own 30 s of retries, a request timeout), at most, per job; the pause before the
+ * n-th is n times {@link TRANSIENT_RERUN_PAUSE_MS} (decisions/0034).
+ */
+const MAX_TRANSIENT_RERUNS = 3;
+const TRANSIENT_RERUN_PAUSE_MS = 2_000;
 
 /** A job being run. */
 interface RunningJob {
@@ -462,6 +470,7 @@ export class JobScheduler {
     // away from owners merely not heard from yet.
     const settle = this.startedAtMs + WORKERS_SETTLE_MS - clock.nowMs();
     if (settle > 0) await clock.sleep(settle, signal);
+    let transientReruns = 0;
     for (let reassignments = 0; ; reassignments++) {
       const { mapWorkers, mergeWorkers } = await waitForWorkers(
         this.registry,
@@ -479,6 +488,17 @@ export class JobScheduler {
       try {
         return await run(mapWorkers, assignment.owners, () => this.keepOwners(job.name, assignment));
       } catch (e) {
+        if (isTransientFailure(e) && transientReruns < MAX_TRANSIENT_RERUNS && !signal.aborted) {
+          // The run kept what it committed (JobRun.fail): the next one goes on from there.
+          transientReruns++;
+          logger.warn('a run failed on the infrastructure; running the job on from its last committed version', {
+            job: job.name,
+            rerun: transientReruns,
+            error: String(e),
+          });
+          await clock.sleep(TRANSIENT_RERUN_PAUSE_MS * transientReruns, signal);
+          continue;
+        }
         if (!isMrmError(e) || e.code !== ErrorCode.WorkerLost || this.options.leases === undefined) throw e;
         if (reassignments >= MAX_REASSIGNMENTS || signal.aborted) throw e;
         const lost = String(e.details?.workerId ?? '');

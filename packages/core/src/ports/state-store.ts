@@ -160,12 +160,17 @@ export interface StateStore {
    * committed one.
    */
   restorePartition(restore: PartitionRestore): Promise<void>;
-  /** Makes a version visible: every partition has written it. Versions commit in increasing order. */
+  /**
+   * Makes a version visible: every partition has written it. Versions commit in increasing order.
+   * A version committed already with exactly this info is a repeat and is skipped (idempotent, see
+   * `isSameVersion`); one at or below the latest committed version otherwise is `E_STATE`.
+   */
   commitVersion(job: string, info: VersionInfo): Promise<void>;
   /**
    * Makes several versions visible in one write (group commit: one transaction and one flush for
    * all of them): all or none. `infos` go in increasing order, the first above the latest
-   * committed version, each rejected with `E_STATE` as {@link commitVersion} would reject it.
+   * committed version, each rejected with `E_STATE` as {@link commitVersion} would reject it
+   * (and each repeat skipped).
    */
   commitVersions(job: string, infos: readonly VersionInfo[]): Promise<void>;
   /** Removes every partition write and version above `version` (crash recovery, failed runs). */
