@@ -127,9 +127,9 @@ export class PartitionLeases {
 
 /** Deletes every copy of `job` whose name `keep` does not hold; returns how many. */
 async function deleteCopiesBut(blobs: BlobStore, job: string, keep: ReadonlySet<string>): Promise<number> {
-  const doomed = (await blobs.list(checkpointBlobPrefix(job))).filter((b) => !keep.has(b.name));
+  const doomed = (await blobs.names(checkpointBlobPrefix(job))).filter((name) => !keep.has(name));
   // One at a time: a burst of purges keeps JetStream from answering lease reads in time.
-  for (const b of doomed) await blobs.delete(b.name);
+  for (const name of doomed) await blobs.delete(name);
   return doomed.length;
 }
 
@@ -149,6 +149,9 @@ export class RunLeases {
     private readonly baseVersion: number,
     private readonly guard: () => Promise<void> = async () => {},
   ) {}
+
+  /** Deletions of copies dropped from the manifest, in order (never rejects). */
+  private deleting: Promise<void> = Promise.resolve();
 
   /** The copy plans of the partitions `worker` owns, for its run-start. */
   plansFor(worker: string): PartitionCopyPlan[] {
@@ -171,7 +174,8 @@ export class RunLeases {
    * Before `versions` commit (a group, in order): checks every lease is still the one this run
    * holds (else `E_FENCED`: another coordinator took the job over), and records the versions'
    * copies in the manifest — one check and one manifest write for the whole group —, dropping
-   * copies a newer full snapshot made unnecessary; then deletes those.
+   * copies a newer full snapshot made unnecessary. Resolves once the manifest is durable; the
+   * dropped copies are deleted after it, while the commit goes on ({@link dropped} waits for them).
    */
   async record(
     versions: readonly { readonly version: number; readonly reports: readonly CheckpointWrittenMessage[] }[],
@@ -209,9 +213,17 @@ export class RunLeases {
     await this.manifests.put(this.job, encode(this.manifest));
     // Only now, with the manifest durable, can no restore read the dropped copies any more.
     const kept = manifestBlobNames(this.job, this.manifest);
-    // A deletion that fails leaves garbage, not damage: the sweep of the job's next run deletes it.
     const dropped = [...listed].filter((name) => !kept.has(name));
-    for (const name of dropped) await this.blobs.delete(name).catch(() => {});
+    // Deleted while the commit goes on (after the deletions of earlier groups, one at a time);
+    // a deletion that fails leaves garbage, not damage: the sweep of the job's next run deletes it.
+    this.deleting = this.deleting.then(async () => {
+      for (const name of dropped) await this.blobs.delete(name).catch(() => {});
+    });
+  }
+
+  /** Resolves once the copies every {@link record} so far dropped are deleted (or failed to be). */
+  async dropped(): Promise<void> {
+    await this.deleting;
   }
 }
 

@@ -2,16 +2,27 @@
  * The copy manifest a group commit records (decisions/0029): one write for the group's versions,
  * and the chain of the version committed before the group stays whole until a later one commits.
  * Leases: a new token every run, a tenure that stays while the owner does (decisions/0025).
+ * Retention of copies kept as small blobs on a real nats-server (decisions/0023, 0031): a commit
+ * deletes the copies the manifest drops, the sweep at the start of a run deletes copies no
+ * manifest lists, `--reset` deletes all of them — each deletion leaving no message behind in the
+ * small-blob stream, whether the copy was a message or an object of an older build.
  */
 import {
   CHECKPOINTS_BUCKET,
   type CheckpointWrittenMessage,
   type CopyManifest,
+  checkpointBlobName,
+  checkpointBlobPrefix,
   decode,
   PROTOCOL_VERSION,
 } from '@mrm/core';
 import { MemoryBus } from '@mrm/runtime';
-import { describe, expect, it } from 'vitest';
+import { type NatsServerHandle, startNatsServer } from '@mrm/testkit';
+import { blobBucketName, DEFAULT_NATS_PREFIX, NatsTransport, smallBlobStreamName } from '@mrm/transport-nats';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { Objm } from '@nats-io/obj';
+import { connect } from '@nats-io/transport-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PartitionLeases } from '../src/partition-leases.js';
 
 /** merge-0's checkpoint-written of `version` for partition 0, its copy full or a delta. */
@@ -93,5 +104,63 @@ describe('PartitionLeases', () => {
       expect(p.tenure).toBe(p.token);
       expect(p.tenure).not.toBe(back[i]?.tenure);
     });
+  });
+});
+
+describe('copy retention with small blobs', () => {
+  let server: NatsServerHandle;
+  beforeAll(async () => {
+    server = await startNatsServer({ jetstream: true });
+  });
+  afterAll(() => server.stop());
+
+  it('deletes dropped, unlisted and reset copies, messages and old objects alike', async () => {
+    const transport = await NatsTransport.connect({ servers: server.url });
+    const nc = await connect({ servers: server.url });
+    try {
+      const jsm = await jetstreamManager(nc);
+      const messages = async () => (await jsm.streams.info(smallBlobStreamName(DEFAULT_NATS_PREFIX))).state.messages;
+      const kept = async () =>
+        (await transport.blobs.list(checkpointBlobPrefix('kept')))
+          .map((b) => b.name)
+          .sort((a, b) => a.localeCompare(b));
+      const leases = await PartitionLeases.open(transport);
+      const run = await leases.prepare('kept', ['merge-0'], 0);
+      const token = run.tokens[0] as number;
+      const name = (v: number, t = token) => checkpointBlobName('kept', 0, v, t);
+      // Version 1's full snapshot as an object (a build before small blobs), the rest as messages.
+      const objects = await new Objm(nc).create(blobBucketName(DEFAULT_NATS_PREFIX));
+      await objects.putBlob({ name: name(1) }, new Uint8Array(100));
+      for (const v of [2, 3, 4]) await transport.blobs.put(name(v), new Uint8Array(100 + v));
+
+      await run.record([written(1, true)]);
+      await run.record([written(2, false)]);
+      await run.record([written(3, true)]);
+      // 3 is a full snapshot and 2 committed before it: 1–2 go once 4 commits.
+      await run.record([written(4, false)]);
+      // The deletions go on after the manifest is written; the committer waits for them.
+      await run.dropped();
+      expect(await kept()).toEqual([name(3), name(4)].sort((a, b) => a.localeCompare(b)));
+      expect(await objects.info(name(1))).toBeNull();
+      expect(await messages()).toBe(2);
+
+      // A copy of a version that never committed, and one a deposed owner wrote under an old
+      // token: the next run's sweep deletes both.
+      await transport.blobs.put(name(5), new Uint8Array(10));
+      await transport.blobs.put(name(4, token - 1), new Uint8Array(10));
+      expect(await messages()).toBe(4);
+      const next = await leases.prepare('kept', ['merge-0'], 4);
+      expect(next.plansFor('merge-0')[0]?.chain).toEqual([name(3), name(4)]);
+      expect(await kept()).toEqual([name(3), name(4)].sort((a, b) => a.localeCompare(b)));
+      expect(await messages()).toBe(2);
+
+      // --reset: nothing of the job is left.
+      expect(await leases.forget('kept')).toBe(2);
+      expect(await kept()).toEqual([]);
+      expect(await messages()).toBe(0);
+    } finally {
+      await nc.close();
+      await transport.close();
+    }
   });
 });

@@ -50,6 +50,11 @@ export class MemoryBlobStore implements BlobStore {
     for (const [name, data] of this.#state.blobs) if (name.startsWith(prefix)) found.push({ name, bytes: data.length });
     return found;
   }
+
+  async names(prefix: string): Promise<string[]> {
+    this.#assertOpen('blobs.names');
+    return [...this.#state.blobs.keys()].filter((name) => name.startsWith(prefix));
+  }
 }
 
 interface StoredEntry {

@@ -1,6 +1,6 @@
 /**
  * @mrm/transport-nats — the Transport port on NATS: core subjects for messages, JetStream KV for
- * key/value state, a JetStream object store for blobs. This package owns every subject name
+ * key/value state, a JetStream stream for small blobs and an object store for large ones. This package owns every subject name
  * (docs/protocol-transport.md).
  *
  * ```ts
@@ -17,6 +17,7 @@ export type { StateListener } from './nats-transport.js';
 export { NatsTransport } from './nats-transport.js';
 export type { NatsSecurityOptions, NatsTransportOptions, ResolvedNatsTransportOptions } from './options.js';
 export { DEFAULT_NATS_PREFIX, defaultReplicas, resolveNatsTransportOptions } from './options.js';
+export { SMALL_BLOB_MAX_BYTES, smallBlobStreamName, smallBlobSubject } from './small-blobs.js';
 export {
   blobBucketName,
   channelSubject,

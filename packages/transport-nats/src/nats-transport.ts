@@ -43,7 +43,9 @@ import {
 import { owned } from './owned.js';
 import { retried } from './retry.js';
 import { connectionSecurity } from './security.js';
+import { ensureSmallBlobStream, type SmallBlobsTarget, smallBlobLimit } from './small-blobs.js';
 import { listKvKeys, listObjects } from './stream-listing.js';
+
 import { blobBucketName, channelSubject, describeChannel, kvBucketName } from './subjects.js';
 
 /** Listens to {@link NatsTransport.state} changes. */
@@ -73,6 +75,7 @@ export class NatsTransport implements Transport {
   readonly #stateListeners = new Set<StateListener>();
   readonly #requests = new Set<PendingRequest>();
   #objectStore: Promise<ObjectStore> | undefined;
+  #smallBlobs: Promise<SmallBlobsTarget> | undefined;
   #jsm: Promise<JetStreamManager> | undefined;
   #js: JetStreamClient | undefined;
   #kvm: Kvm | undefined;
@@ -88,24 +91,23 @@ export class NatsTransport implements Transport {
     this.options = options;
     this.#logger = options.logger.child({ component: 'nats-transport' });
     this.#initialMaxPayloadBytes = nc.info?.max_payload ?? 1024 * 1024;
+    const bucket = blobBucketName(this.options.prefix);
     this.blobs = new NatsBlobStore(
-      () => this.#openObjectStore(),
+      {
+        open: () => this.#openObjectStore(),
+        put: async (name, data) =>
+          putObject(
+            { js: this.#jetstream(), jsm: await this.#manager(), bucket, maxPayloadBytes: this.maxPayloadBytes },
+            name,
+            data,
+          ),
+        get: async (name) => getObject({ jsm: await this.#manager(), bucket }, name),
+        list: async () => listObjects(await this.#manager(), bucket),
+        purgeDeleted: (name) => this.#purgeBlobMeta(name),
+      },
+      { open: () => this.#openSmallBlobs(), limit: () => smallBlobLimit(this.maxPayloadBytes) },
       this.#assertOpen,
       this.#keepTrying,
-      (name) => this.#purgeBlobMeta(name),
-      async (name, data) =>
-        putObject(
-          {
-            js: this.#jetstream(),
-            jsm: await this.#manager(),
-            bucket: blobBucketName(this.options.prefix),
-            maxPayloadBytes: this.maxPayloadBytes,
-          },
-          name,
-          data,
-        ),
-      async (name) => getObject({ jsm: await this.#manager(), bucket: blobBucketName(this.options.prefix) }, name),
-      async () => listObjects(await this.#manager(), blobBucketName(this.options.prefix)),
     );
     this.#watchStatus().catch((error: unknown) =>
       this.#logger.warn('nats status stream ended', { error: errorMessage(error) }),
@@ -366,6 +368,27 @@ export class NatsTransport implements Transport {
     await (await this.#manager()).streams.purge(objectStreamName(bucket), {
       filter: objectMetaSubject(bucket, name),
     });
+  }
+
+  /** The small-blob stream (created on first use; again after a failed attempt). */
+  #openSmallBlobs(): Promise<SmallBlobsTarget> {
+    if (this.#smallBlobs === undefined) {
+      const attempt = (async () => {
+        const target: SmallBlobsTarget = {
+          js: this.#jetstream(),
+          jsm: await this.#manager(),
+          prefix: this.options.prefix,
+          replicas: this.replicas,
+        };
+        await retried('idempotent', () => ensureSmallBlobStream(target), this.#keepTrying);
+        return target;
+      })();
+      this.#smallBlobs = attempt;
+      attempt.catch(() => {
+        if (this.#smallBlobs === attempt) this.#smallBlobs = undefined;
+      });
+    }
+    return this.#smallBlobs;
   }
 
   #openObjectStore(): Promise<ObjectStore> {

@@ -19,13 +19,13 @@ const GET_WINDOW = 64;
 const KV_OPERATION_HEADER = 'KV-Operation';
 
 /** Every subject of `stream` matching `filter` that holds a message now. */
-async function subjectsOf(jsm: JetStreamManager, stream: string, filter: string): Promise<string[]> {
+export async function subjectsOf(jsm: JetStreamManager, stream: string, filter: string): Promise<string[]> {
   const info = await jsm.streams.info(stream, { subjects_filter: filter });
   return Object.keys(info.state.subjects ?? {});
 }
 
 /** The last message on each of `subjects` (null where there is none any more), in order. */
-async function lastMessages(
+export async function lastMessages(
   jsm: JetStreamManager,
   stream: string,
   subjects: readonly string[],

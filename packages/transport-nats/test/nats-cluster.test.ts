@@ -4,7 +4,15 @@
  * leading their streams, the operations under way waiting out the election of a new leader.
  */
 import { type NatsClusterHandle, startNatsCluster } from '@mrm/testkit';
-import { blobBucketName, defaultReplicas, inputStreamName, kvBucketName, NatsTransport } from '@mrm/transport-nats';
+import {
+  blobBucketName,
+  defaultReplicas,
+  inputStreamName,
+  kvBucketName,
+  NatsTransport,
+  SMALL_BLOB_MAX_BYTES,
+  smallBlobStreamName,
+} from '@mrm/transport-nats';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -56,9 +64,11 @@ describe('NatsTransport on a three-node NATS cluster', () => {
       expect(t.replicas).toBe(3);
       await (await t.bucket('state')).put('k', encoder.encode('v'));
       await t.blobs.put('b', encoder.encode('blob'));
+      await t.blobs.put('large', new Uint8Array(SMALL_BLOB_MAX_BYTES + 1));
       await t.streams.ensure('rthree.input');
       expect((await streamCluster(`KV_${kvBucketName('rthree', 'state')}`)).replicas).toBe(3);
       expect((await streamCluster(`OBJ_${blobBucketName('rthree')}`)).replicas).toBe(3);
+      expect((await streamCluster(smallBlobStreamName('rthree'))).replicas).toBe(3);
       expect((await streamCluster(inputStreamName('rthree.input'))).replicas).toBe(3);
 
       expect(one.replicas).toBe(1);
@@ -78,6 +88,8 @@ describe('NatsTransport on a three-node NATS cluster', () => {
       const created = await kv.create('fenced', encoder.encode('a'));
       const blob = new Uint8Array(300_000).map((_, i) => i % 251);
       await t.blobs.put('copy', blob);
+      const small = blob.slice(0, 1000);
+      await t.blobs.put('small-copy', small);
 
       const { leader } = await streamCluster(`KV_${kvBucketName('failover', 'leases')}`);
       const victim = nats.nodes.find((n) => n.name === leader);
@@ -92,8 +104,11 @@ describe('NatsTransport on a three-node NATS cluster', () => {
       expect(decoder.decode((await kv.get('after'))?.value)).toBe('2');
       expect(decoder.decode((await kv.get('fenced'))?.value)).toBe('b');
       expect(await t.blobs.get('copy')).toEqual(blob);
+      expect(await t.blobs.get('small-copy')).toEqual(small);
       await t.blobs.put('copy-2', blob);
       expect(await t.blobs.has('copy-2')).toBe(true);
+      await t.blobs.put('small-copy-2', small);
+      expect(await t.blobs.get('small-copy-2')).toEqual(small);
       const { leader: now } = await streamCluster(`KV_${kvBucketName('failover', 'leases')}`);
       expect(now).not.toBe(leader);
     } finally {

@@ -201,6 +201,8 @@ export class VersionCommitter {
     );
     await commitIfNewer(ctx.store, ctx.job.name, infos);
     await pruneVersions(ctx.store, ctx.job.name, ctx.settings.keepVersions);
+    // The copies the manifest dropped went meanwhile; the next group starts after them.
+    await ctx.leases?.dropped();
     this.groupCount++;
     for (const [i, v] of group.entries()) {
       this.deadLetterCount += v.reports.reduce((n, r) => n + r.deadLetters, 0);

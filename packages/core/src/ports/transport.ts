@@ -80,6 +80,8 @@ export interface BlobStore {
   delete(name: string): Promise<void>;
   /** The blobs whose name starts with `prefix` (deleted ones excluded), in no particular order. */
   list(prefix: string): Promise<BlobInfo[]>;
+  /** The names {@link BlobStore.list} gives, without their sizes (which may cost a read of each). */
+  names(prefix: string): Promise<string[]>;
 }
 
 /** One entry of a {@link KeyValueBucket}. */

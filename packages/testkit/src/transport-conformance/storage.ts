@@ -55,7 +55,7 @@ export function storageConformance(ctx: ConformanceContext): void {
       for (const n of names) await transport.blobs.delete(n);
     });
 
-    it('lists the blobs under a prefix with their sizes, deleted ones excluded', async () => {
+    it('lists the blobs under a prefix with their sizes (or only their names), deleted ones excluded', async () => {
       const transport = await ctx.connect();
       const base = unique('list');
       await transport.blobs.put(`${base}/a`, bytes('one'));
@@ -69,6 +69,8 @@ export function storageConformance(ctx: ConformanceContext): void {
         { name: `${base}/b`, bytes: 5 },
       ]);
       expect(await transport.blobs.list(unique('nothing'))).toEqual([]);
+      expect((await transport.blobs.names(`${base}/`)).sort()).toEqual([`${base}/a2`, `${base}/b`]);
+      expect(await transport.blobs.names(unique('nothing'))).toEqual([]);
       for (const n of [`${base}/a2`, `${base}/b`, `${base}x/c`]) await transport.blobs.delete(n);
     });
 

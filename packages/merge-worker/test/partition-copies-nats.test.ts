@@ -1,0 +1,153 @@
+/**
+ * Copies on a real nats-server and LMDB (decisions/0031): a delta a merge worker ships is one
+ * message of the small-blob stream, and a partition restores exactly from a chain that mixes the
+ * forms — a full snapshot written as an object by an older build, a small delta, a delta too large
+ * for one message (an object).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  type CanonicalKey,
+  type CheckpointCopy,
+  canonicalKey,
+  checkpointBlobName,
+  EMPTY_STATE_DIGEST,
+  encode,
+  encodeCheckpointCopy,
+  LEASES_BUCKET,
+  leaseKey,
+  silentLogger,
+} from '@mrm/core';
+import { LmdbStateStore } from '@mrm/store-lmdb';
+import { type NatsServerHandle, startNatsServer } from '@mrm/testkit';
+import {
+  blobBucketName,
+  DEFAULT_NATS_PREFIX,
+  NatsTransport,
+  SMALL_BLOB_MAX_BYTES,
+  smallBlobStreamName,
+} from '@mrm/transport-nats';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { Objm } from '@nats-io/obj';
+import { connect } from '@nats-io/transport-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PartitionCopies } from '../src/partition-copies.js';
+
+const JOB = 'mixed';
+const key = (s: string): CanonicalKey => canonicalKey(s);
+
+/** A copy of partition 0 with `entries` as [key, value] pairs. */
+function copy(version: number, full: boolean, entries: [string, unknown][], deleted: string[] = []): CheckpointCopy {
+  return {
+    version,
+    partition: 0,
+    full,
+    entries: entries.flatMap(([k, v]) => [key(k), v]),
+    deleted: deleted.map(key),
+    batches: [`b${version}`],
+    keyCount: 0,
+    digest: EMPTY_STATE_DIGEST,
+    deadLetters: [],
+  };
+}
+
+describe('checkpoint copies as small blobs', () => {
+  let server: NatsServerHandle;
+  let dir: string;
+  beforeAll(async () => {
+    server = await startNatsServer({ jetstream: true });
+    dir = mkdtempSync(join(tmpdir(), 'mrm-copies-'));
+  });
+  afterAll(async () => {
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('restores a partition exactly from a chain of an old object, a small delta and a large delta', async () => {
+    const transport = await NatsTransport.connect({ servers: server.url });
+    const nc = await connect({ servers: server.url });
+    const store = await LmdbStateStore.open({ path: join(dir, 'restore'), noSync: true });
+    try {
+      const leases = await transport.bucket(LEASES_BUCKET);
+      const token = await leases.put(leaseKey(JOB, 0), encode({ owner: 'merge-0' }));
+      const name = (v: number) => checkpointBlobName(JOB, 0, v, token);
+      // Version 1, a full snapshot, as a build before small blobs wrote it: an object.
+      const objects = await new Objm(nc).create(blobBucketName(DEFAULT_NATS_PREFIX));
+      await objects.putBlob(
+        { name: name(1) },
+        encodeCheckpointCopy(
+          copy(1, true, [
+            ['a', 1],
+            ['b', 2],
+            ['c', 3],
+          ]),
+        ),
+      );
+      // Version 2, a small delta: one message.
+      await transport.blobs.put(
+        name(2),
+        encodeCheckpointCopy(
+          copy(
+            2,
+            false,
+            [
+              ['a', 10],
+              ['d', 4],
+            ],
+            ['b'],
+          ),
+        ),
+      );
+      // Version 3, a delta too large for one message: an object again.
+      const large = 'x'.repeat(SMALL_BLOB_MAX_BYTES);
+      await transport.blobs.put(name(3), encodeCheckpointCopy(copy(3, false, [['e', large]], ['c'])));
+      const jsm = await jetstreamManager(nc);
+      expect((await jsm.streams.info(smallBlobStreamName(DEFAULT_NATS_PREFIX))).state.messages).toBe(1);
+
+      const copies = new PartitionCopies(
+        { blobs: transport.blobs, leases },
+        store,
+        JOB,
+        [{ partition: 0, token, tenure: token, chain: [name(1), name(2), name(3)], shipFull: false }],
+        silentLogger,
+      );
+      expect(await copies.restoreIfStale(0, 3)).toBeGreaterThan(SMALL_BLOB_MAX_BYTES);
+      const state = new Map<string, unknown>();
+      for await (const [k, v] of store.scan(JOB, 0, { asOf: 3 })) state.set(k, v);
+      expect(state).toEqual(
+        new Map<string, unknown>([
+          [key('a'), 10],
+          [key('d'), 4],
+          [key('e'), large],
+        ]),
+      );
+      expect([...(await store.mergedBatches(JOB, 0))].sort()).toEqual(['b1', 'b2', 'b3']);
+
+      // The next delta this worker ships goes out as one message, and reads back as written.
+      const changes = new Map<CanonicalKey, unknown>([
+        [key('a'), 11],
+        [key('d'), undefined],
+      ]);
+      const full = await copies.ship(0, 4, {
+        changes,
+        encoded: new Map([[key('a'), encode(11)]]),
+        batches: ['b4'],
+        keyCount: 2,
+        digest: EMPTY_STATE_DIGEST,
+        deadLetters: [],
+        deadLetterCount: 0,
+        lateRecords: 0,
+      });
+      expect(full).toBe(false);
+      expect((await jsm.streams.info(smallBlobStreamName(DEFAULT_NATS_PREFIX))).state.messages).toBe(2);
+      expect(await objects.info(name(4))).toBeNull();
+      const shipped = await transport.blobs.get(name(4));
+      expect(shipped).toBeDefined();
+    } finally {
+      await store.close();
+      await nc.close();
+      await transport.close();
+    }
+  });
+});
