@@ -220,6 +220,18 @@ describe('mrm run --follow', () => {
     expect(readFileSync(out, 'utf8')).toBe(await reference(LOG_LINES));
   });
 
+  it('refuses --idle-timeout and --batch-interval without --follow, with one line and no state', async () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    writeFileSync(join(dir, 'a.log'), 'x\n');
+    for (const flag of ['--idle-timeout', '--batch-interval']) {
+      const r = await mrm(['run', JOB, '--input', 'a.log', '--state', 'st', flag, '1000'], { cwd: dir });
+      expect(r.code).not.toBe(0);
+      expect(r.stderr.trim().split('\n')).toEqual([expect.stringContaining(`${flag} goes with --follow`)]);
+      expect(existsSync(join(dir, 'st'))).toBe(false);
+    }
+  });
+
   it('refuses a folder with one line', async () => {
     const { dir, cleanup } = tempDir();
     cleanups.push(cleanup);
