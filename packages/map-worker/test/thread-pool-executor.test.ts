@@ -61,6 +61,28 @@ describe('ThreadPoolMapExecutor', () => {
   });
   const aborted = () => new MrmError(ErrorCode.Aborted, 'superseded by a newer run');
 
+  it('starts a second thread when a task finds the first one busy (threads start on demand)', async () => {
+    const p = ThreadPoolMapExecutor.create({ threads: 2, workerId: 'map-1' });
+    pool = p;
+    expect(p.concurrency).toBe(2);
+    // Task a holds its thread: its first batch is not accepted until task b has produced one.
+    let releaseA: () => void = () => {};
+    const aHeld = new Promise<void>((resolve) => {
+      releaseA = resolve;
+    });
+    let bProduced = false;
+    const a = p.run(task('a'), async () => {
+      await aHeld;
+    });
+    const b = p.run(task('b'), async () => {
+      bProduced = true;
+      releaseA();
+    });
+    const [totalsA, totalsB] = await Promise.all([a, b]);
+    expect(bProduced).toBe(true);
+    expect(totalsA).toEqual(totalsB);
+  });
+
   it('drops a task aborted while it waits for a thread, and never runs it', async () => {
     const p = ThreadPoolMapExecutor.create({ threads: 1, workerId: 'map-1' });
     pool = p;
