@@ -52,6 +52,39 @@ describe('coordinators that stand by and take over', () => {
     expect(takeoverMs).toBeLessThan(LEASE_MS * 4);
   });
 
+  it('a job submitted while the leader is dead and before the standby leads is taken once it leads', {
+    timeout: 180_000,
+  }, async () => {
+    // A lease long enough that the submit (bundling the job takes a moment) comes before the takeover.
+    const c = await TestCluster.start({ maps: 1, merges: 1, coordinatorArgs: ['--leader-lease', '10000'] });
+    cluster = c;
+    const standby = await c.addCoordinator('coordinator-b');
+    await c.coordinator.kill();
+    // Nobody subscribes to the API now: the submit waits for the takeover instead of failing.
+    const wordcount = join(EXAMPLES, 'wordcount/job.ts');
+    const books = copyInto(join(c.dir, 'books'), [join(EXAMPLES, 'wordcount/data/pg-metamorphosis.txt')]);
+    const submitted = c.submitWait(wordcount, books, join(c.dir, 'out.jsonl'));
+    await standby.waitForOutput(/ leading /, 30_000);
+    c.promote(standby);
+    expect(await Promise.race([submitted.then(() => 'ended'), Promise.resolve('waiting')])).toBe('waiting');
+    const r = await submitted;
+    expect(r.code, r.stderr).toBe(0);
+    const reference = join(c.dir, 'reference.jsonl');
+    const single = await c.mrm([
+      'run',
+      wordcount,
+      '--input',
+      ...books,
+      '--state',
+      join(c.dir, 'single'),
+      '--out',
+      reference,
+      '-q',
+    ]);
+    expect(single.code, single.stderr).toBe(0);
+    expectSameResult(join(c.dir, 'out.jsonl'), reference);
+  });
+
   it('a coordinator on an empty --state resumes the running job and answers for the jobs before it', {
     timeout: 180_000,
   }, async () => {

@@ -117,7 +117,7 @@ function at(line: string, ms: number): string {
 }
 
 describe('mrm run --follow', () => {
-  it('with --idle-timeout, moves the watermark on when the log stops growing, so the last window becomes final', async () => {
+  it('with --idle-timeout, moves the watermark on when the log stops growing, also across SIGKILL, so the last window becomes final', async () => {
     const { dir, cleanup } = tempDir();
     cleanups.push(cleanup);
     writeFileSync(join(dir, 'minute.ts'), MINUTE_JOB);
@@ -135,12 +135,15 @@ describe('mrm run --follow', () => {
       await caughtUp(child, out, (c + 1) * 200);
     }
     const idleFrom = stderrOf(child).length;
-    // While the log is idle, each mark moves W on by 1.5 s: at 10:10:00 the window is final.
-    const marks = await printed(child, /no new lines, watermark 2015-05-17T10:10:00\.000Z/);
-    expect(marks).toHaveLength(1);
     const w0 = START + 599_000 - 2_000;
-    const idleMarks = stderrOf(child)
-      .slice(idleFrom)
+    // While the log is idle, each mark moves W on by 1.5 s. Killed after the first mark, the
+    // follower's restart goes on from the committed watermark: at 10:10:00 the window is final.
+    await printed(child, /no new lines, watermark 2015-05-17T10:09:58\.500Z/);
+    process.kill(child.pid as number, 'SIGKILL');
+    expect(await exited(child)).toBe('SIGKILL');
+    const again = follow(dir, ['access.log'], out, job, ['--idle-timeout', '1500']);
+    await printed(again, /no new lines, watermark 2015-05-17T10:1\d:/);
+    const idleMarks = `${stderrOf(child).slice(idleFrom)}\n${stderrOf(again)}`
       .split('\n')
       .filter((l) => l.includes('no new lines'));
     expect(idleMarks.length).toBeGreaterThanOrEqual(2);
@@ -156,10 +159,10 @@ describe('mrm run --follow', () => {
     const late = at(LOG_LINES[600] as string, START + 570_000);
     const next = at(LOG_LINES[601] as string, START + 605_000);
     appendFileSync(log, `${late}\n${next}\n`);
-    await printed(child, /1 late record/);
-    await caughtUp(child, out, 601);
-    child.kill('SIGINT');
-    expect(await exited(child)).toBe(0);
+    await printed(again, /1 late record/);
+    await caughtUp(again, out, 601);
+    again.kill('SIGINT');
+    expect(await exited(again)).toBe(0);
     expect(readFileSync(out, 'utf8')).toBe(await reference([...lines, next], job));
   });
 
@@ -218,6 +221,18 @@ describe('mrm run --follow', () => {
     again.kill('SIGINT');
     expect(await exited(again)).toBe(0);
     expect(readFileSync(out, 'utf8')).toBe(await reference(LOG_LINES));
+  });
+
+  it('refuses --idle-timeout and --batch-interval without --follow, with one line and no state', async () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    writeFileSync(join(dir, 'a.log'), 'x\n');
+    for (const flag of ['--idle-timeout', '--batch-interval']) {
+      const r = await mrm(['run', JOB, '--input', 'a.log', '--state', 'st', flag, '1000'], { cwd: dir });
+      expect(r.code).not.toBe(0);
+      expect(r.stderr.trim().split('\n')).toEqual([expect.stringContaining(`${flag} goes with --follow`)]);
+      expect(existsSync(join(dir, 'st'))).toBe(false);
+    }
   });
 
   it('refuses a folder with one line', async () => {

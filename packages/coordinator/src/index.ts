@@ -49,7 +49,7 @@ export type { RunJobOptions, RunSettings } from './run-settings.js';
 export { resolveBatchLines, resolveRunSettings } from './run-settings.js';
 export { CoordinatorService } from './service/coordinator-service.js';
 export type { LeaderLeaseOptions, LeaderState } from './service/leader-lease.js';
-export { LEADER_BUCKET, LeaderLease } from './service/leader-lease.js';
+export { coordinatorExpected, LEADER_BUCKET, LeaderLease } from './service/leader-lease.js';
 export type {
   CoordinatorServiceOptions,
   ResolvedCoordinatorServiceOptions,

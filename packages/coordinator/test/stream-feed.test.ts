@@ -1,4 +1,4 @@
-import type { StreamLog, VersionInfo } from '@mrm/core';
+import { type StreamLog, silentLogger, type VersionInfo } from '@mrm/core';
 import type { SourceFile } from '@mrm/input';
 import { MemoryStateStore, MemoryStreamLog } from '@mrm/runtime';
 import { describe, expect, it } from 'vitest';
@@ -222,6 +222,29 @@ describe('StreamFeed', () => {
     expect(idle?.advanceWatermarkMs).toBe(1_030);
     expect(idle?.stored?.pending).toEqual([{ subject: SUBJECT, from: 3, to: 2, advanceWatermarkMs: 1_030 }]);
     expect(await feed.cursor()).toMatchObject({ nextSeq: 3, pending: [], committedRecords: 2 });
+  });
+
+  it('lets go of a committed segment (plan, local file) after the cursor moved past it; a failed clean-up only warns', async () => {
+    const released: string[] = [];
+    const warnings: string[] = [];
+    const { store, streams, feed } = setup({
+      release: async (s) => {
+        released.push(`${s.from}-${s.to}`);
+        if (s.from > 1) throw new Error('disk gone');
+      },
+      logger: { ...silentLogger, warn: (message: string) => warnings.push(message) },
+    });
+    const run = new FakeRun(store);
+    await streams.append(SUBJECT, rec(2));
+    const appended = (async () => {
+      await new Promise((r) => setTimeout(r, 40));
+      await streams.append(SUBJECT, rec(1));
+    })();
+    await feedUntil(feed, run, () => released.length >= 2);
+    await appended;
+    expect(released).toEqual(['1-2', '3-3']);
+    expect(warnings).toEqual(['could not delete what a committed stream segment left']);
+    expect(await feed.cursor()).toMatchObject({ nextSeq: 4, pending: [], committedRecords: 3 });
   });
 
   it('cuts no idle mark before there is a watermark, nor without an idle timeout', async () => {

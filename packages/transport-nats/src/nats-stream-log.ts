@@ -7,20 +7,27 @@
 import {
   ErrorCode,
   errorMessage,
+  isMrmError,
   MrmError,
   STREAM_SUBJECT_PATTERN,
   type StreamInfo,
   type StreamLog,
   type StreamRecord,
 } from '@mrm/core';
-import { DeliverPolicy, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { type Consumer, DeliverPolicy, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { isTimeout, isUnavailable } from './errors.js';
+import { type KeepTrying, RETRY_BUDGET_MS } from './retry.js';
 import { inputStreamName } from './subjects.js';
 
 /** Publishes awaited together: JetStream takes ~7k/s one by one, ~37k/s with 256 in flight here. */
 const APPEND_WINDOW = 256;
 /** Records asked for per pull of a read. */
 const READ_BATCH = 1000;
+/** JetStream API timeout of a read's consumer (creating it, pulling): short, since a failed one is made again. */
+const CONSUMER_TIMEOUT_MS = 2_000;
+/** Pause before a read makes its consumer again. */
+const RETRY_PAUSE_MS = 250;
 
 function checkSubject(subject: string): void {
   if (!STREAM_SUBJECT_PATTERN.test(subject) || subject.startsWith('mrm.') || subject.length > 200) {
@@ -35,10 +42,14 @@ function checkSubject(subject: string): void {
 export class NatsStreamLog implements StreamLog {
   #jsm: Promise<JetStreamManager> | undefined;
 
-  /** `replicas` gives the JetStream replicas of a stream this log creates (default 1). */
+  /**
+   * `replicas` gives the JetStream replicas of a stream this log creates (default 1); `keepTrying`
+   * whether a read may go on after a failure (the transport is open, on a server with JetStream).
+   */
   constructor(
     private readonly nc: NatsConnection,
     private readonly replicas: () => number = () => 1,
+    private readonly keepTrying: KeepTrying = () => true,
   ) {}
 
   #manager(): Promise<JetStreamManager> {
@@ -106,34 +117,52 @@ export class NatsStreamLog implements StreamLog {
         `stream '${subject}' does not hold records ${from}..${to} (it holds ${have}; were they removed by the stream's limits?)`,
       );
     }
-    const js = jetstream(this.nc);
-    const consumer = await js.consumers.get(inputStreamName(subject), {
-      deliver_policy: DeliverPolicy.StartSequence,
-      opt_start_seq: from,
-    });
+    // A short API timeout: a consumer placed on a dead peer fails fast and is made again (below).
+    const js = jetstream(this.nc, { timeout: CONSUMER_TIMEOUT_MS });
     let next = from;
-    try {
-      while (next <= to) {
-        if (signal?.aborted) throw signal.reason;
-        const messages = await consumer.fetch({ max_messages: Math.min(READ_BATCH, to - next + 1), expires: 5000 });
-        let got = 0;
-        for await (const m of messages) {
-          got++;
-          if (m.seq < next) continue;
-          if (m.seq > to) break;
-          next = m.seq + 1;
-          yield { seq: m.seq, data: m.data };
-          if (next > to) break;
+    // Time left to get past a failure; renewed by every record read.
+    let deadline = Date.now() + RETRY_BUDGET_MS;
+    while (next <= to) {
+      let consumer: Consumer | undefined;
+      try {
+        consumer = await js.consumers.get(inputStreamName(subject), {
+          deliver_policy: DeliverPolicy.StartSequence,
+          opt_start_seq: next,
+        });
+        while (next <= to) {
+          if (signal?.aborted) throw signal.reason;
+          const messages = await consumer.fetch({ max_messages: Math.min(READ_BATCH, to - next + 1), expires: 5000 });
+          let got = 0;
+          for await (const m of messages) {
+            got++;
+            if (m.seq < next) continue;
+            if (m.seq > to) break;
+            next = m.seq + 1;
+            deadline = Date.now() + RETRY_BUDGET_MS;
+            yield { seq: m.seq, data: m.data };
+            if (next > to) break;
+          }
+          if (got === 0) {
+            throw new MrmError(
+              ErrorCode.InputMissing,
+              `stream '${subject}' has no record ${next} (asked for ${from}..${to}); was it removed meanwhile?`,
+            );
+          }
         }
-        if (got === 0) {
-          throw new MrmError(
-            ErrorCode.InputMissing,
-            `stream '${subject}' has no record ${next} (asked for ${from}..${to}); was it removed meanwhile?`,
-          );
+      } catch (e) {
+        // On a NATS cluster that lost a node, the consumer is often placed on the dead peer (its
+        // requests time out) or the stream has no leader yet: read on from `next` with a new one.
+        const again = isTimeout(e) || isUnavailable(e);
+        if (!again || Date.now() >= deadline || !this.keepTrying()) {
+          if (isMrmError(e) || signal?.aborted) throw e;
+          throw new MrmError(ErrorCode.Transport, `reading stream '${subject}' failed: ${errorMessage(e)}`, {
+            cause: e,
+          });
         }
+        await new Promise((resolve) => setTimeout(resolve, RETRY_PAUSE_MS));
+      } finally {
+        await consumer?.delete().catch(() => {});
       }
-    } finally {
-      await consumer.delete().catch(() => {});
     }
   }
 }

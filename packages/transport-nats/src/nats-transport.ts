@@ -149,7 +149,7 @@ export class NatsTransport implements Transport {
   #streams: NatsStreamLog | undefined;
   /** Input streams of streaming jobs (JetStream), on this connection. */
   get streams(): NatsStreamLog {
-    this.#streams ??= new NatsStreamLog(this.#nc, () => this.replicas);
+    this.#streams ??= new NatsStreamLog(this.#nc, () => this.replicas, this.#keepTrying);
     return this.#streams;
   }
 

@@ -1,7 +1,9 @@
 /**
  * NatsTransport on a real three-node JetStream cluster: what it creates has three replicas (or
  * the replicas asked for), and its key/value state and blobs survive the SIGKILL of the node
- * leading their streams, the operations under way waiting out the election of a new leader.
+ * leading their streams, the operations under way waiting out the election of a new leader. While
+ * the dead node stays away, blob reads, listings and stream reads stay fast and do not fail (they
+ * used to wait on a consumer placed on the dead peer: decisions/0034).
  */
 import { type NatsClusterHandle, startNatsCluster } from '@mrm/testkit';
 import {
@@ -115,4 +117,66 @@ describe('NatsTransport on a three-node NATS cluster', () => {
       await t.close();
     }
   }, 90_000);
+});
+
+describe('NatsTransport on a NATS cluster with one node dead', () => {
+  let nats: NatsClusterHandle;
+  beforeAll(async () => {
+    nats = await startNatsCluster({ nodes: 3 });
+  }, 60_000);
+  afterAll(async () => {
+    await nats?.stop();
+  });
+
+  it('reads blobs, lists keys and blobs and reads a stream, each time, without waiting on the dead peer', async () => {
+    const t = await NatsTransport.connect({ servers: nats.url, prefix: 'degraded' });
+    try {
+      const kv = await t.bucket('keys');
+      const blob = (i: number) => new Uint8Array(5_000).fill(i);
+      for (let i = 0; i < 5; i++) {
+        await kv.put(`k${i}`, encoder.encode(String(i)));
+        await t.blobs.put(`b${i}`, blob(i));
+      }
+      await kv.delete('k4');
+      await t.blobs.delete('b4');
+      await t.streams.ensure('degraded.input');
+      await t.streams.append(
+        'degraded.input',
+        Array.from({ length: 500 }, (_, i) => encoder.encode(`record ${i}`)),
+      );
+      await nats.nodes[1]?.kill();
+      // The streams it led elect new leaders: waited out here, not measured.
+      await kv.put('after', encoder.encode('x'));
+      await t.blobs.put('after', blob(9));
+      await t.blobs.delete('after');
+      await kv.delete('after');
+
+      const slow: string[] = [];
+      const timed = async <T>(what: string, op: () => Promise<T>): Promise<T> => {
+        const started = performance.now();
+        const result = await op();
+        // A consumer placed on the dead peer cost the 5 s request timeout, each time it happened.
+        if (performance.now() - started > 3_000) slow.push(`${what} ${Math.round(performance.now() - started)} ms`);
+        return result;
+      };
+      for (let round = 0; round < 4; round++) {
+        for (let i = 0; i < 4; i++) {
+          const got = await timed(`get b${i}`, () => t.blobs.get(`b${i}`));
+          expect(got !== undefined && Buffer.from(got).equals(blob(i))).toBe(true);
+        }
+        expect((await timed('keys', () => kv.keys())).sort()).toEqual(['k0', 'k1', 'k2', 'k3']);
+        const listed = await timed('list', () => t.blobs.list('b'));
+        expect(listed.map((b) => [b.name, b.bytes]).sort()).toEqual(['b0', 'b1', 'b2', 'b3'].map((n) => [n, 5_000]));
+        let records = 0;
+        for await (const r of t.streams.read('degraded.input', 1, 500)) {
+          expect(decoder.decode(r.data)).toBe(`record ${r.seq - 1}`);
+          records++;
+        }
+        expect(records).toBe(500);
+      }
+      expect(slow).toEqual([]);
+    } finally {
+      await t.close();
+    }
+  }, 120_000);
 });

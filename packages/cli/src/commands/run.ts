@@ -69,6 +69,14 @@ export function summary(name: string, r: RunResult, ms: number): string {
 /** Runs `mrm run`. */
 export async function runCommand(jobPath: string, options: RunCommandOptions): Promise<void> {
   const started = performance.now();
+  if (options.follow !== true) {
+    for (const [flag, given] of [
+      ['--batch-interval', options.batchInterval],
+      ['--idle-timeout', options.idleTimeout],
+    ] as const) {
+      if (given !== undefined) throw new MrmError(ErrorCode.BadOption, `${flag} goes with --follow`);
+    }
+  }
   const paths = statePaths(options.state);
   await ensureDirectory(paths.bundles);
   // Bundles by job file are cached per user (not per state folder): a run on a fresh --state of an
@@ -76,12 +84,6 @@ export async function runCommand(jobPath: string, options: RunCommandOptions): P
   const buildCache = await userCacheDir('job-builds').catch(() => undefined);
   const loaded = await loadJob(jobPath, paths.bundles, buildCache !== undefined ? { buildCache } : {});
   if (options.follow === true) return followCommand(loaded, options);
-  for (const [flag, given] of [
-    ['--batch-interval', options.batchInterval],
-    ['--idle-timeout', options.idleTimeout],
-  ] as const) {
-    if (given !== undefined) throw new MrmError(ErrorCode.BadOption, `${flag} goes with --follow`);
-  }
   const inputs = await expandInputs(options.input);
   await warnAboutBinaryInputs(inputs);
   const bar = new ProgressBar(options.quiet === true ? false : undefined);

@@ -14,6 +14,7 @@ import { expandInputs } from '@mrm/input';
 import { warnAboutBinaryInputs } from '../binary-input-warning.js';
 import { userCacheDir } from '../cache-dir.js';
 import { connectCluster } from '../cluster/connect.js';
+import { requestCoordinator } from '../cluster/coordinator-request.js';
 import { shipInputs } from '../cluster/input-shipping.js';
 import { publishBundle } from '../cluster/job-shipping.js';
 import { type JobFlags, jobOptionsFromFlags } from '../job-flags.js';
@@ -71,35 +72,33 @@ export async function submitCommand(jobPath: string, options: SubmitCommandOptio
       options.wait === true ? waitForEnd(transport, jobId, options.timeout, stopWaiting.signal) : undefined;
     finished?.catch(() => {});
     await transport.flush();
-    const reply = await transport
-      .request(
-        { kind: 'api' },
-        encodeApi({
-          type: 'submit',
-          jobId,
-          job: { name: loaded.job.name, bundleHash: loaded.bundle.hash },
-          inputs,
-          options: {
-            ...jobOptionsFromFlags(options),
-            ...(options.priority !== undefined ? { priority: options.priority } : {}),
-            ...(options.stream !== undefined
-              ? {
-                  stream: {
-                    subject: options.stream,
-                    batchIntervalMs: options.batchInterval ?? DEFAULT_STREAM_BATCH_INTERVAL_MS,
-                    ...(options.idleTimeout !== undefined ? { idleTimeoutMs: options.idleTimeout } : {}),
-                  },
-                }
-              : {}),
-          },
-        }),
-        { timeoutMs: REQUEST_TIMEOUT_MS },
-      )
-      .catch((e: unknown) => {
-        throw new MrmError(ErrorCode.Transport, `no coordinator answered on the cluster: ${(e as Error).message}`, {
-          cause: e,
-        });
+    const reply = await requestCoordinator(
+      transport,
+      encodeApi({
+        type: 'submit',
+        jobId,
+        job: { name: loaded.job.name, bundleHash: loaded.bundle.hash },
+        inputs,
+        options: {
+          ...jobOptionsFromFlags(options),
+          ...(options.priority !== undefined ? { priority: options.priority } : {}),
+          ...(options.stream !== undefined
+            ? {
+                stream: {
+                  subject: options.stream,
+                  batchIntervalMs: options.batchInterval ?? DEFAULT_STREAM_BATCH_INTERVAL_MS,
+                  ...(options.idleTimeout !== undefined ? { idleTimeoutMs: options.idleTimeout } : {}),
+                },
+              }
+            : {}),
+        },
+      }),
+      REQUEST_TIMEOUT_MS,
+    ).catch((e: unknown) => {
+      throw new MrmError(ErrorCode.Transport, `no coordinator answered on the cluster: ${(e as Error).message}`, {
+        cause: e,
       });
+    });
     expectReply(reply, 'status-reply');
     process.stdout.write(`${jobId}\n`);
     if (finished === undefined) return;

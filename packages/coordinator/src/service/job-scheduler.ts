@@ -419,6 +419,7 @@ export class JobScheduler {
       ...(stream.idleTimeoutMs !== undefined ? { idleTimeoutMs: stream.idleTimeoutMs } : {}),
       ...(input.segmentsPerRun !== undefined ? { segmentsPerRun: input.segmentsPerRun } : {}),
       clock: this.options.clock,
+      logger: this.options.logger,
       source: (segment) => input.segmentSource(segment),
       ...(input.releaseSegment !== undefined
         ? { release: (segment: StreamSegment) => input.releaseSegment?.(segment) ?? Promise.resolve() }

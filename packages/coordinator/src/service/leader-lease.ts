@@ -57,6 +57,17 @@ interface LeaderRecord {
   readonly released?: boolean;
 }
 
+/**
+ * True when a coordinator leads the cluster or may take the lead soon: the lead's entry exists and
+ * its holder did not release it (it leads, or died and a standby takes over once the lease has run
+ * out). False when no coordinator ever led here, or the last one stopped cleanly. A client whose
+ * request to the coordinator found nobody waits for a takeover only in the first case.
+ */
+export async function coordinatorExpected(transport: Transport): Promise<boolean> {
+  const entry = await (await transport.bucket(LEADER_BUCKET)).get(KEY);
+  return entry !== undefined && decode<LeaderRecord>(entry.value).released !== true;
+}
+
 /** Options of {@link LeaderLease.open}. */
 export interface LeaderLeaseOptions {
   readonly transport: Transport;

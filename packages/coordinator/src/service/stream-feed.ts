@@ -24,7 +24,7 @@
  * await coordinator.runJob({ ...request, open: (run) => feed.feed(run, signal) });
  * ```
  */
-import { type Clock, type RecordStore, type StreamLog, type StreamStatus, systemClock } from '@mrm/core';
+import { type Clock, type Logger, type RecordStore, type StreamLog, type StreamStatus, systemClock } from '@mrm/core';
 import type { SourceFile } from '@mrm/input';
 import type { OpenRun } from '../coordinator.js';
 import { JobRecord } from '../job-record.js';
@@ -84,6 +84,8 @@ export interface StreamFeedOptions {
   readonly release?: (segment: StreamSegment) => Promise<void>;
   readonly onProgress?: (progress: StreamStatus) => void;
   readonly clock?: Clock;
+  /** Where a failed clean-up after a commit is reported (default: nowhere). */
+  readonly logger?: Logger;
 }
 
 /** Default largest segment: the feed never reads more than this many records at once. */
@@ -266,11 +268,20 @@ export class StreamFeed {
     await this.persist();
     this.progress();
     // Only after the cursor moved past it: a replay plans a pending segment against its plan.
-    if (recordsOf(segment) > 0) {
-      await this.store.forgetPlan(segmentIdentity(segment));
-      await this.options.release?.(segment);
+    try {
+      if (recordsOf(segment) > 0) {
+        await this.store.forgetPlan(segmentIdentity(segment));
+        await this.options.release?.(segment);
+      }
+      await this.forgetPrunedBatches();
+    } catch (e) {
+      // Cleaning up is not what the acknowledgement rests on: what stays is only kept too long.
+      this.options.logger?.warn('could not delete what a committed stream segment left', {
+        job: this.options.jobName,
+        segment: segmentIdentity(segment),
+        error: String(e),
+      });
     }
-    await this.forgetPrunedBatches();
   }
 
   /** Batch records of acknowledged versions that `--keep-versions` pruned go (never planned again). */
