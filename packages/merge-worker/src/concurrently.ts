@@ -18,3 +18,29 @@ export async function forEachConcurrently<T>(items: readonly T[], limit: number,
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
   if (failures.length > 0) throw failures[0];
 }
+
+/**
+ * Yields `[name, blob]` for `names` (gets from `blobs`) in order, with up to `ahead` further gets in flight while the
+ * caller works on the current one. A get that fails rejects when its turn comes (not before).
+ */
+export async function* fetchAhead<T>(
+  blobs: { get(name: string): Promise<T> },
+  names: readonly string[],
+  ahead: number,
+): AsyncGenerator<readonly [string, T | undefined]> {
+  const pending: Array<Promise<T | undefined>> = [];
+  const request = (i: number) => {
+    const name = names[i];
+    if (name === undefined) return;
+    const got = blobs.get(name);
+    got.catch(() => {}); // awaited in its turn below
+    pending[i] = got;
+  };
+  for (let i = 0; i <= ahead; i++) request(i);
+  for (let i = 0; i < names.length; i++) {
+    const data = await (pending[i] as Promise<T | undefined>);
+    pending[i] = Promise.resolve(undefined); // let go of the bytes
+    request(i + ahead + 1);
+    yield [names[i] as string, data];
+  }
+}

@@ -21,36 +21,11 @@ import {
   type StateStore,
   type StoredDeadLetter,
 } from '@mrm/core';
+import { fetchAhead } from './concurrently.js';
 import type { CheckpointLayer } from './partition-merger.js';
 
 /** Copies of a restore chain requested before the one being applied is decoded. */
 const RESTORE_FETCH_AHEAD = 2;
-
-/**
- * Yields `[name, blob]` for `names` in order, with up to `ahead` further gets in flight while the
- * caller works on the current one. A get that fails rejects when its turn comes (not before).
- */
-async function* fetchAhead(
-  blobs: Pick<CopyTarget['blobs'], 'get'>,
-  names: readonly string[],
-  ahead: number,
-): AsyncGenerator<readonly [string, Uint8Array | undefined]> {
-  const pending: Array<Promise<Uint8Array | undefined>> = [];
-  const request = (i: number) => {
-    const name = names[i];
-    if (name === undefined) return;
-    const got = blobs.get(name);
-    got.catch(() => {}); // awaited in its turn below
-    pending[i] = got;
-  };
-  for (let i = 0; i <= ahead; i++) request(i);
-  for (let i = 0; i < names.length; i++) {
-    const data = await (pending[i] as Promise<Uint8Array | undefined>);
-    pending[i] = Promise.resolve(undefined); // let go of the bytes
-    request(i + ahead + 1);
-    yield [names[i] as string, data];
-  }
-}
 
 /** Where copies go and where leases are read. */
 export interface CopyTarget {
