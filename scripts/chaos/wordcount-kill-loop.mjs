@@ -18,7 +18,7 @@
  * ```
  * Options: --size-mb <n> (default 64), --kill-every-ms <n> (default 1000), --seed <n> (default
  * the time), --rounds <n> (default 1), --keep (keep the run folder), --heartbeat-timeout <ms>
- * (the coordinator's; default its own), --max-kills <n> (stop killing after n kills, then let the
+ * and --leader-lease <ms> (the coordinators'; default their own), --max-kills <n> (stop killing after n kills, then let the
  * job finish; default: kill until it is done), --checkpoint-every <batches> and --batch-size
  * <lines> (passed to `mrm submit`). Exit code 0 only when every round was equal.
  */
@@ -56,6 +56,7 @@ const { values: opts } = parseArgs({
     keep: { type: 'boolean', default: false },
     'heartbeat-timeout': { type: 'string' },
     'max-kills': { type: 'string' },
+    'leader-lease': { type: 'string' },
     'checkpoint-every': { type: 'string' },
     'batch-size': { type: 'string' },
   },
@@ -232,7 +233,8 @@ class Cluster {
 
   coordinator(name) {
     const hb = opts['heartbeat-timeout'] ? ['--heartbeat-timeout', opts['heartbeat-timeout']] : [];
-    return this.spawn(name, 'coordinator', ['coordinator', '--nats', this.natsUrl, ...hb]);
+    const lease = opts['leader-lease'] ? ['--leader-lease', opts['leader-lease']] : [];
+    return this.spawn(name, 'coordinator', ['coordinator', '--nats', this.natsUrl, ...hb, ...lease]);
   }
 
   worker(role, id) {
@@ -304,6 +306,7 @@ function firstDifference(actualPath, expectedPath) {
 
 let current;
 process.on('SIGINT', async () => {
+  for (const child of clients) child.kill('SIGKILL');
   await current?.stop();
   process.exit(130);
 });
