@@ -1,7 +1,8 @@
 /**
  * Killed and restarted processes in the middle of a job: a restarted nats-server (same port, same
  * JetStream store), a coordinator killed and started again, a map worker killed. Every process
- * that remains reconnects or takes over, unfinished work is dispatched again, and
+ * that remains reconnects or takes over, unfinished work is dispatched again (a job whose only map
+ * worker restarts runs on from its last committed version), and
  * `mrm submit --wait` still ends in success with the exact result.
  */
 import { afterEach, describe, expect, it } from 'vitest';
@@ -45,5 +46,14 @@ describe('a cluster whose processes are killed or restarted mid-job', () => {
     await surviveMidJob(c, () => c.process('map-1').kill());
     expect(c.coordinator.output()).toMatch(/worker lost .*worker=map-1/);
     if (process.env.T_LOG) console.error(c.coordinator.output());
+  });
+
+  it('goes on from its last committed version when its only map worker is killed and restarted', async () => {
+    const c = await TestCluster.start({ maps: 1, merges: 1, heartbeatTimeoutMs: 1500 });
+    cluster = c;
+    // A supervisor restarts the map worker under its id: for a moment there is none, which ends
+    // the run (not the job); the job runs on once the map worker is back.
+    await surviveMidJob(c, () => c.restartWorker('map-1'), ['--checkpoint-every', '5']);
+    expect(c.coordinator.output()).toMatch(/no map workers left; running the job on/);
   });
 });

@@ -85,6 +85,29 @@ describe('coordinators that stand by and take over', () => {
     expectSameResult(join(c.dir, 'out.jsonl'), reference);
   });
 
+  it('status and cancel sent while the leader is dead and before the standby leads are answered once it leads', {
+    timeout: 120_000,
+  }, async () => {
+    const c = await TestCluster.start({ maps: 1, merges: 1, coordinatorArgs: ['--leader-lease', '8000'] });
+    cluster = c;
+    const standby = await c.addCoordinator('coordinator-b');
+    await c.coordinator.kill();
+    // Nobody subscribes to the API now: both wait for the takeover instead of failing at once.
+    const status = c.mrm(['status', '--json', '--nats', c.url]);
+    const cancel = c.mrm(['cancel', 'no-such-job', '--nats', c.url]);
+    const ended = () => Promise.race([Promise.all([status, cancel]).then(() => 'ended'), Promise.resolve('waiting')]);
+    await standby.waitForOutput(/ leading /, 30_000);
+    c.promote(standby);
+    expect(await ended()).toBe('waiting');
+    const s = await status;
+    expect(s.code, s.stderr).toBe(0);
+    expect((JSON.parse(s.stdout) as { workers: unknown[] }).workers).toBeDefined();
+    // The new leader answered the cancel (it knows no such job): not "no responders".
+    const x = await cancel;
+    expect(x.stderr).not.toMatch(/no responder/i);
+    expect(x.stderr).toMatch(/no-such-job/);
+  });
+
   it('a coordinator on an empty --state resumes the running job and answers for the jobs before it', {
     timeout: 180_000,
   }, async () => {

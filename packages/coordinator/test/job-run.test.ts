@@ -262,10 +262,16 @@ describe('JobRun failure', () => {
     expect(h.clock.pendingTimers).toBe(0);
   });
 
-  it('fails when the last map worker is lost', async () => {
+  it('ends the run with E_WORKER_LOST (role map), keeping what was committed, when the last map worker is lost', async () => {
     const h = await startRun({ batches: 2 });
     h.run.workerLost('map-0');
-    await expect(h.run.done).rejects.toThrow("no map workers left for job 'wc'");
+    const error = await h.run.done.catch((e: unknown) => e);
+    expect(String(error)).toMatch(/no map workers left for job 'wc'/);
+    // Not a job failure: the scheduler runs the job on once a map worker is back.
+    expect(isMrmError(error) && error.code).toBe(ErrorCode.WorkerLost);
+    expect(isMrmError(error) && error.details.role).toBe('map');
+    await h.settle();
+    expect(ofType(h.merges[0]?.received ?? [], 'run-abort')).toEqual([]);
   });
 });
 

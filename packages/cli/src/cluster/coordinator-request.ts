@@ -1,8 +1,9 @@
 /**
  * A request to the cluster's coordinator (the `api` channel) that waits through a takeover: while
  * the leader is dead and a standby has not taken the lead yet (up to a lease, 5 s by default),
- * nobody subscribes to `api` and a request finds "no responders" at once. Requests whose repeat is
- * harmless (a submit is idempotent per job id, status only reads) are sent again then, for at most
+ * nobody subscribes to `api` and a request finds "no responders" at once. Such a request reached
+ * nobody, so sending it again is harmless (a submit is idempotent per job id besides); `mrm submit`,
+ * `status`, `cancel` and `query`/`versions` over `--nats` send it again then, for at most
  * {@link TAKEOVER_WAIT_MS}, but only while the lead's record says a coordinator leads or will
  * (`coordinatorExpected`): with none ever started, or the last one stopped cleanly, the request
  * fails at once as before.

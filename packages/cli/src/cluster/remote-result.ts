@@ -16,13 +16,14 @@ import {
 import { userCacheDir } from '../cache-dir.js';
 import type { ResultJob } from '../result-output.js';
 import type { ResultSource } from '../result-reader.js';
+import { requestCoordinator } from './coordinator-request.js';
 import { clusterJobLoader } from './job-shipping.js';
 
 const PAGE_ENTRIES = 5000;
 
 /** Asks the coordinator where a job's state lives. */
 export async function fetchJobInfo(transport: Transport, name: string, timeoutMs: number): Promise<JobInfoReply> {
-  const reply = await transport.request({ kind: 'api' }, encodeApi({ type: 'job-info', name }), { timeoutMs });
+  const reply = await requestCoordinator(transport, encodeApi({ type: 'job-info', name }), timeoutMs);
   return expectReply(reply, 'job-info-reply');
 }
 

@@ -1,6 +1,7 @@
 /** `mrm status`: jobs, batches, workers and lag at a glance (or as JSON). */
 import { encodeApi, expectReply, type JobStatus, type StatusReply, type WorkerStatus } from '@mrm/core';
 import { connectCluster } from '../cluster/connect.js';
+import { requestCoordinator } from '../cluster/coordinator-request.js';
 import { statusJson } from '../cluster/status-json.js';
 import { watermarkText } from '../report.js';
 import { skewLines } from '../skew-text.js';
@@ -92,10 +93,10 @@ export async function statusCommand(jobId: string | undefined, options: StatusCo
   const transport = await connectCluster(options, 'mrm-status');
   let status: StatusReply;
   try {
-    const reply = await transport.request(
-      { kind: 'api' },
+    const reply = await requestCoordinator(
+      transport,
       encodeApi({ type: 'status', ...(jobId !== undefined ? { jobId } : {}) }),
-      { timeoutMs: 10_000 },
+      10_000,
     );
     status = expectReply(reply, 'status-reply');
   } finally {

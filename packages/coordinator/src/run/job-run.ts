@@ -18,7 +18,7 @@ import {
   type VersionInfo,
 } from '@mrm/core';
 import type { RunPlan } from '../run-plan.js';
-import { MergeRequests, mergeWorkerLost } from './merge-requests.js';
+import { lastMapWorkerLost, MergeRequests, mergeWorkerLost } from './merge-requests.js';
 import { MergeTracker } from './merge-tracker.js';
 import { firstVersionOf, type JobRunContext } from './run-context.js';
 import { abortMapTasks, rollBack } from './run-rollback.js';
@@ -280,7 +280,8 @@ export class JobRun {
   /**
    * A worker stopped answering. A lost map worker's unfinished tasks go to the others; a lost
    * merge worker ends the run with `E_WORKER_LOST` after what was committed: the coordinator
-   * service gives its partitions to the live merge workers and runs the job on from there.
+   * service gives its partitions to the live merge workers and runs the job on from there. So does
+   * the loss of the last map worker (the service waits for a map worker, then runs the job on).
    */
   workerLost(workerId: string): void {
     if (this.finished) return;
@@ -293,7 +294,7 @@ export class JobRun {
     }
     if (!this.ctx.mapWorkers.includes(workerId)) return;
     if (this.dispatcher.removeWorker(workerId) === 0) {
-      void this.fail(new MrmError(ErrorCode.JobFailed, `no map workers left for job '${this.ctx.job.name}'`));
+      void this.fail(lastMapWorkerLost(workerId, this.ctx.job.name));
     }
   }
 
@@ -472,7 +473,12 @@ export class JobRun {
     this.requests.abandon(error);
     await this.committer.stop();
     const committed = (await ctx.store.latestVersion(ctx.job.name))?.version ?? 0;
-    const why = error.code === ErrorCode.WorkerLost ? 'merge worker lost' : 'the infrastructure failed';
+    const why =
+      error.code !== ErrorCode.WorkerLost
+        ? 'the infrastructure failed'
+        : error.details.role === 'map'
+          ? 'no map workers left'
+          : 'merge worker lost';
     ctx.logger.warn(`${why}; the run stops after its last committed version`, {
       jobId: ctx.jobId,
       committed,

@@ -24,6 +24,18 @@ export function mergeWorkerLost(worker: string, job: string): MrmError {
   });
 }
 
+/**
+ * The error a run ends with when its last map worker is lost (`E_WORKER_LOST`, `details.role`
+ * 'map'): like a lost merge worker's, not the job's fault. The run keeps what it committed and the
+ * scheduler runs the job on once a map worker is back (within `--worker-wait`); killed map workers
+ * that a supervisor restarts must not fail the job.
+ */
+export function lastMapWorkerLost(worker: string, job: string): MrmError {
+  return new MrmError(ErrorCode.WorkerLost, `no map workers left for job '${job}' (${worker} was the last)`, {
+    details: { workerId: worker, role: 'map' },
+  });
+}
+
 /** Requests to a run's merge workers. */
 export class MergeRequests {
   /** Aborted (and replaced) when messages may have been lost: idempotent requests waiting are sent again. */

@@ -458,7 +458,8 @@ export class JobScheduler {
   /**
    * Runs a job on the live workers; when a merge worker is lost during a run (`E_WORKER_LOST`) and
    * partitions can move (leases), its partitions go to the live merge workers and the job runs on
-   * from its last committed version (each new owner restores them from their copies).
+   * from its last committed version (each new owner restores them from their copies). When the
+   * last map worker is lost, the job runs on from there once a map worker is back.
    */
   private async runMoving<T>(
     job: ResolvedJob,
@@ -500,9 +501,19 @@ export class JobScheduler {
           await clock.sleep(TRANSIENT_RERUN_PAUSE_MS * transientReruns, signal);
           continue;
         }
-        if (!isMrmError(e) || e.code !== ErrorCode.WorkerLost || this.options.leases === undefined) throw e;
+        if (!isMrmError(e) || e.code !== ErrorCode.WorkerLost) throw e;
         if (reassignments >= MAX_REASSIGNMENTS || signal.aborted) throw e;
         const lost = String(e.details?.workerId ?? '');
+        if (e.details?.role === 'map') {
+          // The registry found the last map worker lost: run on once one is back (waitForWorkers
+          // waits up to --worker-wait for it, then fails the job as when none was there at all).
+          logger.warn('no map workers left; running the job on from its last committed version', {
+            job: job.name,
+            worker: lost,
+          });
+          continue;
+        }
+        if (this.options.leases === undefined) throw e;
         logger.warn('merge worker lost; moving its partitions to the live merge workers', {
           job: job.name,
           worker: lost,
