@@ -7,7 +7,8 @@
 import { hash as digestBytes } from 'node:crypto';
 import { type CanonicalKey, encode, type StateDigest, stateHashOf, stateHashToBigInt } from '@mrm/core';
 
-const SEPARATOR = Buffer.of(0);
+/** Where an entry's bytes are laid out for hashing (reused: one key after another, never concurrently). */
+let scratch = Buffer.allocUnsafe(64 * 1024);
 
 /** Entry hash (as a number below 2^128) and byte size of one live key. */
 export interface EntryDigest {
@@ -22,11 +23,16 @@ export function entryDigest(key: CanonicalKey, value: unknown): EntryDigest {
 
 /** The entry digest of `key` holding the value whose MessagePack encoding is `valueBytes`. */
 export function encodedEntryDigest(key: CanonicalKey, valueBytes: Uint8Array): EntryDigest {
-  const keyBytes = Buffer.from(key, 'utf8');
-  const md5 = digestBytes('md5', Buffer.concat([keyBytes, SEPARATOR, valueBytes]), 'buffer');
+  // Key, 0 byte and value written into one reused buffer: no allocation or copy per key.
+  const most = key.length * 3 + 1 + valueBytes.length;
+  if (scratch.length < most) scratch = Buffer.allocUnsafe(Math.max(most, scratch.length * 2));
+  const keyLength = scratch.write(key, 0, 'utf8');
+  scratch[keyLength] = 0;
+  scratch.set(valueBytes, keyLength + 1);
+  const md5 = digestBytes('md5', scratch.subarray(0, keyLength + 1 + valueBytes.length), 'buffer');
   return {
     hash: (md5.readBigUInt64BE(0) << 64n) | md5.readBigUInt64BE(8),
-    bytes: keyBytes.length + valueBytes.length,
+    bytes: keyLength + valueBytes.length,
   };
 }
 

@@ -21,7 +21,7 @@ import {
 } from '@mrm/core';
 import { forEachConcurrently } from './concurrently.js';
 import { type CopyTarget, PartitionCopies } from './partition-copies.js';
-import { PartitionMerger } from './partition-merger.js';
+import { type CheckpointLayer, PartitionMerger } from './partition-merger.js';
 import { PlainAccumulator } from './plain-accumulator.js';
 import { type Cut, RunCuts } from './run-cuts.js';
 import { type PartitionWritten, type Report, RunReports } from './run-reports.js';
@@ -380,11 +380,17 @@ export class MergeRun {
     if (cut.advanceWatermarkMs !== undefined) merger.advanceWatermark(cut.advanceWatermarkMs);
     // Final windows past retention leave the state with this version (merging waits for the scan).
     await merger.dropFinalWindows();
-    // Asynchronous: merging goes on while the checkpoint is written (and copied).
+    // Asynchronous: merging goes on while the checkpoint is written (and copied), once hashed.
     const started = performance.now();
     this.checkpointing++;
-    merger
-      .checkpoint(version)
+    let written: Promise<CheckpointLayer>;
+    try {
+      ({ written } = await merger.startCheckpoint(version));
+    } catch (e) {
+      this.checkpointing--;
+      throw e;
+    }
+    written
       .finally(() => {
         this.checkpointing--;
         this.metrics.observe('mrm_checkpoint_duration_seconds', (performance.now() - started) / 1000, {

@@ -22,6 +22,7 @@ import {
 import { DeadLetterBox } from './dead-letter-box.js';
 import { DigestTracker, type EntryDigest, encodedEntryDigest, entryDigest } from './digest-tracker.js';
 import { keyOfCanonical } from './key-cache.js';
+import { nextSlice, sliceDue } from './time-slice.js';
 import type { ValueBuffer } from './value-buffer.js';
 
 /** What a partition needs to know about its job. */
@@ -190,6 +191,9 @@ export class PartitionMerger {
     let ck: CanonicalKey = '';
     let added = 0;
     for (const [k, values] of buffer.values) {
+      // In slices: frames arriving meanwhile are received and credited (time-slice.ts). Nothing
+      // else touches this partition's state until the merge ends (one drain per partition).
+      if (sliceDue()) await nextSlice();
       if (final?.(k) === true) continue;
       // One try per key (not a closure per call): this is the merge hot path.
       try {
@@ -337,17 +341,26 @@ export class PartitionMerger {
   }
 
   /**
-   * Starts writing the changes since the last checkpoint as `version`; resolves when durable, with
-   * what was written (for the copy kept off the machine, the digest and the dead letters).
+   * Writes the changes since the last checkpoint as `version`; resolves when durable, with what
+   * was written (for the copy kept off the machine, the digest and the dead letters).
    */
-  checkpoint(version: number): Promise<CheckpointLayer> {
+  async checkpoint(version: number): Promise<CheckpointLayer> {
+    return (await this.startCheckpoint(version)).written;
+  }
+
+  /**
+   * Hashes the cut (in slices, see time-slice.ts), then starts writing it as `version` and
+   * resolves with the write under way: merging may go on once this resolves, not before (the
+   * digest reads the changes a merge would add to).
+   */
+  async startCheckpoint(version: number): Promise<{ readonly written: Promise<CheckpointLayer> }> {
+    const encoded = await this.cutDigest(this.dirty);
     const { store, jobName, partition } = this.ctx;
     const layer = this.dirty;
     this.dirty = new Map();
     this.flushing.push(layer);
     const batches = this.batchesSinceCut;
     this.batchesSinceCut = [];
-    const encoded = this.cutDigest(layer);
     this.origins = new Map();
     const setAside = this.deadLetters.count;
     const deadLetters = this.deadLetters.take();
@@ -374,7 +387,7 @@ export class PartitionMerger {
     const forget = () => void this.pendingWrites.delete(write);
     write.then(forget, forget);
     const keyCount = this.keyCount;
-    return write.then(() => ({
+    const written = write.then(() => ({
       changes: layer,
       encoded,
       batches,
@@ -385,17 +398,21 @@ export class PartitionMerger {
       lateRecords,
       ...(watermarkMs !== undefined ? { watermarkMs } : {}),
     }));
+    return { written };
   }
 
   /**
    * Moves the digest from the last cut to this one over the keys `layer` changed: each key's entry
    * as of the last cut out (kept from the checkpoint that wrote it, else computed from its origin),
-   * its new entry in. Returns the new values' encodings (the copy reuses them).
+   * its new entry in. Returns the new values' encodings (the copy reuses them). In slices: the
+   * layer is still `dirty`, which only this partition's drain (waiting for this) changes, and
+   * whose keys an eviction leaves alone.
    */
-  private cutDigest(layer: ReadonlyMap<CanonicalKey, unknown>): Map<CanonicalKey, Uint8Array> {
+  private async cutDigest(layer: ReadonlyMap<CanonicalKey, unknown>): Promise<Map<CanonicalKey, Uint8Array>> {
     const { digest, cutDigests, origins } = this;
     const encoded = new Map<CanonicalKey, Uint8Array>();
     for (const [k, after] of layer) {
+      if (sliceDue()) await nextSlice();
       const before = origins.get(k);
       const was = cutDigests.get(k) ?? (before === undefined ? undefined : entryDigest(k, before));
       if (was !== undefined) digest.addEntry(was, -1);

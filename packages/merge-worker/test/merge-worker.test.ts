@@ -303,6 +303,44 @@ describe('MergeWorker', () => {
     await h.worker.close();
   });
 
+  it('receives frames and grants their credit while a long merge runs, and still merges exactly', async () => {
+    // A merge of 1 ms per key: batch 0's 150 keys take 150 ms of the main thread.
+    let merges = 0;
+    const slow = resolveJob({
+      name: 'wc',
+      partitions: 1,
+      map(line: string, emit: (k: string, v: number) => void) {
+        emit(line, 1);
+      },
+      reduce: (_key: unknown, values: number[]) => values.reduce((a, b) => a + b, 0),
+      merge(_key: unknown, before: number | undefined, reduced: number) {
+        merges++;
+        const until = performance.now() + 1;
+        while (performance.now() < until) {}
+        return (before ?? 0) + reduced;
+      },
+    });
+    const h = await setup({ totalBatches: 2 }, async () => slow);
+    const creditedAt: number[] = [];
+    h.bus.connect().subscribe({ kind: 'credits', workerId: 'map-0' }, () => creditedAt.push(merges));
+    const words = Array.from({ length: 150 }, (_, i) => `w${i}`);
+    h.push(0, words);
+    await h.until("batch 0's merge under way", () => merges > 0);
+    // A frame of batch 1 arrives mid-merge: its credit goes back before batch 0's merge ends.
+    h.push(1, ['w0', 'extra']);
+    await h.until('credit for all four messages', () => creditedAt.length === 4);
+    expect(creditedAt[2]).toBeLessThan(words.length);
+    await h.until('the checkpoint', () => ofType(h.reports, 'checkpoint-written').length === 1);
+    expect(mergedSeqs(h.reports)).toEqual([0, 1]);
+    const info: VersionInfo = { version: 1, createdAtMs: 1, base: 0, batches: 2, records: 152, keys: 151, label: 'x' };
+    await h.request({ type: 'commit-version', jobId: 'wc-1', jobName: 'wc', run: 1, last: true, info });
+    expect(await h.store.get('wc', 0, canonicalKey('w0'), 1)).toBe(2);
+    expect(await h.store.get('wc', 0, canonicalKey('w149'), 1)).toBe(1);
+    expect(await h.store.get('wc', 0, canonicalKey('extra'), 1)).toBe(1);
+    expect(await h.store.keyCount('wc', 0, 1)).toBe(151);
+    await h.worker.close();
+  });
+
   it('drain waits for the open run to close and refuses a new run meanwhile', async () => {
     const h = await setup({ totalBatches: 1 });
     h.push(0, ['a']);
