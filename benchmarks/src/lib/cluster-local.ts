@@ -5,7 +5,8 @@
  * or interrupted benchmark never leaves a cluster running.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { BenchFailure } from '../suite.js';
@@ -141,8 +142,10 @@ export class LocalCluster {
       // `mrm up` stops what it started when it fails; make sure, then say why.
       killRecorded(dir);
       const stderr = (e as { stderr?: string }).stderr ?? String(e);
+      // The suite deletes its folder on the way out: the logs that say why go somewhere kept.
+      const kept = keepLogs(dir);
       throw new BenchFailure(
-        `mrm up (${spec.maps} map + ${spec.merges} merge) failed: ${stderr.trim().split('\n').at(-1)}`,
+        `mrm up (${spec.maps} map + ${spec.merges} merge) failed: ${stderr.trim().split('\n').at(-1)}${kept !== undefined ? ` (its logs are kept in ${kept})` : ''}`,
       );
     }
     const startupSeconds = (performance.now() - started) / 1000;
@@ -241,5 +244,16 @@ function killGroup(pid: number, dir: string): void {
     } catch {
       // Already gone.
     }
+  }
+}
+
+/** Copies `<dir>/logs` into a new folder under the temp dir that nothing deletes; its path, or undefined. */
+function keepLogs(dir: string): string | undefined {
+  try {
+    const kept = mkdtempSync(join(tmpdir(), 'mrm-bench-failed-up-'));
+    cpSync(join(dir, 'logs'), kept, { recursive: true });
+    return kept;
+  } catch {
+    return undefined;
   }
 }
