@@ -14,7 +14,15 @@ import {
   type StreamLog,
   type StreamRecord,
 } from '@mrm/core';
-import { type Consumer, DeliverPolicy, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import {
+  type Consumer,
+  DeliverPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  type JetStreamManager,
+  jetstream,
+  jetstreamManager,
+} from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { isTimeout, isUnavailable } from './errors.js';
 import { type KeepTrying, RETRY_BUDGET_MS } from './retry.js';
@@ -106,10 +114,34 @@ export class NatsStreamLog implements StreamLog {
     }
   }
 
+  /**
+   * The records the stream holds, or undefined when it does not exist. Unlike {@link info}, a
+   * failure to ask (a stream leader being elected after a node was lost) is asked again within
+   * the retry budget, and then thrown as a transport error: it never reads as "no records".
+   */
+  async #heldRange(subject: string): Promise<StreamInfo | undefined> {
+    const jsm = await this.#manager();
+    const deadline = Date.now() + RETRY_BUDGET_MS;
+    for (;;) {
+      try {
+        const { state } = await jsm.streams.info(inputStreamName(subject));
+        return { firstSeq: state.first_seq, lastSeq: state.last_seq };
+      } catch (e) {
+        if (e instanceof JetStreamApiError && e.code === JetStreamApiCodes.StreamNotFound) return undefined;
+        if (Date.now() > deadline) {
+          throw new MrmError(ErrorCode.Transport, `asking what stream '${subject}' holds failed: ${errorMessage(e)}`, {
+            cause: e,
+          });
+        }
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+  }
+
   async *read(subject: string, from: number, to: number, signal?: AbortSignal): AsyncIterable<StreamRecord> {
     checkSubject(subject);
     if (to < from) return;
-    const held = await this.info(subject);
+    const held = await this.#heldRange(subject);
     if (held === undefined || from < held.firstSeq || to > held.lastSeq) {
       const have = held === undefined || held.lastSeq === 0 ? 'none' : `${held.firstSeq}..${held.lastSeq}`;
       throw new MrmError(
