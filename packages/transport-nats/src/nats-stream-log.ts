@@ -25,7 +25,7 @@ import {
 } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { isTimeout, isUnavailable } from './errors.js';
-import { type KeepTrying, RETRY_BUDGET_MS } from './retry.js';
+import { type KeepTrying, RETRY_BUDGET_MS, retried } from './retry.js';
 import { inputStreamName } from './subjects.js';
 
 /** Publishes awaited together: JetStream takes ~7k/s one by one, ~37k/s with 256 in flight here. */
@@ -105,43 +105,39 @@ export class NatsStreamLog implements StreamLog {
 
   async info(subject: string): Promise<StreamInfo | undefined> {
     checkSubject(subject);
-    const jsm = await this.#manager();
-    try {
-      const { state } = await jsm.streams.info(inputStreamName(subject));
-      return { firstSeq: state.first_seq, lastSeq: state.last_seq };
-    } catch {
-      return undefined;
-    }
+    return this.#held(subject).catch(() => undefined);
   }
 
   /**
-   * The records the stream holds, or undefined when it does not exist. Unlike {@link info}, a
-   * failure to ask (a stream leader being elected after a node was lost) is asked again within
-   * the retry budget, and then thrown as a transport error: it never reads as "no records".
+   * The records the stream holds, or undefined when it does not exist. A failure to ask (a
+   * stream leader being elected after a node was lost) is retried like every read of this
+   * transport, then thrown: it never reads as "no records".
    */
-  async #heldRange(subject: string): Promise<StreamInfo | undefined> {
+  async #held(subject: string): Promise<StreamInfo | undefined> {
     const jsm = await this.#manager();
-    const deadline = Date.now() + RETRY_BUDGET_MS;
-    for (;;) {
-      try {
-        const { state } = await jsm.streams.info(inputStreamName(subject));
-        return { firstSeq: state.first_seq, lastSeq: state.last_seq };
-      } catch (e) {
-        if (e instanceof JetStreamApiError && e.code === JetStreamApiCodes.StreamNotFound) return undefined;
-        if (Date.now() > deadline) {
-          throw new MrmError(ErrorCode.Transport, `asking what stream '${subject}' holds failed: ${errorMessage(e)}`, {
-            cause: e,
-          });
+    return retried(
+      'idempotent',
+      async () => {
+        try {
+          const { state } = await jsm.streams.info(inputStreamName(subject));
+          return { firstSeq: state.first_seq, lastSeq: state.last_seq };
+        } catch (e) {
+          if (e instanceof JetStreamApiError && e.code === JetStreamApiCodes.StreamNotFound) return undefined;
+          throw e;
         }
-        await new Promise((r) => setTimeout(r, 250));
-      }
-    }
+      },
+      this.keepTrying,
+    );
   }
 
   async *read(subject: string, from: number, to: number, signal?: AbortSignal): AsyncIterable<StreamRecord> {
     checkSubject(subject);
     if (to < from) return;
-    const held = await this.#heldRange(subject);
+    const held = await this.#held(subject).catch((e: unknown) => {
+      throw new MrmError(ErrorCode.Transport, `asking what stream '${subject}' holds failed: ${errorMessage(e)}`, {
+        cause: e,
+      });
+    });
     if (held === undefined || from < held.firstSeq || to > held.lastSeq) {
       const have = held === undefined || held.lastSeq === 0 ? 'none' : `${held.firstSeq}..${held.lastSeq}`;
       throw new MrmError(
