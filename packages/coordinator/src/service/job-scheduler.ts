@@ -569,5 +569,6 @@ function runOptionsOf(request: SubmitRequest): RunJobOptions {
     ...(o.reset !== undefined ? { reset: o.reset } : {}),
     ...(o.allowCodeChange !== undefined ? { allowCodeChange: o.allowCodeChange } : {}),
     ...(o.salt !== undefined ? { salt: o.salt } : {}),
+    ...(o.maxBufferBytes !== undefined ? { maxBufferBytes: o.maxBufferBytes } : {}),
   };
 }
