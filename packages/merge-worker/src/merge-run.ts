@@ -19,7 +19,6 @@ import {
   type StateStore,
   toWireError,
 } from '@mrm/core';
-import { forEachConcurrently } from './concurrently.js';
 import { type CopyTarget, PartitionCopies } from './partition-copies.js';
 import { type CheckpointLayer, PartitionMerger } from './partition-merger.js';
 import { PlainAccumulator } from './plain-accumulator.js';
@@ -27,9 +26,6 @@ import { type Cut, RunCuts } from './run-cuts.js';
 import { type PartitionWritten, type Report, RunReports } from './run-reports.js';
 import { type ForwardPartials, type SaltedIncoming, SaltedPartials } from './salted-partials.js';
 import { ValueBuffer } from './value-buffer.js';
-
-/** Partitions restored from their copies at the same time when a run opens. */
-const RESTORE_CONCURRENCY = 2;
 
 /** A batch of one partition being received. */
 interface Incoming extends SaltedIncoming {
@@ -61,6 +57,15 @@ interface PartitionSlot {
 
 /** Values held before a plain job spills, per partition (about 16 bytes per value). */
 const PLAIN_VALUES_PER_MIB = 1 << 16;
+
+/**
+ * The state's share of the merge side's memory: its partitions' keys and values (cache and
+ * changed values) take at most `maxBufferBytes / STATE_SHARE` in all, besides the incoming
+ * buffers' `maxBufferBytes` (docs/decisions/0040).
+ */
+const STATE_SHARE = 4;
+/** Least state budget of one partition. */
+const MIN_STATE_BYTES_PER_PARTITION = 64 * 1024;
 
 /** State of one run on one merge worker. */
 export class MergeRun {
@@ -117,12 +122,13 @@ export class MergeRun {
     if (start.copies !== undefined && copyTarget !== undefined && start.incremental) {
       const copies = new PartitionCopies(copyTarget, store, start.jobName, start.copies, logger);
       // A partition that moved here (or a store that came back empty) is restored first.
-      // Two at a time: one partition's download overlaps another's decoding and LMDB write.
-      await forEachConcurrently(start.owned, RESTORE_CONCURRENCY, (partition) =>
-        copies.restoreIfStale(partition, start.firstVersion - 1),
-      );
+      await copies.restoreAllIfStale(start.owned, start.firstVersion - 1);
       run.copies = copies;
     }
+    const maxStateBytes = Math.max(
+      MIN_STATE_BYTES_PER_PARTITION,
+      Math.floor(start.maxBufferBytes / STATE_SHARE / start.owned.length),
+    );
     const perPartitionValues = Math.max(
       1024,
       Math.floor(((start.maxBufferBytes / (1024 * 1024)) * PLAIN_VALUES_PER_MIB) / start.owned.length),
@@ -135,6 +141,7 @@ export class MergeRun {
         partition,
         onError: start.onError ?? 'fail',
         ...(start.watermarkMs !== undefined ? { watermarkMs: start.watermarkMs } : {}),
+        copied: run.copies !== undefined,
       };
       run.slots.set(partition, {
         partition,
@@ -144,7 +151,7 @@ export class MergeRun {
         busy: false,
         draining: Promise.resolve(),
         ...(start.incremental
-          ? { merger: await PartitionMerger.open(ctx) }
+          ? { merger: await PartitionMerger.open(ctx, { maxStateBytes }) }
           : {
               plain: new PlainAccumulator(
                 store,
@@ -334,6 +341,12 @@ export class MergeRun {
           await slot.merger.mergeBatch(batchId, inc.buffer, partials.lists, inc.end.eventTimes, partials.failed);
         } else await slot.plain?.add(batchId, inc.buffer, setAside);
         slot.nextSeq = seq + 1;
+        // The batch belongs to the version at nextVersion (every earlier cut is written). When that
+        // cut is not complete yet, over its budget the partition writes changed values into it ahead.
+        const pending = this.cuts.cutOf(slot.nextVersion);
+        if (slot.merger !== undefined && pending !== undefined && pending.throughSeq >= slot.nextSeq) {
+          await slot.merger.relieve(pending.version);
+        }
         this.metrics.add('mrm_partition_batches_merged_total', 1, { job: this.start.jobName });
         this.reports.merged(seq, inc.end.records, () => {
           const pairs = this.pairsBySeq.get(seq) ?? 0;
