@@ -163,10 +163,22 @@ export class PartitionCopies {
   }
 
   /**
-   * Copies a written checkpoint into the blob store (durably, before it resolves) and checks the
-   * lease is still ours; returns whether the copy is a full snapshot.
+   * Copies a checkpoint into the blob store (durably, before it resolves) and checks the lease is
+   * still ours; returns whether the copy is a full snapshot. `written` is the checkpoint's local
+   * write: a delta (the layer itself) ships while it goes on, a full snapshot is read from the
+   * store once it is done. The lease is read while the copy is put: a copy put under a lease that
+   * moved on is never counted (this throws `E_FENCED`), never in a manifest, and its name carries
+   * this run's token, so it replaces nobody's copy (the next run's sweep deletes it; 0023).
    */
-  async ship(partition: number, version: number, layer: CheckpointLayer): Promise<boolean> {
+  async ship(
+    partition: number,
+    version: number,
+    layer: CheckpointLayer,
+    written: Promise<unknown> = Promise.resolve(),
+  ): Promise<boolean> {
+    const lease = this.assertLease(partition);
+    // Awaited below with the put; a rejection before then is not unhandled.
+    lease.catch(() => {});
     const plan = this.planOf(partition);
     const full = this.needFull.has(partition) || version % this.fullEvery === 0;
     let copy: CheckpointCopy;
@@ -174,6 +186,7 @@ export class PartitionCopies {
     let encoded: ReadonlyMap<CanonicalKey, Uint8Array> | undefined;
     const { keyCount, digest } = layer;
     if (full) {
+      await written;
       const entries: unknown[] = [];
       for await (const [k, v] of this.store.scan(this.jobName, partition, { asOf: version })) entries.push(k, v);
       const batches = [...(await this.store.mergedBatches(this.jobName, partition))];
@@ -192,11 +205,13 @@ export class PartitionCopies {
       copy = { version, partition, full, entries, deleted, batches: [...layer.batches], keyCount, digest, deadLetters };
       encoded = layer.encoded;
     }
-    await this.assertLease(partition);
-    await this.target.blobs.put(
-      checkpointBlobName(this.jobName, partition, version, plan.token),
-      encodeCheckpointCopy(copy, encoded),
-    );
+    await Promise.all([
+      lease,
+      this.target.blobs.put(
+        checkpointBlobName(this.jobName, partition, version, plan.token),
+        encodeCheckpointCopy(copy, encoded),
+      ),
+    ]);
     this.needFull.delete(partition);
     return full;
   }

@@ -150,4 +150,61 @@ describe('checkpoint copies as small blobs', () => {
       await transport.close();
     }
   });
+
+  it('ships a delta while the local write goes on, a full snapshot only after it, and refuses both under a moved lease', async () => {
+    const transport = await NatsTransport.connect({ servers: server.url });
+    const store = await LmdbStateStore.open({ path: join(dir, 'overlap'), noSync: true });
+    try {
+      const job = 'overlap';
+      const leases = await transport.bucket(LEASES_BUCKET);
+      const token = await leases.put(leaseKey(job, 0), encode({ owner: 'merge-0' }));
+      const copies = new PartitionCopies(
+        { blobs: transport.blobs, leases },
+        store,
+        job,
+        [{ partition: 0, token, tenure: token, chain: [], shipFull: true }],
+        silentLogger,
+      );
+      const layer = {
+        changes: new Map<CanonicalKey, unknown>([[key('a'), 1]]),
+        encoded: new Map([[key('a'), encode(1)]]),
+        batches: ['b1'],
+        keyCount: 1,
+        digest: EMPTY_STATE_DIGEST,
+        deadLetters: [],
+        deadLetterCount: 0,
+        lateRecords: 0,
+      };
+      // Version 1 must be a full snapshot (no chain): it reads the store, so it waits for the write.
+      let finishWrite = () => {};
+      const written = new Promise<void>((resolve) => {
+        finishWrite = resolve;
+      });
+      let fullDone = false;
+      const full = copies.ship(0, 1, layer, written).then((f) => {
+        fullDone = true;
+        return f;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(fullDone).toBe(false);
+      expect(await transport.blobs.get(checkpointBlobName(job, 0, 1, token))).toBeUndefined();
+      await store.writePartition({ job, partition: 0, version: 1, changes: layer.changes, batches: ['b1'] });
+      finishWrite();
+      expect(await full).toBe(true);
+      // Version 2, a delta: shipped from the layer while its write has not even started.
+      const never = new Promise<void>(() => {});
+      expect(await copies.ship(0, 2, { ...layer, batches: ['b2'] }, never)).toBe(false);
+      expect(await transport.blobs.get(checkpointBlobName(job, 0, 2, token))).toBeDefined();
+      // The lease moves on: the copy put meanwhile is refused (never counted as written).
+      const moved = await leases.put(leaseKey(job, 0), encode({ owner: 'merge-1' }));
+      await expect(copies.ship(0, 3, { ...layer, batches: ['b3'] }, never)).rejects.toMatchObject({
+        code: 'E_FENCED',
+      });
+      // Whatever it put carries this run's token: no copy of the new owner's is touched.
+      expect(await transport.blobs.get(checkpointBlobName(job, 0, 3, moved))).toBeUndefined();
+    } finally {
+      await store.close();
+      await transport.close();
+    }
+  });
 });
