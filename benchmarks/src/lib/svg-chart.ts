@@ -85,3 +85,8 @@ export function barChartSvg(panels: readonly BarPanel[], footer: string): string
     '',
   ].join('\n');
 }
+
+/** A chart's footer: the date, Node's version, what was run (`what`), and where the method is told. */
+export function chartFooter(what: string): string {
+  return `${new Date().toISOString().slice(0, 10)} · node ${process.version} · ${what} · see docs/benchmarks.md`;
+}

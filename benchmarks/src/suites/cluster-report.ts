@@ -3,7 +3,7 @@
  * engine's, the goal read off them, and the JSON, table and chart the runner writes.
  */
 import { medianOf, round } from '../lib/stats.js';
-import { type BarPanel, barChartSvg } from '../lib/svg-chart.js';
+import { type BarPanel, barChartSvg, chartFooter } from '../lib/svg-chart.js';
 import { markdownTable } from '../lib/text-table.js';
 import type { SuiteReport } from '../suite.js';
 import type { Sample } from './wordcount-report.js';
@@ -220,7 +220,7 @@ export function clusterReport(run: ClusterSuiteRun): SuiteReport {
     clusterOverMrm: s.overMrm['cluster-1x1'],
     met: s.overMrm['cluster-1x1'] !== null && s.overMrm['cluster-1x1'] <= CLUSTER_GOAL_RATIO,
   }));
-  const footer = `${new Date().toISOString().slice(0, 10)} · node ${process.version} · medians of interleaved runs · see docs/benchmarks.md`;
+  const footer = chartFooter(`medians of interleaved runs`);
   return {
     results: {
       quick: run.quick,

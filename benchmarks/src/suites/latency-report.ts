@@ -4,7 +4,7 @@
  */
 import { type Percentiles, percentilesOf } from '../lib/cluster-percentiles.js';
 import { median, round } from '../lib/stats.js';
-import { type BarPanel, barChartSvg } from '../lib/svg-chart.js';
+import { type BarPanel, barChartSvg, chartFooter } from '../lib/svg-chart.js';
 import { markdownTable } from '../lib/text-table.js';
 import type { SuiteReport } from '../suite.js';
 import type { BatchTimeline, RunTimeline } from './latency-timeline.js';
@@ -205,7 +205,7 @@ export function latencyReport(run: LatencyRun): SuiteReport {
   const backlogJobs = run.backlog.map(runSummary);
   const backlogVersions = run.backlog.reduce((n, t) => n + t.versions, 0);
   const singleVersions = run.single.reduce((n, t) => n + t.versions, 0);
-  const footer = `${new Date().toISOString().slice(0, 10)} · node ${process.version} · 1 map + 1 merge worker, loopback NATS · see docs/benchmarks.md`;
+  const footer = chartFooter(`1 map + 1 merge worker, loopback NATS`);
   return {
     results: {
       quick: run.quick,

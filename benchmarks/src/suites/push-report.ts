@@ -4,7 +4,7 @@
  */
 import type { BareLoopResult } from '../lib/cluster-bare-nats.js';
 import { medianOf, round } from '../lib/stats.js';
-import { type BarPanel, barChartSvg } from '../lib/svg-chart.js';
+import { type BarPanel, barChartSvg, chartFooter } from '../lib/svg-chart.js';
 import { markdownTable } from '../lib/text-table.js';
 import type { SuiteReport } from '../suite.js';
 
@@ -200,7 +200,7 @@ export function pushReport(run: PushRun): SuiteReport {
       },
     ],
   });
-  const footer = `${new Date().toISOString().slice(0, 10)} · node ${process.version} · 1 map + 1 merge worker, loopback NATS · see docs/benchmarks.md`;
+  const footer = chartFooter(`1 map + 1 merge worker, loopback NATS`);
   return {
     results: {
       quick: run.quick,

@@ -5,7 +5,7 @@
  */
 import type { HotKey } from '@mrm/core';
 import { median, round } from '../lib/stats.js';
-import { type BarPanel, barChartSvg } from '../lib/svg-chart.js';
+import { type BarPanel, barChartSvg, chartFooter } from '../lib/svg-chart.js';
 import { markdownTable } from '../lib/text-table.js';
 import type { SuiteReport } from '../suite.js';
 
@@ -111,7 +111,7 @@ export function skewReport(run: SkewRun): SuiteReport {
       },
     ],
   });
-  const footer = `${new Date().toISOString().slice(0, 10)} · node ${process.version} · ${run.mapWorkers} map + ${run.mergeWorkers} merge workers in one process · see docs/benchmarks.md`;
+  const footer = chartFooter(`${run.mapWorkers} map + ${run.mergeWorkers} merge workers in one process`);
   return {
     results: {
       quick: run.quick,

@@ -5,7 +5,7 @@
 import type { Dataset } from '../lib/dataset.js';
 import type { RssMethod } from '../lib/measure-child.js';
 import { medianOf, round } from '../lib/stats.js';
-import { type BarPanel, barChartSvg } from '../lib/svg-chart.js';
+import { type BarPanel, barChartSvg, chartFooter } from '../lib/svg-chart.js';
 import { markdownTable } from '../lib/text-table.js';
 import type { SuiteReport } from '../suite.js';
 
@@ -216,7 +216,7 @@ export interface WordcountRun {
 export function wordcountReport(run: WordcountRun): SuiteReport {
   const goals = goalsOf(run.sizes);
   const checks = run.sizes.reduce((n, s) => n + s.samples.mrm.length, 0);
-  const footer = `${new Date().toISOString().slice(0, 10)} · node ${process.version} · medians of interleaved runs · see docs/benchmarks.md`;
+  const footer = chartFooter(`medians of interleaved runs`);
   return {
     results: {
       quick: run.quick,

@@ -48,6 +48,24 @@ function referenceTraffic(files: string[]): Map<unknown, unknown> {
   return new Map([...out.values()].map(([k, v]) => [k, v]));
 }
 
+/**
+ * The log job, changed to kill its own process (SIGKILL) the first time a record meets `condition`
+ * (an expression over `ctx`), leaving `marker` behind so that the run after the kill goes through.
+ */
+function killedOnceAt(condition: string, marker: string): string {
+  return LOG_JOB.replace(
+    'map(line: string, emit) {',
+    `map(line: string, emit, ctx) {
+    if (${condition} && !existsSync(${JSON.stringify(marker)})) {
+      writeFileSync(${JSON.stringify(marker)}, '');
+      process.kill(process.pid, 'SIGKILL');
+    }`,
+  ).replace(
+    "import { defineJob } from '@mrm/core';",
+    "import { defineJob } from '@mrm/core';\nimport { existsSync, writeFileSync } from 'node:fs';",
+  );
+}
+
 describe('mrm run', () => {
   let dir: string;
   let cleanup: () => void;
@@ -144,21 +162,7 @@ describe('mrm run', () => {
   it('gives exactly the right result after being killed mid-way and run again', async () => {
     // The job kills its own process (SIGKILL) the first time it reaches line 1,500.
     const marker = join(dir, 'killed-once');
-    const job = writeJob(
-      dir,
-      'crash.ts',
-      LOG_JOB.replace(
-        'map(line: string, emit) {',
-        `map(line: string, emit, ctx) {
-    if (ctx.line === 1500 && !existsSync(${JSON.stringify(marker)})) {
-      writeFileSync(${JSON.stringify(marker)}, '');
-      process.kill(process.pid, 'SIGKILL');
-    }`,
-      ).replace(
-        "import { defineJob } from '@mrm/core';",
-        "import { defineJob } from '@mrm/core';\nimport { existsSync, writeFileSync } from 'node:fs';",
-      ),
-    );
+    const job = writeJob(dir, 'crash.ts', killedOnceAt('ctx.line === 1500', marker));
     const big = join(dir, 'big.log');
     const text = DAYS.map((d) => readFileSync(d, 'utf8')).join('');
     writeFileSync(big, text.repeat(Math.ceil(3000 / text.split('\n').length)));
@@ -178,21 +182,7 @@ describe('mrm run', () => {
   it('trusts unchanged files of a folder by their stat, and still gives the exact result after a kill', async () => {
     // decisions/0032: files older than the racy margin (2 s) are stamped and not read again.
     const marker = join(dir, 'killed-once');
-    const job = writeJob(
-      dir,
-      'crash.ts',
-      LOG_JOB.replace(
-        'map(line: string, emit) {',
-        `map(line: string, emit, ctx) {
-    if (ctx.source.endsWith('c.log') && ctx.line === 1500 && !existsSync(${JSON.stringify(marker)})) {
-      writeFileSync(${JSON.stringify(marker)}, '');
-      process.kill(process.pid, 'SIGKILL');
-    }`,
-      ).replace(
-        "import { defineJob } from '@mrm/core';",
-        "import { defineJob } from '@mrm/core';\nimport { existsSync, writeFileSync } from 'node:fs';",
-      ),
-    );
+    const job = writeJob(dir, 'crash.ts', killedOnceAt("ctx.source.endsWith('c.log') && ctx.line === 1500", marker));
     const input = join(dir, 'in');
     mkdirSync(input);
     const [a, b] = DAYS as [string, string];

@@ -7,6 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { LmdbStateStore } from '@mrm/store-lmdb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MRM_BIN, mrm, tempDir } from './cli-helpers.js';
 
@@ -26,7 +27,8 @@ afterEach(() => {
 
 function follow(dir: string, inputs: string[], out: string, job = JOB, extra: string[] = []): ChildProcess {
   const args = [MRM_BIN, 'run', job, '--state', join(dir, 'state'), '--out', out, '--follow', ...extra];
-  const child = spawn(process.execPath, [...args, '--batch-interval', '100', '--input', ...inputs], {
+  const interval = extra.includes('--batch-interval') ? [] : ['--batch-interval', '100'];
+  const child = spawn(process.execPath, [...args, ...interval, '--input', ...inputs], {
     cwd: dir,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -106,6 +108,36 @@ export default defineJob({
   ...aggregates.count(),
 });
 `;
+
+/** Requests per status, no window: any cut of the log into batches gives the same result. */
+const COUNT_JOB = `import { aggregates, defineJob } from '@mrm/core';
+import { entryOf } from ${JSON.stringify(join(EXAMPLES, 'window-time.js'))};
+export default defineJob({
+  name: 'status-count',
+  map(line: string, emit) {
+    const entry = entryOf(line);
+    emit(entry === undefined ? 'malformed' : entry.status, 1);
+  },
+  ...aggregates.count(),
+});
+`;
+
+/** What the state of `job` keeps about its input: plans (entries of each), batch records, folded records. */
+async function inputRecords(stateDir: string, job: string) {
+  const store = await LmdbStateStore.open({ path: join(stateDir, 'lmdb') });
+  try {
+    const plans: number[] = [];
+    for (const name of await store.listMeta(job, 'plan:')) {
+      plans.push((await store.getMeta<{ batches: unknown[] }>(job, name))?.batches.length ?? -1);
+    }
+    let ids = 0;
+    const records = await store.listMeta(job, 'batches@');
+    for (const name of records) ids += (await store.getMeta<string[]>(job, name))?.length ?? 0;
+    return { plans, batchRecords: records.length, ids, folded: (await store.listMeta(job, 'folded:')).length };
+  } finally {
+    await store.close();
+  }
+}
 
 /** A real log line with its request time set to `ms` (whole seconds, as the log writes them). */
 function at(line: string, ms: number): string {
@@ -222,6 +254,57 @@ describe('mrm run --follow', () => {
     expect(await exited(again)).toBe(0);
     expect(readFileSync(out, 'utf8')).toBe(await reference(LOG_LINES));
   });
+
+  it('keeps its plans and batch records bounded over hundreds of looks, across SIGKILL and rotation, and merges every line once', async () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    const job = join(dir, 'count.ts');
+    writeFileSync(job, COUNT_JOB);
+    const log = join(dir, 'access.log');
+    const out = join(dir, 'out.jsonl');
+    const state = join(dir, 'state');
+    writeFileSync(log, '');
+    const run = () => follow(dir, ['access.log'], out, job, ['--batch-interval', '10']);
+    let child = run();
+    // Two lines per look, each look waited for: a short batch per look, as a log written to all
+    // the time makes, ~300 of them (every one would be in the plan and the records unfolded).
+    const LOOKS = 300;
+    const lines = LOG_LINES.slice(0, 2 * LOOKS);
+    for (let look = 0; look < LOOKS; look++) {
+      const path = look >= 200 ? log : look >= 150 ? `${log}.1` : log;
+      if (look === 150) renameSync(log, `${log}.1`); // rotated; the old file is still written a while
+      if (look === 200) writeFileSync(log, '');
+      appendFileSync(path, `${lines.slice(2 * look, 2 * look + 2).join('\n')}\n`);
+      if (look === 100 || look === 250) {
+        // Killed right after an append: somewhere in a look, a fold, a commit.
+        process.kill(child.pid as number, 'SIGKILL');
+        expect(await exited(child)).toBe('SIGKILL');
+        child = run();
+      }
+      await caughtUp(child, out, 2 * look + 2);
+      if (look === 120) {
+        // A plain run over the same file in between finds everything merged (the folded prefix too).
+        child.kill('SIGINT');
+        expect(await exited(child)).toBe(0);
+        const plain = await mrm(['run', job, '--input', 'access.log', '--state', state, '--out', out], { cwd: dir });
+        expect(plain.code, plain.stderr).toBe(0);
+        expect(total(out)).toBe(2 * look + 2);
+        child = run();
+      }
+    }
+    child.kill('SIGINT');
+    expect(await exited(child)).toBe(0);
+    expect(readFileSync(out, 'utf8')).toBe(await reference(lines, job));
+    const kept = await inputRecords(state, 'status-count');
+    // Two files followed (before and after the rotation): two plans of at most the fold threshold
+    // (64) and a few entries each; the batch records hold about as many ids, and one folded id per
+    // file stands for everything folded.
+    expect(kept.plans, JSON.stringify(kept)).toHaveLength(2);
+    for (const entries of kept.plans) expect(entries, JSON.stringify(kept)).toBeLessThanOrEqual(70);
+    expect(kept.ids, JSON.stringify(kept)).toBeLessThanOrEqual(2 * 70);
+    expect(kept.batchRecords, JSON.stringify(kept)).toBeLessThanOrEqual(2 * 70);
+    expect(kept.folded, JSON.stringify(kept)).toBe(2);
+  }, 240_000);
 
   it('refuses --idle-timeout and --batch-interval without --follow, with one line and no state', async () => {
     const { dir, cleanup } = tempDir();

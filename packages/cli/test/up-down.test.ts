@@ -32,6 +32,7 @@ interface ClusterRecord {
   url: string;
   pids: Record<string, number>;
   startedAt: string;
+  dashboard?: string;
 }
 
 function readRecord(dir: string): ClusterRecord {
@@ -114,6 +115,7 @@ describe('mrm up / mrm down', () => {
     // The dashboard answers as soon as `up` returns.
     const dashboard = URL_LINE.exec(started.stdout)?.[2] ?? '';
     expect((await fetch(`${dashboard}/api/workers`)).status).toBe(200);
+    expect(record.dashboard).toBe(dashboard);
     expect(Object.keys(record.pids).sort()).toEqual([
       'coordinator',
       'map-0',

@@ -23,7 +23,7 @@ import {
   type Transport,
   type VersionInfo,
 } from '@mrm/core';
-import type { SourceFile } from '@mrm/input';
+import type { FoldedPlan, SourceFile } from '@mrm/input';
 import { JobRecord } from './job-record.js';
 import type { PartitionLeases } from './partition-leases.js';
 import { JobRun } from './run/job-run.js';
@@ -310,8 +310,16 @@ export class Coordinator {
     let chain: Promise<unknown> = Promise.resolve();
     let latest = base;
     // A batch taken by an earlier extension is not planned again (a followed file is extended
-    // with the whole file each time: only what was appended since is new).
+    // with the whole file each time: only what was appended since is new). Only those committed
+    // may be folded into a plan's folded entry (decisions/0039), which then stands for them.
     const taken = new Set(planning.merged);
+    const committed = new Set(planning.merged);
+    const onFold = (folded: FoldedPlan) => {
+      for (const set of [taken, committed]) {
+        for (const id of folded.foldedIds) set.delete(id);
+        set.add(folded.batchId);
+      }
+    };
     const ended = new AbortController();
     const end = () => ended.abort(new MrmError(ErrorCode.Aborted, 'the run has ended'));
     run.done.then(end, end);
@@ -321,14 +329,21 @@ export class Coordinator {
       latest: () => latest,
       extend: (inputs, advanceWatermarkMs) => {
         const dispatched = chain.then(async () => {
-          const part = await planRun(record, inputs, { ...planning, merged: taken, firstSeq: run.plannedBatches });
+          const part = await planRun(record, inputs, {
+            ...planning,
+            merged: taken,
+            committed,
+            onFold,
+            firstSeq: run.plannedBatches,
+          });
           for (const id of part.batchIds) taken.add(id);
-          return run.extend(part, advanceWatermarkMs);
+          return { version: await run.extend(part, advanceWatermarkMs), ids: part.batchIds };
         });
         chain = dispatched.catch(() => {});
-        return dispatched.then(async (version) => {
+        return dispatched.then(async ({ version, ids }) => {
           if (version === undefined) return undefined;
           const info = await run.committedVersion(version);
+          for (const id of ids) committed.add(id);
           if (latest === undefined || info.version > latest.version) latest = info;
           return info;
         });

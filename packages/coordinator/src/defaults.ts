@@ -43,3 +43,9 @@ export const DEFAULT_WATCHDOG_MS = 60_000;
  * (the leader renews it four times as often).
  */
 export const DEFAULT_LEADER_LEASE_MS = 5_000;
+/**
+ * A source's plan folds its leading committed batches into one entry once this many of them
+ * follow the folded entry (docs/decisions/0039): a plan keeps about this many entries, however
+ * often a growing file is planned.
+ */
+export const DEFAULT_FOLD_AFTER_BATCHES = 64;

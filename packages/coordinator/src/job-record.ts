@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { ErrorCode, MrmError, type RecordStore, type ResolvedJob } from '@mrm/core';
-import type { SourcePlan } from '@mrm/input';
+import type { FoldedPlan, SourcePlan } from '@mrm/input';
 import { codeFingerprint } from './code-fingerprint.js';
 
 /** The shape of a job's state, fixed by its first run. */
@@ -26,6 +26,18 @@ const SHAPE = 'shape';
 const planName = (path: string) => `plan:${createHash('sha256').update(path).digest('hex').slice(0, 32)}`;
 const BATCHES_PREFIX = 'batches@';
 const batchesName = (version: number) => `${BATCHES_PREFIX}${String(version).padStart(12, '0')}`;
+const FOLDED_PREFIX = 'folded:';
+const foldedName = (identity: string) =>
+  `${FOLDED_PREFIX}${createHash('sha256').update(identity).digest('hex').slice(0, 32)}`;
+
+/**
+ * The ids of a source's folded plan entries that count as merged (decisions/0039), each with the
+ * newest version any batch folded into it was committed in. Normally one; two while a fold is
+ * under way (the new one is recorded before the plan names it, the old one dropped after).
+ */
+interface FoldedRecord {
+  readonly entries: ReadonlyArray<{ readonly id: string; readonly version: number }>;
+}
 
 /** Reads and writes the coordinator's records of one job. */
 export class JobRecord {
@@ -141,9 +153,54 @@ export class JobRecord {
     for (const v of versions) await this.store.deleteMeta(this.name, batchesName(v));
   }
 
-  /** Records the batch ids a version will commit (written before the commit; see docs/architecture.md). */
-  saveVersionBatches(version: number, batchIds: readonly string[]): Promise<void> {
-    return this.store.putMeta(this.name, batchesName(version), batchIds);
+  /**
+   * Records the batch ids a version will commit (written before the commit; see
+   * docs/architecture.md). A version without batches (an idle mark) records nothing: an empty
+   * record would say nothing, and one per idle mark would pile up.
+   */
+  async saveVersionBatches(version: number, batchIds: readonly string[]): Promise<void> {
+    if (batchIds.length > 0) await this.store.putMeta(this.name, batchesName(version), batchIds);
+  }
+
+  /**
+   * Stores `folded.plan` in place of the source's plan, its folded entry recorded as merged and
+   * the batch ids folded into it no longer recorded (decisions/0039). Crash-safe in this order:
+   * the new id is recorded as merged (beside the old folded one, if any), then the plan is
+   * written, then the folded ids leave their version records and the old folded id its record —
+   * at every point, every entry of the stored plan that was merged is recorded as merged.
+   * Returns false, changing nothing, when some folded id is not recorded as committed (the
+   * caller then stores the plan unfolded).
+   */
+  async saveFoldedPlan(folded: FoldedPlan): Promise<boolean> {
+    const ids = new Set(folded.foldedIds);
+    const found = new Set<string>();
+    let version = 0;
+    const holding = new Map<string, string[]>();
+    for (const name of await this.store.listMeta(this.name, BATCHES_PREFIX)) {
+      const recorded = (await this.store.getMeta<string[]>(this.name, name)) ?? [];
+      if (!recorded.some((id) => ids.has(id))) continue;
+      holding.set(name, recorded);
+      version = Math.max(version, Number(name.slice(BATCHES_PREFIX.length)));
+      for (const id of recorded) if (ids.has(id)) found.add(id);
+    }
+    const name = foldedName(folded.plan.identity);
+    const before = (await this.store.getMeta<FoldedRecord>(this.name, name))?.entries ?? [];
+    for (const e of before) {
+      if (!ids.has(e.id)) continue;
+      found.add(e.id);
+      version = Math.max(version, e.version);
+    }
+    if (found.size !== ids.size) return false;
+    const entry = { id: folded.batchId, version };
+    await this.store.putMeta(this.name, name, { entries: [...before, entry] } satisfies FoldedRecord);
+    await this.savePlan(folded.plan);
+    for (const [recordName, recorded] of holding) {
+      const left = recorded.filter((id) => !ids.has(id));
+      if (left.length === 0) await this.store.deleteMeta(this.name, recordName);
+      else await this.store.putMeta(this.name, recordName, left);
+    }
+    await this.store.putMeta(this.name, name, { entries: [entry] } satisfies FoldedRecord);
+    return true;
   }
 
   /**
@@ -160,6 +217,7 @@ export class JobRecord {
       }
       for (const id of (await this.store.getMeta<string[]>(this.name, name)) ?? []) merged.add(id);
     }
+    for (const entry of await this.foldedAtMost(latest)) merged.add(entry.id);
     return merged;
   }
 
@@ -168,5 +226,19 @@ export class JobRecord {
     for (const name of await this.store.listMeta(this.name, BATCHES_PREFIX)) {
       if (Number(name.slice(BATCHES_PREFIX.length)) > version) await this.store.deleteMeta(this.name, name);
     }
+    await this.foldedAtMost(version);
+  }
+
+  /** Every folded entry recorded as merged by `version`; those recorded above it are dropped. */
+  private async foldedAtMost(version: number): Promise<FoldedRecord['entries']> {
+    const kept: Array<FoldedRecord['entries'][number]> = [];
+    for (const name of await this.store.listMeta(this.name, FOLDED_PREFIX)) {
+      const entries = (await this.store.getMeta<FoldedRecord>(this.name, name))?.entries ?? [];
+      const below = entries.filter((e) => e.version <= version);
+      if (below.length === 0) await this.store.deleteMeta(this.name, name);
+      else if (below.length !== entries.length) await this.store.putMeta(this.name, name, { entries: below });
+      kept.push(...below);
+    }
+    return kept;
   }
 }

@@ -5,11 +5,11 @@
  * const plan = await planSource(file, { format: 'lines', batchLines: 10_000, previous: stored });
  * ```
  */
-import { createHash, type Hash } from 'node:crypto';
 import { ErrorCode, type InputFormat, MrmError } from '@mrm/core';
 import { throwIfAborted } from './abort.js';
 import { BatchCutter, type BatchDraft } from './batch-cutter.js';
 import { type FileStamp, isFileStamp, isRacy, RACY_MARGIN_MS, readStamp, sameStamp } from './file-stamp.js';
+import { type ContentHasher, PrefixHash, sha256Hasher } from './prefix-hash.js';
 import { readChunks } from './read-chunks.js';
 import { reusableBatches } from './reusable-batches.js';
 import type { SourceFile } from './source-file.js';
@@ -32,7 +32,7 @@ const NEWLINE = 0x0a;
 /** The previous batch being checked against the current bytes. */
 interface Check {
   readonly batch: PlannedBatch;
-  readonly hash: Hash;
+  readonly hash: ContentHasher;
   /** Fresh batches cut speculatively over the same bytes, kept in case the check fails. */
   readonly speculative: BatchDraft[];
 }
@@ -65,7 +65,10 @@ export async function planSource(file: SourceFile, options: PlanSourceOptions): 
   const cutter = new BatchCutter(file.identity ?? file.path, batchLines);
   const startCheck = (index: number): Check | undefined => {
     const batch = reusable[index];
-    return batch === undefined ? undefined : { batch, hash: createHash('sha256'), speculative: [] };
+    if (batch === undefined) return undefined;
+    // A folded entry (decisions/0039) is checked with its prefix hash, from offset 0.
+    const hash = batch.folded !== undefined ? PrefixHash.fresh(batch.folded.blockBytes) : sha256Hasher();
+    return { batch, hash, speculative: [] };
   };
   const trusted = trustedBatches(file, reusable);
   batches.push(...reusable.slice(0, trusted));
@@ -89,7 +92,7 @@ export async function planSource(file: SourceFile, options: PlanSourceOptions): 
       cutter.feed(piece, offset + at, (draft) => speculative.push(draft));
       at = upTo;
       if (offset + at < batch.endOffset) break;
-      if (hash.digest('hex') === batch.contentHash) {
+      if (hash.digest() === batch.contentHash) {
         batches.push(batch);
         // A reused batch that ended in the middle of a line (the file was caught mid-write) is
         // followed by the rest of that line: it keeps the line's number.

@@ -1,3 +1,4 @@
+import { isPrefixHashState } from './prefix-hash.js';
 import type { SourceFile } from './source-file.js';
 import type { PlannedBatch, SourcePlan } from './source-plan.js';
 
@@ -22,7 +23,9 @@ export function reusableBatches(file: SourceFile, previous: SourcePlan | undefin
       // A batch after a torn last line continues that line (see planSource).
       (batch.firstLine === line || batch.firstLine === line - 1) &&
       typeof batch.contentHash === 'string' &&
-      typeof batch.batchId === 'string';
+      typeof batch.batchId === 'string' &&
+      // Only the first entry may be folded (it stands for a prefix of the source).
+      (batch.folded === undefined || (chain.length === 0 && isPrefixHashState(batch.folded)));
     if (!wellShaped) break;
     chain.push(batch);
     offset = batch.endOffset;

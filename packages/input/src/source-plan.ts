@@ -1,5 +1,6 @@
 import type { InputFormat } from '@mrm/core';
 import type { FileStamp } from './file-stamp.js';
+import type { PrefixHashState } from './prefix-hash.js';
 
 /** One micro-batch of a source: a run of whole lines, named by its content. */
 export interface PlannedBatch {
@@ -15,8 +16,15 @@ export interface PlannedBatch {
   readonly firstLine: number;
   /** Lines in the batch (a final line without '\n' counts). */
   readonly lines: number;
-  /** sha256 of the batch's bytes, hex. */
+  /** sha256 of the batch's bytes, hex; for a folded entry its {@link PrefixHash} digest. */
   readonly contentHash: string;
+  /**
+   * Present on a **folded** entry only: the first entry of a plan whose committed batches were
+   * folded into one (docs/decisions/0039). Its `contentHash` is then a prefix hash of its bytes,
+   * extendable from this state. A folded entry is never a batch to map: it stands for batches
+   * that were merged, and is only ever planned away.
+   */
+  readonly folded?: PrefixHashState;
 }
 
 /**

@@ -63,6 +63,15 @@ interface PartitionSlot {
 /** Values held before a plain job spills, per partition (about 16 bytes per value). */
 const PLAIN_VALUES_PER_MIB = 1 << 16;
 
+/**
+ * The state's share of the merge side's memory: its partitions' keys and values (cache and
+ * changed values) take at most `maxBufferBytes / STATE_SHARE` in all, besides the incoming
+ * buffers' `maxBufferBytes` (docs/decisions/0040).
+ */
+const STATE_SHARE = 4;
+/** Least state budget of one partition. */
+const MIN_STATE_BYTES_PER_PARTITION = 64 * 1024;
+
 /** State of one run on one merge worker. */
 export class MergeRun {
   private readonly slots = new Map<number, PartitionSlot>();
@@ -124,6 +133,10 @@ export class MergeRun {
       );
       run.copies = copies;
     }
+    const maxStateBytes = Math.max(
+      MIN_STATE_BYTES_PER_PARTITION,
+      Math.floor(start.maxBufferBytes / STATE_SHARE / start.owned.length),
+    );
     const perPartitionValues = Math.max(
       1024,
       Math.floor(((start.maxBufferBytes / (1024 * 1024)) * PLAIN_VALUES_PER_MIB) / start.owned.length),
@@ -136,6 +149,7 @@ export class MergeRun {
         partition,
         onError: start.onError ?? 'fail',
         ...(start.watermarkMs !== undefined ? { watermarkMs: start.watermarkMs } : {}),
+        copied: run.copies !== undefined,
       };
       run.slots.set(partition, {
         partition,
@@ -145,7 +159,7 @@ export class MergeRun {
         busy: false,
         draining: Promise.resolve(),
         ...(start.incremental
-          ? { merger: await PartitionMerger.open(ctx) }
+          ? { merger: await PartitionMerger.open(ctx, { maxStateBytes }) }
           : {
               plain: new PlainAccumulator(
                 store,
@@ -342,6 +356,12 @@ export class MergeRun {
         } else await slot.plain?.add(batchId, inc.buffer, setAside);
         slot.nextSeq = seq + 1;
         this.trace('merge.merged', { seq, partition });
+        // The batch belongs to the version at nextVersion (every earlier cut is written). When that
+        // cut is not complete yet, over its budget the partition writes changed values into it ahead.
+        const pending = this.cuts.cutOf(slot.nextVersion);
+        if (slot.merger !== undefined && pending !== undefined && pending.throughSeq >= slot.nextSeq) {
+          await slot.merger.relieve(pending.version);
+        }
         this.metrics.add('mrm_partition_batches_merged_total', 1, { job: this.start.jobName });
         this.reports.merged(seq, inc.end.records, () => {
           const pairs = this.pairsBySeq.get(seq) ?? 0;

@@ -201,6 +201,14 @@ export class PartitionCopies {
         if (v === undefined) deleted.push(k);
         else entries.push(k, v);
       }
+      // Keys written into the version ahead of its checkpoint (over the memory budget): read back.
+      const earlier = layer.earlier.filter((k) => !layer.changes.has(k));
+      const values = earlier.length > 0 ? await this.store.getMany(this.jobName, partition, earlier, version) : [];
+      for (let i = 0; i < earlier.length; i++) {
+        const k = earlier[i] as CanonicalKey;
+        if (values[i] === undefined) deleted.push(k);
+        else entries.push(k, values[i]);
+      }
       const deadLetters = layer.deadLetters.map((d) => ({ ...d, version, partition }));
       copy = { version, partition, full, entries, deleted, batches: [...layer.batches], keyCount, digest, deadLetters };
       encoded = layer.encoded;

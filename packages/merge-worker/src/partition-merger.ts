@@ -2,7 +2,9 @@
  * One partition of an incremental job on a merge worker: merges batches in order into a
  * write-back layer of changed keys, and at each checkpoint hands that layer to the store
  * asynchronously while merging goes on into a fresh one. Reads look in the newest layer first,
- * then in layers still being written, then in the store.
+ * then in layers still being written, then in the store. What it holds is bounded by bytes as
+ * well as keys: over budget, changed values are written into the pending version ahead of its
+ * checkpoint (docs/decisions/0040).
  */
 import {
   type BatchEventTimes,
@@ -24,6 +26,25 @@ import { DigestTracker, type EntryDigest, encodedEntryDigest, entryDigest } from
 import { keyOfCanonical } from './key-cache.js';
 import { nextSlice, sliceDue } from './time-slice.js';
 import type { ValueBuffer } from './value-buffer.js';
+import { approxBytes, entryBytes } from './value-bytes.js';
+
+/** Keys the read cache holds by default before evicting. */
+export const DEFAULT_MAX_CACHED_KEYS = 100_000;
+/** Bytes of keys and values a partition holds by default (see {@link PartitionBudget}). */
+export const DEFAULT_MAX_STATE_BYTES = 64 * 1024 * 1024;
+
+/** What a partition may hold in memory (docs/decisions/0040). */
+export interface PartitionBudget {
+  /** Most keys the read cache holds before evicting (default {@link DEFAULT_MAX_CACHED_KEYS}). */
+  readonly maxCachedKeys?: number;
+  /**
+   * Approximate bytes of keys and values held (cached, changed and being written alike; see
+   * `approxBytes`). Past it, after a batch: durable values are dropped, then checkpoint writes in
+   * flight are awaited, then changed values are written into the pending version ahead of its
+   * checkpoint and dropped too (default {@link DEFAULT_MAX_STATE_BYTES}).
+   */
+  readonly maxStateBytes?: number;
+}
 
 /** What a partition needs to know about its job. */
 export interface PartitionContext {
@@ -35,12 +56,26 @@ export interface PartitionContext {
   readonly onError?: 'fail' | 'skip';
   /** The watermark the run starts from (a window with lateness; absent: none yet). */
   readonly watermarkMs?: number;
+  /**
+   * Checkpoints are copied off the machine (a cluster run): each layer then lists the keys written
+   * into its version ahead of the checkpoint (`CheckpointLayer.earlier`), which the copy needs.
+   */
+  readonly copied?: boolean;
 }
 
 /** What one checkpoint of a partition wrote. */
 export interface CheckpointLayer {
-  /** Keys changed since the checkpoint before; `undefined` deletes. */
+  /**
+   * Keys changed since the checkpoint before and not written ahead of it (see `earlier`);
+   * `undefined` deletes.
+   */
   readonly changes: ReadonlyMap<CanonicalKey, unknown>;
+  /**
+   * Keys written into this version ahead of the checkpoint, over the memory budget: their values
+   * at the version are in the store, not in `changes` (a key changed again is in both; `changes`
+   * holds its value). Listed only for a partition whose checkpoints are copied (else empty).
+   */
+  readonly earlier: readonly CanonicalKey[];
   /**
    * The MessagePack encoding of each value in `changes` (deleted keys have none): computed once
    * for the digest, reused by the copy kept off the machine.
@@ -67,7 +102,11 @@ export interface CheckpointLayer {
  * Reads of previous state go through `cache` (current value of every key seen, `undefined` for
  * known-absent keys). While `cacheComplete` holds (the partition was empty when opened and nothing
  * was evicted since) a key missing from the cache is absent without asking the store. Eviction
- * only drops keys whose latest value is already durable (not in `dirty` or a layer being written).
+ * only drops keys whose latest value is already in the store (not in `dirty` or a layer being
+ * written). Over the byte budget, `relieve` writes `dirty` into the store as part of the pending
+ * version (an uncommitted write, like a checkpoint's before its commit): reads as of `Infinity`
+ * then find those values in the store, the committed versions do not see them, and a crash or a
+ * failed run discards them with the rest of the version (docs/decisions/0040).
  */
 export class PartitionMerger {
   private dirty = new Map<CanonicalKey, unknown>();
@@ -75,8 +114,17 @@ export class PartitionMerger {
   private readonly cache = new Map<CanonicalKey, unknown>();
   private cacheComplete: boolean;
   private batchesSinceCut: string[] = [];
-  /** Per key changed since the last cut: its value as of the last cut (for the digest). */
+  /**
+   * Per key in `dirty`: the value the digest counts for it, its value as of the last cut or as of
+   * the last write ahead of the cut (`relieve`).
+   */
   private origins = new Map<CanonicalKey, unknown>();
+  /** Approximate bytes of the cache's keys and values (`entryBytes`), `dirty` and layers included. */
+  private cacheBytes = 0;
+  /** Approximate bytes of the keys and values in `dirty`. */
+  private dirtyBytes = 0;
+  /** Keys written into the pending version ahead of its checkpoint (only when `ctx.copied`). */
+  private earlier: Set<CanonicalKey> | undefined;
   /**
    * Entry digests of values as of the last cut, kept for keys a checkpoint wrote (and the cache
    * holds): the next checkpoint that changes such a key subtracts this instead of encoding and
@@ -100,16 +148,21 @@ export class PartitionMerger {
     public keyCount: number,
     /** Most keys the cache holds before evicting. */
     private readonly maxCachedKeys: number,
+    /** Most bytes the partition's keys and values take before `relieve` acts. */
+    private readonly maxStateBytes: number,
     /** Bytes and hash of the partition (after everything merged so far). */
     private readonly digest: DigestTracker,
   ) {
     this.cacheComplete = keyCount === 0;
     this.deadLetters = new DeadLetterBox(ctx.jobName);
     this.watermark = watermarkOf(ctx.job.window, ctx.watermarkMs);
+    if (ctx.copied === true) this.earlier = new Set();
   }
 
   /** Opens a partition at the store's latest written state. */
-  static async open(ctx: PartitionContext, maxCachedKeys = 100_000): Promise<PartitionMerger> {
+  static async open(ctx: PartitionContext, budget: PartitionBudget = {}): Promise<PartitionMerger> {
+    const maxCachedKeys = budget.maxCachedKeys ?? DEFAULT_MAX_CACHED_KEYS;
+    const maxStateBytes = budget.maxStateBytes ?? DEFAULT_MAX_STATE_BYTES;
     const { store, jobName, partition } = ctx;
     const keys = await store.keyCount(jobName, partition, Number.POSITIVE_INFINITY);
     let digest = await store.partitionDigest(jobName, partition, Number.POSITIVE_INFINITY);
@@ -121,7 +174,7 @@ export class PartitionMerger {
       }
       digest = tracker.digest(keys);
     }
-    return new PartitionMerger(ctx, keys, maxCachedKeys, DigestTracker.from(digest));
+    return new PartitionMerger(ctx, keys, maxCachedKeys, maxStateBytes, DigestTracker.from(digest));
   }
 
   /** Keeps dead letters (from map, or from this partition's user code) to write with the next checkpoint. */
@@ -136,19 +189,98 @@ export class PartitionMerger {
     if (missing.length === 0) return;
     const { store, jobName, partition } = this.ctx;
     const values = await store.getMany(jobName, partition, missing, Number.POSITIVE_INFINITY);
-    for (let i = 0; i < missing.length; i++) this.cache.set(missing[i] as CanonicalKey, values[i]);
+    let bytes = 0;
+    for (let i = 0; i < missing.length; i++) {
+      const k = missing[i] as CanonicalKey;
+      this.cache.set(k, values[i]);
+      bytes += entryBytes(k, values[i]);
+    }
+    this.cacheBytes += bytes;
   }
 
-  /** Drops durable keys from the cache when it has grown past its bound. */
+  /**
+   * Drops keys whose value is in the store from the cache when it has grown past a bound (keys or
+   * bytes), down to half of each; keys in `dirty` or in a layer being written stay.
+   */
   private evict(): void {
-    if (this.cache.size <= this.maxCachedKeys) return;
+    if (this.cache.size <= this.maxCachedKeys && this.cacheBytes <= this.maxStateBytes) return;
     this.cacheComplete = false;
-    const target = this.maxCachedKeys / 2;
-    for (const k of this.cache.keys()) {
-      if (this.cache.size <= target) break;
+    const keys = this.maxCachedKeys / 2;
+    const bytes = this.maxStateBytes / 2;
+    for (const [k, v] of this.cache) {
+      if (this.cache.size <= keys && this.cacheBytes <= bytes) break;
       if (this.dirty.has(k) || this.flushing.some((layer) => layer.has(k))) continue;
       this.cache.delete(k);
+      this.cacheBytes -= entryBytes(k, v);
       this.cutDigests.delete(k);
+    }
+  }
+
+  /**
+   * Records a key's new value (in `dirty` and the cache) and what it costs. `beforeBytes` is
+   * `approxBytes(before)` measured before `merge` ran (which may have changed `before` in place);
+   * `cached`: the cache held the key (with `before`).
+   */
+  private changed(k: CanonicalKey, before: unknown, beforeBytes: number, after: unknown, cached: boolean): void {
+    const afterBytes = approxBytes(after);
+    if (this.dirty.has(k)) this.dirtyBytes += afterBytes - beforeBytes;
+    else {
+      this.origins.set(k, before);
+      this.dirtyBytes += entryBytes(k, after);
+    }
+    this.cacheBytes += cached ? afterBytes - beforeBytes : entryBytes(k, after);
+    this.dirty.set(k, after);
+    this.cache.set(k, after);
+  }
+
+  /** Approximate bytes of keys and values held (for tests and metrics). */
+  get heldBytes(): number {
+    return this.cacheBytes;
+  }
+
+  /**
+   * Keeps the partition within `maxStateBytes` after a batch: drops cached values the store holds;
+   * if that is not enough, waits for checkpoint writes in flight (their layers become droppable);
+   * if the changed values still do not fit, writes them into `version` (the version the next
+   * checkpoint writes, not committed before it) and drops them. The partition's drain awaits it,
+   * so nothing merges into this partition meanwhile.
+   */
+  async relieve(version: number): Promise<void> {
+    if (this.cacheBytes <= this.maxStateBytes) return;
+    this.evict();
+    if (this.cacheBytes <= this.maxStateBytes) return;
+    // Also orders the writes: every earlier version's write lands before this one starts.
+    await this.settle();
+    if (this.cacheBytes <= this.maxStateBytes || this.dirty.size === 0) return;
+    await this.writeAhead(version);
+    this.evict();
+  }
+
+  /**
+   * Writes `dirty` into `version` ahead of its checkpoint: state entries and the partition's
+   * digest as of now (the store then holds everything merged so far), no batch record (the
+   * checkpoint writes it, with the rest); the digest moves over the written values now.
+   */
+  private async writeAhead(version: number): Promise<void> {
+    const layer = this.dirty;
+    await this.cutDigest(layer);
+    this.dirty = new Map();
+    this.origins = new Map();
+    this.dirtyBytes = 0;
+    if (this.earlier !== undefined) for (const k of layer.keys()) this.earlier.add(k);
+    this.flushing.push(layer);
+    const { store, jobName, partition } = this.ctx;
+    try {
+      await store.writePartition({
+        job: jobName,
+        partition,
+        version,
+        changes: layer,
+        batches: [],
+        digest: this.digest.digest(this.keyCount),
+      });
+    } finally {
+      this.flushing.splice(this.flushing.indexOf(layer), 1);
     }
   }
 
@@ -184,7 +316,7 @@ export class PartitionMerger {
       final === undefined ? buffer.values.keys() : [...buffer.values.keys()].filter((k) => !final(k)),
     );
     if (partials.length > 0) await this.previous([...partialEntries(partials)].map(([k]) => k));
-    const { cache, dirty, origins } = this;
+    const { cache } = this;
     const reduce = job.reduce;
     const skip = this.ctx.onError === 'skip';
     let fn = 'reduce';
@@ -204,6 +336,7 @@ export class PartitionMerger {
         const bad = unstorableReason(reduced);
         if (bad !== undefined) throw new BadResult(bad);
         const before = cache.get(k);
+        const beforeBytes = approxBytes(before);
         fn = 'merge';
         const after = merge(key, before, reduced);
         if (after !== undefined) {
@@ -213,9 +346,7 @@ export class PartitionMerger {
         if (before === undefined) {
           if (after !== undefined) added++;
         } else if (after === undefined) added--;
-        if (!dirty.has(k)) origins.set(k, before);
-        dirty.set(k, after);
-        cache.set(k, after);
+        this.changed(k, before, beforeBytes, after, before !== undefined || cache.has(k));
       } catch (e) {
         if (!skip) {
           this.keyCount += added;
@@ -295,12 +426,10 @@ export class PartitionMerger {
 
   /** Deletes a key of a dropped window; `stored` is its value in the store (as of the last cut). */
   private drop(k: CanonicalKey, stored: unknown): void {
-    const { dirty, origins, cache } = this;
+    const { dirty } = this;
     const current = dirty.has(k) ? dirty.get(k) : stored;
     if (current === undefined) return;
-    if (!dirty.has(k)) origins.set(k, stored);
-    dirty.set(k, undefined);
-    cache.set(k, undefined);
+    this.changed(k, current, approxBytes(current), undefined, this.cache.has(k));
     this.keyCount--;
   }
 
@@ -311,10 +440,11 @@ export class PartitionMerger {
     partials: readonly unknown[][],
     final: ((k: CanonicalKey) => boolean) | undefined,
   ): void {
-    const { cache, dirty, origins } = this;
+    const { cache } = this;
     for (const [k, partial] of partialEntries(partials)) {
       if (final?.(k) === true) continue;
       const before = cache.get(k);
+      const beforeBytes = approxBytes(before);
       let after: unknown;
       try {
         after = merge(keyOfCanonical(k), before, partial);
@@ -329,9 +459,7 @@ export class PartitionMerger {
       }
       if (before === undefined && after !== undefined) this.keyCount++;
       else if (before !== undefined && after === undefined) this.keyCount--;
-      if (!dirty.has(k)) origins.set(k, before);
-      dirty.set(k, after);
-      cache.set(k, after);
+      this.changed(k, before, beforeBytes, after, before !== undefined || cache.has(k));
     }
   }
 
@@ -362,7 +490,10 @@ export class PartitionMerger {
     const { store, jobName, partition } = this.ctx;
     const layer = this.dirty;
     this.dirty = new Map();
+    this.dirtyBytes = 0;
     this.flushing.push(layer);
+    const earlier = this.earlier === undefined ? [] : [...this.earlier];
+    this.earlier?.clear();
     const batches = this.batchesSinceCut;
     this.batchesSinceCut = [];
     this.origins = new Map();
@@ -392,6 +523,7 @@ export class PartitionMerger {
     write.then(forget, forget);
     const written: CheckpointLayer = {
       changes: layer,
+      earlier,
       encoded,
       batches,
       keyCount: this.keyCount,

@@ -303,6 +303,33 @@ describe('MergeWorker', () => {
     await h.worker.close();
   });
 
+  it('writes changed state into the pending version past its state budget, and commits exactly', async () => {
+    // maxBufferBytes 64: the state's budget is its floor, 64 KiB; each batch changes 80 keys of ~600 bytes.
+    const h = await setup({ totalBatches: 4, maxBufferBytes: 64 });
+    const wordsOf = (seq: number) => Array.from({ length: 80 }, (_, i) => `${'w'.repeat(600)}-${seq}-${i % 50}`);
+    for (const seq of [0, 1, 2]) h.push(seq, wordsOf(seq));
+    await h.until('batch 2 merged', () => mergedSeqs(h.reports).includes(2));
+    // Version 1 is not written (its last batch has not come) yet batch 0's keys are in the store,
+    // visible only as of Infinity, the way a merge worker reads: written ahead, not committed.
+    expect(ofType(h.reports, 'checkpoint-written')).toEqual([]);
+    const first = canonicalKey(wordsOf(0)[0] as string);
+    expect(await h.store.get('wc', 0, first, Number.POSITIVE_INFINITY)).toBe(2);
+    expect(await h.store.latestVersion('wc')).toBeUndefined();
+    h.push(3, wordsOf(3));
+    await h.until('the checkpoint', () => ofType(h.reports, 'checkpoint-written').length === 1);
+    const info: VersionInfo = { version: 1, createdAtMs: 1, base: 0, batches: 4, records: 320, keys: 200, label: 'x' };
+    await h.request({ type: 'commit-version', jobId: 'wc-1', jobName: 'wc', run: 1, last: true, info });
+    for (const seq of [0, 1, 2, 3]) {
+      const words = wordsOf(seq);
+      for (const w of new Set(words)) {
+        expect(await h.store.get('wc', 0, canonicalKey(w), 1)).toBe(words.filter((x) => x === w).length);
+      }
+    }
+    expect(await h.store.keyCount('wc', 0, 1)).toBe(200);
+    expect(await h.store.mergedBatches('wc', 0)).toEqual(new Set(['b0', 'b1', 'b2', 'b3']));
+    await h.worker.close();
+  });
+
   it('receives frames and grants their credit while a long merge runs, and still merges exactly', async () => {
     // A merge of 1 ms per key: batch 0's 150 keys take 150 ms of the main thread.
     let merges = 0;

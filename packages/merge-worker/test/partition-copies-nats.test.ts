@@ -12,6 +12,7 @@ import {
   type CheckpointCopy,
   canonicalKey,
   checkpointBlobName,
+  decodeCheckpointCopy,
   EMPTY_STATE_DIGEST,
   encode,
   encodeCheckpointCopy,
@@ -124,13 +125,26 @@ describe('checkpoint copies as small blobs', () => {
       );
       expect([...(await store.mergedBatches(JOB, 0))].sort()).toEqual(['b1', 'b2', 'b3']);
 
-      // The next delta this worker ships goes out as one message, and reads back as written.
+      // The next delta this worker ships goes out as one message, and reads back as written. Keys
+      // written into version 4 ahead of its checkpoint (over the memory budget) are read back into it.
+      await store.writePartition({
+        job: JOB,
+        partition: 0,
+        version: 4,
+        changes: [
+          [key('f'), 6],
+          [key('a'), 99],
+        ],
+        batches: [],
+      });
+      await store.writePartition({ job: JOB, partition: 0, version: 4, changes: [[key('a'), 11]], batches: ['b4'] });
       const changes = new Map<CanonicalKey, unknown>([
         [key('a'), 11],
         [key('d'), undefined],
       ]);
       const full = await copies.ship(0, 4, {
         changes,
+        earlier: [key('f'), key('a')],
         encoded: new Map([[key('a'), encode(11)]]),
         batches: ['b4'],
         keyCount: 2,
@@ -144,6 +158,9 @@ describe('checkpoint copies as small blobs', () => {
       expect(await objects.info(name(4))).toBeNull();
       const shipped = await transport.blobs.get(name(4));
       expect(shipped).toBeDefined();
+      const delta = decodeCheckpointCopy(shipped as Uint8Array, name(4));
+      expect(delta.entries).toEqual([key('a'), 11, key('f'), 6]);
+      expect(delta.deleted).toEqual([key('d')]);
     } finally {
       await store.close();
       await nc.close();

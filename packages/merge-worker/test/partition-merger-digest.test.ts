@@ -34,7 +34,7 @@ describe('PartitionMerger digests', () => {
   for (const maxCachedKeys of [100_000, 8]) {
     it(`equal the digest of the stored state after every checkpoint (cache of ${maxCachedKeys} keys)`, async () => {
       const store = new MemoryStateStore();
-      const merger = await PartitionMerger.open({ store, jobName: 'dg', job, partition: 0 }, maxCachedKeys);
+      const merger = await PartitionMerger.open({ store, jobName: 'dg', job, partition: 0 }, { maxCachedKeys });
       let seed = 7;
       const next = () => {
         seed = (seed * 1103515245 + 12345) >>> 0;

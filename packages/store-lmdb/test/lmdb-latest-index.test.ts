@@ -1,11 +1,12 @@
 /** The `latest` database (decisions/0036): kept equal to each key's newest `state` entry, and migrated into. */
 import { canonicalKey } from '@mrm/core';
 import { LAYOUT_VERSION, LmdbStateStore } from '@mrm/store-lmdb';
+import { writeRows } from '@mrm/testkit/conformance';
 import { open } from 'lmdb';
 import { describe, expect, it } from 'vitest';
 import { info, scanAll, tempDir } from './store-test-helpers.js';
 
-const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((key) => canonicalKey(key)) as [string, string, string, string];
+const [a, b] = ['a', 'b'].map((key) => canonicalKey(key)) as [string, string];
 
 /** The `latest` database as stored, and what it must be: each key's newest `state` entry. */
 async function latestAndNewest(dir: string): Promise<{ latest: unknown[]; newest: unknown[] }> {
@@ -35,43 +36,15 @@ async function latestAndNewest(dir: string): Promise<{ latest: unknown[]; newest
 
 /** A job with tombstones, a reset, a pruned history, a discarded layer and a restored partition. */
 async function writeHistory(store: LmdbStateStore): Promise<void> {
-  await store.writePartition({
-    job: 'j',
-    partition: 0,
-    version: 1,
-    changes: [
-      [a, 1],
-      [b, 1],
-      [c, 1],
-    ],
-    batches: [],
-  });
-  await store.writePartition({ job: 'j', partition: 1, version: 1, changes: [[a, 10]], batches: [] });
+  await writeRows(store, { job: 'j', partition: 0, version: 1 }, { a: 1, b: 1, c: 1 });
+  await writeRows(store, { job: 'j', partition: 1, version: 1 }, { a: 10 });
   await store.commitVersion('j', info(1));
-  await store.writePartition({
-    job: 'j',
-    partition: 0,
-    version: 2,
-    changes: [
-      [a, undefined],
-      [b, 2],
-    ],
-    batches: [],
-  });
+  await writeRows(store, { job: 'j', partition: 0, version: 2 }, { a: undefined, b: 2 });
   await store.commitVersion('j', info(2));
   // Version 3 re-runs from scratch (base 3): c, written at 1 only, is below the base from now on.
-  await store.writePartition({
-    job: 'j',
-    partition: 0,
-    version: 3,
-    changes: [
-      [b, 3],
-      [d, 3],
-    ],
-    batches: [],
-  });
+  await writeRows(store, { job: 'j', partition: 0, version: 3 }, { b: 3, d: 3 });
   await store.commitVersion('j', info(3, 3));
-  await store.writePartition({ job: 'j', partition: 0, version: 4, changes: [[d, undefined]], batches: [] });
+  await writeRows(store, { job: 'j', partition: 0, version: 4 }, { d: undefined });
   await store.commitVersion('j', info(4, 3));
 }
 
@@ -81,17 +54,7 @@ describe('the latest database', () => {
     const store = await LmdbStateStore.open({ path: dir, noSync: true });
     await writeHistory(store);
     // An uncommitted layer over every kind of key, discarded again.
-    await store.writePartition({
-      job: 'j',
-      partition: 0,
-      version: 5,
-      changes: [
-        [a, 5],
-        [c, 5],
-        [d, 5],
-      ],
-      batches: [],
-    });
+    await writeRows(store, { job: 'j', partition: 0, version: 5 }, { a: 5, c: 5, d: 5 });
     await store.discardAbove('j', 4);
     // Pruning below 4 removes newest entries too: the tombstones of a (at 2) and d (at 4), and the
     // entries of c and of partition 1's a, below the base.
@@ -99,7 +62,7 @@ describe('the latest database', () => {
     expect(pruned.versions).toBe(3);
     expect(await scanAll(store, 'j', 0, 4)).toEqual([[b, 3]]);
     await store.restorePartition({ job: 'j', partition: 1, version: 4, changes: [[b, 40]], batches: [], keyCount: 1 });
-    await store.writePartition({ job: 'other', partition: 0, version: 1, changes: [[a, 1]], batches: [] });
+    await writeRows(store, { job: 'other', partition: 0, version: 1 }, { a: 1 });
     await store.close();
     const after = await latestAndNewest(dir);
     expect(after.latest).toEqual(after.newest);
@@ -141,16 +104,7 @@ describe('the latest database', () => {
     const dir = tempDir();
     const store = await LmdbStateStore.open({ path: dir, noSync: true });
     await writeHistory(store);
-    await store.writePartition({
-      job: 'j',
-      partition: 0,
-      version: 5,
-      changes: [
-        [a, 5],
-        [b, undefined],
-      ],
-      batches: [],
-    });
+    await writeRows(store, { job: 'j', partition: 0, version: 5 }, { a: 5, b: undefined });
     const expected = async (s: LmdbStateStore) =>
       Promise.all([1, 2, 3, 4, Number.POSITIVE_INFINITY].map((v) => scanAll(s, 'j', 0, v)));
     const before = await expected(store);

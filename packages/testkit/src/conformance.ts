@@ -11,5 +11,6 @@
 
 export type { StateStoreUnderTest } from './state-store-conformance.js';
 export { stateStoreConformance } from './state-store-conformance.js';
+export { rows, writeRows } from './state-store-fixtures.js';
 export type { TransportConformanceSetup } from './transport-conformance.js';
 export { transportConformance } from './transport-conformance.js';

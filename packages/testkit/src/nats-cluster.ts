@@ -30,6 +30,13 @@ export interface NatsClusterOptions {
   readonly binary?: string;
   /** How long the cluster may take to elect its metadata leader; default 20 000 ms. */
   readonly readyTimeoutMs?: number;
+  /**
+   * How many times a cluster that did not come up is started again from scratch (new ports, new
+   * store directories); default 2. On a loaded machine a node can miss its routes or the election
+   * (seen once in CI: a node that never saw a metadata leader in 20 s); that is nats-server's
+   * start-up, not what a test is about, so it is tried again rather than failing the test.
+   */
+  readonly retries?: number;
 }
 
 /** One node of a running cluster. */
@@ -65,6 +72,27 @@ export async function startNatsCluster(options: NatsClusterOptions = {}): Promis
   }
   const binary = findNatsServer(options.binary);
   const readyTimeoutMs = options.readyTimeoutMs ?? 20_000;
+  const retries = options.retries ?? 2;
+  const failures: string[] = [];
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await startOnce(binary, count, readyTimeoutMs);
+    } catch (error) {
+      // Only a cluster that did not come up is tried again; anything else (no binary) is final.
+      if (!(error instanceof MrmError) || error.code !== ErrorCode.Transport || attempt >= retries) {
+        if (failures.length === 0) throw error;
+        throw new MrmError(
+          ErrorCode.Transport,
+          `${error instanceof Error ? error.message : String(error)} (after ${failures.length} earlier attempts: ${failures.join('; ')})`,
+        );
+      }
+      failures.push(error.message);
+    }
+  }
+}
+
+/** One attempt of {@link startNatsCluster}: every node launched and ready, or all of them stopped. */
+async function startOnce(binary: string, count: number, readyTimeoutMs: number): Promise<NatsClusterHandle> {
   const root = mkdtempSync(join(tmpdir(), 'mrm-nats-cluster-'));
   ownStoreDir(root);
   const ports = await freePorts(2 * count);
@@ -101,7 +129,10 @@ export async function startNatsCluster(options: NatsClusterOptions = {}): Promis
         },
       );
     });
-    await Promise.all(launched);
+    // Every launch settles first: a node still starting would write into a removed folder.
+    const settled = await Promise.allSettled(launched);
+    const failure = settled.find((s) => s.status === 'rejected');
+    if (failure !== undefined) throw failure.reason;
   } catch (error) {
     await stopAll();
     throw error;

@@ -134,9 +134,23 @@ export function launch(
     let log = '';
     const fail = (reason: string): void => {
       clearTimeout(timer);
-      child.kill('SIGKILL');
       const tail = log.trim().split('\n').slice(-3).join(' | ');
-      reject(new MrmError(ErrorCode.Transport, `nats-server ${args.join(' ')} ${reason}${tail ? `: ${tail}` : ''}`));
+      const error = new MrmError(
+        ErrorCode.Transport,
+        `nats-server ${args.join(' ')} ${reason}${tail ? `: ${tail}` : ''}`,
+      );
+      // Rejected once the process is gone, so the caller can remove its store directory safely.
+      if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) {
+        running.delete(child);
+        reject(error);
+        return;
+      }
+      child.off('exit', onEarlyExit);
+      child.once('exit', () => {
+        running.delete(child);
+        reject(error);
+      });
+      child.kill('SIGKILL');
     };
     const timer = setTimeout(() => fail(`was not ready after ${readyTimeoutMs} ms`), readyTimeoutMs);
     const onData = (chunk: Buffer): void => {
@@ -183,7 +197,7 @@ export function ownStoreDir(dir: string): void {
 
 /** Removes a directory {@link ownStoreDir} recorded, and forgets it. */
 export function removeOwnedStoreDir(dir: string): void {
-  rmSync(dir, { recursive: true, force: true });
+  rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
   ownedStoreDirs.delete(dir);
 }
 

@@ -513,6 +513,73 @@ export function stateStoreConformance(name: string, create: () => Promise<StateS
         expect(await store.mergedBatches('wc', 0)).toEqual(new Set(['b2-again']));
       });
 
+      it('takes a version written in two parts (a write ahead, then the checkpoint) as one, and discards both parts', async () => {
+        await write(
+          'wc',
+          0,
+          1,
+          [
+            ['a', 1],
+            ['b', 1],
+          ],
+          ['b1'],
+          2,
+        );
+        await commit('wc', 1);
+        // The first part: changed values written ahead of the checkpoint, no batch record.
+        await write('wc', 0, 2, [
+          ['a', 'ahead'],
+          ['c', 'ahead'],
+        ]);
+        expect(await scan('wc', 0, 1)).toEqual([
+          [canonicalKey('a'), 1],
+          [canonicalKey('b'), 1],
+        ]);
+        expect(await store.get('wc', 0, canonicalKey('a'), Number.POSITIVE_INFINITY)).toBe('ahead');
+        // Discarded (a crash before the checkpoint): version 1 as it was, whatever was written ahead.
+        await store.discardAbove('wc', 1);
+        expect(await scan('wc', 0, Number.POSITIVE_INFINITY)).toEqual([
+          [canonicalKey('a'), 1],
+          [canonicalKey('b'), 1],
+        ]);
+        expect(await store.keyCount('wc', 0, Number.POSITIVE_INFINITY)).toBe(2);
+        // Written again in two parts and committed: the second part wins where both wrote a key.
+        await write(
+          'wc',
+          0,
+          2,
+          [
+            ['a', 'ahead'],
+            ['c', 'ahead'],
+            ['b', undefined],
+          ],
+          [],
+          2,
+        );
+        await write(
+          'wc',
+          0,
+          2,
+          [
+            ['a', 'final'],
+            ['d', 'final'],
+          ],
+          ['b2'],
+          3,
+        );
+        await commit('wc', 2);
+        const expected = [
+          [canonicalKey('a'), 'final'],
+          [canonicalKey('c'), 'ahead'],
+          [canonicalKey('d'), 'final'],
+        ];
+        expect(await scan('wc', 0, 2)).toEqual(expected);
+        expect(await scan('wc', 0, Number.POSITIVE_INFINITY)).toEqual(expected);
+        expect(await store.get('wc', 0, canonicalKey('a'), 2)).toBe('final');
+        expect(await store.keyCount('wc', 0, 2)).toBe(3);
+        expect(await store.mergedBatches('wc', 0)).toEqual(new Set(['b1', 'b2']));
+      });
+
       it('discards nothing of other jobs', async () => {
         await write('wc', 0, 2, [['a', 2]], ['b2']);
         await write('wc2', 0, 2, [['a', 2]], ['b2']);

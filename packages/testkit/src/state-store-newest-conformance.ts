@@ -6,7 +6,7 @@
  */
 import { type CanonicalKey, canonicalKey, compareCanonicalKeys, type StateStore } from '@mrm/core';
 import { describe, expect, it } from 'vitest';
-import { collect, versionInfo } from './state-store-fixtures.js';
+import { collect, rows, versionInfo, writeRows } from './state-store-fixtures.js';
 import { seededRandom, VersionedModel } from './state-store-model.js';
 
 const INFINITY = Number.POSITIVE_INFINITY;
@@ -16,125 +16,56 @@ const scanOf = (store: StateStore, job: string, partition: number, asOf: number,
 
 const k = (key: string): CanonicalKey => canonicalKey(key);
 
+/** Writes `changes` of job 'j', partition 0, into `version`'s layer. */
+const write = (s: StateStore, version: number, changes: Record<string, unknown>): Promise<void> =>
+  writeRows(s, { job: 'j', partition: 0, version }, changes);
+
 /** Registers the specifications; `store` gives the suite's store of the current test. */
 export function newestEntryConformance(store: () => StateStore): void {
   describe('scans as of the latest version', () => {
     it('see a key’s previous entry again after its newer uncommitted entry is discarded', async () => {
       const s = store();
-      await s.writePartition({
-        job: 'j',
-        partition: 0,
-        version: 1,
-        changes: [
-          [k('a'), 1],
-          [k('b'), 1],
-        ],
-        batches: [],
-      });
+      await write(s, 1, { a: 1, b: 1 });
       await s.commitVersion('j', versionInfo(1));
-      await s.writePartition({
-        job: 'j',
-        partition: 0,
-        version: 2,
-        changes: [
-          [k('a'), undefined],
-          [k('c'), 2],
-        ],
-        batches: [],
-      });
+      await write(s, 2, { a: undefined, c: 2 });
       await s.commitVersion('j', versionInfo(2));
-      await s.writePartition({
-        job: 'j',
-        partition: 0,
-        version: 3,
-        changes: [
-          [k('a'), 3],
-          [k('b'), undefined],
-          [k('c'), 3],
-          [k('d'), 3],
-        ],
-        batches: [],
-      });
-      const asOf2 = [
-        [k('b'), 1],
-        [k('c'), 2],
-      ];
+      await write(s, 3, { a: 3, b: undefined, c: 3, d: 3 });
+      const asOf2 = rows({ b: 1, c: 2 });
       expect(await scanOf(s, 'j', 0, 2)).toEqual(asOf2);
-      expect(await scanOf(s, 'j', 0, INFINITY)).toEqual([
-        [k('a'), 3],
-        [k('c'), 3],
-        [k('d'), 3],
-      ]);
+      expect(await scanOf(s, 'j', 0, INFINITY)).toEqual(rows({ a: 3, c: 3, d: 3 }));
       await s.discardAbove('j', 2);
       expect(await scanOf(s, 'j', 0, 2)).toEqual(asOf2);
       expect(await scanOf(s, 'j', 0, INFINITY)).toEqual(asOf2);
-      expect(await scanOf(s, 'j', 0, 1)).toEqual([
-        [k('a'), 1],
-        [k('b'), 1],
-      ]);
+      expect(await scanOf(s, 'j', 0, 1)).toEqual(rows({ a: 1, b: 1 }));
     });
 
     it('take a later write of an older uncommitted version as the older entry it is', async () => {
       const s = store();
-      await s.writePartition({ job: 'j', partition: 0, version: 3, changes: [[k('a'), 3]], batches: [] });
-      await s.writePartition({
-        job: 'j',
-        partition: 0,
-        version: 2,
-        changes: [
-          [k('a'), 2],
-          [k('b'), 2],
-        ],
-        batches: [],
-      });
-      expect(await scanOf(s, 'j', 0, INFINITY)).toEqual([
-        [k('a'), 3],
-        [k('b'), 2],
-      ]);
+      await write(s, 3, { a: 3 });
+      await write(s, 2, { a: 2, b: 2 });
+      expect(await scanOf(s, 'j', 0, INFINITY)).toEqual(rows({ a: 3, b: 2 }));
       await s.commitVersion('j', versionInfo(2));
-      expect(await scanOf(s, 'j', 0, 2)).toEqual([
-        [k('a'), 2],
-        [k('b'), 2],
-      ]);
+      expect(await scanOf(s, 'j', 0, 2)).toEqual(rows({ a: 2, b: 2 }));
     });
 
     it('forget a key whose tombstone was pruned, and see it again when written anew', async () => {
       const s = store();
-      await s.writePartition({
-        job: 'j',
-        partition: 0,
-        version: 1,
-        changes: [
-          [k('a'), 1],
-          [k('b'), 1],
-        ],
-        batches: [],
-      });
+      await write(s, 1, { a: 1, b: 1 });
       await s.commitVersion('j', versionInfo(1));
-      await s.writePartition({ job: 'j', partition: 0, version: 2, changes: [[k('a'), undefined]], batches: [] });
+      await write(s, 2, { a: undefined });
       await s.commitVersion('j', versionInfo(2));
-      await s.writePartition({ job: 'j', partition: 0, version: 3, changes: [[k('b'), 3]], batches: [] });
+      await write(s, 3, { b: 3 });
       await s.commitVersion('j', versionInfo(3));
       // Version 4 is written but not committed while pruning: its entries stay.
-      await s.writePartition({ job: 'j', partition: 0, version: 4, changes: [[k('c'), 4]], batches: [] });
+      await write(s, 4, { c: 4 });
       expect(await s.pruneBelow('j', 3)).toEqual({ entries: 3, versions: 2 });
-      expect(await scanOf(s, 'j', 0, 3)).toEqual([[k('b'), 3]]);
-      expect(await scanOf(s, 'j', 0, INFINITY)).toEqual([
-        [k('b'), 3],
-        [k('c'), 4],
-      ]);
+      expect(await scanOf(s, 'j', 0, 3)).toEqual(rows({ b: 3 }));
+      expect(await scanOf(s, 'j', 0, INFINITY)).toEqual(rows({ b: 3, c: 4 }));
       await s.commitVersion('j', versionInfo(4));
-      await s.writePartition({ job: 'j', partition: 0, version: 5, changes: [[k('a'), 5]], batches: [] });
+      await write(s, 5, { a: 5 });
       await s.commitVersion('j', versionInfo(5));
-      expect(await scanOf(s, 'j', 0, 5)).toEqual([
-        [k('a'), 5],
-        [k('b'), 3],
-        [k('c'), 4],
-      ]);
-      expect(await scanOf(s, 'j', 0, 4)).toEqual([
-        [k('b'), 3],
-        [k('c'), 4],
-      ]);
+      expect(await scanOf(s, 'j', 0, 5)).toEqual(rows({ a: 5, b: 3, c: 4 }));
+      expect(await scanOf(s, 'j', 0, 4)).toEqual(rows({ b: 3, c: 4 }));
     });
 
     it('match a model through random writes, uncommitted layers, resets, discards, prunes and restores', async () => {
@@ -205,7 +136,7 @@ export function newestEntryConformance(store: () => StateStore): void {
       }
       await s.dropJob('j');
       for (const p of partitions) expect(await scanOf(s, 'j', p, INFINITY)).toEqual([]);
-      await s.writePartition({ job: 'j', partition: 0, version: 1, changes: [[k('x'), 1]], batches: [] });
+      await write(s, 1, { x: 1 });
       await s.commitVersion('j', versionInfo(1));
       expect(await scanOf(s, 'j', 0, 1)).toEqual([[k('x'), 1]]);
     });

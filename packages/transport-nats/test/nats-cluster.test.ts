@@ -37,7 +37,7 @@ describe('NatsTransport on a three-node NATS cluster', () => {
   let nats: NatsClusterHandle;
   beforeAll(async () => {
     nats = await startNatsCluster({ nodes: 3 });
-  }, 60_000);
+  }, 100_000); // up to three start attempts of 20 s each (startNatsCluster's retries)
   afterAll(async () => {
     await nats?.stop();
   });
@@ -123,7 +123,7 @@ describe('NatsTransport on a NATS cluster with one node dead', () => {
   let nats: NatsClusterHandle;
   beforeAll(async () => {
     nats = await startNatsCluster({ nodes: 3 });
-  }, 60_000);
+  }, 100_000); // up to three start attempts of 20 s each (startNatsCluster's retries)
   afterAll(async () => {
     await nats?.stop();
   });

@@ -21,7 +21,6 @@ import {
 } from './local-cluster-files.js';
 import {
   findNatsServer,
-  freePort,
   freePorts,
   isClusterProcess,
   isRunning,
@@ -32,6 +31,9 @@ import { type ReadinessContext, waitForLogLine, waitForNats, waitForWorkers } fr
 
 /** The `mrm` executable the cluster's processes run. */
 const MRM_BIN = fileURLToPath(new URL('../../bin/mrm.js', import.meta.url));
+
+/** The coordinator's log line saying where its dashboard listens (`--http 0`: a port of its own pick). */
+const DASHBOARD_LINE = /dashboard ready .*\burl=(http:\/\/\S+)/;
 
 /** Name of the nats-server in `cluster.json` and its log file. */
 const NATS_NAME = 'nats-server';
@@ -101,24 +103,24 @@ async function launch(
     ...(options.httpToken !== undefined ? { MRM_HTTP_TOKEN: options.httpToken } : {}),
   };
 
-  const mrm = async (name: string, args: readonly string[]): Promise<void> => {
-    // Every process serves its metrics on a port of its own.
-    const metricsPort = await freePort();
+  // Every port a process listens on is its own pick (port 0), never one chosen here and bound
+  // later: another process (of this cluster or not) could take it in between, and the process
+  // would fail to start (decisions/0043). Workers announce their metrics URL in their heartbeats.
+  const mrm = (name: string, args: readonly string[]): void => {
     record.pids[name] = spawnDetached(
       process.execPath,
-      [MRM_BIN, ...args, '--nats', record.url, '--metrics-port', String(metricsPort)],
+      [MRM_BIN, ...args, '--nats', record.url, '--metrics-port', '0'],
       paths.log(name),
       env,
     );
   };
-  const httpPort = await freePort();
-  record.dashboard = `http://127.0.0.1:${httpPort}`;
-  await mrm('coordinator', [
+  const coordinatorLogStart = logSize(paths.log('coordinator'));
+  mrm('coordinator', [
     'coordinator',
     '--state',
     paths.state('coordinator'),
     '--http',
-    String(httpPort),
+    '0',
     ...(options.copies === false ? ['--no-copies'] : []),
   ]);
   const threads = options.threads !== undefined ? ['--threads', String(options.threads)] : [];
@@ -131,20 +133,20 @@ async function launch(
       const id = `${role}-${i}`;
       workerIds.push(id);
       // Map workers get a state dir here too: their input cache, and no clash between clusters.
-      await mrm(id, [
-        'worker',
-        '--role',
-        role,
-        '--id',
-        id,
-        '--state',
-        paths.state(id),
-        ...(role === 'map' ? threads : []),
-      ]);
+      mrm(id, ['worker', '--role', role, '--id', id, '--state', paths.state(id), ...(role === 'map' ? threads : [])]);
     }
   }
   writeClusterRecord(paths, record);
   await waitForWorkers(ctx, record.url, record.pids, workerIds, auth);
+  const dashboard = await waitForLogLine(
+    ctx,
+    'coordinator',
+    record.pids.coordinator ?? 0,
+    DASHBOARD_LINE,
+    coordinatorLogStart,
+  );
+  record.dashboard = dashboard[1] ?? '';
+  writeClusterRecord(paths, record);
 }
 
 /** Names of the nats-servers of a cluster of `nodes` (in `cluster.json` and their logs). */

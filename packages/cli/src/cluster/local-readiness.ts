@@ -60,8 +60,9 @@ export async function waitForNats(ctx: ReadinessContext, name: string, pid: numb
 }
 
 /**
- * Resolves once the log of process `name` (pid `pid`) holds a line matching `pattern` after byte
- * `fromOffset` (where this start's lines begin: logs are appended to across starts).
+ * Resolves with the match once the log of process `name` (pid `pid`) holds a line matching
+ * `pattern` after byte `fromOffset` (where this start's lines begin: logs are appended to across
+ * starts).
  */
 export async function waitForLogLine(
   ctx: ReadinessContext,
@@ -69,10 +70,11 @@ export async function waitForLogLine(
   pid: number,
   pattern: RegExp,
   fromOffset: number,
-): Promise<void> {
+): Promise<RegExpExecArray> {
   const file = ctx.paths.log(name);
   for (;;) {
-    if (pattern.test(logTail(file, fromOffset))) return;
+    const match = pattern.exec(logTail(file, fromOffset));
+    if (match !== null) return match;
     assertAlive(ctx, { [name]: pid });
     assertInTime(ctx, `${name} has not logged ${pattern}`, [file]);
     await delay(POLL_MS);
@@ -86,6 +88,17 @@ function logTail(file: string, offset: number): string {
   } catch {
     return '';
   }
+}
+
+/**
+ * What to say of workers that run but are not listed alive at the coordinator: their names and
+ * what the first of them logged last (where it stopped on its way to its first heartbeat).
+ */
+function notRegistered(ctx: ReadinessContext, missing: readonly string[]): string {
+  const [first] = missing;
+  const last = first !== undefined ? lastLogLine(ctx.paths.log(first)) : '';
+  const who = `worker${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`;
+  return `${who} running but not registered with the coordinator${last ? ` (${first} last logged: ${last})` : ''}`;
 }
 
 /**
@@ -129,7 +142,7 @@ export async function waitForWorkers(
       } else {
         assertInTime(
           ctx,
-          `worker${missing.length > 1 ? 's' : ''} ${missing.join(', ')} not alive`,
+          notRegistered(ctx, missing),
           missing.map((id) => ctx.paths.log(id)),
         );
       }

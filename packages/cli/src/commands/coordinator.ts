@@ -12,7 +12,7 @@ import type { NatsTransport } from '@mrm/transport-nats';
 import { type ClusterConnectOptions, connectCluster } from '../cluster/connect.js';
 import { InputCache, resolveInputRefs } from '../cluster/input-shipping.js';
 import { clusterJobLoader } from '../cluster/job-shipping.js';
-import { untilStopped } from '../cluster/lifecycle.js';
+import { CloseStack, untilStopped } from '../cluster/lifecycle.js';
 import { releaseSegment, segmentSource } from '../cluster/stream-input.js';
 import { consoleLogger } from '../console-logger.js';
 import { coordinatorRoutes } from '../ops/coordinator-routes.js';
@@ -54,18 +54,25 @@ export async function coordinatorCommand(options: CoordinatorCommandOptions): Pr
     role: 'coordinator',
   });
   const paths = statePaths(options.state);
-  const unlock = await lockStateDir(paths);
-  const transport = await connectCluster(options, 'mrm-coordinator', logger);
   const stopping = new AbortController();
   void untilStopped().then((signal) => {
     logger.info('coordinator stopping', { signal });
     stopping.abort(signal);
   });
-  const lease = await LeaderLease.open({
-    transport,
-    id: `${hostname()}:${process.pid}`,
-    logger,
-    ...(options.leaderLease !== undefined ? { leaseMs: options.leaderLease } : {}),
+  // What is opened here is closed on the way out, and as well when opening fails half-way.
+  const open = new CloseStack();
+  const { transport, lease } = await open.starting(async () => {
+    open.defer(await lockStateDir(paths));
+    const transport = await connectCluster(options, 'mrm-coordinator', logger);
+    open.defer(() => transport.close());
+    const lease = await LeaderLease.open({
+      transport,
+      id: `${hostname()}:${process.pid}`,
+      logger,
+      ...(options.leaderLease !== undefined ? { leaseMs: options.leaderLease } : {}),
+    });
+    open.defer(() => lease.close());
+    return { transport, lease };
   });
   try {
     for (;;) {
@@ -81,10 +88,11 @@ export async function coordinatorCommand(options: CoordinatorCommandOptions): Pr
     }
   } finally {
     // After the service closed (it no longer acts): a standby may take over at once.
-    await lease.release();
-    lease.close();
-    await transport.close();
-    await unlock();
+    try {
+      await lease.release();
+    } finally {
+      await open.close();
+    }
   }
 }
 

@@ -1,7 +1,7 @@
 /** `mrm worker --role map|merge`: one worker in the foreground. */
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ErrorCode, encodeApi, MrmError, WorkerRole } from '@mrm/core';
+import { ErrorCode, encodeApi, type Logger, MrmError, WorkerRole } from '@mrm/core';
 import { MapWorker, ThreadPoolMapExecutor } from '@mrm/map-worker';
 import { MergeWorker } from '@mrm/merge-worker';
 import { LmdbStateStore } from '@mrm/store-lmdb';
@@ -9,7 +9,7 @@ import { type ClusterConnectOptions, clusterConnectOptions, connectCluster } fro
 import { DEFAULT_HEARTBEAT_INTERVAL_MS, startHeartbeatThread } from '../cluster/heartbeat-thread.js';
 import { InputCache } from '../cluster/input-shipping.js';
 import { clusterJobLoader, fetchBundle } from '../cluster/job-shipping.js';
-import { untilStopped } from '../cluster/lifecycle.js';
+import { CloseStack, untilStopped } from '../cluster/lifecycle.js';
 import { consoleLogger } from '../console-logger.js';
 import { type HttpCommandOptions, httpToken } from '../ops/http-options.js';
 import { type HttpServerHandle, startHttpServer } from '../ops/http-server.js';
@@ -43,11 +43,25 @@ export async function workerCommand(options: WorkerCommandOptions): Promise<void
     role,
     worker: id,
   });
+  const open = new CloseStack();
+  await open.starting(() => startWorker(options, id, logger, open));
+  logger.info('worker ready');
+  const signal = await untilStopped();
+  logger.info('worker stopping', { signal });
+  await open.close();
+}
+
+/**
+ * Starts the worker's pieces, each deferred to `open` as it opens (so a failure half-way closes
+ * what was opened), the heartbeat last: a worker is announced only once it can take work.
+ */
+async function startWorker(options: WorkerCommandOptions, id: string, logger: Logger, open: CloseStack): Promise<void> {
+  const role = options.role;
   const paths = statePaths(options.state ?? join(tmpdir(), `mrm-worker-${id}`));
-  const unlock = await lockStateDir(paths);
+  open.defer(await lockStateDir(paths));
   const transport = await connectCluster(options, `mrm-${id}`, logger);
+  open.defer(() => transport.close());
   const metrics = new PromMetrics({ role, worker: id });
-  const closers: Array<() => Promise<void>> = [];
   let stats: () => Record<string, number>;
   let phase: () => string;
   if (role === WorkerRole.Map) {
@@ -68,11 +82,12 @@ export async function workerCommand(options: WorkerCommandOptions): Promise<void
       }),
     });
     worker.start();
-    closers.push(() => worker.close());
+    open.defer(() => worker.close());
     stats = () => ({ ...worker.stats() });
     phase = () => worker.phase();
   } else {
     const store = await LmdbStateStore.open({ path: paths.lmdb });
+    open.defer(() => store.close());
     const worker = new MergeWorker({
       id,
       transport,
@@ -82,31 +97,29 @@ export async function workerCommand(options: WorkerCommandOptions): Promise<void
       metrics,
     });
     worker.start();
-    closers.push(
-      () => worker.close(),
-      () => store.close(),
-    );
+    open.defer(() => worker.close());
     stats = () => ({ ...worker.stats() });
     phase = () => worker.phase();
   }
   let server: HttpServerHandle | undefined;
   if (options.metricsPort !== undefined) {
     const token = httpToken(options);
-    server = await startHttpServer({
+    const metricsServer = await startHttpServer({
       port: options.metricsPort,
       ...(options.httpHost !== undefined ? { host: options.httpHost } : {}),
       ...(token !== undefined ? { token } : {}),
       routes: [metricsRoute(metrics)],
       logger,
     });
-    closers.unshift(() => (server as HttpServerHandle).close());
+    open.defer(() => metricsServer.close());
+    server = metricsServer;
     logger.info('metrics ready', { url: `${server.url}/metrics` });
   }
   // `mrm status` asks for counters as of now rather than showing those of the last beat.
   const answersStats = transport.subscribe({ kind: 'stats', workerId: id }, (_payload, reply) =>
     reply?.(encodeApi({ type: 'worker-stats-reply', stats: stats(), phase: phase() })),
   );
-  closers.unshift(async () => answersStats.unsubscribe());
+  open.defer(() => answersStats.unsubscribe());
   // From a thread of its own: a busy main thread (user code, a long merge) still beats.
   const heartbeat = await startHeartbeatThread({
     ...(options.heartbeatInterval !== undefined ? { intervalMs: options.heartbeatInterval } : {}),
@@ -118,11 +131,5 @@ export async function workerCommand(options: WorkerCommandOptions): Promise<void
     phase: () => phase(),
     ...(server !== undefined ? { metricsUrl: `${server.url}/metrics` } : {}),
   });
-  logger.info('worker ready');
-  const signal = await untilStopped();
-  logger.info('worker stopping', { signal });
-  await heartbeat.stop();
-  for (const close of closers) await close();
-  await transport.close();
-  await unlock();
+  open.defer(() => heartbeat.stop());
 }

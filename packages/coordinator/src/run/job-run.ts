@@ -420,9 +420,12 @@ export class JobRun {
 
   /**
    * Stops the run and rolls every merge worker back to the version the run started from, or, with
-   * `keepCommitted` (a cancel), to the last version this run committed.
+   * `cancelled`, to the last version this run committed. An open run always keeps
+   * what it committed: each of its versions was acknowledged (a stream's cursor moved past its
+   * segment; a followed file's plan may have folded its batches, decisions/0039).
    */
-  async fail(error: unknown, keepCommitted = false): Promise<void> {
+  async fail(error: unknown, cancelled = false): Promise<void> {
+    const keepCommitted = cancelled || this.ctx.open === true;
     if (this.finished) return;
     if (isMrmError(error) && error.code === ErrorCode.Fenced) {
       // Another coordinator leads now and runs the job on: rolling back here would undo its work.
@@ -443,7 +446,7 @@ export class JobRun {
       await this.committer.stop();
       const rollbackTo =
         (keepCommitted ? this.committer.versions.at(-1)?.version : undefined) ?? ctx.base?.version ?? 0;
-      ctx.logger.warn(keepCommitted ? 'run cancelled' : 'run failed; rolling back', {
+      ctx.logger.warn(cancelled ? 'run cancelled' : 'run failed; rolling back', {
         jobId: ctx.jobId,
         rollbackTo,
         reason,
