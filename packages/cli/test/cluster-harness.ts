@@ -418,8 +418,9 @@ export class TestCluster {
   /**
    * Runs `mrm <args>` to completion with a clean environment (plus `env`). Unlike a plain spawn,
    * `stop()` kills it if the test ends first (a `submit --wait` on a dead cluster waits forever).
+   * `onSpawn` gets its process id (a test may stop and continue it).
    */
-  mrm(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  mrm(args: readonly string[], env: NodeJS.ProcessEnv = {}, onSpawn?: (pid: number) => void): Promise<CliResult> {
     const child = spawn(process.execPath, [MRM_BIN, ...args], {
       cwd: this.dir,
       env: cleanEnv({ ...this.options.env, ...env }),
@@ -427,6 +428,7 @@ export class TestCluster {
       detached: true,
     });
     this.clients.add(child);
+    if (child.pid !== undefined) onSpawn?.(child.pid);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => {

@@ -44,3 +44,23 @@ export function assignPartitions(
   }
   return owners as string[];
 }
+
+/**
+ * `previous` with every partition of a worker not in `live` given to a live worker: each in turn
+ * to the one holding the fewest partitions (ties: the first id). Partitions of live owners stay
+ * where they are — the least a query of a job between runs needs; the job's next run rebalances
+ * with {@link assignPartitions}.
+ */
+export function replaceLostOwners(previous: readonly string[], live: readonly string[]): string[] {
+  if (live.length === 0) throw new Error('replaceLostOwners needs at least one live worker');
+  const workers = [...new Set(live)].sort();
+  const load = new Map<string, number>(workers.map((w) => [w, 0]));
+  for (const w of previous) if (load.has(w)) load.set(w, (load.get(w) ?? 0) + 1);
+  return previous.map((w) => {
+    if (load.has(w)) return w;
+    let best = workers[0] as string;
+    for (const c of workers) if ((load.get(c) ?? 0) < (load.get(best) ?? 0)) best = c;
+    load.set(best, (load.get(best) ?? 0) + 1);
+    return best;
+  });
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assignPartitions } from '../src/partition-assignment.js';
+import { assignPartitions, replaceLostOwners } from '../src/partition-assignment.js';
 
 const counts = (owners: string[]) => {
   const m = new Map<string, number>();
@@ -89,3 +89,27 @@ function balancedAssignments(workers: readonly string[], partitions: number): st
   walk([]);
   return out;
 }
+
+describe('replaceLostOwners', () => {
+  it("gives a lost worker's partitions to the live workers holding the fewest, and moves nothing else", () => {
+    const previous = ['a', 'b', 'c', 'a', 'b', 'c', 'a', 'b'];
+    const next = replaceLostOwners(previous, ['a', 'c']);
+    // a held 3 and c 2: b's three partitions go c, then a or c by load (ties: the first id).
+    expect(next).toEqual(['a', 'c', 'c', 'a', 'a', 'c', 'a', 'c']);
+    previous.forEach((w, p) => {
+      if (w !== 'b') expect(next[p]).toBe(w);
+    });
+  });
+
+  it('gives every partition to a worker that joined when all the owners are lost', () => {
+    expect(replaceLostOwners(['a', 'b', 'a'], ['z'])).toEqual(['z', 'z', 'z']);
+  });
+
+  it('changes nothing while every owner is alive, whoever else joined', () => {
+    expect(replaceLostOwners(['a', 'b', 'a'], ['a', 'b', 'c'])).toEqual(['a', 'b', 'a']);
+  });
+
+  it('refuses to assign to nobody', () => {
+    expect(() => replaceLostOwners(['a'], [])).toThrow(/at least one live worker/);
+  });
+});

@@ -168,6 +168,7 @@ export type {
   ProtocolMessage,
   ProtocolMessageType,
   ResendReportsMessage,
+  RestorePartitionsMessage,
   RunAbortMessage,
   RunExtendMessage,
   RunStartMessage,

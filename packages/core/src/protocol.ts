@@ -313,6 +313,22 @@ export interface CommitVersionMessage {
   readonly keepVersions?: number;
 }
 
+/**
+ * Coordinator → a merge worker, between runs of a job: make the local store hold these partitions
+ * at the committed `version`, restoring each from its chain of copies unless the store already
+ * holds it there in the owner's tenure (the partitions of a finished job moved here from a lost
+ * merge worker so that queries can read them; decisions/0037). Acked once every one is restored.
+ */
+export interface RestorePartitionsMessage {
+  readonly type: 'restore-partitions';
+  readonly v: number;
+  readonly jobName: string;
+  /** The job's last committed version. */
+  readonly version: number;
+  /** Per partition: the lease it is now held under and its restore chain at `version`. */
+  readonly copies: readonly PartitionCopyPlan[];
+}
+
 /** Coordinator → merge workers: stop the run and roll back to `rollbackTo`. */
 export interface RunAbortMessage {
   readonly type: 'run-abort';
@@ -412,6 +428,7 @@ export type ProtocolMessage =
   | CheckpointWrittenMessage
   | CommitVersionMessage
   | RunAbortMessage
+  | RestorePartitionsMessage
   | ResendReportsMessage
   | TaskDoneMessage
   | TaskFailedMessage

@@ -20,7 +20,6 @@ import {
   toWireError,
   traceStage,
 } from '@mrm/core';
-import { forEachConcurrently } from './concurrently.js';
 import { type CopyTarget, PartitionCopies } from './partition-copies.js';
 import { type CheckpointLayer, PartitionMerger } from './partition-merger.js';
 import { PlainAccumulator } from './plain-accumulator.js';
@@ -28,9 +27,6 @@ import { type Cut, RunCuts } from './run-cuts.js';
 import { type PartitionWritten, type Report, RunReports } from './run-reports.js';
 import { type ForwardPartials, type SaltedIncoming, SaltedPartials } from './salted-partials.js';
 import { ValueBuffer } from './value-buffer.js';
-
-/** Partitions restored from their copies at the same time when a run opens. */
-const RESTORE_CONCURRENCY = 2;
 
 /** A batch of one partition being received. */
 interface Incoming extends SaltedIncoming {
@@ -127,10 +123,7 @@ export class MergeRun {
     if (start.copies !== undefined && copyTarget !== undefined && start.incremental) {
       const copies = new PartitionCopies(copyTarget, store, start.jobName, start.copies, logger);
       // A partition that moved here (or a store that came back empty) is restored first.
-      // Two at a time: one partition's download overlaps another's decoding and LMDB write.
-      await forEachConcurrently(start.owned, RESTORE_CONCURRENCY, (partition) =>
-        copies.restoreIfStale(partition, start.firstVersion - 1),
-      );
+      await copies.restoreAllIfStale(start.owned, start.firstVersion - 1);
       run.copies = copies;
     }
     const maxStateBytes = Math.max(

@@ -20,6 +20,7 @@ import {
   type ProtocolMessage,
   pruneVersions,
   type Reply,
+  type RestorePartitionsMessage,
   type RoleState,
   type RunStartMessage,
   runKey,
@@ -34,7 +35,7 @@ import {
   type ResolvedMergeWorkerOptions,
   resolveMergeWorkerOptions,
 } from './merge-worker-options.js';
-import type { CopyTarget } from './partition-copies.js';
+import { assertHeld, type CopyTarget, PartitionCopies } from './partition-copies.js';
 import { deadLetterPage, scanPage } from './scan-page.js';
 
 /** Counters of a merge worker. */
@@ -107,6 +108,8 @@ export class MergeWorker {
     try {
       const m = decodeApi(payload);
       const { store } = this.options;
+      if (m.type === 'get' || m.type === 'scan')
+        await assertHeld(store, this.options.id, m.job, m.partition, m.version);
       if (m.type === 'get') {
         const value = await store.get(m.job, m.partition, m.key, m.version);
         reply(encodeApi({ type: 'get-reply', found: value !== undefined, ...(value !== undefined ? { value } : {}) }));
@@ -148,6 +151,7 @@ export class MergeWorker {
     }
     try {
       if (m.type === 'run-start') await this.startRun(m);
+      else if (m.type === 'restore-partitions') await this.restorePartitions(m);
       else if (m.type === 'run-extend') {
         const open = this.runs.get(runKey(m.jobId, m.run));
         if (open === undefined) {
@@ -221,15 +225,42 @@ export class MergeWorker {
    * Opened side by side, both restored the same partitions, and the older run, done last, stayed
    * open beside the newer one.
    */
-  private async startRun(start: RunStartMessage): Promise<void> {
-    const before = this.starting.get(start.jobName) ?? Promise.resolve();
-    const mine = before.catch(() => {}).then(() => this.openRun(start));
-    this.starting.set(start.jobName, mine);
+  private startRun(start: RunStartMessage): Promise<void> {
+    return this.oneAtATime(start.jobName, () => this.openRun(start));
+  }
+
+  /** Runs `work` after the run starts and restores of job `jobName` under way here (in order). */
+  private async oneAtATime(jobName: string, work: () => Promise<void>): Promise<void> {
+    const before = this.starting.get(jobName) ?? Promise.resolve();
+    const mine = before.catch(() => {}).then(work);
+    this.starting.set(jobName, mine);
     try {
       await mine;
     } finally {
-      if (this.starting.get(start.jobName) === mine) this.starting.delete(start.jobName);
+      if (this.starting.get(jobName) === mine) this.starting.delete(jobName);
     }
+  }
+
+  /**
+   * Restores partitions of a job between its runs (they moved here from a lost merge worker so
+   * that queries can read them; decisions/0037), after any run start of the job under way here.
+   */
+  private restorePartitions(m: RestorePartitionsMessage): Promise<void> {
+    return this.oneAtATime(m.jobName, async () => {
+      if (this.lifecycle === 'closed') {
+        throw new MrmError(ErrorCode.Aborted, `merge worker ${this.options.id} is closed: it restores nothing`);
+      }
+      const copies = new PartitionCopies(await this.copyTarget(), this.options.store, m.jobName, m.copies, this.logger);
+      this.restoring++;
+      try {
+        await copies.restoreAllIfStale(
+          m.copies.map((c) => c.partition),
+          m.version,
+        );
+      } finally {
+        this.restoring--;
+      }
+    });
   }
 
   private async openRun(start: RunStartMessage): Promise<void> {

@@ -21,9 +21,11 @@ import {
   type StateStore,
   type StoredDeadLetter,
 } from '@mrm/core';
-import { fetchAhead } from './concurrently.js';
+import { fetchAhead, forEachConcurrently } from './concurrently.js';
 import type { CheckpointLayer } from './partition-merger.js';
 
+/** Partitions restored from their copies at the same time. */
+const RESTORE_CONCURRENCY = 2;
 /** Copies of a restore chain requested before the one being applied is decoded. */
 const RESTORE_FETCH_AHEAD = 2;
 
@@ -41,6 +43,40 @@ interface CurrentAt {
   readonly version: number;
   /** The owner's tenure of the lease when it was committed here (see PartitionCopyPlan.tenure). */
   readonly token: number;
+  /**
+   * The version this store restored the partition at, in this tenure: older versions of it are
+   * not here (a restore writes the state of one version). Absent: built here from the start.
+   */
+  readonly from?: number;
+}
+
+/**
+ * Throws unless this store can answer for `partition` of `job` as of `version`: a store that holds
+ * nothing of the job (it was never an owner, or came back empty under the same id) or holds the
+ * partition only from a later version on (restored from copies) would answer with missing keys,
+ * silently. Stores without copies (`copy-at` records) are trusted once they hold a version of the job.
+ */
+export async function assertHeld(
+  store: StateStore,
+  workerId: string,
+  job: string,
+  partition: number,
+  version: number,
+): Promise<void> {
+  const at = await store.getMeta<Partial<CurrentAt> | number>(job, currentAtName(partition));
+  if (at === undefined && (await store.latestVersion(job)) === undefined) {
+    throw new MrmError(
+      ErrorCode.NotFound,
+      `merge worker ${workerId} holds no state of partition ${partition} of job '${job}' (it is not the partition's owner, or its store is new)`,
+    );
+  }
+  const from = typeof at === 'object' ? at.from : undefined;
+  if (from !== undefined && version < from) {
+    throw new MrmError(
+      ErrorCode.NotFound,
+      `partition ${partition} of job '${job}' moved to merge worker ${workerId}, which restored it at version ${from}: version ${version} of it is no longer kept on the cluster`,
+    );
+  }
 }
 
 /** The tenure a plan's partition is held under (a plan of an older coordinator: its token). */
@@ -62,6 +98,8 @@ export class PartitionCopies {
   private readonly plans = new Map<number, PartitionCopyPlan>();
   /** Partitions whose next copy must be a full snapshot (no chain to build on). */
   private readonly needFull = new Set<number>();
+  /** Per partition, the version this store restored it at in the current tenure (see {@link CurrentAt.from}). */
+  private readonly restoredAt = new Map<number, number>();
 
   constructor(
     private readonly target: CopyTarget,
@@ -78,6 +116,18 @@ export class PartitionCopies {
   }
 
   /**
+   * {@link restoreIfStale} for each of `partitions`, two at a time: one partition's download
+   * overlaps another's decoding and LMDB write. Returns the bytes downloaded.
+   */
+  async restoreAllIfStale(partitions: readonly number[], version: number): Promise<number> {
+    let bytes = 0;
+    await forEachConcurrently(partitions, RESTORE_CONCURRENCY, async (partition) => {
+      bytes += await this.restoreIfStale(partition, version);
+    });
+    return bytes;
+  }
+
+  /**
    * Makes the local store hold `partition` at `version` (the run's base, after discardAbove):
    * nothing to do when this store committed it at that version or later in the owner's current
    * tenure (this worker has owned it since); otherwise (it moved here, the store came back empty, or the job was
@@ -90,7 +140,11 @@ export class PartitionCopies {
     const local = await store.getMeta<unknown>(jobName, currentAtName(partition));
     // Committed here through a version at or above `version` (perhaps above what the coordinator
     // committed): after discardAbove(version), the local partition is exactly `version`.
-    if (plan !== undefined && isCurrent(local, tenureOf(plan), version)) return 0;
+    if (plan !== undefined && isCurrent(local, tenureOf(plan), version)) {
+      const from = (local as Partial<CurrentAt>).from;
+      if (from !== undefined) this.restoredAt.set(partition, from);
+      return 0;
+    }
     if (plan === undefined || plan.chain.length === 0) {
       throw new MrmError(
         ErrorCode.State,
@@ -138,6 +192,7 @@ export class PartitionCopies {
       deadLetters,
       ...(digest !== undefined ? { digest } : {}),
     });
+    this.restoredAt.set(partition, version);
     await this.markCurrent([partition], version);
     this.logger.info('restored a partition from its copies', {
       job: jobName,
@@ -156,7 +211,8 @@ export class PartitionCopies {
     // each, written one after the other, cost a flush each on every commit).
     await Promise.all(
       [...partitions].map((p) => {
-        const record: CurrentAt = { version, token: tenureOf(this.planOf(p)) };
+        const from = this.restoredAt.get(p);
+        const record: CurrentAt = { version, token: tenureOf(this.planOf(p)), ...(from !== undefined ? { from } : {}) };
         return this.store.putMeta(this.jobName, currentAtName(p), record);
       }),
     );

@@ -33,7 +33,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { Objm } from '@nats-io/obj';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PartitionCopies } from '../src/partition-copies.js';
+import { assertHeld, PartitionCopies } from '../src/partition-copies.js';
 
 const JOB = 'mixed';
 const key = (s: string): CanonicalKey => canonicalKey(s);
@@ -124,6 +124,11 @@ describe('checkpoint copies as small blobs', () => {
         ]),
       );
       expect([...(await store.mergedBatches(JOB, 0))].sort()).toEqual(['b1', 'b2', 'b3']);
+      // Restored at version 3: older versions of the partition are not here, and a query of one fails.
+      await expect(assertHeld(store, 'merge-0', JOB, 0, 3)).resolves.toBeUndefined();
+      await expect(assertHeld(store, 'merge-0', JOB, 0, 2)).rejects.toThrow(
+        /moved to merge worker merge-0, which restored it at version 3: version 2 of it is no longer kept/,
+      );
 
       // The next delta this worker ships goes out as one message, and reads back as written. Keys
       // written into version 4 ahead of its checkpoint (over the memory budget) are read back into it.
@@ -161,6 +166,16 @@ describe('checkpoint copies as small blobs', () => {
       const delta = decodeCheckpointCopy(shipped as Uint8Array, name(4));
       expect(delta.entries).toEqual([key('a'), 11, key('f'), 6]);
       expect(delta.deleted).toEqual([key('d')]);
+
+      // Committed at 4 in the same tenure, the partition still counts as restored at 3; a later
+      // run's copies find it current (nothing downloaded) and keep that.
+      await copies.markCurrent([0], 4);
+      const plan = { partition: 0, token, tenure: token, chain: [name(1), name(2), name(3)], shipFull: false };
+      const later = new PartitionCopies({ blobs: transport.blobs, leases }, store, JOB, [plan], silentLogger);
+      expect(await later.restoreIfStale(0, 4)).toBe(0);
+      await later.markCurrent([0], 5);
+      await expect(assertHeld(store, 'merge-0', JOB, 0, 5)).resolves.toBeUndefined();
+      await expect(assertHeld(store, 'merge-0', JOB, 0, 2)).rejects.toThrow(/restored it at version 3/);
     } finally {
       await store.close();
       await nc.close();
@@ -246,6 +261,17 @@ describe('checkpoint copies as small blobs', () => {
     } finally {
       await store.close();
       await transport.close();
+    }
+  });
+
+  it('refuses a query of a partition its store holds nothing of, instead of answering it empty', async () => {
+    const store = await LmdbStateStore.open({ path: join(dir, 'empty'), noSync: true });
+    try {
+      await expect(assertHeld(store, 'merge-9', JOB, 2, 1)).rejects.toThrow(
+        /merge worker merge-9 holds no state of partition 2 of job 'mixed'/,
+      );
+    } finally {
+      await store.close();
     }
   });
 });

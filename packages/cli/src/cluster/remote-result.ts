@@ -7,6 +7,7 @@ import {
   ErrorCode,
   encodeApi,
   expectReply,
+  isMrmError,
   type JobInfoReply,
   MrmError,
   type ScanOptions,
@@ -27,13 +28,63 @@ export async function fetchJobInfo(transport: Transport, name: string, timeoutMs
   return expectReply(reply, 'job-info-reply');
 }
 
+/**
+ * How long a read goes on asking the coordinator for a partition's owner after the owner stopped
+ * answering (its process is gone): the coordinator moves the partition to a live merge worker,
+ * which restores it from its copies, once it has found the owner lost (decisions/0037).
+ */
+const OWNER_GONE_RETRY_MS = 30_000;
+/** The first pause before asking again; it doubles up to {@link OWNER_GONE_MAX_PAUSE_MS}. */
+const OWNER_GONE_PAUSE_MS = 250;
+const OWNER_GONE_MAX_PAUSE_MS = 2_000;
+
+/**
+ * True for a request nobody subscribes to (the process that did is gone), or one left unanswered
+ * (it may have died with the request under way).
+ */
+function ownerMayBeGone(e: unknown): boolean {
+  return isMrmError(e) && e.code === ErrorCode.Timeout;
+}
+
 /** A {@link ResultSource} over the merge workers of a cluster. */
 export class RemoteResultSource implements ResultSource {
   constructor(
     private readonly transport: Transport,
-    private readonly info: JobInfoReply,
+    private info: JobInfoReply,
     private readonly timeoutMs: number,
   ) {}
+
+  /**
+   * Sends a query about `partition` to its owner. An owner that is gone (no responders, or no
+   * answer) makes it ask the coordinator where the partition is now and send it there, for up to
+   * {@link OWNER_GONE_RETRY_MS} after the first failure; every answer comes from a worker
+   * holding the committed state (it refuses otherwise: `assertHeld` in the merge worker).
+   */
+  private async ask(partition: number, body: Uint8Array): Promise<Uint8Array> {
+    let deadline: number | undefined;
+    for (let pause = OWNER_GONE_PAUSE_MS; ; pause = Math.min(pause * 2, OWNER_GONE_MAX_PAUSE_MS)) {
+      const owner = this.owner(partition);
+      try {
+        return await this.transport.request({ kind: 'query', workerId: owner }, body, { timeoutMs: this.timeoutMs });
+      } catch (e) {
+        if (!ownerMayBeGone(e)) throw e;
+        deadline ??= Date.now() + OWNER_GONE_RETRY_MS;
+        if (Date.now() + pause >= deadline) {
+          throw new MrmError(
+            ErrorCode.Timeout,
+            `merge worker ${owner}, the owner of partition ${partition} of job '${this.info.name}', does not answer, and the coordinator named no other owner within ${OWNER_GONE_RETRY_MS / 1000} s`,
+            { cause: e },
+          );
+        }
+        await new Promise((resolve) => setTimeout(resolve, pause));
+        // The coordinator may be restoring the partition elsewhere for longer than a request.
+        this.info = await fetchJobInfo(this.transport, this.info.name, this.timeoutMs).catch((f: unknown) => {
+          if (ownerMayBeGone(f)) return this.info;
+          throw f;
+        });
+      }
+    }
+  }
 
   private owner(partition: number): string {
     const owner = this.info.owners[partition];
@@ -51,11 +102,7 @@ export class RemoteResultSource implements ResultSource {
   }
 
   async get(job: string, partition: number, key: CanonicalKey, asOf: number): Promise<unknown> {
-    const reply = await this.transport.request(
-      { kind: 'query', workerId: this.owner(partition) },
-      encodeApi({ type: 'get', job, partition, version: asOf, key }),
-      { timeoutMs: this.timeoutMs },
-    );
+    const reply = await this.ask(partition, encodeApi({ type: 'get', job, partition, version: asOf, key }));
     const m = expectReply(reply, 'get-reply');
     return m.found ? m.value : undefined;
   }
@@ -63,8 +110,8 @@ export class RemoteResultSource implements ResultSource {
   async *scan(job: string, partition: number, options: ScanOptions): AsyncIterable<readonly [CanonicalKey, unknown]> {
     let after: string | undefined;
     for (;;) {
-      const reply = await this.transport.request(
-        { kind: 'query', workerId: this.owner(partition) },
+      const reply = await this.ask(
+        partition,
         encodeApi({
           type: 'scan',
           job,
@@ -73,7 +120,6 @@ export class RemoteResultSource implements ResultSource {
           limit: PAGE_ENTRIES,
           ...(after !== undefined ? { after } : {}),
         }),
-        { timeoutMs: this.timeoutMs },
       );
       const page = expectReply(reply, 'scan-reply');
       for (let i = 0; i + 1 < page.entries.length; i += 2) {

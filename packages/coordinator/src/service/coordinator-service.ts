@@ -23,7 +23,6 @@ import { routeApiRequest } from './api-router.js';
 import { JobHistory } from './job-history.js';
 import { JobScheduler } from './job-scheduler.js';
 import { LivenessProbe } from './liveness-probe.js';
-import { storedOwners } from './partition-owners.js';
 import {
   type CoordinatorServiceOptions,
   type ResolvedCoordinatorServiceOptions,
@@ -183,12 +182,18 @@ export class CoordinatorService {
     const { store } = this.options;
     const shape = await new JobRecord(store, name).shape();
     if (shape === undefined) throw new MrmError(ErrorCode.State, `no job named '${name}' on this cluster`);
+    const versions = await store.listVersions(name);
+    const owners = await this.scheduler.ownersToServe({
+      name,
+      incremental: shape.incremental,
+      version: versions.at(-1)?.version ?? 0,
+    });
     return {
       type: 'job-info-reply',
       name,
       partitions: shape.partitions,
-      owners: await storedOwners(store, name),
-      versions: await store.listVersions(name),
+      owners,
+      versions,
       bundleHash: shape.bundleHash,
     };
   }

@@ -19,8 +19,9 @@ import {
 } from '@mrm/core';
 import type { SourceFile } from '@mrm/input';
 import type { Coordinator, OpenRun, RunResult } from '../coordinator.js';
-import type { RunJobOptions } from '../run-settings.js';
+import { type RunJobOptions, resolveRunSettings } from '../run-settings.js';
 import { freshWorkerStats } from './fresh-worker-stats.js';
+import { type IdleJob, IdleJobOwners } from './idle-job-owners.js';
 import type { JobHistory } from './job-history.js';
 import { JobQueue } from './job-queue.js';
 import { JobWatchdog } from './job-watchdog.js';
@@ -69,6 +70,8 @@ export class JobScheduler {
   /** Partition owners of the jobs run or shown since start, for status. */
   private readonly ownersByJob = new Map<string, readonly string[]>();
   private readonly watchdog: JobWatchdog;
+  /** Moves partitions of jobs between runs away from dead owners, for queries. */
+  private readonly idleOwners: IdleJobOwners;
   private loop: Promise<void> = Promise.resolve();
   /** Aborted when the service closes: a wait for workers ends at once, the running job is left to resume. */
   private readonly closing = new AbortController();
@@ -89,6 +92,28 @@ export class JobScheduler {
       metrics: options.metrics,
       phaseOf: (id) => this.registry.phase(id),
     });
+    this.idleOwners = new IdleJobOwners({
+      store: options.store,
+      transport: options.transport,
+      registry,
+      leases: options.leases,
+      logger: options.logger,
+      restoreTimeoutMs: resolveRunSettings(options.runOptions, 1).requestTimeoutMs,
+      settled: () => this.workersSettled(),
+    });
+  }
+
+  /**
+   * The merge workers to read a job's committed state from, by partition. Between runs, the
+   * partitions of a dead owner move to live merge workers first (restored from their copies);
+   * while the job runs, its run moves them. Throws one line when nobody can serve them.
+   */
+  async ownersToServe(job: IdleJob): Promise<string[]> {
+    const owners = await this.idleOwners.owners(job, () =>
+      [...this.running.values()].some((r) => r.status.name === job.name),
+    );
+    if (owners.length > 0) this.ownersByJob.set(job.name, owners);
+    return owners;
   }
 
   /** Queues a submitted job (a retried submit is a no-op) and returns its status. */
@@ -470,8 +495,7 @@ export class JobScheduler {
     const signal = AbortSignal.any([cancel, this.closing.signal]);
     // Just started: let every live worker's heartbeat arrive first, so that partitions do not move
     // away from owners merely not heard from yet.
-    const settle = this.startedAtMs + WORKERS_SETTLE_MS - clock.nowMs();
-    if (settle > 0) await clock.sleep(settle, signal);
+    await this.workersSettled(signal);
     let transientReruns = 0;
     for (let reassignments = 0; ; reassignments++) {
       const { mapWorkers, mergeWorkers } = await waitForWorkers(
@@ -481,6 +505,8 @@ export class JobScheduler {
         job.name,
         signal,
       );
+      // A query's move of this job's partitions (begun before the job was running) ends first.
+      await this.idleOwners.settled(job.name);
       // Assigned anew before every run: the safe point to rebalance (decisions/0025).
       const assignment = await assignOwners(this.options.store, job, mergeWorkers, {
         movable: this.options.leases !== undefined,
@@ -526,6 +552,13 @@ export class JobScheduler {
     }
   }
 
+  /** Resolves once every live worker's heartbeat has had time to arrive since the service started. */
+  private async workersSettled(signal?: AbortSignal): Promise<void> {
+    const { clock } = this.options;
+    const settle = this.startedAtMs + WORKERS_SETTLE_MS - clock.nowMs();
+    if (settle > 0) await clock.sleep(settle, signal);
+  }
+
   /**
    * Reads the stored owners of jobs not run since this coordinator started (it was restarted, or
    * took over), so that status shows each merge worker's partitions from the start.
@@ -569,5 +602,6 @@ function runOptionsOf(request: SubmitRequest): RunJobOptions {
     ...(o.reset !== undefined ? { reset: o.reset } : {}),
     ...(o.allowCodeChange !== undefined ? { allowCodeChange: o.allowCodeChange } : {}),
     ...(o.salt !== undefined ? { salt: o.salt } : {}),
+    ...(o.maxBufferBytes !== undefined ? { maxBufferBytes: o.maxBufferBytes } : {}),
   };
 }
