@@ -11,6 +11,8 @@ export interface JobFlags {
   readonly allowCodeChange?: boolean;
   /** `auto`, `off` or a factor. */
   readonly salt?: string;
+  /** MiB of incoming batches a merge worker holds before spilling (its state: a quarter more). */
+  readonly mergeMemory?: number;
 }
 
 /** The run options the shared flags set (only those given, so defaults stay the engine's). */
@@ -23,5 +25,6 @@ export function jobOptionsFromFlags(flags: JobFlags): SubmitOptions {
     ...(flags.reset === true ? { reset: true } : {}),
     ...(flags.allowCodeChange === true ? { allowCodeChange: true } : {}),
     ...(flags.salt !== undefined ? { salt: flags.salt } : {}),
+    ...(flags.mergeMemory !== undefined ? { maxBufferBytes: flags.mergeMemory * 1024 * 1024 } : {}),
   };
 }

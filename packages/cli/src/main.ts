@@ -10,6 +10,7 @@ import {
   DEFAULT_HEARTBEAT_TIMEOUT_MS,
   DEFAULT_LEADER_LEASE_MS,
   DEFAULT_LIVENESS_PROBE_MS,
+  DEFAULT_MAX_BUFFER_BYTES,
   DEFAULT_STALL_TIMEOUT_MS,
   DEFAULT_WORKER_WAIT_MS,
 } from '@mrm/coordinator/defaults';
@@ -87,7 +88,12 @@ function withRunOptions(command: Command, what: 'run' | 'job'): Command {
     .addOption(keepVersionsOption())
     .option('--reset', RESET_HELP)
     .option('--allow-code-change', ALLOW_CODE_CHANGE_HELP)
-    .option('--salt <mode>', "spread hot keys over merge workers: 'auto' (default), 'off' or a factor", saltMode);
+    .option('--salt <mode>', "spread hot keys over merge workers: 'auto' (default), 'off' or a factor", saltMode)
+    .option(
+      '--merge-memory <MiB>',
+      `MiB of incoming batches a merge worker holds before spilling to disk; its state in memory takes a quarter of this more (default ${DEFAULT_MAX_BUFFER_BYTES / (1024 * 1024)})`,
+      positiveInt,
+    );
 }
 
 /** Builds the program (exported for tests). */

@@ -13,7 +13,7 @@ import { aggregates, resolveJob } from '@mrm/core';
 import { MemoryStreamLog } from '@mrm/runtime';
 import { afterEach, describe, expect, it } from 'vitest';
 import { releaseSegment, segmentSource } from '../src/cluster/stream-input.js';
-import { startMemoryRoles } from '../src/memory-roles.js';
+import { type MemoryRoles, startMemoryRoles } from '../src/memory-roles.js';
 import { readResult } from '../src/result-reader.js';
 
 const job = resolveJob({
@@ -71,16 +71,10 @@ describe('a long stream', () => {
       versions: (await roles.store.listVersions(job.name)).length,
     });
     const samples: Array<Awaited<ReturnType<typeof kept>>> = [];
-    const enc = new TextEncoder();
     for (let s = 1; s <= SEGMENTS; s++) {
-      await streams.append(SUBJECT, [enc.encode(`a b${s % 3}`), enc.encode('a'), enc.encode(`c${s % 2} a`)]);
+      await appendSegment(streams, s);
       // Appended one segment at a time: wait for it to be committed and acknowledged.
-      for (let i = 0; ; i++) {
-        const cursor = await roles.store.getMeta<StreamCursor>(job.name, 'stream-cursor');
-        if (cursor?.committedRecords === 3 * s && cursor.pending.length === 0) break;
-        if (i > 2_000) throw new Error(`segment ${s} not committed: ${JSON.stringify(cursor)}`);
-        await new Promise((r) => setTimeout(r, 5));
-      }
+      await acknowledged(roles.store, 3 * s);
       if (s % 15 !== 0) continue;
       // What a committed segment leaves goes right after its acknowledgement: give it that moment.
       let now = await kept();
@@ -102,19 +96,138 @@ describe('a long stream', () => {
       expect(sample.batchRecords, JSON.stringify(samples)).toBeLessThanOrEqual(KEEP + 1);
     }
 
-    const latest = await roles.store.latestVersion(job.name);
-    expect(latest?.records).toBe(3 * SEGMENTS);
-    const result: Record<string, unknown> = {};
-    for await (const e of readResult(roles.store, job.name, { version: latest?.version ?? 0, partitions: 2 })) {
-      result[e.key] = e.value;
-    }
-    expect(result).toEqual({
-      '"a"': 3 * SEGMENTS,
-      '"b0"': 15,
-      '"b1"': 15,
-      '"b2"': 15,
-      '"c0"': 22,
-      '"c1"': 23,
+    expect(await resultOf(roles.store, 3 * SEGMENTS)).toEqual(expectedResult(SEGMENTS));
+  }, 120_000);
+
+  it('cleans up after coordinators that died between a commit and its acknowledgement, and between the acknowledgement and the clean-up', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mrm-stream-leftovers-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const roles = startMemoryRoles(job, { mergeWorkers: 1, run: { batchLines: 2, keepVersions: KEEP } });
+    cleanups.push(roles.close);
+    const streams = new MemoryStreamLog();
+    const segments = join(dir, 'streams');
+    // What a dying coordinator fails to write: the acknowledgement, or the clean-up after it.
+    const dying = { acknowledgement: false, cleanUp: false };
+    const store = new Proxy(roles.store, {
+      get(target, prop) {
+        if (prop === 'putMeta') {
+          return async (j: string, name: string, value: StreamCursor) => {
+            if (dying.acknowledgement && name === 'stream-cursor' && value.committedRecords > 0)
+              throw new Error('died');
+            await target.putMeta(j, name, value);
+          };
+        }
+        const v = Reflect.get(target, prop);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
     });
+    const coordinator = () =>
+      new StreamFeed({
+        store,
+        streams,
+        jobName: job.name,
+        subject: SUBJECT,
+        intervalMs: 5,
+        source: async (s) => {
+          const { location: _, ...local } = await segmentSource(streams, s, segments);
+          return local;
+        },
+        release: async (s) => {
+          if (dying.cleanUp) throw new Error('died');
+          await releaseSegment(s, segments);
+        },
+      });
+    const feedUntil = async (feed: StreamFeed, done: () => Promise<boolean>) => {
+      const stop = new AbortController();
+      const running = roles.request([], (run) => feed.feed(run, stop.signal)).catch((e: unknown) => e);
+      for (let i = 0; !(await done()); i++) {
+        if (i > 2_000) throw new Error('the feed did not get there');
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      stop.abort();
+      return running;
+    };
+    const cursor = () => roles.store.getMeta<StreamCursor>(job.name, 'stream-cursor');
+
+    // 1. Segment 1's version commits; the coordinator dies before the cursor says so.
+    dying.acknowledgement = true;
+    await appendSegment(streams, 1);
+    expect(
+      await feedUntil(coordinator(), async () => (await roles.store.latestVersion(job.name)) !== undefined),
+    ).toBeInstanceOf(Error);
+    expect((await cursor())?.pending).toHaveLength(1);
+    const versionOfSegment1 = (await roles.store.latestVersion(job.name))?.version as number;
+
+    // 2. The next coordinator replays it (nothing left to merge) and acknowledges it, then dies
+    //    before its plan and local file are deleted.
+    dying.acknowledgement = false;
+    dying.cleanUp = true;
+    await feedUntil(coordinator(), async () => (await cursor())?.pending.length === 0);
+    expect(readdirSync(segments)).toHaveLength(1);
+    expect(await roles.store.listMeta(job.name, 'plan:')).toHaveLength(1);
+
+    // 3. The one after cleans up what was left, and the records of segment 1's version go once
+    //    retention pruned it, like every other segment's.
+    dying.cleanUp = false;
+    const third = coordinator();
+    const stop = new AbortController();
+    const running = roles.request([], (run) => third.feed(run, stop.signal));
+    for (
+      let i = 0;
+      (await roles.store.listMeta(job.name, 'plan:')).length > 0 || readdirSync(segments).length > 0;
+      i++
+    ) {
+      if (i > 2_000) throw new Error('what the dead coordinator left was not cleaned up');
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    for (let s = 2; s <= KEEP + 4; s++) {
+      await appendSegment(streams, s);
+      await acknowledged(roles.store, 3 * s);
+    }
+    stop.abort();
+    await running;
+    const records = await roles.store.listMeta(job.name, 'batches@');
+    expect(records).not.toContain(`batches@${String(versionOfSegment1).padStart(12, '0')}`);
+    expect(records.length).toBeLessThanOrEqual(KEEP + 1);
+    expect(await roles.store.listMeta(job.name, 'plan:')).toEqual([]);
+    expect(readdirSync(segments)).toEqual([]);
+    expect(await resultOf(roles.store, 3 * (KEEP + 4))).toEqual(expectedResult(KEEP + 4));
   }, 120_000);
 });
+
+const enc = new TextEncoder();
+
+/** Appends segment `s`'s three records. */
+function appendSegment(streams: MemoryStreamLog, s: number): Promise<unknown> {
+  return streams.append(SUBJECT, [enc.encode(`a b${s % 3}`), enc.encode('a'), enc.encode(`c${s % 2} a`)]);
+}
+
+/** Waits until the cursor has acknowledged `records` records and holds nothing pending. */
+async function acknowledged(store: MemoryRoles['store'], records: number): Promise<void> {
+  for (let i = 0; ; i++) {
+    const cursor = await store.getMeta<StreamCursor>(job.name, 'stream-cursor');
+    if (cursor?.committedRecords === records && cursor.pending.length === 0) return;
+    if (i > 2_000) throw new Error(`${records} records not acknowledged: ${JSON.stringify(cursor)}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** The latest result, checked to hold `records` records. */
+async function resultOf(store: MemoryRoles['store'], records: number): Promise<Record<string, unknown>> {
+  const latest = await store.latestVersion(job.name);
+  expect(latest?.records).toBe(records);
+  const result: Record<string, unknown> = {};
+  for await (const e of readResult(store, job.name, { version: latest?.version ?? 0, partitions: 2 })) {
+    result[e.key] = e.value;
+  }
+  return result;
+}
+
+/** What segments 1..n of {@link appendSegment} add up to. */
+function expectedResult(n: number): Record<string, number> {
+  const count = (pred: (s: number) => boolean) => Array.from({ length: n }, (_, i) => i + 1).filter(pred).length;
+  const result: Record<string, number> = { '"a"': 3 * n };
+  for (const b of [0, 1, 2]) if (count((s) => s % 3 === b) > 0) result[`"b${b}"`] = count((s) => s % 3 === b);
+  for (const c of [0, 1]) if (count((s) => s % 2 === c) > 0) result[`"c${c}"`] = count((s) => s % 2 === c);
+  return result;
+}

@@ -23,7 +23,8 @@ export interface JobShape {
 }
 
 const SHAPE = 'shape';
-const planName = (path: string) => `plan:${createHash('sha256').update(path).digest('hex').slice(0, 32)}`;
+const PLAN_PREFIX = 'plan:';
+const planName = (path: string) => `${PLAN_PREFIX}${createHash('sha256').update(path).digest('hex').slice(0, 32)}`;
 const BATCHES_PREFIX = 'batches@';
 const batchesName = (version: number) => `${BATCHES_PREFIX}${String(version).padStart(12, '0')}`;
 const FOLDED_PREFIX = 'folded:';
@@ -175,12 +176,9 @@ export class JobRecord {
     const ids = new Set(folded.foldedIds);
     const found = new Set<string>();
     let version = 0;
-    const holding = new Map<string, string[]>();
-    for (const name of await this.store.listMeta(this.name, BATCHES_PREFIX)) {
-      const recorded = (await this.store.getMeta<string[]>(this.name, name)) ?? [];
-      if (!recorded.some((id) => ids.has(id))) continue;
-      holding.set(name, recorded);
-      version = Math.max(version, Number(name.slice(BATCHES_PREFIX.length)));
+    const holding = await this.recordsHolding(ids);
+    for (const [recordName, recorded] of holding) {
+      version = Math.max(version, Number(recordName.slice(BATCHES_PREFIX.length)));
       for (const id of recorded) if (ids.has(id)) found.add(id);
     }
     const name = foldedName(folded.plan.identity);
@@ -227,6 +225,35 @@ export class JobRecord {
       if (Number(name.slice(BATCHES_PREFIX.length)) > version) await this.store.deleteMeta(this.name, name);
     }
     await this.foldedAtMost(version);
+  }
+
+  /**
+   * The versions whose batch records hold any of `ids`, oldest first (a stream segment replayed
+   * after its version had committed: the version its batches are recorded in).
+   */
+  async versionsHolding(ids: ReadonlySet<string>): Promise<number[]> {
+    const names = [...(await this.recordsHolding(ids)).keys()];
+    return names.map((name) => Number(name.slice(BATCHES_PREFIX.length))).sort((a, b) => a - b);
+  }
+
+  /** The batch records (by name) that hold any of `ids`, with every id each holds. */
+  private async recordsHolding(ids: ReadonlySet<string>): Promise<Map<string, string[]>> {
+    const holding = new Map<string, string[]>();
+    for (const name of await this.store.listMeta(this.name, BATCHES_PREFIX)) {
+      const recorded = (await this.store.getMeta<string[]>(this.name, name)) ?? [];
+      if (recorded.some((id) => ids.has(id))) holding.set(name, recorded);
+    }
+    return holding;
+  }
+
+  /** Every stored plan of the job (a stream's clean-up looks for segments the cursor moved past). */
+  async plans(): Promise<SourcePlan[]> {
+    const plans: SourcePlan[] = [];
+    for (const name of await this.store.listMeta(this.name, PLAN_PREFIX)) {
+      const plan = await this.store.getMeta<SourcePlan>(this.name, name);
+      if (plan !== undefined) plans.push(plan);
+    }
+    return plans;
   }
 
   /** Every folded entry recorded as merged by `version`; those recorded above it are dropped. */

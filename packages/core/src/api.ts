@@ -51,6 +51,11 @@ export interface SubmitOptions {
   readonly allowCodeChange?: boolean;
   /** `--salt`: `auto`, `off` or a factor (overrides the job spec's `salt`). */
   readonly salt?: string;
+  /**
+   * `--merge-memory`: bytes of incoming batches a merge worker holds before it spills them; its
+   * partitions' state takes at most a quarter of this more (docs/decisions/0040).
+   */
+  readonly maxBufferBytes?: number;
   /** Higher runs first (default 0). */
   readonly priority?: number;
   /**

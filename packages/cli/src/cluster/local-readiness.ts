@@ -12,6 +12,8 @@ import { acceptsConnections, isRunning } from './local-processes.js';
 
 /** How often a condition is checked again while waiting. */
 const POLL_MS = 100;
+/** How long one status request to the coordinator may take. */
+const STATUS_TIMEOUT_MS = 5_000;
 
 /** What the waits need to know. */
 export interface ReadinessContext {
@@ -122,8 +124,10 @@ export async function waitForWorkers(
       let missing: readonly string[] = workerIds;
       let coordinatorProblem: string | undefined;
       try {
+        // A loaded machine may take a while to answer (the coordinator asks every worker for
+        // fresh counters): wait up to STATUS_TIMEOUT_MS, never past the deadline.
         const reply = await transport.request({ kind: 'api' }, encodeApi({ type: 'status' }), {
-          timeoutMs: 1_000,
+          timeoutMs: Math.max(POLL_MS, Math.min(STATUS_TIMEOUT_MS, ctx.deadline - Date.now())),
         });
         const alive = new Set(
           expectReply(reply, 'status-reply')

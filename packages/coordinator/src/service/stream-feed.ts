@@ -105,14 +105,27 @@ function recordsOf(s: StreamSegment): number {
   return Math.max(0, s.to - s.from + 1);
 }
 
-/** `ranges` with `version` added (it extends the last range when it follows it). */
-function withVersion(
+/** `ranges` (sorted, apart) with `versions` added: sorted, and ranges that touch made one. */
+function withVersions(
   ranges: ReadonlyArray<readonly [number, number]>,
-  version: number,
+  versions: readonly number[],
 ): Array<readonly [number, number]> {
-  const last = ranges.at(-1);
-  if (last !== undefined && last[1] + 1 === version) return [...ranges.slice(0, -1), [last[0], version]];
-  return [...ranges, [version, version]];
+  const all = [...ranges, ...versions.map((v) => [v, v] as const)].sort((a, b) => a[0] - b[0]);
+  const out: Array<readonly [number, number]> = [];
+  for (const [from, to] of all) {
+    const last = out.at(-1);
+    if (last !== undefined && from <= last[1] + 1) out[out.length - 1] = [last[0], Math.max(last[1], to)];
+    else out.push([from, to]);
+  }
+  return out;
+}
+
+/** The segment of `subject` an input identity names (`stream:<subject>:<from>-<to>`), if it is one. */
+function segmentOf(identity: string, subject: string): StreamSegment | undefined {
+  const prefix = `stream:${subject}:`;
+  if (!identity.startsWith(prefix)) return undefined;
+  const m = /^(\d+)-(\d+)$/.exec(identity.slice(prefix.length));
+  return m === null ? undefined : { subject, from: Number(m[1]), to: Number(m[2]) };
 }
 
 /** Feeds a streaming job's open runs from its input stream. */
@@ -151,6 +164,7 @@ export class StreamFeed {
     await this.options.streams.ensure(this.options.subject);
     this.state = await this.cursor();
     this.record = new JobRecord(this.options.store, this.options.jobName);
+    await this.cleanUpBehind();
     this.runs++;
     const failed = new AbortController();
     const stop = AbortSignal.any([signal, run.signal, failed.signal]);
@@ -251,28 +265,29 @@ export class StreamFeed {
    * pruned), so a stream's records stay bounded however long it runs.
    */
   private async acknowledge(segment: StreamSegment, version: number | undefined): Promise<void> {
-    const cursor = this.current;
-    const [first, ...rest] = cursor.pending;
+    const first = this.current.pending[0];
     if (first === undefined || first.from !== segment.from || first.to !== segment.to) {
       throw new Error(
         `stream cursor out of order: ${segmentIdentity(segment)} committed before ${first ? segmentIdentity(first) : 'nothing'}`,
       );
     }
+    // A replayed segment whose version had committed before the crash (nothing new to merge):
+    // the version its batches are recorded in is acknowledged all the same, so that record goes
+    // once pruned, like any segment's.
+    const versions = version !== undefined ? [version] : await this.versionsOfCommitted(segment);
+    const cursor = this.current;
     this.state = {
       ...cursor,
-      pending: rest,
+      pending: cursor.pending.slice(1),
       committedRecords: cursor.committedRecords + recordsOf(segment),
-      acknowledged: version !== undefined ? withVersion(cursor.acknowledged ?? [], version) : cursor.acknowledged,
+      acknowledged: versions.length > 0 ? withVersions(cursor.acknowledged ?? [], versions) : cursor.acknowledged,
     };
     this.committedSegments++;
     await this.persist();
     this.progress();
     // Only after the cursor moved past it: a replay plans a pending segment against its plan.
     try {
-      if (recordsOf(segment) > 0) {
-        await this.store.forgetPlan(segmentIdentity(segment));
-        await this.options.release?.(segment);
-      }
+      if (recordsOf(segment) > 0) await this.letGo(segment);
       await this.forgetPrunedBatches();
     } catch (e) {
       // Cleaning up is not what the acknowledgement rests on: what stays is only kept too long.
@@ -281,6 +296,56 @@ export class StreamFeed {
         segment: segmentIdentity(segment),
         error: String(e),
       });
+    }
+  }
+
+  /**
+   * What was kept for a segment the cursor moved past goes: its local file, then its plan. In
+   * that order, so that a plan left behind (the coordinator died in between) still says that
+   * something may be left: {@link cleanUpBehind} finishes it.
+   */
+  private async letGo(segment: StreamSegment): Promise<void> {
+    await this.options.release?.(segment);
+    await this.store.forgetPlan(segmentIdentity(segment));
+  }
+
+  /**
+   * At the start of each feed: a coordinator that died after the cursor moved past a segment and
+   * before {@link letGo} finished left its plan (and maybe its local file) behind, and no later
+   * acknowledgement names that segment again. Every plan of a segment of this subject below the
+   * cursor is let go here.
+   */
+  private async cleanUpBehind(): Promise<void> {
+    const cursor = this.current;
+    const below = cursor.pending[0]?.from ?? cursor.nextSeq;
+    try {
+      for (const plan of await this.store.plans()) {
+        const segment = segmentOf(plan.identity ?? '', this.options.subject);
+        if (segment !== undefined && segment.to < below) await this.letGo(segment);
+      }
+    } catch (e) {
+      this.options.logger?.warn('could not delete what an earlier coordinator left of committed segments', {
+        job: this.options.jobName,
+        error: String(e),
+      });
+    }
+  }
+
+  /** The versions that hold the batches of `segment` (planned away on a replay: committed before). */
+  private async versionsOfCommitted(segment: StreamSegment): Promise<number[]> {
+    if (recordsOf(segment) === 0) return [];
+    try {
+      const plan = await this.store.plan(segmentIdentity(segment));
+      if (plan === undefined) return [];
+      return await this.store.versionsHolding(new Set(plan.batches.map((b) => b.batchId)));
+    } catch (e) {
+      // Not what the acknowledgement rests on: the record is only kept too long.
+      this.options.logger?.warn('could not find the version of a replayed committed segment', {
+        job: this.options.jobName,
+        segment: segmentIdentity(segment),
+        error: String(e),
+      });
+      return [];
     }
   }
 
