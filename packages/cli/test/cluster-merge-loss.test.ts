@@ -31,6 +31,17 @@ describe('a cluster that loses a merge worker mid-job', () => {
     // The partitions that moved were restored from their copies (the job had committed versions).
     const restored = `${c.process('merge-1').output()}${c.process('merge-3').output()}`;
     expect(restored).toMatch(/restored a partition from its copies/);
+    // The run after the loss commits a version per batch (decisions/0044), where the first run
+    // committed one per 5: so a version covering a single batch follows the loss, more than once.
+    const versions = await c.mrm(['versions', '--nats', c.url, '--job', 'slowcount', '--json']);
+    expect(versions.code, versions.stderr).toBe(0);
+    const batches = versions.stdout
+      .trim()
+      .split('\n')
+      .map((line) => (JSON.parse(line) as { version: number; batches: number }).batches);
+    const steps = batches.slice(1).map((b, i) => b - (batches[i] ?? 0));
+    expect(steps.filter((step) => step === 5).length, String(batches)).toBeGreaterThan(0);
+    expect(steps.filter((step) => step === 1).length, String(batches)).toBeGreaterThan(1);
   });
 
   it('finds a killed merge worker lost within seconds, not after its 30 s heartbeat timeout', {

@@ -207,6 +207,7 @@ export {
   sumStateDigests,
 } from './state-digest.js';
 export { MAX_VALUE_DEPTH, unstorableReason } from './storable-value.js';
+export { traceStage } from './trace.js';
 export { commitIfNewer, versionsToCommit } from './version-commit.js';
 export {
   DEFAULT_KEEP_VERSIONS,

@@ -15,6 +15,7 @@ import {
   type Subscription,
   splitPayload,
   toWireError,
+  traceStage,
 } from '@mrm/core';
 import { CreditGate, type CreditStats } from './credit-gate.js';
 import type { BatchOutput } from './map-task-runner.js';
@@ -94,6 +95,7 @@ export class MapWorker {
       return;
     }
     if (m.type === 'map-task') {
+      traceStage(this.options.logger, 'map.task', { jobId: m.jobId, task: m.taskId });
       if (this.lifecycle !== 'running') {
         this.options.logger.info('refused a task while draining', { jobId: m.jobId, task: m.taskId });
         return;
@@ -134,7 +136,9 @@ export class MapWorker {
     const log = logger.child({ jobId: task.jobId, task: task.taskId, worker: id });
     try {
       const runnable = await this.options.prepareTask(task);
+      traceStage(logger, 'map.prepared', { jobId: task.jobId, task: task.taskId });
       const totals = await executor.run(runnable, (output) => this.push(task, output, ac.signal), ac.signal);
+      traceStage(logger, 'map.pushed', { jobId: task.jobId, task: task.taskId });
       await transport.flush();
       this.tasks++;
       this.options.metrics.add('mrm_map_tasks_total', 1, { job: task.job.name });
@@ -194,6 +198,7 @@ export class MapWorker {
   /** Pushes one batch: every partition's frames, then its end marker, spending credit. */
   private async push(task: MapTaskMessage, output: BatchOutput, signal: AbortSignal): Promise<void> {
     this.countBatch(task, output);
+    traceStage(this.options.logger, 'map.batch-out', { jobId: task.jobId, task: task.taskId });
     for (let i = 0; i < output.partitions.length; i++) {
       const part = output.partitions[i];
       const marker = output.markers[i];

@@ -18,6 +18,7 @@ import {
   type RunStartMessage,
   type StateStore,
   toWireError,
+  traceStage,
 } from '@mrm/core';
 import { type CopyTarget, PartitionCopies } from './partition-copies.js';
 import { type CheckpointLayer, PartitionMerger } from './partition-merger.js';
@@ -307,7 +308,13 @@ export class MergeRun {
       this.fail(e, `reduce:${partition}`);
       return;
     }
+    this.trace('merge.complete', { seq, partition });
     this.drain(partition);
+  }
+
+  /** A stage stamp of this run (core's trace.ts). */
+  private trace(stage: string, fields: { seq?: number; version?: number; partition: number }): void {
+    traceStage(this.logger, stage, { jobId: this.start.jobId, ...fields });
   }
 
   /** Merges every complete batch that is next in order. One drain per partition at a time. */
@@ -341,6 +348,7 @@ export class MergeRun {
           await slot.merger.mergeBatch(batchId, inc.buffer, partials.lists, inc.end.eventTimes, partials.failed);
         } else await slot.plain?.add(batchId, inc.buffer, setAside);
         slot.nextSeq = seq + 1;
+        this.trace('merge.merged', { seq, partition });
         // The batch belongs to the version at nextVersion (every earlier cut is written). When that
         // cut is not complete yet, over its budget the partition writes changed values into it ahead.
         const pending = this.cuts.cutOf(slot.nextVersion);
@@ -395,24 +403,29 @@ export class MergeRun {
     await merger.dropFinalWindows();
     // Asynchronous: merging goes on while the checkpoint is written (and copied), once hashed.
     const started = performance.now();
+    this.trace('merge.ckpt.start', { version, partition: slot.partition });
     this.checkpointing++;
-    let written: Promise<CheckpointLayer>;
+    let pending: { readonly layer: CheckpointLayer; readonly written: Promise<CheckpointLayer> };
     try {
-      ({ written } = await merger.startCheckpoint(version));
+      pending = await merger.startCheckpoint(version);
     } catch (e) {
       this.checkpointing--;
       throw e;
     }
-    written
-      .finally(() => {
-        this.checkpointing--;
-        this.metrics.observe('mrm_checkpoint_duration_seconds', (performance.now() - started) / 1000, {
-          job: this.start.jobName,
-        });
-      })
-      .then(async (layer) => {
+    const { layer, written } = pending;
+    const durable = written.finally(() => {
+      this.checkpointing--;
+      this.metrics.observe('mrm_checkpoint_duration_seconds', (performance.now() - started) / 1000, {
+        job: this.start.jobName,
+      });
+      this.trace('merge.ckpt.written', { version, partition: slot.partition });
+    });
+    // The copy ships while the local write goes on (a full snapshot, read from the store, waits
+    // for it): the version is reported written once both are durable (decisions/0042).
+    Promise.all([durable, this.copies?.ship(slot.partition, version, layer, durable)])
+      .then(([, full]) => {
+        this.trace('merge.ckpt.shipped', { version, partition: slot.partition });
         // Absent without copies, so the checkpoint-written report has no `fulls` then (as documented).
-        const full = await this.copies?.ship(slot.partition, version, layer);
         this.onWritten(version, seq, slot.partition, {
           digest: layer.digest,
           deadLetters: layer.deadLetterCount,

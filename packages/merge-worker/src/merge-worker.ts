@@ -27,6 +27,7 @@ import {
   type Subscription,
   splitPayload,
   toWireError,
+  traceStage,
 } from '@mrm/core';
 import { MergeRun } from './merge-run.js';
 import {
@@ -162,18 +163,32 @@ export class MergeWorker {
         }
         open.extend(m);
       } else if (m.type === 'commit-version') {
+        const trace = (stage: string) => traceStage(this.logger, stage, { jobId: m.jobId, version: m.info.version });
+        trace('merge.commit.received');
         const open = this.runs.get(runKey(m.jobId, m.run));
-        // Commits only under the run's current leases (a deposed owner's commit is refused).
-        await open?.assertLeases();
         if (open === undefined) await this.assertCommitted(m.jobName, m.info.version, runKey(m.jobId, m.run));
-        // Exactly the coordinator's VersionInfos (one commit time across the cluster); a group
-        // commit's versions in one write (decisions/0029).
-        await commitIfNewer(this.options.store, m.jobName, [...(m.earlier ?? []), m.info]);
-        // Before the ack: a run's last commit returns with the disk already trimmed.
-        if (m.keepVersions !== undefined) await pruneVersions(this.options.store, m.jobName, m.keepVersions);
-        await open?.committed(m.info.version);
+        // Commits only under the run's current leases (a deposed owner's commit is refused: no
+        // ack). The leases are read while the store commits: a worker whose store committed a
+        // version its coordinator did not is the case after any crash between the two, and the
+        // next run discards above the coordinator's version (decisions/0042).
+        await Promise.all([
+          open?.assertLeases(),
+          (async () => {
+            // Exactly the coordinator's VersionInfos (one commit time across the cluster); a group
+            // commit's versions in one write (decisions/0029).
+            await commitIfNewer(this.options.store, m.jobName, [...(m.earlier ?? []), m.info]);
+            trace('merge.commit.stored');
+            // Before the ack: a run's last commit returns with the disk already trimmed.
+            if (m.keepVersions !== undefined) await pruneVersions(this.options.store, m.jobName, m.keepVersions);
+          })(),
+          // The `copy-at` records may land before the versions: a record ahead of the store's
+          // committed version is read as current at any version up to it (partition-copies.ts).
+          open?.committed(m.info.version),
+        ]);
+        trace('merge.commit.marked');
         open?.confirm(m.info.version);
         if (m.last) await this.closeRun(m.jobId, m.run);
+        trace('merge.commit.closed');
       } else if (m.type === 'run-abort') {
         await this.closeRun(m.jobId, m.run, m.rollbackTo);
       } else if (m.type === 'resend-reports') {

@@ -219,17 +219,34 @@ export class PartitionCopies {
   }
 
   /**
-   * Copies a written checkpoint into the blob store (durably, before it resolves) and checks the
-   * lease is still ours; returns whether the copy is a full snapshot.
+   * Copies a checkpoint into the blob store (durably, before it resolves) and checks the lease is
+   * still ours; returns whether the copy is a full snapshot. `written` is the checkpoint's local
+   * write: a delta (the layer itself) ships while it goes on, and so does a full snapshot of
+   * version 1 (the layer is the whole partition); a later full snapshot is read from the store
+   * once the write is done. The lease is read while the copy is put: a copy put under a lease that
+   * moved on is never counted (this throws `E_FENCED`), never in a manifest, and its name carries
+   * this run's token, so it replaces nobody's copy (the next run's sweep deletes it; 0023).
    */
-  async ship(partition: number, version: number, layer: CheckpointLayer): Promise<boolean> {
+  async ship(
+    partition: number,
+    version: number,
+    layer: CheckpointLayer,
+    written: Promise<unknown> = Promise.resolve(),
+  ): Promise<boolean> {
+    const lease = this.assertLease(partition);
+    // Awaited below with the put; a rejection before then is not unhandled.
+    lease.catch(() => {});
     const plan = this.planOf(partition);
     const full = this.needFull.has(partition) || version % this.fullEvery === 0;
     let copy: CheckpointCopy;
     /** Encoded values to reuse (a delta's: the digest encoded them already). */
     let encoded: ReadonlyMap<CanonicalKey, Uint8Array> | undefined;
     const { keyCount, digest } = layer;
-    if (full) {
+    // Version 1 is the job's first: the partition held nothing before it (the run discarded
+    // everything above version 0), so its layer is the whole partition and a full snapshot needs
+    // no read of the store, nor waiting for the write.
+    if (full && version > 1) {
+      await written;
       const entries: unknown[] = [];
       for await (const [k, v] of this.store.scan(this.jobName, partition, { asOf: version })) entries.push(k, v);
       const batches = [...(await this.store.mergedBatches(this.jobName, partition))];
@@ -241,26 +258,28 @@ export class PartitionCopies {
       const entries: unknown[] = [];
       const deleted: CanonicalKey[] = [];
       for (const [k, v] of layer.changes) {
-        if (v === undefined) deleted.push(k);
-        else entries.push(k, v);
+        if (v !== undefined) entries.push(k, v);
+        else if (!full) deleted.push(k);
       }
       // Keys written into the version ahead of its checkpoint (over the memory budget): read back.
       const earlier = layer.earlier.filter((k) => !layer.changes.has(k));
       const values = earlier.length > 0 ? await this.store.getMany(this.jobName, partition, earlier, version) : [];
       for (let i = 0; i < earlier.length; i++) {
         const k = earlier[i] as CanonicalKey;
-        if (values[i] === undefined) deleted.push(k);
-        else entries.push(k, values[i]);
+        if (values[i] !== undefined) entries.push(k, values[i]);
+        else if (!full) deleted.push(k);
       }
       const deadLetters = layer.deadLetters.map((d) => ({ ...d, version, partition }));
       copy = { version, partition, full, entries, deleted, batches: [...layer.batches], keyCount, digest, deadLetters };
       encoded = layer.encoded;
     }
-    await this.assertLease(partition);
-    await this.target.blobs.put(
-      checkpointBlobName(this.jobName, partition, version, plan.token),
-      encodeCheckpointCopy(copy, encoded),
-    );
+    await Promise.all([
+      lease,
+      this.target.blobs.put(
+        checkpointBlobName(this.jobName, partition, version, plan.token),
+        encodeCheckpointCopy(copy, encoded),
+      ),
+    ]);
     this.needFull.delete(partition);
     return full;
   }

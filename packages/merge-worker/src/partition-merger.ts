@@ -479,9 +479,13 @@ export class PartitionMerger {
   /**
    * Hashes the cut (in slices, see time-slice.ts), then starts writing it as `version` and
    * resolves with the write under way: merging may go on once this resolves, not before (the
-   * digest reads the changes a merge would add to).
+   * digest reads the changes a merge would add to). `layer` is what is being written, known
+   * before the write is (a delta's copy can ship while it goes on); `written` resolves with it
+   * once the write is durable.
    */
-  async startCheckpoint(version: number): Promise<{ readonly written: Promise<CheckpointLayer> }> {
+  async startCheckpoint(
+    version: number,
+  ): Promise<{ readonly layer: CheckpointLayer; readonly written: Promise<CheckpointLayer> }> {
     const encoded = await this.cutDigest(this.dirty);
     const { store, jobName, partition } = this.ctx;
     const layer = this.dirty;
@@ -517,20 +521,19 @@ export class PartitionMerger {
     this.pendingWrites.add(write);
     const forget = () => void this.pendingWrites.delete(write);
     write.then(forget, forget);
-    const keyCount = this.keyCount;
-    const written = write.then(() => ({
+    const written: CheckpointLayer = {
       changes: layer,
       earlier,
       encoded,
       batches,
-      keyCount,
+      keyCount: this.keyCount,
       digest,
       deadLetters,
       deadLetterCount: setAside,
       lateRecords,
       ...(watermarkMs !== undefined ? { watermarkMs } : {}),
-    }));
-    return { written };
+    };
+    return { layer: written, written: write.then(() => written) };
   }
 
   /**

@@ -183,6 +183,87 @@ describe('checkpoint copies as small blobs', () => {
     }
   });
 
+  it('ships a delta and a first version while the local write goes on, a later full snapshot after it, and refuses a copy under a moved lease', async () => {
+    const transport = await NatsTransport.connect({ servers: server.url });
+    const store = await LmdbStateStore.open({ path: join(dir, 'overlap'), noSync: true });
+    try {
+      const job = 'overlap';
+      const leases = await transport.bucket(LEASES_BUCKET);
+      const token = await leases.put(leaseKey(job, 0), encode({ owner: 'merge-0' }));
+      const copies = new PartitionCopies(
+        { blobs: transport.blobs, leases },
+        store,
+        job,
+        [{ partition: 0, token, tenure: token, chain: [], shipFull: true }],
+        silentLogger,
+      );
+      const layer = (version: number, changes: [string, unknown][]) => ({
+        changes: new Map<CanonicalKey, unknown>(changes.map(([k, v]) => [key(k), v])),
+        earlier: [],
+        encoded: new Map(changes.flatMap(([k, v]) => (v === undefined ? [] : [[key(k), encode(v)] as const]))),
+        batches: [`b${version}`],
+        keyCount: changes.filter(([, v]) => v !== undefined).length,
+        digest: EMPTY_STATE_DIGEST,
+        deadLetters: [],
+        deadLetterCount: 0,
+        lateRecords: 0,
+      });
+      const never = new Promise<void>(() => {});
+      const read = async (version: number) => {
+        const data = await transport.blobs.get(checkpointBlobName(job, 0, version, token));
+        return data === undefined ? undefined : decodeCheckpointCopy(data, `v${version}`);
+      };
+      // Version 1 must be a full snapshot (no chain), and its layer is the whole partition: it
+      // ships while its write has not even finished, without the key it deleted again.
+      const first = layer(1, [
+        ['a', 1],
+        ['b', 2],
+        ['gone', undefined],
+      ]);
+      expect(await copies.ship(0, 1, first, never)).toBe(true);
+      expect(await read(1)).toMatchObject({ full: true, entries: [key('a'), 1, key('b'), 2], deleted: [] });
+      await store.writePartition({ job, partition: 0, version: 1, changes: first.changes, batches: ['b1'] });
+      // Version 2, a delta, the same way.
+      expect(await copies.ship(0, 2, layer(2, [['b', undefined]]), never)).toBe(false);
+      expect(await read(2)).toMatchObject({ full: false, entries: [], deleted: [key('b')] });
+      // Version 10 is a full snapshot read from the store: it waits for its write.
+      const tenth = layer(10, [['c', 3]]);
+      let finishWrite = () => {};
+      const written = new Promise<void>((resolve) => {
+        finishWrite = resolve;
+      });
+      let fullDone = false;
+      const full = copies.ship(0, 10, tenth, written).then((f) => {
+        fullDone = true;
+        return f;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(fullDone).toBe(false);
+      expect(await read(10)).toBeUndefined();
+      await store.writePartition({
+        job,
+        partition: 0,
+        version: 2,
+        changes: new Map([[key('b'), undefined]]),
+        batches: ['b2'],
+      });
+      await store.writePartition({ job, partition: 0, version: 10, changes: tenth.changes, batches: ['b10'] });
+      finishWrite();
+      expect(await full).toBe(true);
+      expect(await read(10)).toMatchObject({ full: true, entries: [key('a'), 1, key('c'), 3] });
+      // The lease moves on: the copy put meanwhile is refused (never counted as written).
+      const moved = await leases.put(leaseKey(job, 0), encode({ owner: 'merge-1' }));
+      await expect(copies.ship(0, 11, layer(11, [['a', 5]]), never)).rejects.toMatchObject({
+        code: 'E_FENCED',
+      });
+      // Whatever it put carries this run's token: no copy of the new owner's is touched.
+      expect(await transport.blobs.get(checkpointBlobName(job, 0, 11, moved))).toBeUndefined();
+    } finally {
+      await store.close();
+      await transport.close();
+    }
+  });
+
   it('refuses a query of a partition its store holds nothing of, instead of answering it empty', async () => {
     const store = await LmdbStateStore.open({ path: join(dir, 'empty'), noSync: true });
     try {

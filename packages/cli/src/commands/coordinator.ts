@@ -50,7 +50,9 @@ export interface CoordinatorCommandOptions extends ClusterConnectOptions, HttpCo
 
 /** Runs the coordinator until stopped: stands by while another leads, leads when it can. */
 export async function coordinatorCommand(options: CoordinatorCommandOptions): Promise<void> {
-  const logger = consoleLogger(options.verbose === true ? 'debug' : 'info', { role: 'coordinator' });
+  const logger = consoleLogger(options.verbose === true || process.env.MRM_TRACE === '1' ? 'debug' : 'info', {
+    role: 'coordinator',
+  });
   const paths = statePaths(options.state);
   const stopping = new AbortController();
   void untilStopped().then((signal) => {

@@ -39,7 +39,10 @@ export async function workerCommand(options: WorkerCommandOptions): Promise<void
   if (role === WorkerRole.Merge && options.state === undefined) {
     throw new MrmError(ErrorCode.BadOption, 'a merge worker keeps partition state: give it --state <dir>');
   }
-  const logger = consoleLogger(options.verbose === true ? 'debug' : 'info', { role, worker: id });
+  const logger = consoleLogger(options.verbose === true || process.env.MRM_TRACE === '1' ? 'debug' : 'info', {
+    role,
+    worker: id,
+  });
   const open = new CloseStack();
   await open.starting(() => startWorker(options, id, logger, open));
   logger.info('worker ready');

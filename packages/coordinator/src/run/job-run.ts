@@ -15,6 +15,7 @@ import {
   MrmError,
   type ProtocolMessage,
   type SkewStatus,
+  traceStage,
   type VersionInfo,
 } from '@mrm/core';
 import type { RunPlan } from '../run-plan.js';
@@ -362,6 +363,7 @@ export class JobRun {
     this.stall.touch();
     switch (m.type) {
       case 'task-done':
+        traceStage(this.ctx.logger, 'coord.task-done', { jobId: this.ctx.jobId, task: m.taskId });
         if (!this.dispatcher.onTaskDone(m)) return;
         this.skew.onTaskDone(m);
         this.dispatcher.fill();
@@ -373,6 +375,7 @@ export class JobRun {
         return;
       }
       case 'merged-through': {
+        traceStage(this.ctx.logger, 'coord.merged-through', { jobId: this.ctx.jobId, seq: m.throughSeq });
         const outcome = this.merged.onMergedThrough(m);
         // A report skipped batches (one was lost in between): the worker sends them again.
         if (outcome.gap) this.askResend([m.from]);
@@ -383,6 +386,7 @@ export class JobRun {
         return;
       }
       case 'checkpoint-written':
+        traceStage(this.ctx.logger, 'coord.checkpoint-written', { jobId: this.ctx.jobId, version: m.version });
         this.committer.onCheckpointWritten(m);
         return;
       default:

@@ -11,6 +11,7 @@ import {
   type SplitRef,
   type TaskDoneMessage,
   type TaskFailedMessage,
+  traceStage,
   type WireError,
 } from '@mrm/core';
 import type { MergeTracker } from './merge-tracker.js';
@@ -185,6 +186,7 @@ export class TaskDispatcher {
     this.tasks.set(index, { attempt, worker, done: false });
     if (!this.saltPlans.has(index)) this.saltPlans.set(index, this.planSalt());
     const saltPlan = this.saltPlans.get(index);
+    traceStage(ctx.logger, 'coord.dispatch', { jobId: ctx.jobId, task: index, attempt });
     ctx.transport.publish(
       { kind: 'worker', workerId: worker },
       encodeMessage({

@@ -17,6 +17,7 @@ import {
   encodeMessage,
   pruneVersions,
   sumStateDigests,
+  traceStage,
   type VersionInfo,
 } from '@mrm/core';
 import type { MergeRequests } from './merge-requests.js';
@@ -176,11 +177,20 @@ export class VersionCommitter {
       infos.push(this.versionInfo(v, infos.at(-1) ?? this.committedVersions.at(-1) ?? ctx.base));
     }
     const info = infos.at(-1) as VersionInfo;
-    // Fencing and the copies' manifest: only copies made under this run's leases become committed.
-    await ctx.leases?.record(group);
-    await Promise.all(
-      group.map((v) => ctx.record.saveVersionBatches(v.version, ctx.plan.batchIds.slice(v.fromSeq, v.throughSeq + 1))),
-    );
+    const trace = (stage: string) =>
+      traceStage(ctx.logger, stage, { jobId: ctx.jobId, version: info.version, versions: infos.length });
+    trace('coord.commit.start');
+    // Fencing and the copies' manifest (only copies made under this run's leases become
+    // committed), and the versions' batch ids, both before any merge worker commits: at once
+    // (decisions/0042). Batch ids of a version that then fails to commit are dropped with the
+    // records above the last committed version, like those of a commit that fails later.
+    await Promise.all([
+      ctx.leases?.record(group).then(() => trace('coord.commit.manifest')),
+      ...group.map((v) =>
+        ctx.record.saveVersionBatches(v.version, ctx.plan.batchIds.slice(v.fromSeq, v.throughSeq + 1)),
+      ),
+    ]);
+    trace('coord.commit.batch-ids');
     // An open run (a stream) has no last version: it ends when it is stopped.
     const last = ctx.open !== true && info.version === firstVersionOf(ctx) + versionCountOf(ctx) - 1;
     const message = encodeMessage({
@@ -199,10 +209,14 @@ export class VersionCommitter {
         this.requests.idempotent(worker, message, `committing ${what} on merge worker ${worker}`),
       ),
     );
+    trace('coord.commit.acked');
     await commitIfNewer(ctx.store, ctx.job.name, infos);
+    trace('coord.commit.stored');
     await pruneVersions(ctx.store, ctx.job.name, ctx.settings.keepVersions);
+    trace('coord.commit.pruned');
     // The copies the manifest dropped went meanwhile; the next group starts after them.
     await ctx.leases?.dropped();
+    trace('coord.commit.dropped');
     this.groupCount++;
     for (const [i, v] of group.entries()) {
       this.deadLetterCount += v.reports.reduce((n, r) => n + r.deadLetters, 0);

@@ -35,7 +35,11 @@ import { untilLost, waitForWorkers } from './worker-waiter.js';
 
 /** After start, how long the service listens to heartbeats before assigning partitions (2 beats). */
 const WORKERS_SETTLE_MS = 2000;
-/** Times one job's partitions are reassigned after lost merge workers before the job fails. */
+/**
+ * Times in a row one job's partitions are reassigned after lost merge workers, with no version
+ * committed in between, before the job fails. A loss after progress starts the count again: a
+ * job under endless but survivable churn goes on for as long as it makes progress.
+ */
 const MAX_REASSIGNMENTS = 20;
 /** Versions a streaming job's status lists (its newest). */
 const STREAM_STATUS_VERSIONS = 100;
@@ -67,6 +71,8 @@ export class JobScheduler {
   private readonly running = new Map<string, RunningJob>();
   /** Streaming jobs' runs, which the serial loop does not wait for. */
   private readonly detached = new Set<Promise<void>>();
+  /** Jobs a previous coordinator was running when it stopped: their first run here follows a loss. */
+  private readonly resumed = new Set<string>();
   /** Partition owners of the jobs run or shown since start, for status. */
   private readonly ownersByJob = new Map<string, readonly string[]>();
   private readonly watchdog: JobWatchdog;
@@ -137,6 +143,7 @@ export class JobScheduler {
     this.serially(async () => {
       for (const { status, request } of await this.history.unfinished()) {
         this.options.logger.warn('resuming a job the previous coordinator did not finish', { jobId: request.jobId });
+        if (status.state === 'running') this.resumed.add(request.jobId);
         this.queue.push(request, status.submittedAtMs);
         await this.history.save(queuedStatus(request, status.submittedAtMs));
         this.serially(() => this.runNext());
@@ -332,13 +339,14 @@ export class JobScheduler {
     const { abort } = entry;
     let status = entry.status;
     const progressMetrics = new ProgressMetrics(metrics, request.job.name);
+    const resumed = this.resumed.delete(request.jobId);
     await this.status.publish(status, true);
     try {
       const job = await this.options.loadJob(request.job);
       const inputs = await this.options.resolveInputs(request.inputs);
       abort.signal.throwIfAborted();
       const runOnce = (runInputs: readonly SourceFile[], open?: (run: OpenRun) => Promise<void>): Promise<RunResult> =>
-        this.runMoving(job, abort.signal, (mapWorkers, owners, onOwners) =>
+        this.runMoving(job, abort.signal, resumed, (mapWorkers, owners, onOwners, afterLoss) =>
           this.coordinator.runJob({
             jobId: request.jobId,
             job,
@@ -348,7 +356,14 @@ export class JobScheduler {
             mergeWorkers: [...new Set(owners)],
             owners,
             onOwners,
-            options: { ...this.options.runOptions, ...runOptionsOf(request) },
+            options: {
+              ...this.options.runOptions,
+              ...runOptionsOf(request),
+              // A run after a lost process commits a version per batch (decisions/0044): under
+              // churn, progress is kept between losses instead of every loss undoing a whole
+              // checkpoint interval.
+              ...(afterLoss ? { checkpointEveryBatches: 1 } : {}),
+            },
             signal: abort.signal,
             ...(open !== undefined ? { open } : {}),
             onProgress: (p) => {
@@ -489,7 +504,8 @@ export class JobScheduler {
   private async runMoving<T>(
     job: ResolvedJob,
     cancel: AbortSignal,
-    run: (mapWorkers: string[], owners: string[], onOwners: () => Promise<void>) => Promise<T>,
+    afterLoss: boolean,
+    run: (mapWorkers: string[], owners: string[], onOwners: () => Promise<void>, afterLoss: boolean) => Promise<T>,
   ): Promise<T> {
     const { clock, logger } = this.options;
     const signal = AbortSignal.any([cancel, this.closing.signal]);
@@ -497,6 +513,7 @@ export class JobScheduler {
     // away from owners merely not heard from yet.
     await this.workersSettled(signal);
     let transientReruns = 0;
+    let lossAfter = afterLoss;
     for (let reassignments = 0; ; reassignments++) {
       const { mapWorkers, mergeWorkers } = await waitForWorkers(
         this.registry,
@@ -513,9 +530,12 @@ export class JobScheduler {
         isAlive: (w) => this.registry.isAlive(w),
       });
       const runStartedMs = clock.nowMs();
+      const committedBefore = await this.options.store.latestVersion(job.name);
       try {
-        return await run(mapWorkers, assignment.owners, () => this.keepOwners(job.name, assignment));
+        return await run(mapWorkers, assignment.owners, () => this.keepOwners(job.name, assignment), lossAfter);
       } catch (e) {
+        // Whatever failed this run, the next one follows a loss (see runOne: a version per batch).
+        lossAfter = true;
         if (isTransientFailure(e) && transientReruns < MAX_TRANSIENT_RERUNS && !signal.aborted) {
           // The run kept what it committed (JobRun.fail): the next one goes on from there.
           transientReruns++;
@@ -528,6 +548,8 @@ export class JobScheduler {
           continue;
         }
         if (!isMrmError(e) || e.code !== ErrorCode.WorkerLost) throw e;
+        const committedAfter = await this.options.store.latestVersion(job.name).catch(() => committedBefore);
+        if ((committedAfter?.version ?? 0) > (committedBefore?.version ?? 0)) reassignments = 0;
         if (reassignments >= MAX_REASSIGNMENTS || signal.aborted) throw e;
         const lost = String(e.details?.workerId ?? '');
         if (e.details?.role === 'map') {
