@@ -11,15 +11,21 @@ import { ErrorCode, MrmError } from '@mrm/core';
 /** Where nats-server and free ports are found: one place, shared with the test launcher. */
 export { findNatsServer, freePort, freePorts } from '@mrm/runtime';
 
-/** True when something accepts TCP connections on 127.0.0.1:`port`. */
-export function acceptsConnections(port: number): Promise<boolean> {
+/**
+ * True when something accepts TCP connections on 127.0.0.1:`port`; false as well when the
+ * connection is not made within `timeoutMs` (a server whose backlog is full drops the attempt
+ * silently, and the kernel would retry it for minutes: a start-up wait must stay bounded).
+ */
+export function acceptsConnections(port: number, timeoutMs = 1_000): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
+    const socket = connect({ host: '127.0.0.1', port, timeout: timeoutMs });
+    const answer = (accepted: boolean) => {
       socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
+      resolve(accepted);
+    };
+    socket.once('connect', () => answer(true));
+    socket.once('timeout', () => answer(false));
+    socket.once('error', () => answer(false));
   });
 }
 
