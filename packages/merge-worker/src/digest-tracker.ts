@@ -7,7 +7,7 @@
  * A checkpoint hashes every key it changed (65,824 keys per checkpoint for word count on the
  * books), so the arithmetic avoids BigInt and short entries avoid a call into `node:crypto`: the
  * 128-bit values are four 32-bit words, and an entry of at most 55 bytes is hashed by
- * {@link md5Short} (docs/decisions/0041-state-digest-without-bigint-or-crypto-calls.md).
+ * {@link md5Short} (docs/decisions/0041-digest-and-batch-size.md).
  */
 import { hash as digestBytes } from 'node:crypto';
 import { type CanonicalKey, encode, type StateDigest, stateHashToBigInt } from '@mrm/core';
@@ -16,12 +16,13 @@ import { MD5_SHORT_MAX_BYTES, md5Short } from './md5-short.js';
 /** Where an entry's bytes are laid out for hashing (reused: one key after another, never concurrently). */
 let scratch = Buffer.allocUnsafe(64 * 1024);
 /** The words of the last short MD5. */
-const words = new Uint32Array(4);
+const words = new Int32Array(4);
 const WORD = 2 ** 32;
 
 /**
  * Entry hash (a number below 2^128 as four 32-bit words, `h0` the most significant) and byte size
- * of one live key.
+ * of one live key. The words are signed (`>>> 0` gives the unsigned value): as small integers they
+ * need no boxed number each in the objects a checkpoint keeps per key.
  */
 export interface EntryDigest {
   readonly h0: number;
@@ -51,7 +52,7 @@ export function encodedEntryDigest(key: CanonicalKey, valueBytes: Uint8Array): E
     return { h0: words[0] as number, h1: words[1] as number, h2: words[2] as number, h3: words[3] as number, bytes };
   }
   const md5 = digestBytes('md5', scratch.subarray(0, length), 'buffer');
-  return { h0: md5.readUInt32BE(0), h1: md5.readUInt32BE(4), h2: md5.readUInt32BE(8), h3: md5.readUInt32BE(12), bytes };
+  return { h0: md5.readInt32BE(0), h1: md5.readInt32BE(4), h2: md5.readInt32BE(8), h3: md5.readInt32BE(12), bytes };
 }
 
 /** Bytes and hash of a partition, updated key by key. */
@@ -87,16 +88,16 @@ export class DigestTracker {
   addEntry(entry: EntryDigest, sign: 1 | -1 = 1): void {
     this.bytes += sign * entry.bytes;
     // Word by word from the least significant, carrying (or borrowing) into the next; mod 2^128.
-    let s = this.h3 + sign * entry.h3;
+    let s = this.h3 + sign * (entry.h3 >>> 0);
     let carry = s >= WORD ? 1 : s < 0 ? -1 : 0;
     this.h3 = s - carry * WORD;
-    s = this.h2 + sign * entry.h2 + carry;
+    s = this.h2 + sign * (entry.h2 >>> 0) + carry;
     carry = s >= WORD ? 1 : s < 0 ? -1 : 0;
     this.h2 = s - carry * WORD;
-    s = this.h1 + sign * entry.h1 + carry;
+    s = this.h1 + sign * (entry.h1 >>> 0) + carry;
     carry = s >= WORD ? 1 : s < 0 ? -1 : 0;
     this.h1 = s - carry * WORD;
-    s = this.h0 + sign * entry.h0 + carry;
+    s = this.h0 + sign * (entry.h0 >>> 0) + carry;
     carry = s >= WORD ? 1 : s < 0 ? -1 : 0;
     this.h0 = s - carry * WORD;
   }

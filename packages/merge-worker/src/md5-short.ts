@@ -3,12 +3,12 @@
  * plain JavaScript, as four 32-bit words. It exists for the state digest, which hashes one key
  * and value after another: word count's entries are ~10–20 bytes, and for such a message the
  * per-call cost of `crypto.hash` (a trip into C++ and a fresh Buffer) is five times the hashing
- * itself (docs/decisions/0041-state-digest-without-bigint-or-crypto-calls.md). Longer messages
+ * itself (docs/decisions/0041-digest-and-batch-size.md). Longer messages
  * go to `node:crypto` (see digest-tracker.ts); both give the same bits, which the tests check
  * against `node:crypto` for every length up to the limit.
  *
  * ```ts
- * const out = new Uint32Array(4);
+ * const out = new Int32Array(4);
  * md5Short(bytes, length, out); // out[0] = first 4 digest bytes, big-endian
  * ```
  */
@@ -30,9 +30,10 @@ const words = new Int32Array(16);
 
 /**
  * Writes the MD5 of `bytes[0, length)` (`length` ≤ {@link MD5_SHORT_MAX_BYTES}) to `out` as four
- * unsigned 32-bit words, most significant first: `out[0]` holds digest bytes 0–3 read big-endian.
+ * 32-bit words, most significant first: `out[0]` holds digest bytes 0–3 read big-endian. Signed
+ * words (read them with `>>> 0` for the unsigned value) stay small integers when stored in objects.
  */
-export function md5Short(bytes: Uint8Array, length: number, out: Uint32Array): void {
+export function md5Short(bytes: Uint8Array, length: number, out: Int32Array): void {
   if (!(length >= 0 && length <= MD5_SHORT_MAX_BYTES)) throw new RangeError('md5Short takes at most 55 bytes');
   // The padded block: the message, 0x80, zeros, the length in bits (little-endian, 64 bits).
   words.fill(0);
