@@ -43,8 +43,13 @@ async function copiesOf(url: string): Promise<{ count: number; bytes: number; ve
   }
 }
 
-/** At most this many copies per partition: the newest full snapshot's chain and the one before. */
-const MAX_COPIES = PARTITIONS * (DEFAULT_FULL_COPY_EVERY + 1);
+/**
+ * At most this many copies: per partition the chain of the last version committed before the last
+ * commit (group) and the chain of that group's newest version (0029: "at most two chains of ≤ 11
+ * copies"). When the last group starts with a full snapshot both are whole (e.g. v30–v39 and
+ * v40–v41: 12); how versions fall into groups depends on timing. Without pruning: one per version.
+ */
+const MAX_COPIES = PARTITIONS * 2 * (DEFAULT_FULL_COPY_EVERY + 1);
 
 describe('checkpoint copies in JetStream', () => {
   let cluster: TestCluster | undefined;

@@ -176,6 +176,27 @@ describe('StreamFeed', () => {
     expect(run.extensions.map((e) => e.identities[0])).toEqual([`stream:${SUBJECT}:1-2`, `stream:${SUBJECT}:3-9`]);
   });
 
+  it('looks again as soon as an acknowledgement makes room when the last look left records behind, not at the next tick', async () => {
+    const { store, streams, feed } = setup({ intervalMs: 2_000, maxPendingSegments: 1 });
+    const run = new FakeRun(store, false);
+    await streams.append(SUBJECT, rec(3));
+    const stop = new AbortController();
+    const feeding = feed.feed(run, stop.signal);
+    for (let i = 0; run.extensions.length === 0 && i < 400; i++) await new Promise((r) => setTimeout(r, 5));
+    // Published behind the first segment: the look at 2 s finds no room (one segment pending).
+    await streams.append(SUBJECT, rec(2));
+    await new Promise((r) => setTimeout(r, 2_300));
+    expect(run.extensions).toHaveLength(1);
+    const committedAt = Date.now();
+    run.commitAll();
+    for (let i = 0; run.extensions.length < 2 && i < 400; i++) await new Promise((r) => setTimeout(r, 5));
+    // Well before the next tick (at 4 s, 1.7 s after the commit).
+    expect(Date.now() - committedAt).toBeLessThan(1_000);
+    expect(run.extensions.map((e) => e.identities)).toEqual([[`stream:${SUBJECT}:1-3`], [`stream:${SUBJECT}:4-5`]]);
+    stop.abort();
+    await feeding;
+  });
+
   it('ends a run after segmentsPerRun segments, once they are committed', async () => {
     const { store, streams, feed } = setup({ segmentsPerRun: 2 });
     const run = new FakeRun(store);

@@ -7,7 +7,7 @@
  * A checkpoint hashes every key it changed (65,824 keys per checkpoint for word count on the
  * books), so the arithmetic avoids BigInt and short entries avoid a call into `node:crypto`: the
  * 128-bit values are four 32-bit words, and an entry of at most 55 bytes is hashed by
- * {@link md5Short} (docs/decisions/0041-state-digest-without-bigint-or-crypto-calls.md).
+ * {@link md5Short} (docs/decisions/0041-digest-and-batch-size.md).
  */
 import { hash as digestBytes } from 'node:crypto';
 import { type CanonicalKey, encode, type StateDigest, stateHashToBigInt } from '@mrm/core';

@@ -3,7 +3,7 @@
  * plain JavaScript, as four 32-bit words. It exists for the state digest, which hashes one key
  * and value after another: word count's entries are ~10–20 bytes, and for such a message the
  * per-call cost of `crypto.hash` (a trip into C++ and a fresh Buffer) is five times the hashing
- * itself (docs/decisions/0041-state-digest-without-bigint-or-crypto-calls.md). Longer messages
+ * itself (docs/decisions/0041-digest-and-batch-size.md). Longer messages
  * go to `node:crypto` (see digest-tracker.ts); both give the same bits, which the tests check
  * against `node:crypto` for every length up to the limit.
  *

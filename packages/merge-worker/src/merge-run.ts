@@ -83,6 +83,8 @@ export class MergeRun {
   private readonly reports: RunReports;
   /** Partition checkpoints being written. */
   private checkpointing = 0;
+  /** Local checkpoint writes in flight (removed once done; a failure fails the run). */
+  private readonly localWrites = new Set<Promise<unknown>>();
   private metrics: Metrics = noMetrics;
   /** Sub-keys of salted hot keys and the partials they send home. */
   private readonly salted: SaltedPartials;
@@ -418,12 +420,24 @@ export class MergeRun {
       this.metrics.observe('mrm_checkpoint_duration_seconds', (performance.now() - started) / 1000, {
         job: this.start.jobName,
       });
-      this.trace('merge.ckpt.written', { version, partition: slot.partition });
     });
-    // The copy ships while the local write goes on (a full snapshot, read from the store, waits
-    // for it): the version is reported written once both are durable (decisions/0042).
-    Promise.all([durable, this.copies?.ship(slot.partition, version, layer, durable)])
-      .then(([, full]) => {
+    this.localWrites.add(durable);
+    durable.then(
+      () => {
+        this.trace('merge.ckpt.written', { version, partition: slot.partition });
+        this.localWrites.delete(durable);
+      },
+      (e: unknown) => {
+        this.fail(e, `checkpoint:${slot.partition}`);
+        this.localWrites.delete(durable);
+      },
+    );
+    // With copies, the partition counts as written once its copy is durable in JetStream: a
+    // delta's (and version 1's) is put while the local write goes on, and the local write need not
+    // be done yet — committing the version locally waits for it (`assertWritten`), and the
+    // coordinator commits only after that (decisions/0042). Without copies, once written here.
+    (this.copies?.ship(slot.partition, version, layer, durable) ?? durable.then(() => undefined))
+      .then((full) => {
         this.trace('merge.ckpt.shipped', { version, partition: slot.partition });
         // Absent without copies, so the checkpoint-written report has no `fulls` then (as documented).
         this.onWritten(version, seq, slot.partition, {
@@ -460,6 +474,21 @@ export class MergeRun {
     }
     const busy = [...this.slots.values()].some((s) => s.busy);
     return `${busy ? 'merging' : 'waiting for'} batch ${lowest.nextSeq + 1} of ${this.start.jobName}`;
+  }
+
+  /**
+   * Before committing a version locally: waits for every checkpoint write started so far (a
+   * version is reported written once its copies are durable, maybe before its local writes are),
+   * and throws when one failed, or the run did.
+   */
+  async assertWritten(): Promise<void> {
+    await Promise.all([...this.localWrites]);
+    if (this.failed || this.closed) {
+      throw new MrmError(
+        ErrorCode.State,
+        `run ${this.start.jobId}/${this.start.run} of job '${this.start.jobName}' failed or closed on this merge worker: its checkpoints are not all written, nothing is committed`,
+      );
+    }
   }
 
   /** Before committing a version locally: throws `E_FENCED` when a partition's lease moved on. */

@@ -176,6 +176,7 @@ export class MergeWorker {
           (async () => {
             // Exactly the coordinator's VersionInfos (one commit time across the cluster); a group
             // commit's versions in one write (decisions/0029).
+            await open?.assertWritten();
             await commitIfNewer(this.options.store, m.jobName, [...(m.earlier ?? []), m.info]);
             trace('merge.commit.stored');
             // Before the ack: a run's last commit returns with the disk already trimmed.

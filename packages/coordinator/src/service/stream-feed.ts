@@ -195,8 +195,16 @@ export class StreamFeed {
       }
       for (const segment of fresh) if (!stop.aborted) await send(segment);
       this.progress();
+      // Records left in the stream for lack of room: the look was due already, so the next one
+      // is as soon as an acknowledgement makes room, not at the next tick (which would add up to
+      // an interval to every record of a backlog).
+      const room = new AbortController();
+      if (this.headSeq >= this.current.nextSeq) this.onRoom = () => room.abort();
       const wait = Math.max(0, intervalMs - (clock.nowMs() - started));
-      if (!stop.aborted) await clock.sleep(wait, AbortSignal.any([stop, renewal.signal])).catch(() => {});
+      if (!stop.aborted) {
+        await clock.sleep(wait, AbortSignal.any([stop, renewal.signal, room.signal])).catch(() => {});
+      }
+      this.onRoom = () => {};
     }
     this.onRenew = () => {};
     // Cancelled, or the run ended (its own failure says why): what is pending stays written down.
@@ -206,6 +214,8 @@ export class StreamFeed {
   }
 
   private onRenew: () => void = () => {};
+  /** Wakes the feed's sleep when a look left records behind for lack of room (set per sleep). */
+  private onRoom: () => void = () => {};
 
   /**
    * Ends the open run early, as if it had taken its `segmentsPerRun`: it takes no new segment, and
@@ -285,6 +295,7 @@ export class StreamFeed {
     this.committedSegments++;
     await this.persist();
     this.progress();
+    this.onRoom();
     // Only after the cursor moved past it: a replay plans a pending segment against its plan.
     try {
       if (recordsOf(segment) > 0) await this.letGo(segment);
