@@ -518,6 +518,8 @@ function openEnvironment(options: ResolvedLmdbStoreOptions): RootDatabase {
       // EROFS): safe while no process writes the environment, the case of a state being inspected.
       readOnly: options.readOnly,
       ...(options.mapSizeBytes === undefined ? {} : { mapSize: options.mapSizeBytes }),
+      // Used when the environment is created; an existing one keeps its own (decisions/0045).
+      pageSize: options.pageSizeBytes,
     });
   } catch (e) {
     throw new MrmError(ErrorCode.State, `cannot open the LMDB state store at ${options.path}: ${errorMessage(e)}`, {

@@ -14,12 +14,27 @@ export interface LmdbStoreOptions {
   /** Skips the flush to disk on commit: faster, but not crash-safe (tests, benchmarks). Default false. */
   readonly noSync?: boolean;
   /**
+   * Page size of a NEW environment, in bytes: 4096, 8192, 16384, 32768 or 65536. Default
+   * {@link DEFAULT_PAGE_SIZE_BYTES} (decisions/0045). An existing environment keeps the page size it
+   * was created with, whatever this says.
+   */
+  readonly pageSizeBytes?: number;
+  /**
    * Opens an existing environment for reading only (LMDB's read-only mode): nothing is written,
    * not even the lock file when the user may not write it, so a state on read-only media or owned
    * by another user can be read. Every write rejects. Default false.
    */
   readonly readOnly?: boolean;
 }
+
+/**
+ * Page size of new environments: 16 KiB, not the OS's 4 KiB, so that values of a kilobyte or more
+ * share pages instead of taking one each (decisions/0045).
+ */
+export const DEFAULT_PAGE_SIZE_BYTES = 16_384;
+
+/** The page sizes LMDB accepts. */
+const PAGE_SIZES = [4096, 8192, 16_384, 32_768, 65_536];
 
 /** {@link LmdbStoreOptions} after {@link resolveLmdbStoreOptions}. */
 export interface ResolvedLmdbStoreOptions {
@@ -29,18 +44,26 @@ export interface ResolvedLmdbStoreOptions {
   readonly mapSizeBytes: number | undefined;
   /** Whether commits skip the flush to disk. */
   readonly noSync: boolean;
+  /** Page size of a new environment. */
+  readonly pageSizeBytes: number;
   /** Whether the environment is opened read-only. */
   readonly readOnly: boolean;
 }
 
 /** Validates options (`E_BAD_OPTION` when invalid) and fills defaults; never mutates its argument. */
 export function resolveLmdbStoreOptions(options: LmdbStoreOptions): ResolvedLmdbStoreOptions {
-  const { path, mapSizeBytes, noSync, readOnly } = options;
+  const { path, mapSizeBytes, noSync, readOnly, pageSizeBytes = DEFAULT_PAGE_SIZE_BYTES } = options;
   if (typeof path !== 'string' || path.trim() === '') {
     throw new MrmError(ErrorCode.BadOption, `LMDB store path ${JSON.stringify(path)} is not a directory name`);
   }
   if (mapSizeBytes !== undefined && !(Number.isSafeInteger(mapSizeBytes) && mapSizeBytes > 0)) {
     throw new MrmError(ErrorCode.BadOption, `LMDB mapSizeBytes ${String(mapSizeBytes)} is not a positive integer`);
+  }
+  if (!PAGE_SIZES.includes(pageSizeBytes)) {
+    throw new MrmError(
+      ErrorCode.BadOption,
+      `LMDB pageSizeBytes ${String(pageSizeBytes)} is not one of ${PAGE_SIZES.join(', ')}`,
+    );
   }
   if (noSync !== undefined && typeof noSync !== 'boolean') {
     throw new MrmError(ErrorCode.BadOption, `LMDB noSync ${String(noSync)} is not a boolean`);
@@ -48,5 +71,11 @@ export function resolveLmdbStoreOptions(options: LmdbStoreOptions): ResolvedLmdb
   if (readOnly !== undefined && typeof readOnly !== 'boolean') {
     throw new MrmError(ErrorCode.BadOption, `LMDB readOnly ${String(readOnly)} is not a boolean`);
   }
-  return Object.freeze({ path: resolve(path), mapSizeBytes, noSync: noSync ?? false, readOnly: readOnly ?? false });
+  return Object.freeze({
+    path: resolve(path),
+    mapSizeBytes,
+    noSync: noSync ?? false,
+    pageSizeBytes,
+    readOnly: readOnly ?? false,
+  });
 }

@@ -234,6 +234,7 @@ describe('resolveLmdbStoreOptions', () => {
       path: path.resolve('relative/state'),
       mapSizeBytes: undefined,
       noSync: false,
+      pageSizeBytes: 16_384,
       readOnly: false,
     });
     expect(options).toEqual({ path: 'relative/state' });

@@ -1,5 +1,6 @@
 /** `mrm submit`: ship a job and its input to the cluster; with --wait, follow it to the end. */
 import { randomBytes } from 'node:crypto';
+import { coordinatorExpected } from '@mrm/coordinator';
 import {
   decodeApi,
   ErrorCode,
@@ -143,6 +144,12 @@ export async function submitCommand(jobPath: string, options: SubmitCommandOptio
 
 /** How long `submit --wait` goes on with no coordinator answering before it gives up. */
 export const COORDINATOR_SILENCE_MS = 30_000;
+/**
+ * How long it goes on instead while the lead's record says a coordinator leads or will
+ * (`coordinatorExpected`): takeovers in a row on a loaded machine (each a lease plus a start-up)
+ * can leave the job without an answering coordinator for longer than 30 s while it still runs.
+ */
+export const TAKEOVERS_SILENCE_MS = 300_000;
 /** How often `submit --wait` asks for the job's status besides listening to its events. */
 const STATUS_POLL_MS = 2000;
 
@@ -184,12 +191,14 @@ function waitForEnd(
           const s = expectReply(r, 'status-reply').jobs[0];
           if (s !== undefined) done(s);
         })
-        .catch((e: unknown) => {
-          if (Date.now() - lastAnswerMs < COORDINATOR_SILENCE_MS) return;
+        .catch(async (e: unknown) => {
+          const silentMs = Date.now() - lastAnswerMs;
+          if (silentMs < COORDINATOR_SILENCE_MS) return;
+          if (silentMs < TAKEOVERS_SILENCE_MS && (await coordinatorExpected(transport).catch(() => false))) return;
           fail(
             new MrmError(
               ErrorCode.Timeout,
-              `no coordinator has answered for ${COORDINATOR_SILENCE_MS / 1000} s while waiting for job ${jobId} (${(e as Error).message}); it may still run: mrm status ${jobId}`,
+              `no coordinator has answered for ${Math.round(silentMs / 1000)} s while waiting for job ${jobId} (${(e as Error).message}); it may still run: mrm status ${jobId}`,
             ),
           );
         });
