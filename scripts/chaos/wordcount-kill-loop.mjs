@@ -120,6 +120,9 @@ function freePort() {
   });
 }
 
+/** `mrm` commands under way (killed on Ctrl-C with the cluster). */
+const clients = new Set();
+
 /** Runs `mrm <args>` to completion; resolves { code, stdout, stderr }. */
 function mrm(args, cwd) {
   return new Promise((resolve, reject) => {
@@ -128,6 +131,8 @@ function mrm(args, cwd) {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: cleanEnv(),
     });
+    clients.add(child);
+    child.once('exit', () => clients.delete(child));
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => {

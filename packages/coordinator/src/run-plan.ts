@@ -100,8 +100,8 @@ export async function planRun(
 }
 
 /**
- * Folds the leading committed batches of `source` into one entry (decisions/0039) when enough of
- * them piled up behind its folded entry, and stores the folded plan; undefined when it did not
+ * Folds the leading committed batches of a followed (append-only) `source` into one entry
+ * (decisions/0039) when enough of them piled up behind its folded entry, and stores the folded plan; undefined when it did not
  * (nothing to fold, or the file no longer holds what was planned: the plan is kept unfolded).
  * The plan's last entry is never folded: following a file re-checks it at every look, and a
  * folded entry is checked by reading it whole.
@@ -113,6 +113,9 @@ async function foldCommitted(
   committed: ReadonlySet<string>,
   options: PlanRunOptions,
 ): Promise<SourcePlan | undefined> {
+  // Only a followed file is planned again and again as it grows; a stream segment is planned
+  // once (twice after a crash), and a file of a plain run gets its batches of --batch-size.
+  if (file.appendOnly !== true) return undefined;
   let count = 0;
   while (count < source.batches.length - 1 && committed.has(source.batches[count]?.batchId ?? '')) count++;
   const loose = count - (source.batches[0]?.folded !== undefined ? 1 : 0);
