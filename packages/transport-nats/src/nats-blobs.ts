@@ -16,6 +16,7 @@ import type { BlobInfo, BlobStore } from '@mrm/core';
 import { ErrorCode, MrmError } from '@mrm/core';
 import type { ObjectStore } from '@nats-io/obj';
 import { transportError } from './errors.js';
+import { Lanes } from './lanes.js';
 import type { AssertOpen } from './nats-kv.js';
 import { type KeepTrying, retried } from './retry.js';
 import {
@@ -57,8 +58,17 @@ export interface ObjectAccess {
   readonly purgeDeleted: PurgeDeleted;
 }
 
+/**
+ * Large puts one process has in flight at once. Each keeps up to 8 chunks of 512 KiB unacknowledged
+ * (object-put.ts); a merge worker shipping full snapshots of all its partitions at one version
+ * (~100 MB) once had every one of them in flight, the acknowledgements timed out, and the retries
+ * wrote everything again (decisions/0046).
+ */
+export const LARGE_PUT_LANES = 2;
+
 /** The transport's blobs. */
 export class NatsBlobStore implements BlobStore {
+  readonly #largePuts = new Lanes(LARGE_PUT_LANES);
   readonly #objects: ObjectAccess;
   readonly #small: SmallBlobAccess;
   readonly #assertOpen: AssertOpen;
@@ -87,12 +97,15 @@ export class NatsBlobStore implements BlobStore {
       }
       // The bucket is created on first use; the write itself goes out in the object store's layout
       // with its chunks' acknowledgements awaited together (object-put.ts). A retry writes anew.
-      await this.#retried(async () => {
-        await this.#objects.open();
-        await this.#objects.put(name, data);
-        // A small blob of the name would shadow the object just written.
-        await deleteSmallBlob(await this.#small.open(), name);
-      });
+      // The retry budget counts from the lane on: waiting for one is not the server being slow.
+      await this.#largePuts.run(() =>
+        this.#retried(async () => {
+          await this.#objects.open();
+          await this.#objects.put(name, data);
+          // A small blob of the name would shadow the object just written.
+          await deleteSmallBlob(await this.#small.open(), name);
+        }),
+      );
     } catch (error) {
       throw transportError(`cannot put blob '${name}'`, error);
     }
