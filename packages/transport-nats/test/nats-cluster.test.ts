@@ -42,14 +42,26 @@ describe('NatsTransport on a three-node NATS cluster', () => {
     await nats?.stop();
   });
 
-  /** Replicas and current leader of the stream `name`, asked of the cluster directly. */
+  /**
+   * Replicas and current leader of the stream `name`, asked of the cluster directly. Asked again
+   * for up to 30 s while the cluster elects leaders after a kill (JetStream's API times out then:
+   * a CI flake), as the transport itself waits out an election.
+   */
   async function streamCluster(name: string): Promise<{ replicas: number; leader: string }> {
-    const nc = await connect({ servers: nats.nodes.filter((n) => n.running).map((n) => n.url) });
-    try {
-      const info = await (await jetstreamManager(nc)).streams.info(name);
-      return { replicas: info.config.num_replicas, leader: info.cluster?.leader ?? '' };
-    } finally {
-      await nc.close();
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const nc = await connect({ servers: nats.nodes.filter((n) => n.running).map((n) => n.url) });
+      try {
+        const info = await (await jetstreamManager(nc)).streams.info(name);
+        if (info.cluster?.leader !== undefined || Date.now() >= deadline) {
+          return { replicas: info.config.num_replicas, leader: info.cluster?.leader ?? '' };
+        }
+      } catch (error) {
+        if (Date.now() >= deadline) throw error;
+      } finally {
+        await nc.close();
+      }
+      await new Promise((resolve) => setTimeout(resolve, 500));
     }
   }
 
