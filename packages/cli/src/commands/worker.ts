@@ -17,6 +17,7 @@ import { metricsRoute } from '../ops/metrics-route.js';
 import { processResourceSampler } from '../ops/process-resources.js';
 import { PromMetrics } from '../ops/prom-metrics.js';
 import { lockStateDir, statePaths } from '../state-dir.js';
+import { storeIncarnation } from '../cluster/store-incarnation.js';
 
 /** Options of `mrm worker`. */
 export interface WorkerCommandOptions extends ClusterConnectOptions, HttpCommandOptions {
@@ -64,6 +65,7 @@ async function startWorker(options: WorkerCommandOptions, id: string, logger: Lo
   const metrics = new PromMetrics({ role, worker: id });
   let stats: () => Record<string, number>;
   let phase: () => string;
+  let incarnation: string | undefined;
   if (role === WorkerRole.Map) {
     const inputs = new InputCache(transport, join(paths.root, 'inputs'), transport.streams);
     const worker = new MapWorker({
@@ -86,6 +88,7 @@ async function startWorker(options: WorkerCommandOptions, id: string, logger: Lo
     stats = () => ({ ...worker.stats() });
     phase = () => worker.phase();
   } else {
+    incarnation = storeIncarnation(paths);
     const store = await LmdbStateStore.open({ path: paths.lmdb });
     open.defer(() => store.close());
     const worker = new MergeWorker({
@@ -130,6 +133,7 @@ async function startWorker(options: WorkerCommandOptions, id: string, logger: Lo
     resources: processResourceSampler(),
     phase: () => phase(),
     ...(server !== undefined ? { metricsUrl: `${server.url}/metrics` } : {}),
+    ...(incarnation !== undefined ? { incarnation } : {}),
   });
   open.defer(() => heartbeat.stop());
 }
