@@ -6,25 +6,14 @@
  */
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { mrm, writeJob } from './cli-helpers.js';
-import { cleanEnv, copyInto, expectSameResult, TestCluster } from './cluster-harness.js';
-import { DAYS, type VersionLine } from './state-helpers.js';
+import { writeJob } from './cli-helpers.js';
+import { copyInto, expectSameResult, TestCluster } from './cluster-harness.js';
+import { embeddedReference, lastClusterVersion, perPathJob } from './cluster-references.js';
+import { DAYS } from './state-helpers.js';
 
 const JOB = 'per-path';
 
-/** Requests per path: a few hundred keys over four partitions, so every partition holds some. */
-const PER_PATH = `
-import { aggregates, defineJob } from '@mrm/core';
-export default defineJob({
-  name: '${JOB}',
-  partitions: 4,
-  map(line: string, emit) {
-    const m = /"\\S+ (\\S+)/.exec(line);
-    if (m !== null) emit(m[1], 1);
-  },
-  ...aggregates.sum(),
-});
-`;
+const PER_PATH = perPathJob(JOB, 4);
 
 describe('a merge worker back under the same id with an empty disk', () => {
   let cluster: TestCluster | undefined;
@@ -32,22 +21,6 @@ describe('a merge worker back under the same id with an empty disk', () => {
     await cluster?.stop();
     cluster = undefined;
   });
-
-  /** The embedded result and last version of the job over `inputs`. */
-  async function embedded(c: TestCluster, job: string, inputs: string[], name: string) {
-    const state = join(c.dir, `${name}-state`);
-    const out = join(c.dir, `${name}.jsonl`);
-    const r = await mrm(['run', job, '--input', ...inputs, '--state', state, '--out', out, '-q'], { env: cleanEnv() });
-    expect(r.code, r.stderr).toBe(0);
-    const v = await mrm(['versions', '--state', state, '--job', JOB, '--json']);
-    return { out, last: JSON.parse(v.stdout.trim().split('\n').at(-1) as string) as VersionLine };
-  }
-
-  async function lastVersion(c: TestCluster): Promise<VersionLine> {
-    const v = await c.mrm(['versions', '--nats', c.url, '--job', JOB, '--json']);
-    expect(v.code, `${v.stderr}\n${c.logs()}`).toBe(0);
-    return JSON.parse(v.stdout.trim().split('\n').at(-1) as string) as VersionLine;
-  }
 
   it('is not trusted with the partitions it held: queries and the next increment stay exact', {
     timeout: 240_000,
@@ -70,7 +43,7 @@ describe('a merge worker back under the same id with an empty disk', () => {
     const queried = join(c.dir, 'queried.jsonl');
     const q = await c.mrm(['query', '--nats', c.url, '--job', JOB, '--out', queried]);
     expect(q.code, `${q.stderr}\n${c.logs()}`).toBe(0);
-    const reference1 = await embedded(c, job, [days[0] as string], 'reference-1');
+    const reference1 = await embeddedReference(c, job, JOB, [days[0] as string], 'reference-1');
     expectSameResult(queried, reference1.out);
     // Its partitions were restored from their copies in JetStream, not read from the empty store.
     expect(c.coordinator.output()).toMatch(/moving partitions of an idle job .*emptied=merge-2/);
@@ -80,9 +53,9 @@ describe('a merge worker back under the same id with an empty disk', () => {
     const second = join(c.dir, 'second.jsonl');
     const s2 = await c.submitWait(job, [days[1] as string], second, opts);
     expect(s2.code, `${s2.stderr}\n${c.logs()}`).toBe(0);
-    const reference2 = await embedded(c, job, days.slice(0, 2), 'reference-2');
+    const reference2 = await embeddedReference(c, job, JOB, days.slice(0, 2), 'reference-2');
     expectSameResult(second, reference2.out);
-    const last = await lastVersion(c);
+    const last = await lastClusterVersion(c, JOB);
     expect({ hash: last.hash, keys: last.keys }).toEqual({ hash: reference2.last.hash, keys: reference2.last.keys });
     if (process.env.T_LOG) console.error(c.logs());
   });

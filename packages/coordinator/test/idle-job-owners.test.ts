@@ -33,7 +33,8 @@ async function setup(
   const bus = MemoryBus.create();
   const transport: Transport = bus.connect();
   const store = new MemoryStateStore();
-  if (stores.then !== undefined) await saveOwners(store, JOB, { owners, moved: 0 }, silentLogger, (w) => stores.then?.[w]);
+  if (stores.then !== undefined)
+    await saveOwners(store, JOB, { owners, moved: 0 }, silentLogger, (w) => stores.then?.[w]);
   else await store.putMeta(JOB, 'owners', owners);
   const registry = new WorkerRegistry(
     new FakeClock(),
@@ -96,9 +97,9 @@ describe('IdleJobOwners', () => {
     const owners = await emptied.idle.owners({ name: JOB, incremental: true, version: 5 }, () => false);
     // b is alive and takes its share again, restored from the copies; a keeps its own untouched.
     expect(owners).toEqual(['a', 'b', 'a', 'b']);
-    expect(emptied.asked.map(({ worker, message }) => [worker, message.version, message.copies.map((c) => c.partition)])).toEqual([
-      ['b', 5, [1, 3]],
-    ]);
+    expect(
+      emptied.asked.map(({ worker, message }) => [worker, message.version, message.copies.map((c) => c.partition)]),
+    ).toEqual([['b', 5, [1, 3]]]);
     // Stored with b's new store: the next query trusts it.
     expect(await emptied.idle.owners({ name: JOB, incremental: true, version: 5 }, () => false)).toEqual(owners);
     expect(emptied.asked).toHaveLength(1);

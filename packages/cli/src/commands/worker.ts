@@ -10,6 +10,7 @@ import { DEFAULT_HEARTBEAT_INTERVAL_MS, startHeartbeatThread } from '../cluster/
 import { InputCache } from '../cluster/input-shipping.js';
 import { clusterJobLoader, fetchBundle } from '../cluster/job-shipping.js';
 import { CloseStack, untilStopped } from '../cluster/lifecycle.js';
+import { storeIncarnation } from '../cluster/store-incarnation.js';
 import { consoleLogger } from '../console-logger.js';
 import { type HttpCommandOptions, httpToken } from '../ops/http-options.js';
 import { type HttpServerHandle, startHttpServer } from '../ops/http-server.js';
@@ -17,7 +18,6 @@ import { metricsRoute } from '../ops/metrics-route.js';
 import { processResourceSampler } from '../ops/process-resources.js';
 import { PromMetrics } from '../ops/prom-metrics.js';
 import { lockStateDir, statePaths } from '../state-dir.js';
-import { storeIncarnation } from '../cluster/store-incarnation.js';
 
 /** Options of `mrm worker`. */
 export interface WorkerCommandOptions extends ClusterConnectOptions, HttpCommandOptions {
