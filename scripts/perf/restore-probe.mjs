@@ -29,13 +29,8 @@ const PARTS = Number(process.env.PARTS ?? 3);
 const KEYS = Number(process.env.KEYS ?? 17000);
 const ROUNDS = Number(process.env.ROUNDS ?? 2);
 const job = 'rp';
-let text = '';
-let x = 12345;
-for (let i = 0; i < 65536; i++) {
-  x = (x * 1103515245 + 12345) >>> 0;
-  text += String.fromCharCode(97 + ((x >>> 16) % 26));
-}
-const val = (i) => text.slice((i * 7919) % (65536 - 1000), ((i * 7919) % (65536 - 1000)) + 1000);
+/** A ~1 KB value per key (no compression anywhere: its content does not matter). */
+const val = (i) => `${i}:`.padEnd(1000, 'abcdefghij');
 const dir = mkdtempSync(join(tmpdir(), 'restore-probe-'));
 const nats = await startNatsServer({ jetstream: true });
 const t = await NatsTransport.connect({ servers: nats.url });
