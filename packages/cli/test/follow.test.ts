@@ -144,6 +144,17 @@ async function inputRecords(stateDir: string, job: string) {
   }
 }
 
+/** A temporary folder with the count job and an empty log to follow. */
+function countJobFolder() {
+  const { dir, cleanup } = tempDir();
+  cleanups.push(cleanup);
+  const job = join(dir, 'count.ts');
+  writeFileSync(job, COUNT_JOB);
+  const log = join(dir, 'access.log');
+  writeFileSync(log, '');
+  return { dir, job, log, out: join(dir, 'out.jsonl'), state: join(dir, 'state') };
+}
+
 /** A real log line with its request time set to `ms` (whole seconds, as the log writes them). */
 function at(line: string, ms: number): string {
   const d = new Date(ms);
@@ -261,14 +272,7 @@ describe('mrm run --follow', () => {
   });
 
   it('keeps its plans and batch records bounded over hundreds of looks, across SIGKILL and rotation, and merges every line once', async () => {
-    const { dir, cleanup } = tempDir();
-    cleanups.push(cleanup);
-    const job = join(dir, 'count.ts');
-    writeFileSync(job, COUNT_JOB);
-    const log = join(dir, 'access.log');
-    const out = join(dir, 'out.jsonl');
-    const state = join(dir, 'state');
-    writeFileSync(log, '');
+    const { dir, job, log, out, state } = countJobFolder();
     const run = () => follow(dir, ['access.log'], out, job, ['--batch-interval', '10']);
     let child = run();
     // Two lines per look, each look waited for: a short batch per look, as a log written to all
@@ -312,16 +316,10 @@ describe('mrm run --follow', () => {
   }, 240_000);
 
   it('keeps what it records bounded across many rotations and a SIGKILL in one, and merges every line once', async () => {
-    const { dir, cleanup } = tempDir();
-    cleanups.push(cleanup);
-    const job = join(dir, 'count.ts');
-    writeFileSync(job, COUNT_JOB);
-    const log = join(dir, 'access.log');
-    const out = join(dir, 'out.jsonl');
-    const state = join(dir, 'state');
-    writeFileSync(log, '');
+    const { dir, job, log, out, state } = countJobFolder();
     const KEEP = 10;
-    const run = () => follow(dir, ['access.log'], out, job, ['--batch-interval', '20', '--keep-versions', String(KEEP)]);
+    const run = () =>
+      follow(dir, ['access.log'], out, job, ['--batch-interval', '20', '--keep-versions', String(KEEP)]);
     let child = run();
     const ROTATIONS = 24;
     const lines = LOG_LINES.slice(0, 5 * ROTATIONS);
