@@ -115,6 +115,7 @@ export {
 } from './key.js';
 export { hashKey, partitionOf, partitionOfHash } from './partition.js';
 export { PartAssembler, splitPayload } from './payload-parts.js';
+export { framePairs, isPairCount, unpackPairs } from './frame-pairs.js';
 export type { Clock, TimerHandle } from './ports/clock.js';
 export { systemClock } from './ports/clock.js';
 export type { LogFields, Logger } from './ports/logger.js';
@@ -144,6 +145,7 @@ export type {
   MessageHandler,
   Reply,
   RequestOptions,
+  PublishOptions,
   SubscribeOptions,
   Subscription,
   Transport,
