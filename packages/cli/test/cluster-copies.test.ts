@@ -11,24 +11,14 @@ import { NatsTransport } from '@mrm/transport-nats';
 import { afterEach, describe, expect, it } from 'vitest';
 import { mrm, writeJob } from './cli-helpers.js';
 import { cleanEnv, copyInto, expectSameResult, TestCluster } from './cluster-harness.js';
+import { embeddedReference, lastClusterVersion, perPathJob } from './cluster-references.js';
 import { DAYS, type VersionLine } from './state-helpers.js';
 
 const PARTITIONS = 4;
 const JOB = 'per-path';
 
 /** Requests per path: a few hundred keys, so every partition holds some. */
-const PER_PATH = `
-import { aggregates, defineJob } from '@mrm/core';
-export default defineJob({
-  name: '${JOB}',
-  partitions: ${PARTITIONS},
-  map(line: string, emit) {
-    const m = /"\\S+ (\\S+)/.exec(line);
-    if (m !== null) emit(m[1], 1);
-  },
-  ...aggregates.sum(),
-});
-`;
+const PER_PATH = perPathJob(JOB, PARTITIONS);
 
 /** Number and bytes of the job's copies in the cluster's object store. */
 async function copiesOf(url: string): Promise<{ count: number; bytes: number; versions: number[] }> {
@@ -64,21 +54,9 @@ describe('checkpoint copies in JetStream', () => {
     return s;
   }
 
-  /** The embedded result and last version of the job over `inputs`. */
-  async function embedded(c: TestCluster, job: string, inputs: string[], name: string) {
-    const state = join(c.dir, `${name}-state`);
-    const out = join(c.dir, `${name}.jsonl`);
-    const r = await mrm(['run', job, '--input', ...inputs, '--state', state, '--out', out, '-q'], { env: cleanEnv() });
-    expect(r.code, r.stderr).toBe(0);
-    const v = await mrm(['versions', '--state', state, '--job', JOB, '--json']);
-    return { out, last: JSON.parse(v.stdout.trim().split('\n').at(-1) as string) as VersionLine };
-  }
-
-  async function lastVersion(c: TestCluster): Promise<VersionLine> {
-    const v = await c.mrm(['versions', '--nats', c.url, '--job', JOB, '--json']);
-    expect(v.code, v.stderr).toBe(0);
-    return JSON.parse(v.stdout.trim().split('\n').at(-1) as string) as VersionLine;
-  }
+  const embedded = (c: TestCluster, job: string, inputs: string[], name: string) =>
+    embeddedReference(c, job, JOB, inputs, name);
+  const lastVersion = (c: TestCluster) => lastClusterVersion(c, JOB);
 
   it('keeps the copies flat with --keep-versions, and restores a moved partition from what is left', {
     timeout: 240_000,
