@@ -43,7 +43,8 @@ function summarise(file) {
   const parent = new Map();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const under = (id, name) => {
-    for (let at = id; at !== undefined; at = parent.get(at)) if (byId.get(at).callFrame.functionName === name) return true;
+    for (let at = id; at !== undefined; at = parent.get(at))
+      if (byId.get(at).callFrame.functionName === name) return true;
     return false;
   };
   const within = process.argv[4];
@@ -81,8 +82,10 @@ function summarise(file) {
   }
   const rows = [...self].sort((a, b) => b[1] - a[1]).slice(0, Number(process.argv[3] ?? 40));
   console.log(`total ${(total / 1e6).toFixed(2)} s`);
-  for (const [k, us] of rows) console.log(`${(us / 1e3).toFixed(0).padStart(7)} ms ${((100 * us) / total).toFixed(1).padStart(5)}%  ${k}`);
+  for (const [k, us] of rows)
+    console.log(`${(us / 1e3).toFixed(0).padStart(7)} ms ${((100 * us) / total).toFixed(1).padStart(5)}%  ${k}`);
   console.log('inclusive:');
   const top = [...inclusive].filter(([k]) => k !== '' && k !== '(root)').sort((a, b) => b[1] - a[1]);
-  for (const [k, us] of top.slice(0, Number(process.argv[3] ?? 40))) console.log(`${(us / 1e3).toFixed(0).padStart(7)} ms ${((100 * us) / total).toFixed(1).padStart(5)}%  ${k}`);
+  for (const [k, us] of top.slice(0, Number(process.argv[3] ?? 40)))
+    console.log(`${(us / 1e3).toFixed(0).padStart(7)} ms ${((100 * us) / total).toFixed(1).padStart(5)}%  ${k}`);
 }

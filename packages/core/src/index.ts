@@ -100,6 +100,7 @@ export {
   toWireError,
   UnrecoverableError,
 } from './errors.js';
+export { framePairs, isPairCount, unpackPairs } from './frame-pairs.js';
 export type { HeartbeatOptions } from './heartbeat.js';
 export { startHeartbeat } from './heartbeat.js';
 export { HEAVY_KEYS_CAPACITY, HeavyKeys } from './heavy-keys.js';
@@ -115,7 +116,6 @@ export {
 } from './key.js';
 export { hashKey, partitionOf, partitionOfHash } from './partition.js';
 export { PartAssembler, splitPayload } from './payload-parts.js';
-export { framePairs, isPairCount, unpackPairs } from './frame-pairs.js';
 export type { Clock, TimerHandle } from './ports/clock.js';
 export { systemClock } from './ports/clock.js';
 export type { LogFields, Logger } from './ports/logger.js';
@@ -143,9 +143,9 @@ export type {
   KeyValueBucket,
   KeyValueEntry,
   MessageHandler,
+  PublishOptions,
   Reply,
   RequestOptions,
-  PublishOptions,
   SubscribeOptions,
   Subscription,
   Transport,

@@ -12,13 +12,13 @@ import {
   encode,
   encodeMessage,
   type HeavyKeys,
+  isSubKey,
   type Key,
   keyOf,
   MrmError,
   partitionOf,
   partitionOfHash,
   type ResolvedJob,
-  isSubKey,
 } from '@mrm/core';
 import { KeyTable, NO_VALUE } from './key-table.js';
 import type { SaltRouter } from './salt-router.js';

@@ -111,6 +111,24 @@ function mergedSeqs(messages: readonly ProtocolMessage[]): number[] {
   );
 }
 
+/** Job wc with a merge of 1 ms per key (busy-waiting), counting its merges in `merges.count`. */
+function slowJob(merges: { count: number }) {
+  return resolveJob({
+    name: 'wc',
+    partitions: 1,
+    map(line: string, emit: (k: string, v: number) => void) {
+      emit(line, 1);
+    },
+    reduce: (_key: unknown, values: number[]) => values.reduce((a, b) => a + b, 0),
+    merge(_key: unknown, before: number | undefined, reduced: number) {
+      merges.count++;
+      const until = performance.now() + 1;
+      while (performance.now() < until) {}
+      return (before ?? 0) + reduced;
+    },
+  });
+}
+
 describe('MergeWorker', () => {
   it('merges batches strictly in order whatever order they complete in', async () => {
     const h = await setup();
@@ -292,44 +310,37 @@ describe('MergeWorker', () => {
     await h.worker.close();
   });
 
-  it('spills buffers beyond the byte budget and still merges them right', async () => {
-    const h = await setup({ totalBatches: 4, maxBufferBytes: 64 });
-    const words = Array.from({ length: 40 }, (_, i) => `word-${i % 13}`);
-    // Batch 0 last: batches 1-3 wait in buffers far over 64 bytes.
-    for (const seq of [3, 2, 1, 0]) h.push(seq, words);
-    await h.until('the checkpoint', () => ofType(h.reports, 'checkpoint-written').length === 1);
-    expect(h.worker.stats().spilledBytes).toBeGreaterThan(0);
-    const info: VersionInfo = { version: 1, createdAtMs: 1, base: 0, batches: 4, records: 160, keys: 13, label: 'x' };
-    await h.request({ type: 'commit-version', jobId: 'wc-1', jobName: 'wc', run: 1, last: true, info });
-    for (let i = 0; i < 13; i++) {
-      const expected = 4 * words.filter((w) => w === `word-${i}`).length;
-      expect(await h.store.get('wc', 0, canonicalKey(`word-${i}`), 1)).toBe(expected);
-    }
-    await h.worker.close();
-  });
-
-  it('keeps packed pairs encoded until the merge, spills them beyond the byte budget, and merges exactly', async () => {
-    const h = await setup({ totalBatches: 4, maxBufferBytes: 64 });
-    const words = Array.from({ length: 40 }, (_, i) => `word-${i % 13}`);
-    // Batch 0 last: batches 1-3 wait in buffers far over 64 bytes, as the bytes they came in.
-    for (const seq of [3, 2, 1, 0]) h.push(seq, words, 1, true, true);
-    await h.until('the checkpoint', () => ofType(h.reports, 'checkpoint-written').length === 1);
-    expect(h.worker.stats().spilledBytes).toBeGreaterThan(0);
-    const info: VersionInfo = { version: 1, createdAtMs: 1, base: 0, batches: 4, records: 160, keys: 13, label: 'x' };
-    await h.request({ type: 'commit-version', jobId: 'wc-1', jobName: 'wc', run: 1, last: true, info });
-    for (let i = 0; i < 13; i++) {
-      const expected = 4 * words.filter((w) => w === `word-${i}`).length;
-      expect(await h.store.get('wc', 0, canonicalKey(`word-${i}`), 1)).toBe(expected);
-    }
-    await h.worker.close();
-  });
+  for (const packed of [false, true]) {
+    it(`spills buffers beyond the byte budget and still merges them right (pairs ${packed ? 'packed, kept encoded until the merge' : 'listed'})`, async () => {
+      const h = await setup({ totalBatches: 4, maxBufferBytes: 64 });
+      const words = Array.from({ length: 40 }, (_, i) => `word-${i % 13}`);
+      // Batch 0 last: batches 1-3 wait in buffers far over 64 bytes.
+      for (const seq of [3, 2, 1, 0]) h.push(seq, words, 1, true, packed);
+      await h.until('the checkpoint', () => ofType(h.reports, 'checkpoint-written').length === 1);
+      expect(h.worker.stats().spilledBytes).toBeGreaterThan(0);
+      const info: VersionInfo = { version: 1, createdAtMs: 1, base: 0, batches: 4, records: 160, keys: 13, label: 'x' };
+      await h.request({ type: 'commit-version', jobId: 'wc-1', jobName: 'wc', run: 1, last: true, info });
+      for (let i = 0; i < 13; i++) {
+        const expected = 4 * words.filter((w) => w === `word-${i}`).length;
+        expect(await h.store.get('wc', 0, canonicalKey(`word-${i}`), 1)).toBe(expected);
+      }
+      await h.worker.close();
+    });
+  }
 
   it('merges a batch of packed and listed frames, and a replayed attempt of packed frames, exactly', async () => {
     const h = await setup({ totalBatches: 2 });
     const frames = { kind: 'frames' as const, workerId: 'merge-0' };
     const pub = h.bus.connect();
     const send = (body: MessageBody) => pub.publish(frames, encodeMessage(body));
-    const base = (seq: number, attempt: number) => ({ jobId: 'wc-1', run: 1, seq, partition: 0, attempt, from: 'map-0' });
+    const base = (seq: number, attempt: number) => ({
+      jobId: 'wc-1',
+      run: 1,
+      seq,
+      partition: 0,
+      attempt,
+      from: 'map-0',
+    });
     const pairsOf = (words: string[]) => words.flatMap((w) => [canonicalKey(w), 1]);
     const end = (seq: number, attempt: number, frameCount: number, pairs: number) =>
       send({ type: 'batch-end', ...base(seq, attempt), batchId: `b${seq}`, frames: frameCount, pairs, records: pairs });
@@ -360,10 +371,7 @@ describe('MergeWorker', () => {
     const base = { jobId: 'wc-1', run: 1, seq: 0, partition: 0, attempt: 1, from: 'map-0' };
     const pub = h.bus.connect();
     pub.publish(frames, encodeMessage({ type: 'frame', ...base, packed: encode([canonicalKey('a'), 1]), count: 2 }));
-    pub.publish(
-      frames,
-      encodeMessage({ type: 'batch-end', ...base, batchId: 'b0', frames: 1, pairs: 2, records: 2 }),
-    );
+    pub.publish(frames, encodeMessage({ type: 'batch-end', ...base, batchId: 'b0', frames: 1, pairs: 2, records: 2 }));
     await h.until('the failure', () => ofType(h.reports, 'task-failed').length === 1);
     const failed = ofType(h.reports, 'task-failed')[0];
     expect(failed?.error.code).toBe('E_PROTOCOL');
@@ -400,27 +408,14 @@ describe('MergeWorker', () => {
 
   it('receives frames and grants their credit while a long merge runs, and still merges exactly', async () => {
     // A merge of 1 ms per key: batch 0's 150 keys take 150 ms of the main thread.
-    let merges = 0;
-    const slow = resolveJob({
-      name: 'wc',
-      partitions: 1,
-      map(line: string, emit: (k: string, v: number) => void) {
-        emit(line, 1);
-      },
-      reduce: (_key: unknown, values: number[]) => values.reduce((a, b) => a + b, 0),
-      merge(_key: unknown, before: number | undefined, reduced: number) {
-        merges++;
-        const until = performance.now() + 1;
-        while (performance.now() < until) {}
-        return (before ?? 0) + reduced;
-      },
-    });
+    const merges = { count: 0 };
+    const slow = slowJob(merges);
     const h = await setup({ totalBatches: 2 }, async () => slow);
     const creditedAt: number[] = [];
-    h.bus.connect().subscribe({ kind: 'credits', workerId: 'map-0' }, () => creditedAt.push(merges));
+    h.bus.connect().subscribe({ kind: 'credits', workerId: 'map-0' }, () => creditedAt.push(merges.count));
     const words = Array.from({ length: 150 }, (_, i) => `w${i}`);
     h.push(0, words);
-    await h.until("batch 0's merge under way", () => merges > 0);
+    await h.until("batch 0's merge under way", () => merges.count > 0);
     // A frame of batch 1 arrives mid-merge: its credit goes back before batch 0's merge ends.
     h.push(1, ['w0', 'extra']);
     await h.until('credit for all four messages', () => creditedAt.length === 4);
@@ -437,21 +432,8 @@ describe('MergeWorker', () => {
   });
 
   it('under a slow merge, credits packed frames as they come and holds no more than its budget: the rest spills', async () => {
-    let merges = 0;
-    const slow = resolveJob({
-      name: 'wc',
-      partitions: 1,
-      map(line: string, emit: (k: string, v: number) => void) {
-        emit(line, 1);
-      },
-      reduce: (_key: unknown, values: number[]) => values.reduce((a, b) => a + b, 0),
-      merge(_key: unknown, before: number | undefined, reduced: number) {
-        merges++;
-        const until = performance.now() + 1;
-        while (performance.now() < until) {}
-        return (before ?? 0) + reduced;
-      },
-    });
+    const merges = { count: 0 };
+    const slow = slowJob(merges);
     const budget = 2048;
     const h = await setup({ totalBatches: 6, maxBufferBytes: budget }, async () => slow);
     const credited: number[] = [];
@@ -459,11 +441,11 @@ describe('MergeWorker', () => {
     h.bus.connect().subscribe({ kind: 'credits', workerId: 'map-0' }, (payload) => {
       const m = decodeMessage(payload);
       if (m.type === 'credit') creditedBytes += m.bytes;
-      credited.push(merges);
+      credited.push(merges.count);
     });
     const wordsOf = (seq: number) => Array.from({ length: 100 }, (_, i) => `${seq}-${'v'.repeat(20)}-${i}`);
     h.push(0, wordsOf(0), 1, true, true);
-    await h.until("batch 0's merge under way", () => merges > 0);
+    await h.until("batch 0's merge under way", () => merges.count > 0);
     // Five more batches of ~3 KB each arrive mid-merge: far over the 2 KiB budget.
     for (const seq of [1, 2, 3, 4, 5]) h.push(seq, wordsOf(seq), 1, true, true);
     await h.until('credit for all twelve messages', () => credited.length === 12);
