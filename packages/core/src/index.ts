@@ -71,18 +71,28 @@ export {
   declaresAssociative,
   MIN_CHECK_VALUES,
 } from './associativity.js';
-export type { CheckpointCopy, CopyManifest, ManifestEntry, PartitionCopyPlan } from './checkpoint-copy.js';
+export type {
+  CheckpointCopy,
+  CopyChainSize,
+  CopyManifest,
+  ManifestEntry,
+  PartitionCopyPlan,
+} from './checkpoint-copy.js';
 export {
   CHECKPOINTS_BUCKET,
+  chainSize,
   checkpointBlobName,
   checkpointBlobPrefix,
-  DEFAULT_FULL_COPY_EVERY,
   decodeCheckpointCopy,
   encodeCheckpointCopy,
+  FULL_COPY_DELTA_RATIO,
+  fullCopyDue,
   LEASES_BUCKET,
   leaseKey,
+  MAX_COPY_CHAIN,
   manifestBlobNames,
   restoreChain,
+  restoreChainEntries,
 } from './checkpoint-copy.js';
 export { codeIdentityOf, declareCodeIdentity, describeArguments } from './code-identity.js';
 export { decode, encode, MSGPACK_OPTIONS } from './codec.js';

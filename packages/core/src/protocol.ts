@@ -286,6 +286,8 @@ export interface CheckpointWrittenMessage {
   readonly deadLetters: number;
   /** Per partition (parallel to `partitions`): its copy is a full snapshot (with copies only). */
   readonly fulls?: readonly boolean[];
+  /** Per partition (parallel to `partitions`): its copy's encoded bytes (with copies only). */
+  readonly copyBytes?: readonly number[];
   /** The watermark after the version's last batch (a window with lateness; absent: none yet). */
   readonly watermarkMs?: number;
   /** Late records (all their windows final) in the batches of this version, all partitions here. */

@@ -463,13 +463,13 @@ export class MergeRun {
     // be done yet — committing the version locally waits for it (`assertWritten`), and the
     // coordinator commits only after that (decisions/0042). Without copies, once written here.
     (this.copies?.ship(slot.partition, version, layer, durable) ?? durable.then(() => undefined))
-      .then((full) => {
+      .then((shipped) => {
         this.trace('merge.ckpt.shipped', { version, partition: slot.partition });
         // Absent without copies, so the checkpoint-written report has no `fulls` then (as documented).
         this.onWritten(version, seq, slot.partition, {
           digest: layer.digest,
           deadLetters: layer.deadLetterCount,
-          ...(full !== undefined ? { full } : {}),
+          ...(shipped !== undefined ? { full: shipped.full, copyBytes: shipped.bytes } : {}),
           lateRecords: layer.lateRecords,
           ...(layer.watermarkMs !== undefined ? { watermarkMs: layer.watermarkMs } : {}),
         });

@@ -111,6 +111,9 @@ export class MergeWorker {
       const { store } = this.options;
       if (m.type === 'get' || m.type === 'scan')
         await assertHeld(store, this.options.id, m.job, m.partition, m.version);
+      // Letters of one partition: refused unless held here, as its keys are.
+      if (m.type === 'dead-letters' && m.partition !== undefined)
+        await assertHeld(store, this.options.id, m.job, m.partition, m.version);
       if (m.type === 'get') {
         const value = await store.get(m.job, m.partition, m.key, m.version);
         reply(encodeApi({ type: 'get-reply', found: value !== undefined, ...(value !== undefined ? { value } : {}) }));
