@@ -324,6 +324,11 @@ export interface DeadLettersRequest {
   readonly v: number;
   readonly job: string;
   readonly version: number;
+  /**
+   * Only this partition's letters (the worker refuses when it does not hold the partition); absent:
+   * every letter the worker holds of the job.
+   */
+  readonly partition?: number;
   /** Leave out this many (the pages before). */
   readonly skip: number;
   readonly limit: number;
