@@ -8,6 +8,7 @@ import {
   type BatchEndMessage,
   ErrorCode,
   type FrameMessage,
+  isPairCount,
   type Logger,
   type Metrics,
   MrmError,
@@ -20,6 +21,7 @@ import {
   toWireError,
   traceStage,
 } from '@mrm/core';
+import { type PackedPairs, unpackAllInto, unpackInto } from './packed-pairs.js';
 import { type CopyTarget, PartitionCopies } from './partition-copies.js';
 import { type CheckpointLayer, PartitionMerger } from './partition-merger.js';
 import { PlainAccumulator } from './plain-accumulator.js';
@@ -31,6 +33,8 @@ import { ValueBuffer } from './value-buffer.js';
 /** A batch of one partition being received. */
 interface Incoming extends SaltedIncoming {
   buffer: ValueBuffer;
+  /** Pair lists of frames that came packed, in arrival order, decoded into `buffer` when merged. */
+  readonly packed: PackedPairs[];
   /** Attempt of the map task whose frames these are. */
   attempt: number;
   frames: number;
@@ -198,6 +202,7 @@ export class MergeRun {
     if (inc === undefined) {
       inc = {
         buffer: new ValueBuffer(this.job, this.start.onError),
+        packed: [],
         attempt,
         frames: 0,
         pairs: 0,
@@ -220,14 +225,28 @@ export class MergeRun {
     if (this.failed || this.closed) return;
     const inc = this.incoming(frame.seq, frame.partition, frame.attempt);
     if (inc === undefined) return;
+    let pairs: number;
     try {
-      this.salted.absorb(inc, inc.buffer, frame.pairs);
+      if (frame.packed !== undefined && isPairCount(frame.count)) {
+        inc.packed.push({ bytes: frame.packed, count: frame.count });
+        pairs = frame.count;
+      } else if (Array.isArray(frame.pairs)) {
+        // Values keep their order: lists that came packed before this frame go first.
+        unpackAllInto(inc.buffer, inc.packed);
+        this.salted.absorb(inc, inc.buffer, frame.pairs);
+        pairs = frame.pairs.length / 2;
+      } else {
+        throw new MrmError(
+          ErrorCode.Protocol,
+          `frame of batch ${frame.seq} partition ${frame.partition} carries neither pairs nor packed pairs with their count`,
+        );
+      }
     } catch (e) {
       this.fail(e, `combine:${frame.partition}`);
       return;
     }
     inc.frames++;
-    inc.pairs += frame.pairs.length / 2;
+    inc.pairs += pairs;
     inc.bytes += bytes;
     this.heldBytes += bytes;
     if (this.heldBytes > this.start.maxBufferBytes) this.spillFurthest();
@@ -271,6 +290,12 @@ export class MergeRun {
     }
     if (victim === undefined) return;
     const { seq, partition, inc } = victim;
+    try {
+      unpackAllInto(inc.buffer, inc.packed);
+    } catch (e) {
+      this.fail(e, `spill:${partition}`);
+      return;
+    }
     const values = inc.buffer.values;
     inc.buffer = new ValueBuffer(this.job, this.start.onError);
     this.heldBytes -= inc.bytes;
@@ -343,6 +368,7 @@ export class MergeRun {
         this.countPairs(seq, inc.pairs + partials.lists.reduce((n, list) => n + list.length / 2, 0));
         this.heldBytes -= inc.bytes;
         await this.unspill(seq, partition, inc);
+        await unpackInto(inc.buffer, inc.packed);
         const batchId = this.cuts.idOf(seq) ?? inc.end.batchId;
         const setAside = inc.end.deadLetters ?? [];
         if (slot.merger !== undefined) {

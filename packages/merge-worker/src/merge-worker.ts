@@ -90,7 +90,8 @@ export class MergeWorker {
     const { transport, id } = this.options;
     this.subscriptions.push(
       transport.subscribe({ kind: 'worker', workerId: id }, (payload, reply) => void this.onControl(payload, reply)),
-      transport.subscribe({ kind: 'frames', workerId: id }, (payload) => this.onData(payload)),
+      // Decoding copies what it keeps (packed pairs, part bytes, values): no copy of each frame first.
+      transport.subscribe({ kind: 'frames', workerId: id }, (payload) => this.onData(payload), { transient: true }),
       transport.subscribe({ kind: 'query', workerId: id }, (payload, reply) => void this.onQuery(payload, reply)),
     );
     // Reports sent while the connection was down may be lost: send them again.
