@@ -477,16 +477,17 @@ export class MergeRun {
   }
 
   /**
-   * Before committing a version locally: waits for every checkpoint write started so far (a
-   * version is reported written once its copies are durable, maybe before its local writes are),
-   * and throws when one failed, or the run did.
+   * Before acknowledging a commit: waits for every checkpoint write started so far (a version is
+   * reported written once its copies are durable, maybe before its local writes are), and throws
+   * when one failed, or the run did. The local commit need not wait for this: the store applies
+   * writes in the order they were called (decisions/0050).
    */
   async assertWritten(): Promise<void> {
     await Promise.all([...this.localWrites]);
     if (this.failed || this.closed) {
       throw new MrmError(
         ErrorCode.State,
-        `run ${this.start.jobId}/${this.start.run} of job '${this.start.jobName}' failed or closed on this merge worker: its checkpoints are not all written, nothing is committed`,
+        `run ${this.start.jobId}/${this.start.run} of job '${this.start.jobName}' failed or closed on this merge worker: its checkpoints are not all written, the version is not acknowledged`,
       );
     }
   }
