@@ -378,21 +378,26 @@ describe('MergeWorker', () => {
     let unsettled = 0;
     const unsettledAtCommit: number[] = [];
     const h = await setup({ totalBatches: 2, checkpointEveryBatches: 1 }, undefined, async (bus, store) => {
-      // A local write that is slow to settle (its flush), and then one that fails (a full disk,
-      // nothing written): the copy is acknowledged before either settles. In call order, as the
-      // port requires.
+      // A local write that settles only once a commit was called (a slow flush; at most 2 s),
+      // and then one that fails (a full disk, nothing written): the copy is acknowledged before
+      // either settles. Applied in call order, as the port requires.
+      let commitCalled: () => void = () => {};
+      const called = new Promise<void>((resolve) => {
+        commitCalled = resolve;
+      });
       const writePartition = store.writePartition.bind(store);
       store.writePartition = async (write) => {
         const written = failWrites ? Promise.reject(new Error('disk full')) : writePartition(write);
         written.catch(() => {});
         unsettled++;
-        await new Promise((r) => setTimeout(r, 30));
+        await Promise.race([called, new Promise((r) => setTimeout(r, 2_000))]);
         unsettled--;
         return written;
       };
       const commitVersions = store.commitVersions.bind(store);
       store.commitVersions = (name, infos) => {
         unsettledAtCommit.push(unsettled);
+        commitCalled();
         return commitVersions(name, infos);
       };
       const leases = await bus.connect().bucket(LEASES_BUCKET);
