@@ -6,7 +6,7 @@ import { wordcountProbe } from './wordcount-probe.mjs';
 
 const { root, core, input, job, batches, newCollector, cpu } = await wordcountProbe();
 const { forEachRecord } = input;
-const { decodeMessage } = core;
+const { decodeMessage, framePairs } = core;
 const mw = await import(`${root}/merge-worker/dist/partition-merger.js`);
 const { ValueBuffer } = await import(`${root}/merge-worker/dist/value-buffer.js`);
 const { LmdbStateStore } = await import(`${root}/store-lmdb/dist/index.js`);
@@ -28,11 +28,11 @@ for (let rep = 0; rep < 8; rep++) {
   for (const out of outs) {
     for (const p of out) {
       let t = cpu();
-      const msgs = p.frames.map((f) => decodeMessage(f));
+      const lists = p.frames.map((f) => framePairs(decodeMessage(f)));
       tDecode += cpu() - t;
       t = cpu();
       const buf = new ValueBuffer(job);
-      for (const m of msgs) buf.addPairs(m.pairs);
+      for (const list of lists) buf.addPairs(list);
       tAdd += cpu() - t;
       t = cpu();
       await mergers[p.partition].mergeBatch(`b${rep}`, buf);

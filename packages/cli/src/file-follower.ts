@@ -108,12 +108,34 @@ export class FileFollower {
     return sources;
   }
 
-  /** After a round's run committed: files rotated away have been read to their end. */
-  async roundDone(): Promise<void> {
+  /**
+   * After a round's run committed: files rotated away have been read to their end. True when
+   * any was (their generations are retired now: {@link isRetired}).
+   */
+  async roundDone(): Promise<boolean> {
+    let letGo = false;
     for (const f of this.files) {
-      await f.rotated?.handle.close();
+      if (f.rotated === undefined) continue;
+      await f.rotated.handle.close();
       f.rotated = undefined;
+      letGo = true;
     }
+    return letGo;
+  }
+
+  /**
+   * Whether `identity` is a generation of a followed path that was rotated away and read to its
+   * end (or left behind while no follower ran): no look plans it again, so what is recorded of it
+   * may go (decisions/0049). The first generation, the path itself, never is: a plain `mrm run`
+   * of the path plans under the same identity.
+   */
+  isRetired(identity: string): boolean {
+    if (this.files.some((f) => f.path === identity)) return false;
+    return this.files.some((f) => {
+      if (!identity.startsWith(`${f.path}#`)) return false;
+      const n = Number(identity.slice(f.path.length + 1));
+      return Number.isSafeInteger(n) && n > 0 && n < f.generation && n !== f.rotated?.generation;
+    });
   }
 
   /** Closes every open file. */

@@ -38,6 +38,11 @@ export interface FollowFeedOptions {
   readonly idleTimeoutMs?: number;
   /** Extensions (and idle marks) one run takes before it ends for the next to start. */
   readonly extensionsPerRun?: number;
+  /**
+   * Called once files rotated away were read to their end and committed (their generations are
+   * retired: {@link FileFollower.isRetired}), before the next look.
+   */
+  readonly onRetired?: () => Promise<void>;
   /** Called after each committed version, before the next look. */
   readonly onVersion?: (version: FollowedVersion) => Promise<void>;
   readonly clock?: Clock;
@@ -74,7 +79,7 @@ export class FollowFeed {
         const info = await run.extend(sources);
         extensions++;
         // Read to their end and committed: files rotated away are let go.
-        await follower.roundDone();
+        if (await follower.roundDone()) await this.options.onRetired?.();
         this.extendedTo = new Map(sources.map((s) => [identityOf(s), s.endOffset ?? s.size]));
         this.quietSinceMs = started;
         if (info !== undefined) await this.options.onVersion?.({ info, ms: clock.nowMs() - started, idle: false });

@@ -4,7 +4,7 @@
  * SIGTERM) stops after the version in progress is committed; a second Ctrl-C stops at once, like
  * a crash, and a restart resumes after the last committed version either way.
  */
-import type { RunJobOptions } from '@mrm/coordinator';
+import { JobRecord, type RunJobOptions } from '@mrm/coordinator';
 import type { VersionInfo } from '@mrm/core';
 import type { RunCommandOptions } from './commands/run.js';
 import { openEmbeddedEngine } from './embedded-engine.js';
@@ -30,6 +30,13 @@ function versionLine(name: string, v: FollowedVersion, before: VersionInfo | und
   return `${parts.join(', ')} → version ${info.version}`;
 }
 
+/** Forgets the plans and batch records of every retired generation of a followed file. */
+async function forgetRetired(record: JobRecord, follower: FileFollower): Promise<void> {
+  for (const plan of await record.plans()) {
+    if (follower.isRetired(plan.identity)) await record.forgetSource(plan.identity);
+  }
+}
+
 /** Runs `mrm run --follow` until SIGINT or SIGTERM. */
 export async function followCommand(loaded: LoadedJob, options: RunCommandOptions): Promise<void> {
   const intervalMs = options.batchInterval ?? DEFAULT_BATCH_INTERVAL_MS;
@@ -52,9 +59,14 @@ export async function followCommand(loaded: LoadedJob, options: RunCommandOption
     });
     try {
       let before: VersionInfo | undefined = await engine.store.latestVersion(loaded.job.name);
+      // What is recorded of rotated generations goes: now (left by an earlier follower), and
+      // after each rotation (decisions/0049).
+      const retire = () => forgetRetired(new JobRecord(engine.store, loaded.job.name), follower);
+      await retire();
       const feed = new FollowFeed({
         follower,
         intervalMs,
+        onRetired: retire,
         ...(options.idleTimeout !== undefined ? { idleTimeoutMs: options.idleTimeout } : {}),
         onVersion: async (v) => {
           if (options.out !== undefined) await writeJobResult(engine.store, loaded.job, { out: options.out });

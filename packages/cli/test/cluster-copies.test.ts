@@ -6,29 +6,19 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { checkpointBlobPrefix, DEFAULT_FULL_COPY_EVERY } from '@mrm/core';
+import { checkpointBlobPrefix, FULL_COPY_DELTA_RATIO, MAX_COPY_CHAIN } from '@mrm/core';
 import { NatsTransport } from '@mrm/transport-nats';
 import { afterEach, describe, expect, it } from 'vitest';
 import { mrm, writeJob } from './cli-helpers.js';
 import { cleanEnv, copyInto, expectSameResult, TestCluster } from './cluster-harness.js';
+import { embeddedReference, lastClusterVersion, perPathJob } from './cluster-references.js';
 import { DAYS, type VersionLine } from './state-helpers.js';
 
 const PARTITIONS = 4;
 const JOB = 'per-path';
 
 /** Requests per path: a few hundred keys, so every partition holds some. */
-const PER_PATH = `
-import { aggregates, defineJob } from '@mrm/core';
-export default defineJob({
-  name: '${JOB}',
-  partitions: ${PARTITIONS},
-  map(line: string, emit) {
-    const m = /"\\S+ (\\S+)/.exec(line);
-    if (m !== null) emit(m[1], 1);
-  },
-  ...aggregates.sum(),
-});
-`;
+const PER_PATH = perPathJob(JOB, PARTITIONS);
 
 /** Number and bytes of the job's copies in the cluster's object store. */
 async function copiesOf(url: string): Promise<{ count: number; bytes: number; versions: number[] }> {
@@ -45,11 +35,19 @@ async function copiesOf(url: string): Promise<{ count: number; bytes: number; ve
 
 /**
  * At most this many copies: per partition the chain of the last version committed before the last
- * commit (group) and the chain of that group's newest version (0029: "at most two chains of ≤ 11
- * copies"). When the last group starts with a full snapshot both are whole (e.g. v30–v39 and
- * v40–v41: 12); how versions fall into groups depends on timing. Without pruning: one per version.
+ * commit (group) and the chain of that group's newest version (0029), each at most
+ * {@link MAX_COPY_CHAIN} copies long (decisions/0047). Without pruning: one per version.
  */
-const MAX_COPIES = PARTITIONS * 2 * (DEFAULT_FULL_COPY_EVERY + 1);
+const MAX_COPIES = PARTITIONS * 2 * MAX_COPY_CHAIN;
+
+/**
+ * At most this many bytes of copies for a state of `stateBytes`: per partition two chains, each a
+ * full snapshot and deltas that outweigh the partition by at most {@link FULL_COPY_DELTA_RATIO}
+ * plus one delta (0047). A copy's own fields (digest, batch ids) come on top of its keys: 2 KiB
+ * per copy is far more than they take here, for the full snapshot and the last delta of a chain.
+ */
+const maxCopyBytes = (stateBytes: number): number =>
+  2 * (1 + FULL_COPY_DELTA_RATIO) * stateBytes + PARTITIONS * 2 * 2 * 2048;
 
 describe('checkpoint copies in JetStream', () => {
   let cluster: TestCluster | undefined;
@@ -64,21 +62,9 @@ describe('checkpoint copies in JetStream', () => {
     return s;
   }
 
-  /** The embedded result and last version of the job over `inputs`. */
-  async function embedded(c: TestCluster, job: string, inputs: string[], name: string) {
-    const state = join(c.dir, `${name}-state`);
-    const out = join(c.dir, `${name}.jsonl`);
-    const r = await mrm(['run', job, '--input', ...inputs, '--state', state, '--out', out, '-q'], { env: cleanEnv() });
-    expect(r.code, r.stderr).toBe(0);
-    const v = await mrm(['versions', '--state', state, '--job', JOB, '--json']);
-    return { out, last: JSON.parse(v.stdout.trim().split('\n').at(-1) as string) as VersionLine };
-  }
-
-  async function lastVersion(c: TestCluster): Promise<VersionLine> {
-    const v = await c.mrm(['versions', '--nats', c.url, '--job', JOB, '--json']);
-    expect(v.code, v.stderr).toBe(0);
-    return JSON.parse(v.stdout.trim().split('\n').at(-1) as string) as VersionLine;
-  }
+  const embedded = (c: TestCluster, job: string, inputs: string[], name: string) =>
+    embeddedReference(c, job, JOB, inputs, name);
+  const lastVersion = (c: TestCluster) => lastClusterVersion(c, JOB);
 
   it('keeps the copies flat with --keep-versions, and restores a moved partition from what is left', {
     timeout: 240_000,
@@ -91,24 +77,35 @@ describe('checkpoint copies in JetStream', () => {
     const opts = ['--batch-size', '10', '--checkpoint-every', '1', '--keep-versions', '2'];
     await submit(c, [job, '--input', days[0] as string, ...opts]);
     const first = await copiesOf(c.url);
-    const firstVersion = (await lastVersion(c)).version;
-    expect(firstVersion).toBeGreaterThan(30);
+    const firstLast = await lastVersion(c);
+    expect(firstLast.version).toBeGreaterThan(30);
     await submit(c, [job, '--input', days[1] as string, ...opts]);
     const second = await copiesOf(c.url);
-    const secondVersion = (await lastVersion(c)).version;
+    const secondLast = await lastVersion(c);
     if (process.env.T_LOG) {
       const { execFileSync } = await import('node:child_process');
       const streams = join(c.nats.storeDir as string, 'jetstream', '$G', 'streams');
       console.error(execFileSync('sh', ['-c', 'du -sb "$0"/*', streams]).toString());
-      console.error(`copies after v${firstVersion}: ${first.count} (${first.bytes} bytes), versions ${first.versions}`);
-      console.error(
-        `copies after v${secondVersion}: ${second.count} (${second.bytes} bytes), versions ${second.versions}`,
-      );
+      for (const [copies, last] of [
+        [first, firstLast],
+        [second, secondLast],
+      ] as const) {
+        console.error(
+          `copies after v${last.version} (state ${last.bytes} bytes): ${copies.count} (${copies.bytes} bytes), versions ${copies.versions}`,
+        );
+      }
     }
     // Without pruning there would be one copy per partition and version.
-    for (const copies of [first, second]) expect(copies.count).toBeLessThanOrEqual(MAX_COPIES);
-    expect(second.versions.at(-1)).toBe(secondVersion);
-    expect(second.versions[0]).toBeGreaterThan(firstVersion - DEFAULT_FULL_COPY_EVERY - 1);
+    for (const [copies, last] of [
+      [first, firstLast],
+      [second, secondLast],
+    ] as const) {
+      expect(copies.count).toBeLessThanOrEqual(MAX_COPIES);
+      expect(copies.bytes).toBeLessThanOrEqual(maxCopyBytes(last.bytes));
+    }
+    expect(second.versions.at(-1)).toBe(secondLast.version);
+    // The first submit's chains are gone once the second's versions made newer ones.
+    expect(second.versions[0]).toBeGreaterThan(first.versions[0] as number);
 
     // merge-2 dies: its partitions are restored on merge-1 from the copies that are left.
     await c.process('merge-2').kill();
@@ -125,7 +122,9 @@ describe('checkpoint copies in JetStream', () => {
       keys: reference.last.keys,
       bytes: reference.last.bytes,
     });
-    expect((await copiesOf(c.url)).count).toBeLessThanOrEqual(MAX_COPIES);
+    const third = await copiesOf(c.url);
+    expect(third.count).toBeLessThanOrEqual(MAX_COPIES);
+    expect(third.bytes).toBeLessThanOrEqual(maxCopyBytes(last.bytes));
     if (process.env.T_LOG) console.error(c.logs());
   });
 

@@ -11,7 +11,7 @@
  * ```
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, watch } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, watch } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { JobStatus, WorkerStatus } from '@mrm/core';
 import {
@@ -386,6 +386,21 @@ export class TestCluster {
     await old.kill();
     if ((await old.exited).signal !== 'SIGKILL') throw new Error(`${name} was not killed by SIGKILL`);
     if (old.role === 'coordinator') throw new Error('restartWorker takes a worker');
+    this.processes.splice(this.processes.indexOf(old), 1);
+    return this.spawnWorker(old.role, name);
+  }
+
+  /**
+   * Kills worker `name` with SIGKILL to its own pid (checked), deletes its state directory and
+   * starts it again under the same id on a new, empty one, as a container rescheduled without its
+   * volume does; waits until it is ready.
+   */
+  async restartWorkerEmpty(name: string): Promise<ClusterProcess> {
+    const old = this.process(name);
+    if (old.role === 'coordinator') throw new Error('restartWorkerEmpty takes a worker');
+    process.kill(old.pid, 'SIGKILL');
+    if ((await old.exited).signal !== 'SIGKILL') throw new Error(`${name} was not killed by SIGKILL`);
+    rmSync(old.stateDir, { recursive: true, force: true });
     this.processes.splice(this.processes.indexOf(old), 1);
     return this.spawnWorker(old.role, name);
   }

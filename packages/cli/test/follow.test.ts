@@ -133,10 +133,26 @@ async function inputRecords(stateDir: string, job: string) {
     let ids = 0;
     const records = await store.listMeta(job, 'batches@');
     for (const name of records) ids += (await store.getMeta<string[]>(job, name))?.length ?? 0;
-    return { plans, batchRecords: records.length, ids, folded: (await store.listMeta(job, 'folded:')).length };
+    // The merge worker's record of each batch merged into a partition (decisions/0049).
+    const partitionBatches = new Set<string>();
+    const { partitions } = (await store.getMeta<{ partitions: number }>(job, 'shape')) ?? { partitions: 0 };
+    for (let p = 0; p < partitions; p++) for (const id of await store.mergedBatches(job, p)) partitionBatches.add(id);
+    const folded = (await store.listMeta(job, 'folded:')).length;
+    return { plans, batchRecords: records.length, ids, folded, partitions, partitionBatches: partitionBatches.size };
   } finally {
     await store.close();
   }
+}
+
+/** A temporary folder with the count job and an empty log to follow. */
+function countJobFolder() {
+  const { dir, cleanup } = tempDir();
+  cleanups.push(cleanup);
+  const job = join(dir, 'count.ts');
+  writeFileSync(job, COUNT_JOB);
+  const log = join(dir, 'access.log');
+  writeFileSync(log, '');
+  return { dir, job, log, out: join(dir, 'out.jsonl'), state: join(dir, 'state') };
 }
 
 /** A real log line with its request time set to `ms` (whole seconds, as the log writes them). */
@@ -256,14 +272,7 @@ describe('mrm run --follow', () => {
   });
 
   it('keeps its plans and batch records bounded over hundreds of looks, across SIGKILL and rotation, and merges every line once', async () => {
-    const { dir, cleanup } = tempDir();
-    cleanups.push(cleanup);
-    const job = join(dir, 'count.ts');
-    writeFileSync(job, COUNT_JOB);
-    const log = join(dir, 'access.log');
-    const out = join(dir, 'out.jsonl');
-    const state = join(dir, 'state');
-    writeFileSync(log, '');
+    const { dir, job, log, out, state } = countJobFolder();
     const run = () => follow(dir, ['access.log'], out, job, ['--batch-interval', '10']);
     let child = run();
     // Two lines per look, each look waited for: a short batch per look, as a log written to all
@@ -304,6 +313,52 @@ describe('mrm run --follow', () => {
     expect(kept.ids, JSON.stringify(kept)).toBeLessThanOrEqual(2 * 70);
     expect(kept.batchRecords, JSON.stringify(kept)).toBeLessThanOrEqual(2 * 70);
     expect(kept.folded, JSON.stringify(kept)).toBe(2);
+  }, 240_000);
+
+  it('keeps what it records bounded across many rotations and a SIGKILL in one, and merges every line once', async () => {
+    const { dir, job, log, out, state } = countJobFolder();
+    const KEEP = 10;
+    const run = () =>
+      follow(dir, ['access.log'], out, job, ['--batch-interval', '20', '--keep-versions', String(KEEP)]);
+    let child = run();
+    const ROTATIONS = 24;
+    const lines = LOG_LINES.slice(0, 5 * ROTATIONS);
+    let merged = 0;
+    const append = async (path: string, n: number) => {
+      appendFileSync(path, `${lines.slice(merged, merged + n).join('\n')}\n`);
+      merged += n;
+    };
+    for (let r = 1; r <= ROTATIONS; r++) {
+      for (const n of [2, 2]) {
+        await append(log, n);
+        await caughtUp(child, out, merged);
+      }
+      // Rotated by rename, a new file at the path with a line already.
+      renameSync(log, `${log}.${r}`);
+      writeFileSync(log, '');
+      await append(log, 1);
+      if (r === ROTATIONS / 2) {
+        // Killed right after a rotation: before it was noticed, in the look, the commit or the clean-up.
+        process.kill(child.pid as number, 'SIGKILL');
+        expect(await exited(child)).toBe('SIGKILL');
+        child = run();
+      }
+      await caughtUp(child, out, merged);
+    }
+    child.kill('SIGINT');
+    expect(await exited(child)).toBe(0);
+    expect(readFileSync(out, 'utf8')).toBe(await reference(lines, job));
+    const kept = await inputRecords(state, 'status-count');
+    // The first generation's plan (a plain run of the path plans under it) and the current one's;
+    // kept, there would be one per rotation, and their batch ids in the records.
+    expect(kept.plans, JSON.stringify(kept)).toHaveLength(2);
+    expect(kept.ids, JSON.stringify(kept)).toBeLessThanOrEqual(2 * 5);
+    expect(kept.folded, JSON.stringify(kept)).toBeLessThanOrEqual(2);
+    // A version per look, ~72 looks of a batch or two: the merge workers' partitions keep the
+    // records of the batches of kept versions only.
+    expect(kept.partitions).toBeGreaterThan(0);
+    expect(kept.partitionBatches, JSON.stringify(kept)).toBeGreaterThan(0);
+    expect(kept.partitionBatches, JSON.stringify(kept)).toBeLessThanOrEqual(2 * (KEEP + 1));
   }, 240_000);
 
   it('refuses --idle-timeout and --batch-interval without --follow, with one line and no state', async () => {

@@ -2,8 +2,9 @@
  * What a long stream keeps stays flat (docs/decisions/0033): the real coordinator, map and merge
  * workers (in-memory transport and store) fed by the real StreamFeed, segment after segment, with
  * segments fetched into local files as the coordinator does. Once a segment's version is committed
- * its plan and local file go, and the batch records of versions `--keep-versions` pruned go too;
- * the result is still every record once.
+ * its plan and local file go, and the batch records of versions `--keep-versions` pruned go too
+ * (the coordinator's, decisions/0033, and the merge worker's per partition, 0049); the result is
+ * still every record once.
  */
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -69,6 +70,9 @@ describe('a long stream', () => {
       batchRecords: (await roles.store.listMeta(job.name, 'batches@')).length,
       files: readdirSync(segments).length,
       versions: (await roles.store.listVersions(job.name)).length,
+      // The merge worker's record of each batch merged into a partition (decisions/0049).
+      partitionBatches:
+        (await roles.store.mergedBatches(job.name, 0)).size + (await roles.store.mergedBatches(job.name, 1)).size,
     });
     const samples: Array<Awaited<ReturnType<typeof kept>>> = [];
     for (let s = 1; s <= SEGMENTS; s++) {
@@ -94,6 +98,8 @@ describe('a long stream', () => {
       expect(sample.files, JSON.stringify(samples)).toBe(0);
       expect(sample.versions, JSON.stringify(samples)).toBeLessThanOrEqual(KEEP + 1);
       expect(sample.batchRecords, JSON.stringify(samples)).toBeLessThanOrEqual(KEEP + 1);
+      // Two batches per segment (three records, two lines a batch) into each of two partitions.
+      expect(sample.partitionBatches, JSON.stringify(samples)).toBeLessThanOrEqual(2 * 2 * (KEEP + 1));
     }
 
     expect(await resultOf(roles.store, 3 * SEGMENTS)).toEqual(expectedResult(SEGMENTS));

@@ -147,6 +147,19 @@ export class JobRecord {
   }
 
   /**
+   * Forgets everything recorded of a source no run will plan again (a followed file's generation
+   * rotated away and read to its end, decisions/0049): its batch ids leave the version records,
+   * then its folded record goes, then its plan. The plan goes last: one left behind by a crash
+   * names what may be left, and the caller's next sweep of {@link plans} finishes the work.
+   */
+  async forgetSource(identity: string): Promise<void> {
+    const ids = new Set((await this.plan(identity))?.batches.map((b) => b.batchId) ?? []);
+    await this.dropIds(await this.recordsHolding(ids), ids);
+    await this.store.deleteMeta(this.name, foldedName(identity));
+    await this.forgetPlan(identity);
+  }
+
+  /**
    * Forgets the batch ids of `versions` (a stream's: versions below the oldest one kept whose
    * segments the cursor has moved past, so those batches are never planned again).
    */
@@ -192,11 +205,7 @@ export class JobRecord {
     const entry = { id: folded.batchId, version };
     await this.store.putMeta(this.name, name, { entries: [...before, entry] } satisfies FoldedRecord);
     await this.savePlan(folded.plan);
-    for (const [recordName, recorded] of holding) {
-      const left = recorded.filter((id) => !ids.has(id));
-      if (left.length === 0) await this.store.deleteMeta(this.name, recordName);
-      else await this.store.putMeta(this.name, recordName, left);
-    }
+    await this.dropIds(holding, ids);
     await this.store.putMeta(this.name, name, { entries: [entry] } satisfies FoldedRecord);
     return true;
   }
@@ -234,6 +243,15 @@ export class JobRecord {
   async versionsHolding(ids: ReadonlySet<string>): Promise<number[]> {
     const names = [...(await this.recordsHolding(ids)).keys()];
     return names.map((name) => Number(name.slice(BATCHES_PREFIX.length))).sort((a, b) => a - b);
+  }
+
+  /** Rewrites each of `holding`'s batch records without `ids` (deletes one left empty). */
+  private async dropIds(holding: ReadonlyMap<string, string[]>, ids: ReadonlySet<string>): Promise<void> {
+    for (const [recordName, recorded] of holding) {
+      const left = recorded.filter((id) => !ids.has(id));
+      if (left.length === 0) await this.store.deleteMeta(this.name, recordName);
+      else await this.store.putMeta(this.name, recordName, left);
+    }
   }
 
   /** The batch records (by name) that hold any of `ids`, with every id each holds. */

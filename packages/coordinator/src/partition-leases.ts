@@ -14,6 +14,8 @@ import {
   CHECKPOINTS_BUCKET,
   type CheckpointWrittenMessage,
   type CopyManifest,
+  chainSize,
+  checkpointBlobName,
   checkpointBlobPrefix,
   decode,
   ErrorCode,
@@ -25,7 +27,7 @@ import {
   MrmError,
   manifestBlobNames,
   type PartitionCopyPlan,
-  restoreChain,
+  restoreChainEntries,
   type Transport,
 } from '@mrm/core';
 
@@ -158,13 +160,14 @@ export class RunLeases {
     const plans: PartitionCopyPlan[] = [];
     this.owners.forEach((owner, partition) => {
       if (owner !== worker) return;
-      const chain = restoreChain(this.job, this.manifest, partition, this.baseVersion);
+      const entries = restoreChainEntries(this.manifest, partition, this.baseVersion);
       plans.push({
         partition,
         token: this.tokens[partition] as number,
         tenure: this.tenures[partition] as number,
-        chain,
-        shipFull: chain.length === 0,
+        chain: entries.map((e) => checkpointBlobName(this.job, partition, e.version, e.token)),
+        deltaBytes: chainSize(entries).deltaBytes,
+        shipFull: entries.length === 0,
       });
     });
     return plans;
@@ -199,7 +202,13 @@ export class RunLeases {
       for (const r of reports) {
         r.partitions.forEach((p, i) => {
           const entries = (partitions[p] ?? []).filter((e) => e.version < version);
-          entries.push({ version, token: this.tokens[p] as number, full: r.fulls?.[i] === true });
+          const bytes = r.copyBytes?.[i];
+          entries.push({
+            version,
+            token: this.tokens[p] as number,
+            full: r.fulls?.[i] === true,
+            ...(bytes !== undefined ? { bytes } : {}),
+          });
           partitions[p] = entries;
         });
       }

@@ -18,17 +18,24 @@ import { FakeClock } from '@mrm/testkit';
 import { describe, expect, it } from 'vitest';
 import { PartitionLeases } from '../src/partition-leases.js';
 import { IdleJobOwners } from '../src/service/idle-job-owners.js';
-import { storedOwners } from '../src/service/partition-owners.js';
+import { saveOwners, storedOwners } from '../src/service/partition-owners.js';
 import { WorkerRegistry } from '../src/service/worker-registry.js';
 
 const JOB = 'wc';
 
 /** Merge workers `live` beating, the job's owners stored, and what each worker was asked to restore. */
-async function setup(owners: string[], live: string[], answer: 'ack' | 'nack' = 'ack') {
+async function setup(
+  owners: string[],
+  live: string[],
+  answer: 'ack' | 'nack' = 'ack',
+  stores: { readonly then?: Record<string, string>; readonly now?: Record<string, string> } = {},
+) {
   const bus = MemoryBus.create();
   const transport: Transport = bus.connect();
   const store = new MemoryStateStore();
-  await store.putMeta(JOB, 'owners', owners);
+  if (stores.then !== undefined)
+    await saveOwners(store, JOB, { owners, moved: 0 }, silentLogger, (w) => stores.then?.[w]);
+  else await store.putMeta(JOB, 'owners', owners);
   const registry = new WorkerRegistry(
     new FakeClock(),
     60_000,
@@ -36,7 +43,15 @@ async function setup(owners: string[], live: string[], answer: 'ack' | 'nack' = 
     () => {},
   );
   for (const w of live)
-    registry.heartbeat({ type: 'heartbeat', v: 1, workerId: w, role: 'merge', startedAtMs: 1, stats: {} });
+    registry.heartbeat({
+      type: 'heartbeat',
+      v: 1,
+      workerId: w,
+      role: 'merge',
+      startedAtMs: 1,
+      stats: {},
+      ...(stores.now?.[w] !== undefined ? { incarnation: stores.now[w] } : {}),
+    });
   const asked: Array<{ worker: string; message: RestorePartitionsMessage }> = [];
   for (const w of live) {
     bus.connect().subscribe({ kind: 'worker', workerId: w }, (payload, reply) => {
@@ -74,6 +89,28 @@ describe('IdleJobOwners', () => {
     );
     expect(byWorker).toEqual({ a: { version: 4, parts: [1] }, c: { version: 4, parts: [4] } });
     for (const { message } of asked) for (const plan of message.copies) expect(plan.token).toBeGreaterThan(0);
+  });
+
+  it('restores the partitions of an owner back with an empty store (another incarnation), and trusts one back with its own', async () => {
+    const then = { a: 'a-1', b: 'b-1' };
+    const emptied = await setup(['a', 'b', 'a', 'b'], ['a', 'b'], 'ack', { then, now: { a: 'a-1', b: 'b-2' } });
+    const owners = await emptied.idle.owners({ name: JOB, incremental: true, version: 5 }, () => false);
+    // b is alive and takes its share again, restored from the copies; a keeps its own untouched.
+    expect(owners).toEqual(['a', 'b', 'a', 'b']);
+    expect(
+      emptied.asked.map(({ worker, message }) => [worker, message.version, message.copies.map((c) => c.partition)]),
+    ).toEqual([['b', 5, [1, 3]]]);
+    // Stored with b's new store: the next query trusts it.
+    expect(await emptied.idle.owners({ name: JOB, incremental: true, version: 5 }, () => false)).toEqual(owners);
+    expect(emptied.asked).toHaveLength(1);
+
+    const same = await setup(['a', 'b'], ['a', 'b'], 'ack', { then, now: then });
+    expect(await same.idle.owners({ name: JOB, incremental: true, version: 5 }, () => false)).toEqual(['a', 'b']);
+    expect(same.asked).toEqual([]);
+    const plain = await setup(['a', 'b'], ['a', 'b'], 'ack', { then, now: { a: 'a-1', b: 'b-2' } });
+    await expect(plain.idle.owners({ name: JOB, incremental: false, version: 3 }, () => false)).rejects.toThrow(
+      "partition 1 of job 'wc' was on merge worker b, which has come back with an empty state folder; a job without merge keeps no copies to restore from: run the job again",
+    );
   });
 
   it('moves nothing while every owner is alive, while the job runs, or before any version', async () => {

@@ -26,7 +26,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PartitionLeases } from '../src/partition-leases.js';
 
 /** merge-0's checkpoint-written of `version` for partition 0, its copy full or a delta. */
-function written(version: number, full: boolean): { version: number; reports: CheckpointWrittenMessage[] } {
+function written(
+  version: number,
+  full: boolean,
+  copyBytes?: number,
+): { version: number; reports: CheckpointWrittenMessage[] } {
   const report: CheckpointWrittenMessage = {
     type: 'checkpoint-written',
     v: PROTOCOL_VERSION,
@@ -39,6 +43,7 @@ function written(version: number, full: boolean): { version: number; reports: Ch
     digests: [{ keys: 1, bytes: 1, hash: '0'.repeat(32) }],
     deadLetters: 0,
     fulls: [full],
+    ...(copyBytes !== undefined ? { copyBytes: [copyBytes] } : {}),
     from: 'merge-0',
   };
   return { version, reports: [report] };
@@ -64,6 +69,27 @@ describe('RunLeases.record', () => {
     // Once 5 commits after the group, the chain from the full snapshot at 3 is enough.
     await run.record([written(5, false)]);
     expect(await versionsListed()).toEqual([3, 4, 5]);
+  });
+
+  it("keeps chains whose full snapshots fall on any version, and hands the next run its deltas' bytes", async () => {
+    const transport = MemoryBus.create().connect();
+    const leases = await PartitionLeases.open(transport);
+    const run = await leases.prepare('wc', ['merge-0'], 0);
+    // Full snapshots where the bytes put them (decisions/0047): 1 and 13, not 10.
+    await run.record([written(1, true, 5000)]);
+    for (let v = 2; v <= 12; v++) await run.record([written(v, false, 100 * v)]);
+    // No full snapshot since 1: the whole chain stays.
+    const manifests = await transport.bucket(CHECKPOINTS_BUCKET);
+    const listed = decode<CopyManifest>((await manifests.get('wc'))?.value as Uint8Array).partitions[0];
+    expect(listed?.map((e) => e.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    expect(listed?.[9]).toMatchObject({ full: false, bytes: 1000 });
+    await run.record([written(13, true, 6000), written(14, false, 300)]);
+    await run.record([written(15, false, 400)]);
+    const next = await leases.prepare('wc', ['merge-0'], 15);
+    const [plan] = next.plansFor('merge-0');
+    expect(plan?.chain).toEqual([13, 14, 15].map((v) => checkpointBlobName('wc', 0, v, run.tokens[0] as number)));
+    expect(plan?.deltaBytes).toBe(700);
+    expect(plan?.shipFull).toBe(false);
   });
 });
 

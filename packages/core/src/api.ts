@@ -99,6 +99,11 @@ export interface HeartbeatMessage {
   readonly phase?: string;
   /** Where the worker serves Prometheus metrics (`http://host:port/metrics`). */
   readonly metricsUrl?: string;
+  /**
+   * A merge worker's store: an id created with it. Another one under the same worker id means the
+   * store is not the one that held the worker's partitions (it came back with an empty disk).
+   */
+  readonly incarnation?: string;
 }
 
 /** Client → coordinator: run this job. */
@@ -319,6 +324,11 @@ export interface DeadLettersRequest {
   readonly v: number;
   readonly job: string;
   readonly version: number;
+  /**
+   * Only this partition's letters (the worker refuses when it does not hold the partition); absent:
+   * every letter the worker holds of the job.
+   */
+  readonly partition?: number;
   /** Leave out this many (the pages before). */
   readonly skip: number;
   readonly limit: number;

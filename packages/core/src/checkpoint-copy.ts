@@ -2,8 +2,9 @@
  * Checkpoints kept off the machine. Every checkpoint a merge worker writes of a partition is also
  * copied into the blob store (JetStream's object store on a cluster) as a {@link CheckpointCopy}:
  * the changed keys and the batch ids of that version (a delta), or every live key (a full
- * snapshot, every so often, so that a restore never replays a long chain). A version commits only
- * once its copies are durable.
+ * snapshot, once the deltas since the last one outweigh the partition: {@link fullCopyDue}, so
+ * that a restore never replays much more than twice the partition). A version commits only once
+ * its copies are durable.
  *
  * Ownership of each (job, partition) is a lease in the {@link LEASES_BUCKET} key/value bucket,
  * written by the coordinator; its revision is the fencing token. A copy's blob name carries the
@@ -23,8 +24,40 @@ export const LEASES_BUCKET = 'leases';
 /** Key/value bucket of copy manifests (job name → {@link CopyManifest}). */
 export const CHECKPOINTS_BUCKET = 'checkpoints';
 
-/** A partition's copy is a full snapshot at every version divisible by this (deltas between). */
-export const DEFAULT_FULL_COPY_EVERY = 10;
+/**
+ * A partition's next copy is a full snapshot once the deltas shipped since its last full snapshot
+ * add up to this many times the partition's size (decisions/0047): the full snapshots' bytes are
+ * then at most the deltas' bytes divided by this, and a restore reads at most the partition's
+ * size times (1 + this), plus one delta.
+ */
+export const FULL_COPY_DELTA_RATIO = 1;
+
+/**
+ * A restore chain (full snapshot included) holds at most this many copies: with many small deltas
+ * (a version per batch over a large partition) the chain's length, not its bytes, bounds a restore
+ * and what JetStream keeps (decisions/0047).
+ */
+export const MAX_COPY_CHAIN = 50;
+
+/** What a partition's restore chain holds after its full snapshot. */
+export interface CopyChainSize {
+  /** Copies in the chain, its full snapshot included (0: no chain). */
+  readonly copies: number;
+  /** Encoded bytes of the chain's deltas (those after the full snapshot). */
+  readonly deltaBytes: number;
+}
+
+/**
+ * True when a partition whose chain is `chain` and whose state is `partitionBytes` bytes (its
+ * digest's) should ship a full snapshot as its next copy: it has no chain, the deltas since the
+ * last full snapshot outweigh the partition ({@link FULL_COPY_DELTA_RATIO}), or one more delta
+ * would make the chain longer than {@link MAX_COPY_CHAIN}.
+ */
+export function fullCopyDue(chain: CopyChainSize, partitionBytes: number): boolean {
+  return (
+    chain.copies === 0 || chain.copies >= MAX_COPY_CHAIN || chain.deltaBytes > FULL_COPY_DELTA_RATIO * partitionBytes
+  );
+}
 
 /** What a merge worker needs to copy and restore one partition it owns in a run. */
 export interface PartitionCopyPlan {
@@ -40,6 +73,12 @@ export interface PartitionCopyPlan {
   readonly tenure?: number;
   /** Blob names to restore the partition at the run's base version from, full snapshot first. */
   readonly chain: readonly string[];
+  /**
+   * Encoded bytes of the deltas in `chain` (after its full snapshot): where the cadence of full
+   * snapshots ({@link fullCopyDue}) starts this run. Absent from older coordinators, and for
+   * copies whose size the manifest does not know: counted as 0.
+   */
+  readonly deltaBytes?: number;
   /** True when no complete chain exists: the first copy of the run must be a full snapshot. */
   readonly shipFull: boolean;
 }
@@ -71,6 +110,8 @@ export interface ManifestEntry {
   readonly version: number;
   readonly token: number;
   readonly full: boolean;
+  /** The copy's encoded bytes (absent in manifests written before decisions/0047). */
+  readonly bytes?: number;
 }
 
 /** Per partition, the copies of committed versions from the newest full snapshot on. */
@@ -113,6 +154,17 @@ export function restoreChain(
   partition: number,
   version: number,
 ): string[] {
+  return restoreChainEntries(manifest, partition, version).map((c) =>
+    checkpointBlobName(job, partition, c.version, c.token),
+  );
+}
+
+/** The manifest entries of {@link restoreChain}'s chain, full snapshot first (empty: no chain). */
+export function restoreChainEntries(
+  manifest: CopyManifest | undefined,
+  partition: number,
+  version: number,
+): ManifestEntry[] {
   const entries = (manifest?.partitions[partition] ?? []).filter((e) => e.version <= version);
   const chain: ManifestEntry[] = [];
   for (let i = entries.length - 1; i >= 0; i--) {
@@ -120,9 +172,16 @@ export function restoreChain(
     const expected = version - chain.length;
     if (e.version !== expected) return [];
     chain.unshift(e);
-    if (e.full) return chain.map((c) => checkpointBlobName(job, partition, c.version, c.token));
+    if (e.full) return chain;
   }
   return [];
+}
+
+/** The size of a chain of {@link restoreChainEntries} (a delta of unknown size counts 0 bytes). */
+export function chainSize(chain: readonly ManifestEntry[]): CopyChainSize {
+  let deltaBytes = 0;
+  for (const e of chain) if (!e.full) deltaBytes += e.bytes ?? 0;
+  return { copies: chain.length, deltaBytes };
 }
 
 /**

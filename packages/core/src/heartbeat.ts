@@ -22,6 +22,8 @@ export interface HeartbeatOptions {
   readonly phase?: () => string;
   /** Where the worker serves its metrics. */
   readonly metricsUrl?: string;
+  /** The id of the worker's state store (see HeartbeatMessage.incarnation). */
+  readonly incarnation?: string;
   /** Beats are skipped while this says false (a heartbeat thread whose main thread hung). */
   readonly alive?: () => boolean;
 }
@@ -59,6 +61,7 @@ export function startHeartbeat(options: HeartbeatOptions): TimerHandle {
           ...(options.resources !== undefined ? { resources: options.resources() } : {}),
           ...(options.phase !== undefined ? { phase: options.phase() } : {}),
           ...(options.metricsUrl !== undefined ? { metricsUrl: options.metricsUrl } : {}),
+          ...(options.incarnation !== undefined ? { incarnation: options.incarnation } : {}),
         }),
       );
     } catch {

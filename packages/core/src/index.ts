@@ -71,18 +71,28 @@ export {
   declaresAssociative,
   MIN_CHECK_VALUES,
 } from './associativity.js';
-export type { CheckpointCopy, CopyManifest, ManifestEntry, PartitionCopyPlan } from './checkpoint-copy.js';
+export type {
+  CheckpointCopy,
+  CopyChainSize,
+  CopyManifest,
+  ManifestEntry,
+  PartitionCopyPlan,
+} from './checkpoint-copy.js';
 export {
   CHECKPOINTS_BUCKET,
+  chainSize,
   checkpointBlobName,
   checkpointBlobPrefix,
-  DEFAULT_FULL_COPY_EVERY,
   decodeCheckpointCopy,
   encodeCheckpointCopy,
+  FULL_COPY_DELTA_RATIO,
+  fullCopyDue,
   LEASES_BUCKET,
   leaseKey,
+  MAX_COPY_CHAIN,
   manifestBlobNames,
   restoreChain,
+  restoreChainEntries,
 } from './checkpoint-copy.js';
 export { codeIdentityOf, declareCodeIdentity, describeArguments } from './code-identity.js';
 export { decode, encode, MSGPACK_OPTIONS } from './codec.js';
@@ -100,6 +110,7 @@ export {
   toWireError,
   UnrecoverableError,
 } from './errors.js';
+export { framePairs, isPairCount, unpackPairs } from './frame-pairs.js';
 export type { HeartbeatOptions } from './heartbeat.js';
 export { startHeartbeat } from './heartbeat.js';
 export { HEAVY_KEYS_CAPACITY, HeavyKeys } from './heavy-keys.js';
@@ -142,6 +153,7 @@ export type {
   KeyValueBucket,
   KeyValueEntry,
   MessageHandler,
+  PublishOptions,
   Reply,
   RequestOptions,
   SubscribeOptions,

@@ -93,8 +93,19 @@ export interface FrameMessage {
   readonly attempt: number;
   /** Map worker that pushed it (credits go back there). */
   readonly from: string;
-  /** Flat list: canonical key, value, canonical key, value… */
-  readonly pairs: unknown[];
+  /**
+   * Flat list: canonical key, value, canonical key, value… Absent when `packed` carries the list
+   * (a frame has exactly one of the two).
+   */
+  readonly pairs?: unknown[];
+  /**
+   * The same flat list as one MessagePack-encoded array, left encoded until its batch is merged
+   * (decisions/0051): receiving a frame then decodes only its header. Never holds sub-keys of
+   * salted hot keys (those frames carry `pairs`).
+   */
+  readonly packed?: Uint8Array;
+  /** With `packed`: the pairs it holds (half its list's length). */
+  readonly count?: number;
 }
 
 /** Map worker → merge worker: the end of one (batch, partition) with counts, so completeness needs no barrier. */
@@ -275,6 +286,8 @@ export interface CheckpointWrittenMessage {
   readonly deadLetters: number;
   /** Per partition (parallel to `partitions`): its copy is a full snapshot (with copies only). */
   readonly fulls?: readonly boolean[];
+  /** Per partition (parallel to `partitions`): its copy's encoded bytes (with copies only). */
+  readonly copyBytes?: readonly number[];
   /** The watermark after the version's last batch (a window with lateness; absent: none yet). */
   readonly watermarkMs?: number;
   /** Late records (all their windows final) in the batches of this version, all partitions here. */

@@ -9,8 +9,10 @@ import {
   combineValues,
   type Emit,
   ErrorCode,
+  encode,
   encodeMessage,
   type HeavyKeys,
+  isSubKey,
   type Key,
   keyOf,
   MrmError,
@@ -249,7 +251,12 @@ function encodeFrames(
   if (pairs.length === 0) return [];
   let bytes: Uint8Array;
   try {
-    bytes = encodeMessage({ type: 'frame', ...header, pairs });
+    // The list travels encoded on its own, so the merge worker decodes it only when it merges the
+    // batch (decisions/0051); sub-keys of salted hot keys are split off as frames arrive, so a
+    // list holding one goes as `pairs`.
+    bytes = hasSubKey(pairs)
+      ? encodeMessage({ type: 'frame', ...header, pairs })
+      : encodeMessage({ type: 'frame', ...header, packed: encode(pairs), count: pairs.length / 2 });
   } catch (e) {
     throw new MrmError(ErrorCode.BadValue, `a value emitted by map cannot be encoded: ${(e as Error).message}`, {
       cause: e,
@@ -262,4 +269,10 @@ function encodeFrames(
     ...encodeFrames(header, pairs.slice(0, half), maxFrameBytes),
     ...encodeFrames(header, pairs.slice(half), maxFrameBytes),
   ];
+}
+
+/** True when a flat pair list holds a sub-key of a salted hot key. */
+function hasSubKey(pairs: readonly unknown[]): boolean {
+  for (let i = 0; i < pairs.length; i += 2) if (isSubKey(pairs[i] as string)) return true;
+  return false;
 }

@@ -220,8 +220,9 @@ export class MapWorker {
       await wait;
       this.options.metrics.add('mrm_credit_wait_seconds_total', (performance.now() - started) / 1000);
     }
+    // Every frame and marker is a buffer of its own that nothing touches after it is sent.
     for (const piece of splitPayload(payload, transport.maxPayloadBytes, `${id}:${this.partCounter++}`)) {
-      transport.publish(channel, piece);
+      transport.publish(channel, piece, { handOver: true });
     }
     this.framesPushed++;
     this.bytesPushed += payload.byteLength;

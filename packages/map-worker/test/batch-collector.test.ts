@@ -3,6 +3,8 @@ import {
   canonicalKey,
   decodeMessage,
   type FrameMessage,
+  framePairs,
+  isSubKey,
   type Key,
   partitionOf,
   type ResolvedJob,
@@ -11,6 +13,7 @@ import {
 import { describe, expect, it } from 'vitest';
 import { BatchCollector } from '../src/batch-collector.js';
 import { KeyTable } from '../src/key-table.js';
+import { SaltRouter } from '../src/salt-router.js';
 
 const HEADER = { jobId: 'j', run: 1, seq: 0, attempt: 0, from: 'm' };
 const PARTITIONS = 5;
@@ -43,7 +46,7 @@ function collect(job: ResolvedJob, table: KeyTable, emits: readonly [Key, unknow
   for (const [key, value] of emits) collector.emit(key, value);
   return collector
     .finish(HEADER, PARTITIONS, salt, 256)
-    .map((p) => p.frames.flatMap((f) => (decodeMessage(f) as FrameMessage).pairs));
+    .map((p) => p.frames.flatMap((f) => framePairs(decodeMessage(f) as FrameMessage)));
 }
 
 /** Deterministic words, some repeated across batches, some with characters JSON escapes. */
@@ -105,5 +108,36 @@ describe('BatchCollector with a key table kept from batch to batch', () => {
     expect(table.keys[id]).toBe(key);
     expect(table.canonical[id]).toBe(JSON.stringify(key));
     expect(table.idOf('a'.repeat(30))).toBe(id);
+  });
+
+  it("packs a frame's pairs (decisions/0051), and lists those of a frame holding a sub-key of a salted hot key", () => {
+    const job = jobs['sum (fold)'];
+    const table = new KeyTable();
+    table.acquire();
+    const collector = new BatchCollector(job, table);
+    for (let i = 0; i < 40; i++) collector.emit(i % 4 === 0 ? 'hot' : `w${i}`, 1);
+    const router = new SaltRouter({ keys: [canonicalKey('hot')], factors: [2], check: false }, PARTITIONS, 0);
+    const outputs = collector.finish(HEADER, PARTITIONS, 0, 1 << 20, { router });
+    let packed = 0;
+    let listed = 0;
+    let pairs = 0;
+    for (const frame of outputs.flatMap((p) => p.frames)) {
+      const m = decodeMessage(frame) as FrameMessage;
+      const list = framePairs(m);
+      pairs += list.length / 2;
+      const salted = list.some((k, i) => i % 2 === 0 && isSubKey(k as string));
+      if (salted) {
+        listed++;
+        expect([m.pairs, m.packed]).toEqual([list, undefined]);
+      } else {
+        packed++;
+        expect([m.pairs, m.count]).toEqual([undefined, list.length / 2]);
+        expect(m.packed).toBeInstanceOf(Uint8Array);
+      }
+    }
+    // 30 plain words and 'hot', folded into one value, under one of its sub-keys.
+    expect(pairs).toBe(31);
+    expect(listed).toBeGreaterThan(0);
+    expect(packed).toBeGreaterThan(0);
   });
 });

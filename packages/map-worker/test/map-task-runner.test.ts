@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { aggregates, decodeMessage, type MapTaskMessage, type ResolvedJob, resolveJob } from '@mrm/core';
+import { aggregates, decodeMessage, framePairs, type MapTaskMessage, type ResolvedJob, resolveJob } from '@mrm/core';
 import { planSource, splitsOf } from '@mrm/input';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type BatchOutput, runMapTask } from '../src/map-task-runner.js';
@@ -52,9 +52,10 @@ function sums(output: BatchOutput): Map<string, number> {
     for (const frame of part.frames) {
       const m = decodeMessage(frame);
       if (m.type !== 'frame') continue;
-      for (let i = 0; i + 1 < m.pairs.length; i += 2) {
-        const k = JSON.parse(m.pairs[i] as string) as string;
-        out.set(k, (out.get(k) ?? 0) + (m.pairs[i + 1] as number));
+      const pairs = framePairs(m);
+      for (let i = 0; i + 1 < pairs.length; i += 2) {
+        const k = JSON.parse(pairs[i] as string) as string;
+        out.set(k, (out.get(k) ?? 0) + (pairs[i + 1] as number));
       }
     }
   }

@@ -8,6 +8,7 @@ import {
   type BatchEndMessage,
   ErrorCode,
   type FrameMessage,
+  isPairCount,
   type Logger,
   type Metrics,
   MrmError,
@@ -20,6 +21,7 @@ import {
   toWireError,
   traceStage,
 } from '@mrm/core';
+import { type PackedPairs, unpackAllInto, unpackInto } from './packed-pairs.js';
 import { type CopyTarget, PartitionCopies } from './partition-copies.js';
 import { type CheckpointLayer, PartitionMerger } from './partition-merger.js';
 import { PlainAccumulator } from './plain-accumulator.js';
@@ -32,6 +34,8 @@ import { VersionWriteGate } from './version-write-gate.js';
 /** A batch of one partition being received. */
 interface Incoming extends SaltedIncoming {
   buffer: ValueBuffer;
+  /** Pair lists of frames that came packed, in arrival order, decoded into `buffer` when merged. */
+  readonly packed: PackedPairs[];
   /** Attempt of the map task whose frames these are. */
   attempt: number;
   frames: number;
@@ -203,6 +207,7 @@ export class MergeRun {
     if (inc === undefined) {
       inc = {
         buffer: new ValueBuffer(this.job, this.start.onError),
+        packed: [],
         attempt,
         frames: 0,
         pairs: 0,
@@ -225,14 +230,28 @@ export class MergeRun {
     if (this.failed || this.closed) return;
     const inc = this.incoming(frame.seq, frame.partition, frame.attempt);
     if (inc === undefined) return;
+    let pairs: number;
     try {
-      this.salted.absorb(inc, inc.buffer, frame.pairs);
+      if (frame.packed !== undefined && isPairCount(frame.count)) {
+        inc.packed.push({ bytes: frame.packed, count: frame.count });
+        pairs = frame.count;
+      } else if (Array.isArray(frame.pairs)) {
+        // Values keep their order: lists that came packed before this frame go first.
+        unpackAllInto(inc.buffer, inc.packed);
+        this.salted.absorb(inc, inc.buffer, frame.pairs);
+        pairs = frame.pairs.length / 2;
+      } else {
+        throw new MrmError(
+          ErrorCode.Protocol,
+          `frame of batch ${frame.seq} partition ${frame.partition} carries neither pairs nor packed pairs with their count`,
+        );
+      }
     } catch (e) {
       this.fail(e, `combine:${frame.partition}`);
       return;
     }
     inc.frames++;
-    inc.pairs += frame.pairs.length / 2;
+    inc.pairs += pairs;
     inc.bytes += bytes;
     this.heldBytes += bytes;
     if (this.heldBytes > this.start.maxBufferBytes) this.spillFurthest();
@@ -276,6 +295,12 @@ export class MergeRun {
     }
     if (victim === undefined) return;
     const { seq, partition, inc } = victim;
+    try {
+      unpackAllInto(inc.buffer, inc.packed);
+    } catch (e) {
+      this.fail(e, `spill:${partition}`);
+      return;
+    }
     const values = inc.buffer.values;
     inc.buffer = new ValueBuffer(this.job, this.start.onError);
     this.heldBytes -= inc.bytes;
@@ -348,6 +373,7 @@ export class MergeRun {
         this.countPairs(seq, inc.pairs + partials.lists.reduce((n, list) => n + list.length / 2, 0));
         this.heldBytes -= inc.bytes;
         await this.unspill(seq, partition, inc);
+        await unpackInto(inc.buffer, inc.packed);
         const batchId = this.cuts.idOf(seq) ?? inc.end.batchId;
         const setAside = inc.end.deadLetters ?? [];
         if (slot.merger !== undefined) {
@@ -442,13 +468,13 @@ export class MergeRun {
     // be done yet — committing the version locally waits for it (`assertWritten`), and the
     // coordinator commits only after that (decisions/0042). Without copies, once written here.
     (this.copies?.ship(slot.partition, version, layer, durable) ?? durable.then(() => undefined))
-      .then((full) => {
+      .then((shipped) => {
         this.trace('merge.ckpt.shipped', { version, partition: slot.partition });
         // Absent without copies, so the checkpoint-written report has no `fulls` then (as documented).
         this.onWritten(version, seq, slot.partition, {
           digest: layer.digest,
           deadLetters: layer.deadLetterCount,
-          ...(full !== undefined ? { full } : {}),
+          ...(shipped !== undefined ? { full: shipped.full, copyBytes: shipped.bytes } : {}),
           lateRecords: layer.lateRecords,
           ...(layer.watermarkMs !== undefined ? { watermarkMs: layer.watermarkMs } : {}),
         });

@@ -90,7 +90,8 @@ export class MergeWorker {
     const { transport, id } = this.options;
     this.subscriptions.push(
       transport.subscribe({ kind: 'worker', workerId: id }, (payload, reply) => void this.onControl(payload, reply)),
-      transport.subscribe({ kind: 'frames', workerId: id }, (payload) => this.onData(payload)),
+      // Decoding copies what it keeps (packed pairs, part bytes, values): no copy of each frame first.
+      transport.subscribe({ kind: 'frames', workerId: id }, (payload) => this.onData(payload), { transient: true }),
       transport.subscribe({ kind: 'query', workerId: id }, (payload, reply) => void this.onQuery(payload, reply)),
     );
     // Reports sent while the connection was down may be lost: send them again.
@@ -109,6 +110,9 @@ export class MergeWorker {
       const m = decodeApi(payload);
       const { store } = this.options;
       if (m.type === 'get' || m.type === 'scan')
+        await assertHeld(store, this.options.id, m.job, m.partition, m.version);
+      // Letters of one partition: refused unless held here, as its keys are.
+      if (m.type === 'dead-letters' && m.partition !== undefined)
         await assertHeld(store, this.options.id, m.job, m.partition, m.version);
       if (m.type === 'get') {
         const value = await store.get(m.job, m.partition, m.key, m.version);

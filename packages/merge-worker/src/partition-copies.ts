@@ -7,11 +7,12 @@ import {
   type BlobStore,
   type CanonicalKey,
   type CheckpointCopy,
+  type CopyChainSize,
   checkpointBlobName,
-  DEFAULT_FULL_COPY_EVERY,
   decodeCheckpointCopy,
   ErrorCode,
   encodeCheckpointCopy,
+  fullCopyDue,
   type KeyValueBucket,
   type Logger,
   leaseKey,
@@ -33,6 +34,12 @@ const RESTORE_FETCH_AHEAD = 2;
 export interface CopyTarget {
   readonly blobs: BlobStore;
   readonly leases: KeyValueBucket;
+}
+
+/** What {@link PartitionCopies.ship} put: a full snapshot or a delta, and its encoded bytes. */
+export interface ShippedCopy {
+  readonly full: boolean;
+  readonly bytes: number;
 }
 
 /** Local metadata: the committed version this store holds a partition at, and under which lease. */
@@ -96,8 +103,13 @@ function isCurrent(record: unknown, tenure: number, version: number): boolean {
 /** Copies of the partitions one merge worker owns in one run. */
 export class PartitionCopies {
   private readonly plans = new Map<number, PartitionCopyPlan>();
-  /** Partitions whose next copy must be a full snapshot (no chain to build on). */
-  private readonly needFull = new Set<number>();
+  /**
+   * Per partition, its chain as the copies shipped so far leave it (from the plan's at the start;
+   * none when the plan says the first copy must be a full snapshot):
+   * updated as each copy is decided (its bytes once encoded), so the next version's decision
+   * counts it even while its put goes on.
+   */
+  private readonly chains = new Map<number, CopyChainSize>();
   /** Per partition, the version this store restored it at in the current tenure (see {@link CurrentAt.from}). */
   private readonly restoredAt = new Map<number, number>();
 
@@ -107,11 +119,11 @@ export class PartitionCopies {
     private readonly jobName: string,
     plans: readonly PartitionCopyPlan[],
     private readonly logger: Logger,
-    private readonly fullEvery = DEFAULT_FULL_COPY_EVERY,
   ) {
     for (const plan of plans) {
       this.plans.set(plan.partition, plan);
-      if (plan.shipFull) this.needFull.add(plan.partition);
+      const copies = plan.shipFull ? 0 : plan.chain.length;
+      this.chains.set(plan.partition, { copies, deltaBytes: plan.deltaBytes ?? 0 });
     }
   }
 
@@ -220,24 +232,30 @@ export class PartitionCopies {
 
   /**
    * Copies a checkpoint into the blob store (durably, before it resolves) and checks the lease is
-   * still ours; returns whether the copy is a full snapshot. `written` is the checkpoint's local
-   * write: a delta (the layer itself) ships while it goes on, and so does a full snapshot of
-   * version 1 (the layer is the whole partition); a later full snapshot is read from the store
-   * once the write is done. The lease is read while the copy is put: a copy put under a lease that
-   * moved on is never counted (this throws `E_FENCED`), never in a manifest, and its name carries
-   * this run's token, so it replaces nobody's copy (the next run's sweep deletes it; 0023).
+   * still ours; returns whether the copy is a full snapshot, and its bytes. It is one when the
+   * partition has no chain yet or when its chain is due one ({@link fullCopyDue}: the deltas since
+   * the last outweigh the partition, whose size is the layer's digest). `written` is the
+   * checkpoint's local write: a delta (the layer itself) ships while it goes on, and so does a
+   * full snapshot of version 1 (the layer is the whole partition); a later full snapshot is read
+   * from the store once the write is done. The lease is read while the copy is put: a copy put
+   * under a lease that moved on is never counted (this throws `E_FENCED`), never in a manifest,
+   * and its name carries this run's token, so it replaces nobody's copy (the next run's sweep
+   * deletes it; 0023).
    */
   async ship(
     partition: number,
     version: number,
     layer: CheckpointLayer,
     written: Promise<unknown> = Promise.resolve(),
-  ): Promise<boolean> {
+  ): Promise<ShippedCopy> {
     const lease = this.assertLease(partition);
     // Awaited below with the put; a rejection before then is not unhandled.
     lease.catch(() => {});
     const plan = this.planOf(partition);
-    const full = this.needFull.has(partition) || version % this.fullEvery === 0;
+    const chain = this.chains.get(partition) ?? { copies: 0, deltaBytes: 0 };
+    const full = fullCopyDue(chain, layer.digest.bytes);
+    // Decided before anything is awaited: the next version's checkpoint may ship meanwhile.
+    this.chains.set(partition, full ? { copies: 1, deltaBytes: 0 } : { ...chain, copies: chain.copies + 1 });
     let copy: CheckpointCopy;
     /** Encoded values to reuse (a delta's: the digest encoded them already). */
     let encoded: ReadonlyMap<CanonicalKey, Uint8Array> | undefined;
@@ -273,15 +291,16 @@ export class PartitionCopies {
       copy = { version, partition, full, entries, deleted, batches: [...layer.batches], keyCount, digest, deadLetters };
       encoded = layer.encoded;
     }
+    const bytes = encodeCheckpointCopy(copy, encoded);
+    if (!full) {
+      const now = this.chains.get(partition) as CopyChainSize;
+      this.chains.set(partition, { ...now, deltaBytes: now.deltaBytes + bytes.byteLength });
+    }
     await Promise.all([
       lease,
-      this.target.blobs.put(
-        checkpointBlobName(this.jobName, partition, version, plan.token),
-        encodeCheckpointCopy(copy, encoded),
-      ),
+      this.target.blobs.put(checkpointBlobName(this.jobName, partition, version, plan.token), bytes),
     ]);
-    this.needFull.delete(partition);
-    return full;
+    return { full, bytes: bytes.byteLength };
   }
 
   /** Throws `E_FENCED` when the partition's lease has moved on from the token of this run. */

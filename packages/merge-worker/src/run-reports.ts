@@ -19,6 +19,8 @@ export interface PartitionWritten {
   readonly deadLetters: number;
   /** Its copy off the machine is a full one (absent when the run keeps no copies). */
   readonly full?: boolean;
+  /** Its copy's encoded bytes (absent when the run keeps no copies). */
+  readonly copyBytes?: number;
   /** Late records in the version's batches (a window with lateness). */
   readonly lateRecords?: number;
   /** The watermark after the version's last batch (a window with lateness; absent: none yet). */
@@ -117,7 +119,7 @@ export class RunReports {
       keyCounts: all.map((w) => w.digest.keys),
       digests: all.map((w) => w.digest),
       deadLetters: all.reduce((n, w) => n + w.deadLetters, 0),
-      ...(copies ? { fulls: all.map((w) => w.full === true) } : {}),
+      ...(copies ? { fulls: all.map((w) => w.full === true), copyBytes: all.map((w) => w.copyBytes ?? 0) } : {}),
       ...(marks.length > 0 ? { watermarkMs: Math.max(...marks) } : {}),
       ...(late > 0 ? { lateRecords: late } : {}),
       from: this.workerId,

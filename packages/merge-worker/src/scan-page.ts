@@ -47,12 +47,13 @@ function estimateBytes(value: unknown): number {
   }
 }
 
-/** A page of the job's dead letters held here: up to `limit` after the first `skip`. */
+/** A page of the job's dead letters held here (of `m.partition` if given): up to `limit` after the first `skip`. */
 export async function deadLetterPage(store: StateStore, m: DeadLettersRequest): Promise<Omit<DeadLettersReply, 'v'>> {
   const letters: StoredDeadLetter[] = [];
   let seen = 0;
   let bytes = 0;
   for await (const letter of store.deadLetters(m.job, m.version)) {
+    if (m.partition !== undefined && letter.partition !== m.partition) continue;
     if (seen++ < m.skip) continue;
     if (letters.length >= m.limit || bytes >= PAGE_BYTES) return { type: 'dead-letters-reply', letters, done: false };
     letters.push(letter);

@@ -31,3 +31,8 @@ export async function nextSlice(): Promise<void> {
   sliceStarted = performance.now();
   calls = 0;
 }
+
+/** True when the current slice has run its time, reading the clock now (for coarse steps). */
+export function sliceOver(): boolean {
+  return performance.now() - sliceStarted >= SLICE_MS;
+}

@@ -8,6 +8,7 @@ import {
   aggregates,
   canonicalKey,
   decodeMessage,
+  encode,
   encodeMessage,
   LEASES_BUCKET,
   leaseKey,
@@ -74,12 +75,16 @@ async function setup(
     if (reply.type !== 'ack' || !reply.ok) throw new Error(`nack: ${JSON.stringify(reply)}`);
   };
   await request(runStart(1, { totalBatches: 3, ...overrides, ...prepared }));
-  /** Pushes one (batch, partition): a frame of `words` counted once each, then its marker. */
-  const push = (seq: number, words: string[], attempt = 1, marker = true) => {
+  /**
+   * Pushes one (batch, partition): a frame of `words` counted once each (its pairs listed, or
+   * packed as map workers send them), then its marker.
+   */
+  const push = (seq: number, words: string[], attempt = 1, marker = true, packed = false) => {
     const pairs = words.flatMap((w) => [canonicalKey(w), 1]);
     const frames = { kind: 'frames' as const, workerId: 'merge-0' };
     const base = { jobId: 'wc-1', run: 1, seq, partition: 0, attempt, from: 'map-0' };
-    coordinator.publish(frames, encodeMessage({ type: 'frame', ...base, pairs }));
+    const body = packed ? { packed: encode(pairs), count: words.length } : { pairs };
+    coordinator.publish(frames, encodeMessage({ type: 'frame', ...base, ...body }));
     if (!marker) return;
     coordinator.publish(
       frames,
@@ -109,6 +114,24 @@ function mergedSeqs(messages: readonly ProtocolMessage[]): number[] {
   return ofType(messages, 'merged-through').flatMap((m) =>
     Array.from({ length: m.throughSeq - m.fromSeq + 1 }, (_, i) => m.fromSeq + i),
   );
+}
+
+/** Job wc with a merge of 1 ms per key (busy-waiting), counting its merges in `merges.count`. */
+function slowJob(merges: { count: number }) {
+  return resolveJob({
+    name: 'wc',
+    partitions: 1,
+    map(line: string, emit: (k: string, v: number) => void) {
+      emit(line, 1);
+    },
+    reduce: (_key: unknown, values: number[]) => values.reduce((a, b) => a + b, 0),
+    merge(_key: unknown, before: number | undefined, reduced: number) {
+      merges.count++;
+      const until = performance.now() + 1;
+      while (performance.now() < until) {}
+      return (before ?? 0) + reduced;
+    },
+  });
 }
 
 describe('MergeWorker', () => {
@@ -292,19 +315,72 @@ describe('MergeWorker', () => {
     await h.worker.close();
   });
 
-  it('spills buffers beyond the byte budget and still merges them right', async () => {
-    const h = await setup({ totalBatches: 4, maxBufferBytes: 64 });
-    const words = Array.from({ length: 40 }, (_, i) => `word-${i % 13}`);
-    // Batch 0 last: batches 1-3 wait in buffers far over 64 bytes.
-    for (const seq of [3, 2, 1, 0]) h.push(seq, words);
+  for (const packed of [false, true]) {
+    it(`spills buffers beyond the byte budget and still merges them right (pairs ${packed ? 'packed, kept encoded until the merge' : 'listed'})`, async () => {
+      const h = await setup({ totalBatches: 4, maxBufferBytes: 64 });
+      const words = Array.from({ length: 40 }, (_, i) => `word-${i % 13}`);
+      // Batch 0 last: batches 1-3 wait in buffers far over 64 bytes.
+      for (const seq of [3, 2, 1, 0]) h.push(seq, words, 1, true, packed);
+      await h.until('the checkpoint', () => ofType(h.reports, 'checkpoint-written').length === 1);
+      expect(h.worker.stats().spilledBytes).toBeGreaterThan(0);
+      const info: VersionInfo = { version: 1, createdAtMs: 1, base: 0, batches: 4, records: 160, keys: 13, label: 'x' };
+      await h.request({ type: 'commit-version', jobId: 'wc-1', jobName: 'wc', run: 1, last: true, info });
+      for (let i = 0; i < 13; i++) {
+        const expected = 4 * words.filter((w) => w === `word-${i}`).length;
+        expect(await h.store.get('wc', 0, canonicalKey(`word-${i}`), 1)).toBe(expected);
+      }
+      await h.worker.close();
+    });
+  }
+
+  it('merges a batch of packed and listed frames, and a replayed attempt of packed frames, exactly', async () => {
+    const h = await setup({ totalBatches: 2 });
+    const frames = { kind: 'frames' as const, workerId: 'merge-0' };
+    const pub = h.bus.connect();
+    const send = (body: MessageBody) => pub.publish(frames, encodeMessage(body));
+    const base = (seq: number, attempt: number) => ({
+      jobId: 'wc-1',
+      run: 1,
+      seq,
+      partition: 0,
+      attempt,
+      from: 'map-0',
+    });
+    const pairsOf = (words: string[]) => words.flatMap((w) => [canonicalKey(w), 1]);
+    const end = (seq: number, attempt: number, frameCount: number, pairs: number) =>
+      send({ type: 'batch-end', ...base(seq, attempt), batchId: `b${seq}`, frames: frameCount, pairs, records: pairs });
+    // Batch 0: a packed frame, a listed one, a packed one.
+    send({ type: 'frame', ...base(0, 1), packed: encode(pairsOf(['a', 'b'])), count: 2 });
+    send({ type: 'frame', ...base(0, 1), pairs: pairsOf(['a']) });
+    send({ type: 'frame', ...base(0, 1), packed: encode(pairsOf(['c', 'a'])), count: 2 });
+    end(0, 1, 3, 5);
+    // Batch 1: attempt 1 delivers half, attempt 2 all of it again (a re-dispatch), then attempt 1's rest.
+    send({ type: 'frame', ...base(1, 1), packed: encode(pairsOf(['a', 'x'])), count: 2 });
+    send({ type: 'frame', ...base(1, 2), packed: encode(pairsOf(['a', 'x'])), count: 2 });
+    send({ type: 'frame', ...base(1, 2), packed: encode(pairsOf(['y'])), count: 1 });
+    send({ type: 'frame', ...base(1, 1), packed: encode(pairsOf(['y'])), count: 1 });
+    end(1, 1, 2, 3);
+    end(1, 2, 2, 3);
     await h.until('the checkpoint', () => ofType(h.reports, 'checkpoint-written').length === 1);
-    expect(h.worker.stats().spilledBytes).toBeGreaterThan(0);
-    const info: VersionInfo = { version: 1, createdAtMs: 1, base: 0, batches: 4, records: 160, keys: 13, label: 'x' };
+    expect(ofType(h.reports, 'task-failed')).toEqual([]);
+    const info: VersionInfo = { version: 1, createdAtMs: 1, base: 0, batches: 2, records: 8, keys: 5, label: 'x' };
     await h.request({ type: 'commit-version', jobId: 'wc-1', jobName: 'wc', run: 1, last: true, info });
-    for (let i = 0; i < 13; i++) {
-      const expected = 4 * words.filter((w) => w === `word-${i}`).length;
-      expect(await h.store.get('wc', 0, canonicalKey(`word-${i}`), 1)).toBe(expected);
-    }
+    const got = await Promise.all(['a', 'b', 'c', 'x', 'y'].map((w) => h.store.get('wc', 0, canonicalKey(w), 1)));
+    expect(got).toEqual([4, 1, 1, 1, 1]);
+    await h.worker.close();
+  });
+
+  it('fails the run with E_PROTOCOL when packed pairs do not hold the count their frame says', async () => {
+    const h = await setup({ totalBatches: 1 });
+    const frames = { kind: 'frames' as const, workerId: 'merge-0' };
+    const base = { jobId: 'wc-1', run: 1, seq: 0, partition: 0, attempt: 1, from: 'map-0' };
+    const pub = h.bus.connect();
+    pub.publish(frames, encodeMessage({ type: 'frame', ...base, packed: encode([canonicalKey('a'), 1]), count: 2 }));
+    pub.publish(frames, encodeMessage({ type: 'batch-end', ...base, batchId: 'b0', frames: 1, pairs: 2, records: 2 }));
+    await h.until('the failure', () => ofType(h.reports, 'task-failed').length === 1);
+    const failed = ofType(h.reports, 'task-failed')[0];
+    expect(failed?.error.code).toBe('E_PROTOCOL');
+    expect(failed?.error.message).toMatch(/hold 1 pairs, its header says 2/);
     await h.worker.close();
   });
 
@@ -337,27 +413,14 @@ describe('MergeWorker', () => {
 
   it('receives frames and grants their credit while a long merge runs, and still merges exactly', async () => {
     // A merge of 1 ms per key: batch 0's 150 keys take 150 ms of the main thread.
-    let merges = 0;
-    const slow = resolveJob({
-      name: 'wc',
-      partitions: 1,
-      map(line: string, emit: (k: string, v: number) => void) {
-        emit(line, 1);
-      },
-      reduce: (_key: unknown, values: number[]) => values.reduce((a, b) => a + b, 0),
-      merge(_key: unknown, before: number | undefined, reduced: number) {
-        merges++;
-        const until = performance.now() + 1;
-        while (performance.now() < until) {}
-        return (before ?? 0) + reduced;
-      },
-    });
+    const merges = { count: 0 };
+    const slow = slowJob(merges);
     const h = await setup({ totalBatches: 2 }, async () => slow);
     const creditedAt: number[] = [];
-    h.bus.connect().subscribe({ kind: 'credits', workerId: 'map-0' }, () => creditedAt.push(merges));
+    h.bus.connect().subscribe({ kind: 'credits', workerId: 'map-0' }, () => creditedAt.push(merges.count));
     const words = Array.from({ length: 150 }, (_, i) => `w${i}`);
     h.push(0, words);
-    await h.until("batch 0's merge under way", () => merges > 0);
+    await h.until("batch 0's merge under way", () => merges.count > 0);
     // A frame of batch 1 arrives mid-merge: its credit goes back before batch 0's merge ends.
     h.push(1, ['w0', 'extra']);
     await h.until('credit for all four messages', () => creditedAt.length === 4);
@@ -422,6 +485,38 @@ describe('MergeWorker', () => {
     h.push(1, ['a']);
     await h.until('version 2 reported', () => ofType(h.reports, 'checkpoint-written').length === 2);
     await expect(h.request(commit(2))).rejects.toThrow(/nack/);
+    await h.worker.close();
+  });
+
+  it('under a slow merge, credits packed frames as they come and holds no more than its budget: the rest spills', async () => {
+    const merges = { count: 0 };
+    const slow = slowJob(merges);
+    const budget = 2048;
+    const h = await setup({ totalBatches: 6, maxBufferBytes: budget }, async () => slow);
+    const credited: number[] = [];
+    let creditedBytes = 0;
+    h.bus.connect().subscribe({ kind: 'credits', workerId: 'map-0' }, (payload) => {
+      const m = decodeMessage(payload);
+      if (m.type === 'credit') creditedBytes += m.bytes;
+      credited.push(merges.count);
+    });
+    const wordsOf = (seq: number) => Array.from({ length: 100 }, (_, i) => `${seq}-${'v'.repeat(20)}-${i}`);
+    h.push(0, wordsOf(0), 1, true, true);
+    await h.until("batch 0's merge under way", () => merges.count > 0);
+    // Five more batches of ~3 KB each arrive mid-merge: far over the 2 KiB budget.
+    for (const seq of [1, 2, 3, 4, 5]) h.push(seq, wordsOf(seq), 1, true, true);
+    await h.until('credit for all twelve messages', () => credited.length === 12);
+    // Every credit came back before batch 0's 100 merges ended: receiving never waited for merging.
+    expect(credited.every((m) => m < 100)).toBe(true);
+    const pushed = creditedBytes;
+    // What is held beyond the budget went to the spill area (batch 0 is out of the buffers).
+    expect(h.worker.stats().spilledBytes).toBeGreaterThanOrEqual(pushed - budget - 2 * 3200);
+    await h.until('the checkpoint', () => ofType(h.reports, 'checkpoint-written').length === 1);
+    expect(mergedSeqs(h.reports)).toEqual([0, 1, 2, 3, 4, 5]);
+    const info: VersionInfo = { version: 1, createdAtMs: 1, base: 0, batches: 6, records: 600, keys: 600, label: 'x' };
+    await h.request({ type: 'commit-version', jobId: 'wc-1', jobName: 'wc', run: 1, last: true, info });
+    expect(await h.store.keyCount('wc', 0, 1)).toBe(600);
+    expect(await h.store.get('wc', 0, canonicalKey(wordsOf(5)[99] as string), 1)).toBe(1);
     await h.worker.close();
   });
 

@@ -11,6 +11,7 @@ import {
   type CanonicalKey,
   type CheckpointCopy,
   canonicalKey,
+  chainSize,
   checkpointBlobName,
   decodeCheckpointCopy,
   EMPTY_STATE_DIGEST,
@@ -18,6 +19,9 @@ import {
   encodeCheckpointCopy,
   LEASES_BUCKET,
   leaseKey,
+  type ManifestEntry,
+  restoreChain,
+  restoreChainEntries,
   silentLogger,
 } from '@mrm/core';
 import { LmdbStateStore } from '@mrm/store-lmdb';
@@ -147,7 +151,7 @@ describe('checkpoint copies as small blobs', () => {
         [key('a'), 11],
         [key('d'), undefined],
       ]);
-      const full = await copies.ship(0, 4, {
+      const { full } = await copies.ship(0, 4, {
         changes,
         earlier: [key('f'), key('a')],
         encoded: new Map([[key('a'), encode(11)]]),
@@ -197,13 +201,13 @@ describe('checkpoint copies as small blobs', () => {
         [{ partition: 0, token, tenure: token, chain: [], shipFull: true }],
         silentLogger,
       );
-      const layer = (version: number, changes: [string, unknown][]) => ({
+      const layer = (version: number, changes: [string, unknown][], bytes = 0) => ({
         changes: new Map<CanonicalKey, unknown>(changes.map(([k, v]) => [key(k), v])),
         earlier: [],
         encoded: new Map(changes.flatMap(([k, v]) => (v === undefined ? [] : [[key(k), encode(v)] as const]))),
         batches: [`b${version}`],
         keyCount: changes.filter(([, v]) => v !== undefined).length,
-        digest: EMPTY_STATE_DIGEST,
+        digest: { ...EMPTY_STATE_DIGEST, bytes },
         deadLetters: [],
         deadLetterCount: 0,
         lateRecords: 0,
@@ -220,14 +224,15 @@ describe('checkpoint copies as small blobs', () => {
         ['b', 2],
         ['gone', undefined],
       ]);
-      expect(await copies.ship(0, 1, first, never)).toBe(true);
+      expect((await copies.ship(0, 1, first, never)).full).toBe(true);
       expect(await read(1)).toMatchObject({ full: true, entries: [key('a'), 1, key('b'), 2], deleted: [] });
       await store.writePartition({ job, partition: 0, version: 1, changes: first.changes, batches: ['b1'] });
-      // Version 2, a delta, the same way.
-      expect(await copies.ship(0, 2, layer(2, [['b', undefined]]), never)).toBe(false);
+      // Version 2, a delta, the same way (the partition outweighs the deltas since its full snapshot).
+      expect((await copies.ship(0, 2, layer(2, [['b', undefined]], 1000), never)).full).toBe(false);
       expect(await read(2)).toMatchObject({ full: false, entries: [], deleted: [key('b')] });
-      // Version 10 is a full snapshot read from the store: it waits for its write.
-      const tenth = layer(10, [['c', 3]]);
+      // Version 10 is a full snapshot (the partition is now smaller than the deltas since the last
+      // one), read from the store: it waits for its write.
+      const tenth = layer(10, [['c', 3]], 1);
       let finishWrite = () => {};
       const written = new Promise<void>((resolve) => {
         finishWrite = resolve;
@@ -235,7 +240,7 @@ describe('checkpoint copies as small blobs', () => {
       let fullDone = false;
       const full = copies.ship(0, 10, tenth, written).then((f) => {
         fullDone = true;
-        return f;
+        return f.full;
       });
       await new Promise((resolve) => setTimeout(resolve, 50));
       expect(fullDone).toBe(false);
@@ -260,6 +265,107 @@ describe('checkpoint copies as small blobs', () => {
       expect(await transport.blobs.get(checkpointBlobName(job, 0, 11, moved))).toBeUndefined();
     } finally {
       await store.close();
+      await transport.close();
+    }
+  });
+
+  it('ships a full snapshot once the deltas outweigh the partition, not by version number, and restores across it', async () => {
+    const transport = await NatsTransport.connect({ servers: server.url });
+    const source = await LmdbStateStore.open({ path: join(dir, 'cadence-source'), noSync: true });
+    const target = await LmdbStateStore.open({ path: join(dir, 'cadence-target'), noSync: true });
+    try {
+      const job = 'cadence';
+      const leases = await transport.bucket(LEASES_BUCKET);
+      const token = await leases.put(leaseKey(job, 0), encode({ owner: 'merge-0' }));
+      const plan = { partition: 0, token, tenure: token, chain: [], shipFull: true };
+      const copies = new PartitionCopies({ blobs: transport.blobs, leases }, source, job, [plan], silentLogger);
+      // The partition's state as the source store holds it, and its size as a digest would count it.
+      const state = new Map<CanonicalKey, unknown>();
+      const sizeOf = () => [...state].reduce((n, [k, v]) => n + k.length + encode(v).byteLength, 0);
+      /** What the coordinator's manifest would list for partition 0 (decisions/0047: bytes too). */
+      const entries: ManifestEntry[] = [];
+      const version = async (v: number, changes: [string, unknown][]) => {
+        const layerChanges = new Map<CanonicalKey, unknown>(changes.map(([k, x]) => [key(k), x]));
+        for (const [k, x] of layerChanges) x === undefined ? state.delete(k) : state.set(k, x);
+        await source.writePartition({ job, partition: 0, version: v, changes: layerChanges, batches: [`b${v}`] });
+        const shipped = await copies.ship(0, v, {
+          changes: layerChanges,
+          earlier: [],
+          encoded: new Map(),
+          batches: [`b${v}`],
+          keyCount: state.size,
+          digest: { ...EMPTY_STATE_DIGEST, keys: state.size, bytes: sizeOf() },
+          deadLetters: [],
+          deadLetterCount: 0,
+          lateRecords: 0,
+        });
+        entries.push({ version: v, token, full: shipped.full, bytes: shipped.bytes });
+        return shipped.full;
+      };
+      // Version 1: 40 keys of ~100 bytes, a full snapshot (no chain yet).
+      expect(
+        await version(
+          1,
+          Array.from({ length: 40 }, (_, i) => [`k${i}`, 'v'.repeat(100)]),
+        ),
+      ).toBe(true);
+      // Versions 2–14 change one small key each: their deltas stay far below the partition's
+      // ~4.4 KB, so version 10 is a delta like the others (it was a full snapshot by number).
+      const fulls: number[] = [];
+      for (let v = 2; v <= 14; v++) if (await version(v, [[`k${v}`, v]])) fulls.push(v);
+      expect(fulls).toEqual([]);
+      // Version 15 rewrites half the keys with large values and deletes one: a delta still (the
+      // deltas so far do not outweigh the partition), but with it they do, so 16 is a full snapshot.
+      const big: [string, unknown][] = Array.from({ length: 20 }, (_, i) => [`k${i}`, 'w'.repeat(300)]);
+      expect(await version(15, [...big, ['k39', undefined]])).toBe(false);
+      expect(await version(16, [['k20', 'x']])).toBe(true);
+      expect(await version(17, [['k21', undefined]])).toBe(false);
+      expect(await version(18, [['new', { n: 1 }]])).toBe(false);
+
+      // The coordinator's chain at 18 starts at the full snapshot of 16, and carries its deltas' bytes.
+      const manifest = { partitions: [entries] };
+      const chain = restoreChain(job, manifest, 0, 18);
+      expect(chain).toEqual([16, 17, 18].map((v) => checkpointBlobName(job, 0, v, token)));
+      const { deltaBytes } = chainSize(restoreChainEntries(manifest, 0, 18));
+      expect(deltaBytes).toBe((entries[16]?.bytes ?? 0) + (entries[17]?.bytes ?? 0));
+      // Another worker restores it at 18: exactly the source's state.
+      const other = new PartitionCopies(
+        { blobs: transport.blobs, leases },
+        target,
+        job,
+        [{ ...plan, chain, deltaBytes, shipFull: false }],
+        silentLogger,
+      );
+      expect(await other.restoreIfStale(0, 18)).toBeGreaterThan(0);
+      const restored = new Map<CanonicalKey, unknown>();
+      for await (const [k, v] of target.scan(job, 0, { asOf: 18 })) restored.set(k, v);
+      expect(restored).toEqual(state);
+      // A run that starts from that chain goes on with deltas (the cadence carries over in the plan);
+      // one told its chain's deltas already outweigh the partition ships a full snapshot.
+      const layer19 = {
+        changes: new Map<CanonicalKey, unknown>([[key('k0'), 1]]),
+        earlier: [],
+        encoded: new Map(),
+        batches: ['b19'],
+        keyCount: state.size,
+        digest: { ...EMPTY_STATE_DIGEST, bytes: sizeOf() },
+        deadLetters: [],
+        deadLetterCount: 0,
+        lateRecords: 0,
+      };
+      await target.writePartition({ job, partition: 0, version: 19, changes: layer19.changes, batches: ['b19'] });
+      expect((await other.ship(0, 19, layer19)).full).toBe(false);
+      const heavy = new PartitionCopies(
+        { blobs: transport.blobs, leases },
+        target,
+        job,
+        [{ ...plan, chain, deltaBytes: sizeOf() + 1, shipFull: false }],
+        silentLogger,
+      );
+      expect((await heavy.ship(0, 19, layer19)).full).toBe(true);
+    } finally {
+      await source.close();
+      await target.close();
       await transport.close();
     }
   });

@@ -288,6 +288,8 @@ export class MemoryStateStore implements StateStore {
       const below = [...state.writes].filter(([v, stat]) => v <= oldestKept && stat !== null).map(([v]) => v);
       const anchorWrite = Math.max(0, ...below);
       for (const v of [...state.writes.keys()]) if (v < anchorWrite) state.writes.delete(v);
+      // Batch records of pruned versions go with them (decisions/0049).
+      for (const [id, merged] of state.batches) if (merged < oldestKept) state.batches.delete(id);
     }
     const before = jobState.versions.length;
     jobState.versions = jobState.versions.filter((info) => info.version >= oldestKept);

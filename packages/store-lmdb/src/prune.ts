@@ -4,7 +4,8 @@
  * partition once, outside any write transaction; removals go in transactions of at most
  * {@link PRUNE_CHUNK} keys, so a large job never needs one huge transaction. Writes of newer
  * versions may go on meanwhile: they only add entries above every kept version, which never
- * changes what an older entry's fate is.
+ * changes what an older entry's fate is. Batch records of versions below the oldest kept one go too
+ * (decisions/0049): nothing reads them to decide what to merge, and kept they grow by one per batch.
  */
 import type { PruneResult } from '@mrm/core';
 import {
@@ -27,6 +28,7 @@ export interface PruneDatabases {
   readonly latest: StoreDatabase;
   readonly versions: StoreDatabase;
   readonly partstats: StoreDatabase;
+  readonly batches: StoreDatabase;
 }
 
 /**
@@ -148,6 +150,12 @@ export async function pruneJob(
     });
   }
   await removeAll(dbs.partstats, doomedStats, durable);
+  // A batch record's value is the version the batch was first merged at.
+  const doomedBatches: LmdbKey[] = [];
+  for (const { key, value } of dbs.batches.getRange(jobRange(job))) {
+    if ((value as number) < oldestKept) doomedBatches.push(key);
+  }
+  await removeAll(dbs.batches, doomedBatches, durable);
   const doomedVersions = [...dbs.versions.getKeys({ ...versionsDownFrom(job, oldestKept), exclusiveStart: true })];
   const versions = await removeAll(dbs.versions, doomedVersions, durable);
   return { entries, versions };

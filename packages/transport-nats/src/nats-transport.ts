@@ -16,6 +16,7 @@ import type {
   KeyValueBucket,
   Logger,
   MessageHandler,
+  PublishOptions,
   Reply,
   RequestOptions,
   SubscribeOptions,
@@ -172,13 +173,14 @@ export class NatsTransport implements Transport {
     return () => this.#stateListeners.delete(listener);
   }
 
-  publish(channel: Channel, payload: Uint8Array): void {
+  publish(channel: Channel, payload: Uint8Array, options: PublishOptions = {}): void {
     this.#assertOpen('publish');
     const subject = channelSubject(this.options.prefix, channel);
     this.#checkSize(payload, `publish to ${describeChannel(channel)}`);
     try {
-      // nats.js keeps a reference until its next write: copy, so the caller may reuse its buffer.
-      this.#nc.publish(subject, payload.slice());
+      // nats.js keeps a reference until its next write: copy, so the caller may reuse its buffer
+      // (unless the caller hands the buffer over).
+      this.#nc.publish(subject, options.handOver === true ? payload : payload.slice());
     } catch (error) {
       throw transportError(`cannot publish to ${describeChannel(channel)}`, error);
     }
@@ -196,7 +198,7 @@ export class NatsTransport implements Transport {
             this.#logger.error('subscription failed', { channel: name, error: errorMessage(error) });
             return;
           }
-          this.#deliver(name, handler, msg);
+          this.#deliver(name, handler, msg, options.transient === true);
         },
       });
       return { unsubscribe: () => subscription.unsubscribe() };
@@ -290,7 +292,7 @@ export class NatsTransport implements Transport {
     }
   }
 
-  #deliver(channelName: string, handler: MessageHandler, msg: Msg): void {
+  #deliver(channelName: string, handler: MessageHandler, msg: Msg, transient: boolean): void {
     const reply: Reply | undefined =
       msg.reply === undefined || msg.reply === ''
         ? undefined
@@ -299,7 +301,9 @@ export class NatsTransport implements Transport {
             else void this.#replyThroughBlob(msg, answer.slice(), channelName);
           };
     try {
-      handler(owned(msg.data), reply);
+      // A transient handler reads the view into the client's read buffer in place, before the
+      // client reuses it: no copy of a whole frame.
+      handler(transient ? msg.data : owned(msg.data), reply);
     } catch (error) {
       // A throwing handler must not break the connection's read loop (nats.js would rethrow it there).
       this.#logger.error('transport message handler threw', { channel: channelName, error });

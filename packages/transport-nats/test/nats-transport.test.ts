@@ -121,6 +121,47 @@ describe('NatsTransport while the server is down', () => {
   });
 });
 
+describe('NatsTransport on the push path', () => {
+  it('delivers handed-over payloads intact, and a transient handler reads each one whole during its call', async () => {
+    const server = await startNatsServer();
+    const [sender, receiver] = await Promise.all([
+      NatsTransport.connect({ servers: server.url }),
+      NatsTransport.connect({ servers: server.url }),
+    ]);
+    try {
+      const channel: Channel = { kind: 'frames', workerId: 'merge-0' };
+      const sums: number[] = [];
+      receiver.subscribe(
+        channel,
+        (payload) => {
+          // Read in place (a view into the client's buffer): first byte, length and a checksum.
+          let sum = payload.byteLength;
+          for (let i = 0; i < payload.byteLength; i += 97) sum = (sum * 31 + (payload[i] as number)) >>> 0;
+          sums.push(sum);
+        },
+        { transient: true },
+      );
+      await receiver.flush();
+      const expected: number[] = [];
+      // Payloads of 300 KB span several socket reads; each is a buffer of its own, handed over.
+      for (let n = 0; n < 12; n++) {
+        const payload = new Uint8Array(300_000 + n);
+        for (let i = 0; i < payload.byteLength; i++) payload[i] = (i * 7 + n) & 0xff;
+        let sum = payload.byteLength;
+        for (let i = 0; i < payload.byteLength; i += 97) sum = (sum * 31 + (payload[i] as number)) >>> 0;
+        expected.push(sum);
+        sender.publish(channel, payload, { handOver: true });
+      }
+      await sender.flush();
+      for (let i = 0; i < 200 && sums.length < expected.length; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(sums).toEqual(expected);
+    } finally {
+      await Promise.all([sender.close(), receiver.close()]);
+      await server.stop();
+    }
+  });
+});
+
 describe('NatsTransport on a server without JetStream', () => {
   it('still moves messages, and rejects kv and blobs with E_TRANSPORT naming JetStream', async () => {
     const server = await startNatsServer();

@@ -24,6 +24,7 @@ const beat = startHeartbeat({
   resources: () => latest.resources ?? { cpuPercent: 0, rssBytes: 0, heapUsedBytes: 0 },
   phase: () => latest.phase ?? 'starting',
   ...(data.metricsUrl !== undefined ? { metricsUrl: data.metricsUrl } : {}),
+  ...(data.incarnation !== undefined ? { incarnation: data.incarnation } : {}),
   // A hung main thread (not busy: silent for many minutes) must be found lost.
   alive: () => Date.now() - lastPostMs < data.hungAfterMs,
 });

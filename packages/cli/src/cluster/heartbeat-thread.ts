@@ -31,6 +31,8 @@ export interface HeartbeatThreadOptions {
   readonly phase?: () => string;
   /** Where the worker serves its metrics. */
   readonly metricsUrl?: string;
+  /** A merge worker's store id (see HeartbeatMessage.incarnation). */
+  readonly incarnation?: string;
   readonly intervalMs?: number;
   readonly hungAfterMs?: number;
 }
@@ -43,6 +45,7 @@ export interface HeartbeatThreadData {
   readonly intervalMs: number;
   readonly hungAfterMs: number;
   readonly metricsUrl?: string;
+  readonly incarnation?: string;
 }
 
 /** Messages from the main thread to the heartbeat thread. */
@@ -70,6 +73,7 @@ export async function startHeartbeatThread(options: HeartbeatThreadOptions): Pro
     intervalMs: options.intervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS,
     hungAfterMs: options.hungAfterMs ?? DEFAULT_HUNG_AFTER_MS,
     ...(options.metricsUrl !== undefined ? { metricsUrl: options.metricsUrl } : {}),
+    ...(options.incarnation !== undefined ? { incarnation: options.incarnation } : {}),
   };
   const worker = new Worker(new URL('./heartbeat-thread-main.js', import.meta.url), { workerData: data });
   const post = (m: HeartbeatThreadMessage) => worker.postMessage(m);

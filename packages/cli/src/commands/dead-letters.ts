@@ -1,7 +1,7 @@
 /** `mrm dead-letters`: the records and keys a job set aside (`--on-error skip`), as JSON Lines. */
 import { encodeApi, expectReply, type StoredDeadLetter, type Transport } from '@mrm/core';
 import { type ClusterConnectOptions, connectCluster } from '../cluster/connect.js';
-import { fetchJobInfo } from '../cluster/remote-result.js';
+import { fetchJobInfo, OwnerRequests } from '../cluster/owner-requests.js';
 import { withJobStore } from './query.js';
 
 /** Options of `mrm dead-letters`. */
@@ -31,25 +31,37 @@ function line(job: string, d: StoredDeadLetter): string {
   })}\n`;
 }
 
-/** Every dead letter of a job, each from its partition's owner, page by page. */
+/**
+ * Every dead letter of a job, partition by partition, each from the partition's owner, page by
+ * page. An owner that is gone is asked about again as a query does ({@link OwnerRequests}); a
+ * partition whose owner changed under way is listed again from its new owner, from the start.
+ */
 async function* clusterDeadLetters(transport: Transport, job: string): AsyncIterable<StoredDeadLetter> {
-  const info = await fetchJobInfo(transport, job, QUERY_TIMEOUT_MS);
-  const version = info.versions.at(-1)?.version ?? 0;
+  const requests = new OwnerRequests(transport, await fetchJobInfo(transport, job, QUERY_TIMEOUT_MS), QUERY_TIMEOUT_MS);
+  const version = requests.info.versions.at(-1)?.version ?? 0;
   if (version === 0) return;
   const all: StoredDeadLetter[] = [];
-  for (const worker of new Set(info.owners)) {
+  for (let partition = 0; partition < requests.info.partitions; partition++) {
+    let letters: StoredDeadLetter[] = [];
     for (let skip = 0; ; ) {
-      const reply = await transport.request(
-        { kind: 'query', workerId: worker },
-        encodeApi({ type: 'dead-letters', job, version, skip, limit: PAGE_LETTERS }),
-        { timeoutMs: QUERY_TIMEOUT_MS },
+      const asked = requests.owner(partition);
+      const reply = await requests.ask(
+        partition,
+        encodeApi({ type: 'dead-letters', job, version, partition, skip, limit: PAGE_LETTERS }),
       );
+      if (requests.owner(partition) !== asked) {
+        // Answered by the partition's new owner, whose pages need not be the old one's.
+        letters = [];
+        skip = 0;
+        continue;
+      }
       const page = expectReply(reply, 'dead-letters-reply');
-      // A worker may still hold letters of partitions that moved away from it: their owner lists them.
-      all.push(...page.letters.filter((d) => info.owners[d.partition] === worker));
+      // A worker of an older version answers with every letter it holds: the partition's are these.
+      letters.push(...page.letters.filter((d) => d.partition === partition));
       skip += page.letters.length;
       if (page.done) break;
     }
+    all.push(...letters);
   }
   yield* all.sort((a, b) => a.version - b.version || a.partition - b.partition);
 }

@@ -12,7 +12,8 @@ import {
   type VersionInfo,
 } from '@mrm/core';
 import { connectCluster } from '../cluster/connect.js';
-import { fetchJobInfo, openClusterResult } from '../cluster/remote-result.js';
+import { fetchJobInfo } from '../cluster/owner-requests.js';
+import { openClusterResult } from '../cluster/remote-result.js';
 import { importJob } from '../job-loader.js';
 import { say, watermarkText } from '../report.js';
 import { type ResultJob, writeJobResult } from '../result-output.js';

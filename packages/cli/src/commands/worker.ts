@@ -10,6 +10,7 @@ import { DEFAULT_HEARTBEAT_INTERVAL_MS, startHeartbeatThread } from '../cluster/
 import { InputCache } from '../cluster/input-shipping.js';
 import { clusterJobLoader, fetchBundle } from '../cluster/job-shipping.js';
 import { CloseStack, untilStopped } from '../cluster/lifecycle.js';
+import { storeIncarnation } from '../cluster/store-incarnation.js';
 import { consoleLogger } from '../console-logger.js';
 import { type HttpCommandOptions, httpToken } from '../ops/http-options.js';
 import { type HttpServerHandle, startHttpServer } from '../ops/http-server.js';
@@ -64,6 +65,7 @@ async function startWorker(options: WorkerCommandOptions, id: string, logger: Lo
   const metrics = new PromMetrics({ role, worker: id });
   let stats: () => Record<string, number>;
   let phase: () => string;
+  let incarnation: string | undefined;
   if (role === WorkerRole.Map) {
     const inputs = new InputCache(transport, join(paths.root, 'inputs'), transport.streams);
     const worker = new MapWorker({
@@ -86,6 +88,7 @@ async function startWorker(options: WorkerCommandOptions, id: string, logger: Lo
     stats = () => ({ ...worker.stats() });
     phase = () => worker.phase();
   } else {
+    incarnation = storeIncarnation(paths);
     const store = await LmdbStateStore.open({ path: paths.lmdb });
     open.defer(() => store.close());
     const worker = new MergeWorker({
@@ -130,6 +133,7 @@ async function startWorker(options: WorkerCommandOptions, id: string, logger: Lo
     resources: processResourceSampler(),
     phase: () => phase(),
     ...(server !== undefined ? { metricsUrl: `${server.url}/metrics` } : {}),
+    ...(incarnation !== undefined ? { incarnation } : {}),
   });
   open.defer(() => heartbeat.stop());
 }

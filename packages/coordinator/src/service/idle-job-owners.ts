@@ -20,7 +20,7 @@ import {
 } from '@mrm/core';
 import { replaceLostOwners } from '../partition-assignment.js';
 import type { PartitionLeases } from '../partition-leases.js';
-import { saveOwners, storedOwners } from './partition-owners.js';
+import { saveOwners, storedIncarnations, storedOwners } from './partition-owners.js';
 import type { WorkerRegistry } from './worker-registry.js';
 
 /** Options of {@link IdleJobOwners}. */
@@ -80,24 +80,32 @@ export class IdleJobOwners {
     const deadNow = () => [...new Set(owners)].filter((w) => !registry.isAlive(w));
     if (deadNow().length > 0) await this.options.settled();
     const dead = deadNow();
+    const emptied = emptiedOwners(owners, await storedIncarnations(store, job.name), registry);
+    const lost = [...dead, ...emptied];
     // Nothing committed, nothing to read; a running job's run moves its own partitions.
-    if (dead.length === 0 || job.version === 0 || running()) return owners;
-    const lostParts = owners.flatMap((w, p) => (dead.includes(w) ? [p] : []));
-    const where = `partition${lostParts.length > 1 ? 's' : ''} ${lostParts.join(', ')} of job '${job.name}' ${lostParts.length > 1 ? 'were' : 'was'} on merge worker${dead.length > 1 ? 's' : ''} ${dead.join(', ')}, which ${dead.length > 1 ? 'are' : 'is'} not running`;
+    if (lost.length === 0 || job.version === 0 || running()) return owners;
+    const lostParts = owners.flatMap((w, p) => (lost.includes(w) ? [p] : []));
+    const where = describeLoss(job.name, owners, dead, emptied);
     if (!job.incremental || leases === undefined) {
-      throw new MrmError(
-        ErrorCode.State,
-        `${where}; a job without merge keeps no copies to restore ${lostParts.length > 1 ? 'them' : 'it'} from: start ${dead.length > 1 ? 'them' : 'it'} again with the same --id and --state, or run the job again`,
-      );
+      const again =
+        emptied.length > 0
+          ? 'run the job again'
+          : `start ${dead.length > 1 ? 'them' : 'it'} again with the same --id and --state, or run the job again`;
+      throw new MrmError(ErrorCode.State, `${where}; a job without merge keeps no copies to restore from: ${again}`);
     }
     const live = registry.alive(WorkerRole.Merge);
     if (live.length === 0) {
       throw new MrmError(ErrorCode.State, `no merge worker is running to serve job '${job.name}' (${where})`);
     }
-    const next = replaceLostOwners(owners, live);
+    // An emptied owner is alive: it may take partitions again (its own, mostly), restoring them.
+    const next = replaceLostOwners(
+      owners.map((w) => (emptied.includes(w) ? '' : w)),
+      live,
+    );
     logger.info('moving partitions of an idle job away from lost merge workers', {
       job: job.name,
       lost: dead.join(','),
+      emptied: emptied.join(','),
       partitions: lostParts.length,
       version: job.version,
     });
@@ -113,7 +121,8 @@ export class IdleJobOwners {
       ),
     );
     // Stored only now: a query reads a partition only from an owner that holds it.
-    await saveOwners(store, job.name, { owners: next, moved: lostParts.length }, logger);
+    const moved = next.filter((w, p) => w !== owners[p]).length;
+    await saveOwners(store, job.name, { owners: next, moved }, logger, (w) => registry.incarnation(w));
     return next;
   }
 
@@ -126,4 +135,41 @@ export class IdleJobOwners {
     );
     expectAck(reply, `restoring partitions of job '${job.name}' on merge worker ${worker}`);
   }
+}
+
+/**
+ * Owners that are alive but report another store than the one they held the job's partitions in
+ * (restarted under the same id with an empty `--state`): what they held is gone (decisions/0048).
+ * Owners stored without an incarnation (an older coordinator) are trusted, as before.
+ */
+function emptiedOwners(
+  owners: readonly string[],
+  stored: Readonly<Record<string, string>>,
+  registry: WorkerRegistry,
+): string[] {
+  return [...new Set(owners)].filter((w) => {
+    const then = stored[w];
+    const now = registry.incarnation(w);
+    return then !== undefined && now !== undefined && now !== then;
+  });
+}
+
+/** One clause naming the partitions of `job` that are lost, where they were, and why. */
+function describeLoss(
+  job: string,
+  owners: readonly string[],
+  dead: readonly string[],
+  emptied: readonly string[],
+): string {
+  const plural = (n: number, one: string, many: string) => (n > 1 ? many : one);
+  const clause = (workers: readonly string[], why: (n: number) => string): string => {
+    const parts = owners.flatMap((w, p) => (workers.includes(w) ? [p] : []));
+    return `${plural(parts.length, 'partition', 'partitions')} ${parts.join(', ')} of job '${job}' ${plural(parts.length, 'was', 'were')} on merge worker${plural(workers.length, '', 's')} ${workers.join(', ')}, which ${why(workers.length)}`;
+  };
+  return [
+    ...(dead.length > 0 ? [clause(dead, (n) => `${plural(n, 'is', 'are')} not running`)] : []),
+    ...(emptied.length > 0
+      ? [clause(emptied, (n) => `${plural(n, 'has', 'have')} come back with an empty state folder`)]
+      : []),
+  ].join('; ');
 }

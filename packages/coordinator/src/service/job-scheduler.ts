@@ -594,7 +594,7 @@ export class JobScheduler {
 
   /** Stores the owners a run starts with (only then: a run with nothing to merge moves nothing). */
   private async keepOwners(name: string, assignment: OwnerAssignment): Promise<void> {
-    await saveOwners(this.options.store, name, assignment, this.options.logger);
+    await saveOwners(this.options.store, name, assignment, this.options.logger, (w) => this.registry.incarnation(w));
     this.ownersByJob.set(name, assignment.owners);
   }
 }

@@ -10,10 +10,20 @@ import { ErrorCode, type Logger, MrmError, type RecordStore, type ResolvedJob } 
 import { assignPartitions } from '../partition-assignment.js';
 
 const OWNERS = 'owners';
+/** The store incarnation of each owner when the owners were stored (decisions/0048). */
+const OWNER_STORES = 'owner-stores';
 
 /** The stored owner of each partition of a job (empty before its first cluster run). */
 export async function storedOwners(store: RecordStore, jobName: string): Promise<string[]> {
   return (await store.getMeta<string[]>(jobName, OWNERS)) ?? [];
+}
+
+/**
+ * The store incarnation each owner of `jobName` had when its owners were stored (empty: stored by
+ * an older coordinator, or by workers that report none).
+ */
+export async function storedIncarnations(store: RecordStore, jobName: string): Promise<Record<string, string>> {
+  return (await store.getMeta<Record<string, string>>(jobName, OWNER_STORES)) ?? {};
 }
 
 /** How partitions may be assigned. */
@@ -64,14 +74,24 @@ export async function assignOwners(
   return { owners, moved: 0 };
 }
 
-/** Stores the owners a run of `jobName` starts with; logs when partitions move. */
+/**
+ * Stores the owners a run of `jobName` starts with, and the store incarnation of each (as
+ * `incarnation` says now: a later query finds an owner whose store changed); logs when partitions move.
+ */
 export async function saveOwners(
   store: RecordStore,
   jobName: string,
   assignment: OwnerAssignment,
   logger: Logger,
+  incarnation: (workerId: string) => string | undefined,
 ): Promise<void> {
   const { owners, moved } = assignment;
   if (moved > 0) logger.info('partitions move', { job: jobName, moved, owners: [...new Set(owners)].join(',') });
+  const stores: Record<string, string> = {};
+  for (const w of new Set(owners)) {
+    const id = incarnation(w);
+    if (id !== undefined) stores[w] = id;
+  }
+  await store.putMeta(jobName, OWNER_STORES, stores);
   await store.putMeta(jobName, OWNERS, owners);
 }

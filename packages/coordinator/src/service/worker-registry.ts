@@ -142,6 +142,12 @@ export class WorkerRegistry {
     return this.workers.get(workerId)?.alive === true;
   }
 
+  /** The store incarnation a live merge worker last reported (see HeartbeatMessage.incarnation). */
+  incarnation(workerId: string): string | undefined {
+    const e = this.workers.get(workerId);
+    return e?.alive === true ? e.beat.incarnation : undefined;
+  }
+
   /** What a live worker last said it was doing. */
   phase(workerId: string): string | undefined {
     const e = this.workers.get(workerId);

@@ -134,7 +134,10 @@ export interface StateStore {
   /** Live entries of a partition as of a version, in canonical key order. */
   scan(job: string, partition: number, options: ScanOptions): AsyncIterable<readonly [CanonicalKey, unknown]>;
 
-  /** True when the batch is recorded as merged into the partition (at any written version). */
+  /**
+   * True when the batch is recorded as merged into the partition at a version written and not
+   * pruned (a record of the partition's state, shipped with its copies; decisions/0049).
+   */
   isBatchMerged(job: string, partition: number, batchId: string): Promise<boolean>;
   /** Ids of every batch recorded as merged into the partition. */
   mergedBatches(job: string, partition: number): Promise<Set<string>>;
@@ -184,8 +187,9 @@ export interface StateStore {
    * Forgets the committed versions below `oldestKept` and every state entry no version from
    * `oldestKept` on can read: an entry shadowed by a newer entry at or below `oldestKept`, an entry
    * below the base of `oldestKept`, and a tombstone with nothing older left. Every version from
-   * `oldestKept` on reads exactly as before. Batch records stay (they make replays idempotent), and
-   * so do dead letters. Runs in bounded transactions; safe to run while newer versions are written.
+   * `oldestKept` on reads exactly as before. Batch records of versions below `oldestKept` go too
+   * (decisions/0049: what is merged is decided from the coordinator's records, never from these);
+   * dead letters stay. Runs in bounded transactions; safe to run while newer versions are written.
    */
   pruneBelow(job: string, oldestKept: number): Promise<PruneResult>;
   /** Dead letters of a job recorded at or below `asOf` (oldest version first). */

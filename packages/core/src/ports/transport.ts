@@ -57,6 +57,21 @@ export interface Subscription {
 export interface SubscribeOptions {
   /** Subscribers sharing a queue group each get a message once between them. */
   readonly queue?: string;
+  /**
+   * The handler reads the payload only during its call and keeps nothing of it (no reference, no
+   * view): the transport may hand it a view into its own read buffer instead of a copy. The push
+   * path's receiver, whose decoding copies what it keeps.
+   */
+  readonly transient?: boolean;
+}
+
+/** Options of {@link Transport.publish}. */
+export interface PublishOptions {
+  /**
+   * The caller never touches the payload again: the transport may send it without copying it
+   * first. The push path's sender, whose frames are each a buffer of their own.
+   */
+  readonly handOver?: boolean;
 }
 
 /** Options of {@link Transport.request}. */
@@ -129,7 +144,7 @@ export interface Transport {
   readonly state: TransportState;
   /** Largest payload `publish` and `request` accept. */
   readonly maxPayloadBytes: number;
-  publish(channel: Channel, payload: Uint8Array): void;
+  publish(channel: Channel, payload: Uint8Array, options?: PublishOptions): void;
   subscribe(channel: Channel, handler: MessageHandler, options?: SubscribeOptions): Subscription;
   request(channel: Channel, payload: Uint8Array, options: RequestOptions): Promise<Uint8Array>;
   /** Resolves when everything published so far has left this process. */
