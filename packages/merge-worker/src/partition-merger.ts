@@ -516,10 +516,10 @@ export class PartitionMerger {
     const writeNow = () =>
       store.writePartition({ job: jobName, partition, version, changes: layer, batches, digest, deadLetters });
     const write = (this.ctx.issueWrite?.(version, writeNow) ?? writeNow()).finally(() => {
-        const i = this.flushing.indexOf(layer);
-        if (i >= 0) this.flushing.splice(i, 1);
-        this.evict();
-      });
+      const i = this.flushing.indexOf(layer);
+      if (i >= 0) this.flushing.splice(i, 1);
+      this.evict();
+    });
     this.pendingWrites.add(write);
     const forget = () => void this.pendingWrites.delete(write);
     write.then(forget, forget);

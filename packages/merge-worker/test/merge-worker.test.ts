@@ -473,7 +473,15 @@ describe('MergeWorker', () => {
       jobName: 'wc',
       run: 1,
       last: false,
-      info: { version, createdAtMs: version, base: 0, batches: version, records: version, keys: 1, label: `v${version}` },
+      info: {
+        version,
+        createdAtMs: version,
+        base: 0,
+        batches: version,
+        records: version,
+        keys: 1,
+        label: `v${version}`,
+      },
     });
     h.push(0, ['a']);
     await h.until('version 1 written', () => ofType(h.reports, 'checkpoint-written').length === 1);

@@ -133,7 +133,9 @@ export function stateStoreConformance(name: string, create: () => Promise<StateS
 
       it('applies writes in the order they were called: a commit called before earlier partition writes settle lands after them', async () => {
         // What a merge worker relies on when it commits without awaiting its checkpoint writes.
-        const writes = [0, 1, 2, 3].map((partition) => write('wc', partition, 1, [[`k${partition}`, partition]], ['b1']));
+        const writes = [0, 1, 2, 3].map((partition) =>
+          write('wc', partition, 1, [[`k${partition}`, partition]], ['b1']),
+        );
         await store.commitVersions('wc', [versionInfo(1)]);
         for (const partition of [0, 1, 2, 3]) {
           expect(await store.get('wc', partition, canonicalKey(`k${partition}`), 1)).toBe(partition);
