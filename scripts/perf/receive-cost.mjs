@@ -21,7 +21,9 @@ for (let i = 0; i < 480; i++) pairs.push(canonicalKey(`key-${String(i).padStart(
 const base = { jobId: 'j', run: 1, seq: 0, partition: 0, attempt: 1, from: 'map-0' };
 // Plain Uint8Arrays, as the NATS client hands them out (a Buffer's `slice` would not copy).
 const listed = new Uint8Array(encodeMessage({ type: 'frame', ...base, pairs }));
-const packed = new Uint8Array(encodeMessage({ type: 'frame', ...base, packed: encode(pairs), count: pairs.length / 2 }));
+const packed = new Uint8Array(
+  encodeMessage({ type: 'frame', ...base, packed: encode(pairs), count: pairs.length / 2 }),
+);
 const FRAMES = 256; // ~125 MB, about the suite's input
 const lagging = process.argv.includes('--lagging');
 
@@ -54,5 +56,7 @@ for (let round = 0; round < 5; round++) {
 }
 for (const [name, ms] of Object.entries(results)) {
   const sorted = [...ms].sort((a, b) => a - b);
-  console.log(`${name.padEnd(24)} median ${sorted[2].toFixed(3)} CPU-ms per MB (${ms.map((x) => x.toFixed(2)).join(', ')})`);
+  console.log(
+    `${name.padEnd(24)} median ${sorted[2].toFixed(3)} CPU-ms per MB (${ms.map((x) => x.toFixed(2)).join(', ')})`,
+  );
 }
