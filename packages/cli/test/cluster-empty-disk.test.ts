@@ -4,6 +4,7 @@
  * partitions it owned. A query between runs and the next increment must not trust it: both give
  * exactly what `mrm run` gives in one process, result and version hash alike.
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { writeJob } from './cli-helpers.js';
@@ -29,7 +30,8 @@ describe('a merge worker back under the same id with an empty disk', () => {
     cluster = c;
     const days = copyInto(join(c.dir, 'in'), DAYS);
     const job = writeJob(c.dir, 'per-path.ts', PER_PATH);
-    const opts = ['--batch-size', '50'];
+    // Eight batches, a version per two: versions 1 to 4.
+    const opts = ['--batch-size', '50', '--checkpoint-every', '2'];
     const first = join(c.dir, 'first.jsonl');
     const s1 = await c.submitWait(job, [days[0] as string], first, opts);
     expect(s1.code, `${s1.stderr}\n${c.logs()}`).toBe(0);
@@ -48,6 +50,24 @@ describe('a merge worker back under the same id with an empty disk', () => {
     // Its partitions were restored from their copies in JetStream, not read from the empty store.
     expect(c.coordinator.output()).toMatch(/moving partitions of an idle job .*emptied=merge-2/);
     expect(c.process('merge-2').output()).toMatch(/restored a partition from its copies/);
+    // An older version: the restored partitions hold the state of version 4 only. The query is
+    // refused with one line naming the version and why, never answered in part.
+    expect((await lastClusterVersion(c, JOB)).version).toBe(4);
+    const older = await c.mrm([
+      'query',
+      '--nats',
+      c.url,
+      '--job',
+      JOB,
+      '--version',
+      '2',
+      '--out',
+      join(c.dir, 'v2.jsonl'),
+    ]);
+    expect(older.code).toBe(1);
+    expect(older.stderr.trim().split('\n')).toHaveLength(1);
+    expect(older.stderr).toMatch(/restored it at version 4: version 2 of it is no longer kept on the cluster/);
+    expect(existsSync(join(c.dir, 'v2.jsonl'))).toBe(false);
 
     // The next increment merges into the whole committed state, and nothing twice.
     const second = join(c.dir, 'second.jsonl');

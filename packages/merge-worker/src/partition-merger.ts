@@ -219,18 +219,23 @@ export class PartitionMerger {
   /**
    * Records a key's new value (in `dirty` and the cache) and what it costs. `beforeBytes` is
    * `approxBytes(before)` measured before `merge` ran (which may have changed `before` in place);
-   * `cached`: the cache held the key (with `before`).
+   * `before` is the key's value before the change (`undefined`: absent).
+   * Hot path: one `set` per map, whether the key was there told by the map's size (not a `has`),
+   * and an origin kept only for a key that had a value (an absent origin reads as `undefined`).
    */
-  private changed(k: CanonicalKey, before: unknown, beforeBytes: number, after: unknown, cached: boolean): void {
+  private changed(k: CanonicalKey, before: unknown, beforeBytes: number, after: unknown): void {
     const afterBytes = approxBytes(after);
-    if (this.dirty.has(k)) this.dirtyBytes += afterBytes - beforeBytes;
+    const { dirty, cache } = this;
+    const dirtyKeys = dirty.size;
+    dirty.set(k, after);
+    if (dirty.size === dirtyKeys) this.dirtyBytes += afterBytes - beforeBytes;
     else {
-      this.origins.set(k, before);
+      if (before !== undefined) this.origins.set(k, before);
       this.dirtyBytes += entryBytes(k, after);
     }
-    this.cacheBytes += cached ? afterBytes - beforeBytes : entryBytes(k, after);
-    this.dirty.set(k, after);
-    this.cache.set(k, after);
+    const cachedKeys = cache.size;
+    cache.set(k, after);
+    this.cacheBytes += cache.size === cachedKeys ? afterBytes - beforeBytes : entryBytes(k, after);
   }
 
   /** Approximate bytes of keys and values held (for tests and metrics). */
@@ -346,7 +351,7 @@ export class PartitionMerger {
         if (before === undefined) {
           if (after !== undefined) added++;
         } else if (after === undefined) added--;
-        this.changed(k, before, beforeBytes, after, before !== undefined || cache.has(k));
+        this.changed(k, before, beforeBytes, after);
       } catch (e) {
         if (!skip) {
           this.keyCount += added;
@@ -429,7 +434,7 @@ export class PartitionMerger {
     const { dirty } = this;
     const current = dirty.has(k) ? dirty.get(k) : stored;
     if (current === undefined) return;
-    this.changed(k, current, approxBytes(current), undefined, this.cache.has(k));
+    this.changed(k, current, approxBytes(current), undefined);
     this.keyCount--;
   }
 
@@ -459,7 +464,7 @@ export class PartitionMerger {
       }
       if (before === undefined && after !== undefined) this.keyCount++;
       else if (before !== undefined && after === undefined) this.keyCount--;
-      this.changed(k, before, beforeBytes, after, before !== undefined || cache.has(k));
+      this.changed(k, before, beforeBytes, after);
     }
   }
 
