@@ -80,4 +80,20 @@ describe('a cluster that loses a merge worker mid-job', () => {
     if (process.env.T_LOG) console.error(c.logs());
     expect(c.coordinator.output()).toMatch(/worker lost .*worker=merge-2/);
   });
+
+  it('finishes exactly when a merge worker comes back mid-job under the same id with an empty disk', {
+    timeout: 120_000,
+  }, async () => {
+    // A container rescheduled without its volume: the same id, nothing of what it held.
+    const c = await TestCluster.start({ maps: 2, merges: 2, heartbeatTimeoutMs: 60_000 });
+    cluster = c;
+    await surviveMidJob(c, () => c.restartWorkerEmpty('merge-2'), ['--checkpoint-every', '5']);
+    if (process.env.T_LOG) console.error(c.logs());
+    expect(c.coordinator.output()).toMatch(/worker lost .*worker=merge-2/);
+    // Its partitions came back from their copies, on whichever worker holds them now (the old
+    // process may be found lost, and its partitions moved, before the new one is up).
+    expect(`${c.process('merge-1').output()}${c.process('merge-2').output()}`).toMatch(
+      /restored a partition from its copies/,
+    );
+  });
 });

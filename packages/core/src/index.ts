@@ -110,7 +110,7 @@ export {
   toWireError,
   UnrecoverableError,
 } from './errors.js';
-export { framePairs, isPairCount, unpackPairs } from './frame-pairs.js';
+export { encodePackedFrame, framePairs, isPairCount, type PackedFrameHeader, unpackPairs } from './frame-pairs.js';
 export type { HeartbeatOptions } from './heartbeat.js';
 export { startHeartbeat } from './heartbeat.js';
 export { HEAVY_KEYS_CAPACITY, HeavyKeys } from './heavy-keys.js';

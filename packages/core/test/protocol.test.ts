@@ -1,4 +1,14 @@
-import { decodeMessage, encode, encodeMessage, type MessageBody, PROTOCOL_VERSION, toWireError } from '@mrm/core';
+import {
+  decodeMessage,
+  encode,
+  encodeMessage,
+  encodePackedFrame,
+  type FrameMessage,
+  framePairs,
+  type MessageBody,
+  PROTOCOL_VERSION,
+  toWireError,
+} from '@mrm/core';
 import { describe, expect, it } from 'vitest';
 
 /** Byte arrays as number lists: decoded bins are Buffers, the originals Uint8Arrays. */
@@ -77,6 +87,22 @@ describe('encodeMessage / decodeMessage', () => {
   it('rejects another protocol version, or none, with E_PROTOCOL', () => {
     for (const v of [PROTOCOL_VERSION + 1, 0, '1', undefined]) {
       expect(() => decodeMessage(encode({ type: 'credit', v, from: 'x', bytes: 1 }))).toThrow(protocolError);
+    }
+  });
+});
+
+describe('encodePackedFrame', () => {
+  it('encodes, in one buffer of its own, the frame encodeMessage makes of the packed list', () => {
+    const header = { jobId: 'job.1', run: 2, seq: 3, partition: 1, attempt: 1, from: 'map-0' };
+    for (const pairs of [[], ['"a"', 1, '"b"', 'x'.repeat(70_000)], ['"k"', { n: [1, 2] }, '"ü"', null]]) {
+      const frame = encodePackedFrame(header, pairs);
+      expect([frame.byteOffset, frame.byteLength]).toEqual([0, frame.buffer.byteLength]);
+      const m = decodeMessage(frame) as FrameMessage;
+      const usual = decodeMessage(
+        new Uint8Array(encodeMessage({ type: 'frame', ...header, packed: encode(pairs), count: pairs.length / 2 })),
+      );
+      expect(m).toEqual(usual);
+      expect(framePairs(m)).toEqual(pairs);
     }
   });
 });

@@ -9,8 +9,8 @@ import {
   combineValues,
   type Emit,
   ErrorCode,
-  encode,
   encodeMessage,
+  encodePackedFrame,
   type HeavyKeys,
   isSubKey,
   type Key,
@@ -254,9 +254,7 @@ function encodeFrames(
     // The list travels encoded on its own, so the merge worker decodes it only when it merges the
     // batch (decisions/0051); sub-keys of salted hot keys are split off as frames arrive, so a
     // list holding one goes as `pairs`.
-    bytes = hasSubKey(pairs)
-      ? encodeMessage({ type: 'frame', ...header, pairs })
-      : encodeMessage({ type: 'frame', ...header, packed: encode(pairs), count: pairs.length / 2 });
+    bytes = hasSubKey(pairs) ? encodeMessage({ type: 'frame', ...header, pairs }) : encodePackedFrame(header, pairs);
   } catch (e) {
     throw new MrmError(ErrorCode.BadValue, `a value emitted by map cannot be encoded: ${(e as Error).message}`, {
       cause: e,

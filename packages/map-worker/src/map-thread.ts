@@ -34,6 +34,11 @@ function post(message: FromThread, transfer: ArrayBuffer[] = []): void {
 function detach(output: BatchOutput): { output: BatchOutput; transfer: ArrayBuffer[] } {
   const transfer: ArrayBuffer[] = [];
   const own = (b: Uint8Array) => {
+    // A packed frame has a buffer of its own (encodePackedFrame): transferred as it is.
+    if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && !transfer.includes(b.buffer as ArrayBuffer)) {
+      transfer.push(b.buffer as ArrayBuffer);
+      return b;
+    }
     // Buffer#slice is a view; copy into a buffer of its own.
     const copy = new Uint8Array(b.byteLength);
     copy.set(b);

@@ -220,7 +220,8 @@ export class MapWorker {
       await wait;
       this.options.metrics.add('mrm_credit_wait_seconds_total', (performance.now() - started) / 1000);
     }
-    // Every frame and marker is a buffer of its own that nothing touches after it is sent.
+    // Nothing writes to a frame or marker after it is sent (encoder output, which the encoder never
+    // writes over, or a buffer transferred from a map thread): no copy of it before the socket write.
     for (const piece of splitPayload(payload, transport.maxPayloadBytes, `${id}:${this.partCounter++}`)) {
       transport.publish(channel, piece, { handOver: true });
     }

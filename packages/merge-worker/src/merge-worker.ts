@@ -177,10 +177,16 @@ export class MergeWorker {
         // next run discards above the coordinator's version (decisions/0042).
         await Promise.all([
           open?.assertLeases(),
+          // The versions' local checkpoint writes are not awaited before the commit: the store
+          // applies writes in the order they were called, so the commit lands after every one
+          // started before it, and its flush makes them durable with it — one fsync on the path,
+          // not two. Whether they succeeded is checked before the ack, as the leases are: a
+          // version committed here whose write failed is never acked, so never committed by the
+          // coordinator, and the next run discards it (decisions/0050).
+          open?.assertWritten(),
           (async () => {
             // Exactly the coordinator's VersionInfos (one commit time across the cluster); a group
             // commit's versions in one write (decisions/0029).
-            await open?.assertWritten();
             await commitIfNewer(this.options.store, m.jobName, [...(m.earlier ?? []), m.info]);
             trace('merge.commit.stored');
             // Before the ack: a run's last commit returns with the disk already trimmed.

@@ -10,6 +10,8 @@ import {
   decodeMessage,
   encode,
   encodeMessage,
+  LEASES_BUCKET,
+  leaseKey,
   type MessageBody,
   type ProtocolMessage,
   type RunStartMessage,
@@ -55,9 +57,12 @@ function runStart(run: number, overrides: Partial<Omit<RunStartMessage, 'type' |
 async function setup(
   overrides: Partial<Omit<RunStartMessage, 'type' | 'v'>> = {},
   loadJob: () => Promise<typeof job> = async () => job,
+  /** Runs before the worker starts; what it returns joins the run-start (copies under a lease). */
+  prepare?: (bus: MemoryBus, store: MemoryStateStore) => Promise<Partial<Omit<RunStartMessage, 'type' | 'v'>>>,
 ) {
   const bus = MemoryBus.create();
   const store = new MemoryStateStore();
+  const prepared = (await prepare?.(bus, store)) ?? {};
   const worker = new MergeWorker({ id: 'merge-0', transport: bus.connect(), store, loadJob });
   worker.start();
   const coordinator = bus.connect();
@@ -69,7 +74,7 @@ async function setup(
     );
     if (reply.type !== 'ack' || !reply.ok) throw new Error(`nack: ${JSON.stringify(reply)}`);
   };
-  await request(runStart(1, { totalBatches: 3, ...overrides }));
+  await request(runStart(1, { totalBatches: 3, ...overrides, ...prepared }));
   /**
    * Pushes one (batch, partition): a frame of `words` counted once each (its pairs listed, or
    * packed as map workers send them), then its marker.
@@ -428,6 +433,66 @@ describe('MergeWorker', () => {
     expect(await h.store.get('wc', 0, canonicalKey('w149'), 1)).toBe(1);
     expect(await h.store.get('wc', 0, canonicalKey('extra'), 1)).toBe(1);
     expect(await h.store.keyCount('wc', 0, 1)).toBe(151);
+    await h.worker.close();
+  });
+
+  it('commits without awaiting its checkpoint writes, and acks no commit whose checkpoint write failed', async () => {
+    let failWrites = false;
+    let unsettled = 0;
+    const unsettledAtCommit: number[] = [];
+    const h = await setup({ totalBatches: 2, checkpointEveryBatches: 1 }, undefined, async (bus, store) => {
+      // A local write that settles only once a commit was called (a slow flush; at most 2 s),
+      // and then one that fails (a full disk, nothing written): the copy is acknowledged before
+      // either settles. Applied in call order, as the port requires.
+      let commitCalled: () => void = () => {};
+      const called = new Promise<void>((resolve) => {
+        commitCalled = resolve;
+      });
+      const writePartition = store.writePartition.bind(store);
+      store.writePartition = async (write) => {
+        const written = failWrites ? Promise.reject(new Error('disk full')) : writePartition(write);
+        written.catch(() => {});
+        unsettled++;
+        await Promise.race([called, new Promise((r) => setTimeout(r, 2_000))]);
+        unsettled--;
+        return written;
+      };
+      const commitVersions = store.commitVersions.bind(store);
+      store.commitVersions = (name, infos) => {
+        unsettledAtCommit.push(unsettled);
+        commitCalled();
+        return commitVersions(name, infos);
+      };
+      const leases = await bus.connect().bucket(LEASES_BUCKET);
+      const token = await leases.put(leaseKey('wc', 0), new Uint8Array([1]));
+      return { copies: [{ partition: 0, token, chain: [], shipFull: false }] };
+    });
+    const commit = (version: number): MessageBody => ({
+      type: 'commit-version',
+      jobId: 'wc-1',
+      jobName: 'wc',
+      run: 1,
+      last: false,
+      info: {
+        version,
+        createdAtMs: version,
+        base: 0,
+        batches: version,
+        records: version,
+        keys: 1,
+        label: `v${version}`,
+      },
+    });
+    h.push(0, ['a']);
+    await h.until('version 1 written', () => ofType(h.reports, 'checkpoint-written').length === 1);
+    await h.request(commit(1));
+    expect(await h.store.get('wc', 0, canonicalKey('a'), 1)).toBe(1);
+    // The commit was called while the checkpoint's write was still settling: one flush, not two.
+    expect(unsettledAtCommit).toEqual([1]);
+    failWrites = true;
+    h.push(1, ['a']);
+    await h.until('version 2 reported', () => ofType(h.reports, 'checkpoint-written').length === 2);
+    await expect(h.request(commit(2))).rejects.toThrow(/nack/);
     await h.worker.close();
   });
 

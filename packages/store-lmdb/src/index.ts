@@ -15,4 +15,4 @@ export { LAYOUT_VERSION } from './key-layout.js';
 export { LmdbSpillArea } from './lmdb-spill-area.js';
 export { LmdbStateStore } from './lmdb-state-store.js';
 export type { LmdbStoreOptions, ResolvedLmdbStoreOptions } from './options.js';
-export { DEFAULT_PAGE_SIZE_BYTES, resolveLmdbStoreOptions } from './options.js';
+export { DEFAULT_MAP_SIZE_BYTES, DEFAULT_PAGE_SIZE_BYTES, resolveLmdbStoreOptions } from './options.js';

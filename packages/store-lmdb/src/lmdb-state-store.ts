@@ -517,7 +517,7 @@ function openEnvironment(options: ResolvedLmdbStoreOptions): RootDatabase {
       // lmdb-js's LMDB opens read-only without its lock file when that cannot be written (EACCES,
       // EROFS): safe while no process writes the environment, the case of a state being inspected.
       readOnly: options.readOnly,
-      ...(options.mapSizeBytes === undefined ? {} : { mapSize: options.mapSizeBytes }),
+      mapSize: options.mapSizeBytes,
       // Used when the environment is created; an existing one keeps its own (decisions/0045).
       pageSize: options.pageSizeBytes,
     });

@@ -5,11 +5,23 @@
 import { resolve } from 'node:path';
 import { ErrorCode, MrmError } from '@mrm/core';
 
+/**
+ * The memory map's initial size: 64 GiB of address space, never of disk or memory (the file grows
+ * with the data). lmdb's own default starts at 128 KiB and maps the file again each time it
+ * grows, keeping the older mappings, whose resident pages all count in RSS: a 16 MB `data.mdb`
+ * showed 7 mappings and ~1.5× its size resident (docs/decisions/0052).
+ */
+export const DEFAULT_MAP_SIZE_BYTES = 64 * 1024 ** 3;
+
 /** How to open an {@link LmdbStateStore}. */
 export interface LmdbStoreOptions {
   /** Directory of the LMDB environment (`data.mdb`, `lock.mdb`); created when missing. */
   readonly path: string;
-  /** Initial size of the memory map in bytes. Default: lmdb's, which grows the map as data grows. */
+  /**
+   * Initial size of the memory map in bytes; the map still grows past it when the data does.
+   * Default {@link DEFAULT_MAP_SIZE_BYTES}: address space only, the file grows with the data
+   * (docs/decisions/0052).
+   */
   readonly mapSizeBytes?: number;
   /** Skips the flush to disk on commit: faster, but not crash-safe (tests, benchmarks). Default false. */
   readonly noSync?: boolean;
@@ -40,8 +52,8 @@ const PAGE_SIZES = [4096, 8192, 16_384, 32_768, 65_536];
 export interface ResolvedLmdbStoreOptions {
   /** Absolute path of the environment's directory. */
   readonly path: string;
-  /** Initial map size in bytes, or undefined for lmdb's growing default. */
-  readonly mapSizeBytes: number | undefined;
+  /** Initial map size in bytes. */
+  readonly mapSizeBytes: number;
   /** Whether commits skip the flush to disk. */
   readonly noSync: boolean;
   /** Page size of a new environment. */
@@ -52,11 +64,17 @@ export interface ResolvedLmdbStoreOptions {
 
 /** Validates options (`E_BAD_OPTION` when invalid) and fills defaults; never mutates its argument. */
 export function resolveLmdbStoreOptions(options: LmdbStoreOptions): ResolvedLmdbStoreOptions {
-  const { path, mapSizeBytes, noSync, readOnly, pageSizeBytes = DEFAULT_PAGE_SIZE_BYTES } = options;
+  const {
+    path,
+    mapSizeBytes = DEFAULT_MAP_SIZE_BYTES,
+    noSync,
+    readOnly,
+    pageSizeBytes = DEFAULT_PAGE_SIZE_BYTES,
+  } = options;
   if (typeof path !== 'string' || path.trim() === '') {
     throw new MrmError(ErrorCode.BadOption, `LMDB store path ${JSON.stringify(path)} is not a directory name`);
   }
-  if (mapSizeBytes !== undefined && !(Number.isSafeInteger(mapSizeBytes) && mapSizeBytes > 0)) {
+  if (!(Number.isSafeInteger(mapSizeBytes) && mapSizeBytes > 0)) {
     throw new MrmError(ErrorCode.BadOption, `LMDB mapSizeBytes ${String(mapSizeBytes)} is not a positive integer`);
   }
   if (!PAGE_SIZES.includes(pageSizeBytes)) {

@@ -205,6 +205,22 @@ describe('LmdbStateStore', () => {
     await second.close();
   });
 
+  // Each mapping counts its resident pages in RSS: lmdb's growing default kept one per growth
+  // (7 after these writes), counting the same pages several times (decisions/0052).
+  it.skipIf(!fs.existsSync('/proc/self/maps'))('maps its file once however much it writes', async () => {
+    const dir = tempDir();
+    const store = await LmdbStateStore.open({ path: dir, noSync: true });
+    for (let version = 1; version <= 4; version++) {
+      const changes = new Map<string, string>();
+      for (let i = 0; i < 5000; i++) changes.set(canonicalKey(`key-${i}`), `${'x'.repeat(200)}${version}`);
+      await store.writePartition({ job: 'j', partition: 0, version, changes, batches: [] });
+    }
+    expect(fs.statSync(path.join(dir, 'data.mdb')).size).toBeGreaterThan(4 * 1024 * 1024);
+    const maps = fs.readFileSync('/proc/self/maps', 'utf8').split('\n');
+    expect(maps.filter((line) => line.endsWith(path.join(dir, 'data.mdb')))).toHaveLength(1);
+    await store.close();
+  });
+
   it('creates a missing directory, also one whose name has a dot', async () => {
     const dir = path.join(tempDir(), 'nested', 'state.v1');
     const store = await LmdbStateStore.open({ path: dir, noSync: true, mapSizeBytes: 64 * 1024 * 1024 });
@@ -232,7 +248,7 @@ describe('resolveLmdbStoreOptions', () => {
     const options = Object.freeze({ path: 'relative/state' });
     expect(resolveLmdbStoreOptions(options)).toEqual({
       path: path.resolve('relative/state'),
-      mapSizeBytes: undefined,
+      mapSizeBytes: 64 * 1024 ** 3,
       noSync: false,
       pageSizeBytes: 16_384,
       readOnly: false,

@@ -131,6 +131,20 @@ export function stateStoreConformance(name: string, create: () => Promise<StateS
         expect((await store.listVersions('wc')).map((info) => info.version)).toEqual([1, 2, 3]);
       });
 
+      it('applies writes in the order they were called: a commit called before earlier partition writes settle lands after them', async () => {
+        // What a merge worker relies on when it commits without awaiting its checkpoint writes.
+        const writes = [0, 1, 2, 3].map((partition) =>
+          write('wc', partition, 1, [[`k${partition}`, partition]], ['b1']),
+        );
+        await store.commitVersions('wc', [versionInfo(1)]);
+        for (const partition of [0, 1, 2, 3]) {
+          expect(await store.get('wc', partition, canonicalKey(`k${partition}`), 1)).toBe(partition);
+        }
+        await Promise.all(writes);
+        // A write called after the commit is at a committed version: refused, whenever it runs.
+        await expectCode(write('wc', 0, 1, [['k0', 99]]), ErrorCode.State);
+      });
+
       it('rejects writing a partition at an already committed version with E_STATE', async () => {
         await write('wc', 0, 1, [['a', 1]]);
         await commit('wc', 1);

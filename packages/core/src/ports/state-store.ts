@@ -153,7 +153,12 @@ export interface StateStore {
    */
   partitionDigest(job: string, partition: number, asOf: number): Promise<StateDigest | undefined>;
 
-  /** Writes a partition's changes and batch record at a version, in one transaction. */
+  /**
+   * Writes a partition's changes and batch record at a version, in one transaction. Writes and
+   * commits take effect in the order they were called, awaited or not: a commit called after this
+   * lands after it, and once the commit has resolved (durable) so has this write, if it succeeded
+   * (a merge worker commits without awaiting its checkpoint writes, decisions/0050).
+   */
   writePartition(write: PartitionWrite): Promise<void>;
   /**
    * Replaces everything of one partition by `restore` (every live key at `restore.version`, the
