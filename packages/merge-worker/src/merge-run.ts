@@ -29,7 +29,6 @@ import { type Cut, RunCuts } from './run-cuts.js';
 import { type PartitionWritten, type Report, RunReports } from './run-reports.js';
 import { type ForwardPartials, type SaltedIncoming, SaltedPartials } from './salted-partials.js';
 import { ValueBuffer } from './value-buffer.js';
-import { VersionWriteGate } from './version-write-gate.js';
 
 /** A batch of one partition being received. */
 interface Incoming extends SaltedIncoming {
@@ -97,8 +96,6 @@ export class MergeRun {
   private readonly pairsBySeq = new Map<number, number>();
   /** The run's batch ids and where it writes versions (an open run learns more of them). */
   private readonly cuts: RunCuts;
-  /** Issues the partitions' checkpoint writes of a version together (decisions/0050). */
-  private readonly gate: VersionWriteGate;
 
   private constructor(
     readonly start: RunStartMessage,
@@ -111,7 +108,6 @@ export class MergeRun {
   ) {
     this.reports = new RunReports(start, workerId, start.owned, report);
     this.cuts = new RunCuts(start);
-    this.gate = new VersionWriteGate(start.incremental ? start.owned.length : 0);
     this.salted = new SaltedPartials(job, start.jobId, start.run, start.owners, forward, start.onError ?? 'fail');
   }
 
@@ -153,7 +149,6 @@ export class MergeRun {
         onError: start.onError ?? 'fail',
         ...(start.watermarkMs !== undefined ? { watermarkMs: start.watermarkMs } : {}),
         copied: run.copies !== undefined,
-        issueWrite: (version: number, write: () => Promise<void>) => run.gate.issue(version, write),
       };
       run.slots.set(partition, {
         partition,
@@ -551,7 +546,6 @@ export class MergeRun {
   private fail(e: unknown, taskId: string): void {
     if (this.failed || this.closed) return;
     this.failed = true;
-    this.gate.release();
     const err =
       e instanceof MrmError ? e : new MrmError(ErrorCode.Internal, `merge failed: ${String(e)}`, { cause: e });
     this.logger.warn('run failed on merge worker', { error: err.message });
@@ -561,8 +555,6 @@ export class MergeRun {
   /** Stops the run: waits for writes in flight, then (when `rollbackTo` is set) discards above it. */
   async close(rollbackTo?: number): Promise<void> {
     this.closed = true;
-    // Partitions stop where they are: writes held for the others of their version go out now.
-    this.gate.release();
     await Promise.all([...this.slots.values()].map((s) => s.merger?.settle()));
     // A drain in progress finishes its current batch before it sees `closed`; wait for it.
     await Promise.all([...this.slots.values()].map((s) => s.draining));

@@ -61,11 +61,6 @@ export interface PartitionContext {
    * into its version ahead of the checkpoint (`CheckpointLayer.earlier`), which the copy needs.
    */
   readonly copied?: boolean;
-  /**
-   * Issues a checkpoint write of `version` (default: at once). A run passes its
-   * `VersionWriteGate`, which issues all partitions' writes of a version together.
-   */
-  readonly issueWrite?: (version: number, write: () => Promise<void>) => Promise<void>;
 }
 
 /** What one checkpoint of a partition wrote. */
@@ -513,13 +508,13 @@ export class PartitionMerger {
     this.lateRecords = 0;
     const watermarkMs = this.watermark?.watermarkMs;
     const digest = this.digest.digest(this.keyCount);
-    const writeNow = () =>
-      store.writePartition({ job: jobName, partition, version, changes: layer, batches, digest, deadLetters });
-    const write = (this.ctx.issueWrite?.(version, writeNow) ?? writeNow()).finally(() => {
-      const i = this.flushing.indexOf(layer);
-      if (i >= 0) this.flushing.splice(i, 1);
-      this.evict();
-    });
+    const write = store
+      .writePartition({ job: jobName, partition, version, changes: layer, batches, digest, deadLetters })
+      .finally(() => {
+        const i = this.flushing.indexOf(layer);
+        if (i >= 0) this.flushing.splice(i, 1);
+        this.evict();
+      });
     this.pendingWrites.add(write);
     const forget = () => void this.pendingWrites.delete(write);
     write.then(forget, forget);
