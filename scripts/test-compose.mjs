@@ -33,6 +33,8 @@ const INPUT = process.env.MRM_COMPOSE_INPUT ?? '/work/shared/data/logs/apache-el
 const JOB = join(ROOT, 'examples/access-logs/bytes-per-client.ts');
 /** Small batches and frequent versions: a job long enough to kill a worker in the middle of. */
 const JOB_FLAGS = ['--batch-size', '50', '--checkpoint-every', '5'];
+/** Job 2 runs five times as many batches, so that a worker can be killed while it runs (a CI run saw 200 batches end within one status poll). */
+const KILL_JOB_FLAGS = ['--batch-size', '10', '--checkpoint-every', '5'];
 const OFFICIAL = { node: 'node:20-slim', nats: 'nats:2.10' };
 const READY_TIMEOUT_MS = 180_000;
 const JOB_TIMEOUT_MS = 240_000;
@@ -257,7 +259,9 @@ async function main() {
       killJob,
       `import job from ${JSON.stringify(JOB)};\nexport default { ...job, name: 'bytes-per-client-kill' };\n`,
     );
-    const jobId = (await mrm(['submit', killJob, '--input', INPUT, ...JOB_FLAGS, '--nats', url])).trim().split('\n')[0];
+    const jobId = (await mrm(['submit', killJob, '--input', INPUT, ...KILL_JOB_FLAGS, '--nats', url]))
+      .trim()
+      .split('\n')[0];
     const victim = (
       await sh('docker', [
         'ps',
