@@ -5,11 +5,12 @@
  * `checkpoint-cost`'s wrong result with the withdrawn `VersionWriteGate` (decision 0056): its
  * held writes settled in the middle of later merges.
  */
-import { type CanonicalKey, canonicalKey, type PartitionWrite, resolveJob } from '@mrm/core';
+import { type CanonicalKey, canonicalKey, type PartitionWrite } from '@mrm/core';
 import { MemoryStateStore } from '@mrm/runtime';
 import { describe, expect, it, vi } from 'vitest';
 import { PartitionMerger } from '../src/partition-merger.js';
 import { ValueBuffer } from '../src/value-buffer.js';
+import { paddedCountJob } from './padded-count-job.js';
 
 // Every key merged gives the event loop a turn, so whatever settles during a merge settles
 // between two keys, as it may with the real slices (a slice's length is a matter of time).
@@ -19,28 +20,13 @@ vi.mock('../src/time-slice.js', async (original) => ({
 }));
 
 const JOB = 'settle-during-merge';
-const PAD = 'p'.repeat(1000);
 /** Room for about 30 of the job's values; one batch reads 40. */
 const BUDGET = 32 * 1024;
 const KEYS = 200;
 
 /** Called on every merge (the test releases a held write from it). */
 let onMerge = (): void => {};
-
-/** Counts per key, each value carrying ~1 KB. */
-const job = resolveJob({
-  name: JOB,
-  partitions: 1,
-  salt: false,
-  map(line: string, emit: (k: string, v: number) => void) {
-    emit(line, 1);
-  },
-  reduce: (_key: unknown, values: number[]) => values.reduce((a, b) => a + b, 0),
-  merge: (_key: unknown, prev: { n: number; pad: string } | undefined, next: number) => {
-    onMerge();
-    return { n: (prev?.n ?? 0) + next, pad: PAD };
-  },
-});
+const job = paddedCountJob(JOB, () => onMerge());
 
 /** A memory store whose partition writes, once `hold` is on, land only when released. */
 class HeldWriteStore extends MemoryStateStore {
