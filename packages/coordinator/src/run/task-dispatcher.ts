@@ -14,6 +14,7 @@ import {
   traceStage,
   type WireError,
 } from '@mrm/core';
+import { LeastLoaded } from './least-loaded.js';
 import type { MergeTracker } from './merge-tracker.js';
 import type { JobRunContext } from './run-context.js';
 
@@ -45,7 +46,8 @@ export function isRetryable(error: WireError): boolean {
 export class TaskDispatcher {
   /** Map workers still taking tasks (a lost one is removed). */
   private readonly workers: string[];
-  private readonly load = new Map<string, number>();
+  /** Their tasks in flight (current attempts not reported done). */
+  private readonly load: LeastLoaded;
   private readonly tasks = new Map<number, DispatchedTask>();
   private readonly transportRetries = new Map<number, number>();
   /** Per task: the salt plan of its first dispatch (every attempt salts the same way). */
@@ -64,7 +66,7 @@ export class TaskDispatcher {
     private readonly planSalt: () => SaltPlan | undefined = () => undefined,
   ) {
     this.workers = [...ctx.mapWorkers];
-    for (const w of this.workers) this.load.set(w, 0);
+    this.load = new LeastLoaded(this.workers);
   }
 
   /** Records skipped by map (`onError: 'skip'`), as the tasks' current attempts reported. */
@@ -108,7 +110,7 @@ export class TaskDispatcher {
     if (task === undefined || task.attempt !== m.attempt || task.done) return false;
     task.done = true;
     this.inFlight--;
-    this.load.set(m.from, (this.load.get(m.from) ?? 1) - 1);
+    this.load.decrement(task.worker);
     this.skippedRecords += m.skipped;
     return true;
   }
@@ -145,7 +147,7 @@ export class TaskDispatcher {
     const i = this.workers.indexOf(workerId);
     if (i < 0) return this.workers.length;
     this.workers.splice(i, 1);
-    this.load.delete(workerId);
+    this.load.remove(workerId);
     if (this.workers.length === 0) return 0;
     for (const [index, task] of this.tasks) {
       const split = this.ctx.plan.splits[index];
@@ -181,8 +183,11 @@ export class TaskDispatcher {
     const { ctx } = this;
     const { settings } = ctx;
     const split = ctx.plan.splits[index] as SplitRef;
-    const worker = this.leastLoaded();
-    this.load.set(worker, (this.load.get(worker) ?? 0) + 1);
+    // The attempt this one supersedes no longer counts on its worker.
+    const previous = this.tasks.get(index);
+    if (previous !== undefined && !previous.done) this.load.decrement(previous.worker);
+    const worker = this.load.pick() as string;
+    this.load.increment(worker);
     this.tasks.set(index, { attempt, worker, done: false });
     if (!this.saltPlans.has(index)) this.saltPlans.set(index, this.planSalt());
     const saltPlan = this.saltPlans.get(index);
@@ -205,12 +210,6 @@ export class TaskDispatcher {
         ...(saltPlan !== undefined ? { saltPlan } : {}),
       }),
     );
-  }
-
-  private leastLoaded(): string {
-    let best = this.workers[0] as string;
-    for (const w of this.workers) if ((this.load.get(w) ?? 0) < (this.load.get(best) ?? 0)) best = w;
-    return best;
   }
 }
 
