@@ -378,6 +378,9 @@ export class JobRun {
         if (outcome.kind === 'fatal') void this.fail(fromWireError(outcome.error));
         return;
       }
+      case 'owners-unknown':
+        this.dispatcher.onOwnersUnknown(m);
+        return;
       case 'merged-through': {
         traceStage(this.ctx.logger, 'coord.merged-through', { jobId: this.ctx.jobId, seq: m.throughSeq });
         const outcome = this.merged.onMergedThrough(m);
