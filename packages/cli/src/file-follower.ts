@@ -7,7 +7,8 @@
  * `mrm run`, so the two can take turns on the same state. After the n-th rotation seen at a path,
  * the new file's identity is `<path>#<n>`: a new file whose first bytes happen to equal the old
  * file's (a log without time stamps) is then not taken for input already merged. The rotation
- * count and the followed file's inode are kept in `<state>/follow/`, so a restart resumes.
+ * count and the followed file's inode are kept in `<state>/follow/`, so a restart resumes, and a
+ * plain run of a followed path plans it under the same identity ({@link withFollowedIdentities}).
  */
 import { createHash } from 'node:crypto';
 import { type FileHandle, mkdir, open, readFile, realpath, rename, stat, writeFile } from 'node:fs/promises';
@@ -55,6 +56,42 @@ function identityOf(path: string, generation: number): string {
   return generation === 0 ? path : `${path}#${generation}`;
 }
 
+/** Where the rotation record of the file at real path `path` is kept, under `<state>/follow`. */
+function recordFileOf(followDir: string, path: string): string {
+  return join(followDir, `${createHash('sha256').update(path).digest('hex').slice(0, 24)}.json`);
+}
+
+/** The generation of the file now at a path: a file that is not the one followed last was rotated in since. */
+function generationOf(record: FollowRecord | undefined, inode: number): number {
+  return record === undefined ? 0 : record.inode === inode ? record.generation : record.generation + 1;
+}
+
+/**
+ * The inputs of a plain `mrm run`, each under the identity a follower gives it, so that a plain
+ * run and `--follow` can take turns on one state after a rotation too: a path that was followed
+ * and rotated has the identity `<path>#<n>` of its current generation (a plain run under the
+ * path itself would plan against the first generation's plan and merge the new file's lines a
+ * second time). A path never followed is unchanged. A rotation the plain run is first to see is
+ * recorded, as the follower records it.
+ */
+export async function withFollowedIdentities(inputs: readonly SourceFile[], stateDir: string): Promise<SourceFile[]> {
+  const dir = join(stateDir, 'follow');
+  const out: SourceFile[] = [];
+  for (const input of inputs) {
+    const recordFile = recordFileOf(dir, input.path);
+    const record = input.gzip ? undefined : await readRecord(recordFile);
+    if (record === undefined) {
+      out.push(input);
+      continue;
+    }
+    const inode = (await stat(input.path)).ino;
+    const generation = generationOf(record, inode);
+    if (generation !== record.generation) await writeRecord(recordFile, { path: input.path, inode, generation });
+    out.push(generation === 0 ? input : { ...input, identity: identityOf(input.path, generation) });
+  }
+  return out;
+}
+
 /** Follows files for `mrm run --follow`. Linux: a rotated file is read through `/proc/self/fd`. */
 export class FileFollower {
   private constructor(private readonly files: Followed[]) {}
@@ -81,12 +118,11 @@ export class FileFollower {
       if (path.toLowerCase().endsWith('.gz')) {
         throw new MrmError(ErrorCode.BadOption, `--follow cannot follow a gzip file ('${displayPath}')`);
       }
-      const recordFile = join(dir, `${createHash('sha256').update(path).digest('hex').slice(0, 24)}.json`);
+      const recordFile = recordFileOf(dir, path);
       const record = await readRecord(recordFile);
       const handle = await open(path, 'r');
       const inode = (await handle.stat()).ino;
-      // A file that is not the one followed last time was rotated in while we were away.
-      const generation = record === undefined ? 0 : record.inode === inode ? record.generation : record.generation + 1;
+      const generation = generationOf(record, inode);
       const followed: Followed = { displayPath, path, recordFile, handle, inode, generation };
       await saveRecord(followed);
       files.push(followed);
@@ -126,8 +162,8 @@ export class FileFollower {
   /**
    * Whether `identity` is a generation of a followed path that was rotated away and read to its
    * end (or left behind while no follower ran): no look plans it again, so what is recorded of it
-   * may go (decisions/0049). The first generation, the path itself, never is: a plain `mrm run`
-   * of the path plans under the same identity.
+   * may go (decisions/0049). The first generation, the path itself, never is (it is the identity
+   * of a path no rotation was seen at, in a plain run as in a follow).
    */
   isRetired(identity: string): boolean {
     if (this.files.some((f) => f.path === identity)) return false;
@@ -190,8 +226,11 @@ async function readRecord(file: string): Promise<FollowRecord | undefined> {
 }
 
 async function saveRecord(f: Followed): Promise<void> {
-  const record: FollowRecord = { path: f.path, inode: f.inode, generation: f.generation };
-  const tmp = `${f.recordFile}.tmp`;
+  await writeRecord(f.recordFile, { path: f.path, inode: f.inode, generation: f.generation });
+}
+
+async function writeRecord(file: string, record: FollowRecord): Promise<void> {
+  const tmp = `${file}.tmp`;
   await writeFile(tmp, JSON.stringify(record));
-  await rename(tmp, f.recordFile);
+  await rename(tmp, file);
 }

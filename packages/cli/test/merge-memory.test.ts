@@ -103,6 +103,43 @@ describe('mrm run --merge-memory', () => {
     expect(readFileSync(out, 'utf8')).toBe(expectedLines(reference(lines)));
   });
 
+  it('merges batches far larger than the state budget into stored state exactly, a checkpoint after each', async () => {
+    const marker = join(dir, 'never-killed');
+    writeFileSync(marker, '');
+    const job = writeJob(dir, 'big.ts', jobSource(marker));
+    const lines = inputLines();
+    const state = join(dir, 'state.txt');
+    const increment = join(dir, 'increment.txt');
+    writeFileSync(state, `${lines.slice(0, KEYS).join('\n')}\n`);
+    writeFileSync(increment, `${lines.slice(KEYS).join('\n')}\n`);
+    const st = join(dir, 'st');
+    const built = await mrm(['run', job, '--input', state, '--state', st, '--quiet']);
+    expect(built.code, built.stderr).toBe(0);
+    // A batch brings ~200 KB of stored values into each partition's 128 KiB: a checkpoint's write
+    // settling while the next batch merges used to evict values read and not merged yet, which the
+    // merge then took for absent (decision 0056).
+    const out = join(dir, 'out.jsonl');
+    const increased = await mrm([
+      'run',
+      job,
+      '--input',
+      increment,
+      '--state',
+      st,
+      '--quiet',
+      '--batch-size',
+      '400',
+      '--checkpoint-every',
+      '1',
+      '--merge-memory',
+      '1',
+      '--out',
+      out,
+    ]);
+    expect(increased.code, increased.stderr).toBe(0);
+    expect(readFileSync(out, 'utf8')).toBe(expectedLines(reference(lines)));
+  });
+
   it('rejects a merge memory that is not a positive whole number of MiB', async () => {
     const r = await mrm([
       'run',

@@ -141,6 +141,11 @@ export class PartitionMerger {
   private lateRecords = 0;
   /** Windows starting at or before this were dropped from the state (ms), since this merger opened. */
   private droppedThrough: number | undefined;
+  /**
+   * True while {@link mergeBatch} runs: the stored values it read are in the cache only (not in
+   * `dirty` until merged), so a checkpoint write settling meanwhile must not evict (decision 0056).
+   */
+  private merging = false;
 
   private constructor(
     private readonly ctx: PartitionContext,
@@ -303,6 +308,28 @@ export class PartitionMerger {
     partials: readonly unknown[][] = [],
     times?: BatchEventTimes,
     failed?: ReadonlyMap<CanonicalKey, string>,
+  ): Promise<void> {
+    this.merging = true;
+    try {
+      await this.mergeInto(batchId, buffer, partials, times, failed);
+    } finally {
+      this.merging = false;
+      // What a write that settled during the merge would have evicted (the batch's keys are dirty now).
+      this.evict();
+    }
+  }
+
+  /**
+   * {@link mergeBatch}'s work. Reads the batch's stored values into the cache first (`previous`),
+   * then merges key by key in time slices: between the two, only `evict` could drop a value read,
+   * and it does not run while `merging` is set.
+   */
+  private async mergeInto(
+    batchId: string,
+    buffer: ValueBuffer,
+    partials: readonly unknown[][],
+    times: BatchEventTimes | undefined,
+    failed: ReadonlyMap<CanonicalKey, string> | undefined,
   ): Promise<void> {
     const { job } = this.ctx;
     const merge = job.merge;
@@ -513,7 +540,8 @@ export class PartitionMerger {
       .finally(() => {
         const i = this.flushing.indexOf(layer);
         if (i >= 0) this.flushing.splice(i, 1);
-        this.evict();
+        // During a merge the batch's values read but not merged yet are evictable: it evicts after.
+        if (!this.merging) this.evict();
       });
     this.pendingWrites.add(write);
     const forget = () => void this.pendingWrites.delete(write);

@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type CanonicalKey, canonicalKey, resolveJob, type StateStore } from '@mrm/core';
+import { type CanonicalKey, canonicalKey, type StateStore } from '@mrm/core';
 import { MemoryStateStore } from '@mrm/runtime';
 import { LmdbStateStore } from '@mrm/store-lmdb';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -15,26 +15,12 @@ import { DigestTracker } from '../src/digest-tracker.js';
 import { PartitionMerger } from '../src/partition-merger.js';
 import { ValueBuffer } from '../src/value-buffer.js';
 import { approxBytes } from '../src/value-bytes.js';
+import { PAD, paddedCountJob } from './padded-count-job.js';
 
 const JOB = 'budget';
-const PAD = 'p'.repeat(1000);
 /** Room for about 30 of the job's values. */
 const BUDGET = 32 * 1024;
-
-/** Counts per key, each value carrying ~1 KB, so a few dozen keys exceed the budget. */
-const job = resolveJob({
-  name: JOB,
-  partitions: 1,
-  salt: false,
-  map(line: string, emit: (k: string, v: number) => void) {
-    emit(line, 1);
-  },
-  reduce: (_key: unknown, values: number[]) => values.reduce((a, b) => a + b, 0),
-  merge: (_key: unknown, prev: { n: number; pad: string } | undefined, next: number) => ({
-    n: (prev?.n ?? 0) + next,
-    pad: PAD,
-  }),
-});
+const job = paddedCountJob(JOB);
 
 const dirs: string[] = [];
 afterEach(() => {

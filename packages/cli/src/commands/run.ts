@@ -5,6 +5,7 @@ import { expandInputs } from '@mrm/input';
 import { warnAboutBinaryInputs } from '../binary-input-warning.js';
 import { userCacheDir } from '../cache-dir.js';
 import { runEmbedded } from '../embedded-engine.js';
+import { withFollowedIdentities } from '../file-follower.js';
 import { followCommand } from '../follow-run.js';
 import { type JobFlags, jobOptionsFromFlags } from '../job-flags.js';
 import { loadJob } from '../job-loader.js';
@@ -84,7 +85,7 @@ export async function runCommand(jobPath: string, options: RunCommandOptions): P
   const buildCache = await userCacheDir('job-builds').catch(() => undefined);
   const loaded = await loadJob(jobPath, paths.bundles, buildCache !== undefined ? { buildCache } : {});
   if (options.follow === true) return followCommand(loaded, options);
-  const inputs = await expandInputs(options.input);
+  const inputs = await withFollowedIdentities(await expandInputs(options.input), options.state);
   await warnAboutBinaryInputs(inputs);
   const bar = new ProgressBar(options.quiet === true ? false : undefined);
   const log = (line: string) => {
