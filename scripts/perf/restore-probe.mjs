@@ -2,7 +2,8 @@
 // ~17 MB a partition) from full-snapshot copies in JetStream into an empty LMDB store, the way a
 // merge worker does at run start (PartitionCopies.restoreAllIfStale), and of its phases alone:
 // the blob gets, the decoding, the LMDB writes. ROOT=<another checkout> measures that build, so two
-// builds alternate in one sitting (decisions/0047).
+// builds alternate in one sitting (decisions/0047). Each figure is wall ms / CPU ms of this
+// process (nats-server's not counted): on a loaded machine the CPU is the steadier one (0055).
 // Usage: npx tsc -b && PARTS=3 KEYS=17000 node scripts/perf/restore-probe.mjs
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -43,7 +44,13 @@ const silent = {
     return silent;
   },
 };
-const ms = (a) => (performance.now() - a).toFixed(0);
+/** A phase's start: wall clock and this process's CPU. */
+const now = () => ({ wall: performance.now(), cpu: process.cpuUsage() });
+/** `<wall ms>/<CPU ms>` since `a`. */
+const ms = (a) => {
+  const u = process.cpuUsage(a.cpu);
+  return `${(performance.now() - a.wall).toFixed(0)}/${((u.user + u.system) / 1000).toFixed(0)}`;
+};
 try {
   const leases = await t.bucket(LEASES_BUCKET);
   const plans = [];
@@ -68,14 +75,14 @@ try {
   }
   console.log(`${PARTS} partitions, ${(total / 1e6).toFixed(1)} MB of copies`);
   for (let r = 0; r < ROUNDS; r++) {
-    let a = performance.now();
+    let a = now();
     const got = await Promise.all(plans.map((pl) => t.blobs.get(pl.chain[0])));
     const getMs = ms(a);
-    a = performance.now();
+    a = now();
     const copies = got.map((g, i) => decodeCheckpointCopy(g, plans[i].chain[0]));
     const decodeMs = ms(a);
     const s1 = await LmdbStateStore.open({ path: join(dir, `w${r}`) });
-    a = performance.now();
+    a = now();
     for (const c of copies) {
       const changes = new Map();
       for (let i = 0; i < c.entries.length; i += 2) changes.set(c.entries[i], c.entries[i + 1]);
@@ -91,7 +98,7 @@ try {
     const writeMs = ms(a);
     await s1.close();
     const s2 = await LmdbStateStore.open({ path: join(dir, `r${r}`) });
-    a = performance.now();
+    a = now();
     const pc = new PartitionCopies({ blobs: t.blobs, leases }, s2, job, plans, silent);
     const restored = await pc.restoreAllIfStale(
       plans.map((p) => p.partition),
@@ -100,7 +107,7 @@ try {
     const wholeMs = ms(a);
     await s2.close();
     console.log(
-      `round ${r + 1}: restoreAllIfStale ${wholeMs} ms (${(restored / 1e6 / (Number(wholeMs) / 1000)).toFixed(1)} MB/s); alone: gets ${getMs} ms, decode ${decodeMs} ms, LMDB writes ${writeMs} ms`,
+      `round ${r + 1} (wall/CPU ms): restoreAllIfStale ${wholeMs} (${(restored / 1e6 / (Number(wholeMs.split('/')[0]) / 1000)).toFixed(1)} MB/s wall); alone: gets ${getMs}, decode ${decodeMs}, LMDB writes ${writeMs}`,
     );
   }
 } finally {

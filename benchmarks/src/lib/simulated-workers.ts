@@ -3,7 +3,9 @@
  * suite drives the real coordinator with hundreds of them on the real NATS transport, to see how
  * its own work grows with the number of workers (issue 14, goal 5).
  *
- * A simulated map worker takes a `map-task` and reports `task-done` at once; instead of pushing
+ * A simulated map worker takes a `map-task`, resolves its partition owners as a real one does
+ * ({@link TaskOwners}: sent with the first task of a run, else `owners-unknown`), and reports
+ * `task-done` at once; instead of pushing
  * frames it tells every simulated merge worker in this process that the batches of the task are
  * complete (frames never pass through the coordinator, so that traffic is left out). A simulated
  * merge worker acks `run-start` and `commit-version` and reports through the real merge worker's
@@ -15,12 +17,13 @@ import {
   decodeMessage,
   encodeAck,
   encodeMessage,
-  type MapTaskMessage,
+  type MapTask,
   type MessageBody,
   runKey,
   type Subscription,
   type Transport,
 } from '@mrm/core';
+import { TaskOwners } from '@mrm/map-worker';
 import { RunReports } from '@mrm/merge-worker';
 
 /** A digest of an empty partition (any 32 hex digits: the committer combines them). */
@@ -110,6 +113,8 @@ class SimulatedMergeWorker {
 
 /** A map worker that maps nothing. */
 class SimulatedMapWorker {
+  private readonly owners = new TaskOwners();
+
   constructor(
     readonly id: string,
     private readonly reporter: Reporter,
@@ -118,10 +123,16 @@ class SimulatedMapWorker {
 
   onControl(payload: Uint8Array): void {
     const m = decodeMessage(payload);
-    if (m.type === 'map-task') this.run(m);
+    if (m.type !== 'map-task') return;
+    const task = this.owners.resolve(m);
+    if (task !== undefined) this.run(task);
+    else {
+      const { jobId, run, taskId, attempt } = m;
+      this.reporter.send({ type: 'owners-unknown', jobId, run, taskId, attempt, from: this.id });
+    }
   }
 
-  private run(task: MapTaskMessage): void {
+  private run(task: MapTask): void {
     let records = 0;
     for (const batch of task.split.batches) {
       const lines = 1;

@@ -8,7 +8,7 @@ import {
   decodeMessage,
   ErrorCode,
   encodeMessage,
-  type MapTaskMessage,
+  type MapTask,
   MrmError,
   type RoleState,
   runKey,
@@ -20,6 +20,7 @@ import {
 import { CreditGate, type CreditStats } from './credit-gate.js';
 import type { BatchOutput } from './map-task-runner.js';
 import { type MapWorkerOptions, type ResolvedMapWorkerOptions, resolveMapWorkerOptions } from './map-worker-options.js';
+import { TaskOwners } from './task-owners.js';
 
 /** Counters of a map worker. */
 export interface MapWorkerStats extends CreditStats {
@@ -34,6 +35,8 @@ export class MapWorker {
   private readonly credits: CreditGate;
   private readonly subscriptions: Subscription[] = [];
   private readonly running = new Map<string, AbortController>();
+  /** Partition owners per job, as the first task of a run brought them. */
+  private readonly owners = new TaskOwners();
   /** Tasks in progress (what `drain` waits for). */
   private readonly tasksRunning = new Set<Promise<void>>();
   private unlisten: (() => void) | undefined;
@@ -100,7 +103,21 @@ export class MapWorker {
         this.options.logger.info('refused a task while draining', { jobId: m.jobId, task: m.taskId });
         return;
       }
-      void this.runTask(m);
+      // Resolved on arrival, in order: the task that carries a run's owners comes before the others.
+      const task = this.owners.resolve(m);
+      if (task !== undefined) {
+        void this.runTask(task);
+        return;
+      }
+      this.options.logger.info('asked for the owners of a task', { jobId: m.jobId, task: m.taskId });
+      this.report({
+        type: 'owners-unknown',
+        jobId: m.jobId,
+        run: m.run,
+        taskId: m.taskId,
+        attempt: m.attempt,
+        from: this.options.id,
+      });
     } else if (m.type === 'run-abort') {
       for (const [taskId, ac] of this.running) {
         if (taskId.startsWith(`${runKey(m.jobId, m.run)}/`)) ac.abort(new MrmError(ErrorCode.Aborted, m.reason));
@@ -108,14 +125,14 @@ export class MapWorker {
     }
   }
 
-  private async runTask(task: MapTaskMessage): Promise<void> {
+  private async runTask(task: MapTask): Promise<void> {
     const work = this.doRunTask(task);
     this.tasksRunning.add(work);
     await work;
     this.tasksRunning.delete(work);
   }
 
-  private async doRunTask(task: MapTaskMessage): Promise<void> {
+  private async doRunTask(task: MapTask): Promise<void> {
     const { transport, executor, logger, id } = this.options;
     const prefix = `${runKey(task.jobId, task.run)}/${task.taskId}#`;
     // A newer attempt of the same task supersedes the one still running here.
@@ -177,7 +194,7 @@ export class MapWorker {
   }
 
   /** Counts a batch's records, input bytes and pairs. */
-  private countBatch(task: MapTaskMessage, output: BatchOutput): void {
+  private countBatch(task: MapTask, output: BatchOutput): void {
     const { metrics } = this.options;
     const labels = { job: task.job.name };
     const batches = task.split.batches;
@@ -196,7 +213,7 @@ export class MapWorker {
   }
 
   /** Pushes one batch: every partition's frames, then its end marker, spending credit. */
-  private async push(task: MapTaskMessage, output: BatchOutput, signal: AbortSignal): Promise<void> {
+  private async push(task: MapTask, output: BatchOutput, signal: AbortSignal): Promise<void> {
     this.countBatch(task, output);
     traceStage(this.options.logger, 'map.batch-out', { jobId: task.jobId, task: task.taskId });
     for (let i = 0; i < output.partitions.length; i++) {

@@ -5,7 +5,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { ErrorCode, fromWireError, type MapTaskMessage, MrmError } from '@mrm/core';
+import { ErrorCode, fromWireError, type MapTask, MrmError } from '@mrm/core';
 import type { MapExecutor } from './map-executor.js';
 import type { BatchOutput, MapTaskTotals } from './map-task-runner.js';
 import type { FromThread, ToThread } from './thread-protocol.js';
@@ -94,7 +94,7 @@ export class ThreadPoolMapExecutor implements MapExecutor {
   }
 
   async run(
-    task: MapTaskMessage,
+    task: MapTask,
     onBatch: (output: BatchOutput) => Promise<void>,
     signal?: AbortSignal,
   ): Promise<MapTaskTotals> {

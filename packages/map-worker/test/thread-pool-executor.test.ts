@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ErrorCode, type MapTaskMessage, MrmError, PROTOCOL_VERSION } from '@mrm/core';
+import { ErrorCode, type MapTask, MrmError, ownersKeyOf, PROTOCOL_VERSION } from '@mrm/core';
 import { type BatchOutput, ThreadPoolMapExecutor } from '@mrm/map-worker';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
@@ -33,7 +33,7 @@ describe('ThreadPoolMapExecutor', () => {
   });
 
   /** A task over in.txt: two batches of one line each (the thread waits for an ack after the first). */
-  const task = (taskId: string): MapTaskMessage => ({
+  const task = (taskId: string): MapTask => ({
     type: 'map-task',
     v: PROTOCOL_VERSION,
     jobId: 'j',
@@ -56,6 +56,7 @@ describe('ThreadPoolMapExecutor', () => {
     partitions: 1,
     salt: 0,
     owners: ['merge-1'],
+    ownersKey: ownersKeyOf(['merge-1']),
     maxFrameBytes: 64 * 1024,
     onError: 'fail',
   });

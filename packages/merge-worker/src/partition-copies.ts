@@ -240,8 +240,9 @@ export class PartitionCopies {
    * partition has no chain yet or when its chain is due one ({@link fullCopyDue}: the deltas since
    * the last outweigh the partition, whose size is the layer's digest). `written` is the
    * checkpoint's local write: a delta (the layer itself) ships while it goes on, and so does a
-   * full snapshot of version 1 (the layer is the whole partition); a later full snapshot is read
-   * from the store once the write is done. The lease is read while the copy is put: a copy put
+   * full snapshot of version 1 (the layer is the whole partition); a later full snapshot waits for
+   * the write and reads the partition's batch records and dead letters from the store, and its
+   * keys too unless the layer holds every live key (decisions/0053). The lease is read while the copy is put: a copy put
    * under a lease that moved on is never counted (this throws `E_FENCED`), never in a manifest,
    * and its name carries this run's token, so it replaces nobody's copy (the next run's sweep
    * deletes it; 0023).
@@ -260,40 +261,49 @@ export class PartitionCopies {
     const full = fullCopyDue(chain, layer.digest.bytes);
     // Decided before anything is awaited: the next version's checkpoint may ship meanwhile.
     this.chains.set(partition, full ? { copies: 1, deltaBytes: 0 } : { ...chain, copies: chain.copies + 1 });
-    let copy: CheckpointCopy;
-    /** Encoded values to reuse (a delta's: the digest encoded them already). */
-    let encoded: ReadonlyMap<CanonicalKey, Uint8Array> | undefined;
     const { keyCount, digest } = layer;
-    // Version 1 is the job's first: the partition held nothing before it (the run discarded
-    // everything above version 0), so its layer is the whole partition and a full snapshot needs
-    // no read of the store, nor waiting for the write.
-    if (full && version > 1) {
+    // The layer's live keys (its changes, and keys written ahead of it read back) and, for a
+    // delta, the keys it deleted: all a delta needs, and never waits for the local write.
+    const entries: unknown[] = [];
+    const deleted: CanonicalKey[] = [];
+    for (const [k, v] of layer.changes) {
+      if (v !== undefined) entries.push(k, v);
+      else if (!full) deleted.push(k);
+    }
+    // Keys written into the version ahead of its checkpoint (over the memory budget): read back.
+    const earlier = layer.earlier.filter((k) => !layer.changes.has(k));
+    const values = earlier.length > 0 ? await this.store.getMany(this.jobName, partition, earlier, version) : [];
+    for (let i = 0; i < earlier.length; i++) {
+      const k = earlier[i] as CanonicalKey;
+      if (values[i] !== undefined) entries.push(k, values[i]);
+      else if (!full) deleted.push(k);
+    }
+    /** Encoded values to reuse (the layer's: the digest encoded them already). */
+    let encoded: ReadonlyMap<CanonicalKey, Uint8Array> | undefined = layer.encoded;
+    let copy: CheckpointCopy;
+    if (!full || version === 1) {
+      // Version 1 is the job's first: the partition held nothing before it (the run discarded
+      // everything above version 0), so its layer is the whole partition and a full snapshot needs
+      // no read of the store, nor waiting for the write.
+      const deadLetters = layer.deadLetters.map((d) => ({ ...d, version, partition }));
+      copy = { version, partition, full, entries, deleted, batches: [...layer.batches], keyCount, digest, deadLetters };
+    } else {
+      // A later full snapshot carries the partition's batch records and dead letters as the store
+      // holds them after the write. Its keys: the layer's when they are every live key (each key
+      // changed since the checkpoint before: distinct live keys, as many as the partition has),
+      // else a scan of the store (decisions/0053).
       await written;
-      const entries: unknown[] = [];
-      for await (const [k, v] of this.store.scan(this.jobName, partition, { asOf: version })) entries.push(k, v);
+      const covers = entries.length / 2 === keyCount;
+      if (!covers) {
+        entries.length = 0;
+        encoded = undefined;
+        for await (const [k, v] of this.store.scan(this.jobName, partition, { asOf: version })) entries.push(k, v);
+      }
       const batches = [...(await this.store.mergedBatches(this.jobName, partition))];
       const deadLetters: StoredDeadLetter[] = [];
       for await (const d of this.store.deadLetters(this.jobName, version))
         if (d.partition === partition) deadLetters.push(d);
       copy = { version, partition, full, entries, deleted: [], batches, keyCount, digest, deadLetters };
-    } else {
-      const entries: unknown[] = [];
-      const deleted: CanonicalKey[] = [];
-      for (const [k, v] of layer.changes) {
-        if (v !== undefined) entries.push(k, v);
-        else if (!full) deleted.push(k);
-      }
-      // Keys written into the version ahead of its checkpoint (over the memory budget): read back.
-      const earlier = layer.earlier.filter((k) => !layer.changes.has(k));
-      const values = earlier.length > 0 ? await this.store.getMany(this.jobName, partition, earlier, version) : [];
-      for (let i = 0; i < earlier.length; i++) {
-        const k = earlier[i] as CanonicalKey;
-        if (values[i] !== undefined) entries.push(k, values[i]);
-        else if (!full) deleted.push(k);
-      }
-      const deadLetters = layer.deadLetters.map((d) => ({ ...d, version, partition }));
-      copy = { version, partition, full, entries, deleted, batches: [...layer.batches], keyCount, digest, deadLetters };
-      encoded = layer.encoded;
     }
     const bytes = encodeCheckpointCopy(copy, encoded);
     if (!full) {

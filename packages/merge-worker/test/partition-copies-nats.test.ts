@@ -201,12 +201,13 @@ describe('checkpoint copies as small blobs', () => {
         [{ partition: 0, token, tenure: token, chain: [], shipFull: true }],
         silentLogger,
       );
-      const layer = (version: number, changes: [string, unknown][], bytes = 0) => ({
+      /** `keys`: the partition's live keys after the layer (default: the layer's own). */
+      const layer = (version: number, changes: [string, unknown][], bytes = 0, keys?: number) => ({
         changes: new Map<CanonicalKey, unknown>(changes.map(([k, v]) => [key(k), v])),
         earlier: [],
         encoded: new Map(changes.flatMap(([k, v]) => (v === undefined ? [] : [[key(k), encode(v)] as const]))),
         batches: [`b${version}`],
-        keyCount: changes.filter(([, v]) => v !== undefined).length,
+        keyCount: keys ?? changes.filter(([, v]) => v !== undefined).length,
         digest: { ...EMPTY_STATE_DIGEST, bytes },
         deadLetters: [],
         deadLetterCount: 0,
@@ -232,7 +233,7 @@ describe('checkpoint copies as small blobs', () => {
       expect(await read(2)).toMatchObject({ full: false, entries: [], deleted: [key('b')] });
       // Version 10 is a full snapshot (the partition is now smaller than the deltas since the last
       // one), read from the store: it waits for its write.
-      const tenth = layer(10, [['c', 3]], 1);
+      const tenth = layer(10, [['c', 3]], 1, 2);
       let finishWrite = () => {};
       const written = new Promise<void>((resolve) => {
         finishWrite = resolve;
@@ -445,6 +446,115 @@ describe('checkpoint copies as small blobs', () => {
     } finally {
       await source.close();
       await target.close();
+      await transport.close();
+    }
+  });
+
+  it('builds a later full snapshot from its layer when the layer holds every live key, the same copy a scan of the store gives', async () => {
+    const transport = await NatsTransport.connect({ servers: server.url });
+    const store = await LmdbStateStore.open({ path: join(dir, 'covering'), noSync: true });
+    try {
+      const job = 'covering';
+      const leases = await transport.bucket(LEASES_BUCKET);
+      const token = await leases.put(leaseKey(job, 0), encode({ owner: 'merge-0' }));
+      // The store as the copies see it, counting its scans.
+      let scans = 0;
+      const counted = new Proxy(store, {
+        get(target, name, receiver) {
+          if (name === 'scan') scans++;
+          const v = Reflect.get(target, name, receiver);
+          return typeof v === 'function' ? v.bind(target) : v;
+        },
+      });
+      const plan = { partition: 0, token, tenure: token, chain: [], shipFull: true };
+      const copies = new PartitionCopies({ blobs: transport.blobs, leases }, counted, job, [plan], silentLogger);
+      const letter = { stage: 'merge' as const, batchId: 'b1', key: key('x'), message: 'boom', atMs: 5 };
+      const state = new Map<CanonicalKey, unknown>();
+      /** Writes version v and ships its copy with a digest as large as `bytes` (forcing a full snapshot when tiny). */
+      const version = async (v: number, changes: [string, unknown][], bytes: number, letters = 0) => {
+        const layerChanges = new Map<CanonicalKey, unknown>(changes.map(([k, x]) => [key(k), x]));
+        for (const [k, x] of layerChanges) x === undefined ? state.delete(k) : state.set(k, x);
+        const deadLetters = letters > 0 ? [letter] : [];
+        const written = store.writePartition({
+          job,
+          partition: 0,
+          version: v,
+          changes: layerChanges,
+          batches: [`b${v}`],
+          deadLetters,
+        });
+        const shipped = await copies.ship(
+          0,
+          v,
+          {
+            changes: layerChanges,
+            earlier: [],
+            encoded: new Map(),
+            batches: [`b${v}`],
+            keyCount: state.size,
+            digest: { ...EMPTY_STATE_DIGEST, keys: state.size, bytes },
+            deadLetters,
+            deadLetterCount: deadLetters.length,
+            lateRecords: 0,
+          },
+          written,
+        );
+        const data = await transport.blobs.get(checkpointBlobName(job, 0, v, token));
+        return { full: shipped.full, copy: data === undefined ? undefined : decodeCheckpointCopy(data, `v${v}`) };
+      };
+      const sorted = (entries: unknown[]) => {
+        const pairs: [string, unknown][] = [];
+        for (let i = 0; i < entries.length; i += 2) pairs.push([entries[i] as string, entries[i + 1]]);
+        return pairs.sort(([a], [b]) => (a < b ? -1 : 1));
+      };
+      expect(
+        (
+          await version(
+            1,
+            [
+              ['a', 1],
+              ['b', 2],
+              ['c', 3],
+            ],
+            1000,
+            1,
+          )
+        ).full,
+      ).toBe(true);
+      expect((await version(2, [['a', 10]], 1000)).full).toBe(false);
+      // Version 3 changes every live key (and deletes one): a full snapshot (tiny digest), from the layer.
+      const third = await version(
+        3,
+        [
+          ['a', 11],
+          ['b', 12],
+          ['c', undefined],
+          ['d', 4],
+        ],
+        1,
+      );
+      expect(third.full).toBe(true);
+      expect(scans).toBe(0);
+      const all = async (v: number) => {
+        const out: unknown[] = [];
+        for await (const [k, x] of store.scan(job, 0, { asOf: v })) out.push(k, x);
+        return out;
+      };
+      expect(sorted(third.copy?.entries ?? [])).toEqual(sorted(await all(3)));
+      expect(third.copy).toMatchObject({ full: true, deleted: [], keyCount: 3 });
+      // Batch records and dead letters of every version so far, as the store holds them.
+      expect([...(third.copy?.batches ?? [])].sort()).toEqual(['b1', 'b2', 'b3']);
+      expect(third.copy?.deadLetters).toEqual([expect.objectContaining({ batchId: 'b1', version: 1, partition: 0 })]);
+      // Version 5 changes one key of three: a full snapshot (after the delta of 4) must scan the
+      // store for the others.
+      expect((await version(4, [['d', 5]], 1)).full).toBe(false);
+      const fifth = await version(5, [['a', 20]], 1);
+      expect(fifth.full).toBe(true);
+      expect(scans).toBe(1);
+      expect(sorted(fifth.copy?.entries ?? [])).toEqual(sorted(await all(5)));
+      expect(fifth.copy?.entries).toHaveLength(6);
+    } finally {
+      await store.close();
       await transport.close();
     }
   });

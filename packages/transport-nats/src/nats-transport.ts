@@ -129,6 +129,11 @@ export class NatsTransport implements Transport {
         reconnect: resolved.reconnect,
         maxReconnectAttempts: -1,
         reconnectTimeWait: resolved.reconnectWaitMs,
+        // nats.js otherwise makes an Error per request (and a second for its timer) only for the
+        // stack of a failure: 3–7 % of a merge worker's busy time and 14 % of a coordinator's with a
+        // version per batch. A failed request still rejects with the same error types and message
+        // (decisions/0053).
+        noAsyncTraces: true,
         ...security,
       });
     } catch (error) {

@@ -210,6 +210,26 @@ describe('NatsTransport buckets', () => {
     }
   });
 
+  it('rejects a request nobody answers and one answered too late with E_TIMEOUT, making no stack per request (decisions/0053)', async () => {
+    const transport = await NatsTransport.connect({ servers: server.url });
+    try {
+      transport.subscribe({ kind: 'api' }, () => {});
+      await transport.flush();
+      const late = await transport.request({ kind: 'api' }, encoder.encode('?'), { timeoutMs: 50 }).catch((e) => e);
+      expect(late).toMatchObject({ code: ErrorCode.Timeout, message: 'request to api timed out after 50 ms' });
+      const nobody = await transport
+        .request({ kind: 'coordinator' }, encoder.encode('?'), { timeoutMs: 2000 })
+        .catch((e) => e);
+      expect(nobody).toMatchObject({ code: ErrorCode.Timeout, details: { noResponders: true } });
+      // The nats.js errors under them were made when the failure came, not at the request (which
+      // costs an Error per request): their stacks do not pass through the request call.
+      for (const e of [late, nobody])
+        expect(String((e as Error).cause && ((e as Error).cause as Error).stack)).not.toMatch(/nats-transport/);
+    } finally {
+      await transport.close();
+    }
+  });
+
   it('keeps installations with different prefixes apart on one server', async () => {
     const [a, b] = await Promise.all([
       NatsTransport.connect({ servers: server.url, prefix: 'alpha' }),

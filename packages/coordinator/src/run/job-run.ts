@@ -64,6 +64,8 @@ export class JobRun {
   /** Hot keys, salting decisions and pairs reduced per merge worker. */
   private readonly skew: SkewTracker;
   private lastCommitted = false;
+  /** Input lines of the batches planned so far (kept, not summed per progress report). */
+  private totalLines: number;
   private runState: JobRunState = 'created';
   /** An open run: the next version an extension commits. */
   private nextCutVersion: number;
@@ -81,6 +83,7 @@ export class JobRun {
     });
     this.done.catch(() => {}); // the caller awaits it; a run failed before anyone did is not unhandled
     this.nextCutVersion = firstVersionOf(ctx);
+    this.totalLines = sumOf(ctx.plan.batchLines);
     // Whoever still waits for a version when the run ends learns why it will not come.
     this.done.then(
       () => this.rejectWaiting(new MrmError(ErrorCode.State, `run ${ctx.run} of job '${ctx.job.name}' ended`)),
@@ -210,6 +213,7 @@ export class JobRun {
     );
     ctx.plan.batchIds.push(...part.batchIds);
     ctx.plan.batchLines.push(...part.batchLines);
+    this.totalLines += sumOf(part.batchLines);
     ctx.plan.splits.push(...part.splits);
     ctx.plan.sources.push(...part.sources);
     this.stall.touch();
@@ -374,6 +378,9 @@ export class JobRun {
         if (outcome.kind === 'fatal') void this.fail(fromWireError(outcome.error));
         return;
       }
+      case 'owners-unknown':
+        this.dispatcher.onOwnersUnknown(m);
+        return;
       case 'merged-through': {
         traceStage(this.ctx.logger, 'coord.merged-through', { jobId: this.ctx.jobId, seq: m.throughSeq });
         const outcome = this.merged.onMergedThrough(m);
@@ -406,7 +413,7 @@ export class JobRun {
       jobId: this.ctx.jobId,
       totalBatches: this.ctx.plan.batchIds.length,
       mergedBatches: this.merged.lowestUnmerged,
-      totalLines: this.ctx.plan.batchLines.reduce((a, b) => a + b, 0),
+      totalLines: this.totalLines,
       mergedLines: this.merged.mergedLines,
       records: this.merged.records,
       versions: this.committer.versions,
@@ -520,4 +527,10 @@ export class JobRun {
     await this.committer.stop();
     this.rejectDone(error);
   }
+}
+
+function sumOf(values: readonly number[]): number {
+  let sum = 0;
+  for (const v of values) sum += v;
+  return sum;
 }
