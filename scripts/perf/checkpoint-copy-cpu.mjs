@@ -19,7 +19,7 @@ const { PartitionMerger } = await import(`${ROOT}/packages/merge-worker/dist/par
 const { PartitionCopies } = await import(`${ROOT}/packages/merge-worker/dist/partition-copies.js`);
 const { ValueBuffer } = await import(`${ROOT}/packages/merge-worker/dist/value-buffer.js`);
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -44,7 +44,20 @@ for (let i = 0; i < 65536; i++) {
   x = (x * 1103515245 + 12345) >>> 0;
   text += String.fromCharCode(97 + ((x >>> 16) % 26));
 }
-const val = (i) => text.slice((i * 7919) % (65536 - 1000), ((i * 7919) % (65536 - 1000)) + 1000);
+// VALUES=<folder of text files>: each value the next 1,000-character slice of their text (books:
+// brotli keeps ~0.42 of it) instead of a window into the bench's one 64 KiB pseudo-random text
+// (which a copy of many keys repeats, so that it compresses ~40x: decisions/0054).
+const book =
+  process.env.VALUES === undefined
+    ? undefined
+    : readdirSync(process.env.VALUES)
+        .sort()
+        .map((f) => readFileSync(join(process.env.VALUES, f), 'utf8'))
+        .join('\n');
+const val =
+  book === undefined
+    ? (i) => text.slice((i * 7919) % (65536 - 1000), ((i * 7919) % (65536 - 1000)) + 1000)
+    : (i) => book.slice((i * 1000) % (book.length - 1000), ((i * 1000) % (book.length - 1000)) + 1000);
 const key = (i) => canonicalKey(`key-${String(i).padStart(9, '0')}`);
 const dir = mkdtempSync(join(tmpdir(), 'micro-'));
 const nats = await startNatsServer({ jetstream: true });
@@ -76,6 +89,12 @@ try {
   const cpu = { merge: 0, ckSync: 0, ckWait: 0, ship: 0 };
   const wall = { ckWait: 0, ship: 0 };
   const ms = (c) => (c.user + c.system) / 1000;
+  // nats-server's CPU (user + system, clock ticks of 10 ms): what storing the copies costs it.
+  const natsCpuMs = () => {
+    const fields = readFileSync(`/proc/${nats.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  };
+  const nats0 = natsCpuMs();
   const t0 = performance.now();
   const c0 = process.cpuUsage();
   let j = 0;
@@ -125,6 +144,7 @@ try {
       COPIES,
       wallMs: Math.round(performance.now() - t0),
       cpuMs: Math.round(total),
+      natsCpuMs: natsCpuMs() - nats0,
       cpu: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, Math.round(v)])),
       wall: Object.fromEntries(Object.entries(wall).map(([k, v]) => [k, Math.round(v)])),
     }),

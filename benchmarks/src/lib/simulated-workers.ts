@@ -3,7 +3,10 @@
  * suite drives the real coordinator with hundreds of them on the real NATS transport, to see how
  * its own work grows with the number of workers (issue 14, goal 5).
  *
- * A simulated map worker takes a `map-task` and reports `task-done` at once; instead of pushing
+ * A simulated map worker takes a `map-task`, resolves its partition owners as a real one does
+ * ({@link TaskOwners}: sent with the first task of a run, else `owners-unknown`), and reports
+ * `task-done` at once through the real map worker's {@link TaskReports} (coalesced per
+ * event-loop turn into `tasks-done`); instead of pushing
  * frames it tells every simulated merge worker in this process that the batches of the task are
  * complete (frames never pass through the coordinator, so that traffic is left out). A simulated
  * merge worker acks `run-start` and `commit-version` and reports through the real merge worker's
@@ -15,12 +18,13 @@ import {
   decodeMessage,
   encodeAck,
   encodeMessage,
-  type MapTaskMessage,
+  type MapTask,
   type MessageBody,
   runKey,
   type Subscription,
   type Transport,
 } from '@mrm/core';
+import { TaskOwners, TaskReports } from '@mrm/map-worker';
 import { RunReports } from '@mrm/merge-worker';
 
 /** A digest of an empty partition (any 32 hex digits: the committer combines them). */
@@ -110,25 +114,36 @@ class SimulatedMergeWorker {
 
 /** A map worker that maps nothing. */
 class SimulatedMapWorker {
+  private readonly owners = new TaskOwners();
+  private readonly reports: TaskReports;
+
   constructor(
     readonly id: string,
-    private readonly reporter: Reporter,
+    reporter: Reporter,
     private readonly merges: readonly SimulatedMergeWorker[],
-  ) {}
+  ) {
+    this.reports = new TaskReports((body) => reporter.send(body));
+  }
 
   onControl(payload: Uint8Array): void {
     const m = decodeMessage(payload);
-    if (m.type === 'map-task') this.run(m);
+    if (m.type !== 'map-task') return;
+    const task = this.owners.resolve(m);
+    if (task !== undefined) this.run(task);
+    else {
+      const { jobId, run, taskId, attempt } = m;
+      this.reports.other({ type: 'owners-unknown', jobId, run, taskId, attempt, from: this.id });
+    }
   }
 
-  private run(task: MapTaskMessage): void {
+  private run(task: MapTask): void {
     let records = 0;
     for (const batch of task.split.batches) {
       const lines = 1;
       records += lines;
       for (const merge of this.merges) merge.batchComplete(task.jobId, task.run, batch.seq, lines);
     }
-    this.reporter.send({
+    this.reports.done({
       type: 'task-done',
       jobId: task.jobId,
       run: task.run,

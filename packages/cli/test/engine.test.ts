@@ -11,8 +11,10 @@ import { Coordinator, type RunJobOptions } from '@mrm/coordinator';
 import {
   aggregates,
   type Channel,
+  decodeMessage,
   type JobRef,
   type MessageHandler,
+  type PublishOptions,
   type ResolvedJob,
   resolveJob,
   type StateStore,
@@ -301,6 +303,46 @@ describe('coordinator, map and merge workers together', () => {
     }
     expect(got).toEqual(expected);
     expect(cluster.merges.reduce((n, m) => n + m.stats().spilledBytes, 0)).toBeGreaterThan(0);
+  });
+
+  it('runs on when the map task that carried the partition owners to a map worker is lost', async () => {
+    const text = makeText(600, 11);
+    const file = join(dir, 'in.txt');
+    writeFileSync(file, text);
+    let dropped = 0;
+    let asked = 0;
+    // map-0 never gets the first task that carries the owners (a message lost on a reconnect);
+    // it asks for them (owners-unknown) when a task without them comes (decisions/0058).
+    const loseOwners = (id: string, t: Transport): Transport =>
+      id !== 'map-0'
+        ? t
+        : new Proxy(t, {
+            get(target, prop) {
+              if (prop === 'subscribe') {
+                return (channel: Channel, handler: MessageHandler) =>
+                  target.subscribe(channel, (payload, reply) => {
+                    const m = channel.kind === 'worker' ? decodeMessage(payload) : undefined;
+                    if (m?.type === 'map-task' && m.owners !== undefined && dropped === 0) dropped++;
+                    else handler(payload, reply);
+                  });
+              }
+              if (prop === 'publish') {
+                return (channel: Channel, payload: Uint8Array, options?: PublishOptions) => {
+                  if (channel.kind === 'coordinator' && decodeMessage(payload).type === 'owners-unknown') asked++;
+                  target.publish(channel, payload, options);
+                };
+              }
+              const value: unknown = Reflect.get(target, prop);
+              return typeof value === 'function' ? value.bind(target) : value;
+            },
+          });
+    cluster = startCluster(wordcount, 2, 2, { wrap: loseOwners });
+    // The lost task itself goes again after a stall (a short one here).
+    const r = await run(wordcount, [file], { batchLines: 20, checkpointEveryBatches: 5, stallTimeoutMs: 1_000 });
+    expect(dropped).toBe(1);
+    expect(asked).toBeGreaterThanOrEqual(1);
+    expect(r.batches).toBe(30);
+    expect(await result(cluster.store, wordcount)).toEqual(countWords([text]));
   });
 
   it('carries a value larger than the transport payload limit', async () => {

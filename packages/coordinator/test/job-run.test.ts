@@ -3,17 +3,10 @@
  * the dispatch window, dispatching again (stall, lost worker, transport cut), attempts, commit
  * order with one VersionInfo everywhere, rollback and abandoning.
  */
-import { ErrorCode, isMrmError, MrmError, type ProtocolMessage, toWireError } from '@mrm/core';
+import { ErrorCode, isMrmError, MrmError, toWireError } from '@mrm/core';
 import { describe, expect, it } from 'vitest';
 import { JobRecord } from '../src/job-record.js';
-import { checkpointWritten, mergedThrough, type ScriptedWorker, startRun, taskDone } from './run-harness.js';
-
-function ofType<T extends ProtocolMessage['type']>(
-  messages: readonly ProtocolMessage[],
-  type: T,
-): Extract<ProtocolMessage, { type: T }>[] {
-  return messages.filter((m): m is Extract<ProtocolMessage, { type: T }> => m.type === type);
-}
+import { checkpointWritten, mergedThrough, ofType, type ScriptedWorker, startRun, taskDone } from './run-harness.js';
 
 describe('JobRun dispatch window', () => {
   it('keeps at most maxTasksInFlight tasks out and sends the next when one reports done', async () => {

@@ -161,6 +161,14 @@ export async function startRun(options: RunHarnessOptions = {}): Promise<RunHarn
   };
 }
 
+/** The messages of one type, typed. */
+export function ofType<T extends ProtocolMessage['type']>(
+  messages: readonly ProtocolMessage[],
+  type: T,
+): Extract<ProtocolMessage, { type: T }>[] {
+  return messages.filter((m): m is Extract<ProtocolMessage, { type: T }> => m.type === type);
+}
+
 /** A map task's report that it finished. */
 export function taskDone(task: number, attempt = 1, from = 'map-0'): MessageBody {
   return { type: 'task-done', jobId: 'wc-1', run: 1, taskId: `t${task}`, attempt, records: 10, skipped: 0, from };

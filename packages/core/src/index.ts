@@ -172,9 +172,11 @@ export type {
   CreditMessage,
   FrameMessage,
   JobRef,
+  MapTask,
   MapTaskMessage,
   MergedThroughMessage,
   MessageBody,
+  OwnersUnknownMessage,
   PartialsMessage,
   PartMessage,
   ProtocolMessage,
@@ -188,8 +190,10 @@ export type {
   SplitRef,
   TaskDoneMessage,
   TaskFailedMessage,
+  TaskOutcome,
+  TasksDoneMessage,
 } from './protocol.js';
-export { decodeMessage, encodeMessage, PROTOCOL_VERSION } from './protocol.js';
+export { decodeMessage, encodeMessage, ownersKeyOf, PROTOCOL_VERSION } from './protocol.js';
 export type { JobLoader, ResolvedJob } from './resolve-job.js';
 export { DEFAULT_PARTITIONS, JOB_NAME_PATTERN, jobFromModule, resolveJob } from './resolve-job.js';
 export { checkRestoredLetters } from './restore-check.js';

@@ -71,14 +71,46 @@ export interface MapTaskMessage {
   readonly split: SplitRef;
   readonly partitions: number;
   readonly salt: number;
-  /** Owner (merge worker id) of each partition, indexed by partition. */
-  readonly owners: readonly string[];
+  /**
+   * Owner (merge worker id) of each partition, indexed by partition: only on the first task a map
+   * worker gets in a run, and on a task sent again after it answered `owners-unknown`; it keeps
+   * them for the tasks after (decisions/0058). {@link MapTask} is a task with them filled in.
+   */
+  readonly owners?: readonly string[];
+  /**
+   * The owners' generation in this run ({@link ownersKeyOf} of the list): a map worker uses the
+   * owners it kept for `jobId`/`run` only when they have this key, else it answers `owners-unknown`.
+   */
+  readonly ownersKey: number;
   /** Largest frame to push, in bytes. */
   readonly maxFrameBytes: number;
   /** `skip`: quarantine records whose map throws instead of failing the job. */
   readonly onError: 'fail' | 'skip';
   /** Hot keys to salt in this task (decided when it was first dispatched; the same on every attempt). */
   readonly saltPlan?: SaltPlan;
+}
+
+/** A map task as a map worker runs it: with the owner of every partition (kept or sent). */
+export type MapTask = Omit<MapTaskMessage, 'owners'> & {
+  /** Owner (merge worker id) of each partition, indexed by partition. */
+  readonly owners: readonly string[];
+};
+
+/**
+ * The generation key of a list of partition owners: a 32-bit FNV-1a hash of the ids in order (each
+ * preceded by its length, so that `['ab', 'c']` and `['a', 'bc']` differ), so that a map worker
+ * does not route a task's frames by owners other than those the coordinator dispatched it with.
+ */
+export function ownersKeyOf(owners: readonly string[]): number {
+  let h = 0x811c9dc5;
+  const mix = (code: number) => {
+    h = Math.imul(h ^ code, 0x01000193);
+  };
+  for (const owner of owners) {
+    mix(owner.length);
+    for (let i = 0; i < owner.length; i++) mix(owner.charCodeAt(i));
+  }
+  return h >>> 0;
 }
 
 /** Map worker → merge worker: a frame of key/value pairs for one batch and partition. */
@@ -384,6 +416,23 @@ export interface TaskDoneMessage {
   readonly salting?: SaltingOutcome;
 }
 
+/** What a `task-done` says about its task, without the run and worker (an item of `tasks-done`). */
+export type TaskOutcome = Omit<TaskDoneMessage, 'type' | 'v' | 'jobId' | 'run' | 'from'>;
+
+/**
+ * Map worker → coordinator: several tasks of one run finished in one event-loop turn, in the
+ * order they finished — one message instead of a `task-done` each (decisions/0058). A single
+ * task is still reported by `task-done`.
+ */
+export interface TasksDoneMessage {
+  readonly type: 'tasks-done';
+  readonly v: number;
+  readonly jobId: string;
+  readonly run: number;
+  readonly from: string;
+  readonly tasks: readonly TaskOutcome[];
+}
+
 /** What salting did in one map task. */
 export interface SaltingOutcome {
   /** Batches salted. */
@@ -406,6 +455,21 @@ export interface TaskFailedMessage {
   /** Attempt of the task this is about (0 for failures outside map tasks). */
   readonly attempt: number;
   readonly error: WireError;
+  readonly from: string;
+}
+
+/**
+ * Map worker → coordinator: a map task came without partition owners and this worker keeps none
+ * of that key for its run (it restarted, or the task that carried them was lost); the coordinator
+ * sends the task again, as a new attempt, with the owners (decisions/0058).
+ */
+export interface OwnersUnknownMessage {
+  readonly type: 'owners-unknown';
+  readonly v: number;
+  readonly jobId: string;
+  readonly run: number;
+  readonly taskId: string;
+  readonly attempt: number;
   readonly from: string;
 }
 
@@ -444,7 +508,9 @@ export type ProtocolMessage =
   | RestorePartitionsMessage
   | ResendReportsMessage
   | TaskDoneMessage
+  | TasksDoneMessage
   | TaskFailedMessage
+  | OwnersUnknownMessage
   | PartMessage
   | AckMessage;
 

@@ -3,18 +3,14 @@
  * core runs user code. Either way the output arrives batch by batch through `onBatch`, and the
  * executor does not run more than one batch ahead of what `onBatch` has accepted.
  */
-import type { JobLoader, MapTaskMessage } from '@mrm/core';
+import type { JobLoader, MapTask } from '@mrm/core';
 import { type BatchOutput, type MapTaskTotals, runMapTask } from './map-task-runner.js';
 
 /** Runs map tasks. */
 export interface MapExecutor {
   /** Tasks that can run at once. */
   readonly concurrency: number;
-  run(
-    task: MapTaskMessage,
-    onBatch: (output: BatchOutput) => Promise<void>,
-    signal?: AbortSignal,
-  ): Promise<MapTaskTotals>;
+  run(task: MapTask, onBatch: (output: BatchOutput) => Promise<void>, signal?: AbortSignal): Promise<MapTaskTotals>;
   close(): Promise<void>;
 }
 
@@ -26,7 +22,7 @@ export class InlineMapExecutor implements MapExecutor {
     private readonly workerId: string,
   ) {}
 
-  async run(task: MapTaskMessage, onBatch: (output: BatchOutput) => Promise<void>, signal?: AbortSignal) {
+  async run(task: MapTask, onBatch: (output: BatchOutput) => Promise<void>, signal?: AbortSignal) {
     const job = await this.loadJob(task.job);
     return runMapTask(task, job, this.workerId, onBatch, signal);
   }

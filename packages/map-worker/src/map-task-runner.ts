@@ -12,7 +12,7 @@ import {
   isMrmError,
   MAX_DEAD_LETTERS_PER_BATCH,
   type MapContext,
-  type MapTaskMessage,
+  type MapTask,
   MrmError,
   type ResolvedJob,
   trackEventTimes,
@@ -41,7 +41,7 @@ export interface MapTaskTotals extends TaskSkewReport {
 
 /** Runs `task` with `job`; `workerId` is stamped on frames so credits find their way back. */
 export async function runMapTask(
-  task: MapTaskMessage,
+  task: MapTask,
   job: ResolvedJob,
   workerId: string,
   onBatch: (output: BatchOutput) => Promise<void>,
@@ -73,7 +73,7 @@ interface BatchTools {
 
 /** Maps one batch and hands its output to `onBatch`; returns its record count. */
 async function mapBatch(
-  task: MapTaskMessage,
+  task: MapTask,
   workerId: string,
   batch: BatchText,
   { job, collector, salting }: BatchTools,

@@ -2,7 +2,7 @@
 import {
   ErrorCode,
   type Logger,
-  type MapTaskMessage,
+  type MapTask,
   type Metrics,
   MrmError,
   noMetrics,
@@ -26,7 +26,7 @@ export interface MapWorkerOptions {
    * Makes a task runnable here before it runs: fetches the job bundle and uploaded input it
    * names to local files (cluster workers). Default: the task as it is.
    */
-  readonly prepareTask?: (task: MapTaskMessage) => Promise<MapTaskMessage>;
+  readonly prepareTask?: (task: MapTask) => Promise<MapTask>;
   /** Where records read, pairs pushed and credit waits are counted (default: nowhere). */
   readonly metrics?: Metrics;
 }

@@ -8,7 +8,7 @@ import {
   decodeMessage,
   ErrorCode,
   encodeMessage,
-  type MapTaskMessage,
+  type MapTask,
   MrmError,
   type RoleState,
   runKey,
@@ -20,6 +20,8 @@ import {
 import { CreditGate, type CreditStats } from './credit-gate.js';
 import type { BatchOutput } from './map-task-runner.js';
 import { type MapWorkerOptions, type ResolvedMapWorkerOptions, resolveMapWorkerOptions } from './map-worker-options.js';
+import { TaskOwners } from './task-owners.js';
+import { TaskReports } from './task-reports.js';
 
 /** Counters of a map worker. */
 export interface MapWorkerStats extends CreditStats {
@@ -34,6 +36,10 @@ export class MapWorker {
   private readonly credits: CreditGate;
   private readonly subscriptions: Subscription[] = [];
   private readonly running = new Map<string, AbortController>();
+  /** Partition owners per job, as the first task of a run brought them. */
+  private readonly owners = new TaskOwners();
+  /** Reports to the coordinator, task-done coalesced per event-loop turn. */
+  private readonly reports: TaskReports;
   /** Tasks in progress (what `drain` waits for). */
   private readonly tasksRunning = new Set<Promise<void>>();
   private unlisten: (() => void) | undefined;
@@ -46,6 +52,10 @@ export class MapWorker {
   constructor(options: MapWorkerOptions) {
     this.options = resolveMapWorkerOptions(options);
     this.credits = new CreditGate(this.options.creditWindowBytes);
+    this.reports = new TaskReports(
+      (body) => this.options.transport.publish({ kind: 'coordinator' }, encodeMessage(body)),
+      (e) => this.options.logger.warn('could not report finished tasks', { error: String(e) }),
+    );
   }
 
   /** Where the worker is in its lifecycle. */
@@ -100,7 +110,21 @@ export class MapWorker {
         this.options.logger.info('refused a task while draining', { jobId: m.jobId, task: m.taskId });
         return;
       }
-      void this.runTask(m);
+      // Resolved on arrival, in order: the task that carries a run's owners comes before the others.
+      const task = this.owners.resolve(m);
+      if (task !== undefined) {
+        void this.runTask(task);
+        return;
+      }
+      this.options.logger.info('asked for the owners of a task', { jobId: m.jobId, task: m.taskId });
+      this.report({
+        type: 'owners-unknown',
+        jobId: m.jobId,
+        run: m.run,
+        taskId: m.taskId,
+        attempt: m.attempt,
+        from: this.options.id,
+      });
     } else if (m.type === 'run-abort') {
       for (const [taskId, ac] of this.running) {
         if (taskId.startsWith(`${runKey(m.jobId, m.run)}/`)) ac.abort(new MrmError(ErrorCode.Aborted, m.reason));
@@ -108,14 +132,14 @@ export class MapWorker {
     }
   }
 
-  private async runTask(task: MapTaskMessage): Promise<void> {
+  private async runTask(task: MapTask): Promise<void> {
     const work = this.doRunTask(task);
     this.tasksRunning.add(work);
     await work;
     this.tasksRunning.delete(work);
   }
 
-  private async doRunTask(task: MapTaskMessage): Promise<void> {
+  private async doRunTask(task: MapTask): Promise<void> {
     const { transport, executor, logger, id } = this.options;
     const prefix = `${runKey(task.jobId, task.run)}/${task.taskId}#`;
     // A newer attempt of the same task supersedes the one still running here.
@@ -142,7 +166,7 @@ export class MapWorker {
       await transport.flush();
       this.tasks++;
       this.options.metrics.add('mrm_map_tasks_total', 1, { job: task.job.name });
-      this.report({
+      this.reports.done({
         type: 'task-done',
         jobId: task.jobId,
         run: task.run,
@@ -173,11 +197,11 @@ export class MapWorker {
   }
 
   private report(message: Parameters<typeof encodeMessage>[0]): void {
-    this.options.transport.publish({ kind: 'coordinator' }, encodeMessage(message));
+    this.reports.other(message);
   }
 
   /** Counts a batch's records, input bytes and pairs. */
-  private countBatch(task: MapTaskMessage, output: BatchOutput): void {
+  private countBatch(task: MapTask, output: BatchOutput): void {
     const { metrics } = this.options;
     const labels = { job: task.job.name };
     const batches = task.split.batches;
@@ -196,7 +220,7 @@ export class MapWorker {
   }
 
   /** Pushes one batch: every partition's frames, then its end marker, spending credit. */
-  private async push(task: MapTaskMessage, output: BatchOutput, signal: AbortSignal): Promise<void> {
+  private async push(task: MapTask, output: BatchOutput, signal: AbortSignal): Promise<void> {
     this.countBatch(task, output);
     traceStage(this.options.logger, 'map.batch-out', { jobId: task.jobId, task: task.taskId });
     for (let i = 0; i < output.partitions.length; i++) {
@@ -255,12 +279,18 @@ export class MapWorker {
   async drain(): Promise<void> {
     if (this.lifecycle === 'running') this.lifecycle = 'draining';
     while (this.tasksRunning.size > 0) await Promise.allSettled([...this.tasksRunning]);
+    this.reports.flush();
   }
 
   /** Stops taking tasks, aborts running ones, and closes the executor. */
   async close(): Promise<void> {
     if (this.lifecycle === 'closed') return;
     this.lifecycle = 'closed';
+    try {
+      this.reports.flush(); // tasks that finished this turn are reported before the worker goes
+    } catch (e) {
+      this.options.logger.warn('could not report finished tasks', { error: String(e) });
+    }
     this.unlisten?.();
     for (const s of this.subscriptions) s.unsubscribe();
     for (const ac of this.running.values()) ac.abort(new MrmError(ErrorCode.Aborted, 'map worker closing'));

@@ -14,7 +14,7 @@ import {
   HOT_SHARE_OF_PARTITION,
   hotFactor,
   keyOf,
-  type MapTaskMessage,
+  type MapTask,
   type ResolvedJob,
   type SaltingOutcome,
   type SaltPlan,
@@ -42,7 +42,7 @@ export class TaskSalting {
   private readonly workers: number;
 
   constructor(
-    private readonly task: MapTaskMessage,
+    private readonly task: MapTask,
     private readonly job: ResolvedJob,
   ) {
     if (task.saltPlan?.check === false) this.verdict = 'ok';

@@ -1,10 +1,10 @@
 /** Messages between the thread pool and its worker threads (structured clone, not the wire). */
-import type { MapTaskMessage, WireError } from '@mrm/core';
+import type { MapTask, WireError } from '@mrm/core';
 import type { BatchOutput, MapTaskTotals } from './map-task-runner.js';
 
 /** Pool → thread. */
 export type ToThread =
-  | { readonly kind: 'task'; readonly task: MapTaskMessage; readonly workerId: string }
+  | { readonly kind: 'task'; readonly task: MapTask; readonly workerId: string }
   /** The previous batch was accepted; produce the next. */
   | { readonly kind: 'ack' }
   | { readonly kind: 'abort' };

@@ -6,7 +6,15 @@
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { aggregates, decodeMessage, framePairs, type MapTaskMessage, type ResolvedJob, resolveJob } from '@mrm/core';
+import {
+  aggregates,
+  decodeMessage,
+  framePairs,
+  type MapTask,
+  ownersKeyOf,
+  type ResolvedJob,
+  resolveJob,
+} from '@mrm/core';
 import { planSource, splitsOf } from '@mrm/input';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type BatchOutput, runMapTask } from '../src/map-task-runner.js';
@@ -21,7 +29,7 @@ function latch(): { promise: Promise<void>; open: () => void } {
 }
 
 /** The one-split task of `file` (one batch), numbered `seq`. */
-async function taskOf(file: string, seq: number): Promise<MapTaskMessage> {
+async function taskOf(file: string, seq: number): Promise<MapTask> {
   const plan = await planSource(
     { path: file, displayPath: file, gzip: false, size: statSync(file).size },
     { format: 'lines', batchLines: 1000 },
@@ -40,6 +48,7 @@ async function taskOf(file: string, seq: number): Promise<MapTaskMessage> {
     partitions: 1,
     salt: 0,
     owners: ['merge-0'],
+    ownersKey: ownersKeyOf(['merge-0']),
     maxFrameBytes: 1 << 20,
     onError: 'fail',
   };

@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ErrorCode, type MapTaskMessage, MrmError, PROTOCOL_VERSION } from '@mrm/core';
+import { ErrorCode, type MapTask, MrmError, ownersKeyOf, PROTOCOL_VERSION } from '@mrm/core';
 import { type BatchOutput, ThreadPoolMapExecutor } from '@mrm/map-worker';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
@@ -33,7 +33,7 @@ describe('ThreadPoolMapExecutor', () => {
   });
 
   /** A task over in.txt: two batches of one line each (the thread waits for an ack after the first). */
-  const task = (taskId: string): MapTaskMessage => ({
+  const task = (taskId: string): MapTask => ({
     type: 'map-task',
     v: PROTOCOL_VERSION,
     jobId: 'j',
@@ -56,6 +56,7 @@ describe('ThreadPoolMapExecutor', () => {
     partitions: 1,
     salt: 0,
     owners: ['merge-1'],
+    ownersKey: ownersKeyOf(['merge-1']),
     maxFrameBytes: 64 * 1024,
     onError: 'fail',
   });
@@ -81,6 +82,38 @@ describe('ThreadPoolMapExecutor', () => {
     const [totalsA, totalsB] = await Promise.all([a, b]);
     expect(bProduced).toBe(true);
     expect(totalsA).toEqual(totalsB);
+  });
+
+  it('starts every thread at once on startAll, and runs tasks on them side by side', async () => {
+    const p = ThreadPoolMapExecutor.create({ threads: 3, workerId: 'map-1' });
+    pool = p;
+    expect(p.startedThreads).toBe(1);
+    p.startAll();
+    expect(p.startedThreads).toBe(3);
+    p.startAll();
+    expect(p.startedThreads).toBe(3);
+    // Three tasks at once, each holding its thread until all three produced a batch: they can
+    // only finish if three threads run them, and no fourth thread is started for them.
+    let produced = 0;
+    let releaseAll: () => void = () => {};
+    const all = new Promise<void>((resolve) => {
+      releaseAll = resolve;
+    });
+    const hold = async () => {
+      produced++;
+      if (produced === 3) releaseAll();
+      await all;
+    };
+    const totals = await Promise.all([p.run(task('a'), hold), p.run(task('b'), hold), p.run(task('c'), hold)]);
+    expect(totals.map((t) => t.records)).toEqual([2, 2, 2]);
+    expect(p.startedThreads).toBe(3);
+  });
+
+  it('starts no thread on startAll once closed', async () => {
+    const p = ThreadPoolMapExecutor.create({ threads: 2, workerId: 'map-1' });
+    await p.close();
+    p.startAll();
+    expect(p.startedThreads).toBe(1);
   });
 
   it('drops a task aborted while it waits for a thread, and never runs it', async () => {

@@ -23,6 +23,7 @@ import {
   type StoredDeadLetter,
 } from '@mrm/core';
 import { fetchAhead, forEachConcurrently } from './concurrently.js';
+import { packCopy, unpackCopy } from './copy-compression.js';
 import type { CheckpointLayer } from './partition-merger.js';
 
 /** Partitions restored from their copies at the same time. */
@@ -36,10 +37,13 @@ export interface CopyTarget {
   readonly leases: KeyValueBucket;
 }
 
-/** What {@link PartitionCopies.ship} put: a full snapshot or a delta, and its encoded bytes. */
+/** What {@link PartitionCopies.ship} put: a full snapshot or a delta, and its bytes. */
 export interface ShippedCopy {
   readonly full: boolean;
+  /** Its encoded bytes before compression: what a restore decodes, and what {@link fullCopyDue} counts. */
   readonly bytes: number;
+  /** The bytes stored in the blob store (compressed when that paid: copy-compression.ts). */
+  readonly storedBytes: number;
 }
 
 /** Local metadata: the committed version this store holds a partition at, and under which lease. */
@@ -179,7 +183,7 @@ export class PartitionCopies {
         );
       }
       bytes += data.length;
-      const copy = decodeCheckpointCopy(data, name);
+      const copy = decodeCheckpointCopy(await unpackCopy(data, name), name);
       if (copy.full) {
         entries.clear();
         batches = [];
@@ -306,11 +310,12 @@ export class PartitionCopies {
       const now = this.chains.get(partition) as CopyChainSize;
       this.chains.set(partition, { ...now, deltaBytes: now.deltaBytes + bytes.byteLength });
     }
+    const stored = await packCopy(bytes);
     await Promise.all([
       lease,
-      this.target.blobs.put(checkpointBlobName(this.jobName, partition, version, plan.token), bytes),
+      this.target.blobs.put(checkpointBlobName(this.jobName, partition, version, plan.token), stored),
     ]);
-    return { full, bytes: bytes.byteLength };
+    return { full, bytes: bytes.byteLength, storedBytes: stored.byteLength };
   }
 
   /** Throws `E_FENCED` when the partition's lease has moved on from the token of this run. */

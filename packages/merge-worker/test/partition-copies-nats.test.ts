@@ -371,6 +371,85 @@ describe('checkpoint copies as small blobs', () => {
     }
   });
 
+  it('ships a large delta packed (decisions/0054) and restores exactly from a chain mixing it with an unpacked copy of an older build', async () => {
+    const transport = await NatsTransport.connect({ servers: server.url });
+    const source = await LmdbStateStore.open({ path: join(dir, 'packed-source'), noSync: true });
+    const target = await LmdbStateStore.open({ path: join(dir, 'packed-target'), noSync: true });
+    try {
+      const job = 'packed';
+      const leases = await transport.bucket(LEASES_BUCKET);
+      const token = await leases.put(leaseKey(job, 0), encode({ owner: 'merge-0' }));
+      const name = (v: number) => checkpointBlobName(job, 0, v, token);
+      // Version 1, a full snapshot as a build before packing stored it: the encoded copy itself.
+      await transport.blobs.put(
+        name(1),
+        encodeCheckpointCopy(
+          copy(1, true, [
+            ['a', 1],
+            ['b', 2],
+          ]),
+        ),
+      );
+      await source.writePartition({
+        job,
+        partition: 0,
+        version: 1,
+        changes: [
+          [key('a'), 1],
+          [key('b'), 2],
+        ],
+        batches: ['b1'],
+      });
+      // Version 2: 300 keys of ~1 KB of text (`[count, first value]`, as the checkpoint-cost bench's).
+      const text = (i: number) => `line ${i} of a log that repeats itself, as values in a state do. `.repeat(16);
+      const changes = new Map<CanonicalKey, unknown>(
+        Array.from({ length: 300 }, (_, i) => [key(`k${i}`), [i, text(i)]]),
+      );
+      changes.set(key('b'), undefined);
+      await source.writePartition({ job, partition: 0, version: 2, changes, batches: ['b2'] });
+      const plan = { partition: 0, token, tenure: token, chain: [name(1)], shipFull: false };
+      const copies = new PartitionCopies({ blobs: transport.blobs, leases }, source, job, [plan], silentLogger);
+      const shipped = await copies.ship(0, 2, {
+        changes,
+        earlier: [],
+        encoded: new Map(),
+        batches: ['b2'],
+        keyCount: 301,
+        digest: { ...EMPTY_STATE_DIGEST, bytes: 1e9 },
+        deadLetters: [],
+        deadLetterCount: 0,
+        lateRecords: 0,
+      });
+      expect(shipped.full).toBe(false);
+      const stored = (await transport.blobs.get(name(2))) as Uint8Array;
+      // Stored packed: a fraction of its encoded bytes (which the full-snapshot cadence still counts).
+      expect(stored.byteLength).toBeLessThan(shipped.bytes / 4);
+      expect(shipped.storedBytes).toBe(stored.byteLength);
+      expect(() => decodeCheckpointCopy(stored, name(2))).toThrow(/not readable/);
+      // Another worker restores the chain: exactly the source's state.
+      const other = new PartitionCopies(
+        { blobs: transport.blobs, leases },
+        target,
+        job,
+        [{ ...plan, chain: [name(1), name(2)] }],
+        silentLogger,
+      );
+      const first = (await transport.blobs.get(name(1))) as Uint8Array;
+      expect(await other.restoreIfStale(0, 2)).toBe(first.byteLength + stored.byteLength);
+      const restored = new Map<CanonicalKey, unknown>();
+      for await (const [k, v] of target.scan(job, 0, { asOf: 2 })) restored.set(k, v);
+      const expected = new Map<CanonicalKey, unknown>();
+      for await (const [k, v] of source.scan(job, 0, { asOf: 2 })) expected.set(k, v);
+      expect(restored.size).toBe(301);
+      expect(restored).toEqual(expected);
+      expect([...(await target.mergedBatches(job, 0))].sort()).toEqual(['b1', 'b2']);
+    } finally {
+      await source.close();
+      await target.close();
+      await transport.close();
+    }
+  });
+
   it('builds a later full snapshot from its layer when the layer holds every live key, the same copy a scan of the store gives', async () => {
     const transport = await NatsTransport.connect({ servers: server.url });
     const store = await LmdbStateStore.open({ path: join(dir, 'covering'), noSync: true });

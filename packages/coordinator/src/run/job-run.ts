@@ -15,6 +15,7 @@ import {
   MrmError,
   type ProtocolMessage,
   type SkewStatus,
+  type TaskDoneMessage,
   traceStage,
   type VersionInfo,
 } from '@mrm/core';
@@ -64,6 +65,8 @@ export class JobRun {
   /** Hot keys, salting decisions and pairs reduced per merge worker. */
   private readonly skew: SkewTracker;
   private lastCommitted = false;
+  /** Input lines of the batches planned so far (kept, not summed per progress report). */
+  private totalLines: number;
   private runState: JobRunState = 'created';
   /** An open run: the next version an extension commits. */
   private nextCutVersion: number;
@@ -81,6 +84,7 @@ export class JobRun {
     });
     this.done.catch(() => {}); // the caller awaits it; a run failed before anyone did is not unhandled
     this.nextCutVersion = firstVersionOf(ctx);
+    this.totalLines = sumOf(ctx.plan.batchLines);
     // Whoever still waits for a version when the run ends learns why it will not come.
     this.done.then(
       () => this.rejectWaiting(new MrmError(ErrorCode.State, `run ${ctx.run} of job '${ctx.job.name}' ended`)),
@@ -210,6 +214,7 @@ export class JobRun {
     );
     ctx.plan.batchIds.push(...part.batchIds);
     ctx.plan.batchLines.push(...part.batchLines);
+    this.totalLines += sumOf(part.batchLines);
     ctx.plan.splits.push(...part.splits);
     ctx.plan.sources.push(...part.sources);
     this.stall.touch();
@@ -363,17 +368,29 @@ export class JobRun {
     this.stall.touch();
     switch (m.type) {
       case 'task-done':
-        traceStage(this.ctx.logger, 'coord.task-done', { jobId: this.ctx.jobId, task: m.taskId });
-        if (!this.dispatcher.onTaskDone(m)) return;
-        this.skew.onTaskDone(m);
+        if (!this.taskDone(m)) return;
         this.dispatcher.fill();
         this.maybeDone();
         return;
+      case 'tasks-done': {
+        // Several tasks finished in one turn of their map worker (decisions/0058): one fill for all.
+        const { jobId, run, from } = m;
+        let counted = false;
+        for (const t of m.tasks)
+          counted = this.taskDone({ ...t, type: 'task-done', v: m.v, jobId, run, from }) || counted;
+        if (!counted) return;
+        this.dispatcher.fill();
+        this.maybeDone();
+        return;
+      }
       case 'task-failed': {
         const outcome = this.dispatcher.onTaskFailed(m);
         if (outcome.kind === 'fatal') void this.fail(fromWireError(outcome.error));
         return;
       }
+      case 'owners-unknown':
+        this.dispatcher.onOwnersUnknown(m);
+        return;
       case 'merged-through': {
         traceStage(this.ctx.logger, 'coord.merged-through', { jobId: this.ctx.jobId, seq: m.throughSeq });
         const outcome = this.merged.onMergedThrough(m);
@@ -394,6 +411,14 @@ export class JobRun {
     }
   }
 
+  /** Takes one task's report; true when it was the current attempt's first. */
+  private taskDone(m: TaskDoneMessage): boolean {
+    traceStage(this.ctx.logger, 'coord.task-done', { jobId: this.ctx.jobId, task: m.taskId });
+    if (!this.dispatcher.onTaskDone(m)) return false;
+    this.skew.onTaskDone(m);
+    return true;
+  }
+
   /** A run is done when its last version is committed and every map task has reported. */
   private maybeDone(): void {
     if (this.finished || !this.lastCommitted || !this.dispatcher.allReported) return;
@@ -406,7 +431,7 @@ export class JobRun {
       jobId: this.ctx.jobId,
       totalBatches: this.ctx.plan.batchIds.length,
       mergedBatches: this.merged.lowestUnmerged,
-      totalLines: this.ctx.plan.batchLines.reduce((a, b) => a + b, 0),
+      totalLines: this.totalLines,
       mergedLines: this.merged.mergedLines,
       records: this.merged.records,
       versions: this.committer.versions,
@@ -520,4 +545,10 @@ export class JobRun {
     await this.committer.stop();
     this.rejectDone(error);
   }
+}
+
+function sumOf(values: readonly number[]): number {
+  let sum = 0;
+  for (const v of values) sum += v;
+  return sum;
 }

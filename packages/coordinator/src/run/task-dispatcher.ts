@@ -7,6 +7,8 @@
 import {
   ErrorCode,
   encodeMessage,
+  type OwnersUnknownMessage,
+  ownersKeyOf,
   type SaltPlan,
   type SplitRef,
   type TaskDoneMessage,
@@ -14,6 +16,7 @@ import {
   traceStage,
   type WireError,
 } from '@mrm/core';
+import { LeastLoaded } from './least-loaded.js';
 import type { MergeTracker } from './merge-tracker.js';
 import type { JobRunContext } from './run-context.js';
 
@@ -45,11 +48,19 @@ export function isRetryable(error: WireError): boolean {
 export class TaskDispatcher {
   /** Map workers still taking tasks (a lost one is removed). */
   private readonly workers: string[];
-  private readonly load = new Map<string, number>();
+  /** Their tasks in flight (current attempts not reported done). */
+  private readonly load: LeastLoaded;
   private readonly tasks = new Map<number, DispatchedTask>();
   private readonly transportRetries = new Map<number, number>();
   /** Per task: the salt plan of its first dispatch (every attempt salts the same way). */
   private readonly saltPlans = new Map<number, SaltPlan | undefined>();
+  /** The owners' generation key, sent with every task. */
+  private readonly ownersKey: number;
+  /**
+   * Map workers sent the owners in this run (the owners go with the next task to any other, so a
+   * task costs the same whatever the number of partitions and merge workers; decisions/0058).
+   */
+  private readonly ownersSent = new Set<string>();
   private nextTask = 0;
   private inFlight = 0;
   /** Batches of the tasks dispatched so far (a counter: an open run's tasks only grow). */
@@ -64,7 +75,8 @@ export class TaskDispatcher {
     private readonly planSalt: () => SaltPlan | undefined = () => undefined,
   ) {
     this.workers = [...ctx.mapWorkers];
-    for (const w of this.workers) this.load.set(w, 0);
+    this.load = new LeastLoaded(this.workers);
+    this.ownersKey = ownersKeyOf(owners);
   }
 
   /** Records skipped by map (`onError: 'skip'`), as the tasks' current attempts reported. */
@@ -108,7 +120,7 @@ export class TaskDispatcher {
     if (task === undefined || task.attempt !== m.attempt || task.done) return false;
     task.done = true;
     this.inFlight--;
-    this.load.set(m.from, (this.load.get(m.from) ?? 1) - 1);
+    this.load.decrement(task.worker);
     this.skippedRecords += m.skipped;
     return true;
   }
@@ -127,11 +139,31 @@ export class TaskDispatcher {
   }
 
   /**
+   * Takes an `owners-unknown`: the map worker had no owners for the task (it restarted, or the task
+   * that carried them was lost), so the task goes again, as a new attempt, with the owners to
+   * whichever worker is picked. About an attempt that is not current, or done: nothing.
+   */
+  onOwnersUnknown(m: OwnersUnknownMessage): void {
+    const index = taskIndex(m.taskId);
+    const task = this.tasks.get(index);
+    this.ownersSent.delete(m.from);
+    if (task === undefined || task.attempt !== m.attempt || task.done) return;
+    this.ctx.logger.info('dispatching a task again with the partition owners', {
+      jobId: this.ctx.jobId,
+      task: index,
+      worker: m.from,
+    });
+    this.send(index, task.attempt + 1);
+  }
+
+  /**
    * Dispatches again, as new attempts, every task that has not reported done or whose batches are
    * not merged everywhere (a task whose batches are merged but whose task-done was lost must run
    * again too: the run ends only when every task has reported; merge workers drop its frames).
    */
   redispatchUnfinished(reason: string): void {
+    // Messages may have been lost, the task that carried the owners among them.
+    this.ownersSent.clear();
     for (const [index, task] of this.tasks) {
       const split = this.ctx.plan.splits[index];
       if (split === undefined || (task.done && this.merged.splitMerged(split))) continue;
@@ -145,7 +177,7 @@ export class TaskDispatcher {
     const i = this.workers.indexOf(workerId);
     if (i < 0) return this.workers.length;
     this.workers.splice(i, 1);
-    this.load.delete(workerId);
+    this.load.remove(workerId);
     if (this.workers.length === 0) return 0;
     for (const [index, task] of this.tasks) {
       const split = this.ctx.plan.splits[index];
@@ -181,11 +213,16 @@ export class TaskDispatcher {
     const { ctx } = this;
     const { settings } = ctx;
     const split = ctx.plan.splits[index] as SplitRef;
-    const worker = this.leastLoaded();
-    this.load.set(worker, (this.load.get(worker) ?? 0) + 1);
+    // The attempt this one supersedes no longer counts on its worker.
+    const previous = this.tasks.get(index);
+    if (previous !== undefined && !previous.done) this.load.decrement(previous.worker);
+    const worker = this.load.pick() as string;
+    this.load.increment(worker);
     this.tasks.set(index, { attempt, worker, done: false });
     if (!this.saltPlans.has(index)) this.saltPlans.set(index, this.planSalt());
     const saltPlan = this.saltPlans.get(index);
+    const withOwners = !this.ownersSent.has(worker);
+    if (withOwners) this.ownersSent.add(worker);
     traceStage(ctx.logger, 'coord.dispatch', { jobId: ctx.jobId, task: index, attempt });
     ctx.transport.publish(
       { kind: 'worker', workerId: worker },
@@ -199,18 +236,13 @@ export class TaskDispatcher {
         split,
         partitions: ctx.job.partitions,
         salt: settings.salt,
-        owners: this.owners,
+        ownersKey: this.ownersKey,
+        ...(withOwners ? { owners: this.owners } : {}),
         maxFrameBytes: settings.maxFrameBytes,
         onError: settings.onError,
         ...(saltPlan !== undefined ? { saltPlan } : {}),
       }),
     );
-  }
-
-  private leastLoaded(): string {
-    let best = this.workers[0] as string;
-    for (const w of this.workers) if ((this.load.get(w) ?? 0) < (this.load.get(best) ?? 0)) best = w;
-    return best;
   }
 }
 
