@@ -5,7 +5,8 @@
  *
  * A simulated map worker takes a `map-task`, resolves its partition owners as a real one does
  * ({@link TaskOwners}: sent with the first task of a run, else `owners-unknown`), and reports
- * `task-done` at once; instead of pushing
+ * `task-done` at once through the real map worker's {@link TaskReports} (coalesced per
+ * event-loop turn into `tasks-done`); instead of pushing
  * frames it tells every simulated merge worker in this process that the batches of the task are
  * complete (frames never pass through the coordinator, so that traffic is left out). A simulated
  * merge worker acks `run-start` and `commit-version` and reports through the real merge worker's
@@ -23,7 +24,7 @@ import {
   type Subscription,
   type Transport,
 } from '@mrm/core';
-import { TaskOwners } from '@mrm/map-worker';
+import { TaskOwners, TaskReports } from '@mrm/map-worker';
 import { RunReports } from '@mrm/merge-worker';
 
 /** A digest of an empty partition (any 32 hex digits: the committer combines them). */
@@ -114,12 +115,15 @@ class SimulatedMergeWorker {
 /** A map worker that maps nothing. */
 class SimulatedMapWorker {
   private readonly owners = new TaskOwners();
+  private readonly reports: TaskReports;
 
   constructor(
     readonly id: string,
-    private readonly reporter: Reporter,
+    reporter: Reporter,
     private readonly merges: readonly SimulatedMergeWorker[],
-  ) {}
+  ) {
+    this.reports = new TaskReports((body) => reporter.send(body));
+  }
 
   onControl(payload: Uint8Array): void {
     const m = decodeMessage(payload);
@@ -128,7 +132,7 @@ class SimulatedMapWorker {
     if (task !== undefined) this.run(task);
     else {
       const { jobId, run, taskId, attempt } = m;
-      this.reporter.send({ type: 'owners-unknown', jobId, run, taskId, attempt, from: this.id });
+      this.reports.other({ type: 'owners-unknown', jobId, run, taskId, attempt, from: this.id });
     }
   }
 
@@ -139,7 +143,7 @@ class SimulatedMapWorker {
       records += lines;
       for (const merge of this.merges) merge.batchComplete(task.jobId, task.run, batch.seq, lines);
     }
-    this.reporter.send({
+    this.reports.done({
       type: 'task-done',
       jobId: task.jobId,
       run: task.run,

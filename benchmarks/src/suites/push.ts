@@ -101,7 +101,11 @@ async function pushRun(
   const [mapB, mergeB] = await Promise.all([countersOf(sniffer, 'map-0'), countersOf(sniffer, 'merge-0')]);
   const ofJob = (type: string) => sniffer.ofType(type).filter((s) => s.message?.jobId === jobId);
   const firstDispatch = ofJob('map-task')[0]?.atMs;
-  const lastTaskDone = ofJob('task-done').at(-1)?.atMs;
+  // A map worker reports tasks finished in one turn together (tasks-done, decisions/0058).
+  const lastTaskDone = [...ofJob('task-done'), ...ofJob('tasks-done')].reduce<number | undefined>(
+    (last, s) => Math.max(last ?? s.atMs, s.atMs),
+    undefined,
+  );
   const lastMerged = ofJob('merged-through').at(-1)?.atMs;
   if (firstDispatch === undefined || lastTaskDone === undefined || lastMerged === undefined) {
     throw new BenchFailure(`did not see ${jobId}'s dispatches, task reports and merges on the coordinator's subjects`);

@@ -82,10 +82,11 @@ export async function openEmbeddedEngine(request: EmbeddedEngineOptions): Promis
     const loadJob = async (ref: JobRef) =>
       ref.bundleHash === request.ref.bundleHash ? request.job : importJob(ref.bundlePath ?? '', ref.name);
     const threads = request.threads ?? availableParallelism();
+    const executor = ThreadPoolMapExecutor.create({ workerId: 'map-0', threads });
     const mapWorker = new MapWorker({
       id: 'map-0',
       transport: bus.connect(),
-      executor: ThreadPoolMapExecutor.create({ workerId: 'map-0', threads }),
+      executor,
       ...(request.logger !== undefined ? { logger: request.logger } : {}),
     });
     const mergeWorker = new MergeWorker({
@@ -122,7 +123,7 @@ export async function openEmbeddedEngine(request: EmbeddedEngineOptions): Promis
           options: { maxTasksInFlight: 2 * threads, ...request.options, ...input.options },
           ...(input.open !== undefined ? { open: input.open } : {}),
           ...(input.signal !== undefined ? { signal: input.signal } : {}),
-          ...(input.onSource !== undefined ? { onSource: input.onSource } : {}),
+          onSource: startThreadsForTasks(executor, input.onSource),
           ...(input.onProgress !== undefined ? { onProgress: input.onProgress } : {}),
         }),
       close,
@@ -131,6 +132,23 @@ export async function openEmbeddedEngine(request: EmbeddedEngineOptions): Promis
     await close();
     throw e;
   }
+}
+
+/**
+ * An `onSource` that starts every map thread once the sources planned so far hold a second batch
+ * to map (a second task), then calls `then`: the threads load while the rest of the input is
+ * planned. A run of one batch keeps to one thread (decisions/0032, 0057).
+ */
+export function startThreadsForTasks(
+  executor: Pick<ThreadPoolMapExecutor, 'startAll'>,
+  then: ((outcome: SourceOutcome) => void) | undefined,
+): (outcome: SourceOutcome) => void {
+  let batches = 0;
+  return (outcome) => {
+    batches += outcome.included;
+    if (batches >= 2) executor.startAll();
+    then?.(outcome);
+  };
 }
 
 /** Runs a job in this process; resolves when its last version is committed. */

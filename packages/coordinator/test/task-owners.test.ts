@@ -60,3 +60,23 @@ describe('partition owners in map tasks', () => {
     await h.run.abandon('test over');
   });
 });
+
+describe('tasks-done (task-done reports coalesced by a map worker)', () => {
+  it('counts each current attempt once and fills the window once for all', async () => {
+    const h = await startRun({ batches: 5, mapWorkers: 1, settings: { maxTasksInFlight: 2 } });
+    expect(sent(h)).toEqual(['t0#1@map-0+owners', 't1#1@map-0']);
+    const outcome = (task: number, attempt = 1) => ({ taskId: `t${task}`, attempt, records: 10, skipped: 0 });
+    // t1 twice and an attempt that was never sent: t0 and t1 count, once each.
+    h.report({
+      type: 'tasks-done',
+      jobId: 'wc-1',
+      run: 1,
+      from: 'map-0',
+      tasks: [outcome(0), outcome(1), outcome(1), outcome(1, 7)],
+    });
+    await h.settle();
+    expect(sent(h)).toEqual(['t0#1@map-0+owners', 't1#1@map-0', 't2#1@map-0', 't3#1@map-0']);
+    expect(h.run.snapshot().lagBatches).toBe(4);
+    await h.run.abandon('test over');
+  });
+});

@@ -190,6 +190,8 @@ export type {
   SplitRef,
   TaskDoneMessage,
   TaskFailedMessage,
+  TaskOutcome,
+  TasksDoneMessage,
 } from './protocol.js';
 export { decodeMessage, encodeMessage, ownersKeyOf, PROTOCOL_VERSION } from './protocol.js';
 export type { JobLoader, ResolvedJob } from './resolve-job.js';

@@ -416,6 +416,23 @@ export interface TaskDoneMessage {
   readonly salting?: SaltingOutcome;
 }
 
+/** What a `task-done` says about its task, without the run and worker (an item of `tasks-done`). */
+export type TaskOutcome = Omit<TaskDoneMessage, 'type' | 'v' | 'jobId' | 'run' | 'from'>;
+
+/**
+ * Map worker → coordinator: several tasks of one run finished in one event-loop turn, in the
+ * order they finished — one message instead of a `task-done` each (decisions/0058). A single
+ * task is still reported by `task-done`.
+ */
+export interface TasksDoneMessage {
+  readonly type: 'tasks-done';
+  readonly v: number;
+  readonly jobId: string;
+  readonly run: number;
+  readonly from: string;
+  readonly tasks: readonly TaskOutcome[];
+}
+
 /** What salting did in one map task. */
 export interface SaltingOutcome {
   /** Batches salted. */
@@ -491,6 +508,7 @@ export type ProtocolMessage =
   | RestorePartitionsMessage
   | ResendReportsMessage
   | TaskDoneMessage
+  | TasksDoneMessage
   | TaskFailedMessage
   | OwnersUnknownMessage
   | PartMessage

@@ -40,7 +40,8 @@ export function readChunks(options: ReadChunksOptions): AsyncGenerator<Chunk> {
   return options.gzip ? readGzipChunks(options) : readPlainChunks(options);
 }
 
-async function openSource(options: ReadChunksOptions): Promise<FileHandle> {
+/** Opens a source for reading; failures are `E_INPUT_MISSING` (does not exist, or not readable). */
+export async function openSource(options: Pick<ReadChunksOptions, 'path' | 'displayPath'>): Promise<FileHandle> {
   try {
     return await open(options.path, 'r');
   } catch (e) {

@@ -10,6 +10,8 @@
 import type { BatchSlice, SplitRef } from '@mrm/core';
 import { ErrorCode, MrmError } from '@mrm/core';
 import { readChunks } from './read-chunks.js';
+import { readPlainBatches } from './read-plain-batches.js';
+import { endsEarly } from './source-file.js';
 
 /** One batch of a split, as text. */
 export interface BatchText {
@@ -21,9 +23,10 @@ export interface BatchText {
 }
 
 /**
- * Yields the batches of `split` in order. Plain files are read from `startOffset` with positional
- * reads; gzip files are inflated from the start and the bytes before `startOffset` skipped.
- * Holds at most one batch (plus one read chunk) in memory.
+ * Yields the batches of `split` in order. Plain files are read batch by batch with positional
+ * reads into a buffer the thread reuses (read-plain-batches.ts); gzip files are inflated from the
+ * start and the bytes before `startOffset` skipped. Holds at most one batch (plus one read chunk,
+ * or the reused buffer) in memory.
  *
  * @throws MrmError `E_INPUT_MISSING` when the file is gone or now shorter than the split
  *   (it changed after planning); `E_INPUT_MALFORMED` for broken gzip; `E_ABORTED` on `signal`.
@@ -31,6 +34,10 @@ export interface BatchText {
 export async function* readSplitBatches(split: SplitRef, signal?: AbortSignal): AsyncGenerator<BatchText> {
   const last = split.batches[split.batches.length - 1];
   if (last === undefined) return;
+  if (!split.gzip) {
+    yield* readPlainBatches(split, signal);
+    return;
+  }
   const chunks = readChunks({
     path: split.path,
     displayPath: split.displayPath,
@@ -78,10 +85,6 @@ export async function* readSplitBatches(split: SplitRef, signal?: AbortSignal): 
     }
   }
   if (index < split.batches.length) {
-    throw new MrmError(
-      ErrorCode.InputMissing,
-      `input '${split.displayPath}' ends before offset ${last.endOffset}: it changed after it was planned`,
-      { details: { source: split.displayPath } },
-    );
+    throw endsEarly(split.displayPath, last.endOffset);
   }
 }

@@ -116,3 +116,12 @@ export async function sourceFileOf(absPath: string, displayPath: string): Promis
     stamp: stampOf(info, takenAtMs),
   };
 }
+
+/** The file ends before `offset`, where its plan said a batch ends: it changed after planning. */
+export function endsEarly(displayPath: string, offset: number): MrmError {
+  return new MrmError(
+    ErrorCode.InputMissing,
+    `input '${displayPath}' ends before offset ${offset}: it changed after it was planned`,
+    { details: { source: displayPath } },
+  );
+}

@@ -11,6 +11,10 @@ const sample = fs.readFileSync(fixture('apache-500.log'));
 const textsOf = (plan: SourcePlan, bytes: Buffer) =>
   plan.batches.map((b) => bytes.toString('utf8', b.startOffset, b.endOffset));
 
+const fail = (): never => {
+  throw new Error('no split');
+};
+
 describe('readSplitBatches', () => {
   let dir: string;
   let remove: () => void;
@@ -72,6 +76,31 @@ describe('readSplitBatches', () => {
       const { texts } = await readAll(splitsOf(result, 0, { batchesPerSplit: 2 }));
       expect(texts).toEqual(textsOf(result, big));
     }
+  });
+
+  it('gives splits read side by side their own bytes (batch buffers are reused, never shared)', async () => {
+    // Four files whose batches differ in size, read turn by turn with their reads in flight at
+    // once: a buffer reused while another read still fills it would mix their bytes.
+    const files = [1, 2, 3, 4].map((n) => {
+      const file = path.join(dir, `f${n}.log`);
+      const bytes = Buffer.concat(Array.from({ length: 4 * n }, () => sample));
+      fs.writeFileSync(file, bytes);
+      return { file, bytes, batchLines: 100 * n };
+    });
+    const plans = await Promise.all(files.map((f) => plan(f.file, f.batchLines)));
+    const readers = plans.map((p) => readSplitBatches(splitsOf(p, 0, { batchesPerSplit: 1000 })[0] ?? fail()));
+    const texts: string[][] = readers.map(() => []);
+    for (let open = readers.length; open > 0; ) {
+      const steps = await Promise.all(readers.map((r) => r.next()));
+      open = 0;
+      steps.forEach((step, i) => {
+        if (step.done !== true) {
+          texts[i]?.push(step.value.text);
+          open++;
+        }
+      });
+    }
+    expect(texts).toEqual(plans.map((p, i) => textsOf(p, files[i]?.bytes ?? Buffer.alloc(0))));
   });
 
   it('fails with E_INPUT_MISSING when the file shrank after planning', async () => {

@@ -21,5 +21,6 @@ export { MapWorker } from './map-worker.js';
 export type { MapWorkerOptions, ResolvedMapWorkerOptions } from './map-worker-options.js';
 export { DEFAULT_CREDIT_WINDOW_BYTES, resolveMapWorkerOptions } from './map-worker-options.js';
 export { MAX_JOBS_KEPT, TaskOwners } from './task-owners.js';
+export { TaskReports } from './task-reports.js';
 export type { ThreadPoolOptions } from './thread-pool-executor.js';
 export { ThreadPoolMapExecutor } from './thread-pool-executor.js';

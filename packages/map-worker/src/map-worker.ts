@@ -21,6 +21,7 @@ import { CreditGate, type CreditStats } from './credit-gate.js';
 import type { BatchOutput } from './map-task-runner.js';
 import { type MapWorkerOptions, type ResolvedMapWorkerOptions, resolveMapWorkerOptions } from './map-worker-options.js';
 import { TaskOwners } from './task-owners.js';
+import { TaskReports } from './task-reports.js';
 
 /** Counters of a map worker. */
 export interface MapWorkerStats extends CreditStats {
@@ -37,6 +38,8 @@ export class MapWorker {
   private readonly running = new Map<string, AbortController>();
   /** Partition owners per job, as the first task of a run brought them. */
   private readonly owners = new TaskOwners();
+  /** Reports to the coordinator, task-done coalesced per event-loop turn. */
+  private readonly reports: TaskReports;
   /** Tasks in progress (what `drain` waits for). */
   private readonly tasksRunning = new Set<Promise<void>>();
   private unlisten: (() => void) | undefined;
@@ -49,6 +52,10 @@ export class MapWorker {
   constructor(options: MapWorkerOptions) {
     this.options = resolveMapWorkerOptions(options);
     this.credits = new CreditGate(this.options.creditWindowBytes);
+    this.reports = new TaskReports(
+      (body) => this.options.transport.publish({ kind: 'coordinator' }, encodeMessage(body)),
+      (e) => this.options.logger.warn('could not report finished tasks', { error: String(e) }),
+    );
   }
 
   /** Where the worker is in its lifecycle. */
@@ -159,7 +166,7 @@ export class MapWorker {
       await transport.flush();
       this.tasks++;
       this.options.metrics.add('mrm_map_tasks_total', 1, { job: task.job.name });
-      this.report({
+      this.reports.done({
         type: 'task-done',
         jobId: task.jobId,
         run: task.run,
@@ -190,7 +197,7 @@ export class MapWorker {
   }
 
   private report(message: Parameters<typeof encodeMessage>[0]): void {
-    this.options.transport.publish({ kind: 'coordinator' }, encodeMessage(message));
+    this.reports.other(message);
   }
 
   /** Counts a batch's records, input bytes and pairs. */
@@ -272,12 +279,18 @@ export class MapWorker {
   async drain(): Promise<void> {
     if (this.lifecycle === 'running') this.lifecycle = 'draining';
     while (this.tasksRunning.size > 0) await Promise.allSettled([...this.tasksRunning]);
+    this.reports.flush();
   }
 
   /** Stops taking tasks, aborts running ones, and closes the executor. */
   async close(): Promise<void> {
     if (this.lifecycle === 'closed') return;
     this.lifecycle = 'closed';
+    try {
+      this.reports.flush(); // tasks that finished this turn are reported before the worker goes
+    } catch (e) {
+      this.options.logger.warn('could not report finished tasks', { error: String(e) });
+    }
     this.unlisten?.();
     for (const s of this.subscriptions) s.unsubscribe();
     for (const ac of this.running.values()) ac.abort(new MrmError(ErrorCode.Aborted, 'map worker closing'));

@@ -84,6 +84,38 @@ describe('ThreadPoolMapExecutor', () => {
     expect(totalsA).toEqual(totalsB);
   });
 
+  it('starts every thread at once on startAll, and runs tasks on them side by side', async () => {
+    const p = ThreadPoolMapExecutor.create({ threads: 3, workerId: 'map-1' });
+    pool = p;
+    expect(p.startedThreads).toBe(1);
+    p.startAll();
+    expect(p.startedThreads).toBe(3);
+    p.startAll();
+    expect(p.startedThreads).toBe(3);
+    // Three tasks at once, each holding its thread until all three produced a batch: they can
+    // only finish if three threads run them, and no fourth thread is started for them.
+    let produced = 0;
+    let releaseAll: () => void = () => {};
+    const all = new Promise<void>((resolve) => {
+      releaseAll = resolve;
+    });
+    const hold = async () => {
+      produced++;
+      if (produced === 3) releaseAll();
+      await all;
+    };
+    const totals = await Promise.all([p.run(task('a'), hold), p.run(task('b'), hold), p.run(task('c'), hold)]);
+    expect(totals.map((t) => t.records)).toEqual([2, 2, 2]);
+    expect(p.startedThreads).toBe(3);
+  });
+
+  it('starts no thread on startAll once closed', async () => {
+    const p = ThreadPoolMapExecutor.create({ threads: 2, workerId: 'map-1' });
+    await p.close();
+    p.startAll();
+    expect(p.startedThreads).toBe(1);
+  });
+
   it('drops a task aborted while it waits for a thread, and never runs it', async () => {
     const p = ThreadPoolMapExecutor.create({ threads: 1, workerId: 'map-1' });
     pool = p;

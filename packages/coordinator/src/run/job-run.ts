@@ -15,6 +15,7 @@ import {
   MrmError,
   type ProtocolMessage,
   type SkewStatus,
+  type TaskDoneMessage,
   traceStage,
   type VersionInfo,
 } from '@mrm/core';
@@ -367,12 +368,21 @@ export class JobRun {
     this.stall.touch();
     switch (m.type) {
       case 'task-done':
-        traceStage(this.ctx.logger, 'coord.task-done', { jobId: this.ctx.jobId, task: m.taskId });
-        if (!this.dispatcher.onTaskDone(m)) return;
-        this.skew.onTaskDone(m);
+        if (!this.taskDone(m)) return;
         this.dispatcher.fill();
         this.maybeDone();
         return;
+      case 'tasks-done': {
+        // Several tasks finished in one turn of their map worker (decisions/0058): one fill for all.
+        const { jobId, run, from } = m;
+        let counted = false;
+        for (const t of m.tasks)
+          counted = this.taskDone({ ...t, type: 'task-done', v: m.v, jobId, run, from }) || counted;
+        if (!counted) return;
+        this.dispatcher.fill();
+        this.maybeDone();
+        return;
+      }
       case 'task-failed': {
         const outcome = this.dispatcher.onTaskFailed(m);
         if (outcome.kind === 'fatal') void this.fail(fromWireError(outcome.error));
@@ -399,6 +409,14 @@ export class JobRun {
       default:
         return;
     }
+  }
+
+  /** Takes one task's report; true when it was the current attempt's first. */
+  private taskDone(m: TaskDoneMessage): boolean {
+    traceStage(this.ctx.logger, 'coord.task-done', { jobId: this.ctx.jobId, task: m.taskId });
+    if (!this.dispatcher.onTaskDone(m)) return false;
+    this.skew.onTaskDone(m);
+    return true;
   }
 
   /** A run is done when its last version is committed and every map task has reported. */
