@@ -553,6 +553,38 @@ describe('checkpoint copies as small blobs', () => {
       expect(scans).toBe(1);
       expect(sorted(fifth.copy?.entries ?? [])).toEqual(sorted(await all(5)));
       expect(fifth.copy?.entries).toHaveLength(6);
+      // Version 7 (after a delta) holds every live key with one of them written ahead of the
+      // checkpoint (over the memory budget: in the store, listed in `earlier`): from the layer too.
+      expect((await version(6, [['b', 30]], 1)).full).toBe(false);
+      await store.writePartition({ job, partition: 0, version: 7, changes: new Map([[key('a'), 40]]), batches: [] });
+      state.set(key('a'), 40);
+      const rest = new Map<CanonicalKey, unknown>([
+        [key('b'), 41],
+        [key('d'), 42],
+      ]);
+      for (const [k, x] of rest) state.set(k, x);
+      const seventh = await copies.ship(
+        0,
+        7,
+        {
+          changes: rest,
+          earlier: [key('a')],
+          encoded: new Map(),
+          batches: ['b7'],
+          keyCount: state.size,
+          digest: { ...EMPTY_STATE_DIGEST, keys: state.size, bytes: 1 },
+          deadLetters: [],
+          deadLetterCount: 0,
+          lateRecords: 0,
+        },
+        store.writePartition({ job, partition: 0, version: 7, changes: rest, batches: ['b7'] }),
+      );
+      expect(seventh.full).toBe(true);
+      expect(scans).toBe(1);
+      const data = await transport.blobs.get(checkpointBlobName(job, 0, 7, token));
+      const copy7 = data === undefined ? undefined : decodeCheckpointCopy(data, 'v7');
+      expect(sorted(copy7?.entries ?? [])).toEqual(sorted(await all(7)));
+      expect(copy7?.entries).toHaveLength(6);
     } finally {
       await store.close();
       await transport.close();
