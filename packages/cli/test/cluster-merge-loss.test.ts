@@ -89,11 +89,18 @@ describe('a cluster that loses a merge worker mid-job', () => {
     cluster = c;
     await surviveMidJob(c, () => c.restartWorkerEmpty('merge-2'), ['--checkpoint-every', '5']);
     if (process.env.T_LOG) console.error(c.logs());
-    expect(c.coordinator.output()).toMatch(/worker lost .*worker=merge-2/);
+    const log = c.coordinator.output();
+    expect(log).toMatch(/worker lost .*worker=merge-2/);
     // Its partitions came back from their copies, on whichever worker holds them now (the old
-    // process may be found lost, and its partitions moved, before the new one is up).
-    expect(`${c.process('merge-1').output()}${c.process('merge-2').output()}`).toMatch(
-      /restored a partition from its copies/,
-    );
+    // process may be found lost, and its partitions moved, before the new one is up) — when the
+    // job had committed a version before the loss. On a loaded machine the map side can pass the
+    // marker before the first version commits; then there is nothing to restore, and the exact
+    // result above is the whole check (CI saw this once).
+    const committed = Number(/the run stops after its last committed version .*committed=(\d+)/.exec(log)?.[1] ?? 0);
+    if (committed > 0) {
+      expect(`${c.process('merge-1').output()}${c.process('merge-2').output()}`).toMatch(
+        /restored a partition from its copies/,
+      );
+    }
   });
 });
