@@ -11,8 +11,8 @@
  * plain run of a followed path plans it under the same identity ({@link withFollowedIdentities}).
  */
 import { createHash } from 'node:crypto';
-import { type FileHandle, mkdir, open, readFile, realpath, rename, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { type FileHandle, mkdir, open, readdir, readFile, realpath, rename, stat, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { ErrorCode, MrmError } from '@mrm/core';
 import type { SourceFile } from '@mrm/input';
 
@@ -76,10 +76,13 @@ function generationOf(record: FollowRecord | undefined, inode: number): number {
  */
 export async function withFollowedIdentities(inputs: readonly SourceFile[], stateDir: string): Promise<SourceFile[]> {
   const dir = join(stateDir, 'follow');
+  // One listing, not one read per input: a state that never followed anything has no folder.
+  const recorded = new Set(await readdir(dir).catch(() => []));
+  if (recorded.size === 0) return [...inputs];
   const out: SourceFile[] = [];
   for (const input of inputs) {
     const recordFile = recordFileOf(dir, input.path);
-    const record = input.gzip ? undefined : await readRecord(recordFile);
+    const record = input.gzip || !recorded.has(basename(recordFile)) ? undefined : await readRecord(recordFile);
     if (record === undefined) {
       out.push(input);
       continue;
